@@ -1,0 +1,361 @@
+//! Configuration: defaults, then `tollbooth.toml` (or `--config PATH`), then `TOLLBOOTH_*`
+//! environment variables (`__` between levels). Parsed into valid types up front, so a bad
+//! value stops start-up with an error that names its key; secrets never print.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+use crate::money::{Country, Currency, parse_non_negative};
+use crate::pricing::Prices;
+
+pub const ENV_PREFIX: &str = "TOLLBOOTH_";
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// Base URL of links that the bot hands out.
+    pub public_url: Url,
+    /// Bearer token for `/api/v1/*`; without it the admin API answers 401 to everyone.
+    pub admin_token: Option<SecretString>,
+    pub log_format: LogFormat,
+    pub site: SiteConfig,
+    pub pricing: PricingConfig,
+    pub webex: WebexConfig,
+    pub zoom: ZoomConfig,
+    pub discord: DiscordConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteConfig {
+    pub currency: Currency,
+    pub country: Country,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PricingConfig {
+    #[serde(deserialize_with = "price")]
+    pub person_minute: Decimal,
+    #[serde(deserialize_with = "price")]
+    pub teleconference_minute: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebexConfig {
+    /// One secret, or several separated by commas while they are rotated.
+    #[serde(deserialize_with = "secret_list")]
+    pub webhook_secret: Vec<SecretString>,
+    pub api_base: Url,
+    pub token: Option<SecretString>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZoomConfig {
+    pub webhook_secret_token: Option<SecretString>,
+    pub api_base: Url,
+    pub token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscordMode {
+    Off,
+    Http,
+    Gateway,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordConfig {
+    pub mode: DiscordMode,
+    pub public_key: Option<String>,
+    pub application_id: Option<String>,
+    pub token: Option<SecretString>,
+    pub api_base: Url,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let bind: SocketAddr = "127.0.0.1:8080".parse().expect("valid default address");
+        Config {
+            database_url: "sqlite://tollbooth.db".into(),
+            bind,
+            public_url: Url::parse("http://127.0.0.1:8080/").expect("valid default URL"),
+            admin_token: None,
+            log_format: LogFormat::Text,
+            site: SiteConfig::default(),
+            pricing: PricingConfig::default(),
+            webex: WebexConfig::default(),
+            zoom: ZoomConfig::default(),
+            discord: DiscordConfig::default(),
+        }
+    }
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig { currency: Currency::USD, country: Country::US }
+    }
+}
+
+impl Default for PricingConfig {
+    fn default() -> Self {
+        PricingConfig {
+            person_minute: Decimal::new(12, 2),
+            teleconference_minute: Decimal::new(5, 2),
+        }
+    }
+}
+
+impl Default for WebexConfig {
+    fn default() -> Self {
+        WebexConfig {
+            webhook_secret: Vec::new(),
+            api_base: Url::parse("https://webexapis.com/v1").expect("valid default URL"),
+            token: None,
+        }
+    }
+}
+
+impl Default for ZoomConfig {
+    fn default() -> Self {
+        ZoomConfig {
+            webhook_secret_token: None,
+            api_base: Url::parse("https://api.zoom.us/v2").expect("valid default URL"),
+            token: None,
+        }
+    }
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            mode: DiscordMode::Off,
+            public_key: None,
+            application_id: None,
+            token: None,
+            api_base: Url::parse("https://discord.com/api/v10").expect("valid default URL"),
+        }
+    }
+}
+
+/// A configuration that cannot be used; the message names the key and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads `path` if given (it must exist), else `tollbooth.toml` if present, then the
+    /// environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(path, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment passed in so tests need not change the process's.
+    pub fn load_from(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::new();
+        match path {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("tollbooth.toml").exists() => {
+                figment = figment.merge(Toml::file_exact("tollbooth.toml"));
+            }
+            None => {}
+        }
+        // Environment values stay strings: figment would otherwise read "0.12" as a float, and
+        // money must never pass through one.
+        for (key, value) in env {
+            let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if rest.is_empty() || value.is_empty() {
+                continue;
+            }
+            let path = rest.to_ascii_lowercase().replace("__", ".");
+            figment = figment.merge(Serialized::global(&path, value));
+        }
+        let config: Config = figment.extract().map_err(|e| describe(&e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let scheme = self.database_url.split(':').next().unwrap_or_default();
+        if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+            return Err(ConfigError(format!(
+                "database_url (TOLLBOOTH_DATABASE_URL): expected sqlite://… or postgres://…, got `{scheme}:`"
+            )));
+        }
+        if self.discord.mode == DiscordMode::Http && self.discord.public_key.is_none() {
+            return Err(ConfigError(
+                "discord.public_key (TOLLBOOTH_DISCORD__PUBLIC_KEY) is required when discord.mode = \"http\"".into(),
+            ));
+        }
+        if self.discord.mode == DiscordMode::Gateway && self.discord.token.is_none() {
+            return Err(ConfigError(
+                "discord.token (TOLLBOOTH_DISCORD__TOKEN) is required when discord.mode = \"gateway\"".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The prices that this configuration asks for.
+    pub fn prices(&self) -> Prices {
+        Prices {
+            currency: self.site.currency,
+            person_minute: self.pricing.person_minute,
+            teleconference_minute: self.pricing.teleconference_minute,
+        }
+    }
+}
+
+/// Turns figment's error into one line naming the key both as written in the file and as an
+/// environment variable.
+fn describe(error: &figment::Error) -> ConfigError {
+    let mut lines = Vec::new();
+    for e in error.clone() {
+        let key = e.path.join(".");
+        let mut line = String::new();
+        if !key.is_empty() {
+            let env = format!("{ENV_PREFIX}{}", key.to_ascii_uppercase().replace('.', "__"));
+            line.push_str(&format!("{key} ({env}): "));
+        }
+        line.push_str(&e.kind.to_string());
+        lines.push(line);
+    }
+    ConfigError(lines.join("; "))
+}
+
+fn price<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    let text = String::deserialize(d)
+        .map_err(|_| serde::de::Error::custom("expected a decimal string such as \"0.12\""))?;
+    parse_non_negative(&text).map_err(serde::de::Error::custom)
+}
+
+fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+    let text = String::deserialize(d)?;
+    Ok(text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| SecretString::from(s.to_owned()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load_from(Some(Path::new("/dev/null")), env(pairs))
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://tollbooth.db");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.site.currency.code(), "USD");
+        assert_eq!(c.site.country.code(), "US");
+        assert_eq!(c.discord.mode, DiscordMode::Off);
+        assert_eq!(c.webex.api_base.as_str(), "https://webexapis.com/v1");
+    }
+
+    #[test]
+    fn environment_overrides_with_nested_keys() {
+        let c = load(&[
+            ("TOLLBOOTH_DATABASE_URL", "postgres://x@127.0.0.1/test"),
+            ("TOLLBOOTH_SITE__CURRENCY", "nok"),
+            ("TOLLBOOTH_PRICING__PERSON_MINUTE", "0.125"),
+            ("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", "old, new"),
+            ("UNRELATED", "x"),
+        ])
+        .unwrap();
+        assert_eq!(c.database_url, "postgres://x@127.0.0.1/test");
+        assert_eq!(c.site.currency.code(), "NOK");
+        assert_eq!(c.pricing.person_minute.to_string(), "0.125");
+        let secrets: Vec<_> = c.webex.webhook_secret.iter().map(|s| s.expose_secret()).collect();
+        assert_eq!(secrets, ["old", "new"]);
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = std::env::temp_dir().join(format!("tollbooth-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tollbooth.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\n[site]\ncountry = \"GB\"\ncurrency = \"GBP\"\n",
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&file), env(&[("TOLLBOOTH_SITE__COUNTRY", "NO")])).unwrap();
+        assert_eq!(c.bind.port(), 9000);
+        assert_eq!(c.site.currency.code(), "GBP");
+        assert_eq!(c.site.country.code(), "NO");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = load(&[("TOLLBOOTH_SITE__CURRENCY", "XYZ")]).unwrap_err().to_string();
+        assert!(err.contains("site.currency (TOLLBOOTH_SITE__CURRENCY)"), "{err}");
+        assert!(err.contains("unknown currency `XYZ`"), "{err}");
+        let err =
+            load(&[("TOLLBOOTH_PRICING__TELECONFERENCE_MINUTE", "-1")]).unwrap_err().to_string();
+        assert!(err.contains("pricing.teleconference_minute"), "{err}");
+        let err = load(&[("TOLLBOOTH_BIND", "nowhere")]).unwrap_err().to_string();
+        assert!(err.contains("bind (TOLLBOOTH_BIND)"), "{err}");
+        let err = load(&[("TOLLBOOTH_SITE__COLOUR", "red")]).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+        let err = load(&[("TOLLBOOTH_DATABASE_URL", "mysql://x")]).unwrap_err().to_string();
+        assert!(err.contains("TOLLBOOTH_DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = load(&[
+            ("TOLLBOOTH_ADMIN_TOKEN", "hunter2-admin"),
+            ("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", "hunter2-webex"),
+            ("TOLLBOOTH_ZOOM__WEBHOOK_SECRET_TOKEN", "hunter2-zoom"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err =
+            Config::load_from(Some(Path::new("/no/such/tollbooth.toml")), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("/no/such/tollbooth.toml"));
+    }
+}

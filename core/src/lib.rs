@@ -1,0 +1,9 @@
+//! The domain of tollbooth: money, pricing, metering, billing, orders and payments as pure
+//! rules, the configuration, and the `Store` interface with its SQLite and PostgreSQL
+//! implementation. Nothing here knows about HTTP or Discord.
+
+pub mod config;
+pub mod money;
+pub mod pricing;
+pub mod site;
+pub mod store;

@@ -1,0 +1,126 @@
+//! The site as its administrator configures it: whether e-commerce and its two features are
+//! on, where the site sells, and the divisions and hosts that pay for sessions.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::money::Country;
+use crate::pricing::Prices;
+
+/// Site-wide switches and the prices in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SiteSettings {
+    /// E-commerce is optional; nothing is sold until an administrator turns it on.
+    pub ecommerce_enabled: bool,
+    /// Hosts pay before they can start each session.
+    pub pay_per_use_enabled: bool,
+    /// Attendees pay a fee to register.
+    pub fee_based_enabled: bool,
+    pub country: Country,
+    pub prices: Prices,
+}
+
+/// A division's identifier: a short lowercase slug such as `sales-emea`, as typed in chat,
+/// URLs and reports.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct DivisionId(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("division `{0}` must be 1 to 64 characters of a-z, 0-9 and '-'")]
+pub struct BadDivisionId(String);
+
+impl FromStr for DivisionId {
+    type Err = BadDivisionId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok { Ok(DivisionId(s.to_owned())) } else { Err(BadDivisionId(s.to_owned())) }
+    }
+}
+
+impl DivisionId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DivisionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A unit of the organisation with its own training budget.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Division {
+    pub id: DivisionId,
+    pub name: String,
+}
+
+/// A host's e-mail address as the platforms report it, compared case-insensitively.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct HostEmail(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("`{0}` is not an e-mail address")]
+pub struct BadEmail(String);
+
+impl FromStr for HostEmail {
+    type Err = BadEmail;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        match s.split_once('@') {
+            Some((local, domain))
+                if !local.is_empty()
+                    && domain.contains('.')
+                    && !s.contains(char::is_whitespace) =>
+            {
+                Ok(HostEmail(s.to_ascii_lowercase()))
+            }
+            _ => Err(BadEmail(s.to_owned())),
+        }
+    }
+}
+
+impl HostEmail {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for HostEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person who hosts sessions, and the division their charges are booked to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Host {
+    pub email: HostEmail,
+    pub division: Option<DivisionId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn division_ids_are_slugs() {
+        assert!("sales-emea".parse::<DivisionId>().is_ok());
+        assert!("Sales".parse::<DivisionId>().is_err());
+        assert!("".parse::<DivisionId>().is_err());
+        assert!("a b".parse::<DivisionId>().is_err());
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!("Host@Example.com".parse::<HostEmail>().unwrap().as_str(), "host@example.com");
+        assert!("host".parse::<HostEmail>().is_err());
+        assert!("@example.com".parse::<HostEmail>().is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! `tollbooth`: the command line of the plugin (serve, migrate, quote, …).
+
+mod cli;
+mod quote;
+mod serve;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

@@ -1,0 +1,162 @@
+//! The storage interface on SQLite and on PostgreSQL: every test here runs on both.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use tollbooth_core::money::Country;
+use tollbooth_core::pricing::Prices;
+use tollbooth_core::site::{Division, Host};
+use tollbooth_core::store::{self, PriceSource, Store, StoreError, Switches};
+
+use common::Db;
+
+fn prices(currency: &str, person: &str, tele: &str) -> Prices {
+    Prices {
+        currency: currency.parse().unwrap(),
+        person_minute: person.parse().unwrap(),
+        teleconference_minute: tele.parse().unwrap(),
+    }
+}
+
+fn country(code: &str) -> Country {
+    code.parse().unwrap()
+}
+
+on_both_backends!(
+    config_seeds_the_site_once_and_admin_changes_survive_restarts,
+    prices_are_versioned_in_time,
+    divisions_and_hosts,
+    a_host_in_an_unknown_division_is_refused,
+    migrating_twice_is_harmless,
+    same_operations_give_same_results,
+);
+
+async fn config_seeds_the_site_once_and_admin_changes_survive_restarts(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let usd = prices("USD", "0.12", "0.05");
+    assert!(s.apply_config(country("US"), &usd).await.unwrap());
+    let site = s.site_settings().await.unwrap();
+    assert!(!site.ecommerce_enabled, "e-commerce is off until an administrator turns it on");
+    assert_eq!(site.country, country("US"));
+    assert_eq!(site.prices, usd);
+
+    let admin = prices("USD", "0.10", "0.04");
+    s.set_prices(&admin, Utc::now(), PriceSource::Admin).await.unwrap();
+    s.set_switches(Switches {
+        ecommerce_enabled: true,
+        pay_per_use_enabled: true,
+        fee_based_enabled: false,
+    })
+    .await
+    .unwrap();
+    s.close().await;
+
+    // A restart with the same configuration keeps the administrator's prices and switches.
+    let s = store::open(&db.url).await.unwrap();
+    assert!(!s.apply_config(country("US"), &usd).await.unwrap());
+    let site = s.site_settings().await.unwrap();
+    assert_eq!(site.prices, admin);
+    assert!(site.ecommerce_enabled && site.pay_per_use_enabled && !site.fee_based_enabled);
+
+    // A changed configuration wins.
+    let nok = prices("NOK", "1.20", "0.50");
+    assert!(s.apply_config(country("NO"), &nok).await.unwrap());
+    let site = s.site_settings().await.unwrap();
+    assert_eq!(site.prices, nok);
+    assert_eq!(site.country, country("NO"));
+    assert!(site.ecommerce_enabled, "switches are the administrator's, not the configuration's");
+}
+
+async fn prices_are_versioned_in_time(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let t0 = Utc::now() - Duration::days(10);
+    let first = prices("USD", "0.12", "0.05");
+    let second = prices("USD", "0.15", "0.06");
+    let v1 = s.set_prices(&first, t0, PriceSource::Config).await.unwrap();
+    let v2 = s.set_prices(&second, t0 + Duration::days(5), PriceSource::Admin).await.unwrap();
+    assert!(v2 > v1);
+    assert_eq!(s.prices_at(t0 - Duration::days(1)).await.unwrap(), first, "before any version");
+    assert_eq!(s.prices_at(t0).await.unwrap(), first);
+    assert_eq!(s.prices_at(t0 + Duration::days(4)).await.unwrap(), first);
+    assert_eq!(s.prices_at(t0 + Duration::days(5)).await.unwrap(), second);
+    assert_eq!(s.prices_at(Utc::now()).await.unwrap(), second);
+}
+
+async fn divisions_and_hosts(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let sales = Division { id: "sales".parse().unwrap(), name: "Sales".into() };
+    s.put_division(&sales).await.unwrap();
+    s.put_division(&Division { id: "eng".parse().unwrap(), name: "Engineering".into() })
+        .await
+        .unwrap();
+    s.put_division(&Division { id: "sales".parse().unwrap(), name: "Sales EMEA".into() })
+        .await
+        .unwrap();
+    let all = s.divisions().await.unwrap();
+    let names: Vec<_> = all.iter().map(|d| (d.id.as_str(), d.name.as_str())).collect();
+    assert_eq!(names, [("eng", "Engineering"), ("sales", "Sales EMEA")]);
+
+    let host = Host { email: "Ann@Example.com".parse().unwrap(), division: Some(sales.id.clone()) };
+    s.put_host(&host).await.unwrap();
+    let found = s.host(&"ann@example.com".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(found, host);
+    assert_eq!(s.host(&"bob@example.com".parse().unwrap()).await.unwrap(), None);
+}
+
+async fn a_host_in_an_unknown_division_is_refused(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let host = Host {
+        email: "ann@example.com".parse().unwrap(),
+        division: Some("ghost".parse().unwrap()),
+    };
+    match s.put_host(&host).await {
+        Err(StoreError::Invalid(why)) => assert_eq!(why, "division `ghost` does not exist"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    assert_eq!(s.host(&host.email).await.unwrap(), None, "nothing half-written");
+}
+
+async fn migrating_twice_is_harmless(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    s.migrate().await.unwrap();
+    s.ping().await.unwrap();
+}
+
+/// A fixed script of operations whose every result is written down, so that the two backends
+/// can be compared line by line.
+async fn script(s: &dyn Store) -> Vec<String> {
+    let mut out = Vec::new();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
+    out.push(format!("{:?}", s.apply_config(country("GB"), &prices("GBP", "0.1", "0.02")).await));
+    out.push(format!("{:?}", s.apply_config(country("GB"), &prices("GBP", "0.1", "0.02")).await));
+    out.push(format!(
+        "{:?}",
+        s.set_prices(&prices("KWD", "0.125", "0.0005"), t0, PriceSource::Admin).await.is_ok()
+    ));
+    out.push(format!("{:?}", s.prices_at(t0).await));
+    out.push(format!("{:?}", s.site_settings().await.map(|x| (x.ecommerce_enabled, x.country))));
+    out.push(format!(
+        "{:?}",
+        s.put_division(&Division { id: "a".parse().unwrap(), name: "Å ø".into() }).await
+    ));
+    out.push(format!("{:?}", s.divisions().await));
+    out.push(format!("{:?}", s.division(&"a".parse().unwrap()).await));
+    out.push(format!("{:?}", s.division(&"b".parse().unwrap()).await));
+    let host = Host { email: "x@y.no".parse().unwrap(), division: None };
+    out.push(format!("{:?}", s.put_host(&host).await));
+    out.push(format!("{:?}", s.host(&host.email).await));
+    out.push(format!("{:?}", s.set_country(country("NO")).await));
+    out.push(format!("{:?}", s.site_settings().await.map(|x| x.country)));
+    out
+}
+
+async fn same_operations_give_same_results(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let here = script(&s).await;
+    let other = Db::sqlite();
+    let reference = script(&store::open(&other.url).await.unwrap()).await;
+    assert_eq!(here, reference, "{} differs from sqlite", db.backend);
+    assert_eq!(here[0], "Ok(true)");
+    assert_eq!(here[1], "Ok(false)");
+    assert!(here[3].contains("KWD") && here[3].contains("0.0005"), "{}", here[3]);
+}

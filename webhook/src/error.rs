@@ -1,0 +1,66 @@
+//! The one error type of the HTTP layer. Client errors say what is wrong; server errors are
+//! logged with where they were raised and answered with a generic body, never internals.
+
+use std::panic::Location;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tollbooth_core::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The database cannot be reached: 503 so that platforms and gateways retry.
+    #[error("temporarily unavailable")]
+    Unavailable { location: &'static Location<'static> },
+    #[error("internal error")]
+    Internal { location: &'static Location<'static>, source: BoxError },
+}
+
+/// The cause of an internal error, kept for the log and never put in the answer.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl ApiError {
+    #[track_caller]
+    pub fn internal(source: impl Into<BoxError>) -> ApiError {
+        ApiError::Internal { location: Location::caller(), source: source.into() }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    #[track_caller]
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => ApiError::Unavailable { location: Location::caller() },
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::Invalid(why) => ApiError::BadRequest(why),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable { location } => {
+                tracing::warn!(%location, "database unavailable");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal { location, source } => {
+                tracing::error!(%location, error = %source, cause = ?source.source(), "internal error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}

@@ -1,0 +1,39 @@
+//! The axum application: platform webhooks, payment callbacks, pay pages, the Discord
+//! interactions endpoint, the admin API, and health and metrics. Handlers parse, call the
+//! domain in `tollbooth-core`, and render; they hold no business rules.
+
+mod error;
+mod health;
+mod metrics;
+mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// The whole HTTP surface of tollbooth.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::render))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves on an already bound listener (port 0 in tests) until `shutdown` resolves, then lets
+/// requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
