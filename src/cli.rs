@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tollbooth_core::config::{Config, LogFormat};
-use tollbooth_core::store::{self, SqlStore, Store};
+use tollbooth_core::store::{self, SiteStore, SqlStore};
 
 #[derive(Parser)]
 #[command(name = "tollbooth", version, about = "Training e-commerce for Webex and Zoom")]

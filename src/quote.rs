@@ -4,7 +4,7 @@ use chrono::Utc;
 use clap::Args;
 use tollbooth_core::config::Config;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
-use tollbooth_core::store::Store;
+use tollbooth_core::store::SiteStore;
 
 use crate::cli::{Failure, open_site};
 

@@ -12,11 +12,17 @@ use crate::cli::{Failure, open_site};
 
 pub async fn run(config: Config) -> Result<(), Failure> {
     let store = open_site(&config).await?;
-    let listener = TcpListener::bind(config.bind)
+    let bind = config.bind;
+    let listener = TcpListener::bind(bind)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().name(), "listening");
-    tollbooth_webhook::serve(listener, AppState::new(Arc::new(store)), shutdown_signal()).await?;
+    tollbooth_webhook::serve(
+        listener,
+        AppState::new(Arc::new(store), Arc::new(config)),
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

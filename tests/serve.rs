@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tollbooth_core::config::Config;
 use tollbooth_core::store::{self, SqlStore};
 use tollbooth_webhook::AppState;
 
@@ -91,7 +92,7 @@ async fn serve_refuses_a_bad_configuration_with_status_2() {
 async fn router_on_port_0(store: SqlStore) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(Arc::new(store));
+    let state = AppState::new(Arc::new(store), Arc::new(Config::default()));
     tokio::spawn(tollbooth_webhook::serve(listener, state, std::future::pending()));
     base
 }

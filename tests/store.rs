@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use tollbooth_core::money::Country;
 use tollbooth_core::pricing::Prices;
 use tollbooth_core::site::{Division, Host};
-use tollbooth_core::store::{self, PriceSource, Store, StoreError, Switches};
+use tollbooth_core::store::{self, PriceSource, SiteStore, Store, StoreError, Switches};
 
 use common::Db;
 

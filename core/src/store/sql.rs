@@ -1,18 +1,16 @@
-//! [`Store`] on SQLite or PostgreSQL, chosen by the URL.
+//! [`Store`] on SQLite or PostgreSQL, chosen by the URL; one file per concept under `sql/`.
+
+mod site;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use super::{Backend, PriceSource, Store, StoreError, Switches};
-use crate::money::{Country, Currency};
-use crate::pricing::Prices;
-use crate::site::{Division, DivisionId, Host, HostEmail, SiteSettings};
+use super::{Backend, Store, StoreError};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -105,24 +103,6 @@ where
     text.parse().map_err(|e: T::Err| StoreError::Corrupt { column, reason: e.to_string() })
 }
 
-fn prices(row: &AnyRow) -> Result<Prices, StoreError> {
-    Ok(Prices {
-        currency: parsed::<Currency>(row, "currency")?,
-        person_minute: parsed::<Decimal>(row, "person_minute")?,
-        teleconference_minute: parsed::<Decimal>(row, "teleconference_minute")?,
-    })
-}
-
-/// Turns a constraint the database enforced into an error that says what was wrong.
-fn refused(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() || db.is_check_violation() => {
-            StoreError::Invalid(what())
-        }
-        _ => e.into(),
-    }
-}
-
 #[async_trait]
 impl Store for SqlStore {
     fn backend(&self) -> Backend {
@@ -133,228 +113,4 @@ impl Store for SqlStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
-
-    async fn apply_config(&self, country: Country, wanted: &Prices) -> Result<bool, StoreError> {
-        let mut tx = self.write().await?;
-        let applied = sqlx::query(
-            "SELECT country, currency, person_minute, teleconference_minute
-             FROM applied_config WHERE id = 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (country_changed, prices_changed) = match &applied {
-            None => (true, true),
-            Some(row) => (parsed::<Country>(row, "country")? != country, prices(row)? != *wanted),
-        };
-        if !country_changed && !prices_changed {
-            return Ok(false);
-        }
-        let now = millis(Utc::now());
-        if country_changed {
-            sqlx::query(
-                "INSERT INTO site_settings (id, ecommerce_enabled, pay_per_use_enabled,
-                     fee_based_enabled, country, updated_at)
-                 VALUES (1, $1, $1, $1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET country = excluded.country,
-                     updated_at = excluded.updated_at",
-            )
-            .bind(false)
-            .bind(country.code())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if prices_changed {
-            insert_prices(&mut tx, wanted, now, PriceSource::Config).await?;
-        }
-        sqlx::query(
-            "INSERT INTO applied_config (id, country, currency, person_minute,
-                 teleconference_minute, applied_at)
-             VALUES (1, $1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO UPDATE SET country = excluded.country,
-                 currency = excluded.currency, person_minute = excluded.person_minute,
-                 teleconference_minute = excluded.teleconference_minute,
-                 applied_at = excluded.applied_at",
-        )
-        .bind(country.code())
-        .bind(wanted.currency.code())
-        .bind(wanted.person_minute.to_string())
-        .bind(wanted.teleconference_minute.to_string())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    async fn site_settings(&self) -> Result<SiteSettings, StoreError> {
-        let row = sqlx::query(
-            "SELECT ecommerce_enabled, pay_per_use_enabled, fee_based_enabled, country
-             FROM site_settings WHERE id = 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound("site settings".into()))?;
-        Ok(SiteSettings {
-            ecommerce_enabled: flag(&row, "ecommerce_enabled")?,
-            pay_per_use_enabled: flag(&row, "pay_per_use_enabled")?,
-            fee_based_enabled: flag(&row, "fee_based_enabled")?,
-            country: parsed(&row, "country")?,
-            prices: self.prices_at(Utc::now()).await?,
-        })
-    }
-
-    async fn set_switches(&self, s: Switches) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE site_settings SET ecommerce_enabled = $1, pay_per_use_enabled = $2,
-                 fee_based_enabled = $3, updated_at = $4 WHERE id = 1",
-        )
-        .bind(s.ecommerce_enabled)
-        .bind(s.pay_per_use_enabled)
-        .bind(s.fee_based_enabled)
-        .bind(millis(Utc::now()))
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("site settings".into()));
-        }
-        Ok(())
-    }
-
-    async fn set_country(&self, country: Country) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("UPDATE site_settings SET country = $1, updated_at = $2 WHERE id = 1")
-                .bind(country.code())
-                .bind(millis(Utc::now()))
-                .execute(&self.pool)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("site settings".into()));
-        }
-        Ok(())
-    }
-
-    async fn set_prices(
-        &self,
-        prices: &Prices,
-        from: DateTime<Utc>,
-        source: PriceSource,
-    ) -> Result<i64, StoreError> {
-        let mut tx = self.write().await?;
-        let version = insert_prices(&mut tx, prices, millis(from), source).await?;
-        tx.commit().await?;
-        Ok(version)
-    }
-
-    async fn prices_at(&self, at: DateTime<Utc>) -> Result<Prices, StoreError> {
-        // Before the first version, the first version applies: there were no other prices.
-        let row = sqlx::query(
-            "SELECT currency, person_minute, teleconference_minute FROM price_versions
-             ORDER BY CASE WHEN effective_from <= $1 THEN 0 ELSE 1 END,
-                      CASE WHEN effective_from <= $1 THEN -effective_from ELSE effective_from END,
-                      id DESC
-             LIMIT 1",
-        )
-        .bind(millis(at))
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound("price list".into()))?;
-        prices(&row)
-    }
-
-    async fn put_division(&self, division: &Division) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO divisions (id, name, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-        )
-        .bind(division.id.as_str())
-        .bind(division.name.as_str())
-        .bind(millis(Utc::now()))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn divisions(&self) -> Result<Vec<Division>, StoreError> {
-        sqlx::query("SELECT id, name FROM divisions ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(division)
-            .collect()
-    }
-
-    async fn division(&self, id: &DivisionId) -> Result<Option<Division>, StoreError> {
-        sqlx::query("SELECT id, name FROM divisions WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(division)
-            .transpose()
-    }
-
-    async fn put_host(&self, host: &Host) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO hosts (email, division_id, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (email) DO UPDATE SET division_id = excluded.division_id",
-        )
-        .bind(host.email.as_str())
-        .bind(host.division.as_ref().map(|d| d.as_str().to_owned()))
-        .bind(millis(Utc::now()))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            refused(e, || {
-                format!(
-                    "division `{}` does not exist",
-                    host.division.as_ref().map_or("", |d| d.as_str())
-                )
-            })
-        })?;
-        Ok(())
-    }
-
-    async fn host(&self, email: &HostEmail) -> Result<Option<Host>, StoreError> {
-        let row = sqlx::query("SELECT email, division_id FROM hosts WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let division: Option<String> = row.try_get("division_id")?;
-        Ok(Some(Host {
-            email: parsed(&row, "email")?,
-            division: division.map(|d| d.parse()).transpose().map_err(
-                |e: crate::site::BadDivisionId| StoreError::Corrupt {
-                    column: "division_id",
-                    reason: e.to_string(),
-                },
-            )?,
-        }))
-    }
-}
-
-fn division(row: &AnyRow) -> Result<Division, StoreError> {
-    Ok(Division { id: parsed(row, "id")?, name: row.try_get("name")? })
-}
-
-async fn insert_prices(
-    tx: &mut Transaction<'static, Any>,
-    prices: &Prices,
-    from_ms: i64,
-    source: PriceSource,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO price_versions (currency, person_minute, teleconference_minute,
-             effective_from, source)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(prices.currency.code())
-    .bind(prices.person_minute.to_string())
-    .bind(prices.teleconference_minute.to_string())
-    .bind(from_ms)
-    .bind(source.as_str())
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.try_get("id")?)
 }
