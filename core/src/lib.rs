@@ -3,7 +3,11 @@
 //! implementation. Nothing here knows about HTTP or Discord.
 
 pub mod config;
+pub mod metering;
 pub mod money;
+pub mod platform;
 pub mod pricing;
+pub mod session;
+pub mod simulation;
 pub mod site;
 pub mod store;

@@ -118,3 +118,128 @@ pub fn binary() -> &'static str {
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// The application's router served on `127.0.0.1:0` in this process.
+pub struct App {
+    pub base: String,
+    pub store: tollbooth_core::store::SqlStore,
+}
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const WEBEX_SECRET: &str = "webex-test-secret";
+pub const ZOOM_SECRET: &str = "zoom-test-secret";
+
+/// The configuration the tests run with, built by the real loader from `env` pairs on top of
+/// test secrets and the admin token.
+pub fn config(db: &Db, env: &[(&str, &str)]) -> tollbooth_core::config::Config {
+    let mut vars: Vec<(String, String)> = vec![
+        ("TOLLBOOTH_DATABASE_URL".into(), db.url.clone()),
+        ("TOLLBOOTH_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
+        ("TOLLBOOTH_WEBEX__WEBHOOK_SECRET".into(), WEBEX_SECRET.into()),
+        ("TOLLBOOTH_ZOOM__WEBHOOK_SECRET_TOKEN".into(), ZOOM_SECRET.into()),
+    ];
+    vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    tollbooth_core::config::Config::load_from(Some(std::path::Path::new("/dev/null")), vars)
+        .expect("test configuration")
+}
+
+impl App {
+    pub async fn start(db: &Db, env: &[(&str, &str)]) -> App {
+        use tollbooth_core::store::SiteStore;
+        let config = config(db, env);
+        let store = tollbooth_core::store::open(&config.database_url).await.expect("open store");
+        store.apply_config(config.site.country, &config.prices()).await.expect("apply config");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = tollbooth_webhook::AppState::new(
+            std::sync::Arc::new(store.clone()),
+            std::sync::Arc::new(config),
+        );
+        tokio::spawn(tollbooth_webhook::serve(listener, state, std::future::pending()));
+        App { base, store }
+    }
+}
+
+/// Sends platform deliveries, signed as the platform would sign them.
+pub struct Sender {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Sender {
+    pub fn new(base: &str) -> Sender {
+        Sender { base: base.to_owned(), client: reqwest::Client::new() }
+    }
+
+    pub async fn webex(&self, body: &[u8]) -> reqwest::Response {
+        let signature = tollbooth_core::platform::webex::sign(WEBEX_SECRET, body);
+        self.raw("/webhooks/webex", body, &[("x-spark-signature", &signature)]).await
+    }
+
+    pub async fn zoom(&self, body: &[u8]) -> reqwest::Response {
+        let ts = chrono::Utc::now().timestamp().to_string();
+        self.zoom_at(body, &ts).await
+    }
+
+    pub async fn zoom_at(&self, body: &[u8], ts: &str) -> reqwest::Response {
+        let secret = secrecy::SecretString::from(ZOOM_SECRET.to_owned());
+        let signature = tollbooth_core::platform::zoom::sign(&secret, ts, body);
+        self.raw(
+            "/webhooks/zoom",
+            body,
+            &[("x-zm-signature", &signature), ("x-zm-request-timestamp", ts)],
+        )
+        .await
+    }
+
+    pub async fn deliver(
+        &self,
+        platform: tollbooth_core::platform::PlatformKind,
+        body: &[u8],
+    ) -> reqwest::Response {
+        match platform {
+            tollbooth_core::platform::PlatformKind::Webex => self.webex(body).await,
+            tollbooth_core::platform::PlatformKind::Zoom => self.zoom(body).await,
+        }
+    }
+
+    pub async fn raw(
+        &self,
+        path: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request.send().await.expect("send delivery")
+    }
+
+    /// The session JSON once every delivery for it has been applied.
+    pub async fn settled_session(&self, platform: &str, meeting_id: &str) -> serde_json::Value {
+        let mut url = url::Url::parse(&self.base).unwrap();
+        url.path_segments_mut().unwrap().extend(["api", "v1", "sessions", platform, meeting_id]);
+        for _ in 0..400 {
+            let response = self
+                .client
+                .get(url.clone())
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .expect("get session");
+            if response.status() == 200 {
+                let v: serde_json::Value = response.json().await.unwrap();
+                if v["pending_deliveries"] == 0 {
+                    return v;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("session {platform}/{meeting_id} never settled");
+    }
+}

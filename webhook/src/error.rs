@@ -46,6 +46,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::ingest::Failure> for ApiError {
+    #[track_caller]
+    fn from(f: crate::ingest::Failure) -> Self {
+        match f {
+            crate::ingest::Failure::Unavailable => {
+                ApiError::Unavailable { location: Location::caller() }
+            }
+            crate::ingest::Failure::Failed => ApiError::internal("delivery could not be stored"),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {

@@ -2,15 +2,21 @@
 //! interactions endpoint, the admin API, and health and metrics. Handlers parse, call the
 //! domain in `tollbooth-core`, and render; they hold no business rules.
 
+mod admin;
+mod applier;
 mod error;
 mod health;
+mod ingest;
 mod metrics;
+mod sessions;
 mod state;
+mod webhooks;
 
 use std::future::Future;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -19,7 +25,13 @@ pub use state::AppState;
 
 /// The whole HTTP surface of tollbooth.
 pub fn router(state: AppState) -> Router {
+    let webhooks = Router::new()
+        .route("/webhooks/webex", post(webhooks::webex))
+        .route("/webhooks/zoom", post(webhooks::zoom))
+        .layer(DefaultBodyLimit::max(webhooks::MAX_BODY));
     Router::new()
+        .merge(webhooks)
+        .route("/api/v1/sessions/{platform}/{meeting_id}", get(sessions::show))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::render))

@@ -1,5 +1,6 @@
 //! [`Store`] on SQLite or PostgreSQL, chosen by the URL; one file per concept under `sql/`.
 
+mod sessions;
 mod site;
 
 use std::time::Duration;
@@ -84,6 +85,16 @@ impl SqlStore {
 
 pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
+}
+
+pub(crate) fn opt_time(
+    row: &AnyRow,
+    column: &'static str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let Some(ms) = row.try_get::<Option<i64>, _>(column)? else { return Ok(None) };
+    DateTime::from_timestamp_millis(ms)
+        .map(Some)
+        .ok_or_else(|| StoreError::Corrupt { column, reason: format!("{ms} is not a time") })
 }
 
 /// Booleans are `BOOLEAN` on PostgreSQL and `INTEGER` on SQLite, whose `Any` mapping has none.

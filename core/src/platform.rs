@@ -1,0 +1,204 @@
+//! Conferencing platforms: what their webhook deliveries say, in platform-neutral terms.
+//! One adapter per platform; each verifies a delivery's signature over the raw bytes before
+//! anything is parsed.
+
+pub mod webex;
+pub mod zoom;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::metering::Connection;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformKind {
+    Webex,
+    Zoom,
+}
+
+impl PlatformKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlatformKind::Webex => "webex",
+            PlatformKind::Zoom => "zoom",
+        }
+    }
+
+    /// The adapter that reads this platform's deliveries.
+    pub fn adapter(self) -> &'static dyn Platform {
+        match self {
+            PlatformKind::Webex => &webex::Webex,
+            PlatformKind::Zoom => &zoom::Zoom,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown platform `{0}` (expected webex or zoom)")]
+pub struct UnknownPlatform(String);
+
+impl FromStr for PlatformKind {
+    type Err = UnknownPlatform;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "webex" => Ok(PlatformKind::Webex),
+            "zoom" => Ok(PlatformKind::Zoom),
+            _ => Err(UnknownPlatform(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for PlatformKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing a delivery tells about a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observation {
+    Started {
+        at: Option<DateTime<Utc>>,
+        host_email: Option<String>,
+    },
+    Ended {
+        at: Option<DateTime<Utc>>,
+    },
+    /// A device of a participant, keyed within the session by (participant, device).
+    Connected {
+        participant: String,
+        device: String,
+        connection: Connection,
+    },
+}
+
+/// What one verified delivery is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inbound {
+    /// Observations about one session. `digest` identifies what the event says, so that a
+    /// redelivery of the same event is recognised even without a delivery id.
+    Session { meeting_id: String, digest: String, observations: Vec<Observation> },
+    /// An event tollbooth does not use; acknowledged and dropped.
+    Ignored { what: String },
+    /// Zoom's endpoint validation challenge.
+    UrlValidation { plain_token: String },
+}
+
+/// Why a delivery's signature is not accepted. The messages are for logs; the sender only
+/// ever sees 401.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignatureError {
+    #[error("no secret configured for this platform")]
+    NoSecret,
+    #[error("header {0} is missing")]
+    Missing(&'static str),
+    #[error("header {0} is malformed")]
+    Malformed(&'static str),
+    #[error("timestamp is {0} seconds away from now")]
+    OutsideWindow(i64),
+    #[error("signature does not match")]
+    Mismatch,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed delivery: {0}")]
+pub struct Malformed(pub String);
+
+/// A request as it arrived: the raw body and a case-insensitive header lookup.
+pub struct SignedRequest<'a> {
+    pub body: &'a [u8],
+    pub header: &'a dyn Fn(&str) -> Option<String>,
+}
+
+pub trait Platform: Send + Sync {
+    fn kind(&self) -> PlatformKind;
+
+    /// Checks the delivery against any of `secrets` (several while they are rotated), in
+    /// constant time.
+    fn verify(
+        &self,
+        request: &SignedRequest<'_>,
+        secrets: &[SecretString],
+        now: DateTime<Utc>,
+    ) -> Result<(), SignatureError>;
+
+    /// Reads a verified delivery.
+    fn parse(&self, body: &[u8]) -> Result<Inbound, Malformed>;
+}
+
+/// SHA-256 of the canonical JSON of `value` (object keys sorted at every level), in hex.
+fn digest(value: &serde_json::Value) -> String {
+    fn write(v: &serde_json::Value, out: &mut Vec<u8>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<_> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend(serde_json::to_vec(k).unwrap_or_default());
+                    out.push(b':');
+                    write(&map[k], out);
+                }
+                out.push(b'}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend(serde_json::to_vec(scalar).unwrap_or_default()),
+        }
+    }
+    let mut canonical = Vec::new();
+    write(value, &mut canonical);
+    hex::encode(Sha256::digest(&canonical))
+}
+
+/// A platform time: RFC 3339, where an absent value or the Unix epoch means "not yet".
+fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, Malformed> {
+    let Some(text) = value.filter(|s| !s.is_empty()) else { return Ok(None) };
+    let at = DateTime::parse_from_rfc3339(text)
+        .map_err(|_| Malformed(format!("{field} `{text}` is not an RFC 3339 time")))?
+        .to_utc();
+    Ok((at.timestamp() != 0).then_some(at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_ignore_key_order() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"a":1,"b":{"x":[1,{"q":2,"p":3}]}}"#).unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"b":{"x":[1,{"p":3,"q":2}]},"a":1}"#).unwrap();
+        let c: serde_json::Value =
+            serde_json::from_str(r#"{"b":{"x":[{"p":3,"q":2},1]},"a":1}"#).unwrap();
+        assert_eq!(digest(&a), digest(&b));
+        assert_ne!(digest(&a), digest(&c), "array order is meaningful");
+    }
+
+    #[test]
+    fn epoch_and_absent_times_mean_not_yet() {
+        assert_eq!(time("t", None), Ok(None));
+        assert_eq!(time("t", Some("1970-01-01T00:00:00.000Z")), Ok(None));
+        assert_eq!(time("t", Some("1970-01-01T00:00:00Z")), Ok(None));
+        assert!(time("t", Some("2026-11-25T10:00:00.000Z")).unwrap().is_some());
+        assert!(time("leftTime", Some("yesterday")).unwrap_err().0.contains("leftTime"));
+    }
+}

@@ -1,0 +1,235 @@
+//! Webex webhooks: `meetings` started/ended and `meetingParticipants` joined/left, signed with
+//! `X-Spark-Signature` = lowercase hex HMAC-SHA1 of the raw body keyed with the hook's secret.
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sha1::Sha1;
+
+use super::{
+    Inbound, Malformed, Observation, Platform, PlatformKind, SignatureError, SignedRequest, digest,
+    time,
+};
+use crate::metering::Connection;
+
+pub const SIGNATURE_HEADER: &str = "x-spark-signature";
+
+pub struct Webex;
+
+#[derive(Deserialize)]
+struct Envelope {
+    resource: String,
+    event: String,
+    data: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Meeting {
+    id: String,
+    start: Option<String>,
+    end: Option<String>,
+    host_email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Participant {
+    id: String,
+    meeting_id: String,
+    #[serde(default)]
+    devices: Vec<Device>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Device {
+    correlation_id: String,
+    device_type: Option<String>,
+    audio_type: Option<String>,
+    joined_time: Option<String>,
+    left_time: Option<String>,
+}
+
+impl Platform for Webex {
+    fn kind(&self) -> PlatformKind {
+        PlatformKind::Webex
+    }
+
+    fn verify(
+        &self,
+        request: &SignedRequest<'_>,
+        secrets: &[SecretString],
+        _now: DateTime<Utc>,
+    ) -> Result<(), SignatureError> {
+        if secrets.is_empty() {
+            return Err(SignatureError::NoSecret);
+        }
+        let header = (request.header)(SIGNATURE_HEADER)
+            .ok_or(SignatureError::Missing("X-Spark-Signature"))?;
+        let tag = hex::decode(header.trim())
+            .map_err(|_| SignatureError::Malformed("X-Spark-Signature"))?;
+        let matches = secrets.iter().any(|secret| {
+            let mut mac = Hmac::<Sha1>::new_from_slice(secret.expose_secret().as_bytes())
+                .expect("HMAC takes keys of any length");
+            mac.update(request.body);
+            mac.verify_slice(&tag).is_ok()
+        });
+        if matches { Ok(()) } else { Err(SignatureError::Mismatch) }
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<Inbound, Malformed> {
+        let envelope: Envelope =
+            serde_json::from_slice(body).map_err(|e| Malformed(e.to_string()))?;
+        let what = format!("{}:{}", envelope.resource, envelope.event);
+        // Webex deliveries carry no event id: what the event says identifies it.
+        let digest = digest(&serde_json::json!({
+            "resource": envelope.resource, "event": envelope.event, "data": envelope.data,
+        }));
+        let data = envelope.data;
+        match (envelope.resource.as_str(), envelope.event.as_str()) {
+            ("meetings", "started") => {
+                let m: Meeting = read("meeting", data)?;
+                let observation = Observation::Started {
+                    at: time("data.start", m.start.as_deref())?,
+                    host_email: m.host_email,
+                };
+                Ok(Inbound::Session { meeting_id: m.id, digest, observations: vec![observation] })
+            }
+            ("meetings", "ended") => {
+                let m: Meeting = read("meeting", data)?;
+                let observation = Observation::Ended { at: time("data.end", m.end.as_deref())? };
+                Ok(Inbound::Session { meeting_id: m.id, digest, observations: vec![observation] })
+            }
+            ("meetingParticipants", "joined" | "left") => {
+                let p: Participant = read("participant", data)?;
+                let observations =
+                    p.devices.into_iter().map(|d| connected(&p.id, d)).collect::<Result<_, _>>()?;
+                Ok(Inbound::Session { meeting_id: p.meeting_id, digest, observations })
+            }
+            _ => Ok(Inbound::Ignored { what }),
+        }
+    }
+}
+
+fn read<T: serde::de::DeserializeOwned>(
+    what: &str,
+    data: serde_json::Value,
+) -> Result<T, Malformed> {
+    serde_json::from_value(data).map_err(|e| Malformed(format!("{what} data: {e}")))
+}
+
+fn connected(participant: &str, d: Device) -> Result<Observation, Malformed> {
+    // A `deviceType` of phone or pstn is a telephone; everything else is a computer.
+    let telephone = matches!(d.device_type.as_deref(), Some("phone" | "pstn"));
+    let connection = Connection {
+        joined_at: time("devices[].joinedTime", d.joined_time.as_deref())?,
+        left_at: time("devices[].leftTime", d.left_time.as_deref())?,
+        computer: !telephone,
+        telephone_audio: telephone || d.audio_type.as_deref() == Some("pstn"),
+    };
+    Ok(Observation::Connected {
+        participant: participant.to_owned(),
+        device: d.correlation_id,
+        connection,
+    })
+}
+
+/// The signature Webex would send for `body` under `secret` (for senders such as `simulate`).
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(
+        body: &'a [u8],
+        header: &'a dyn Fn(&str) -> Option<String>,
+    ) -> SignedRequest<'a> {
+        SignedRequest { body, header }
+    }
+
+    fn secrets(s: &[&str]) -> Vec<SecretString> {
+        s.iter().map(|s| SecretString::from(s.to_string())).collect()
+    }
+
+    #[test]
+    fn known_answer_signature() {
+        // HMAC-SHA1("key", "The quick brown fox jumps over the lazy dog"), RFC 2104 test vector.
+        assert_eq!(
+            sign("key", b"The quick brown fox jumps over the lazy dog"),
+            "de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9"
+        );
+    }
+
+    #[test]
+    fn any_rotated_secret_verifies_and_others_do_not() {
+        let body = br#"{"resource":"meetings"}"#;
+        let sig = sign("new", body);
+        let header = move |name: &str| (name == SIGNATURE_HEADER).then(|| sig.clone());
+        let now = Utc::now();
+        assert_eq!(Webex.verify(&request(body, &header), &secrets(&["old", "new"]), now), Ok(()));
+        assert_eq!(
+            Webex.verify(&request(body, &header), &secrets(&["old"]), now),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            Webex.verify(&request(b"{}", &header), &secrets(&["new"]), now),
+            Err(SignatureError::Mismatch)
+        );
+        let none = |_: &str| None;
+        assert_eq!(
+            Webex.verify(&request(body, &none), &secrets(&["new"]), now),
+            Err(SignatureError::Missing("X-Spark-Signature"))
+        );
+    }
+
+    #[test]
+    fn participant_devices_become_connections() {
+        let body = br#"{"id":"hook","resource":"meetingParticipants","event":"left","data":{
+            "id":"m_I_1_p","meetingId":"m_I_1","devices":[
+              {"correlationId":"c1","deviceType":"mac","audioType":"pstn",
+               "joinedTime":"2026-11-25T10:00:00.000Z","leftTime":"2026-11-25T10:30:00.000Z"},
+              {"correlationId":"c2","deviceType":"pstn","audioType":"pstn",
+               "joinedTime":"2026-11-25T10:01:00.000Z","leftTime":"1970-01-01T00:00:00.000Z"}]}}"#;
+        let Inbound::Session { meeting_id, observations, .. } = Webex.parse(body).unwrap() else {
+            panic!("expected a session delivery")
+        };
+        assert_eq!(meeting_id, "m_I_1");
+        let Observation::Connected { participant, device, connection } = &observations[0] else {
+            panic!()
+        };
+        assert_eq!((participant.as_str(), device.as_str()), ("m_I_1_p", "c1"));
+        assert!(connection.computer && connection.telephone_audio);
+        let Observation::Connected { connection, .. } = &observations[1] else { panic!() };
+        assert!(!connection.computer && connection.telephone_audio);
+        assert_eq!(connection.left_at, None, "the epoch means still connected");
+    }
+
+    #[test]
+    fn redeliveries_share_a_digest_and_other_events_do_not() {
+        let a = br#"{"id":"h1","resource":"meetings","event":"started","data":{"id":"m","start":"2026-11-25T10:00:00Z"}}"#;
+        let b = br#"{"data":{"start":"2026-11-25T10:00:00Z","id":"m"},"event":"started","resource":"meetings","id":"h2"}"#;
+        let c = br#"{"id":"h1","resource":"meetings","event":"ended","data":{"id":"m","start":"2026-11-25T10:00:00Z"}}"#;
+        let d = |body: &[u8]| match Webex.parse(body).unwrap() {
+            Inbound::Session { digest, .. } => digest,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(d(a), d(b));
+        assert_ne!(d(a), d(c));
+    }
+
+    #[test]
+    fn unknown_events_are_ignored_and_bad_ones_are_malformed() {
+        let other = br#"{"resource":"messages","event":"created","data":{}}"#;
+        assert!(matches!(Webex.parse(other), Ok(Inbound::Ignored { .. })));
+        assert!(Webex.parse(b"{not json").is_err());
+        let no_id = br#"{"resource":"meetings","event":"started","data":{}}"#;
+        assert!(Webex.parse(no_id).unwrap_err().0.contains("id"));
+    }
+}

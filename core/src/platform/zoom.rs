@@ -1,0 +1,294 @@
+//! Zoom webhooks: `meeting.*` and `webinar.*` started, ended, participant_joined and
+//! participant_left; `x-zm-signature: v0=<hex HMAC-SHA256 of "v0:{timestamp}:{body}">` with a
+//! five-minute window on `x-zm-request-timestamp`; and the `endpoint.url_validation` challenge.
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use super::{
+    Inbound, Malformed, Observation, Platform, PlatformKind, SignatureError, SignedRequest, digest,
+    time,
+};
+use crate::metering::Connection;
+
+pub const SIGNATURE_HEADER: &str = "x-zm-signature";
+pub const TIMESTAMP_HEADER: &str = "x-zm-request-timestamp";
+/// How far a request's timestamp may be from now, either way, in seconds.
+pub const WINDOW_SECONDS: i64 = 300;
+
+pub struct Zoom;
+
+#[derive(Deserialize)]
+struct Envelope {
+    event: String,
+    #[serde(default)]
+    payload: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Challenge {
+    plain_token: String,
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    object: Object,
+}
+
+#[derive(Deserialize)]
+struct Object {
+    uuid: String,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    host_email: Option<String>,
+    participant: Option<Participant>,
+}
+
+#[derive(Deserialize)]
+struct Participant {
+    participant_uuid: Option<String>,
+    id: Option<String>,
+    user_id: Option<String>,
+    user_name: Option<String>,
+    join_time: Option<String>,
+    leave_time: Option<String>,
+    phone_number: Option<String>,
+}
+
+impl Platform for Zoom {
+    fn kind(&self) -> PlatformKind {
+        PlatformKind::Zoom
+    }
+
+    fn verify(
+        &self,
+        request: &SignedRequest<'_>,
+        secrets: &[SecretString],
+        now: DateTime<Utc>,
+    ) -> Result<(), SignatureError> {
+        if secrets.is_empty() {
+            return Err(SignatureError::NoSecret);
+        }
+        let signature =
+            (request.header)(SIGNATURE_HEADER).ok_or(SignatureError::Missing("x-zm-signature"))?;
+        let timestamp = (request.header)(TIMESTAMP_HEADER)
+            .ok_or(SignatureError::Missing("x-zm-request-timestamp"))?;
+        let seconds = timestamp_seconds(&timestamp)?;
+        let skew = now.timestamp() - seconds;
+        if skew.abs() > WINDOW_SECONDS {
+            return Err(SignatureError::OutsideWindow(skew));
+        }
+        let tag = signature
+            .trim()
+            .strip_prefix("v0=")
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or(SignatureError::Malformed("x-zm-signature"))?;
+        let matches = secrets.iter().any(|secret| {
+            let mut mac = mac(secret);
+            mac.update(b"v0:");
+            mac.update(timestamp.as_bytes());
+            mac.update(b":");
+            mac.update(request.body);
+            mac.verify_slice(&tag).is_ok()
+        });
+        if matches { Ok(()) } else { Err(SignatureError::Mismatch) }
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<Inbound, Malformed> {
+        let envelope: Envelope =
+            serde_json::from_slice(body).map_err(|e| Malformed(e.to_string()))?;
+        if envelope.event == "endpoint.url_validation" {
+            let c: Challenge = serde_json::from_value(envelope.payload)
+                .map_err(|e| Malformed(format!("url_validation payload: {e}")))?;
+            return Ok(Inbound::UrlValidation { plain_token: c.plain_token });
+        }
+        let Some(("meeting" | "webinar", action)) = envelope.event.split_once('.') else {
+            return Ok(Inbound::Ignored { what: envelope.event });
+        };
+        if !matches!(action, "started" | "ended" | "participant_joined" | "participant_left") {
+            return Ok(Inbound::Ignored { what: envelope.event });
+        }
+        // `event_ts` is left out: a retry of the same event must have the same digest.
+        let digest = digest(&serde_json::json!({
+            "event": envelope.event, "payload": envelope.payload,
+        }));
+        let payload: Payload = serde_json::from_value(envelope.payload)
+            .map_err(|e| Malformed(format!("payload: {e}")))?;
+        let o = payload.object;
+        let observation = match action {
+            "started" => Observation::Started {
+                at: time("payload.object.start_time", o.start_time.as_deref())?,
+                host_email: o.host_email,
+            },
+            "ended" => {
+                Observation::Ended { at: time("payload.object.end_time", o.end_time.as_deref())? }
+            }
+            _ => {
+                let p = o
+                    .participant
+                    .ok_or_else(|| Malformed("payload.object.participant is missing".into()))?;
+                connected(p)?
+            }
+        };
+        Ok(Inbound::Session { meeting_id: o.uuid, digest, observations: vec![observation] })
+    }
+}
+
+/// Zoom documents no unit; its senders use seconds. Milliseconds are accepted too.
+fn timestamp_seconds(text: &str) -> Result<i64, SignatureError> {
+    let value: i64 =
+        text.trim().parse().map_err(|_| SignatureError::Malformed("x-zm-request-timestamp"))?;
+    if value < 0 {
+        return Err(SignatureError::Malformed("x-zm-request-timestamp"));
+    }
+    Ok(if value > 100_000_000_000 { value / 1000 } else { value })
+}
+
+fn connected(p: Participant) -> Result<Observation, Malformed> {
+    // DESIGN.md: keyed by participant_uuid, else participant id with user_name.
+    let name = p.user_name.unwrap_or_default();
+    let participant = match (p.participant_uuid, p.id, p.user_id) {
+        (Some(uuid), _, _) if !uuid.is_empty() => uuid,
+        (_, Some(id), _) if !id.is_empty() => format!("{id}/{name}"),
+        (_, _, Some(user_id)) if !user_id.is_empty() => format!("user:{user_id}/{name}"),
+        _ => return Err(Malformed("participant has no participant_uuid, id or user_id".into())),
+    };
+    let telephone = p.phone_number.is_some_and(|n| !n.is_empty());
+    let connection = Connection {
+        joined_at: time("participant.join_time", p.join_time.as_deref())?,
+        left_at: time("participant.leave_time", p.leave_time.as_deref())?,
+        computer: !telephone,
+        telephone_audio: telephone,
+    };
+    Ok(Observation::Connected { participant, device: String::new(), connection })
+}
+
+fn mac(secret: &SecretString) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()).expect("any key length")
+}
+
+/// The answer to `endpoint.url_validation`: hex HMAC-SHA256 of the plain token.
+pub fn encrypted_token(secret: &SecretString, plain_token: &str) -> String {
+    let mut mac = mac(secret);
+    mac.update(plain_token.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The `x-zm-signature` Zoom would send (for senders such as `simulate`).
+pub fn sign(secret: &SecretString, timestamp: &str, body: &[u8]) -> String {
+    let mut mac = mac(secret);
+    mac.update(format!("v0:{timestamp}:").as_bytes());
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    fn verify(body: &[u8], ts: &str, sig: &str, now: i64) -> Result<(), SignatureError> {
+        let (ts, sig) = (ts.to_owned(), sig.to_owned());
+        let header = move |name: &str| match name {
+            SIGNATURE_HEADER => Some(sig.clone()),
+            TIMESTAMP_HEADER => Some(ts.clone()),
+            _ => None,
+        };
+        let request = SignedRequest { body, header: &header };
+        Zoom.verify(&request, &[secret("s3cret")], DateTime::from_timestamp(now, 0).unwrap())
+    }
+
+    #[test]
+    fn signature_and_window() {
+        let body = br#"{"event":"meeting.started"}"#;
+        let sig = sign(&secret("s3cret"), "1800000000", body);
+        assert_eq!(verify(body, "1800000000", &sig, 1_800_000_000), Ok(()));
+        assert_eq!(verify(body, "1800000000", &sig, 1_800_000_300), Ok(()));
+        assert_eq!(
+            verify(body, "1800000000", &sig, 1_800_000_301),
+            Err(SignatureError::OutsideWindow(301))
+        );
+        assert_eq!(
+            verify(body, "1800000000", &sig, 1_799_999_000),
+            Err(SignatureError::OutsideWindow(-1000))
+        );
+        assert_eq!(verify(b"{}", "1800000000", &sig, 1_800_000_000), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(body, "1800000001", &sig, 1_800_000_000),
+            Err(SignatureError::Mismatch),
+            "the timestamp is part of what is signed"
+        );
+        assert_eq!(
+            verify(body, "soon", &sig, 1_800_000_000),
+            Err(SignatureError::Malformed("x-zm-request-timestamp"))
+        );
+        assert_eq!(
+            verify(body, "1800000000", "abc", 1_800_000_000),
+            Err(SignatureError::Malformed("x-zm-signature"))
+        );
+    }
+
+    #[test]
+    fn url_validation_answer() {
+        let body = br#"{"event":"endpoint.url_validation","payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680}"#;
+        assert_eq!(
+            Zoom.parse(body),
+            Ok(Inbound::UrlValidation { plain_token: "qgg8vlvZRS6UYooatFL8Aw".into() })
+        );
+        let token = encrypted_token(&secret("s3cret"), "qgg8vlvZRS6UYooatFL8Aw");
+        assert_eq!(token.len(), 64);
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn participants_are_keyed_by_uuid_else_id_and_name() {
+        let joined = br#"{"event":"webinar.participant_joined","event_ts":1,"payload":{"account_id":"a","object":{
+            "uuid":"tubFEWg9SAaVamwu6V0+kw==","id":"842077624","host_id":"h","type":5,
+            "participant":{"id":"0suX","user_id":"16780288","user_name":"Host","join_time":"2019-11-02T19:43:16Z"}}}}"#;
+        let Ok(Inbound::Session { meeting_id, observations, .. }) = Zoom.parse(joined) else {
+            panic!()
+        };
+        assert_eq!(meeting_id, "tubFEWg9SAaVamwu6V0+kw==");
+        let Observation::Connected { participant, connection, .. } = &observations[0] else {
+            panic!()
+        };
+        assert_eq!(participant, "0suX/Host");
+        assert!(connection.computer && !connection.telephone_audio);
+
+        let phone = br#"{"event":"meeting.participant_left","payload":{"object":{"uuid":"u",
+            "participant":{"participant_uuid":"P1","user_name":"+47","phone_number":"+4712345678",
+            "leave_time":"2019-11-02T19:50:00Z"}}}}"#;
+        let Ok(Inbound::Session { observations, .. }) = Zoom.parse(phone) else { panic!() };
+        let Observation::Connected { participant, connection, .. } = &observations[0] else {
+            panic!()
+        };
+        assert_eq!(participant, "P1");
+        assert!(!connection.computer && connection.telephone_audio);
+    }
+
+    #[test]
+    fn retries_share_a_digest_whatever_their_event_ts() {
+        let a = br#"{"event":"meeting.ended","event_ts":1,"payload":{"object":{"uuid":"u","end_time":"2019-11-02T19:50:00Z"}}}"#;
+        let b = br#"{"event":"meeting.ended","event_ts":2,"payload":{"object":{"uuid":"u","end_time":"2019-11-02T19:50:00Z"}}}"#;
+        let d = |body: &[u8]| match Zoom.parse(body).unwrap() {
+            Inbound::Session { digest, .. } => digest,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(d(a), d(b));
+        assert!(matches!(
+            Zoom.parse(br#"{"event":"recording.completed","payload":{}}"#),
+            Ok(Inbound::Ignored { .. })
+        ));
+        assert!(matches!(
+            Zoom.parse(br#"{"event":"meeting.sharing_started","payload":{}}"#),
+            Ok(Inbound::Ignored { .. })
+        ));
+    }
+}

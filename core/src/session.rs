@@ -1,0 +1,114 @@
+//! A session on a platform: what it is, how it stands, and its usage and cost.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::metering::{self, Connection, SessionTimes, Usage, Window};
+use crate::money::MoneyError;
+use crate::platform::{Observation, PlatformKind};
+use crate::pricing::{Cost, Prices};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionState {
+    Running,
+    Ended,
+    /// Started unpaid and ended by tollbooth.
+    Blocked,
+}
+
+/// One running instance of a meeting, keyed by (platform, meeting instance id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub platform: PlatformKind,
+    pub meeting_id: String,
+    pub host_email: Option<String>,
+    pub times: SessionTimes,
+    pub blocked: bool,
+}
+
+impl Session {
+    pub fn new(platform: PlatformKind, meeting_id: String) -> Session {
+        Session {
+            platform,
+            meeting_id,
+            host_email: None,
+            times: SessionTimes::default(),
+            blocked: false,
+        }
+    }
+
+    /// Takes in what a `started` or `ended` event says; connections are merged on their own.
+    pub fn observe(&mut self, observation: &Observation, received_at: DateTime<Utc>) {
+        match observation {
+            Observation::Started { at, host_email } => {
+                self.times.started(*at);
+                if self.host_email.is_none() {
+                    self.host_email.clone_from(host_email);
+                }
+            }
+            Observation::Ended { at } => self.times.ended(*at, received_at),
+            Observation::Connected { .. } => {}
+        }
+    }
+
+    pub fn state(&self) -> SessionState {
+        if self.blocked {
+            SessionState::Blocked
+        } else if self.times.has_ended() {
+            SessionState::Ended
+        } else {
+            SessionState::Running
+        }
+    }
+
+    /// The window its connections count in, as of `now` (a running session counts its open
+    /// connections up to now).
+    pub fn window<'a>(
+        &self,
+        connections: impl IntoIterator<Item = &'a Connection>,
+        now: DateTime<Utc>,
+    ) -> Window {
+        Window::of(&self.times, connections, now)
+    }
+}
+
+/// What a session used and what it costs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bill {
+    pub usage: Usage,
+    pub cost: Cost,
+}
+
+impl Bill {
+    /// `prices` must be those in force when the session started.
+    pub fn new<'a>(
+        window: Window,
+        connections: impl IntoIterator<Item = &'a Connection>,
+        prices: &Prices,
+    ) -> Result<Bill, MoneyError> {
+        let usage = metering::usage(window, connections);
+        let cost = prices.cost(usage.person_minutes, usage.teleconference_minutes)?;
+        Ok(Bill { usage, cost })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_follows_the_events() {
+        let mut s = Session::new(PlatformKind::Webex, "m".into());
+        assert_eq!(s.state(), SessionState::Running);
+        s.observe(
+            &Observation::Started { at: None, host_email: Some("h@x.io".into()) },
+            Utc::now(),
+        );
+        assert_eq!(s.host_email.as_deref(), Some("h@x.io"));
+        s.observe(&Observation::Ended { at: None }, Utc::now());
+        assert_eq!(s.state(), SessionState::Ended);
+        s.blocked = true;
+        assert_eq!(s.state(), SessionState::Blocked);
+    }
+}

@@ -1,0 +1,77 @@
+//! `GET /api/v1/sessions/{platform}/{meeting_id}`: usage, cost and state of one session.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use tollbooth_core::metering::Usage;
+use tollbooth_core::money::{Currency, Money};
+use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::session::{Bill, SessionState};
+
+use crate::admin::Admin;
+use crate::{ApiError, AppState};
+
+#[derive(Serialize)]
+pub struct SessionView {
+    platform: PlatformKind,
+    meeting_id: String,
+    state: SessionState,
+    host_email: Option<String>,
+    started_at: Option<String>,
+    ended_at: Option<String>,
+    usage: Usage,
+    cost: CostView,
+    /// Deliveries received for this session and not yet applied; 0 once the figures are final.
+    pending_deliveries: u64,
+}
+
+#[derive(Serialize)]
+struct CostView {
+    currency: Currency,
+    person: Money,
+    teleconference: Money,
+    total: Money,
+}
+
+pub async fn show(
+    _: Admin,
+    State(state): State<AppState>,
+    Path((platform, meeting_id)): Path<(String, String)>,
+) -> Result<Json<SessionView>, ApiError> {
+    let platform: PlatformKind =
+        platform.parse().map_err(|e: tollbooth_core::platform::UnknownPlatform| {
+            ApiError::NotFound(e.to_string())
+        })?;
+    let record = state
+        .store
+        .session(platform, &meeting_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("session {platform}/{meeting_id}")))?;
+    let now = Utc::now();
+    let session = &record.session;
+    let window = session.window(&record.connections, now);
+    let prices = state.store.prices_at(window.start.unwrap_or(now)).await?;
+    let bill = Bill::new(window, &record.connections, &prices).map_err(ApiError::internal)?;
+    let ended = session.times.has_ended().then_some(window.end);
+    Ok(Json(SessionView {
+        platform,
+        meeting_id: session.meeting_id.clone(),
+        state: session.state(),
+        host_email: session.host_email.clone(),
+        started_at: window.start.map(rfc3339),
+        ended_at: ended.map(rfc3339),
+        usage: bill.usage,
+        cost: CostView {
+            currency: bill.cost.currency,
+            person: bill.cost.person.amount,
+            teleconference: bill.cost.teleconference.amount,
+            total: bill.cost.total,
+        },
+        pending_deliveries: record.pending_deliveries,
+    }))
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}

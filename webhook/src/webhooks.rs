@@ -1,0 +1,80 @@
+//! `POST /webhooks/webex` and `POST /webhooks/zoom`: verify, store, then answer.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::Utc;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tollbooth_core::platform::{Inbound, PlatformKind, SignedRequest, zoom};
+use tollbooth_core::store::NewDelivery;
+
+use crate::{ApiError, AppState};
+
+/// The largest delivery accepted; larger ones are answered 413 before any work is done.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+pub async fn webex(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    receive(PlatformKind::Webex, &state, &headers, body).await
+}
+
+pub async fn zoom(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    receive(PlatformKind::Zoom, &state, &headers, body).await
+}
+
+async fn receive(
+    platform: PlatformKind,
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let secrets = state.webhook_secrets(platform);
+    match verify_then_parse(platform, &secrets, headers, &body)? {
+        Inbound::Session { meeting_id, digest, .. } => {
+            let body = String::from_utf8(body.to_vec())
+                .map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
+            let delivery =
+                NewDelivery { platform, digest, meeting_id, body, received_at: Utc::now() };
+            state.ingest.submit(delivery).await?;
+            Ok(Json(json!({ "status": "stored" })))
+        }
+        Inbound::Ignored { what } => {
+            tracing::debug!(%platform, event = %what, "event ignored");
+            Ok(Json(json!({ "status": "ignored" })))
+        }
+        Inbound::UrlValidation { plain_token } => {
+            // Verified above with the one secret Zoom apps have.
+            let secret: &SecretString = secrets.first().ok_or(ApiError::Unauthorized)?;
+            let encrypted = zoom::encrypted_token(secret, &plain_token);
+            Ok(Json(json!({ "plainToken": plain_token, "encryptedToken": encrypted })))
+        }
+    }
+}
+
+/// Nothing is parsed before the signature over the raw bytes checks out.
+fn verify_then_parse(
+    platform: PlatformKind,
+    secrets: &[SecretString],
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Inbound, ApiError> {
+    let adapter = platform.adapter();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request = SignedRequest { body, header: &header };
+    if let Err(why) = adapter.verify(&request, secrets, Utc::now()) {
+        metrics::counter!("webhook_deliveries_rejected_total", "platform" => platform.as_str())
+            .increment(1);
+        tracing::warn!(%platform, reason = %why, "delivery rejected");
+        return Err(ApiError::Unauthorized);
+    }
+    adapter.parse(body).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
