@@ -26,6 +26,8 @@ enum Command {
     Migrate,
     /// Prints the estimated session cost with the site's prices.
     Quote(crate::quote::QuoteArgs),
+    /// Plays realistic signed sessions against a running server and compares its figures.
+    Simulate(crate::simulate::SimulateArgs),
 }
 
 /// Why a command failed, and so which exit status it ends with.
@@ -58,6 +60,7 @@ pub fn main() -> ExitCode {
             Command::Serve => crate::serve::run(config).await,
             Command::Migrate => open_site(&config).await.map(|_| ()),
             Command::Quote(args) => crate::quote::run(args, &config).await,
+            Command::Simulate(args) => crate::simulate::run(args, &config).await,
         }
     });
     match outcome {

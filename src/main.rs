@@ -3,6 +3,7 @@
 mod cli;
 mod quote;
 mod serve;
+mod simulate;
 
 use std::process::ExitCode;
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::Utc;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Row, Transaction};
 
 use super::{SqlStore, flag, millis, opt_time, parsed};
 use crate::metering::{Connection, SessionTimes};
@@ -52,84 +52,30 @@ impl SessionStore for SqlStore {
     }
 
     async fn apply_deliveries(&self, limit: usize) -> Result<usize, StoreError> {
-        let mut tx = self.write().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(APPLY_LOCK)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let rows = sqlx::query(
-            "SELECT id, platform, body, received_at FROM deliveries
-             WHERE processed_at IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let mut sessions: HashMap<SessionKey, Session> = HashMap::new();
-        let mut connections: HashMap<ConnectionKey, Connection> = HashMap::new();
-        let mut ids = Vec::with_capacity(rows.len());
-        let mut unreadable = Vec::new();
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            ids.push(id);
-            let platform: PlatformKind = parsed(row, "platform")?;
-            let body: String = row.try_get("body")?;
-            let received_at = opt_time(row, "received_at")?.unwrap_or_else(Utc::now);
-            let (meeting_id, observations) = match platform.adapter().parse(body.as_bytes()) {
-                Ok(Inbound::Session { meeting_id, observations, .. }) => (meeting_id, observations),
-                Ok(_) => continue,
-                Err(e) => {
-                    unreadable.push((id, e.to_string()));
-                    continue;
-                }
-            };
-            let key = (platform, meeting_id);
-            if !sessions.contains_key(&key) {
-                let loaded = load_session(&mut *tx, platform, &key.1).await?;
-                sessions.insert(
-                    key.clone(),
-                    loaded.unwrap_or_else(|| Session::new(platform, key.1.clone())),
-                );
+        let mut conn = self.pool.acquire().await?;
+        let applied = match self.backend {
+            Backend::Postgres => {
+                let mut tx = conn.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(APPLY_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                let Some(batch) = read_batch(&mut tx, limit).await? else { return Ok(0) };
+                let applied = write_batch(&mut tx, &batch).await?;
+                finish(tx, applied).await?
             }
-            for observation in &observations {
-                if let Some(session) = sessions.get_mut(&key) {
-                    session.observe(observation, received_at);
-                }
-                let Observation::Connected { participant, device, connection } = observation else {
-                    continue;
-                };
-                let ckey = (platform, key.1.clone(), participant.clone(), device.clone());
-                if !connections.contains_key(&ckey) {
-                    let loaded = load_connection(&mut tx, &ckey).await?;
-                    connections.insert(ckey.clone(), loaded.unwrap_or_default());
-                }
-                if let Some(merged) = connections.get_mut(&ckey) {
-                    merged.merge(connection);
-                }
+            Backend::Sqlite => {
+                // Read and merge before taking the write lock, so the writer of incoming
+                // deliveries waits only for the short write below. Only the applier writes
+                // sessions and connections, and the write checks that no other applier took
+                // these deliveries meanwhile.
+                let Some(batch) = read_batch(&mut conn, limit).await? else { return Ok(0) };
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                let applied = write_batch(&mut tx, &batch).await?;
+                finish(tx, applied).await?
             }
-        }
-        let now = millis(Utc::now());
-        for session in sessions.values() {
-            save_session(&mut tx, session, now).await?;
-        }
-        for (key, connection) in &connections {
-            save_connection(&mut tx, key, connection).await?;
-        }
-        mark_processed(&mut tx, &ids, now).await?;
-        for (id, why) in &unreadable {
-            tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; skipped");
-            sqlx::query("UPDATE deliveries SET error = $1 WHERE id = $2")
-                .bind(why.as_str())
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(ids.len())
+        };
+        Ok(applied)
     }
 
     async fn session(
@@ -203,76 +149,216 @@ where
     }))
 }
 
-async fn save_session(
-    tx: &mut Transaction<'static, Any>,
-    s: &Session,
+/// Commits what a batch wrote, or rolls back the guard's partial marking when another applier
+/// had taken the deliveries.
+async fn finish(tx: Transaction<'_, Any>, applied: usize) -> Result<usize, StoreError> {
+    if applied > 0 {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(applied)
+}
+
+/// Deliveries read and merged into their sessions and connections, ready to be written.
+struct Batch {
+    ids: Vec<i64>,
+    unreadable: Vec<(i64, String)>,
+    sessions: HashMap<SessionKey, Session>,
+    connections: HashMap<ConnectionKey, Connection>,
+}
+
+async fn read_batch(conn: &mut AnyConnection, limit: usize) -> Result<Option<Batch>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, platform, body, received_at FROM deliveries
+         WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut batch = Batch {
+        ids: Vec::with_capacity(rows.len()),
+        unreadable: Vec::new(),
+        sessions: HashMap::new(),
+        connections: HashMap::new(),
+    };
+    let mut readings = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        batch.ids.push(id);
+        let platform: PlatformKind = parsed(row, "platform")?;
+        let body: String = row.try_get("body")?;
+        let received_at = opt_time(row, "received_at")?.unwrap_or_else(Utc::now);
+        match platform.adapter().parse(body.as_bytes()) {
+            Ok(Inbound::Session { meeting_id, observations, .. }) => {
+                readings.push(((platform, meeting_id), observations, received_at));
+            }
+            Ok(_) => {}
+            Err(e) => batch.unreadable.push((id, e.to_string())),
+        }
+    }
+    // What the database already knows about the sessions and devices this batch touches.
+    let mut participants: HashMap<SessionKey, Vec<String>> = HashMap::new();
+    for (key, observations, _) in &readings {
+        let names = participants.entry(key.clone()).or_default();
+        for o in observations {
+            if let Observation::Connected { participant, .. } = o {
+                names.push(participant.clone());
+            }
+        }
+    }
+    for (key, mut names) in participants {
+        let (platform, meeting_id) = &key;
+        let loaded = load_session(&mut *conn, *platform, meeting_id).await?;
+        batch.sessions.insert(
+            key.clone(),
+            loaded.unwrap_or_else(|| Session::new(*platform, meeting_id.clone())),
+        );
+        names.sort();
+        names.dedup();
+        for chunk in names.chunks(500) {
+            load_connections(&mut *conn, &key, chunk, &mut batch.connections).await?;
+        }
+    }
+    for ((platform, meeting_id), observations, received_at) in readings {
+        let key = (platform, meeting_id);
+        for observation in &observations {
+            if let Some(session) = batch.sessions.get_mut(&key) {
+                session.observe(observation, received_at);
+            }
+            if let Observation::Connected { participant, device, connection } = observation {
+                let ckey = (platform, key.1.clone(), participant.clone(), device.clone());
+                batch.connections.entry(ckey).or_default().merge(connection);
+            }
+        }
+    }
+    Ok(Some(batch))
+}
+
+/// Writes a merged batch; returns how many deliveries it applied, 0 if another applier took
+/// them first (nothing is written then).
+async fn write_batch(conn: &mut AnyConnection, batch: &Batch) -> Result<usize, StoreError> {
+    let now = millis(Utc::now());
+    if !mark_processed(&mut *conn, &batch.ids, now).await? {
+        return Ok(0);
+    }
+    let sessions: Vec<&Session> = batch.sessions.values().collect();
+    for chunk in sessions.chunks(1000) {
+        save_sessions(&mut *conn, chunk, now).await?;
+    }
+    let connections: Vec<(&ConnectionKey, &Connection)> = batch.connections.iter().collect();
+    for chunk in connections.chunks(1000) {
+        save_connections(&mut *conn, chunk).await?;
+    }
+    for (id, why) in &batch.unreadable {
+        tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; skipped");
+        sqlx::query("UPDATE deliveries SET error = $1 WHERE id = $2")
+            .bind(why.as_str())
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(batch.ids.len())
+}
+
+/// `(${first},…),(…)`: `rows` groups of `columns` numbered placeholders.
+fn placeholders(rows: usize, columns: usize, first: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let group: Vec<String> =
+                (0..columns).map(|c| format!("${}", first + r * columns + c)).collect();
+            format!("({})", group.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+async fn save_sessions(
+    conn: &mut AnyConnection,
+    sessions: &[&Session],
     now: i64,
 ) -> Result<(), StoreError> {
-    let t = &s.times;
-    sqlx::query(
+    let sql = format!(
         "INSERT INTO sessions (platform, meeting_id, host_email, started_at, ended_at,
              ended_received_at, blocked, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+         VALUES {}
          ON CONFLICT (platform, meeting_id) DO UPDATE SET host_email = excluded.host_email,
              started_at = excluded.started_at, ended_at = excluded.ended_at,
              ended_received_at = excluded.ended_received_at, blocked = excluded.blocked,
              updated_at = excluded.updated_at",
-    )
-    .bind(s.platform.as_str())
-    .bind(s.meeting_id.as_str())
-    .bind(s.host_email.as_deref())
-    .bind(t.started_at.map(millis))
-    .bind(t.ended_at.map(millis))
-    .bind(t.ended_received_at.map(millis))
-    .bind(s.blocked)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+        placeholders(sessions.len(), 9, 1)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for s in sessions {
+        let t = &s.times;
+        query = query
+            .bind(s.platform.as_str())
+            .bind(s.meeting_id.as_str())
+            .bind(s.host_email.as_deref())
+            .bind(t.started_at.map(millis))
+            .bind(t.ended_at.map(millis))
+            .bind(t.ended_received_at.map(millis))
+            .bind(s.blocked)
+            .bind(now)
+            .bind(now);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
-async fn load_connection(
-    tx: &mut Transaction<'static, Any>,
-    (platform, meeting_id, participant, device): &ConnectionKey,
-) -> Result<Option<Connection>, StoreError> {
-    sqlx::query(
-        "SELECT joined_at, left_at, computer, telephone_audio FROM connections
-         WHERE platform = $1 AND meeting_id = $2 AND participant = $3 AND device = $4",
-    )
-    .bind(platform.as_str())
-    .bind(meeting_id.as_str())
-    .bind(participant.as_str())
-    .bind(device.as_str())
-    .fetch_optional(&mut **tx)
-    .await?
-    .as_ref()
-    .map(connection)
-    .transpose()
+async fn load_connections(
+    conn: &mut AnyConnection,
+    (platform, meeting_id): &SessionKey,
+    participants: &[String],
+    into: &mut HashMap<ConnectionKey, Connection>,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "SELECT participant, device, joined_at, left_at, computer, telephone_audio
+         FROM connections WHERE platform = $1 AND meeting_id = $2 AND participant IN {}",
+        placeholders(1, participants.len(), 3)
+    );
+    let mut query =
+        sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id.as_str());
+    for p in participants {
+        query = query.bind(p.as_str());
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        let key =
+            (*platform, meeting_id.clone(), row.try_get("participant")?, row.try_get("device")?);
+        into.insert(key, connection(&row)?);
+    }
+    Ok(())
 }
 
-async fn save_connection(
-    tx: &mut Transaction<'static, Any>,
-    (platform, meeting_id, participant, device): &ConnectionKey,
-    c: &Connection,
+async fn save_connections(
+    conn: &mut AnyConnection,
+    connections: &[(&ConnectionKey, &Connection)],
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let sql = format!(
         "INSERT INTO connections (platform, meeting_id, participant, device, joined_at, left_at,
              computer, telephone_audio)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         VALUES {}
          ON CONFLICT (platform, meeting_id, participant, device) DO UPDATE SET
              joined_at = excluded.joined_at, left_at = excluded.left_at,
              computer = excluded.computer, telephone_audio = excluded.telephone_audio",
-    )
-    .bind(platform.as_str())
-    .bind(meeting_id.as_str())
-    .bind(participant.as_str())
-    .bind(device.as_str())
-    .bind(c.joined_at.map(millis))
-    .bind(c.left_at.map(millis))
-    .bind(c.computer)
-    .bind(c.telephone_audio)
-    .execute(&mut **tx)
-    .await?;
+        placeholders(connections.len(), 8, 1)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for ((platform, meeting_id, participant, device), c) in connections {
+        query = query
+            .bind(platform.as_str())
+            .bind(meeting_id.as_str())
+            .bind(participant.as_str())
+            .bind(device.as_str())
+            .bind(c.joined_at.map(millis))
+            .bind(c.left_at.map(millis))
+            .bind(c.computer)
+            .bind(c.telephone_audio);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -285,20 +371,21 @@ fn connection(row: &AnyRow) -> Result<Connection, StoreError> {
     })
 }
 
-/// Marks exactly the deliveries that were applied: ids are not committed in order on
-/// PostgreSQL, so a range could take in one that this batch never saw.
+/// Marks exactly the deliveries of the batch, and only if none was processed meanwhile (ids
+/// are not committed in order on PostgreSQL, so a range could take in one never read).
 async fn mark_processed(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     ids: &[i64],
     now: i64,
-) -> Result<(), StoreError> {
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql =
-        format!("UPDATE deliveries SET processed_at = $1 WHERE id IN ({})", placeholders.join(","));
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "UPDATE deliveries SET processed_at = $1 WHERE processed_at IS NULL AND id IN {}",
+        placeholders(1, ids.len(), 2)
+    );
     let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now);
     for id in ids {
         query = query.bind(*id);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    let marked = query.execute(&mut *conn).await?.rows_affected();
+    Ok(marked == ids.len() as u64)
 }
