@@ -26,6 +26,9 @@ enum Command {
     Migrate,
     /// Prints the estimated session cost with the site's prices.
     Quote(crate::quote::QuoteArgs),
+    /// Syncs manifest.json to the platform.
+    #[command(subcommand)]
+    Register(crate::register::Register),
 }
 
 /// Why a command failed, and so which exit status it ends with.
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
             Command::Serve => crate::serve::run(config).await,
             Command::Migrate => open_site(&config).await.map(|_| ()),
             Command::Quote(args) => crate::quote::run(args, &config).await,
+            Command::Register(what) => crate::register::run(what, &config).await,
         }
     });
     match outcome {

@@ -3,7 +3,9 @@
 //! implementation. Nothing here knows about HTTP or Discord.
 
 pub mod config;
+pub mod manifest;
 pub mod money;
+pub mod platform;
 pub mod pricing;
 pub mod site;
 pub mod store;

@@ -7,11 +7,13 @@
 
 mod site;
 mod sql;
+mod webhook_secrets;
 
 use async_trait::async_trait;
 
 pub use site::{PriceSource, SiteStore, Switches};
 pub use sql::SqlStore;
+pub use webhook_secrets::WebhookSecretStore;
 
 /// Which database a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +76,7 @@ impl From<sqlx::Error> for StoreError {
 
 /// Everything tollbooth keeps, one concept trait per file under `store/`.
 #[async_trait]
-pub trait Store: SiteStore + Send + Sync + 'static {
+pub trait Store: SiteStore + WebhookSecretStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Succeeds when the database answers a query.

@@ -1,6 +1,7 @@
 //! [`Store`] on SQLite or PostgreSQL, chosen by the URL; one file per concept under `sql/`.
 
 mod site;
+mod webhook_secrets;
 
 use std::time::Duration;
 
