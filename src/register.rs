@@ -83,15 +83,14 @@ async fn sync(
     wanted: &WebexSubscription,
     target_url: &str,
 ) -> Result<(Outcome, String), Failure> {
-    let mut matching: Vec<&Webhook> = existing
+    // Of duplicates, an active one is kept: it is delivering now.
+    let matching = existing
         .iter()
         .filter(|h| {
             h.resource == wanted.resource && h.event == wanted.event && h.target_url == target_url
         })
-        .collect();
-    // An active duplicate is the one to keep: it is delivering now.
-    matching.sort_by_key(|h| h.status != WebhookStatus::Active);
-    let Some(hook) = matching.first() else {
+        .min_by_key(|h| h.status != WebhookStatus::Active);
+    let Some(hook) = matching else {
         let secret = fresh_secret();
         let new = NewWebhook {
             name: &wanted.name,

@@ -25,26 +25,36 @@ const MANIFEST: [(&str, &str); 4] = [
     ("meetingParticipants", "left"),
 ];
 
-/// Runs `tollbooth register webhooks` in a fresh folder with only the given configuration.
-async fn tollbooth(env: &[(&str, &str)]) -> Output {
+/// Runs `tollbooth register webhooks ARGS` in a fresh folder with only the given configuration.
+async fn tollbooth(args: &[&str], env: &[(&str, &str)]) -> Output {
     let dir = TempDir::new();
     let mut cmd = tokio::process::Command::new(binary());
-    cmd.current_dir(&dir.0).args(["register", "webhooks"]).env("RUST_LOG", "warn");
+    cmd.current_dir(&dir.0).args(["register", "webhooks"]).args(args).env("RUST_LOG", "warn");
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
         cmd.env_remove(k);
     }
     cmd.envs(env.iter().copied()).output().await.expect("run tollbooth")
 }
 
-/// Registers against `webex` with a complete configuration.
-async fn register(db: &Db, webex: &WebexEmulator) -> Output {
-    tollbooth(&[
-        ("TOLLBOOTH_DATABASE_URL", &db.url),
+/// Registers against `webex` with a complete configuration, which `extra` adds to or overrides.
+async fn register_with(
+    db: &Db,
+    webex: &WebexEmulator,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> Output {
+    let mut env = vec![
+        ("TOLLBOOTH_DATABASE_URL", db.url.as_str()),
         ("TOLLBOOTH_PUBLIC_URL", PUBLIC_URL),
         ("TOLLBOOTH_WEBEX__API_BASE", &webex.base),
         ("TOLLBOOTH_WEBEX__TOKEN", TOKEN),
-    ])
-    .await
+    ];
+    env.extend_from_slice(extra);
+    tollbooth(args, &env).await
+}
+
+async fn register(db: &Db, webex: &WebexEmulator) -> Output {
+    register_with(db, webex, &[], &[]).await
 }
 
 fn stdout(o: &Output) -> String {
@@ -218,7 +228,7 @@ async fn configuration_problems_exit_2_with_one_line_and_call_nobody() {
     for (env, reason) in cases {
         let mut all = base.to_vec();
         all.extend_from_slice(env);
-        let out = tollbooth(&all).await;
+        let out = tollbooth(&[], &all).await;
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{env:?}: {err}");
         assert!(err.contains(reason), "{env:?}: expected {reason:?} in {err}");
@@ -231,13 +241,8 @@ async fn configuration_problems_exit_2_with_one_line_and_call_nobody() {
 async fn a_rejected_token_is_named() {
     let db = Db::sqlite();
     let webex = WebexEmulator::start().await;
-    let out = tollbooth(&[
-        ("TOLLBOOTH_DATABASE_URL", &db.url),
-        ("TOLLBOOTH_PUBLIC_URL", PUBLIC_URL),
-        ("TOLLBOOTH_WEBEX__API_BASE", &webex.base),
-        ("TOLLBOOTH_WEBEX__TOKEN", "hunter2-expired"),
-    ])
-    .await;
+    let out =
+        register_with(&db, &webex, &[], &[("TOLLBOOTH_WEBEX__TOKEN", "hunter2-expired")]).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("401") && err.contains("valid access token"), "{err}");
@@ -248,18 +253,41 @@ async fn a_rejected_token_is_named() {
 async fn nothing_secret_is_logged_even_at_trace_level() {
     let db = Db::sqlite();
     let webex = WebexEmulator::start().await;
-    let out = tollbooth(&[
-        ("RUST_LOG", "trace"),
-        ("TOLLBOOTH_DATABASE_URL", &db.url),
-        ("TOLLBOOTH_PUBLIC_URL", PUBLIC_URL),
-        ("TOLLBOOTH_WEBEX__API_BASE", &webex.base),
-        ("TOLLBOOTH_WEBEX__TOKEN", TOKEN),
-    ])
-    .await;
+    let out = register_with(&db, &webex, &[], &[("RUST_LOG", "trace")]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let printed = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!printed.contains(TOKEN), "token logged");
     for hook in webex.hooks() {
         assert!(!printed.contains(hook.secret.as_deref().unwrap()), "secret logged");
     }
+}
+
+#[tokio::test]
+async fn another_manifest_can_be_named() {
+    let db = Db::sqlite();
+    let webex = WebexEmulator::start().await;
+    let dir = TempDir::new();
+    let manifest = dir.0.join("manifest.json");
+    std::fs::write(
+        &manifest,
+        r#"{"webhooks": {"webex": {"target_path": "/hooks/webex", "subscriptions": [
+            {"name": "only ended", "resource": "meetings", "event": "ended", "owned_by": "creator"}
+        ]}}}"#,
+    )
+    .unwrap();
+    let out = register_with(&db, &webex, &["--manifest", manifest.to_str().unwrap()], &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hooks = webex.hooks();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].target_url, format!("{PUBLIC_URL}/hooks/webex"));
+    assert_eq!((hooks[0].event.as_str(), hooks[0].owned_by.as_str()), ("ended", "creator"));
+
+    std::fs::write(&manifest, r#"{"webhooks": {}}"#).unwrap();
+    let out = register_with(&db, &webex, &["--manifest", manifest.to_str().unwrap()], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("manifest.json") && err.contains("missing field `webex`"), "{err}");
+    let out = register_with(&db, &webex, &["--manifest", "/no/such/manifest.json"], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("manifest /no/such/manifest.json: "), "{}", stderr(&out));
 }
