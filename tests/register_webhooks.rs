@@ -291,3 +291,20 @@ async fn another_manifest_can_be_named() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("manifest /no/such/manifest.json: "), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn of_two_matching_hooks_the_active_one_is_kept() {
+    let db = Db::sqlite();
+    let webex = WebexEmulator::start().await;
+    assert!(register(&db, &webex).await.status.success());
+    let original = webex.hooks()[0].clone();
+    webex.auto_disable(&original.id);
+    // Someone recreated it by hand, as Cisco's samples do with disabled hooks.
+    let twin = webex.seed_hook("by hand", TARGET_URL, &original.resource, &original.event);
+
+    let out = register(&db, &webex).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).lines().next().unwrap().contains(&twin), "{}", stdout(&out));
+    assert_eq!(webex.count(Method::PUT, &format!("{HOOKS}/{}", original.id)), 0);
+    assert_eq!(webex.count(Method::PUT, &format!("{HOOKS}/{twin}")), 1, "its secret is unknown");
+}
