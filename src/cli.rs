@@ -28,6 +28,9 @@ enum Command {
     Quote(crate::quote::QuoteArgs),
     /// Plays realistic signed sessions against a running server and compares its figures.
     Simulate(crate::simulate::SimulateArgs),
+    /// Syncs manifest.json to the platform.
+    #[command(subcommand)]
+    Register(crate::register::Register),
 }
 
 /// Why a command failed, and so which exit status it ends with.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
             Command::Migrate => open_site(&config).await.map(|_| ()),
             Command::Quote(args) => crate::quote::run(args, &config).await,
             Command::Simulate(args) => crate::simulate::run(args, &config).await,
+            Command::Register(what) => crate::register::run(what, &config).await,
         }
     });
     match outcome {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod quote;
+mod register;
 mod serve;
 mod simulate;
 

@@ -3,10 +3,13 @@
 mod common;
 
 use chrono::{Duration, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use tollbooth_core::money::Country;
 use tollbooth_core::pricing::Prices;
 use tollbooth_core::site::{Division, Host};
-use tollbooth_core::store::{self, PriceSource, SiteStore, Store, StoreError, Switches};
+use tollbooth_core::store::{
+    self, PriceSource, SiteStore, Store, StoreError, Switches, WebhookSecretStore,
+};
 
 use common::Db;
 
@@ -29,6 +32,7 @@ on_both_backends!(
     a_host_in_an_unknown_division_is_refused,
     migrating_twice_is_harmless,
     same_operations_give_same_results,
+    webhook_secrets_are_kept_per_platform_and_hook,
 );
 
 async fn config_seeds_the_site_once_and_admin_changes_survive_restarts(db: Db) {
@@ -159,4 +163,25 @@ async fn same_operations_give_same_results(db: Db) {
     assert_eq!(here[0], "Ok(true)");
     assert_eq!(here[1], "Ok(false)");
     assert!(here[3].contains("KWD") && here[3].contains("0.0005"), "{}", here[3]);
+}
+
+async fn webhook_secrets_are_kept_per_platform_and_hook(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let secret = |text: &str| SecretString::from(text.to_owned());
+    let exposed = |list: Vec<SecretString>| {
+        let mut v: Vec<String> = list.iter().map(|x| x.expose_secret().to_owned()).collect();
+        v.sort();
+        v
+    };
+    assert!(s.webhook_secrets("webex").await.unwrap().is_empty());
+    assert!(s.webhook_secret("webex", "h1").await.unwrap().is_none());
+    s.put_webhook_secret("webex", "h1", &secret("one")).await.unwrap();
+    s.put_webhook_secret("webex", "h2", &secret("two")).await.unwrap();
+    s.put_webhook_secret("zoom", "h1", &secret("zoom")).await.unwrap();
+    assert_eq!(exposed(s.webhook_secrets("webex").await.unwrap()), ["one", "two"]);
+    s.put_webhook_secret("webex", "h1", &secret("uno")).await.unwrap();
+    assert_eq!(exposed(s.webhook_secrets("webex").await.unwrap()), ["two", "uno"], "replaced");
+    let h1 = s.webhook_secret("webex", "h1").await.unwrap().unwrap();
+    assert_eq!(h1.expose_secret(), "uno");
+    assert_eq!(exposed(s.webhook_secrets("zoom").await.unwrap()), ["zoom"]);
 }

@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use serde_json::{Value, json};
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::simulation::{Plan, Simulated, simulate};
-use tollbooth_core::store::{PriceSource, SiteStore};
+use tollbooth_core::store::{PriceSource, SiteStore, WebhookSecretStore};
 
 use common::{ADMIN_TOKEN, App, Db, Sender, ZOOM_SECRET};
 
@@ -24,6 +24,7 @@ on_both_backends!(
     the_sessions_api_needs_the_admin_token,
     sessions_are_priced_with_the_prices_in_force_when_they_started,
     a_database_that_goes_away_answers_503,
+    secrets_of_registered_hooks_verify_deliveries,
 );
 
 fn webex_meeting(event: &str, id: &str, start: &str, end: &str) -> Vec<u8> {
@@ -367,4 +368,19 @@ async fn a_database_that_goes_away_answers_503(db: Db) {
         .webex(&webex_meeting("ended", "m_I_9", "2026-11-25T10:00:00Z", "2026-11-25T11:00:00Z"))
         .await;
     assert_eq!(r.status(), 503, "so that the platform retries");
+}
+
+async fn secrets_of_registered_hooks_verify_deliveries(db: Db) {
+    let app = App::start(&db, &[]).await;
+    let s = Sender::new(&app.base);
+    let body = webex_meeting("started", "m_I_reg", "2026-11-25T10:00:00Z", "");
+    let signature = tollbooth_core::platform::webex::sign("registered-secret", &body);
+    let headers = [("x-spark-signature", signature.as_str())];
+    let send = || s.raw("/webhooks/webex", &body, &headers);
+    assert_eq!(send().await.status(), 401, "not registered yet");
+    // `tollbooth register webhooks` stores the secret while the server runs.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let secret = secrecy::SecretString::from("registered-secret".to_owned());
+    app.store.put_webhook_secret("webex", "hook-1", &secret).await.unwrap();
+    assert_eq!(send().await.status(), 200, "read again after a bad signature");
 }

@@ -3,6 +3,7 @@
 //! implementation. Nothing here knows about HTTP or Discord.
 
 pub mod config;
+pub mod manifest;
 pub mod metering;
 pub mod money;
 pub mod platform;

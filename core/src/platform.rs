@@ -1,8 +1,10 @@
-//! Conferencing platforms: what their webhook deliveries say, in platform-neutral terms.
+//! Conferencing platforms: what their webhook deliveries say, in platform-neutral terms, and
+//! clients of their REST APIs (`webex_api`).
 //! One adapter per platform; each verifies a delivery's signature over the raw bytes before
 //! anything is parsed.
 
 pub mod webex;
+pub mod webex_api;
 pub mod zoom;
 
 use std::fmt;

@@ -8,12 +8,14 @@
 mod sessions;
 mod site;
 mod sql;
+mod webhook_secrets;
 
 use async_trait::async_trait;
 
 pub use sessions::{NewDelivery, SessionRecord, SessionStore};
 pub use site::{PriceSource, SiteStore, Switches};
 pub use sql::SqlStore;
+pub use webhook_secrets::WebhookSecretStore;
 
 /// Which database a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +78,7 @@ impl From<sqlx::Error> for StoreError {
 
 /// Everything tollbooth keeps, one concept trait per file under `store/`.
 #[async_trait]
-pub trait Store: SiteStore + SessionStore + Send + Sync + 'static {
+pub trait Store: SiteStore + SessionStore + WebhookSecretStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Succeeds when the database answers a query.

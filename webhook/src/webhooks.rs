@@ -7,7 +7,9 @@ use axum::http::HeaderMap;
 use chrono::Utc;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tollbooth_core::platform::{Inbound, PlatformKind, SignedRequest, zoom};
+use tollbooth_core::platform::{
+    Inbound, Malformed, PlatformKind, SignatureError, SignedRequest, zoom,
+};
 use tollbooth_core::store::NewDelivery;
 
 use crate::{ApiError, AppState};
@@ -37,8 +39,24 @@ async fn receive(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let secrets = state.webhook_secrets(platform);
-    match verify_then_parse(platform, &secrets, headers, &body)? {
+    let mut secrets = state.webhook_secrets(platform).await;
+    let mut inbound = verify_then_parse(platform, &secrets, headers, &body);
+    if matches!(inbound, Err(Refused::Signature(_))) && state.reload_webhook_secrets(platform).await
+    {
+        // A hook registered since the secrets were last read signs with a new secret.
+        secrets = state.webhook_secrets(platform).await;
+        inbound = verify_then_parse(platform, &secrets, headers, &body);
+    }
+    let inbound = inbound.map_err(|refused| match refused {
+        Refused::Signature(why) => {
+            metrics::counter!("webhook_deliveries_rejected_total", "platform" => platform.as_str())
+                .increment(1);
+            tracing::warn!(%platform, reason = %why, "delivery rejected");
+            ApiError::Unauthorized
+        }
+        Refused::Malformed(why) => ApiError::BadRequest(why.to_string()),
+    })?;
+    match inbound {
         Inbound::Session { meeting_id, digest, .. } => {
             let body = String::from_utf8(body.to_vec())
                 .map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
@@ -60,21 +78,21 @@ async fn receive(
     }
 }
 
+enum Refused {
+    Signature(SignatureError),
+    Malformed(Malformed),
+}
+
 /// Nothing is parsed before the signature over the raw bytes checks out.
 fn verify_then_parse(
     platform: PlatformKind,
     secrets: &[SecretString],
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Inbound, ApiError> {
+) -> Result<Inbound, Refused> {
     let adapter = platform.adapter();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let request = SignedRequest { body, header: &header };
-    if let Err(why) = adapter.verify(&request, secrets, Utc::now()) {
-        metrics::counter!("webhook_deliveries_rejected_total", "platform" => platform.as_str())
-            .increment(1);
-        tracing::warn!(%platform, reason = %why, "delivery rejected");
-        return Err(ApiError::Unauthorized);
-    }
-    adapter.parse(body).map_err(|e| ApiError::BadRequest(e.to_string()))
+    adapter.verify(&request, secrets, Utc::now()).map_err(Refused::Signature)?;
+    adapter.parse(body).map_err(Refused::Malformed)
 }

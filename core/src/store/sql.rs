@@ -2,6 +2,7 @@
 
 mod sessions;
 mod site;
+mod webhook_secrets;
 
 use std::time::Duration;
 

@@ -1,0 +1,290 @@
+//! A client of the Webex REST API (`webex.api_base`, default `https://webexapis.com/v1`):
+//! webhooks and ending meetings. The bearer token never leaves the `Authorization` header,
+//! which reqwest marks sensitive, so it is neither logged nor printed.
+
+use std::time::Duration;
+
+use reqwest::header::RETRY_AFTER;
+use reqwest::{Method, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use url::Url;
+
+/// How often a request answered 429 is tried again, and the longest `Retry-After` waited for:
+/// a command line must not hang for minutes, and running it again later is harmless.
+const MAX_RETRIES: u32 = 3;
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// When a 429 carries no usable `Retry-After`.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebexError {
+    /// Webex answered with an error status; `message` is Webex's own explanation.
+    #[error("Webex answered {status} to {method} {path}: {message}{}", tracking(.tracking_id))]
+    Api {
+        status: StatusCode,
+        method: Method,
+        path: String,
+        message: String,
+        tracking_id: Option<String>,
+    },
+    #[error("cannot reach Webex for {method} {path}")]
+    Transport {
+        method: Method,
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("Webex answered {method} {path} with a body that does not parse")]
+    Decode {
+        method: Method,
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error(
+        "webex.api_base (TOLLBOOTH_WEBEX__API_BASE) `{0}` is not a base URL that can carry paths"
+    )]
+    BadBase(Url),
+}
+
+fn tracking(id: &Option<String>) -> String {
+    id.as_ref().map(|id| format!(" (trackingId {id})")).unwrap_or_default()
+}
+
+/// Whether Webex delivers to a hook; it turns a hook `inactive` after repeated failed
+/// deliveries and never turns it back by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookStatus {
+    Active,
+    Inactive,
+}
+
+/// A webhook as Webex lists it. Its secret is left out on purpose: tollbooth keeps the ones
+/// it generated and never needs Webex's copy.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: String,
+    pub name: String,
+    pub target_url: String,
+    pub resource: String,
+    pub event: String,
+    pub filter: Option<String>,
+    pub status: WebhookStatus,
+    pub created: Option<String>,
+    pub owned_by: Option<String>,
+}
+
+/// What a new webhook is to be.
+#[derive(Clone, Copy, Debug)]
+pub struct NewWebhook<'a> {
+    pub name: &'a str,
+    pub target_url: &'a str,
+    pub resource: &'a str,
+    pub event: &'a str,
+    pub owned_by: &'a str,
+    pub filter: Option<&'a str>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WebexApi {
+    http: reqwest::Client,
+    base: Url,
+    token: SecretString,
+}
+
+#[derive(Deserialize)]
+struct Items<T> {
+    items: Vec<T>,
+}
+
+/// Webex's error body: `{"message": "...", "errors": [{"description": "..."}], "trackingId": "..."}`.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    errors: Vec<ErrorItem>,
+    tracking_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorItem {
+    #[serde(default)]
+    description: String,
+}
+
+impl WebexApi {
+    pub fn new(base: Url, token: SecretString) -> Result<WebexApi, WebexError> {
+        if base.cannot_be_a_base() {
+            return Err(WebexError::BadBase(base));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("tollbooth/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("a client with no custom TLS or proxy settings builds");
+        Ok(WebexApi { http, base, token })
+    }
+
+    /// `GET /webhooks?max=100`: the first page of the token owner's webhooks, which holds
+    /// all of tollbooth's since it registers a handful.
+    pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, WebexError> {
+        let mut url = self.url(&["webhooks"]);
+        url.query_pairs_mut().append_pair("max", "100");
+        let items: Items<Webhook> = self.json(Method::GET, url, None).await?;
+        Ok(items.items)
+    }
+
+    /// `POST /webhooks`: a new hook whose deliveries are signed with `secret`.
+    pub async fn create_webhook(
+        &self,
+        hook: NewWebhook<'_>,
+        secret: &SecretString,
+    ) -> Result<Webhook, WebexError> {
+        let mut body = json!({
+            "name": hook.name,
+            "targetUrl": hook.target_url,
+            "resource": hook.resource,
+            "event": hook.event,
+            "secret": secret.expose_secret(),
+            "ownedBy": hook.owned_by,
+        });
+        if let Some(filter) = hook.filter {
+            body["filter"] = filter.into();
+        }
+        self.json(Method::POST, self.url(&["webhooks"]), Some(&body)).await
+    }
+
+    /// `PUT /webhooks/{id}` with `status: active`: turns a hook that Webex disabled back on,
+    /// signing from now on with `secret`. Webex honours only name, targetUrl, secret and
+    /// status here, and needs the first two.
+    pub async fn reactivate_webhook(
+        &self,
+        id: &str,
+        name: &str,
+        target_url: &str,
+        secret: &SecretString,
+    ) -> Result<Webhook, WebexError> {
+        let body = json!({
+            "name": name,
+            "targetUrl": target_url,
+            "secret": secret.expose_secret(),
+            "status": "active",
+        });
+        self.json(Method::PUT, self.url(&["webhooks", id]), Some(&body)).await
+    }
+
+    /// `POST /meetings/{meetingId}/end`: ends a running meeting (Webex answers 204).
+    pub async fn end_meeting(&self, meeting_id: &str) -> Result<(), WebexError> {
+        self.send(Method::POST, self.url(&["meetings", meeting_id, "end"]), None).await?;
+        Ok(())
+    }
+
+    /// `base` followed by `segments`, each percent-encoded as one path segment.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut().expect("checked in new").pop_if_empty().extend(segments);
+        url
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<T, WebexError> {
+        let response = self.send(method.clone(), url.clone(), body).await?;
+        response.json().await.map_err(|source| WebexError::Decode {
+            method,
+            path: url.path().to_owned(),
+            source,
+        })
+    }
+
+    /// Sends the request, waiting and trying again (a bounded number of times) while Webex
+    /// answers 429; any other non-2xx answer becomes [`WebexError::Api`].
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Response, WebexError> {
+        let mut retries = 0;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(self.token.expose_secret());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(|source| WebexError::Transport {
+                method: method.clone(),
+                path: url.path().to_owned(),
+                source,
+            })?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS && retries < MAX_RETRIES {
+                let wait = retry_after(&response);
+                if wait <= MAX_RETRY_AFTER {
+                    tracing::warn!(%method, path = url.path(), ?wait, "Webex rate limit; retrying");
+                    tokio::time::sleep(wait).await;
+                    retries += 1;
+                    continue;
+                }
+            }
+            return Err(api_error(method, &url, response).await);
+        }
+    }
+}
+
+/// `Retry-After` in seconds (the form Webex sends); the HTTP-date form is not used by Webex.
+fn retry_after(response: &Response) -> Duration {
+    response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .map_or(DEFAULT_RETRY_AFTER, Duration::from_secs)
+}
+
+async fn api_error(method: Method, url: &Url, response: Response) -> WebexError {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let parsed: ErrorBody = serde_json::from_str(&text).unwrap_or_default();
+    let details: Vec<&str> = parsed
+        .errors
+        .iter()
+        .map(|e| e.description.as_str())
+        .filter(|d| !d.is_empty() && *d != parsed.message)
+        .collect();
+    let mut message = parsed.message.clone();
+    if !details.is_empty() {
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&details.join("; "));
+    }
+    if message.is_empty() {
+        // Not Webex's JSON (a proxy's page, say): show its start, which is all there is.
+        message = text.chars().take(200).collect::<String>().trim().to_owned();
+    }
+    if message.is_empty() {
+        message = status.canonical_reason().unwrap_or("no explanation").to_owned();
+    }
+    WebexError::Api {
+        status,
+        method,
+        path: url.path().to_owned(),
+        message,
+        tracking_id: parsed.tracking_id,
+    }
+}
