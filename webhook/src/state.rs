@@ -16,6 +16,9 @@ use crate::ingest::Ingest;
 /// Hook secrets are re-read at most this often, however many bad signatures arrive.
 const SECRETS_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 
+/// When the registered hooks' secrets were read, and what they were.
+type StoredSecrets = (Instant, Vec<SecretString>);
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -23,7 +26,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub ingest: Ingest,
     /// Secrets of hooks that `tollbooth register webhooks` created, with when they were read.
-    stored_secrets: Arc<RwLock<HashMap<PlatformKind, (Instant, Vec<SecretString>)>>>,
+    stored_secrets: Arc<RwLock<HashMap<PlatformKind, StoredSecrets>>>,
 }
 
 impl AppState {
