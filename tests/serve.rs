@@ -3,58 +3,14 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tollbooth_core::config::Config;
 use tollbooth_core::store::{self, SqlStore};
 use tollbooth_webhook::AppState;
 
-use common::{Db, TempDir, binary, free_port};
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &TempDir, env: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let mut cmd = Command::new(binary());
-        cmd.current_dir(&dir.0)
-            .arg("serve")
-            .env("TOLLBOOTH_BIND", format!("127.0.0.1:{port}"))
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
-        Server {
-            child: cmd.spawn().expect("spawn serve"),
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    async fn wait_healthy(&self) -> reqwest::Response {
-        for _ in 0..200 {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", self.base)).await {
-                return r;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("server never answered /healthz");
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
+use common::{Db, Server, TempDir, binary};
 
 #[tokio::test]
 async fn serve_with_no_configuration_answers_healthz_and_stops_on_sigterm() {

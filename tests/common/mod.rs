@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use sqlx::Connection;
 
@@ -241,5 +243,53 @@ impl Sender {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         panic!("session {platform}/{meeting_id} never settled");
+    }
+}
+
+/// `tollbooth serve` as a child process in `dir`, on a free port, configured by `env` alone.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let mut cmd = Command::new(binary());
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
+            cmd.env_remove(k);
+        }
+        cmd.current_dir(&dir.0)
+            .arg("serve")
+            .env("RUST_LOG", "warn")
+            .env("TOLLBOOTH_BIND", format!("127.0.0.1:{port}"))
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        Server {
+            child: cmd.spawn().expect("spawn serve"),
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub async fn wait_healthy(&self) -> reqwest::Response {
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", self.base)).await {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server never answered /healthz");
+    }
+
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
     }
 }
