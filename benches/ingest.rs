@@ -109,7 +109,7 @@ async fn bare_server() -> String {
 fn start_server(database_url: &str, dir: &std::path::Path) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_tollbooth"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollbooth"))
         .current_dir(dir)
         .arg("serve")
         .env("TOLLBOOTH_DATABASE_URL", database_url)
@@ -124,6 +124,8 @@ fn start_server(database_url: &str, dir: &std::path::Path) -> (std::process::Chi
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("tollbooth serve did not start");
 }
 
