@@ -4,15 +4,18 @@
 //! delivery waiting in its channel, stores them in one statement (one commit, one fsync), then
 //! answers all their requests and wakes the applier. A delivery is only ever answered 2xx after
 //! it is in the database, and the cost of a commit is shared by everything that arrived
-//! meanwhile.
+//! meanwhile. On PostgreSQL several batches may be committing at once, since each commit
+//! waits for the server's disk; SQLite has one writer at a time whatever we do.
 
 use std::sync::Arc;
 
-use tokio::sync::{Notify, mpsc, oneshot};
-use tollbooth_core::store::{NewDelivery, Store, StoreError};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
+use tollbooth_core::store::{Backend, NewDelivery, Store, StoreError};
 
 /// Most deliveries written in one statement.
 const MAX_BATCH: usize = 512;
+/// Batches committing at once on PostgreSQL (within its connection pool of 16).
+const POSTGRES_COMMITS_IN_FLIGHT: usize = 6;
 
 #[derive(Clone)]
 pub struct Ingest {
@@ -50,32 +53,48 @@ impl Ingest {
 }
 
 async fn write(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>, stored: Arc<Notify>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut deliveries = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        deliveries.extend(batch.iter().map(|job| job.delivery.clone()));
-        let outcome = match store.store_deliveries(&deliveries).await {
-            Ok(new) => {
-                metrics::counter!("webhook_deliveries_stored_total").increment(new);
-                metrics::counter!("webhook_deliveries_duplicate_total")
-                    .increment(deliveries.len() as u64 - new);
-                metrics::histogram!("webhook_commit_batch_size").record(deliveries.len() as f64);
-                stored.notify_one();
-                Ok(())
-            }
-            Err(StoreError::Unavailable(e)) => {
-                tracing::warn!(error = %e, count = deliveries.len(), "database unavailable; deliveries refused with 503");
-                Err(Failure::Unavailable)
-            }
-            Err(e) => {
-                tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "storing deliveries failed");
-                Err(Failure::Failed)
-            }
-        };
-        for job in batch.drain(..) {
-            // The requester may have gone away; the delivery is stored all the same.
-            let _ = job.done.send(outcome);
+    let in_flight = Arc::new(Semaphore::new(match store.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => POSTGRES_COMMITS_IN_FLIGHT,
+    }));
+    loop {
+        // Wait for a free commit slot first, so that deliveries gather into the next batch
+        // while the previous ones commit.
+        let Ok(permit) = in_flight.clone().acquire_owned().await else { return };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
         }
-        deliveries.clear();
+        let (store, stored) = (store.clone(), stored.clone());
+        tokio::spawn(async move {
+            commit(store.as_ref(), batch, &stored).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn commit(store: &dyn Store, batch: Vec<Job>, stored: &Notify) {
+    let deliveries: Vec<NewDelivery> = batch.iter().map(|job| job.delivery.clone()).collect();
+    let outcome = match store.store_deliveries(&deliveries).await {
+        Ok(new) => {
+            metrics::counter!("webhook_deliveries_stored_total").increment(new);
+            metrics::counter!("webhook_deliveries_duplicate_total")
+                .increment(deliveries.len() as u64 - new);
+            metrics::histogram!("webhook_commit_batch_size").record(deliveries.len() as f64);
+            stored.notify_one();
+            Ok(())
+        }
+        Err(StoreError::Unavailable(e)) => {
+            tracing::warn!(error = %e, count = deliveries.len(), "database unavailable; deliveries refused with 503");
+            Err(Failure::Unavailable)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "storing deliveries failed");
+            Err(Failure::Failed)
+        }
+    };
+    for job in batch {
+        // The requester may have gone away; the delivery is stored all the same.
+        let _ = job.done.send(outcome);
     }
 }
