@@ -5,11 +5,13 @@
 //! migrations (`migrations/sqlite`, `migrations/postgres`); the queries themselves are written
 //! in the dialect both understand (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
+mod payments;
 mod site;
 mod sql;
 
 use async_trait::async_trait;
 
+pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
 pub use site::{PriceSource, SiteStore, Switches};
 pub use sql::SqlStore;
 
@@ -74,7 +76,7 @@ impl From<sqlx::Error> for StoreError {
 
 /// Everything tollbooth keeps, one concept trait per file under `store/`.
 #[async_trait]
-pub trait Store: SiteStore + Send + Sync + 'static {
+pub trait Store: SiteStore + PaymentStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Succeeds when the database answers a query.
