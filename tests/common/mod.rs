@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::Connection;
 
+pub mod app;
+
 /// Where the PostgreSQL half of the suite runs; `.ci/run` sets it.
 pub const POSTGRES_URL_VAR: &str = "TEST_POSTGRES_URL";
 
