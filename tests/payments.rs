@@ -95,9 +95,8 @@ async fn a_full_sandbox_payment(db: Db) {
     assert!(checkout.starts_with(&format!("{}/payments/sandbox/checkout/", app.base)));
     let test_page = text(&checkout).await;
     assert!(test_page.contains("TEST MODE"), "{test_page}");
-    let back = location(
-        &browser().post(&checkout).form(&[("decision", "approve")]).send().await.unwrap(),
-    );
+    let back =
+        location(&browser().post(&checkout).form(&[("decision", "approve")]).send().await.unwrap());
     assert!(back.starts_with(&format!("{link}/return?payment=")), "{back}");
     let done = text(&back).await;
     assert!(done.contains("Payment received"), "{done}");

@@ -285,7 +285,7 @@ impl Cashier {
                 Ok(Applied::Changed(next)) => {
                     if self.store.save_transition(&payment, &next, &event).await? {
                         tracing::info!(payment = %id, from = %payment.state, to = %next.state, reference = event.reference(), "payment transition");
-                        return Ok(Outcome { payment: next, changed: true });
+                        return Ok(Outcome { payment: *next, changed: true });
                     }
                 }
                 Ok(Applied::Unchanged) => return Ok(Outcome { payment, changed: false }),

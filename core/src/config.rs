@@ -328,7 +328,8 @@ impl Config {
         }
         if self.payments.methods.is_empty() {
             return Err(ConfigError(
-                "payments.methods (TOLLBOOTH_PAYMENTS__METHODS) must name at least one method".into(),
+                "payments.methods (TOLLBOOTH_PAYMENTS__METHODS) must name at least one method"
+                    .into(),
             ));
         }
         if let Some(m) = self.payments.methods.iter().find(|m| !IMPLEMENTED.contains(m)) {

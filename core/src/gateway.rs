@@ -62,11 +62,21 @@ pub struct Notice {
 pub enum Status {
     /// Nothing has been paid yet (the payer may still be on the hosted page).
     Open,
-    Authorised { reference: String, amount: Money },
-    Sold { reference: String, amount: Money },
-    Declined { reason: String },
+    Authorised {
+        reference: String,
+        amount: Money,
+    },
+    Sold {
+        reference: String,
+        amount: Money,
+    },
+    Declined {
+        reason: String,
+    },
     /// Authorised, but held by the gateway's fraud filters until a person accepts it.
-    Review { reference: String },
+    Review {
+        reference: String,
+    },
 }
 
 /// The answer to a capture, void or refund: the gateway's reference of that transaction.

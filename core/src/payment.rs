@@ -174,7 +174,7 @@ pub struct Payment {
 /// What applying an event did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Applied {
-    Changed(Payment),
+    Changed(Box<Payment>),
     /// A duplicate, or older news than what is known: nothing changes.
     Unchanged,
 }
@@ -226,7 +226,7 @@ impl Payment {
             | (Voided, Event::Voided { .. }) => return Ok(Applied::Unchanged),
             _ => return Err(illegal),
         }
-        Ok(Applied::Changed(next))
+        Ok(Applied::Changed(Box::new(next)))
     }
 
     /// Whether `amount` may be captured now: only from an authorisation, at most what it holds.
@@ -235,11 +235,7 @@ impl Payment {
             return Err(Illegal::Transition { event: "captured", state: self.state });
         }
         if amount.currency() != self.amount.currency() || amount.amount() > self.amount.amount() {
-            return Err(Illegal::Amount {
-                what: "capture of",
-                got: amount,
-                expected: self.amount,
-            });
+            return Err(Illegal::Amount { what: "capture of", got: amount, expected: self.amount });
         }
         Ok(())
     }
@@ -390,7 +386,7 @@ mod tests {
 
     fn changed(p: &Payment, e: &Event) -> Payment {
         match p.apply(e) {
-            Ok(Applied::Changed(next)) => next,
+            Ok(Applied::Changed(next)) => *next,
             other => panic!("{e:?} on {:?}: {other:?}", p.state),
         }
     }
@@ -398,7 +394,10 @@ mod tests {
     #[test]
     fn authorise_capture_refund_in_parts() {
         let p = changed(&payment(State::Created), &auth("10.00"));
-        assert_eq!((p.state, p.reference.as_deref(), p.version), (State::Authorised, Some("A1"), 1));
+        assert_eq!(
+            (p.state, p.reference.as_deref(), p.version),
+            (State::Authorised, Some("A1"), 1)
+        );
         let p = changed(&p, &Event::Captured { reference: "C1".into(), amount: usd("7.50") });
         assert_eq!((p.state, p.captured), (State::Captured, usd("7.50")));
         let p = changed(&p, &Event::Refunded { reference: "R1".into(), amount: usd("2.50") });
@@ -410,10 +409,8 @@ mod tests {
     #[test]
     fn duplicates_and_late_news_change_nothing() {
         let authorised = changed(&payment(State::Created), &auth("10.00"));
-        let captured = changed(
-            &authorised,
-            &Event::Captured { reference: "C1".into(), amount: usd("10.00") },
-        );
+        let captured =
+            changed(&authorised, &Event::Captured { reference: "C1".into(), amount: usd("10.00") });
         for (p, e) in [
             (&authorised, auth("10.00")),
             (&authorised, Event::Declined { reason: "late".into() }),

@@ -22,9 +22,11 @@ pub struct App {
 pub async fn start(db: &Db, configure: impl FnOnce(&mut Config)) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = Config::default();
-    config.public_url = format!("{base}/").parse().unwrap();
-    config.pay_link_secret = Some(SecretString::from("test-pay-link-secret-of-32-chars-or-more"));
+    let mut config = Config {
+        public_url: format!("{base}/").parse().unwrap(),
+        pay_link_secret: Some(SecretString::from("test-pay-link-secret-of-32-chars-or-more")),
+        ..Config::default()
+    };
     configure(&mut config);
     let store = store::open(&db.url).await.unwrap();
     store.apply_config(config.site.country, &config.prices()).await.unwrap();
@@ -54,8 +56,7 @@ impl App {
     pub async fn registration_order(&self, fee: &str) -> Order {
         let fee = tollbooth_core::money::Money::parse_exact(fee, self.state.config.site.currency)
             .unwrap();
-        let order =
-            Order::for_registration("zoom/abc".into(), "attendee@example.com".into(), fee);
+        let order = Order::for_registration("zoom/abc".into(), "attendee@example.com".into(), fee);
         self.store.create_order(&order).await.unwrap();
         order
     }

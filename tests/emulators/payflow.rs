@@ -182,7 +182,10 @@ fn amount(text: &str) -> Option<Decimal> {
 fn transact(l: &mut Ledger, f: &BTreeMap<String, String>) -> String {
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
     let user = f.get("USER").map(String::as_str).unwrap_or(get("VENDOR"));
-    if get("PARTNER") != PARTNER || get("VENDOR") != VENDOR || user != VENDOR || get("PWD") != PASSWORD
+    if get("PARTNER") != PARTNER
+        || get("VENDOR") != VENDOR
+        || user != VENDOR
+        || get("PWD") != PASSWORD
     {
         return refuse(1, "User authentication failed");
     }
@@ -218,7 +221,8 @@ fn transact(l: &mut Ledger, f: &BTreeMap<String, String>) -> String {
     let orig = l.txns.get_mut(&orig_id).unwrap();
     match trxtype {
         "I" => {
-            let transstate = match (orig.result, orig.trxtype.as_str(), orig.captured, orig.voided) {
+            let transstate = match (orig.result, orig.trxtype.as_str(), orig.captured, orig.voided)
+            {
                 (0, _, _, true) => 1003,
                 (0, "A", false, _) => 3,
                 (0, "A", true, _) => 9,
@@ -357,10 +361,7 @@ async fn hosted_page(
              <button name=decision value=approve>Pay</button>\
              <button name=decision value=decline>Decline</button>\
              <button name=decision value=cancel>Cancel</button></form>",
-            t.amt,
-            t.currency,
-            t.token,
-            q["SECURETOKENID"]
+            t.amt, t.currency, t.token, q["SECURETOKENID"]
         ))
         .into_response(),
         Err(why) => (StatusCode::BAD_REQUEST, format!("RESULT=7: {why}")).into_response(),
@@ -378,7 +379,9 @@ async fn hosted_decision(
         let mut l = ledger.lock().unwrap();
         let token = match usable(&mut l, &f) {
             Ok(t) => t,
-            Err(why) => return (StatusCode::BAD_REQUEST, format!("RESULT=7: {why}")).into_response(),
+            Err(why) => {
+                return (StatusCode::BAD_REQUEST, format!("RESULT=7: {why}")).into_response();
+            }
         };
         if decision == "cancel" {
             return Redirect::to(&token.cancel_url.clone()).into_response();

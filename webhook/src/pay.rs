@@ -34,21 +34,43 @@ pub struct Choice {
 }
 
 /// The order behind a token, or the page that explains why there is none.
-async fn open(state: &AppState, token: &str, lang: Lang) -> Result<Result<Order, Response>, ApiError> {
+async fn open(
+    state: &AppState,
+    token: &str,
+    lang: Lang,
+) -> Result<Result<Order, Response>, ApiError> {
     let t = lang.texts();
     let id = match state.pay_links.verify(token, Utc::now()) {
         Ok(id) => id,
         // Expiry is an everyday event, not an error: a page that says what to do next.
         Err(PayLinkError::Expired { .. }) => {
-            return Ok(Err(pages::message(StatusCode::OK, lang, t.expired_title, t.expired_body, None)?));
+            return Ok(Err(pages::message(
+                StatusCode::OK,
+                lang,
+                t.expired_title,
+                t.expired_body,
+                None,
+            )?));
         }
         Err(PayLinkError::Invalid) => {
-            return Ok(Err(pages::message(StatusCode::NOT_FOUND, lang, t.invalid_title, t.invalid_body, None)?));
+            return Ok(Err(pages::message(
+                StatusCode::NOT_FOUND,
+                lang,
+                t.invalid_title,
+                t.invalid_body,
+                None,
+            )?));
         }
     };
     match state.store.order(&id).await? {
         Some(order) => Ok(Ok(order)),
-        None => Ok(Err(pages::message(StatusCode::NOT_FOUND, lang, t.invalid_title, t.invalid_body, None)?)),
+        None => Ok(Err(pages::message(
+            StatusCode::NOT_FOUND,
+            lang,
+            t.invalid_title,
+            t.invalid_body,
+            None,
+        )?)),
     }
 }
 
@@ -109,7 +131,9 @@ pub async fn choose(
     }
     let page_url = |suffix: &str, payment: &PaymentId| {
         let mut url = state.url(&format!("pay/{token}{suffix}"));
-        url.query_pairs_mut().append_pair("payment", payment.as_str()).append_pair("lang", lang.code());
+        url.query_pairs_mut()
+            .append_pair("payment", payment.as_str())
+            .append_pair("lang", lang.code());
         url
     };
     let urls = |payment: &PaymentId| CheckoutUrls {

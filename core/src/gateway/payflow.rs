@@ -73,7 +73,7 @@ impl Payflow {
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
             let trxtype = fields.iter().find(|(k, _)| *k == "TRXTYPE").map_or("", |(_, v)| v);
-            match self.send(&body, request_id).await.and_then(|f| classify(f)) {
+            match self.send(&body, request_id).await.and_then(classify) {
                 Err(e) if e.is_retryable() => {
                     tracing::warn!(trxtype, request_id, attempt, error = %e, "payflow call failed; retrying");
                     last = e;

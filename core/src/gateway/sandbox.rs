@@ -91,7 +91,9 @@ impl Sandbox {
                     (Decision::Approve, Action::Sale) => {
                         Status::Sold { reference, amount: checkout.amount }
                     }
-                    (Decision::Decline, _) => Status::Declined { reason: "declined by the tester".into() },
+                    (Decision::Decline, _) => {
+                        Status::Declined { reason: "declined by the tester".into() }
+                    }
                     (Decision::Cancel, _) => Status::Open,
                 };
             }

@@ -460,7 +460,10 @@ impl PaymentStore for SqlStore {
             Ok(CallbackRecord {
                 gateway: row.try_get("gateway")?,
                 checkout_ref: row.try_get("checkout_ref")?,
-                payment: payment.map(|p| p.parse()).transpose().map_err(|e| corrupt("payment_id", e))?,
+                payment: payment
+                    .map(|p| p.parse())
+                    .transpose()
+                    .map_err(|e| corrupt("payment_id", e))?,
                 fields: serde_json::from_str(&fields).map_err(|e| corrupt("fields", e))?,
                 outcome: row.try_get("outcome")?,
                 received_at: time(row, "received_at")?,
