@@ -90,6 +90,8 @@ async fn a_full_sandbox_payment(db: Db) {
     let page = text(&link).await;
     assert!(page.contains("Session fee") && page.contains("25.00 USD"), "{page}");
     assert!(page.contains("Test payment (sandbox)"), "{page}");
+    let norsk = text(&format!("{link}?lang=no")).await;
+    assert!(norsk.contains("Kursavgift") && norsk.contains("Testbetaling"), "{norsk}");
 
     let checkout = choose(&link, "sandbox").await;
     assert!(checkout.starts_with(&format!("{}/payments/sandbox/checkout/", app.base)));
@@ -265,7 +267,8 @@ async fn the_same_silent_post_three_times_racing_the_return_gives_one_payment(db
     assert_eq!(trail.len(), 1, "one transition, however often it was reported: {trail:?}");
     let outcomes: Vec<_> =
         app.store.callbacks("payflow").await.unwrap().into_iter().map(|c| c.outcome).collect();
-    assert_eq!(outcomes.iter().filter(|o| *o == "applied: authorised").count(), 1, "{outcomes:?}");
+    // The browser's return may have applied it first; then every callback changed nothing.
+    assert!(outcomes.iter().filter(|o| *o == "applied: authorised").count() <= 1, "{outcomes:?}");
     assert_eq!(outcomes.len(), 3, "every callback is recorded: {outcomes:?}");
 
     // Two captures at once, as two instances ending the same session would: one charge.

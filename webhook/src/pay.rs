@@ -198,7 +198,7 @@ async fn back(
         .payment
         .as_deref()
         .and_then(|p| p.parse::<PaymentId>().ok())
-        .filter(|p| p.as_str().starts_with(order.id.as_str()))
+        .filter(|p| p.as_str().starts_with(&format!("{}-p", order.id)))
         .ok_or_else(|| ApiError::BadRequest("missing or foreign `payment`".into()))?;
     let outcome = if cancelled {
         state.cashier.abandon(&payment).await

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{Checkout, CheckoutRequest, Done, Gateway, GatewayError, Notice, Status};
@@ -34,7 +34,10 @@ pub struct Payflow {
     api: Url,
     hosted: Url,
     mode: PayflowMode,
-    credentials: [(&'static str, String); 4],
+    partner: String,
+    vendor: String,
+    user: String,
+    password: SecretString,
     timeout: Duration,
     http: reqwest::Client,
 }
@@ -47,12 +50,10 @@ impl Payflow {
             api: config.api_url(),
             hosted: config.hosted_url(),
             mode: config.mode,
-            credentials: [
-                ("PARTNER", config.partner.clone()),
-                ("VENDOR", config.vendor.clone()),
-                ("USER", config.user.clone().unwrap_or_else(|| config.vendor.clone())),
-                ("PWD", config.password.expose_secret().to_owned()),
-            ],
+            partner: config.partner.clone(),
+            vendor: config.vendor.clone(),
+            user: config.user.clone().unwrap_or_else(|| config.vendor.clone()),
+            password: config.password.clone(),
             timeout: Duration::from_secs(config.timeout_secs),
             http: reqwest::Client::new(),
         }
@@ -64,8 +65,15 @@ impl Payflow {
         fields: &[(&str, String)],
         request_id: &str,
     ) -> Result<Fields, GatewayError> {
+        let credentials = [
+            ("PARTNER", self.partner.clone()),
+            ("VENDOR", self.vendor.clone()),
+            ("USER", self.user.clone()),
+            ("PWD", self.password.expose_secret().to_owned()),
+        ];
+        // The body holds the password: it is sent, never logged.
         let all: Vec<(&str, String)> =
-            self.credentials.iter().cloned().chain(fields.iter().cloned()).collect();
+            credentials.into_iter().chain(fields.iter().cloned()).collect();
         let body = nvp::encode(&all);
         let mut last = GatewayError::Communication("no attempt made".into());
         for attempt in 0..ATTEMPTS {

@@ -354,7 +354,7 @@ impl PaymentStore for SqlStore {
             "INSERT INTO gateway_steps (order_id, payment_id, step, idempotency_key, state,
                  created_at, updated_at)
              VALUES ($1, $2, $3, $4, 'pending', $5, $5)
-             ON CONFLICT (payment_id, step) DO NOTHING",
+             ON CONFLICT DO NOTHING",
         )
         .bind(p.order_id.as_str())
         .bind(p.id.as_str())
