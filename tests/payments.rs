@@ -26,6 +26,7 @@ on_both_backends!(
     the_same_silent_post_three_times_racing_the_return_gives_one_payment,
     a_capture_retried_after_a_timeout_charges_once,
     an_expired_pay_link_answers_with_a_clear_page,
+    a_cancelled_checkout_and_a_fraud_review_are_said_in_plain_words,
 );
 
 fn with_payflow(emulator: &Payflow, timeout_secs: u64) -> impl FnOnce(&mut Config) {
@@ -329,4 +330,29 @@ async fn an_expired_pay_link_answers_with_a_clear_page(db: Db) {
     let forged = browser().get(format!("{}x", app.pay_link(&order, 1))).send().await.unwrap();
     assert_eq!(forged.status(), 404);
     assert!(forged.text().await.unwrap().contains("not a valid pay link"));
+}
+
+async fn a_cancelled_checkout_and_a_fraud_review_are_said_in_plain_words(db: Db) {
+    let emulator = Payflow::start().await;
+    let app = app::start(&db, with_payflow(&emulator, 10)).await;
+    let order = app.session_order().await;
+    let link = app.pay_link(&order, 1);
+
+    let checkout = choose(&link, "sandbox").await;
+    let back =
+        location(&browser().post(&checkout).form(&[("decision", "cancel")]).send().await.unwrap());
+    assert!(back.starts_with(&format!("{link}/cancel?payment=")), "{back}");
+    let page = text(&back).await;
+    assert!(page.contains("Payment cancelled") && page.contains("Try again"), "{page}");
+    assert_eq!(only_payment(&app, &order).await.state, State::Expired);
+
+    emulator.fraud_review(true);
+    let back = on_payflow_page(&choose(&link, "payflow").await, "approve").await;
+    let page = text(&back).await;
+    assert!(page.contains("Waiting for confirmation"), "{page}");
+    let payments = app.store.payments(&order.id).await.unwrap();
+    assert_eq!(payments[1].state, State::Created, "held for review: not paid, not failed");
+    let outcomes: Vec<_> =
+        app.store.callbacks("payflow").await.unwrap().into_iter().map(|c| c.outcome).collect();
+    assert_eq!(outcomes, ["unchanged"]);
 }

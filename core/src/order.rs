@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use rand::RngCore;
 use serde::Serialize;
 
@@ -118,7 +118,7 @@ impl Order {
             payer,
             action: Action::Authorise,
             change_url,
-            created_at: Utc::now(),
+            created_at: now(),
         }
     }
 
@@ -131,7 +131,7 @@ impl Order {
             payer,
             action: Action::Sale,
             change_url: None,
-            created_at: Utc::now(),
+            created_at: now(),
         }
     }
 
@@ -142,6 +142,11 @@ impl Order {
             Purchase::Registration { .. } => None,
         }
     }
+}
+
+/// Now, at the millisecond precision in which times are stored.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
 }
 
 #[cfg(test)]

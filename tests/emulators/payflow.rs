@@ -62,6 +62,7 @@ struct Ledger {
     slow_next: u32,
     slow_by: Duration,
     silent_posts_off: bool,
+    review: bool,
     last_silent_post: Option<Vec<(String, String)>>,
 }
 
@@ -115,6 +116,11 @@ impl Payflow {
     /// Stops sending silent posts (a test then sends them itself).
     pub fn silent_posts(&self, on: bool) {
         self.ledger().silent_posts_off = !on;
+    }
+
+    /// Approvals on the hosted page are held by the fraud filters (RESULT 126) while `on`.
+    pub fn fraud_review(&self, on: bool) {
+        self.ledger().review = on;
     }
 
     pub fn last_silent_post(&self) -> Option<Vec<(String, String)>> {
@@ -391,11 +397,16 @@ async fn hosted_decision(
         let declined = decision != "approve"
             || token.amt == Decimal::from(1012)
             || token.amt >= Decimal::from(2001);
-        let result: u32 = if declined { 12 } else { 0 };
+        let (result, message) = match (declined, l.review) {
+            (true, _) => (12, "Declined"),
+            (false, true) => (126, "Under review by Fraud Service"),
+            (false, false) => (0, "Approved"),
+        };
+        let token = l.tokens.get_mut(&f["SECURETOKENID"]).unwrap();
         let (trxtype, amt) = (token.trxtype.clone(), token.amt);
         let fields: Vec<(String, String)> = [
-            ("RESULT", result.to_string()),
-            ("RESPMSG", if declined { "Declined" } else { "Approved" }.to_owned()),
+            ("RESULT", u32::to_string(&result)),
+            ("RESPMSG", message.to_owned()),
             ("TYPE", trxtype.clone()),
             ("AMT", format!("{amt:.2}")),
             ("CURRENCY", token.currency.clone()),
@@ -424,7 +435,8 @@ async fn hosted_decision(
             l.charges += 1;
         }
         l.last_silent_post = Some(fields.clone());
-        let post = (result == 0 && !l.silent_posts_off).then_some(fields);
+        // Silent posts go out for approvals and for those held for review.
+        let post = (result != 12 && !l.silent_posts_off).then_some(fields);
         (post, notify_url, back)
     };
     if let Some(fields) = post {
