@@ -22,7 +22,6 @@ pub const NAME: &str = "sandbox";
 /// One test checkout as the hosted page shows it.
 #[derive(Clone, Debug)]
 pub struct SandboxCheckout {
-    pub id: String,
     pub description: String,
     pub amount: Money,
     pub action: Action,
@@ -160,7 +159,6 @@ impl Gateway for Sandbox {
         self.ledger().checkouts.insert(
             id.clone(),
             SandboxCheckout {
-                id: id.clone(),
                 description: r.description.clone(),
                 amount: r.amount,
                 action: r.action,
