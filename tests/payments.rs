@@ -245,6 +245,11 @@ async fn silent_posts_for_unknown_orders_or_wrong_amounts_are_rejected_and_recor
     assert!(!outcomes[0].0 && outcomes[0].1.contains("unknown order"), "{outcomes:?}");
     assert!(outcomes[1].0 && outcomes[1].1.contains("amount 1.00 USD"), "{outcomes:?}");
     assert!(outcomes[2].1.contains("EUR"), "{outcomes:?}");
+    let metrics = text(&format!("{}/metrics", app.base)).await;
+    assert!(
+        metrics.contains("payment_callbacks_total{gateway=\"payflow\",outcome=\"rejected\"}"),
+        "{metrics}"
+    );
 }
 
 async fn the_same_silent_post_three_times_racing_the_return_gives_one_payment(db: Db) {

@@ -121,11 +121,14 @@ impl Cashier {
             received_at: Utc::now(),
         };
         let result = self.confirm_callback(gateway, form, &mut record).await;
-        record.outcome = match &result {
-            Ok(o) if o.changed => format!("applied: {}", o.payment.state),
-            Ok(_) => "unchanged".to_owned(),
-            Err(e) => format!("rejected: {e}"),
+        let (kind, outcome) = match &result {
+            Ok(o) if o.changed => ("applied", format!("applied: {}", o.payment.state)),
+            Ok(_) => ("unchanged", "unchanged".to_owned()),
+            Err(e) => ("rejected", format!("rejected: {e}")),
         };
+        record.outcome = outcome;
+        metrics::counter!("payment_callbacks_total", "gateway" => gateway.to_owned(), "outcome" => kind)
+            .increment(1);
         if result.is_err() {
             tracing::warn!(gateway, outcome = %record.outcome, "payment callback refused");
         }
@@ -284,6 +287,8 @@ impl Cashier {
             match payment.apply(&event) {
                 Ok(Applied::Changed(next)) => {
                     if self.store.save_transition(&payment, &next, &event).await? {
+                        metrics::counter!("payment_transitions_total", "gateway" => payment.gateway.clone(), "state" => next.state.as_str())
+                            .increment(1);
                         tracing::info!(payment = %id, from = %payment.state, to = %next.state, reference = event.reference(), "payment transition");
                         return Ok(Outcome { payment: *next, changed: true });
                     }
