@@ -67,7 +67,7 @@ impl Sandbox {
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        // A panic while holding the lock leaves consistent data: every update is one insert.
+        // Every update under the lock is a single assignment, so a panic cannot leave half of one.
         self.ledger.lock().unwrap_or_else(|e| e.into_inner())
     }
 
