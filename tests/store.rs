@@ -5,10 +5,15 @@ mod common;
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use tollbooth_core::money::Country;
+use tollbooth_core::money::Money;
+use tollbooth_core::order::Order;
+use tollbooth_core::payment::{Applied, Event, State};
 use tollbooth_core::pricing::Prices;
+use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::site::{Division, Host};
 use tollbooth_core::store::{
-    self, PriceSource, SiteStore, Store, StoreError, Switches, WebhookSecretStore,
+    self, CallbackRecord, PaymentStore, PriceSource, SiteStore, StepState, Store, StoreError,
+    Switches, WebhookSecretStore,
 };
 
 use common::Db;
@@ -33,6 +38,9 @@ on_both_backends!(
     migrating_twice_is_harmless,
     same_operations_give_same_results,
     webhook_secrets_are_kept_per_platform_and_hook,
+    orders_and_payments_round_trip,
+    a_transition_is_applied_by_one_writer_only,
+    gateway_steps_are_reserved_once,
 );
 
 async fn config_seeds_the_site_once_and_admin_changes_survive_restarts(db: Db) {
@@ -184,4 +192,93 @@ async fn webhook_secrets_are_kept_per_platform_and_hook(db: Db) {
     let h1 = s.webhook_secret("webex", "h1").await.unwrap().unwrap();
     assert_eq!(h1.expose_secret(), "uno");
     assert_eq!(exposed(s.webhook_secrets("zoom").await.unwrap()), ["zoom"]);
+}
+
+fn session_order() -> Order {
+    let usd = prices("USD", "0.125", "0.05");
+    let estimate = Estimate::new(SessionPlan::new(30, 3, 1).unwrap(), &usd).unwrap();
+    Order::for_session("webex/m".into(), "h@example.com".into(), &estimate, usd, None)
+}
+
+async fn orders_and_payments_round_trip(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let session = session_order();
+    s.create_order(&session).await.unwrap();
+    assert_eq!(s.order(&session.id).await.unwrap().unwrap(), session);
+    assert!(matches!(s.create_order(&session).await, Err(StoreError::Invalid(_))));
+    let fee = Money::parse_exact("1.250", "KWD".parse().unwrap()).unwrap();
+    let registration = Order::for_registration("zoom/z".into(), "a@example.com".into(), fee);
+    s.create_order(&registration).await.unwrap();
+    assert_eq!(s.order(&registration.id).await.unwrap().unwrap(), registration);
+
+    let first = s.create_payment(&session, "sandbox").await.unwrap();
+    let second = s.create_payment(&session, "payflow").await.unwrap();
+    assert_eq!(first.id.as_str(), format!("{}-p1", session.id));
+    assert_eq!(second.id.as_str(), format!("{}-p2", session.id));
+    assert_eq!((first.state, first.amount, first.version), (State::Created, session.amount, 0));
+    s.set_checkout(&first.id, "chk-1", Some("tok")).await.unwrap();
+    let found = s.payment_by_checkout("sandbox", "chk-1").await.unwrap().unwrap();
+    assert_eq!(found.checkout_token.as_deref(), Some("tok"));
+    assert_eq!(s.payment_by_checkout("payflow", "chk-1").await.unwrap(), None);
+    assert!(matches!(
+        s.set_checkout(&second.id, "chk-1", None).await,
+        Ok(()) // another gateway may use the same reference
+    ));
+    let third = s.create_payment(&session, "sandbox").await.unwrap();
+    assert!(matches!(s.set_checkout(&third.id, "chk-1", None).await, Err(StoreError::Invalid(_))));
+    assert_eq!(s.payments(&session.id).await.unwrap().len(), 3);
+
+    let record = CallbackRecord {
+        gateway: "payflow".into(),
+        checkout_ref: Some("chk-1".into()),
+        payment: Some(second.id.clone()),
+        fields: [("RESULT".to_owned(), "0".to_owned())].into(),
+        outcome: "unchanged".into(),
+        received_at: Utc::now(),
+    };
+    s.record_callback(&record).await.unwrap();
+    let kept = s.callbacks("payflow").await.unwrap();
+    assert_eq!(
+        (kept.len(), &kept[0].fields, &kept[0].outcome),
+        (1, &record.fields, &record.outcome)
+    );
+}
+
+async fn a_transition_is_applied_by_one_writer_only(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let order = session_order();
+    s.create_order(&order).await.unwrap();
+    let created = s.create_payment(&order, "sandbox").await.unwrap();
+    let event = Event::Authorised { reference: "A1".into(), amount: order.amount };
+    let Ok(Applied::Changed(next)) = created.apply(&event) else { panic!() };
+    assert!(s.save_transition(&created, &next, &event).await.unwrap());
+    assert!(!s.save_transition(&created, &next, &event).await.unwrap(), "stale version");
+    let stored = s.payment(&created.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.state, stored.reference.as_deref(), stored.version),
+        (State::Authorised, Some("A1"), 1)
+    );
+    let trail = s.transitions(&created.id).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(
+        (trail[0].from, trail[0].to, trail[0].reference.as_deref()),
+        (State::Created, State::Authorised, Some("A1"))
+    );
+    assert_eq!(trail[0].amount.as_deref(), Some(order.amount.to_string().as_str()));
+}
+
+async fn gateway_steps_are_reserved_once(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let order = session_order();
+    s.create_order(&order).await.unwrap();
+    let p = s.create_payment(&order, "payflow").await.unwrap();
+    assert_eq!(s.begin_step(&p, "capture", "k1").await.unwrap(), StepState::Pending);
+    assert_eq!(s.begin_step(&p, "capture", "k1").await.unwrap(), StepState::Pending);
+    assert!(matches!(s.begin_step(&p, "capture", "k2").await, Err(StoreError::Invalid(_))));
+    s.finish_step(&p.id, "capture", &StepState::Done("D1".into())).await.unwrap();
+    assert_eq!(s.begin_step(&p, "capture", "k1").await.unwrap(), StepState::Done("D1".into()));
+    s.begin_step(&p, "refund-1", "r1").await.unwrap();
+    s.finish_step(&p.id, "refund-1", &StepState::Done("C1".into())).await.unwrap();
+    s.begin_step(&p, "refund-2", "r2").await.unwrap();
+    assert_eq!(s.steps_done(&p.id, "refund-").await.unwrap(), 1, "a pending refund is not done");
 }

@@ -8,10 +8,11 @@ use std::path::Path;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use rust_decimal::Decimal;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use crate::method::Method;
 use crate::money::{Country, Currency, parse_non_negative};
 use crate::pricing::Prices;
 
@@ -33,6 +34,11 @@ pub struct Config {
     pub webex: WebexConfig,
     pub zoom: ZoomConfig,
     pub discord: DiscordConfig,
+    /// Key of the HMAC that signs pay links (at least 32 characters). Without it, a random key
+    /// is made at start-up and pay links stop working when the process restarts.
+    pub pay_link_secret: Option<SecretString>,
+    pub payments: PaymentsConfig,
+    pub payflow: PayflowConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -94,6 +100,97 @@ pub struct DiscordConfig {
     pub api_base: Url,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentsConfig {
+    /// The payment methods offered, in this order, where the site's country allows them.
+    #[serde(deserialize_with = "methods")]
+    pub methods: Vec<Method>,
+    /// How long a pay link works after it was handed out.
+    #[serde(deserialize_with = "whole_number")]
+    pub pay_link_hours: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayflowMode {
+    Test,
+    Live,
+}
+
+impl PayflowMode {
+    /// As Payflow's hosted pages take it (`MODE=TEST|LIVE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayflowMode::Test => "TEST",
+            PayflowMode::Live => "LIVE",
+        }
+    }
+}
+
+/// PayPal Payflow Pro. `host` and `hosted_host` default to PayPal's pilot or live hosts by
+/// `mode`; tests point them at a local emulator.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PayflowConfig {
+    pub mode: PayflowMode,
+    /// The API (server-to-server NVP) base URL.
+    pub host: Option<Url>,
+    /// The hosted checkout pages' URL.
+    pub hosted_host: Option<Url>,
+    pub partner: String,
+    pub vendor: String,
+    /// The API user; the vendor when not set.
+    pub user: Option<String>,
+    pub password: SecretString,
+    /// Seconds to wait for an answer (`X-VPS-CLIENT-TIMEOUT`).
+    #[serde(deserialize_with = "whole_number")]
+    pub timeout_secs: u64,
+}
+
+impl PayflowConfig {
+    pub fn api_url(&self) -> Url {
+        self.host.clone().unwrap_or_else(|| {
+            let host = match self.mode {
+                PayflowMode::Test => "https://pilot-payflowpro.paypal.com/",
+                PayflowMode::Live => "https://payflowpro.paypal.com/",
+            };
+            Url::parse(host).expect("valid default URL")
+        })
+    }
+
+    pub fn hosted_url(&self) -> Url {
+        self.hosted_host.clone().unwrap_or_else(|| {
+            let host = match self.mode {
+                PayflowMode::Test => "https://pilot-payflowlink.paypal.com/",
+                PayflowMode::Live => "https://payflowlink.paypal.com/",
+            };
+            Url::parse(host).expect("valid default URL")
+        })
+    }
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        PaymentsConfig { methods: vec![Method::Sandbox], pay_link_hours: 72 }
+    }
+}
+
+impl Default for PayflowConfig {
+    fn default() -> Self {
+        PayflowConfig {
+            mode: PayflowMode::Test,
+            host: None,
+            hosted_host: None,
+            partner: "PayPal".into(),
+            vendor: String::new(),
+            user: None,
+            password: SecretString::from(String::new()),
+            timeout_secs: 45,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         let bind: SocketAddr = "127.0.0.1:8080".parse().expect("valid default address");
@@ -108,6 +205,9 @@ impl Default for Config {
             webex: WebexConfig::default(),
             zoom: ZoomConfig::default(),
             discord: DiscordConfig::default(),
+            pay_link_secret: None,
+            payments: PaymentsConfig::default(),
+            payflow: PayflowConfig::default(),
         }
     }
 }
@@ -221,6 +321,30 @@ impl Config {
                 "discord.token (TOLLBOOTH_DISCORD__TOKEN) is required when discord.mode = \"gateway\"".into(),
             ));
         }
+        if self.pay_link_secret.as_ref().is_some_and(|s| s.expose_secret().len() < 32) {
+            return Err(ConfigError(
+                "pay_link_secret (TOLLBOOTH_PAY_LINK_SECRET) must be at least 32 characters".into(),
+            ));
+        }
+        if self.payments.methods.is_empty() {
+            return Err(ConfigError(
+                "payments.methods (TOLLBOOTH_PAYMENTS__METHODS) must name at least one method"
+                    .into(),
+            ));
+        }
+        if let Some(m) = self.payments.methods.iter().find(|m| !IMPLEMENTED.contains(m)) {
+            return Err(ConfigError(format!(
+                "payments.methods (TOLLBOOTH_PAYMENTS__METHODS): `{m}` has no gateway adapter yet (available: sandbox, payflow)"
+            )));
+        }
+        let payflow = &self.payflow;
+        if self.payments.methods.contains(&Method::Payflow)
+            && (payflow.vendor.is_empty() || payflow.password.expose_secret().is_empty())
+        {
+            return Err(ConfigError(
+                "payflow.vendor and payflow.password (TOLLBOOTH_PAYFLOW__VENDOR, TOLLBOOTH_PAYFLOW__PASSWORD) are required when payments.methods includes payflow".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -257,6 +381,46 @@ fn price<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     parse_non_negative(&text).map_err(serde::de::Error::custom)
 }
 
+/// Methods this build has a gateway adapter for.
+const IMPLEMENTED: [Method; 2] = [Method::Sandbox, Method::Payflow];
+
+/// A list written as a TOML array or, as environment variables must, separated by commas.
+fn methods<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Method>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        One(String),
+        Many(Vec<String>),
+    }
+    let names = match List::deserialize(d)? {
+        List::One(text) => text.split(',').map(str::to_owned).collect(),
+        List::Many(names) => names,
+    };
+    names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(|n| n.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// A whole number written as a number (in a file) or a string (in the environment).
+fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(u64),
+        Text(String),
+    }
+    match Number::deserialize(d)? {
+        Number::Int(n) => Ok(n),
+        Number::Text(t) => t
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("expected a whole number, got `{t}`"))),
+    }
+}
+
 fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
     let text = String::deserialize(d)?;
     Ok(text
@@ -270,7 +434,6 @@ fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -350,6 +513,39 @@ mod tests {
         .unwrap();
         let printed = format!("{c:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn payments_and_payflow_from_the_environment() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.payments.methods, [Method::Sandbox]);
+        assert_eq!(c.payflow.api_url().as_str(), "https://pilot-payflowpro.paypal.com/");
+        let c = load(&[
+            ("TOLLBOOTH_PAYMENTS__METHODS", "sandbox, payflow"),
+            ("TOLLBOOTH_PAYFLOW__MODE", "live"),
+            ("TOLLBOOTH_PAYFLOW__VENDOR", "acme"),
+            ("TOLLBOOTH_PAYFLOW__PASSWORD", "hunter2-payflow"),
+            ("TOLLBOOTH_PAYFLOW__TIMEOUT_SECS", "5"),
+            ("TOLLBOOTH_PAY_LINK_SECRET", "hunter2-hunter2-hunter2-hunter2-hunter2"),
+        ])
+        .unwrap();
+        assert_eq!(c.payments.methods, [Method::Sandbox, Method::Payflow]);
+        assert_eq!(c.payflow.api_url().as_str(), "https://payflowpro.paypal.com/");
+        assert_eq!(c.payflow.hosted_url().as_str(), "https://payflowlink.paypal.com/");
+        assert_eq!(c.payflow.timeout_secs, 5);
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_payment_settings_name_their_key() {
+        let err = load(&[("TOLLBOOTH_PAYMENTS__METHODS", "payflow")]).unwrap_err().to_string();
+        assert!(err.contains("TOLLBOOTH_PAYFLOW__VENDOR"), "{err}");
+        let err = load(&[("TOLLBOOTH_PAYMENTS__METHODS", "stripe")]).unwrap_err().to_string();
+        assert!(err.contains("no gateway adapter"), "{err}");
+        let err = load(&[("TOLLBOOTH_PAYMENTS__METHODS", "cash")]).unwrap_err().to_string();
+        assert!(err.contains("payments.methods"), "{err}");
+        let err = load(&[("TOLLBOOTH_PAY_LINK_SECRET", "short")]).unwrap_err().to_string();
+        assert!(err.contains("at least 32"), "{err}");
     }
 
     #[test]

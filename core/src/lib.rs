@@ -2,10 +2,16 @@
 //! rules, the configuration, and the `Store` interface with its SQLite and PostgreSQL
 //! implementation. Nothing here knows about HTTP or Discord.
 
+pub mod cashier;
 pub mod config;
+pub mod gateway;
 pub mod manifest;
 pub mod metering;
+pub mod method;
 pub mod money;
+pub mod order;
+pub mod paylink;
+pub mod payment;
 pub mod platform;
 pub mod pricing;
 pub mod session;

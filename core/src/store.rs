@@ -5,6 +5,7 @@
 //! migrations (`migrations/sqlite`, `migrations/postgres`); the queries themselves are written
 //! in the dialect both understand (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
+mod payments;
 mod sessions;
 mod site;
 mod sql;
@@ -12,6 +13,7 @@ mod webhook_secrets;
 
 use async_trait::async_trait;
 
+pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
 pub use sessions::{NewDelivery, SessionRecord, SessionStore};
 pub use site::{PriceSource, SiteStore, Switches};
 pub use sql::SqlStore;
@@ -78,7 +80,9 @@ impl From<sqlx::Error> for StoreError {
 
 /// Everything tollbooth keeps, one concept trait per file under `store/`.
 #[async_trait]
-pub trait Store: SiteStore + SessionStore + WebhookSecretStore + Send + Sync + 'static {
+pub trait Store:
+    SiteStore + SessionStore + PaymentStore + WebhookSecretStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Succeeds when the database answers a query.

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
+pub mod app;
+
 /// Where the PostgreSQL half of the suite runs; `.ci/run` sets it.
 pub const POSTGRES_URL_VAR: &str = "TEST_POSTGRES_URL";
 

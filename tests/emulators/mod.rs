@@ -2,4 +2,5 @@
 //! (`reference/`), each a real HTTP server on a loopback port.
 #![allow(dead_code)] // each test file uses its own part of these emulators
 
+pub mod payflow;
 pub mod webex;

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tollbooth_core::cashier::CashierError;
 use tollbooth_core::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0} not found")]
     NotFound(String),
+    /// A gateway could not be reached or answered nonsense: 502 so that callers retry.
+    #[error("payment gateway failed: {0}")]
+    Gateway(String),
     /// The database cannot be reached: 503 so that platforms and gateways retry.
     #[error("temporarily unavailable")]
     Unavailable { location: &'static Location<'static> },
@@ -58,12 +62,28 @@ impl From<crate::ingest::Failure> for ApiError {
     }
 }
 
+impl From<CashierError> for ApiError {
+    #[track_caller]
+    fn from(e: CashierError) -> Self {
+        match e {
+            CashierError::Store(e) => e.into(),
+            CashierError::Gateway(e) if e.is_retryable() => ApiError::Gateway(e.to_string()),
+            CashierError::Gateway(e) => ApiError::BadRequest(e.to_string()),
+            CashierError::Illegal(_) | CashierError::Rejected(_) => {
+                ApiError::BadRequest(e.to_string())
+            }
+            CashierError::UnknownGateway(name) => ApiError::NotFound(format!("gateway `{name}`")),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Gateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable { location } => {
                 tracing::warn!(%location, "database unavailable");
                 StatusCode::SERVICE_UNAVAILABLE

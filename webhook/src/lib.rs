@@ -6,8 +6,12 @@ mod admin;
 mod applier;
 mod error;
 mod health;
+mod i18n;
 mod ingest;
 mod metrics;
+mod pages;
+mod pay;
+mod payments;
 mod sessions;
 mod state;
 mod webhooks;
@@ -35,6 +39,14 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::render))
+        .route("/pay/{token}", get(pay::show).post(pay::choose))
+        .route("/pay/{token}/return", get(pay::returned))
+        .route("/pay/{token}/cancel", get(pay::cancelled))
+        .route("/payments/{gateway}/notify", post(payments::notify))
+        .route(
+            "/payments/sandbox/checkout/{id}",
+            get(payments::sandbox_page).post(payments::sandbox_decide),
+        )
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -7,9 +7,16 @@ use std::time::{Duration, Instant};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 use tokio::sync::RwLock;
+use tollbooth_core::cashier::Cashier;
 use tollbooth_core::config::Config;
+use tollbooth_core::gateway::Gateways;
+use tollbooth_core::gateway::payflow::Payflow;
+use tollbooth_core::gateway::sandbox::Sandbox;
+use tollbooth_core::method::Method;
+use tollbooth_core::paylink::PayLinks;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::Store;
+use url::Url;
 
 use crate::ingest::Ingest;
 
@@ -25,6 +32,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     pub ingest: Ingest,
+    pub cashier: Cashier,
+    /// The sandbox gateway, whose hosted test page tollbooth serves itself.
+    pub sandbox: Arc<Sandbox>,
+    pub pay_links: PayLinks,
     /// Secrets of hooks that `tollbooth register webhooks` created, with when they were read.
     stored_secrets: Arc<RwLock<HashMap<PlatformKind, StoredSecrets>>>,
 }
@@ -35,13 +46,39 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> AppState {
         let ingest = Ingest::start(store.clone());
         crate::applier::start(store.clone(), ingest.stored.clone());
+        let sandbox = Arc::new(Sandbox::new(base(&config.public_url)));
+        let mut gateways = Gateways::default();
+        for method in &config.payments.methods {
+            gateways = match method {
+                Method::Sandbox => gateways.with(sandbox.clone()),
+                Method::Payflow => gateways.with(Arc::new(Payflow::new(&config.payflow))),
+                // Refused when the configuration is loaded.
+                _ => gateways,
+            };
+        }
+        let secret = config.pay_link_secret.clone().unwrap_or_else(|| {
+            tracing::warn!(
+                "pay_link_secret is not set: pay links are signed with a random key and stop working when tollbooth restarts"
+            );
+            let mut bytes = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+            SecretString::from(hex::encode(bytes))
+        });
         AppState {
+            cashier: Cashier::new(store.clone(), gateways),
             store,
-            config,
             metrics: crate::metrics::handle(),
             ingest,
+            sandbox,
+            pay_links: PayLinks::new(secret),
+            config,
             stored_secrets: Arc::default(),
         }
+    }
+
+    /// An absolute URL under the public base URL, for links that leave this process.
+    pub fn url(&self, path: &str) -> Url {
+        base(&self.config.public_url).join(path).expect("a relative path joins any base URL")
     }
 
     /// The secrets a platform's deliveries may be signed with: the configured ones (several
@@ -80,4 +117,13 @@ impl AppState {
         cache.insert(platform, (Instant::now(), stored));
         true
     }
+}
+
+/// The public URL with a trailing slash, so that joining appends instead of replacing.
+fn base(url: &Url) -> Url {
+    let mut url = url.clone();
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    url
 }

@@ -1,5 +1,6 @@
 //! [`Store`] on SQLite or PostgreSQL, chosen by the URL; one file per concept under `sql/`.
 
+mod payments;
 mod sessions;
 mod site;
 mod webhook_secrets;

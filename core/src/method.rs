@@ -1,0 +1,101 @@
+//! Payment methods and where each may be offered.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::money::Country;
+
+/// A way to pay that a pay page can offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// tollbooth's own test checkout.
+    Sandbox,
+    /// Credit and debit cards through PayPal Payflow Pro.
+    Payflow,
+    /// Credit and debit cards through Stripe Checkout.
+    Stripe,
+    /// PayPal Express Checkout.
+    ExpressCheckout,
+    /// PayPal Website Payments Pro.
+    WebsitePaymentsPro,
+}
+
+pub const ALL: [Method; 5] = [
+    Method::Sandbox,
+    Method::Payflow,
+    Method::Stripe,
+    Method::ExpressCheckout,
+    Method::WebsitePaymentsPro,
+];
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Sandbox => "sandbox",
+            Method::Payflow => "payflow",
+            Method::Stripe => "stripe",
+            Method::ExpressCheckout => "express-checkout",
+            Method::WebsitePaymentsPro => "website-payments-pro",
+        }
+    }
+
+    /// DESIGN's rule: Express Checkout only in the US and Canada, Website Payments Pro only in
+    /// Great Britain, cards and the sandbox everywhere.
+    pub fn allowed_in(self, country: Country) -> bool {
+        match self {
+            Method::ExpressCheckout => matches!(country.code(), "US" | "CA"),
+            Method::WebsitePaymentsPro => country.code() == "GB",
+            Method::Sandbox | Method::Payflow | Method::Stripe => true,
+        }
+    }
+}
+
+/// The methods of `enabled` that the site's country allows, in the order they were enabled.
+pub fn allowed(enabled: &[Method], country: Country) -> Vec<Method> {
+    enabled.iter().copied().filter(|m| m.allowed_in(country)).collect()
+}
+
+impl FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ALL.into_iter().find(|m| m.as_str() == s.trim()).ok_or_else(|| {
+            let names: Vec<_> = ALL.iter().map(|m| m.as_str()).collect();
+            format!("unknown payment method `{s}` (expected one of {})", names.join(", "))
+        })
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(country: &str) -> Vec<&'static str> {
+        allowed(&ALL, country.parse().unwrap()).into_iter().map(Method::as_str).collect()
+    }
+
+    #[test]
+    fn methods_per_country() {
+        let everywhere = ["sandbox", "payflow", "stripe"];
+        assert_eq!(names("US"), [&everywhere[..], &["express-checkout"]].concat());
+        assert_eq!(names("CA"), [&everywhere[..], &["express-checkout"]].concat());
+        assert_eq!(names("GB"), [&everywhere[..], &["website-payments-pro"]].concat());
+        assert_eq!(names("NO"), everywhere);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for m in ALL {
+            assert_eq!(m.as_str().parse::<Method>(), Ok(m));
+        }
+        assert!("bitcoin".parse::<Method>().unwrap_err().contains("express-checkout"));
+    }
+}

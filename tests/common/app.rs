@@ -1,0 +1,74 @@
+//! The router on a real port with a fresh store, and orders with signed pay links.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+use tollbooth_core::config::Config;
+use tollbooth_core::order::Order;
+use tollbooth_core::pricing::{Estimate, SessionPlan};
+use tollbooth_core::store::{self, PaymentStore, SiteStore, SqlStore};
+use tollbooth_webhook::AppState;
+
+use super::Db;
+
+pub struct App {
+    pub base: String,
+    pub state: AppState,
+    pub store: SqlStore,
+}
+
+/// Serves the router on 127.0.0.1:0 with the default configuration, changed by `configure`.
+pub async fn start(db: &Db, configure: impl FnOnce(&mut Config)) -> App {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = Config {
+        public_url: format!("{base}/").parse().unwrap(),
+        pay_link_secret: Some(SecretString::from("test-pay-link-secret-of-32-chars-or-more")),
+        ..Config::default()
+    };
+    configure(&mut config);
+    let store = store::open(&db.url).await.unwrap();
+    store.apply_config(config.site.country, &config.prices()).await.unwrap();
+    let state = AppState::new(Arc::new(store.clone()), Arc::new(config));
+    tokio::spawn(tollbooth_webhook::serve(listener, state.clone(), std::future::pending()));
+    App { base, state, store }
+}
+
+impl App {
+    /// A host's pay-per-use order for 60 minutes, 10 computers and 3 phones at the default
+    /// prices: 600 × 0.12 + 180 × 0.05 = 72.00 + 9.00 = 81.00 USD.
+    pub async fn session_order(&self) -> Order {
+        let prices = self.state.config.prices();
+        let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
+        let order = Order::for_session(
+            "webex/560d7b784f5143e3be2fc3064a5c4999".into(),
+            "host@example.com".into(),
+            &estimate,
+            prices,
+            Some("https://discord.com/channels/1/2/3".into()),
+        );
+        self.store.create_order(&order).await.unwrap();
+        order
+    }
+
+    /// An attendee's registration fee, taken at once.
+    pub async fn registration_order(&self, fee: &str) -> Order {
+        let fee = tollbooth_core::money::Money::parse_exact(fee, self.state.config.site.currency)
+            .unwrap();
+        let order = Order::for_registration("zoom/abc".into(), "attendee@example.com".into(), fee);
+        self.store.create_order(&order).await.unwrap();
+        order
+    }
+
+    /// The pay link for an order, valid for `hours` (negative: expired).
+    pub fn pay_link(&self, order: &Order, hours: i64) -> String {
+        let token = self.state.pay_links.sign(&order.id, Utc::now() + Duration::hours(hours));
+        format!("{}/pay/{token}", self.base)
+    }
+}
+
+/// An HTTP client that shows redirects instead of following them, as the tests walk each step.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}

@@ -1,0 +1,264 @@
+//! The pay page in headless Chromium (Debian's `chromium`): the cost lines and total as a
+//! person sees them, the methods per country, and a real mouse click through the sandbox to
+//! the success page. Screenshots are saved under `target/tmp/` for a person to look at.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tollbooth_core::method::Method;
+use tollbooth_core::payment::State;
+use tollbooth_core::store::{PaymentStore, SiteStore};
+
+use common::{Db, TempDir};
+
+on_both_backends!(the_pay_page_in_chromium);
+
+/// The browser, or `None` (with a note) outside CI when it is not installed.
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
+        let out = Command::new("which").arg(name).output().ok()?;
+        out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "chromium is not installed, and CI=true: .ci/run installs it"
+        );
+        eprintln!("note: chromium not found; the pay page browser test is skipped");
+    }
+    found
+}
+
+fn headless(browser: &Path, profile: &TempDir) -> Command {
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1024,900",
+    ])
+    .arg(format!("--user-data-dir={}", profile.0.display()))
+    .stdin(Stdio::null());
+    cmd
+}
+
+/// The page as Chromium rendered it.
+fn dump_dom(browser: &Path, url: &str) -> String {
+    let profile = TempDir::new();
+    let out = headless(browser, &profile).arg("--dump-dom").arg(url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn screenshot_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+async fn the_pay_page_in_chromium(db: Db) {
+    let Some(browser) = chromium() else { return };
+    let app = common::app::start(&db, |config| {
+        config.payments.methods = vec![Method::Sandbox, Method::Payflow];
+    })
+    .await;
+    let order = app.session_order().await;
+    let link = app.pay_link(&order, 1);
+
+    for country in ["US", "CA", "GB", "NO"] {
+        app.store.set_country(country.parse().unwrap()).await.unwrap();
+        let dom = tokio::task::spawn_blocking({
+            let (browser, link) = (browser.clone(), link.clone());
+            move || dump_dom(&browser, &link)
+        })
+        .await
+        .unwrap();
+        for line in [
+            "Estimated session cost",
+            "60 minutes, 10 computers, 3 phones",
+            "Person-minutes</td><td class=\"num\">600</td><td class=\"num\">0.12 USD</td><td class=\"num\">72.00 USD",
+            "Teleconference minutes</td><td class=\"num\">180</td><td class=\"num\">0.05 USD</td><td class=\"num\">9.00 USD",
+            "Total</td><td></td><td></td><td class=\"num\">81.00 USD",
+            "id=\"change\" href=\"https://discord.com/channels/1/2/3\"",
+        ] {
+            assert!(dom.contains(line), "{country}: no `{line}` in {dom}");
+        }
+        // Only sandbox and Payflow are enabled, and both are allowed everywhere.
+        assert!(dom.contains("id=\"method-sandbox\""), "{country}: {dom}");
+        assert!(dom.contains("id=\"method-payflow\""), "{country}: {dom}");
+        assert!(!dom.contains("Express Checkout") && !dom.contains("Website Payments Pro"));
+    }
+
+    let shot = screenshot_path(&format!("pay-page-{}.png", db.backend));
+    let status = tokio::task::spawn_blocking({
+        let (browser, link, shot) = (browser.clone(), link.clone(), shot.clone());
+        move || {
+            let profile = TempDir::new();
+            headless(&browser, &profile)
+                .arg(format!("--screenshot={}", shot.display()))
+                .arg(&link)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(status.success() && shot.exists(), "screenshot {}", shot.display());
+
+    // Click through: the pay page, the sandbox's test checkout, the success page.
+    let mut tab = Tab::open(&browser, &link).await;
+    tab.wait_for("document.querySelector('#method-sandbox') !== null").await;
+    tab.click("#method-sandbox").await;
+    tab.wait_for("document.querySelector('#test-mode') !== null").await;
+    assert!(tab.text().await.contains("TEST MODE"));
+    tab.click("#approve").await;
+    tab.wait_for("document.querySelector('#title') !== null").await;
+    let done = tab.text().await;
+    assert!(done.contains("Payment authorised"), "{done}");
+    tab.screenshot(&screenshot_path(&format!("pay-success-{}.png", db.backend))).await;
+    drop(tab);
+
+    let payments = app.store.payments(&order.id).await.unwrap();
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0].state, State::Authorised);
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One Chromium tab driven over the DevTools protocol.
+struct Tab {
+    child: Child,
+    socket: Socket,
+    next_id: u64,
+    _profile: TempDir,
+}
+
+impl Tab {
+    async fn open(browser: &Path, url: &str) -> Tab {
+        let profile = TempDir::new();
+        let mut child = headless(browser, &profile)
+            .arg("--remote-debugging-port=0")
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Chromium writes the port it chose into the profile.
+        let port_file = profile.0.join("DevToolsActivePort");
+        let started = Instant::now();
+        let port = loop {
+            if let Some(port) = std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|text| text.lines().next().and_then(|l| l.parse::<u16>().ok()))
+            {
+                break port;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("chromium did not open its DevTools port");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let targets: Vec<Value> = reqwest::get(format!("http://127.0.0.1:{port}/json/list"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page = targets.iter().find(|t| t["type"] == "page").expect("a page target");
+        let ws = page["webSocketDebuggerUrl"].as_str().unwrap();
+        let (socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+        Tab { child, socket, next_id: 0, _profile: profile }
+    }
+
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let request = json!({ "id": id, "method": method, "params": params }).to_string();
+        self.socket.send(Message::text(request)).await.unwrap();
+        // Events arrive in between; the answer is the message with our id.
+        let answer = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let message = self.socket.next().await.expect("DevTools closed").unwrap();
+                if let Message::Text(text) = message {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if value["id"] == id {
+                        return value;
+                    }
+                }
+            }
+        })
+        .await
+        .expect("DevTools answered in time");
+        assert!(answer.get("error").is_none(), "{method}: {answer}");
+        answer["result"].clone()
+    }
+
+    async fn eval(&mut self, expression: &str) -> Value {
+        let result = self
+            .call("Runtime.evaluate", json!({ "expression": expression, "returnByValue": true }))
+            .await;
+        result["result"]["value"].clone()
+    }
+
+    async fn wait_for(&mut self, condition: &str) {
+        let started = Instant::now();
+        while self.eval(condition).await != json!(true) {
+            let url = self.eval("location.href").await;
+            assert!(started.elapsed() < Duration::from_secs(20), "waited for {condition} on {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn text(&mut self) -> String {
+        self.eval("document.body.innerText").await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// A real click: the mouse pressed and released over the middle of the element.
+    async fn click(&mut self, selector: &str) {
+        let centre = self
+            .eval(&format!(
+                "(() => {{ const r = document.querySelector('{selector}').getBoundingClientRect(); \
+                 return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
+            ))
+            .await;
+        let (x, y) = (centre[0].as_f64().unwrap(), centre[1].as_f64().unwrap());
+        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            )
+            .await;
+        }
+    }
+
+    async fn screenshot(&mut self, path: &Path) {
+        let shot = self.call("Page.captureScreenshot", json!({ "format": "png" })).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+}
+
+impl Drop for Tab {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

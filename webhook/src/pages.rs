@@ -1,0 +1,60 @@
+//! HTML pages (askama templates under `templates/`, which escape every value they print).
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use tollbooth_core::pricing::Estimate;
+
+use crate::ApiError;
+use crate::i18n::{Lang, Texts};
+
+#[derive(Template)]
+#[template(path = "pay.html")]
+pub struct PayPage<'a> {
+    pub lang: &'static str,
+    pub t: &'static Texts,
+    pub estimate: Option<Estimate>,
+    pub amount: String,
+    pub currency: &'a str,
+    pub change_url: Option<String>,
+    pub paid: bool,
+    /// The money is held now and captured later, which the payer is told.
+    pub authorise: bool,
+    /// (form value, label) of each method offered.
+    pub methods: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "sandbox.html")]
+pub struct SandboxPage<'a> {
+    pub lang: &'static str,
+    pub t: &'static Texts,
+    pub description: &'a str,
+    pub amount: String,
+    pub currency: &'a str,
+}
+
+/// A page that says what happened, with an optional link onwards.
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    lang: &'static str,
+    title: &'a str,
+    body: &'a str,
+    link: Option<(String, &'a str)>,
+}
+
+pub fn render(status: StatusCode, page: &impl Template) -> Result<Response, ApiError> {
+    let html = page.render().map_err(ApiError::internal)?;
+    Ok((status, Html(html)).into_response())
+}
+
+pub fn message(
+    status: StatusCode,
+    lang: Lang,
+    title: &str,
+    body: &str,
+    link: Option<(String, &str)>,
+) -> Result<Response, ApiError> {
+    render(status, &MessagePage { lang: lang.code(), title, body, link })
+}

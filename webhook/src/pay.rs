@@ -1,0 +1,228 @@
+//! The pay page (`/pay/{token}`): what the order costs and how it can be paid; choosing a
+//! method opens a fresh gateway checkout. `/return` and `/cancel` are where gateways send the
+//! payer back; both ask the gateway what happened rather than trusting the browser.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use tollbooth_core::cashier::{CashierError, CheckoutUrls};
+use tollbooth_core::gateway::GatewayError;
+use tollbooth_core::method::{self, Method};
+use tollbooth_core::order::{Action, Order};
+use tollbooth_core::paylink::PayLinkError;
+use tollbooth_core::payment::{PaymentId, State as PaymentState};
+use tollbooth_core::store::StoreError;
+
+use crate::i18n::Lang;
+use crate::pages::{self, PayPage};
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    lang: Option<String>,
+    /// Set on `/return` and `/cancel`; gateways may append fields of their own, which are ignored.
+    payment: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Choice {
+    method: String,
+    lang: Option<String>,
+}
+
+/// The order behind a token, or the page that explains why there is none.
+async fn open(
+    state: &AppState,
+    token: &str,
+    lang: Lang,
+) -> Result<Result<Order, Response>, ApiError> {
+    let t = lang.texts();
+    let id = match state.pay_links.verify(token, Utc::now()) {
+        Ok(id) => id,
+        // Expiry is an everyday event, not an error: a page that says what to do next.
+        Err(PayLinkError::Expired { .. }) => {
+            return Ok(Err(pages::message(
+                StatusCode::OK,
+                lang,
+                t.expired_title,
+                t.expired_body,
+                None,
+            )?));
+        }
+        Err(PayLinkError::Invalid) => {
+            return Ok(Err(pages::message(
+                StatusCode::NOT_FOUND,
+                lang,
+                t.invalid_title,
+                t.invalid_body,
+                None,
+            )?));
+        }
+    };
+    match state.store.order(&id).await? {
+        Some(order) => Ok(Ok(order)),
+        None => Ok(Err(pages::message(
+            StatusCode::NOT_FOUND,
+            lang,
+            t.invalid_title,
+            t.invalid_body,
+            None,
+        )?)),
+    }
+}
+
+/// The methods offered for the site's country (administrators may change the country).
+async fn methods(state: &AppState) -> Result<Vec<Method>, ApiError> {
+    let country = match state.store.site_settings().await {
+        Ok(site) => site.country,
+        Err(StoreError::NotFound(_)) => state.config.site.country,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(method::allowed(&state.config.payments.methods, country))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let lang = Lang::detect(query.lang.as_deref(), &headers);
+    let order = match open(&state, &token, lang).await? {
+        Ok(order) => order,
+        Err(page) => return Ok(page),
+    };
+    let paid = state.store.payments(&order.id).await?.iter().any(|p| p.state.is_paid());
+    let t = lang.texts();
+    let methods = methods(&state).await?.into_iter().map(|m| (m.as_str(), t.method(m))).collect();
+    pages::render(
+        StatusCode::OK,
+        &PayPage {
+            lang: lang.code(),
+            t,
+            estimate: order.estimate(),
+            amount: order.amount.to_string(),
+            currency: order.amount.currency().code(),
+            change_url: order.change_url.clone(),
+            paid,
+            authorise: order.action == Action::Authorise,
+            methods,
+        },
+    )
+}
+
+pub async fn choose(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(choice): Form<Choice>,
+) -> Result<Response, ApiError> {
+    let lang = Lang::detect(choice.lang.as_deref(), &headers);
+    let order = match open(&state, &token, lang).await? {
+        Ok(order) => order,
+        Err(page) => return Ok(page),
+    };
+    let method: Method = choice.method.parse().map_err(ApiError::BadRequest)?;
+    if !methods(&state).await?.contains(&method) {
+        return Err(ApiError::BadRequest(format!("payment method `{method}` is not offered here")));
+    }
+    let page_url = |suffix: &str, payment: &PaymentId| {
+        let mut url = state.url(&format!("pay/{token}{suffix}"));
+        url.query_pairs_mut()
+            .append_pair("payment", payment.as_str())
+            .append_pair("lang", lang.code());
+        url
+    };
+    let urls = |payment: &PaymentId| CheckoutUrls {
+        return_url: page_url("/return", payment),
+        cancel_url: page_url("/cancel", payment),
+        notify_url: state.url(&format!("payments/{method}/notify")),
+    };
+    match state.cashier.start_checkout(&order, method.as_str(), urls).await {
+        Ok(redirect) => Ok(Redirect::to(redirect.as_str()).into_response()),
+        // Paid in another tab meanwhile: the pay page says so.
+        Err(CashierError::Rejected(_)) => {
+            Ok(Redirect::to(&format!("/pay/{token}?lang={}", lang.code())).into_response())
+        }
+        Err(CashierError::Gateway(e)) => {
+            tracing::warn!(order = %order.id, %method, error = %e, "could not open a checkout");
+            let t = lang.texts();
+            let (title, body) = match e {
+                GatewayError::Communication(_) => (t.unavailable_title, t.unavailable_body),
+                _ => (t.declined_title, t.declined_body),
+            };
+            let again = (format!("/pay/{token}?lang={}", lang.code()), t.try_again);
+            pages::message(StatusCode::BAD_GATEWAY, lang, title, body, Some(again))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where the gateway sends the payer after paying (or failing to).
+pub async fn returned(
+    state: State<AppState>,
+    token: Path<String>,
+    query: Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    back(state, token, query, headers, false).await
+}
+
+/// Where the gateway sends the payer who cancelled.
+pub async fn cancelled(
+    state: State<AppState>,
+    token: Path<String>,
+    query: Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    back(state, token, query, headers, true).await
+}
+
+async fn back(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+    cancelled: bool,
+) -> Result<Response, ApiError> {
+    let lang = Lang::detect(query.lang.as_deref(), &headers);
+    let t = lang.texts();
+    let order = match open(&state, &token, lang).await? {
+        Ok(order) => order,
+        Err(page) => return Ok(page),
+    };
+    let payment = query
+        .payment
+        .as_deref()
+        .and_then(|p| p.parse::<PaymentId>().ok())
+        .filter(|p| p.as_str().starts_with(&format!("{}-p", order.id)))
+        .ok_or_else(|| ApiError::BadRequest("missing or foreign `payment`".into()))?;
+    let outcome = if cancelled {
+        state.cashier.abandon(&payment).await
+    } else {
+        state.cashier.reconcile(&payment).await
+    };
+    let payment_state = match outcome {
+        Ok(outcome) => outcome.payment.state,
+        // The gateway could not be asked now; its callback will still arrive.
+        Err(CashierError::Gateway(e)) => {
+            tracing::warn!(%payment, error = %e, "inquiry on return failed");
+            PaymentState::Created
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let again = || Some((format!("/pay/{token}?lang={}", lang.code()), t.try_again));
+    let (title, body, link) = match payment_state {
+        PaymentState::Authorised => (t.authorised_title, t.authorised_body, None),
+        PaymentState::Captured | PaymentState::Sale => (t.paid_title, t.paid_body, None),
+        PaymentState::Failed => (t.declined_title, t.declined_body, again()),
+        PaymentState::Created => (t.pending_title, t.pending_body, None),
+        PaymentState::Expired | PaymentState::Voided | PaymentState::Refunded => {
+            (t.cancelled_title, t.cancelled_body, again())
+        }
+    };
+    pages::message(StatusCode::OK, lang, title, body, link)
+}
