@@ -11,7 +11,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use hmac::{KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -132,6 +133,36 @@ pub trait Platform: Send + Sync {
 
     /// Reads a verified delivery.
     fn parse(&self, body: &[u8]) -> Result<Inbound, Malformed>;
+}
+
+/// The MAC of `parts`, concatenated, under `key`.
+fn keyed<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> M {
+    let mut mac = <M as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac
+}
+
+/// Hex HMAC of `parts` under `key`, as platforms send it.
+fn hex_hmac<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> String {
+    hex::encode(keyed::<M>(key, parts).finalize().into_bytes())
+}
+
+/// Accepts `tag` if any of `secrets` (several while they are rotated) signs `parts` with it;
+/// each comparison is in constant time.
+fn signed_by_any<M: Mac + KeyInit>(
+    secrets: &[SecretString],
+    tag: &[u8],
+    parts: &[&[u8]],
+) -> Result<(), SignatureError> {
+    if secrets.is_empty() {
+        return Err(SignatureError::NoSecret);
+    }
+    let matches = secrets
+        .iter()
+        .any(|s| keyed::<M>(s.expose_secret().as_bytes(), parts).verify_slice(tag).is_ok());
+    if matches { Ok(()) } else { Err(SignatureError::Mismatch) }
 }
 
 /// SHA-256 of the canonical JSON of `value` (object keys sorted at every level), in hex.

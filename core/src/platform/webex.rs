@@ -2,14 +2,14 @@
 //! `X-Spark-Signature` = lowercase hex HMAC-SHA1 of the raw body keyed with the hook's secret.
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, KeyInit, Mac};
-use secrecy::{ExposeSecret, SecretString};
+use hmac::Hmac;
+use secrecy::SecretString;
 use serde::Deserialize;
 use sha1::Sha1;
 
 use super::{
     Inbound, Malformed, Observation, Platform, PlatformKind, SignatureError, SignedRequest, digest,
-    time,
+    hex_hmac, signed_by_any, time,
 };
 use crate::metering::Connection;
 
@@ -63,20 +63,11 @@ impl Platform for Webex {
         secrets: &[SecretString],
         _now: DateTime<Utc>,
     ) -> Result<(), SignatureError> {
-        if secrets.is_empty() {
-            return Err(SignatureError::NoSecret);
-        }
         let header = (request.header)(SIGNATURE_HEADER)
             .ok_or(SignatureError::Missing("X-Spark-Signature"))?;
         let tag = hex::decode(header.trim())
             .map_err(|_| SignatureError::Malformed("X-Spark-Signature"))?;
-        let matches = secrets.iter().any(|secret| {
-            let mut mac = Hmac::<Sha1>::new_from_slice(secret.expose_secret().as_bytes())
-                .expect("HMAC takes keys of any length");
-            mac.update(request.body);
-            mac.verify_slice(&tag).is_ok()
-        });
-        if matches { Ok(()) } else { Err(SignatureError::Mismatch) }
+        signed_by_any::<Hmac<Sha1>>(secrets, &tag, &[request.body])
     }
 
     fn parse(&self, body: &[u8]) -> Result<Inbound, Malformed> {
@@ -138,9 +129,7 @@ fn connected(participant: &str, d: Device) -> Result<Observation, Malformed> {
 
 /// The signature Webex would send for `body` under `secret` (for senders such as `simulate`).
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    hex_hmac::<Hmac<Sha1>>(secret.as_bytes(), &[body])
 }
 
 #[cfg(test)]
