@@ -6,15 +6,13 @@ use clap::Subcommand;
 use rand::RngCore;
 use secrecy::SecretString;
 use tollbooth_core::config::Config;
-use tollbooth_core::manifest::{Manifest, WebexSubscription};
+use tollbooth_core::manifest::{self, Manifest, WebexSubscription};
 use tollbooth_core::platform::webex_api::{NewWebhook, WebexApi, Webhook, WebhookStatus};
 use tollbooth_core::store::{self, WebhookSecretStore};
 use url::{Host, Url};
 
 use crate::cli::Failure;
 
-/// The manifest this binary was built with, used unless `--manifest` names another.
-const BUILT_IN_MANIFEST: &str = include_str!("../manifest.json");
 const PLATFORM: &str = "webex";
 
 #[derive(Subcommand)]
@@ -54,7 +52,7 @@ pub async fn run(what: Register, config: &Config) -> Result<(), Failure> {
     let Register::Webhooks { manifest } = what;
     let manifest = match manifest {
         Some(path) => Manifest::load(&path),
-        None => Manifest::parse(BUILT_IN_MANIFEST, "built into tollbooth"),
+        None => Manifest::parse(manifest::BUILT_IN, "built into tollbooth"),
     }
     .map_err(|e| Failure::Usage(e.to_string()))?;
     let token = config.webex.token.clone().ok_or_else(|| {
