@@ -31,7 +31,7 @@ pub struct Args {
 pub enum Problem {
     Missing,
     Unknown,
-    WrongType { expected: &'static str },
+    WrongType { expected: OptionKind },
     OutOfRange { min: Option<i64>, max: Option<i64>, got: i64 },
     Length { min: Option<u16>, max: Option<u16> },
     NotAChoice { choices: Vec<String> },
@@ -60,8 +60,7 @@ impl BadOption {
             (Problem::Missing, Lang::No) => "må fylles ut".to_owned(),
             (Problem::Unknown, Lang::En) => "is not an option of this command".to_owned(),
             (Problem::Unknown, Lang::No) => "finnes ikke for denne kommandoen".to_owned(),
-            (Problem::WrongType { expected }, Lang::En) => format!("must be {expected}"),
-            (Problem::WrongType { expected }, Lang::No) => format!("må være {expected}"),
+            (Problem::WrongType { expected }, _) => kind(*expected, lang).to_owned(),
             (Problem::OutOfRange { min, max, got }, Lang::En) => {
                 format!("must be between {} and {}, got {got}", bound(*min), bound(*max))
             }
@@ -86,6 +85,17 @@ impl BadOption {
             Lang::En => format!("Option `{}` {what}.", self.option),
             Lang::No => format!("Valget `{}` {what}.", self.option),
         }
+    }
+}
+
+/// What a value of `kind` must be, as said after the option's name.
+fn kind(kind: OptionKind, lang: Lang) -> &'static str {
+    match kind {
+        OptionKind::Integer => lang.pick("must be a whole number", "må være et heltall"),
+        OptionKind::String => lang.pick("must be text", "må være tekst"),
+        OptionKind::Boolean => lang.pick("must be true or false", "må være sann eller usann"),
+        OptionKind::User => lang.pick("must be a member", "må være et medlem"),
+        OptionKind::SubCommand => lang.pick("must be a subcommand", "må være en underkommando"),
     }
 }
 
@@ -202,16 +212,7 @@ fn check(spec: &CommandOption, given: &CommandDataOptionValue) -> Result<Value, 
         }
         (OptionKind::Boolean, CommandDataOptionValue::Boolean(b)) => Value::Bool(*b),
         (OptionKind::User, CommandDataOptionValue::User(u)) => Value::User(u.get()),
-        (kind, _) => {
-            let expected = match kind {
-                OptionKind::Integer => "a whole number",
-                OptionKind::String => "text",
-                OptionKind::Boolean => "true or false",
-                OptionKind::User => "a member",
-                OptionKind::SubCommand => "a subcommand",
-            };
-            return Err(Problem::WrongType { expected });
-        }
+        (expected, _) => return Err(Problem::WrongType { expected }),
     };
     Ok(value)
 }
