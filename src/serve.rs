@@ -19,7 +19,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().name(), "listening");
     let gateway = config.discord.mode == DiscordMode::Gateway;
-    let http = tollbooth_bot::api::http(&config.discord).map_err(|e| Failure::Usage(e.to_string()))?;
+    let http =
+        tollbooth_bot::api::http(&config.discord).map_err(|e| Failure::Usage(e.to_string()))?;
     let state = AppState::new(Arc::new(store), Arc::new(config));
     if gateway {
         let bot = state.bot.clone();

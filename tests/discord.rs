@@ -90,7 +90,12 @@ fn interaction(kind: u8, data: Value, locale: &str, permissions: &str) -> Value 
 }
 
 fn command(name: &str, options: Value, locale: &str, permissions: &str) -> Value {
-    interaction(2, json!({"id": "55", "name": name, "type": 1, "options": options}), locale, permissions)
+    interaction(
+        2,
+        json!({"id": "55", "name": name, "type": 1, "options": options}),
+        locale,
+        permissions,
+    )
 }
 
 fn sub(name: &str, options: Value) -> Value {
@@ -213,7 +218,8 @@ async fn quote_gives_the_same_lines_and_total_as_the_command_line(db: Db) {
 
 /// A click on one of the quote's buttons; Discord sends the whole message it sits on.
 fn click(custom_id: &str) -> Value {
-    let mut click = interaction(3, json!({"custom_id": custom_id, "component_type": 2}), "en-US", MEMBER);
+    let mut click =
+        interaction(3, json!({"custom_id": custom_id, "component_type": 2}), "en-US", MEMBER);
     click["message"] = json!({
         "id": "9001", "channel_id": "800", "guild_id": "700",
         "author": {"id": "1", "username": "tollbooth", "discriminator": "0", "global_name": null, "avatar": null},
@@ -229,15 +235,17 @@ async fn change_opens_a_form_and_its_answer_quotes_again(db: Db) {
     let form = bot.interact(&click("quote:change:60:10:3")).await;
     assert_eq!(form["type"], 9, "a modal");
     assert_eq!(form["data"]["custom_id"], "quote:form");
-    let fields: Vec<_> =
-        form["data"]["components"].as_array().unwrap().iter().map(|r| r["components"][0].clone()).collect();
+    let fields: Vec<_> = form["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["components"][0].clone())
+        .collect();
     assert_eq!(fields[0]["custom_id"], "minutes");
     assert_eq!(fields[0]["value"], "60");
 
     let submit = |minutes: &str| {
-        let row = |id: &str, value: &str| {
-            json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]})
-        };
+        let row = |id: &str, value: &str| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]});
         interaction(
             5,
             json!({"custom_id": "quote:form", "components": [
@@ -248,7 +256,11 @@ async fn change_opens_a_form_and_its_answer_quotes_again(db: Db) {
     };
     let updated = bot.interact(&submit("30")).await;
     assert_eq!(updated["type"], 7, "the quote message is replaced");
-    assert!(content(&updated).contains("Person-minutes: 300 × 0.12 USD = 36.00 USD"), "{}", content(&updated));
+    assert!(
+        content(&updated).contains("Person-minutes: 300 × 0.12 USD = 36.00 USD"),
+        "{}",
+        content(&updated)
+    );
     assert!(content(&updated).contains("Total: 36.00 USD"));
 
     let refused = bot.interact(&submit("thirty")).await;
@@ -264,7 +276,11 @@ async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
 
     let store = &bot.app.store;
     store
-        .set_switches(Switches { ecommerce_enabled: true, pay_per_use_enabled: true, fee_based_enabled: false })
+        .set_switches(Switches {
+            ecommerce_enabled: true,
+            pay_per_use_enabled: true,
+            fee_based_enabled: false,
+        })
         .await
         .unwrap();
     let unlinked = bot.interact(&click("quote:pay:60:10:3")).await;
@@ -284,7 +300,10 @@ async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("81.00"), "the pay page asks for the quoted amount");
-    assert!(html.contains("https://discord.com/channels/700/800/9001"), "Change leads back to the quote");
+    assert!(
+        html.contains("https://discord.com/channels/700/800/9001"),
+        "Change leads back to the quote"
+    );
 }
 
 async fn admin_is_refused_to_members_without_manage_server(db: Db) {
@@ -299,24 +318,33 @@ async fn admin_is_refused_to_members_without_manage_server(db: Db) {
     assert!(content(&done).contains("E-commerce: on"), "{}", content(&done));
     assert!(bot.app.store.site_settings().await.unwrap().ecommerce_enabled);
 
-    let prices = sub("prices", json!([
+    let prices = sub(
+        "prices",
+        json!([
         {"name": "person_minute", "type": 3, "value": "0.10"},
-        {"name": "teleconference_minute", "type": 3, "value": "0.04"}]));
+        {"name": "teleconference_minute", "type": 3, "value": "0.04"}]),
+    );
     let set = bot.interact(&command("admin", prices, "no", ADMIN)).await;
     assert!(content(&set).contains("Priser fra nå: 0.10 USD"), "{}", content(&set));
     let after = bot.interact(&quote(10, 1, 0)).await;
     assert!(content(&after).contains("Total: 1.00 USD"), "{}", content(&after));
 
-    let link = sub("link", json!([
+    let link = sub(
+        "link",
+        json!([
         {"name": "member", "type": 6, "value": "5151"},
-        {"name": "email", "type": 3, "value": "Host@Example.com"}]));
+        {"name": "email", "type": 3, "value": "Host@Example.com"}]),
+    );
     bot.interact(&command("admin", link, "en-US", ADMIN)).await;
     let linked = bot.app.store.linked_host(5151).await.unwrap();
     assert_eq!(linked.unwrap().as_str(), "host@example.com");
 
-    let host = sub("host", json!([
+    let host = sub(
+        "host",
+        json!([
         {"name": "email", "type": 3, "value": "host@example.com"},
-        {"name": "division", "type": 3, "value": "nowhere"}]));
+        {"name": "division", "type": 3, "value": "nowhere"}]),
+    );
     let unknown = bot.interact(&command("admin", host, "en-US", ADMIN)).await;
     assert!(content(&unknown).contains("nowhere"), "{}", content(&unknown));
 }
@@ -326,11 +354,17 @@ async fn bad_options_get_an_ephemeral_error_naming_the_option(db: Db) {
     let zero = bot.interact(&quote(0, 10, 3)).await;
     assert!(is_ephemeral(&zero));
     assert_eq!(content(&zero), "Option `minutes` must be between 1 and 1440, got 0.");
-    let missing = command("quote", json!([{"name": "minutes", "type": 4, "value": 5}]), "en-US", MEMBER);
+    let missing =
+        command("quote", json!([{"name": "minutes", "type": 4, "value": 5}]), "en-US", MEMBER);
     assert_eq!(content(&bot.interact(&missing).await), "Option `computers` is required.");
-    let wrong = command("quote", json!([
+    let wrong = command(
+        "quote",
+        json!([
         {"name": "minutes", "type": 3, "value": "five"},
-        {"name": "computers", "type": 4, "value": 1}]), "no", MEMBER);
+        {"name": "computers", "type": 4, "value": 1}]),
+        "no",
+        MEMBER,
+    );
     assert_eq!(content(&bot.interact(&wrong).await), "Valget `minutes` må være et heltall.");
     let currency = sub("currency", json!([{"name": "code", "type": 3, "value": "XYZ"}]));
     let answer = bot.interact(&command("admin", currency, "en-US", ADMIN)).await;
@@ -364,9 +398,12 @@ async fn a_slow_command_is_deferred_and_finished_through_the_webhook(db: Db) {
 
     let status = command(
         "session",
-        sub("status", json!([
+        sub(
+            "status",
+            json!([
             {"name": "platform", "type": 3, "value": "webex"},
-            {"name": "meeting", "type": 3, "value": "nope"}])),
+            {"name": "meeting", "type": 3, "value": "nope"}]),
+        ),
         "en-US",
         MEMBER,
     );

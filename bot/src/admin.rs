@@ -129,7 +129,8 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             format!("{}: {id} ({name})", lang.pick("Division", "Avdeling"))
         }
         "host" => {
-            let email: HostEmail = args.str("email")?.parse().map_err(|e| BadOption::invalid("email", e))?;
+            let email: HostEmail =
+                args.str("email")?.parse().map_err(|e| BadOption::invalid("email", e))?;
             let division = args
                 .opt_str("division")
                 .map(|d| d.parse::<DivisionId>().map_err(|e| BadOption::invalid("division", e)))
@@ -140,7 +141,8 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
         }
         "link" => {
             let member = args.user("member")?;
-            let email: HostEmail = args.str("email")?.parse().map_err(|e| BadOption::invalid("email", e))?;
+            let email: HostEmail =
+                args.str("email")?.parse().map_err(|e| BadOption::invalid("email", e))?;
             store.link_discord_user(member, &email, caller.user_id).await?;
             match lang {
                 Lang::En => format!("<@{member}> now acts as host {email}."),

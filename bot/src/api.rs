@@ -1,12 +1,12 @@
 //! Discord's REST API through serenity's [`Http`], pointed at `discord.api_base`: command
 //! registration, deferred answers and direct messages.
 
+use secrecy::ExposeSecret;
+use serde_json::json;
 use serenity::all::{
     ApplicationId, ChannelId, CreateActionRow, CreateButton, CreateMessage, GuildId, Http,
     HttpBuilder, Nonce, UserId,
 };
-use secrecy::ExposeSecret;
-use serde_json::json;
 use tollbooth_core::config::DiscordConfig;
 use tollbooth_core::manifest;
 use tollbooth_core::outbox::ChatMessage;
@@ -19,16 +19,20 @@ const API_PATH: &str = "/api/v10";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error(
-        "discord.api_base (TOLLBOOTH_DISCORD__API_BASE) must end in {API_PATH}, got `{0}`"
-    )]
+    #[error("discord.api_base (TOLLBOOTH_DISCORD__API_BASE) must end in {API_PATH}, got `{0}`")]
     BadBase(Url),
     #[error(
         "discord.application_id (TOLLBOOTH_DISCORD__APPLICATION_ID) must be a Discord id (digits), got `{0}`"
     )]
     BadApplicationId(String),
     #[error("discord: {0}")]
-    Discord(#[from] serenity::Error),
+    Discord(Box<serenity::Error>),
+}
+
+impl From<serenity::Error> for ApiError {
+    fn from(e: serenity::Error) -> Self {
+        ApiError::Discord(Box::new(e))
+    }
 }
 
 /// A client for the configured API base. serenity can only be moved off discord.com through
@@ -36,9 +40,8 @@ pub enum ApiError {
 /// rate limiter runs against real Discord, and is off against any other base (an emulator).
 pub fn http(config: &DiscordConfig) -> Result<Http, ApiError> {
     let base = config.api_base.as_str().trim_end_matches('/');
-    let origin = base
-        .strip_suffix(API_PATH)
-        .ok_or_else(|| ApiError::BadBase(config.api_base.clone()))?;
+    let origin =
+        base.strip_suffix(API_PATH).ok_or_else(|| ApiError::BadBase(config.api_base.clone()))?;
     let token = config.token.as_ref().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
     let mut builder = HttpBuilder::new(token);
     if origin != DISCORD {

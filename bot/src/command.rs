@@ -31,10 +31,21 @@ pub struct Args {
 pub enum Problem {
     Missing,
     Unknown,
-    WrongType { expected: OptionKind },
-    OutOfRange { min: Option<i64>, max: Option<i64>, got: i64 },
-    Length { min: Option<u16>, max: Option<u16> },
-    NotAChoice { choices: Vec<String> },
+    WrongType {
+        expected: OptionKind,
+    },
+    OutOfRange {
+        min: Option<i64>,
+        max: Option<i64>,
+        got: i64,
+    },
+    Length {
+        min: Option<u16>,
+        max: Option<u16>,
+    },
+    NotAChoice {
+        choices: Vec<String>,
+    },
     /// Refused by a domain rule, which says why.
     Invalid(String),
 }
@@ -108,8 +119,7 @@ impl Args {
         }
         let Some(CommandDataOption {
             name, value: CommandDataOptionValue::SubCommand(given), ..
-        }) =
-            data.options.first()
+        }) = data.options.first()
         else {
             return Err(BadOption { option: spec.name.clone(), problem: Problem::Missing });
         };

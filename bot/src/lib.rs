@@ -18,7 +18,9 @@ pub mod session;
 
 use std::sync::Arc;
 
-use serenity::all::{CommandInteraction, CreateInteractionResponse, Interaction, Member, Permissions};
+use serenity::all::{
+    CommandInteraction, CreateInteractionResponse, Interaction, Member, Permissions,
+};
 use tollbooth_core::manifest::{self, Manifest};
 use tollbooth_core::paylink::PayLinks;
 use tollbooth_core::store::{Store, StoreError};
@@ -60,7 +62,12 @@ impl Caller {
 }
 
 impl Bot {
-    pub fn new(store: Arc<dyn Store>, pay_links: PayLinks, public_url: Url, pay_link_hours: u64) -> Bot {
+    pub fn new(
+        store: Arc<dyn Store>,
+        pay_links: PayLinks,
+        public_url: Url,
+        pay_link_hours: u64,
+    ) -> Bot {
         Bot {
             store,
             pay_links,
@@ -73,7 +80,7 @@ impl Bot {
     /// Answers one interaction. Never panics on input: bad input becomes an ephemeral message.
     pub async fn handle(&self, interaction: Interaction) -> Reply {
         match interaction {
-            Interaction::Ping(_) => Reply::Now(CreateInteractionResponse::Pong),
+            Interaction::Ping(_) => Reply::now(CreateInteractionResponse::Pong),
             Interaction::Command(command) => self.command(&command).await,
             Interaction::Component(component) => {
                 let caller = Caller::new(
@@ -88,7 +95,7 @@ impl Bot {
                 quote::on_form(self, caller, &modal).await
             }
             // Autocomplete is not used by any command; anything newer is not understood.
-            _ => Reply::Now(Message::private("This interaction is not supported.").respond()),
+            _ => Reply::now(Message::private("This interaction is not supported.").respond()),
         }
     }
 
@@ -96,18 +103,18 @@ impl Bot {
         let caller = Caller::new(command.user.id.get(), &command.locale, command.member.as_deref());
         let Some(spec) = self.commands.command(&command.data.name) else {
             let text = caller.lang.pick("Unknown command.", "Ukjent kommando.");
-            return Reply::Now(Message::private(text).respond());
+            return Reply::now(Message::private(text).respond());
         };
         let args = match Args::parse(spec, &command.data) {
             Ok(args) => args,
-            Err(bad) => return Reply::Now(Message::private(bad.describe(caller.lang)).respond()),
+            Err(bad) => return Reply::now(Message::private(bad.describe(caller.lang)).respond()),
         };
         match spec.name.as_str() {
-            "quote" => Reply::Now(quote::run(self, caller, &args).await.respond()),
-            "admin" => Reply::Now(admin::run(self, caller, &args).await.respond()),
+            "quote" => Reply::now(quote::run(self, caller, &args).await.respond()),
+            "admin" => Reply::now(admin::run(self, caller, &args).await.respond()),
             "session" => session::run(self, caller, &args),
             "report" => report::run(self, caller, &args),
-            _ => Reply::Now(attendee::run(caller).respond()),
+            _ => Reply::now(attendee::run(caller).respond()),
         }
     }
 

@@ -117,14 +117,15 @@ fn plan_in(custom_id: &str, action: &str) -> Option<SessionPlan> {
 pub async fn on_button(bot: &Bot, caller: Caller, component: &ComponentInteraction) -> Reply {
     let id = &component.data.custom_id;
     if let Some(plan) = plan_in(id, CHANGE) {
-        return Reply::Now(form(caller.lang, plan));
+        return Reply::now(form(caller.lang, plan));
     }
     if let Some(plan) = plan_in(id, PAY) {
         let change_url = component.message.link();
-        return Reply::Now(pay(bot, caller, plan, change_url).await.respond());
+        return Reply::now(pay(bot, caller, plan, change_url).await.respond());
     }
-    let text = caller.lang.pick("This button is no longer valid.", "Denne knappen virker ikke lenger.");
-    Reply::Now(Message::private(text).respond())
+    let text =
+        caller.lang.pick("This button is no longer valid.", "Denne knappen virker ikke lenger.");
+    Reply::now(Message::private(text).respond())
 }
 
 /// The *Change* form, filled in with the plan being changed.
@@ -156,8 +157,9 @@ fn form(lang: Lang, plan: SessionPlan) -> CreateInteractionResponse {
 /// The submitted *Change* form: the quote message is replaced by the new quote.
 pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Reply {
     if modal.data.custom_id != FORM {
-        let text = caller.lang.pick("This form is no longer valid.", "Dette skjemaet virker ikke lenger.");
-        return Reply::Now(Message::private(text).respond());
+        let text =
+            caller.lang.pick("This form is no longer valid.", "Dette skjemaet virker ikke lenger.");
+        return Reply::now(Message::private(text).respond());
     }
     let field = |name: &str| -> Result<i128, BadOption> {
         let text = modal
@@ -176,8 +178,8 @@ pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Rep
     };
     let plan = (|| plan(field("minutes")?, field("computers")?, field("phones")?))();
     match plan {
-        Ok(plan) => Reply::Now(quote(bot, caller.lang, plan).await.update()),
-        Err(bad) => Reply::Now(Message::private(bad.describe(caller.lang)).respond()),
+        Ok(plan) => Reply::now(quote(bot, caller.lang, plan).await.update()),
+        Err(bad) => Reply::now(Message::private(bad.describe(caller.lang)).respond()),
     }
 }
 
@@ -224,8 +226,12 @@ async fn pay(bot: &Bot, caller: Caller, plan: SessionPlan, change_url: String) -
     let token = bot.pay_links.sign(&order.id, Utc::now() + Duration::hours(bot.pay_link_hours));
     let url = bot.url(&format!("pay/{token}"));
     let text = match lang {
-        Lang::En => format!("Pay {} {} to run this session:", order.amount, order.amount.currency()),
-        Lang::No => format!("Betal {} {} for å holde økten:", order.amount, order.amount.currency()),
+        Lang::En => {
+            format!("Pay {} {} to run this session:", order.amount, order.amount.currency())
+        }
+        Lang::No => {
+            format!("Betal {} {} for å holde økten:", order.amount, order.amount.currency())
+        }
     };
     Message::private(text)
         .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.pick("Pay now", "Betal nå"))])

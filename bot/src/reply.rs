@@ -58,17 +58,21 @@ impl Message {
 /// How an interaction is answered.
 pub enum Reply {
     /// At once, within Discord's 3 seconds.
-    Now(CreateInteractionResponse),
+    Now(Box<CreateInteractionResponse>),
     /// "Thinking…" at once (callback type 5), then `work`'s message replaces it.
     Later { ephemeral: bool, work: BoxFuture<'static, Message> },
 }
 
 impl Reply {
+    pub fn now(response: CreateInteractionResponse) -> Reply {
+        Reply::Now(Box::new(response))
+    }
+
     /// The answer to send now (the response itself, or the deferral) and the work that
     /// finishes a deferred one.
     pub fn split(self) -> (CreateInteractionResponse, Option<BoxFuture<'static, Message>>) {
         match self {
-            Reply::Now(response) => (response, None),
+            Reply::Now(response) => (*response, None),
             Reply::Later { ephemeral, work } => (
                 CreateInteractionResponse::Defer(
                     CreateInteractionResponseMessage::new().ephemeral(ephemeral),
@@ -83,8 +87,7 @@ impl Reply {
 /// (`PATCH /webhooks/{application}/{token}/messages/@original`). The token lives 15 minutes.
 pub async fn finish(http: &Http, token: &str, work: BoxFuture<'static, Message>) {
     let message = work.await;
-    if let Err(e) = http.edit_original_interaction_response(token, &message.edit(), vec![]).await
-    {
+    if let Err(e) = http.edit_original_interaction_response(token, &message.edit(), vec![]).await {
         tracing::warn!(error = %e, "could not deliver a deferred answer");
     }
 }

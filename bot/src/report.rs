@@ -11,7 +11,7 @@ use crate::{Bot, Caller, store_failed};
 pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
     let lang = caller.lang;
     if !caller.manages_guild {
-        return Reply::Now(
+        return Reply::now(
             Message::private(lang.pick(
                 "Only members with the Manage Server permission may read reports.",
                 "Bare medlemmer med tillatelsen Administrer server kan lese rapporter.",
@@ -36,7 +36,7 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
     })();
     let (division, from, to) = match parsed {
         Ok(parsed) => parsed,
-        Err(bad) => return Reply::Now(Message::private(bad.describe(lang)).respond()),
+        Err(bad) => return Reply::now(Message::private(bad.describe(lang)).respond()),
     };
     // Summing a period's charges may take a while on a large site: "thinking…" first.
     let bot = bot.clone();

@@ -15,24 +15,26 @@ use crate::{Bot, Caller, store_failed};
 pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
     let lang = caller.lang;
     if args.subcommand.as_deref() != Some("status") {
-        return Reply::Now(not_yet(lang).respond());
+        return Reply::now(not_yet(lang).respond());
     }
     let (platform, meeting) = match (args.str("platform"), args.str("meeting")) {
         (Ok(p), Ok(m)) => (p.parse::<PlatformKind>(), m.to_owned()),
         (Err(bad), _) | (_, Err(bad)) => {
-            return Reply::Now(Message::private(bad.describe(lang)).respond());
+            return Reply::now(Message::private(bad.describe(lang)).respond());
         }
     };
     let Ok(platform) = platform else {
         let bad = crate::command::BadOption::invalid("platform", "must be webex or zoom");
-        return Reply::Now(Message::private(bad.describe(lang)).respond());
+        return Reply::now(Message::private(bad.describe(lang)).respond());
     };
     // Metering a long session reads every connection: answered "thinking…" first.
     let bot = bot.clone();
     Reply::Later {
         ephemeral: true,
         work: Box::pin(async move {
-            status(&bot, caller, platform, &meeting).await.unwrap_or_else(|e| store_failed(lang, &e))
+            status(&bot, caller, platform, &meeting)
+                .await
+                .unwrap_or_else(|e| store_failed(lang, &e))
         }),
     }
 }

@@ -259,12 +259,12 @@ impl DiscordConfig {
                 ));
             }
         }
-        if let Some(id) = &self.application_id {
-            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ConfigError(format!(
-                    "discord.application_id (TOLLBOOTH_DISCORD__APPLICATION_ID) must be digits, got `{id}`"
-                )));
-            }
+        if let Some(id) = &self.application_id
+            && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(ConfigError(format!(
+                "discord.application_id (TOLLBOOTH_DISCORD__APPLICATION_ID) must be digits, got `{id}`"
+            )));
         }
         // serenity builds every route as https://discord.com/api/v10/…, and can only swap the
         // origin, so the path must be exactly that.

@@ -314,7 +314,8 @@ mod tests {
         let err = Manifest::parse("{}", "m.json").unwrap_err().to_string();
         assert!(err.contains("missing field `webhooks`"), "{err}");
         let with = |commands: &str| {
-            let doc = doc("/w", sub).replace(r#""commands":[]"#, &format!(r#""commands":{commands}"#));
+            let doc =
+                doc("/w", sub).replace(r#""commands":[]"#, &format!(r#""commands":{commands}"#));
             Manifest::parse(&doc, "m.json").unwrap_err().to_string()
         };
         let q = r#"{"name":"quote","type":1,"description":"d"}"#;

@@ -71,11 +71,8 @@ mod tests {
 
     #[test]
     fn effects_are_tagged_by_kind() {
-        let e = Effect::ChatMessage(ChatMessage {
-            discord_user_id: 42,
-            text: "hi".into(),
-            link: None,
-        });
+        let e =
+            Effect::ChatMessage(ChatMessage { discord_user_id: 42, text: "hi".into(), link: None });
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["kind"], e.kind());
         assert_eq!(serde_json::from_value::<Effect>(json).unwrap(), e);

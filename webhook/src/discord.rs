@@ -47,7 +47,11 @@ impl Endpoint {
     }
 }
 
-pub async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn interactions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(endpoint) = &state.discord else {
         return (StatusCode::NOT_FOUND, "the interactions endpoint is off (discord.mode)")
             .into_response();
