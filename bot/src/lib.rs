@@ -101,9 +101,14 @@ impl Bot {
 
     async fn command(&self, command: &CommandInteraction) -> Reply {
         let caller = Caller::new(command.user.id.get(), &command.locale, command.member.as_deref());
+        let unknown = || {
+            Reply::now(
+                Message::private(caller.lang.pick("Unknown command.", "Ukjent kommando."))
+                    .respond(),
+            )
+        };
         let Some(spec) = self.commands.command(&command.data.name) else {
-            let text = caller.lang.pick("Unknown command.", "Ukjent kommando.");
-            return Reply::now(Message::private(text).respond());
+            return unknown();
         };
         let args = match Args::parse(spec, &command.data) {
             Ok(args) => args,
@@ -114,7 +119,8 @@ impl Bot {
             "admin" => Reply::now(admin::run(self, caller, &args).await.respond()),
             "session" => session::run(self, caller, &args),
             "report" => report::run(self, caller, &args),
-            _ => Reply::now(attendee::run(caller).respond()),
+            "register" | "registrations" => Reply::now(attendee::run(caller).respond()),
+            _ => unknown(),
         }
     }
 

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize)]
 pub struct Manifest {
     pub webhooks: Webhooks,
+    /// Absent in a webhooks-only manifest, which then registers no commands.
+    #[serde(default)]
     pub discord: Discord,
 }
 
@@ -19,7 +21,7 @@ pub struct Manifest {
 /// `tollbooth register` uses it unless told to read another.
 pub const BUILT_IN: &str = include_str!("../../manifest.json");
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Discord {
     pub commands: Vec<Command>,
 }

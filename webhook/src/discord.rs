@@ -21,8 +21,8 @@ use crate::AppState;
 #[derive(Clone)]
 pub struct Endpoint {
     verifier: Verifier,
-    pub bot: Bot,
-    pub http: Arc<Http>,
+    bot: Bot,
+    http: Arc<Http>,
 }
 
 impl Endpoint {
