@@ -226,3 +226,84 @@ fn check(spec: &CommandOption, given: &CommandDataOptionValue) -> Result<Value, 
     };
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tollbooth_core::manifest::Manifest;
+
+    use super::*;
+
+    /// Parses `options` as Discord would send them for `/name`.
+    fn parse(name: &str, options: serde_json::Value) -> Result<Args, BadOption> {
+        let manifest = Manifest::built_in();
+        let spec = manifest.discord.command(name).unwrap();
+        let data: CommandData =
+            serde_json::from_value(json!({"id": "1", "name": name, "type": 1, "options": options}))
+                .unwrap();
+        Args::parse(spec, &data)
+    }
+
+    fn problem(name: &str, options: serde_json::Value) -> (String, Problem) {
+        let bad = parse(name, options).unwrap_err();
+        (bad.option, bad.problem)
+    }
+
+    #[test]
+    fn subcommands_and_their_options_are_typed() {
+        let args = parse(
+            "admin",
+            json!([{"name": "feature", "type": 1, "options": [
+                {"name": "feature", "type": 3, "value": " pay-per-use "},
+                {"name": "enabled", "type": 5, "value": true}]}]),
+        )
+        .unwrap();
+        assert_eq!(args.subcommand.as_deref(), Some("feature"));
+        assert_eq!(args.str("feature"), Ok("pay-per-use"), "trimmed");
+        assert_eq!(args.bool("enabled"), Ok(true));
+        assert_eq!(args.int("enabled").unwrap_err().problem, Problem::Missing);
+    }
+
+    #[test]
+    fn what_is_wrong_is_named() {
+        let choices = vec!["pay-per-use".to_owned(), "fee-based".to_owned()];
+        assert_eq!(
+            problem(
+                "admin",
+                json!([{"name": "feature", "type": 1, "options": [
+                    {"name": "feature", "type": 3, "value": "both"},
+                    {"name": "enabled", "type": 5, "value": true}]}])
+            ),
+            ("feature".into(), Problem::NotAChoice { choices })
+        );
+        assert_eq!(problem("admin", json!([])), ("admin".into(), Problem::Missing));
+        assert_eq!(
+            problem("admin", json!([{"name": "shutdown", "type": 1, "options": []}])),
+            ("shutdown".into(), Problem::Unknown)
+        );
+        assert_eq!(
+            problem(
+                "report",
+                json!([{"name": "division", "type": 3, "value": "d"},
+                       {"name": "from", "type": 3, "value": "yesterday"},
+                       {"name": "to", "type": 3, "value": "2026-11-30"}])
+            ),
+            ("from".into(), Problem::Length { min: Some(10), max: Some(10) })
+        );
+        assert_eq!(
+            problem("quote", json!([{"name": "minutes", "type": 4, "value": 1441}])),
+            ("minutes".into(), Problem::OutOfRange { min: Some(1), max: Some(1440), got: 1441 })
+        );
+        assert_eq!(
+            problem("quote", json!([{"name": "seats", "type": 4, "value": 1}])),
+            ("seats".into(), Problem::Unknown)
+        );
+    }
+
+    #[test]
+    fn messages_in_both_languages() {
+        let bad = BadOption { option: "phones".into(), problem: Problem::Missing };
+        assert_eq!(bad.describe(Lang::En), "Option `phones` is required.");
+        assert_eq!(bad.describe(Lang::No), "Valget `phones` må fylles ut.");
+    }
+}
