@@ -9,8 +9,9 @@ use ed25519_dalek::{Signer, SigningKey};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tollbooth_core::config::DiscordMode;
+use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::site::{Division, HostEmail};
-use tollbooth_core::store::{DiscordLinkStore, SiteStore, Switches};
+use tollbooth_core::store::{DiscordLinkStore, NewDelivery, SessionStore, SiteStore, Switches};
 
 use common::app::{self, App};
 use common::{Db, TempDir, binary};
@@ -133,6 +134,7 @@ on_both_backends!(
     admin_is_refused_to_members_without_manage_server,
     bad_options_get_an_ephemeral_error_naming_the_option,
     a_slow_command_is_deferred_and_finished_through_the_webhook,
+    a_host_sees_only_the_sessions_the_platform_says_they_host,
 );
 
 async fn only_requests_signed_with_the_application_key_are_answered(db: Db) {
@@ -396,21 +398,53 @@ async fn a_slow_command_is_deferred_and_finished_through_the_webhook(db: Db) {
     let text = edit.body.unwrap()["content"].as_str().unwrap().to_owned();
     assert!(text.contains("Sales EMEA") && text.contains("2026-11-01"), "{text}");
 
-    let status = command(
-        "session",
-        sub(
-            "status",
-            json!([
-            {"name": "platform", "type": 3, "value": "webex"},
-            {"name": "meeting", "type": 3, "value": "nope"}]),
-        ),
-        "en-US",
-        MEMBER,
-    );
-    let mut status = status;
-    status["token"] = json!("itok-2");
+    let text = status(&bot, "itok-2", "nope", MEMBER).await;
+    assert!(text.contains("No session webex/nope"), "{text}");
+}
+
+/// `/session status` for a Webex meeting, sent with interaction token `token`; the deferred
+/// answer's text as the emulator received it.
+async fn status(bot: &Bot, token: &str, meeting: &str, permissions: &str) -> String {
+    let options = json!([
+        {"name": "platform", "type": 3, "value": "webex"},
+        {"name": "meeting", "type": 3, "value": meeting}]);
+    let mut status = command("session", sub("status", options), "en-US", permissions);
+    status["token"] = json!(token);
     assert_eq!(bot.interact(&status).await["type"], 5);
-    let path = format!("/api/v10/webhooks/{APPLICATION_ID}/itok-2/messages/@original");
+    let path = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}/messages/@original");
     let edit = bot.discord.wait_for(Method::PATCH, &path).await;
-    assert!(edit.body.unwrap()["content"].as_str().unwrap().contains("No session webex/nope"));
+    edit.body.unwrap()["content"].as_str().unwrap().to_owned()
+}
+
+async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
+    let bot = start(&db).await;
+    let store = &bot.app.store;
+    let started = json!({"id": "hook", "resource": "meetings", "event": "started",
+        "data": {"id": "m_I_1", "start": "2026-11-25T10:00:00Z", "hostEmail": "host@example.com"}});
+    let delivery = NewDelivery {
+        platform: PlatformKind::Webex,
+        digest: "started-m_I_1".into(),
+        meeting_id: "m_I_1".into(),
+        body: started.to_string(),
+        received_at: chrono::Utc::now(),
+    };
+    store.store_deliveries(&[delivery]).await.unwrap();
+    while store.apply_deliveries(100).await.unwrap() > 0 {}
+
+    let unlinked = status(&bot, "t1", "m_I_1", MEMBER).await;
+    assert!(unlinked.contains("No session webex/m_I_1"), "{unlinked}");
+    let other: HostEmail = "other@example.com".parse().unwrap();
+    store.link_discord_user(USER_ID, &other, 1).await.unwrap();
+    let others = status(&bot, "t2", "m_I_1", MEMBER).await;
+    assert!(others.contains("No session webex/m_I_1"), "someone else's meeting: {others}");
+    let host: HostEmail = "HOST@example.com".parse().unwrap();
+    store.link_discord_user(USER_ID, &host, 1).await.unwrap();
+    let own = status(&bot, "t3", "m_I_1", MEMBER).await;
+    assert!(
+        own.contains("**Session webex/m_I_1**: running, started 2026-11-25T10:00:00Z"),
+        "{own}"
+    );
+    assert!(own.contains("Total so far: 0.00 USD"), "{own}");
+    let admin = status(&bot, "t4", "m_I_1", ADMIN).await;
+    assert!(admin.contains("running"), "administrators see every session: {admin}");
 }
