@@ -28,7 +28,7 @@ enum Command {
     Quote(crate::quote::QuoteArgs),
     /// Plays realistic signed sessions against a running server and compares its figures.
     Simulate(crate::simulate::SimulateArgs),
-    /// Syncs manifest.json to the platform.
+    /// Syncs manifest.json to Discord (commands) or to the platform (webhooks).
     #[command(subcommand)]
     Register(crate::register::Register),
 }

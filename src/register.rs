@@ -1,20 +1,21 @@
-//! `tollbooth register webhooks`: makes the platform's webhooks match manifest.json.
+//! `tollbooth register webhooks|commands`: makes the platform's webhooks, or the Discord
+//! application's slash commands, match manifest.json.
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
 use rand::RngCore;
 use secrecy::SecretString;
+use serenity::all::GuildId;
+use tollbooth_bot::api;
 use tollbooth_core::config::Config;
-use tollbooth_core::manifest::{Manifest, WebexSubscription};
+use tollbooth_core::manifest::{self, Manifest, WebexSubscription};
 use tollbooth_core::platform::webex_api::{NewWebhook, WebexApi, Webhook, WebhookStatus};
 use tollbooth_core::store::{self, WebhookSecretStore};
 use url::{Host, Url};
 
 use crate::cli::Failure;
 
-/// The manifest this binary was built with, used unless `--manifest` names another.
-const BUILT_IN_MANIFEST: &str = include_str!("../manifest.json");
 const PLATFORM: &str = "webex";
 
 #[derive(Subcommand)]
@@ -25,6 +26,23 @@ pub enum Register {
         #[arg(long, value_name = "PATH")]
         manifest: Option<PathBuf>,
     },
+    /// Replaces the Discord application's slash commands with the manifest's (bulk overwrite).
+    Commands {
+        /// Register in this guild only, where changes show at once (default: globally).
+        #[arg(long, value_name = "ID")]
+        guild: Option<u64>,
+        /// Manifest to read (default: the manifest.json built into this binary).
+        #[arg(long, value_name = "PATH")]
+        manifest: Option<PathBuf>,
+    },
+}
+
+fn load(path: Option<PathBuf>) -> Result<Manifest, Failure> {
+    match path {
+        Some(path) => Manifest::load(&path),
+        None => Manifest::parse(manifest::BUILT_IN, "built into tollbooth"),
+    }
+    .map_err(|e| Failure::Usage(e.to_string()))
 }
 
 /// What was done to one hook.
@@ -51,12 +69,34 @@ impl Outcome {
 }
 
 pub async fn run(what: Register, config: &Config) -> Result<(), Failure> {
-    let Register::Webhooks { manifest } = what;
-    let manifest = match manifest {
-        Some(path) => Manifest::load(&path),
-        None => Manifest::parse(BUILT_IN_MANIFEST, "built into tollbooth"),
+    match what {
+        Register::Webhooks { manifest } => webhooks(load(manifest)?, config).await,
+        Register::Commands { guild, manifest } => commands(load(manifest)?, guild, config).await,
     }
-    .map_err(|e| Failure::Usage(e.to_string()))?;
+}
+
+/// Bulk-overwrites the commands; prints one line per command Discord now has.
+async fn commands(manifest: Manifest, guild: Option<u64>, config: &Config) -> Result<(), Failure> {
+    let discord = &config.discord;
+    if discord.token.is_none() || discord.application_id.is_none() {
+        return Err(Failure::Usage(
+            "discord.token and discord.application_id (TOLLBOOTH_DISCORD__TOKEN, TOLLBOOTH_DISCORD__APPLICATION_ID) are required to register commands".into(),
+        ));
+    }
+    let guild = match guild {
+        Some(0) => return Err(Failure::Usage("--guild must be a Discord id, not 0".into())),
+        other => other.map(GuildId::new),
+    };
+    let http = api::http(discord).map_err(|e| Failure::Usage(e.to_string()))?;
+    let names = api::register_commands(&http, &manifest.discord.commands, guild).await?;
+    let scope = guild.map_or_else(|| "global".to_owned(), |g| format!("guild {g}"));
+    for name in names {
+        println!("registered ({scope}): /{name}");
+    }
+    Ok(())
+}
+
+async fn webhooks(manifest: Manifest, config: &Config) -> Result<(), Failure> {
     let token = config.webex.token.clone().ok_or_else(|| {
         Failure::Usage(
             "webex.token (TOLLBOOTH_WEBEX__TOKEN) is required to register webhooks".into(),

@@ -1,10 +1,11 @@
-//! `tollbooth serve`: the HTTP application until SIGINT or SIGTERM.
+//! `tollbooth serve`: the HTTP application (and the Discord gateway client when
+//! `discord.mode = "gateway"`) until SIGINT or SIGTERM.
 
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
-use tollbooth_core::config::Config;
+use tollbooth_core::config::{Config, DiscordMode};
 use tollbooth_core::store::Store;
 use tollbooth_webhook::AppState;
 
@@ -17,12 +18,21 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().name(), "listening");
-    tollbooth_webhook::serve(
-        listener,
-        AppState::new(Arc::new(store), Arc::new(config)),
-        shutdown_signal(),
-    )
-    .await?;
+    let gateway = config.discord.mode == DiscordMode::Gateway;
+    let http =
+        tollbooth_bot::api::http(&config.discord).map_err(|e| Failure::Usage(e.to_string()))?;
+    let state = AppState::new(Arc::new(store), Arc::new(config));
+    if gateway {
+        let bot = state.bot.clone();
+        tokio::spawn(async move {
+            // Discord delivers interactions to the gateway or to an endpoint, never both: a
+            // failed gateway is logged, and the HTTP side (pay pages, webhooks) keeps serving.
+            if let Err(e) = tollbooth_bot::gateway::run(bot, http).await {
+                tracing::error!(error = %e, "Discord gateway stopped");
+            }
+        });
+    }
+    tollbooth_webhook::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -12,8 +12,8 @@ use tollbooth_core::pricing::Prices;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::site::{Division, Host};
 use tollbooth_core::store::{
-    self, CallbackRecord, PaymentStore, PriceSource, SiteStore, StepState, Store, StoreError,
-    Switches, WebhookSecretStore,
+    self, CallbackRecord, DiscordLinkStore, PaymentStore, PriceSource, SiteStore, StepState, Store,
+    StoreError, Switches, WebhookSecretStore,
 };
 
 use common::Db;
@@ -41,7 +41,22 @@ on_both_backends!(
     orders_and_payments_round_trip,
     a_transition_is_applied_by_one_writer_only,
     gateway_steps_are_reserved_once,
+    discord_users_link_to_one_host_each,
 );
+
+async fn discord_users_link_to_one_host_each(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    assert_eq!(s.linked_host(42).await.unwrap(), None);
+    let first = "first@example.com".parse().unwrap();
+    s.link_discord_user(42, &first, 7).await.unwrap();
+    assert_eq!(s.linked_host(42).await.unwrap(), Some(first));
+    // Re-linking replaces; the largest snowflake round-trips although it exceeds BIGINT.
+    let second: tollbooth_core::site::HostEmail = "second@example.com".parse().unwrap();
+    s.link_discord_user(42, &second, 7).await.unwrap();
+    s.link_discord_user(u64::MAX, &second, 7).await.unwrap();
+    assert_eq!(s.linked_host(42).await.unwrap(), Some(second.clone()));
+    assert_eq!(s.linked_host(u64::MAX).await.unwrap(), Some(second));
+}
 
 async fn config_seeds_the_site_once_and_admin_changes_survive_restarts(db: Db) {
     let s = store::open(&db.url).await.unwrap();

@@ -1,2 +1,140 @@
-//! The chat bot: command parsing and handling independent of transport, the serenity
-//! gateway runner, and command registration. Commands arrive with the chat-bot issue.
+//! The chat bot: one command core that turns a serenity [`Interaction`] into a [`Reply`],
+//! whichever way it came (the HTTP interactions endpoint in `tollbooth-webhook`, or the
+//! gateway runner here), plus the Discord REST client and command registration.
+//!
+//! Handlers are thin: they read typed arguments ([`command::Args`], checked against
+//! `manifest.json`), call the domain and the store in `tollbooth-core`, and render a message.
+
+pub mod admin;
+pub mod api;
+pub mod attendee;
+pub mod command;
+pub mod gateway;
+pub mod lang;
+pub mod quote;
+pub mod reply;
+pub mod report;
+pub mod session;
+
+use std::sync::Arc;
+
+use serenity::all::{
+    CommandInteraction, CreateInteractionResponse, Interaction, Member, Permissions,
+};
+use tollbooth_core::manifest::{self, Manifest};
+use tollbooth_core::paylink::PayLinks;
+use tollbooth_core::store::{Store, StoreError};
+use url::Url;
+
+use crate::command::Args;
+use crate::lang::Lang;
+use crate::reply::{Message, Reply};
+
+/// What the handlers need; cheap to clone into deferred work.
+#[derive(Clone)]
+pub struct Bot {
+    pub store: Arc<dyn Store>,
+    pub pay_links: PayLinks,
+    /// Base of the links the bot hands out, with a trailing slash.
+    pub public_url: Url,
+    pub pay_link_hours: i64,
+    commands: Arc<manifest::Discord>,
+}
+
+/// Who is asking, in which language, and whether Discord says they may manage the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    pub user_id: u64,
+    pub lang: Lang,
+    /// Manage Server (or Administrator) in the guild the interaction came from; never in DMs.
+    pub manages_guild: bool,
+}
+
+impl Caller {
+    fn new(user_id: u64, locale: &str, member: Option<&Member>) -> Caller {
+        // The permissions Discord computed for this member in this channel, sent with every
+        // guild interaction: the server's own check, whatever the command's visibility says.
+        let manages_guild = member
+            .and_then(|m| m.permissions)
+            .is_some_and(|p| p.contains(Permissions::MANAGE_GUILD) || p.administrator());
+        Caller { user_id, lang: Lang::from_locale(locale), manages_guild }
+    }
+}
+
+impl Bot {
+    pub fn new(
+        store: Arc<dyn Store>,
+        pay_links: PayLinks,
+        public_url: Url,
+        pay_link_hours: u64,
+    ) -> Bot {
+        Bot {
+            store,
+            pay_links,
+            public_url,
+            pay_link_hours: i64::try_from(pay_link_hours).unwrap_or(i64::MAX),
+            commands: Arc::new(Manifest::built_in().discord),
+        }
+    }
+
+    /// Answers one interaction. Never panics on input: bad input becomes an ephemeral message.
+    pub async fn handle(&self, interaction: Interaction) -> Reply {
+        match interaction {
+            Interaction::Ping(_) => Reply::now(CreateInteractionResponse::Pong),
+            Interaction::Command(command) => self.command(&command).await,
+            Interaction::Component(component) => {
+                let caller = Caller::new(
+                    component.user.id.get(),
+                    &component.locale,
+                    component.member.as_ref(),
+                );
+                quote::on_button(self, caller, &component).await
+            }
+            Interaction::Modal(modal) => {
+                let caller = Caller::new(modal.user.id.get(), &modal.locale, modal.member.as_ref());
+                quote::on_form(self, caller, &modal).await
+            }
+            // Autocomplete is not used by any command; anything newer is not understood.
+            _ => Reply::now(Message::private("This interaction is not supported.").respond()),
+        }
+    }
+
+    async fn command(&self, command: &CommandInteraction) -> Reply {
+        let caller = Caller::new(command.user.id.get(), &command.locale, command.member.as_deref());
+        let unknown = || {
+            Reply::now(
+                Message::private(caller.lang.pick("Unknown command.", "Ukjent kommando."))
+                    .respond(),
+            )
+        };
+        let Some(spec) = self.commands.command(&command.data.name) else {
+            return unknown();
+        };
+        let args = match Args::parse(spec, &command.data) {
+            Ok(args) => args,
+            Err(bad) => return Reply::now(Message::private(bad.describe(caller.lang)).respond()),
+        };
+        match spec.name.as_str() {
+            "quote" => Reply::now(quote::run(self, caller, &args).await.respond()),
+            "admin" => Reply::now(admin::run(self, caller, &args).await.respond()),
+            "session" => session::run(self, caller, &args),
+            "report" => report::run(self, caller, &args),
+            "register" | "registrations" => Reply::now(attendee::run(caller).respond()),
+            _ => unknown(),
+        }
+    }
+
+    /// An absolute URL under the public base URL.
+    pub fn url(&self, path: &str) -> Url {
+        self.public_url.join(path).expect("a relative path joins any base URL")
+    }
+}
+
+/// What a member sees when the database failed; the details go to the log only.
+pub fn store_failed(lang: Lang, error: &StoreError) -> Message {
+    tracing::warn!(error = %error, "chat command failed on the store");
+    Message::private(lang.pick(
+        "Something went wrong on our side; please try again in a minute.",
+        "Noe gikk galt hos oss; prøv igjen om et minutt.",
+    ))
+}

@@ -247,6 +247,37 @@ impl Default for ZoomConfig {
     }
 }
 
+impl DiscordConfig {
+    /// What Discord's clients need, checked here so that a typo stops start-up with the key's
+    /// name instead of failing the first request.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(key) = &self.public_key {
+            let ok = key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit());
+            if !ok {
+                return Err(ConfigError(
+                    "discord.public_key (TOLLBOOTH_DISCORD__PUBLIC_KEY) must be the application's 64-hex-digit public key".into(),
+                ));
+            }
+        }
+        if let Some(id) = &self.application_id
+            && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(ConfigError(format!(
+                "discord.application_id (TOLLBOOTH_DISCORD__APPLICATION_ID) must be digits, got `{id}`"
+            )));
+        }
+        // serenity builds every route as https://discord.com/api/v10/…, and can only swap the
+        // origin, so the path must be exactly that.
+        if self.api_base.path().trim_end_matches('/') != "/api/v10" {
+            return Err(ConfigError(format!(
+                "discord.api_base (TOLLBOOTH_DISCORD__API_BASE) must end in /api/v10, got `{}`",
+                self.api_base
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for DiscordConfig {
     fn default() -> Self {
         DiscordConfig {
@@ -316,6 +347,7 @@ impl Config {
                 "discord.public_key (TOLLBOOTH_DISCORD__PUBLIC_KEY) is required when discord.mode = \"http\"".into(),
             ));
         }
+        self.discord.validate()?;
         if self.discord.mode == DiscordMode::Gateway && self.discord.token.is_none() {
             return Err(ConfigError(
                 "discord.token (TOLLBOOTH_DISCORD__TOKEN) is required when discord.mode = \"gateway\"".into(),
@@ -501,6 +533,20 @@ mod tests {
         assert!(err.contains("colour"), "{err}");
         let err = load(&[("TOLLBOOTH_DATABASE_URL", "mysql://x")]).unwrap_err().to_string();
         assert!(err.contains("TOLLBOOTH_DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn discord_settings_are_checked() {
+        let err = load(&[("TOLLBOOTH_DISCORD__PUBLIC_KEY", "abc")]).unwrap_err().to_string();
+        assert!(err.contains("TOLLBOOTH_DISCORD__PUBLIC_KEY"), "{err}");
+        let err = load(&[("TOLLBOOTH_DISCORD__APPLICATION_ID", "app")]).unwrap_err().to_string();
+        assert!(err.contains("TOLLBOOTH_DISCORD__APPLICATION_ID"), "{err}");
+        let err = load(&[("TOLLBOOTH_DISCORD__API_BASE", "http://127.0.0.1:1/v9")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must end in /api/v10"), "{err}");
+        let c = load(&[("TOLLBOOTH_DISCORD__TOKEN", "hunter2-discord")]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 
     #[test]

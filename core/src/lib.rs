@@ -10,6 +10,7 @@ pub mod metering;
 pub mod method;
 pub mod money;
 pub mod order;
+pub mod outbox;
 pub mod paylink;
 pub mod payment;
 pub mod platform;

@@ -5,6 +5,8 @@
 //! migrations (`migrations/sqlite`, `migrations/postgres`); the queries themselves are written
 //! in the dialect both understand (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
+mod discord_links;
+mod outbox;
 mod payments;
 mod sessions;
 mod site;
@@ -13,6 +15,8 @@ mod webhook_secrets;
 
 use async_trait::async_trait;
 
+pub use discord_links::DiscordLinkStore;
+pub use outbox::OutboxStore;
 pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
 pub use sessions::{NewDelivery, SessionRecord, SessionStore};
 pub use site::{PriceSource, SiteStore, Switches};
@@ -81,7 +85,15 @@ impl From<sqlx::Error> for StoreError {
 /// Everything tollbooth keeps, one concept trait per file under `store/`.
 #[async_trait]
 pub trait Store:
-    SiteStore + SessionStore + PaymentStore + WebhookSecretStore + Send + Sync + 'static
+    SiteStore
+    + SessionStore
+    + PaymentStore
+    + WebhookSecretStore
+    + DiscordLinkStore
+    + OutboxStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
 

@@ -4,11 +4,13 @@
 
 mod admin;
 mod applier;
+mod discord;
 mod error;
 mod health;
 mod i18n;
 mod ingest;
 mod metrics;
+pub mod outbox;
 mod pages;
 mod pay;
 mod payments;
@@ -35,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(webhooks::MAX_BODY));
     Router::new()
         .merge(webhooks)
+        .route("/discord/interactions", post(discord::interactions))
         .route("/api/v1/sessions/{platform}/{meeting_id}", get(sessions::show))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))

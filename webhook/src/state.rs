@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 use tokio::sync::RwLock;
+use tollbooth_bot::Bot;
 use tollbooth_core::cashier::Cashier;
-use tollbooth_core::config::Config;
+use tollbooth_core::config::{Config, DiscordMode};
 use tollbooth_core::gateway::Gateways;
 use tollbooth_core::gateway::payflow::Payflow;
 use tollbooth_core::gateway::sandbox::Sandbox;
@@ -18,6 +19,7 @@ use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::Store;
 use url::Url;
 
+use crate::discord::Endpoint;
 use crate::ingest::Ingest;
 
 /// Hook secrets are re-read at most this often, however many bad signatures arrive.
@@ -36,6 +38,10 @@ pub struct AppState {
     /// The sandbox gateway, whose hosted test page tollbooth serves itself.
     pub sandbox: Arc<Sandbox>,
     pub pay_links: PayLinks,
+    /// The chat bot's command core, for whichever transport `discord.mode` picks.
+    pub bot: Bot,
+    /// The interactions endpoint, when `discord.mode = "http"`.
+    pub discord: Option<Endpoint>,
     /// Secrets of hooks that `tollbooth register webhooks` created, with when they were read.
     stored_secrets: Arc<RwLock<HashMap<PlatformKind, StoredSecrets>>>,
 }
@@ -64,13 +70,23 @@ impl AppState {
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
             SecretString::from(hex::encode(bytes))
         });
+        let pay_links = PayLinks::new(secret);
+        let bot = Bot::new(
+            store.clone(),
+            pay_links.clone(),
+            base(&config.public_url),
+            config.payments.pay_link_hours,
+        );
+        let discord = discord(&config, &store, &bot);
         AppState {
             cashier: Cashier::new(store.clone(), gateways),
             store,
             metrics: crate::metrics::handle(),
             ingest,
             sandbox,
-            pay_links: PayLinks::new(secret),
+            pay_links,
+            bot,
+            discord,
             config,
             stored_secrets: Arc::default(),
         }
@@ -117,6 +133,23 @@ impl AppState {
         cache.insert(platform, (Instant::now(), stored));
         true
     }
+}
+
+/// Discord's REST client and what runs on it: the interactions endpoint in HTTP mode, and the
+/// outbox worker whenever a bot token is there to send direct messages with.
+fn discord(config: &Config, store: &Arc<dyn Store>, bot: &Bot) -> Option<Endpoint> {
+    if config.discord.mode == DiscordMode::Off {
+        return None;
+    }
+    // The configuration was checked when it loaded, so these cannot fail.
+    let http = Arc::new(tollbooth_bot::api::http(&config.discord).expect("valid discord settings"));
+    if config.discord.token.is_some() {
+        let worker = format!("{}-{}", std::process::id(), rand::random::<u32>());
+        crate::outbox::start(store.clone(), http.clone(), worker);
+    }
+    let key = config.discord.public_key.as_deref()?;
+    (config.discord.mode == DiscordMode::Http)
+        .then(|| Endpoint::new(key, bot.clone(), http).expect("valid discord.public_key"))
 }
 
 /// The public URL with a trailing slash, so that joining appends instead of replacing.

@@ -1,5 +1,7 @@
 //! [`Store`] on SQLite or PostgreSQL, chosen by the URL; one file per concept under `sql/`.
 
+mod discord_links;
+mod outbox;
 mod payments;
 mod sessions;
 mod site;

@@ -1,0 +1,309 @@
+//! Typed arguments: a command's options as Discord sent them, checked against the manifest's
+//! definition of that command (types, limits, choices, required options). Discord's client
+//! enforces the same limits, but anyone can send a signed request's worth of JSON, so they
+//! are checked again here; what is wrong is named, never panicked on.
+
+use std::collections::BTreeMap;
+
+use serenity::all::{CommandData, CommandDataOption, CommandDataOptionValue};
+use tollbooth_core::manifest::{self, CommandOption, OptionKind};
+
+use crate::lang::Lang;
+
+/// A value of one option.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Int(i64),
+    Str(String),
+    Bool(bool),
+    User(u64),
+}
+
+/// A command's arguments: the subcommand if the command has them, and each option given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Args {
+    pub subcommand: Option<String>,
+    values: BTreeMap<String, Value>,
+}
+
+/// What is wrong with one option.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    Missing,
+    Unknown,
+    WrongType {
+        expected: OptionKind,
+    },
+    OutOfRange {
+        min: Option<i64>,
+        max: Option<i64>,
+        got: i64,
+    },
+    Length {
+        min: Option<u16>,
+        max: Option<u16>,
+    },
+    NotAChoice {
+        choices: Vec<String>,
+    },
+    /// Refused by a domain rule, which says why.
+    Invalid(String),
+}
+
+/// Bad input, naming the option.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadOption {
+    pub option: String,
+    pub problem: Problem,
+}
+
+impl BadOption {
+    pub fn invalid(option: &str, why: impl ToString) -> BadOption {
+        BadOption { option: option.to_owned(), problem: Problem::Invalid(why.to_string()) }
+    }
+
+    /// The ephemeral text the member sees.
+    pub fn describe(&self, lang: Lang) -> String {
+        let bound = |b: Option<i64>| b.map_or("…".to_owned(), |b| b.to_string());
+        let len = |b: Option<u16>| b.map_or("…".to_owned(), |b| b.to_string());
+        let what = match (&self.problem, lang) {
+            (Problem::Missing, Lang::En) => "is required".to_owned(),
+            (Problem::Missing, Lang::No) => "må fylles ut".to_owned(),
+            (Problem::Unknown, Lang::En) => "is not an option of this command".to_owned(),
+            (Problem::Unknown, Lang::No) => "finnes ikke for denne kommandoen".to_owned(),
+            (Problem::WrongType { expected }, _) => kind(*expected, lang).to_owned(),
+            (Problem::OutOfRange { min, max, got }, Lang::En) => {
+                format!("must be between {} and {}, got {got}", bound(*min), bound(*max))
+            }
+            (Problem::OutOfRange { min, max, got }, Lang::No) => {
+                format!("må være mellom {} og {}, fikk {got}", bound(*min), bound(*max))
+            }
+            (Problem::Length { min, max }, Lang::En) => {
+                format!("must be {} to {} characters long", len(*min), len(*max))
+            }
+            (Problem::Length { min, max }, Lang::No) => {
+                format!("må være {} til {} tegn lang", len(*min), len(*max))
+            }
+            (Problem::NotAChoice { choices }, Lang::En) => {
+                format!("must be one of {}", choices.join(", "))
+            }
+            (Problem::NotAChoice { choices }, Lang::No) => {
+                format!("må være en av {}", choices.join(", "))
+            }
+            (Problem::Invalid(why), _) => why.clone(),
+        };
+        match lang {
+            Lang::En => format!("Option `{}` {what}.", self.option),
+            Lang::No => format!("Valget `{}` {what}.", self.option),
+        }
+    }
+}
+
+/// What a value of `kind` must be, as said after the option's name.
+fn kind(kind: OptionKind, lang: Lang) -> &'static str {
+    match kind {
+        OptionKind::Integer => lang.pick("must be a whole number", "må være et heltall"),
+        OptionKind::String => lang.pick("must be text", "må være tekst"),
+        OptionKind::Boolean => lang.pick("must be true or false", "må være sann eller usann"),
+        OptionKind::User => lang.pick("must be a member", "må være et medlem"),
+        OptionKind::SubCommand => lang.pick("must be a subcommand", "må være en underkommando"),
+    }
+}
+
+impl Args {
+    /// Reads and checks `data` against the command's definition.
+    pub fn parse(spec: &manifest::Command, data: &CommandData) -> Result<Args, BadOption> {
+        let has_subcommands = spec.options.iter().any(|o| o.kind == OptionKind::SubCommand);
+        if !has_subcommands {
+            return Ok(Args { subcommand: None, values: values(&spec.options, &data.options)? });
+        }
+        let Some(CommandDataOption {
+            name, value: CommandDataOptionValue::SubCommand(given), ..
+        }) = data.options.first()
+        else {
+            return Err(BadOption { option: spec.name.clone(), problem: Problem::Missing });
+        };
+        let sub = spec
+            .options
+            .iter()
+            .find(|o| o.kind == OptionKind::SubCommand && o.name == *name)
+            .ok_or_else(|| BadOption { option: name.clone(), problem: Problem::Unknown })?;
+        Ok(Args { subcommand: Some(name.clone()), values: values(&sub.options, given)? })
+    }
+
+    pub fn int(&self, name: &str) -> Result<i64, BadOption> {
+        match self.values.get(name) {
+            Some(Value::Int(n)) => Ok(*n),
+            _ => Err(missing(name)),
+        }
+    }
+
+    pub fn opt_int(&self, name: &str) -> Option<i64> {
+        self.int(name).ok()
+    }
+
+    pub fn str(&self, name: &str) -> Result<&str, BadOption> {
+        match self.values.get(name) {
+            Some(Value::Str(s)) => Ok(s),
+            _ => Err(missing(name)),
+        }
+    }
+
+    pub fn opt_str(&self, name: &str) -> Option<&str> {
+        self.str(name).ok()
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool, BadOption> {
+        match self.values.get(name) {
+            Some(Value::Bool(b)) => Ok(*b),
+            _ => Err(missing(name)),
+        }
+    }
+
+    pub fn user(&self, name: &str) -> Result<u64, BadOption> {
+        match self.values.get(name) {
+            Some(Value::User(u)) => Ok(*u),
+            _ => Err(missing(name)),
+        }
+    }
+}
+
+fn missing(name: &str) -> BadOption {
+    BadOption { option: name.to_owned(), problem: Problem::Missing }
+}
+
+fn values(
+    specs: &[CommandOption],
+    given: &[CommandDataOption],
+) -> Result<BTreeMap<String, Value>, BadOption> {
+    let mut values = BTreeMap::new();
+    for option in given {
+        let spec = specs
+            .iter()
+            .find(|s| s.name == option.name)
+            .ok_or_else(|| BadOption { option: option.name.clone(), problem: Problem::Unknown })?;
+        let value = check(spec, &option.value)
+            .map_err(|problem| BadOption { option: spec.name.clone(), problem })?;
+        values.insert(spec.name.clone(), value);
+    }
+    if let Some(absent) = specs.iter().find(|s| s.required && !values.contains_key(&s.name)) {
+        return Err(missing(&absent.name));
+    }
+    Ok(values)
+}
+
+fn check(spec: &CommandOption, given: &CommandDataOptionValue) -> Result<Value, Problem> {
+    let value = match (spec.kind, given) {
+        (OptionKind::Integer, CommandDataOptionValue::Integer(n)) => {
+            let below = spec.min_value.is_some_and(|min| *n < min);
+            let above = spec.max_value.is_some_and(|max| *n > max);
+            if below || above {
+                return Err(Problem::OutOfRange {
+                    min: spec.min_value,
+                    max: spec.max_value,
+                    got: *n,
+                });
+            }
+            Value::Int(*n)
+        }
+        (OptionKind::String, CommandDataOptionValue::String(s)) => {
+            let s = s.trim();
+            let chars = s.chars().count();
+            let short = spec.min_length.is_some_and(|min| chars < usize::from(min));
+            let long = spec.max_length.is_some_and(|max| chars > usize::from(max));
+            if short || long {
+                return Err(Problem::Length { min: spec.min_length, max: spec.max_length });
+            }
+            if !spec.choices.is_empty() && !spec.choices.iter().any(|c| c.value == s) {
+                let choices = spec.choices.iter().map(|c| c.value.clone()).collect();
+                return Err(Problem::NotAChoice { choices });
+            }
+            Value::Str(s.to_owned())
+        }
+        (OptionKind::Boolean, CommandDataOptionValue::Boolean(b)) => Value::Bool(*b),
+        (OptionKind::User, CommandDataOptionValue::User(u)) => Value::User(u.get()),
+        (expected, _) => return Err(Problem::WrongType { expected }),
+    };
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tollbooth_core::manifest::Manifest;
+
+    use super::*;
+
+    /// Parses `options` as Discord would send them for `/name`.
+    fn parse(name: &str, options: serde_json::Value) -> Result<Args, BadOption> {
+        let manifest = Manifest::built_in();
+        let spec = manifest.discord.command(name).unwrap();
+        let data: CommandData =
+            serde_json::from_value(json!({"id": "1", "name": name, "type": 1, "options": options}))
+                .unwrap();
+        Args::parse(spec, &data)
+    }
+
+    fn problem(name: &str, options: serde_json::Value) -> (String, Problem) {
+        let bad = parse(name, options).unwrap_err();
+        (bad.option, bad.problem)
+    }
+
+    #[test]
+    fn subcommands_and_their_options_are_typed() {
+        let args = parse(
+            "admin",
+            json!([{"name": "feature", "type": 1, "options": [
+                {"name": "feature", "type": 3, "value": " pay-per-use "},
+                {"name": "enabled", "type": 5, "value": true}]}]),
+        )
+        .unwrap();
+        assert_eq!(args.subcommand.as_deref(), Some("feature"));
+        assert_eq!(args.str("feature"), Ok("pay-per-use"), "trimmed");
+        assert_eq!(args.bool("enabled"), Ok(true));
+        assert_eq!(args.int("enabled").unwrap_err().problem, Problem::Missing);
+    }
+
+    #[test]
+    fn what_is_wrong_is_named() {
+        let choices = vec!["pay-per-use".to_owned(), "fee-based".to_owned()];
+        assert_eq!(
+            problem(
+                "admin",
+                json!([{"name": "feature", "type": 1, "options": [
+                    {"name": "feature", "type": 3, "value": "both"},
+                    {"name": "enabled", "type": 5, "value": true}]}])
+            ),
+            ("feature".into(), Problem::NotAChoice { choices })
+        );
+        assert_eq!(problem("admin", json!([])), ("admin".into(), Problem::Missing));
+        assert_eq!(
+            problem("admin", json!([{"name": "shutdown", "type": 1, "options": []}])),
+            ("shutdown".into(), Problem::Unknown)
+        );
+        assert_eq!(
+            problem(
+                "report",
+                json!([{"name": "division", "type": 3, "value": "d"},
+                       {"name": "from", "type": 3, "value": "yesterday"},
+                       {"name": "to", "type": 3, "value": "2026-11-30"}])
+            ),
+            ("from".into(), Problem::Length { min: Some(10), max: Some(10) })
+        );
+        assert_eq!(
+            problem("quote", json!([{"name": "minutes", "type": 4, "value": 1441}])),
+            ("minutes".into(), Problem::OutOfRange { min: Some(1), max: Some(1440), got: 1441 })
+        );
+        assert_eq!(
+            problem("quote", json!([{"name": "seats", "type": 4, "value": 1}])),
+            ("seats".into(), Problem::Unknown)
+        );
+    }
+
+    #[test]
+    fn messages_in_both_languages() {
+        let bad = BadOption { option: "phones".into(), problem: Problem::Missing };
+        assert_eq!(bad.describe(Lang::En), "Option `phones` is required.");
+        assert_eq!(bad.describe(Lang::No), "Valget `phones` må fylles ut.");
+    }
+}

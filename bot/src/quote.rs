@@ -1,0 +1,254 @@
+//! `/quote minutes computers [phones]`: the *Estimated session cost* with the site's prices,
+//! the same figures as `tollbooth quote`, with *Change* (a form to adjust the plan and quote
+//! again) and *Pay* (an order and an ephemeral pay-link button).
+
+use chrono::{Duration, Utc};
+use serenity::all::{
+    ActionRowComponent, ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton,
+    CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
+};
+use tollbooth_core::order::Order;
+use tollbooth_core::pricing::{Estimate, SessionPlan};
+
+use crate::command::{Args, BadOption};
+use crate::lang::Lang;
+use crate::reply::{Message, Reply};
+use crate::{Bot, Caller, store_failed};
+
+/// Custom ids carry the plan, so a button works without any state kept between clicks:
+/// `quote:pay:60:10:3`, `quote:change:60:10:3`; the form is `quote:form`.
+const PAY: &str = "quote:pay";
+const CHANGE: &str = "quote:change";
+const FORM: &str = "quote:form";
+const FIELDS: [&str; 3] = ["minutes", "computers", "phones"];
+
+pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
+    let plan = (|| {
+        let minutes = args.int("minutes")?;
+        let computers = args.int("computers")?;
+        let phones = args.opt_int("phones").unwrap_or(0);
+        plan(minutes.into(), computers.into(), phones.into())
+    })();
+    match plan {
+        Ok(plan) => quote(bot, caller.lang, plan).await,
+        Err(bad) => Message::private(bad.describe(caller.lang)),
+    }
+}
+
+/// The domain's check, with the option it names.
+fn plan(minutes: i128, computers: i128, phones: i128) -> Result<SessionPlan, BadOption> {
+    SessionPlan::new(minutes, computers, phones).map_err(|e| {
+        let tollbooth_core::pricing::EstimateError::OutOfRange { name, .. } = &e;
+        BadOption::invalid(name, e.to_string())
+    })
+}
+
+async fn estimate(bot: &Bot, lang: Lang, plan: SessionPlan) -> Result<Estimate, Message> {
+    let prices = bot.store.prices_at(Utc::now()).await.map_err(|e| store_failed(lang, &e))?;
+    Estimate::new(plan, &prices).map_err(|e| Message::private(e.to_string()))
+}
+
+async fn quote(bot: &Bot, lang: Lang, plan: SessionPlan) -> Message {
+    match estimate(bot, lang, plan).await {
+        Ok(estimate) => render(lang, &estimate).buttons(vec![
+            CreateButton::new(custom_id(CHANGE, plan))
+                .label(lang.pick("Change", "Endre"))
+                .style(ButtonStyle::Secondary),
+            CreateButton::new(custom_id(PAY, plan))
+                .label(lang.pick("Pay", "Betal"))
+                .style(ButtonStyle::Success),
+        ]),
+        Err(message) => message,
+    }
+}
+
+/// The lines of `tollbooth quote`, in the member's language.
+pub fn render(lang: Lang, e: &Estimate) -> Message {
+    let c = &e.cost;
+    let cur = c.currency;
+    let p = &e.plan;
+    let text = match lang {
+        Lang::En => format!(
+            "**Estimated session cost**\n{} minutes, {} computers, {} phones\n\
+             Person-minutes: {} × {} {cur} = {} {cur}\n\
+             Teleconference minutes: {} × {} {cur} = {} {cur}\n**Total: {} {cur}**",
+            p.minutes,
+            p.computers,
+            p.phones,
+            c.person.minutes,
+            c.person.price_per_minute,
+            c.person.amount,
+            c.teleconference.minutes,
+            c.teleconference.price_per_minute,
+            c.teleconference.amount,
+            c.total
+        ),
+        Lang::No => format!(
+            "**Anslått kostnad for økten**\n{} minutter, {} datamaskiner, {} telefoner\n\
+             Personminutter: {} × {} {cur} = {} {cur}\n\
+             Telefonminutter: {} × {} {cur} = {} {cur}\n**Totalt: {} {cur}**",
+            p.minutes,
+            p.computers,
+            p.phones,
+            c.person.minutes,
+            c.person.price_per_minute,
+            c.person.amount,
+            c.teleconference.minutes,
+            c.teleconference.price_per_minute,
+            c.teleconference.amount,
+            c.total
+        ),
+    };
+    Message::public(text)
+}
+
+fn custom_id(action: &str, p: SessionPlan) -> String {
+    format!("{action}:{}:{}:{}", p.minutes, p.computers, p.phones)
+}
+
+/// The plan in a button's custom id; `None` for ids that are not ours or were tampered with.
+fn plan_in(custom_id: &str, action: &str) -> Option<SessionPlan> {
+    let rest = custom_id.strip_prefix(action)?.strip_prefix(':')?;
+    let mut numbers = rest.split(':').map(|n| n.parse::<i128>().ok());
+    let (m, c, p) = (numbers.next()??, numbers.next()??, numbers.next()??);
+    SessionPlan::new(m, c, p).ok()
+}
+
+pub async fn on_button(bot: &Bot, caller: Caller, component: &ComponentInteraction) -> Reply {
+    let id = &component.data.custom_id;
+    if let Some(plan) = plan_in(id, CHANGE) {
+        return Reply::now(form(caller.lang, plan));
+    }
+    if let Some(plan) = plan_in(id, PAY) {
+        let change_url = component.message.link();
+        return Reply::now(pay(bot, caller, plan, change_url).await.respond());
+    }
+    let text =
+        caller.lang.pick("This button is no longer valid.", "Denne knappen virker ikke lenger.");
+    Reply::now(Message::private(text).respond())
+}
+
+/// The *Change* form, filled in with the plan being changed.
+fn form(lang: Lang, plan: SessionPlan) -> CreateInteractionResponse {
+    let labels = [
+        lang.pick("Minutes (1–1440)", "Minutter (1–1440)"),
+        lang.pick("Computers", "Datamaskiner"),
+        lang.pick("Phones", "Telefoner"),
+    ];
+    let values = [plan.minutes, plan.computers, plan.phones];
+    let rows = FIELDS
+        .iter()
+        .zip(labels)
+        .zip(values)
+        .map(|((field, label), value)| {
+            CreateActionRow::InputText(
+                CreateInputText::new(InputTextStyle::Short, label, *field)
+                    .value(value.to_string())
+                    .min_length(1)
+                    .max_length(6),
+            )
+        })
+        .collect();
+    CreateInteractionResponse::Modal(
+        CreateModal::new(FORM, lang.pick("Change the quote", "Endre tilbudet")).components(rows),
+    )
+}
+
+/// The submitted *Change* form: the quote message is replaced by the new quote.
+pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Reply {
+    if modal.data.custom_id != FORM {
+        let text =
+            caller.lang.pick("This form is no longer valid.", "Dette skjemaet virker ikke lenger.");
+        return Reply::now(Message::private(text).respond());
+    }
+    let field = |name: &str| -> Result<i128, BadOption> {
+        let text = modal
+            .data
+            .components
+            .iter()
+            .flat_map(|row| &row.components)
+            .find_map(|c| match c {
+                ActionRowComponent::InputText(t) if t.custom_id == name => t.value.clone(),
+                _ => None,
+            })
+            .unwrap_or_default();
+        text.trim().parse().map_err(|_| {
+            BadOption::invalid(name, format!("`{}` is not a whole number", text.trim()))
+        })
+    };
+    let plan = (|| plan(field("minutes")?, field("computers")?, field("phones")?))();
+    match plan {
+        Ok(plan) => Reply::now(quote(bot, caller.lang, plan).await.update()),
+        Err(bad) => Reply::now(Message::private(bad.describe(caller.lang)).respond()),
+    }
+}
+
+/// *Pay*: an order for the host the member is linked to, answered with an ephemeral link
+/// button to the pay page. The order fixes the amount, so later price changes do not move it.
+async fn pay(bot: &Bot, caller: Caller, plan: SessionPlan, change_url: String) -> Message {
+    let lang = caller.lang;
+    let site = match bot.store.site_settings().await {
+        Ok(site) => site,
+        Err(e) => return store_failed(lang, &e),
+    };
+    if !(site.ecommerce_enabled && site.pay_per_use_enabled) {
+        return Message::private(lang.pick(
+            "Paying for sessions is turned off on this site; an administrator can turn it on with /admin.",
+            "Betaling for økter er slått av; en administrator kan slå det på med /admin.",
+        ));
+    }
+    let host = match bot.store.linked_host(caller.user_id).await {
+        Ok(Some(host)) => host,
+        Ok(None) => {
+            return Message::private(lang.pick(
+                "Your Discord account is not linked to a host yet: ask an administrator to run /admin link.",
+                "Discord-kontoen din er ikke koblet til en vert ennå: be en administrator kjøre /admin link.",
+            ));
+        }
+        Err(e) => return store_failed(lang, &e),
+    };
+    let estimate = match estimate(bot, lang, plan).await {
+        Ok(estimate) => estimate,
+        Err(message) => return message,
+    };
+    // Not bound to a meeting yet: the pay-per-use work (issue 5) ties a paid plan to the
+    // meeting it lets start. The quote message identifies what was paid for meanwhile.
+    let order = Order::for_session(
+        format!("discord-quote/{}", change_url.rsplit('/').next().unwrap_or_default()),
+        host.to_string(),
+        &estimate,
+        site.prices,
+        Some(change_url),
+    );
+    if let Err(e) = bot.store.create_order(&order).await {
+        return store_failed(lang, &e);
+    }
+    let token = bot.pay_links.sign(&order.id, Utc::now() + Duration::hours(bot.pay_link_hours));
+    let url = bot.url(&format!("pay/{token}"));
+    let text = match lang {
+        Lang::En => {
+            format!("Pay {} {} to run this session:", order.amount, order.amount.currency())
+        }
+        Lang::No => {
+            format!("Betal {} {} for å holde økten:", order.amount, order.amount.currency())
+        }
+    };
+    Message::private(text)
+        .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.pick("Pay now", "Betal nå"))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_ids_carry_a_valid_plan_only() {
+        let plan = SessionPlan::new(60, 10, 3).unwrap();
+        assert_eq!(custom_id(PAY, plan), "quote:pay:60:10:3");
+        assert_eq!(plan_in("quote:pay:60:10:3", PAY), Some(plan));
+        assert_eq!(plan_in("quote:pay:60:10:3", CHANGE), None);
+        assert_eq!(plan_in("quote:pay:0:10:3", PAY), None);
+        assert_eq!(plan_in("quote:pay:60:x:3", PAY), None);
+        assert_eq!(plan_in("quote:pay:60", PAY), None);
+    }
+}

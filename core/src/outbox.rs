@@ -1,0 +1,80 @@
+//! Effects that must happen exactly once outside our database (a direct message now; platform
+//! calls and captures in later work), and when a failed attempt is tried again.
+//!
+//! An effect is stored (in the same transaction as the decision that caused it, where the
+//! caller has one) under a key that names the decision, so a retried or duplicated decision
+//! enqueues it once; a worker then delivers it, and marks it sent.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A direct message to a Discord user, with an optional link button.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub discord_user_id: u64,
+    pub text: String,
+    pub link: Option<Link>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+/// Something to do once. New kinds (platform calls, captures) become new variants; the
+/// stored `kind` column says which one a row holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    ChatMessage(ChatMessage),
+}
+
+impl Effect {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Effect::ChatMessage(_) => "chat_message",
+        }
+    }
+}
+
+/// An effect as a worker claimed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    /// Unique per effect; adapters pass it on as their own idempotency key (Discord's message
+    /// nonce), so that an attempt whose answer was lost does not act twice.
+    pub key: String,
+    pub effect: Effect,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+}
+
+/// When to try again after `attempts` failed attempts: 5 s, doubling, at most an hour, so a
+/// service that is down is not hammered and one that recovers is soon used again.
+pub fn next_attempt(attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
+    let seconds = 5i64.saturating_mul(1 << attempts.saturating_sub(1).min(10));
+    now + Duration::seconds(seconds.min(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let now = Utc::now();
+        let wait = |n| (next_attempt(n, now) - now).num_seconds();
+        assert_eq!([wait(1), wait(2), wait(3), wait(4)], [5, 10, 20, 40]);
+        assert_eq!(wait(30), 3600);
+    }
+
+    #[test]
+    fn effects_are_tagged_by_kind() {
+        let e =
+            Effect::ChatMessage(ChatMessage { discord_user_id: 42, text: "hi".into(), link: None });
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["kind"], e.kind());
+        assert_eq!(serde_json::from_value::<Effect>(json).unwrap(), e);
+    }
+}

@@ -1,0 +1,21 @@
+//! Which Discord user acts as which platform host: assigned by an administrator, so that a
+//! member can only pay for, start or inspect the meetings of the host they were linked to.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::site::HostEmail;
+
+#[async_trait]
+pub trait DiscordLinkStore {
+    /// Links `discord_user_id` to `host`, replacing an earlier link of that user.
+    /// `linked_by` is the administrator's Discord user id, kept for the audit trail.
+    async fn link_discord_user(
+        &self,
+        discord_user_id: u64,
+        host: &HostEmail,
+        linked_by: u64,
+    ) -> Result<(), StoreError>;
+
+    async fn linked_host(&self, discord_user_id: u64) -> Result<Option<HostEmail>, StoreError>;
+}

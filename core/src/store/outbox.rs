@@ -1,0 +1,42 @@
+//! The outbox: effects stored once under a unique key, claimed by one worker at a time with a
+//! lease, marked sent, or tried again later.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+use crate::outbox::{Claimed, Effect};
+
+#[async_trait]
+pub trait OutboxStore {
+    /// Stores an effect under `key`; `false` when one with that key is already stored (the
+    /// decision was retried or duplicated), in which case nothing changes.
+    async fn enqueue(&self, key: &str, effect: &Effect) -> Result<bool, StoreError>;
+
+    /// Takes up to `limit` effects that are due and not sent, nor leased by anyone until
+    /// after `now`, and leases them to `worker` until `until`. Two workers never get the same
+    /// effect while a lease runs.
+    async fn claim(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Marks a claimed effect done; `false` when `worker`'s lease was lost meanwhile.
+    async fn mark_sent(&self, id: i64, worker: &str, at: DateTime<Utc>)
+    -> Result<bool, StoreError>;
+
+    /// Records why an attempt failed and releases the effect until `retry_at`.
+    async fn mark_failed(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// When the effect stored under `key` was sent, if it was: for tests and support.
+    async fn sent_at(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+}

@@ -1,0 +1,41 @@
+//! [`DiscordLinkStore`] in SQL.
+
+use async_trait::async_trait;
+use chrono::Utc;
+
+use super::{SqlStore, millis, parsed};
+use crate::site::HostEmail;
+use crate::store::{DiscordLinkStore, StoreError};
+
+#[async_trait]
+impl DiscordLinkStore for SqlStore {
+    async fn link_discord_user(
+        &self,
+        discord_user_id: u64,
+        host: &HostEmail,
+        linked_by: u64,
+    ) -> Result<(), StoreError> {
+        // Snowflakes are kept as text: they exceed BIGINT's range in principle (u64).
+        sqlx::query(
+            "INSERT INTO discord_links (discord_user_id, host_email, linked_by, linked_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (discord_user_id) DO UPDATE SET host_email = excluded.host_email,
+                 linked_by = excluded.linked_by, linked_at = excluded.linked_at",
+        )
+        .bind(discord_user_id.to_string())
+        .bind(host.as_str())
+        .bind(linked_by.to_string())
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn linked_host(&self, discord_user_id: u64) -> Result<Option<HostEmail>, StoreError> {
+        let row = sqlx::query("SELECT host_email FROM discord_links WHERE discord_user_id = $1")
+            .bind(discord_user_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| parsed::<HostEmail>(&r, "host_email")).transpose()
+    }
+}

@@ -1,0 +1,450 @@
+//! The Discord interactions endpoint over real HTTP, with real Ed25519 signatures, on both
+//! backends; deferred answers and pay links against the Discord emulator.
+
+mod common;
+mod emulators;
+
+use axum::http::Method;
+use ed25519_dalek::{Signer, SigningKey};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tollbooth_core::config::DiscordMode;
+use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::site::{Division, HostEmail};
+use tollbooth_core::store::{DiscordLinkStore, NewDelivery, SessionStore, SiteStore, Switches};
+
+use common::app::{self, App};
+use common::{Db, TempDir, binary};
+use emulators::discord::{APPLICATION_ID, DiscordEmulator, TOKEN};
+
+/// The application's signing key, as Discord holds it; the server knows the public half.
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+const ADMIN: &str = "32";
+const MEMBER: &str = "0";
+const USER_ID: u64 = 4242;
+
+struct Bot {
+    app: App,
+    discord: DiscordEmulator,
+    client: reqwest::Client,
+}
+
+async fn start(db: &Db) -> Bot {
+    let discord = DiscordEmulator::start().await;
+    let base = discord.base.clone();
+    let app = app::start(db, |c| {
+        c.discord.mode = DiscordMode::Http;
+        c.discord.public_key = Some(hex::encode(key().verifying_key().to_bytes()));
+        c.discord.application_id = Some(APPLICATION_ID.into());
+        c.discord.token = Some(SecretString::from(TOKEN));
+        c.discord.api_base = base.parse().unwrap();
+    })
+    .await;
+    Bot { app, discord, client: reqwest::Client::new() }
+}
+
+impl Bot {
+    /// Posts `body` signed with `signer` (None: no signature headers at all).
+    async fn post_signed(&self, body: &[u8], signer: Option<&SigningKey>) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}/discord/interactions", self.app.base))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(signer) = signer {
+            let ts = chrono::Utc::now().timestamp().to_string();
+            let signature = signer.sign(&[ts.as_bytes(), body].concat());
+            request = request
+                .header("x-signature-ed25519", hex::encode(signature.to_bytes()))
+                .header("x-signature-timestamp", ts);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Sends an interaction signed with the application's key and returns the JSON answer.
+    async fn interact(&self, interaction: &Value) -> Value {
+        let response = self.post_signed(interaction.to_string().as_bytes(), Some(&key())).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+}
+
+/// What a guild member's client sends; `permissions` are those Discord computed for them.
+fn interaction(kind: u8, data: Value, locale: &str, permissions: &str) -> Value {
+    json!({
+        "type": kind, "id": "1100", "application_id": APPLICATION_ID, "token": "itok-1",
+        "version": 1, "channel_id": "800", "guild_id": "700", "locale": locale,
+        "guild_locale": "en-US", "app_permissions": "0", "entitlements": [],
+        "attachment_size_limit": 8388608, "authorizing_integration_owners": {"0": "700"},
+        "context": 0,
+        "member": {
+            "user": {"id": USER_ID.to_string(), "username": "host", "discriminator": "0",
+                     "global_name": null, "avatar": null},
+            "roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": false,
+            "mute": false, "flags": 0, "permissions": permissions
+        },
+        "data": data
+    })
+}
+
+fn command(name: &str, options: Value, locale: &str, permissions: &str) -> Value {
+    interaction(
+        2,
+        json!({"id": "55", "name": name, "type": 1, "options": options}),
+        locale,
+        permissions,
+    )
+}
+
+fn sub(name: &str, options: Value) -> Value {
+    json!([{"name": name, "type": 1, "options": options}])
+}
+
+fn quote(minutes: i64, computers: i64, phones: i64) -> Value {
+    command(
+        "quote",
+        json!([
+            {"name": "minutes", "type": 4, "value": minutes},
+            {"name": "computers", "type": 4, "value": computers},
+            {"name": "phones", "type": 4, "value": phones}
+        ]),
+        "en-US",
+        MEMBER,
+    )
+}
+
+const EPHEMERAL: u64 = 64;
+
+fn content(answer: &Value) -> &str {
+    answer["data"]["content"].as_str().unwrap_or_default()
+}
+
+fn is_ephemeral(answer: &Value) -> bool {
+    answer["data"]["flags"].as_u64().unwrap_or(0) & EPHEMERAL != 0
+}
+
+on_both_backends!(
+    only_requests_signed_with_the_application_key_are_answered,
+    quote_gives_the_same_lines_and_total_as_the_command_line,
+    change_opens_a_form_and_its_answer_quotes_again,
+    pay_answers_with_an_ephemeral_link_to_the_pay_page,
+    admin_is_refused_to_members_without_manage_server,
+    bad_options_get_an_ephemeral_error_naming_the_option,
+    a_slow_command_is_deferred_and_finished_through_the_webhook,
+    a_host_sees_only_the_sessions_the_platform_says_they_host,
+);
+
+async fn only_requests_signed_with_the_application_key_are_answered(db: Db) {
+    let bot = start(&db).await;
+    let ping = json!({"type": 1, "id": "1", "application_id": APPLICATION_ID, "token": "tok", "version": 1});
+    let body = ping.to_string();
+    let good = bot.post_signed(body.as_bytes(), Some(&key())).await;
+    assert_eq!(good.status(), 200);
+    assert!(good.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let pong: Value = good.json().await.unwrap();
+    assert_eq!(pong["type"], 1, "PING → PONG");
+
+    let missing = bot.post_signed(body.as_bytes(), None).await;
+    assert_eq!(missing.status(), 401);
+    let other_key = SigningKey::from_bytes(&[8; 32]);
+    assert_eq!(bot.post_signed(body.as_bytes(), Some(&other_key)).await.status(), 401);
+    // Signed, then changed on the way: the signature no longer covers the body.
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let signature = key().sign(&[ts.as_bytes(), body.as_bytes()].concat());
+    let tampered = bot
+        .client
+        .post(format!("{}/discord/interactions", bot.app.base))
+        .header("x-signature-ed25519", hex::encode(signature.to_bytes()))
+        .header("x-signature-timestamp", &ts)
+        .body(body.replace("\"tok\"", "\"tak\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), 401);
+    let garbage = bot
+        .client
+        .post(format!("{}/discord/interactions", bot.app.base))
+        .header("x-signature-ed25519", "zz")
+        .header("x-signature-timestamp", &ts)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 401);
+}
+
+async fn quote_gives_the_same_lines_and_total_as_the_command_line(db: Db) {
+    let bot = start(&db).await;
+    let answer = bot.interact(&quote(60, 10, 3)).await;
+    assert_eq!(answer["type"], 4);
+    let text = content(&answer);
+
+    let dir = TempDir::new();
+    let out = std::process::Command::new(binary())
+        .current_dir(&dir.0)
+        .args(["quote", "--minutes", "60", "--computers", "10", "--phones", "3", "--json"])
+        .env("TOLLBOOTH_DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cost = &cli["cost"];
+    let cur = cost["currency"].as_str().unwrap();
+    let line = |label: &str, l: &Value| {
+        format!(
+            "{label}: {} × {} {cur} = {} {cur}",
+            l["minutes"],
+            l["price_per_minute"].as_str().unwrap(),
+            l["amount"].as_str().unwrap()
+        )
+    };
+    assert!(text.contains(&line("Person-minutes", &cost["person"])), "{text}");
+    assert!(text.contains(&line("Teleconference minutes", &cost["teleconference"])), "{text}");
+    assert!(text.contains(&format!("Total: {} {cur}", cost["total"].as_str().unwrap())), "{text}");
+    assert_eq!(cost["total"], "81.00");
+
+    let buttons = &answer["data"]["components"][0]["components"];
+    assert_eq!(buttons[0]["custom_id"], "quote:change:60:10:3");
+    assert_eq!(buttons[1]["custom_id"], "quote:pay:60:10:3");
+
+    let mut norwegian = quote(60, 10, 3);
+    norwegian["locale"] = json!("no");
+    let answer = bot.interact(&norwegian).await;
+    assert!(content(&answer).contains("Anslått kostnad"), "{}", content(&answer));
+    assert!(content(&answer).contains("Totalt: 81.00 USD"), "{}", content(&answer));
+}
+
+/// A click on one of the quote's buttons; Discord sends the whole message it sits on.
+fn click(custom_id: &str) -> Value {
+    let mut click =
+        interaction(3, json!({"custom_id": custom_id, "component_type": 2}), "en-US", MEMBER);
+    click["message"] = json!({
+        "id": "9001", "channel_id": "800", "guild_id": "700",
+        "author": {"id": "1", "username": "tollbooth", "discriminator": "0", "global_name": null, "avatar": null},
+        "content": "quote", "timestamp": "2026-11-25T10:00:00.000000+00:00", "edited_timestamp": null,
+        "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+        "attachments": [], "embeds": [], "pinned": false, "type": 0
+    });
+    click
+}
+
+async fn change_opens_a_form_and_its_answer_quotes_again(db: Db) {
+    let bot = start(&db).await;
+    let form = bot.interact(&click("quote:change:60:10:3")).await;
+    assert_eq!(form["type"], 9, "a modal");
+    assert_eq!(form["data"]["custom_id"], "quote:form");
+    let fields: Vec<_> = form["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["components"][0].clone())
+        .collect();
+    assert_eq!(fields[0]["custom_id"], "minutes");
+    assert_eq!(fields[0]["value"], "60");
+
+    let submit = |minutes: &str| {
+        let row = |id: &str, value: &str| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]});
+        interaction(
+            5,
+            json!({"custom_id": "quote:form", "components": [
+                row("minutes", minutes), row("computers", "10"), row("phones", "0")]}),
+            "en-US",
+            MEMBER,
+        )
+    };
+    let updated = bot.interact(&submit("30")).await;
+    assert_eq!(updated["type"], 7, "the quote message is replaced");
+    assert!(
+        content(&updated).contains("Person-minutes: 300 × 0.12 USD = 36.00 USD"),
+        "{}",
+        content(&updated)
+    );
+    assert!(content(&updated).contains("Total: 36.00 USD"));
+
+    let refused = bot.interact(&submit("thirty")).await;
+    assert!(is_ephemeral(&refused));
+    assert!(content(&refused).contains("`minutes`"), "{}", content(&refused));
+}
+
+async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
+    let bot = start(&db).await;
+    let off = bot.interact(&click("quote:pay:60:10:3")).await;
+    assert!(is_ephemeral(&off));
+    assert!(content(&off).contains("turned off"), "{}", content(&off));
+
+    let store = &bot.app.store;
+    store
+        .set_switches(Switches {
+            ecommerce_enabled: true,
+            pay_per_use_enabled: true,
+            fee_based_enabled: false,
+        })
+        .await
+        .unwrap();
+    let unlinked = bot.interact(&click("quote:pay:60:10:3")).await;
+    assert!(content(&unlinked).contains("/admin link"), "{}", content(&unlinked));
+
+    let host: HostEmail = "host@example.com".parse().unwrap();
+    store.link_discord_user(USER_ID, &host, 1).await.unwrap();
+    let paid = bot.interact(&click("quote:pay:60:10:3")).await;
+    assert_eq!(paid["type"], 4);
+    assert!(is_ephemeral(&paid), "pay links are for the payer's eyes only");
+    assert!(content(&paid).contains("81.00 USD"), "{}", content(&paid));
+    let button = &paid["data"]["components"][0]["components"][0];
+    assert_eq!(button["style"], 5, "a link button");
+    let url = button["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/pay/", bot.app.base)), "{url}");
+    let page = reqwest::get(url).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("81.00"), "the pay page asks for the quoted amount");
+    assert!(
+        html.contains("https://discord.com/channels/700/800/9001"),
+        "Change leads back to the quote"
+    );
+}
+
+async fn admin_is_refused_to_members_without_manage_server(db: Db) {
+    let bot = start(&db).await;
+    let on = sub("ecommerce", json!([{"name": "enabled", "type": 5, "value": true}]));
+    let refused = bot.interact(&command("admin", on.clone(), "en-US", MEMBER)).await;
+    assert!(is_ephemeral(&refused));
+    assert!(content(&refused).contains("Manage Server"), "{}", content(&refused));
+    assert!(!bot.app.store.site_settings().await.unwrap().ecommerce_enabled);
+
+    let done = bot.interact(&command("admin", on, "en-US", ADMIN)).await;
+    assert!(content(&done).contains("E-commerce: on"), "{}", content(&done));
+    assert!(bot.app.store.site_settings().await.unwrap().ecommerce_enabled);
+
+    let prices = sub(
+        "prices",
+        json!([
+        {"name": "person_minute", "type": 3, "value": "0.10"},
+        {"name": "teleconference_minute", "type": 3, "value": "0.04"}]),
+    );
+    let set = bot.interact(&command("admin", prices, "no", ADMIN)).await;
+    assert!(content(&set).contains("Priser fra nå: 0.10 USD"), "{}", content(&set));
+    let after = bot.interact(&quote(10, 1, 0)).await;
+    assert!(content(&after).contains("Total: 1.00 USD"), "{}", content(&after));
+
+    let link = sub(
+        "link",
+        json!([
+        {"name": "member", "type": 6, "value": "5151"},
+        {"name": "email", "type": 3, "value": "Host@Example.com"}]),
+    );
+    bot.interact(&command("admin", link, "en-US", ADMIN)).await;
+    let linked = bot.app.store.linked_host(5151).await.unwrap();
+    assert_eq!(linked.unwrap().as_str(), "host@example.com");
+
+    let host = sub(
+        "host",
+        json!([
+        {"name": "email", "type": 3, "value": "host@example.com"},
+        {"name": "division", "type": 3, "value": "nowhere"}]),
+    );
+    let unknown = bot.interact(&command("admin", host, "en-US", ADMIN)).await;
+    assert!(content(&unknown).contains("nowhere"), "{}", content(&unknown));
+}
+
+async fn bad_options_get_an_ephemeral_error_naming_the_option(db: Db) {
+    let bot = start(&db).await;
+    let zero = bot.interact(&quote(0, 10, 3)).await;
+    assert!(is_ephemeral(&zero));
+    assert_eq!(content(&zero), "Option `minutes` must be between 1 and 1440, got 0.");
+    let missing =
+        command("quote", json!([{"name": "minutes", "type": 4, "value": 5}]), "en-US", MEMBER);
+    assert_eq!(content(&bot.interact(&missing).await), "Option `computers` is required.");
+    let wrong = command(
+        "quote",
+        json!([
+        {"name": "minutes", "type": 3, "value": "five"},
+        {"name": "computers", "type": 4, "value": 1}]),
+        "no",
+        MEMBER,
+    );
+    assert_eq!(content(&bot.interact(&wrong).await), "Valget `minutes` må være et heltall.");
+    let currency = sub("currency", json!([{"name": "code", "type": 3, "value": "XYZ"}]));
+    let answer = bot.interact(&command("admin", currency, "en-US", ADMIN)).await;
+    assert!(is_ephemeral(&answer));
+    assert!(content(&answer).starts_with("Option `code`"), "{}", content(&answer));
+    // An interaction that does not parse, but is signed: 400, never a panic.
+    let body = br#"{"type":2,"id":"1"}"#;
+    assert_eq!(bot.post_signed(body, Some(&key())).await.status(), 400);
+}
+
+async fn a_slow_command_is_deferred_and_finished_through_the_webhook(db: Db) {
+    let bot = start(&db).await;
+    let division = Division { id: "sales-emea".parse().unwrap(), name: "Sales EMEA".into() };
+    bot.app.store.put_division(&division).await.unwrap();
+    let report = command(
+        "report",
+        json!([
+            {"name": "division", "type": 3, "value": "sales-emea"},
+            {"name": "from", "type": 3, "value": "2026-11-01"},
+            {"name": "to", "type": 3, "value": "2026-11-30"}]),
+        "en-US",
+        ADMIN,
+    );
+    let first = bot.interact(&report).await;
+    assert_eq!(first["type"], 5, "deferred: the user sees “thinking…”");
+    assert!(is_ephemeral(&first));
+    let path = format!("/api/v10/webhooks/{APPLICATION_ID}/itok-1/messages/@original");
+    let edit = bot.discord.wait_for(Method::PATCH, &path).await;
+    let text = edit.body.unwrap()["content"].as_str().unwrap().to_owned();
+    assert!(text.contains("Sales EMEA") && text.contains("2026-11-01"), "{text}");
+
+    let text = status(&bot, "itok-2", "nope", MEMBER).await;
+    assert!(text.contains("No session webex/nope"), "{text}");
+}
+
+/// `/session status` for a Webex meeting, sent with interaction token `token`; the deferred
+/// answer's text as the emulator received it.
+async fn status(bot: &Bot, token: &str, meeting: &str, permissions: &str) -> String {
+    let options = json!([
+        {"name": "platform", "type": 3, "value": "webex"},
+        {"name": "meeting", "type": 3, "value": meeting}]);
+    let mut status = command("session", sub("status", options), "en-US", permissions);
+    status["token"] = json!(token);
+    assert_eq!(bot.interact(&status).await["type"], 5);
+    let path = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}/messages/@original");
+    let edit = bot.discord.wait_for(Method::PATCH, &path).await;
+    edit.body.unwrap()["content"].as_str().unwrap().to_owned()
+}
+
+async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
+    let bot = start(&db).await;
+    let store = &bot.app.store;
+    let started = json!({"id": "hook", "resource": "meetings", "event": "started",
+        "data": {"id": "m_I_1", "start": "2026-11-25T10:00:00Z", "hostEmail": "host@example.com"}});
+    let delivery = NewDelivery {
+        platform: PlatformKind::Webex,
+        digest: "started-m_I_1".into(),
+        meeting_id: "m_I_1".into(),
+        body: started.to_string(),
+        received_at: chrono::Utc::now(),
+    };
+    store.store_deliveries(&[delivery]).await.unwrap();
+    while store.apply_deliveries(100).await.unwrap() > 0 {}
+
+    let unlinked = status(&bot, "t1", "m_I_1", MEMBER).await;
+    assert!(unlinked.contains("No session webex/m_I_1"), "{unlinked}");
+    let other: HostEmail = "other@example.com".parse().unwrap();
+    store.link_discord_user(USER_ID, &other, 1).await.unwrap();
+    let others = status(&bot, "t2", "m_I_1", MEMBER).await;
+    assert!(others.contains("No session webex/m_I_1"), "someone else's meeting: {others}");
+    let host: HostEmail = "HOST@example.com".parse().unwrap();
+    store.link_discord_user(USER_ID, &host, 1).await.unwrap();
+    let own = status(&bot, "t3", "m_I_1", MEMBER).await;
+    assert!(
+        own.contains("**Session webex/m_I_1**: running, started 2026-11-25T10:00:00Z"),
+        "{own}"
+    );
+    assert!(own.contains("Total so far: 0.00 USD"), "{own}");
+    let admin = status(&bot, "t4", "m_I_1", ADMIN).await;
+    assert!(admin.contains("running"), "administrators see every session: {admin}");
+}

@@ -1,0 +1,112 @@
+//! The outbox on both backends: effects stored once per key, claimed under a lease by one
+//! worker at a time, and direct messages delivered once through the Discord emulator even
+//! when an attempt fails or its answer is lost.
+
+mod common;
+mod emulators;
+
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+use tollbooth_core::config::DiscordConfig;
+use tollbooth_core::outbox::{ChatMessage, Effect, Link};
+use tollbooth_core::store::{self, OutboxStore, Store};
+
+use common::Db;
+use emulators::discord::{DiscordEmulator, Fault, TOKEN};
+
+fn dm(text: &str) -> Effect {
+    Effect::ChatMessage(ChatMessage {
+        discord_user_id: 4242,
+        text: text.into(),
+        link: Some(Link { label: "Pay".into(), url: "https://pay.example.com/pay/t".into() }),
+    })
+}
+
+on_both_backends!(
+    an_effect_is_stored_once_per_key,
+    a_leased_effect_is_claimed_by_one_worker_until_its_lease_ends,
+    a_message_is_delivered_once_across_a_failure_and_a_lost_answer,
+);
+
+async fn an_effect_is_stored_once_per_key(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    assert!(s.enqueue("receipt/ord_1", &dm("one")).await.unwrap());
+    assert!(
+        !s.enqueue("receipt/ord_1", &dm("again")).await.unwrap(),
+        "a duplicate changes nothing"
+    );
+    let now = Utc::now();
+    let claimed = s.claim("w1", now, now + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].effect, dm("one"));
+    assert_eq!(claimed[0].attempts, 1);
+}
+
+async fn a_leased_effect_is_claimed_by_one_worker_until_its_lease_ends(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    for n in 0..5 {
+        s.enqueue(&format!("k{n}"), &dm("x")).await.unwrap();
+    }
+    let now = Utc::now();
+    let lease = now + Duration::seconds(60);
+    // Two instances claiming at the same moment split the work; neither gets a row twice.
+    let (a, b) = tokio::join!(s.claim("a", now, lease, 5), s.claim("b", now, lease, 5));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 5, "a: {a:?}, b: {b:?}");
+    assert!(a.iter().all(|x| b.iter().all(|y| x.id != y.id)));
+    assert!(s.claim("c", now, lease, 5).await.unwrap().is_empty(), "all leased");
+
+    let (mine, theirs) = if a.is_empty() { (&b, "a") } else { (&a, "b") };
+    let first = &mine[0];
+    let worker = if a.is_empty() { "b" } else { "a" };
+    assert!(!s.mark_sent(first.id, theirs, now).await.unwrap(), "only the lease holder marks");
+    assert!(s.mark_sent(first.id, worker, now).await.unwrap());
+    assert!(s.sent_at(&first.key).await.unwrap().is_some());
+    // Once the leases run out (a worker died), another worker takes the rest over.
+    let later = lease + Duration::seconds(1);
+    let rest = s.claim("c", later, later + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(rest.len(), 4);
+    assert!(rest.iter().all(|c| c.attempts == 2));
+
+    let failed = &rest[0];
+    s.mark_failed(failed.id, "c", "discord said 500", later + Duration::seconds(5)).await.unwrap();
+    let not_yet = s.claim("d", later, later + Duration::seconds(60), 10).await.unwrap();
+    assert!(not_yet.is_empty(), "failed one waits for its retry time, others are leased");
+    let retry = later + Duration::seconds(5);
+    let again = s.claim("d", retry, retry + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(again.iter().map(|c| c.id).collect::<Vec<_>>(), [failed.id]);
+}
+
+async fn a_message_is_delivered_once_across_a_failure_and_a_lost_answer(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let discord = DiscordEmulator::start().await;
+    let http = tollbooth_bot::api::http(&DiscordConfig {
+        token: Some(SecretString::from(TOKEN)),
+        api_base: discord.base.parse().unwrap(),
+        ..DiscordConfig::default()
+    })
+    .unwrap();
+    discord.state().faults.extend([Fault::Fail, Fault::LoseAnswer]);
+    s.enqueue("pay-link/ord_1", &dm("Your pay link")).await.unwrap();
+    let store: &dyn Store = &s;
+    let run = |at| tollbooth_webhook::outbox::run_once(store, &http, "w", at);
+
+    let now = Utc::now();
+    assert_eq!(run(now).await.unwrap(), 0, "500: nothing posted");
+    assert!(discord.state().messages.is_empty());
+    assert_eq!(run(now).await.unwrap(), 0, "not due again yet");
+    let retry = now + Duration::seconds(6);
+    assert_eq!(run(retry).await.unwrap(), 0, "posted, but the answer was lost");
+    assert_eq!(discord.state().messages.len(), 1);
+    let retry = retry + Duration::seconds(11);
+    assert_eq!(run(retry).await.unwrap(), 1, "the retry is recognised by its nonce");
+    assert_eq!(run(retry + Duration::hours(1)).await.unwrap(), 0, "sent effects stay sent");
+
+    let messages = discord.state().messages.clone();
+    assert_eq!(messages.len(), 1, "delivered once: {messages:?}");
+    assert_eq!(messages[0].channel_id, "74242", "the DM channel opened for the user");
+    let body = &messages[0].body;
+    assert_eq!(body["content"], "Your pay link");
+    assert_eq!(body["components"][0]["components"][0]["url"], "https://pay.example.com/pay/t");
+    assert!(s.sent_at("pay-link/ord_1").await.unwrap().is_some());
+}
