@@ -315,6 +315,9 @@ impl fmt::Display for PaymentId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     Checkout,
+    /// Completing a checkout the payer approved (Express Checkout's DoExpressCheckoutPayment,
+    /// PayPal Orders' authorize or capture).
+    Complete,
     Capture,
     Void,
     Refund(u32),
@@ -324,6 +327,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Checkout => f.write_str("checkout"),
+            Step::Complete => f.write_str("complete"),
             Step::Capture => f.write_str("capture"),
             Step::Void => f.write_str("void"),
             Step::Refund(n) => write!(f, "refund-{n}"),

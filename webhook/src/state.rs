@@ -12,6 +12,7 @@ use tollbooth_core::config::Config;
 use tollbooth_core::gateway::Gateways;
 use tollbooth_core::gateway::payflow::Payflow;
 use tollbooth_core::gateway::sandbox::Sandbox;
+use tollbooth_core::gateway::stripe::Stripe;
 use tollbooth_core::method::Method;
 use tollbooth_core::paylink::PayLinks;
 use tollbooth_core::platform::PlatformKind;
@@ -52,6 +53,7 @@ impl AppState {
             gateways = match method {
                 Method::Sandbox => gateways.with(sandbox.clone()),
                 Method::Payflow => gateways.with(Arc::new(Payflow::new(&config.payflow))),
+                Method::Stripe => gateways.with(Arc::new(Stripe::new(&config.stripe))),
                 // Refused when the configuration is loaded.
                 _ => gateways,
             };

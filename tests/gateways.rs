@@ -1,0 +1,422 @@
+//! The shared gateway suite: the same scenarios, over real HTTP, against every gateway (the
+//! sandbox, and each of the others against its emulator) on SQLite and PostgreSQL: a
+//! pay-per-use hold captured and partly refunded, a fee paid and refunded in parts, a decline
+//! and a retry, a duplicate callback, a callback racing the payer's return, a capture retried
+//! after a timeout that charges once, and a callback that claims the wrong amount. Then the pay
+//! page, which offers each method only in the countries where it belongs.
+
+mod common;
+mod emulators;
+
+use std::time::Duration;
+
+use tollbooth_core::cashier::CashierError;
+use tollbooth_core::config::Config;
+use tollbooth_core::method::Method;
+use tollbooth_core::money::Money;
+use tollbooth_core::order::Order;
+use tollbooth_core::payment::{Payment, State};
+use tollbooth_core::store::PaymentStore;
+
+use common::Db;
+use common::app::{self, App, browser};
+use emulators::Delivery;
+use emulators::payflow::{self, Payflow};
+use emulators::stripe::{self, Stripe};
+
+/// Adapters wait this long for an answer; a slowed emulator answers later than that.
+const TIMEOUT_SECS: u64 = 2;
+const SLOWER: Duration = Duration::from_millis(2600);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Sandbox,
+    Payflow,
+    Stripe,
+}
+
+enum Emulator {
+    /// The sandbox is tollbooth's own.
+    None,
+    Payflow(Payflow),
+    Stripe(Stripe),
+}
+
+/// One gateway, its emulator, and tollbooth configured for it.
+struct Rig {
+    kind: Kind,
+    app: App,
+    emulator: Emulator,
+}
+
+impl Rig {
+    async fn start(kind: Kind, db: &Db) -> Rig {
+        let emulator = match kind {
+            Kind::Sandbox => Emulator::None,
+            Kind::Payflow => Emulator::Payflow(Payflow::start().await),
+            Kind::Stripe => Emulator::Stripe(Stripe::start().await),
+        };
+        let configure = |config: &mut Config| {
+            config.payments.methods = vec![kind.method()];
+            match &emulator {
+                Emulator::None => {}
+                Emulator::Payflow(e) => {
+                    config.payflow.host = Some(format!("{}/", e.base).parse().unwrap());
+                    config.payflow.hosted_host =
+                        Some(format!("{}/hosted", e.base).parse().unwrap());
+                    config.payflow.partner = payflow::PARTNER.into();
+                    config.payflow.vendor = payflow::VENDOR.into();
+                    config.payflow.password = payflow::PASSWORD.to_owned().into();
+                    config.payflow.timeout_secs = TIMEOUT_SECS;
+                }
+                Emulator::Stripe(e) => {
+                    config.stripe.api_base = format!("{}/", e.base).parse().unwrap();
+                    config.stripe.secret_key = stripe::SECRET_KEY.to_owned().into();
+                    config.stripe.webhook_secret = stripe::WEBHOOK_SECRET.to_owned().into();
+                    config.stripe.timeout_secs = TIMEOUT_SECS;
+                }
+            }
+        };
+        let app = app::start(db, configure).await;
+        let rig = Rig { kind, app, emulator };
+        if let Emulator::Stripe(e) = &rig.emulator {
+            e.deliver_to(rig.notify_url());
+        }
+        rig
+    }
+
+    fn notify_url(&self) -> String {
+        format!("{}/payments/{}/notify", self.app.base, self.kind.method())
+    }
+
+    fn money(&self, amount: &str) -> Money {
+        Money::parse_exact(amount, self.app.state.config.site.currency).unwrap()
+    }
+
+    /// Chooses this gateway on the pay page, approves or declines on its hosted page, and
+    /// returns where the payer's browser is sent back to.
+    async fn pay(&self, link: &str, approve: bool) -> String {
+        let decision = if approve { "approve" } else { "decline" };
+        let r = browser()
+            .post(link)
+            .form(&[("method", self.kind.method().as_str())])
+            .send()
+            .await
+            .unwrap();
+        let checkout = location(&r);
+        let back = match &self.emulator {
+            Emulator::Payflow(_) => {
+                let url = url::Url::parse(&checkout).unwrap();
+                let mut form: Vec<(String, String)> = url
+                    .query_pairs()
+                    .filter(|(k, _)| k.starts_with("SECURETOKEN"))
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                form.push(("decision".into(), decision.into()));
+                let post_to = format!("{}://{}{}", url.scheme(), url.authority(), url.path());
+                assert_eq!(browser().get(&checkout).send().await.unwrap().status(), 200);
+                location(&browser().post(post_to).form(&form).send().await.unwrap())
+            }
+            Emulator::None | Emulator::Stripe(_) => {
+                let page = browser().get(&checkout).send().await.unwrap();
+                assert_eq!(page.status(), 200, "{checkout}");
+                location(
+                    &browser()
+                        .post(&checkout)
+                        .form(&[("decision", decision)])
+                        .send()
+                        .await
+                        .unwrap(),
+                )
+            }
+        };
+        assert!(back.starts_with(&format!("{link}/return?payment=")), "{back}");
+        back
+    }
+
+    /// Money the gateway really took; `None` for the sandbox, which keeps no such count.
+    fn charges(&self) -> Option<u32> {
+        match &self.emulator {
+            Emulator::None => None,
+            Emulator::Payflow(e) => Some(e.charges()),
+            Emulator::Stripe(e) => Some(e.charges()),
+        }
+    }
+
+    /// The next `n` calls are carried out but answered after the adapter gave up; false when
+    /// the gateway cannot be slowed (the sandbox).
+    fn slow_next(&self, n: u32) -> bool {
+        match &self.emulator {
+            Emulator::None => return false,
+            Emulator::Payflow(e) => e.slow_next(n, SLOWER),
+            Emulator::Stripe(e) => e.slow_next(n, SLOWER),
+        }
+        true
+    }
+
+    fn hold_callbacks(&self) {
+        match &self.emulator {
+            Emulator::None => {}
+            Emulator::Payflow(e) => e.silent_posts(false),
+            Emulator::Stripe(e) => e.hold_webhooks(true),
+        }
+    }
+
+    /// The callback the gateway sent (or held back) for `payment`, to deliver again.
+    fn last_callback(&self, payment: &Payment) -> Delivery {
+        match &self.emulator {
+            Emulator::None => {
+                Delivery::form(&[("checkout".into(), payment.checkout_ref.clone().unwrap())])
+            }
+            Emulator::Payflow(e) => Delivery::form(&e.last_silent_post().unwrap()),
+            Emulator::Stripe(e) => e.last_delivery().unwrap(),
+        }
+    }
+
+    /// A callback for `payment` that the gateway vouches for but that claims `amount`;
+    /// `None` for the sandbox, whose callback claims no amount.
+    fn callback_claiming(&self, payment: &Payment, amount: Money) -> Option<Delivery> {
+        match &self.emulator {
+            Emulator::None => None,
+            Emulator::Payflow(e) => {
+                let mut post = e.last_silent_post().unwrap();
+                post.iter_mut()
+                    .filter(|(k, _)| k == "AMT")
+                    .for_each(|(_, v)| *v = amount.to_string());
+                Some(Delivery::form(&post))
+            }
+            Emulator::Stripe(e) => Some(
+                e.event_claiming(payment.checkout_ref.as_deref().unwrap(), amount.minor().unwrap()),
+            ),
+        }
+    }
+
+    /// The last callback with its body changed after it was signed; `None` for gateways whose
+    /// callbacks carry no signature (the inquiry that follows them is their check).
+    fn tampered_callback(&self, payment: &Payment) -> Option<Delivery> {
+        match &self.emulator {
+            Emulator::None | Emulator::Payflow(_) => None,
+            Emulator::Stripe(_) => {
+                let mut d = self.last_callback(payment);
+                let body = String::from_utf8(d.body).unwrap().replacen("\"type\"", "\"type\" ", 1);
+                d.body = body.into_bytes();
+                Some(d)
+            }
+        }
+    }
+
+    async fn only_payment(&self, order: &Order) -> Payment {
+        let payments = self.app.store.payments(&order.id).await.unwrap();
+        assert_eq!(payments.len(), 1, "{payments:?}");
+        payments.into_iter().next().unwrap()
+    }
+}
+
+impl Kind {
+    fn method(self) -> Method {
+        match self {
+            Kind::Sandbox => Method::Sandbox,
+            Kind::Payflow => Method::Payflow,
+            Kind::Stripe => Method::Stripe,
+        }
+    }
+}
+
+fn location(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), 303, "expected a redirect, got {}", r.status());
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn text(url: &str) -> String {
+    let r = browser().get(url).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    r.text().await.unwrap()
+}
+
+/// Each scenario, written once for every gateway.
+mod scenarios {
+    use super::*;
+
+    /// Pay-per-use: the estimate is held, the real cost captured once, part of it refunded.
+    pub async fn pay_per_use(kind: Kind, db: Db) {
+        let rig = Rig::start(kind, &db).await;
+        let order = rig.app.session_order().await;
+        let back = rig.pay(&rig.app.pay_link(&order, 1), true).await;
+        assert!(text(&back).await.contains("Payment authorised"));
+        let payment = rig.only_payment(&order).await;
+        assert_eq!(payment.state, State::Authorised);
+        assert_eq!(rig.charges().unwrap_or(0), 0, "a hold charges nothing");
+
+        let cashier = &rig.app.state.cashier;
+        let p = cashier.capture(&payment.id, rig.money("64.20")).await.unwrap().payment;
+        assert_eq!((p.state, p.captured), (State::Captured, rig.money("64.20")));
+        assert!(!cashier.capture(&payment.id, rig.money("64.20")).await.unwrap().changed);
+        assert_eq!(rig.charges().unwrap_or(1), 1);
+        let p = cashier.refund(&payment.id, rig.money("4.20")).await.unwrap().payment;
+        assert_eq!((p.state, p.refunded), (State::Captured, rig.money("4.20")));
+        assert!(matches!(cashier.void(&payment.id).await, Err(CashierError::Illegal(_))));
+    }
+
+    /// Fee-based training: the fee is taken at once, then refunded in parts, never beyond.
+    pub async fn fee_and_refunds(kind: Kind, db: Db) {
+        let rig = Rig::start(kind, &db).await;
+        let order = rig.app.registration_order("25.00").await;
+        let back = rig.pay(&rig.app.pay_link(&order, 1), true).await;
+        assert!(text(&back).await.contains("Payment received"));
+        let payment = rig.only_payment(&order).await;
+        assert_eq!((payment.state, payment.captured), (State::Sale, rig.money("25.00")));
+        assert_eq!(rig.charges().unwrap_or(1), 1);
+
+        let cashier = &rig.app.state.cashier;
+        let p = cashier.refund(&payment.id, rig.money("10.00")).await.unwrap().payment;
+        assert_eq!((p.state, p.refunded), (State::Sale, rig.money("10.00")));
+        let too_much = cashier.refund(&payment.id, rig.money("15.01")).await;
+        assert!(matches!(too_much, Err(CashierError::Illegal(_))), "{too_much:?}");
+        let p = cashier.refund(&payment.id, rig.money("15.00")).await.unwrap().payment;
+        assert_eq!(p.state, State::Refunded);
+    }
+
+    /// A decline is said plainly, charges nothing, and a fresh checkout can then succeed.
+    pub async fn decline(kind: Kind, db: Db) {
+        let rig = Rig::start(kind, &db).await;
+        let order = rig.app.registration_order("40.00").await;
+        let link = rig.app.pay_link(&order, 1);
+        let page = text(&rig.pay(&link, false).await).await;
+        assert!(page.contains("Payment declined") && page.contains("Try again"), "{page}");
+        assert_eq!(rig.only_payment(&order).await.state, State::Failed);
+        assert_eq!(rig.charges().unwrap_or(0), 0);
+
+        assert!(text(&rig.pay(&link, true).await).await.contains("Payment received"));
+        let states: Vec<_> =
+            rig.app.store.payments(&order.id).await.unwrap().iter().map(|p| p.state).collect();
+        assert_eq!(states, [State::Failed, State::Sale]);
+        assert_eq!(rig.charges().unwrap_or(1), 1);
+    }
+
+    /// The same callback delivered again and again changes the payment once.
+    pub async fn duplicate_callback(kind: Kind, db: Db) {
+        let rig = Rig::start(kind, &db).await;
+        let order = rig.app.registration_order("25.00").await;
+        let back = rig.pay(&rig.app.pay_link(&order, 1), true).await;
+        assert!(text(&back).await.contains("Payment received"));
+        let payment = rig.only_payment(&order).await;
+        let callback = rig.last_callback(&payment);
+        for _ in 0..2 {
+            assert_eq!(callback.send(&rig.notify_url()).await, 200);
+        }
+        let payment = rig.only_payment(&order).await;
+        assert_eq!(payment.state, State::Sale);
+        let trail = rig.app.store.transitions(&payment.id).await.unwrap();
+        assert_eq!(trail.len(), 1, "one transition however often it was reported: {trail:?}");
+        assert_eq!(rig.charges().unwrap_or(1), 1);
+    }
+
+    /// Callbacks and the payer's browser arrive at once: one transition, every answer 200.
+    pub async fn callback_racing_the_return(kind: Kind, db: Db) {
+        let rig = Rig::start(kind, &db).await;
+        rig.hold_callbacks();
+        let order = rig.app.session_order().await;
+        let back = rig.pay(&rig.app.pay_link(&order, 1), true).await;
+        let payment = rig.only_payment(&order).await;
+        let callback = rig.last_callback(&payment);
+        let notify = rig.notify_url();
+        let (a, b, page) = tokio::join!(
+            callback.send(&notify),
+            callback.send(&notify),
+            browser().get(&back).send()
+        );
+        assert_eq!((a, b), (200, 200));
+        assert!(page.unwrap().text().await.unwrap().contains("Payment authorised"));
+        let payment = rig.only_payment(&order).await;
+        assert_eq!(payment.state, State::Authorised);
+        let trail = rig.app.store.transitions(&payment.id).await.unwrap();
+        assert_eq!(trail.len(), 1, "{trail:?}");
+        let outcomes: Vec<_> = rig
+            .app
+            .store
+            .callbacks(kind.method().as_str())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.outcome)
+            .collect();
+        assert!(outcomes.iter().filter(|o| o.starts_with("applied")).count() <= 1, "{outcomes:?}");
+    }
+
+    /// A capture whose answers all come too late is retried with the same idempotency key:
+    /// the gateway charged once and says so again.
+    pub async fn retried_capture_charges_once(kind: Kind, db: Db) {
+        let rig = Rig::start(kind, &db).await;
+        let order = rig.app.session_order().await;
+        let back = rig.pay(&rig.app.pay_link(&order, 1), true).await;
+        assert!(text(&back).await.contains("Payment authorised"));
+        let payment = rig.only_payment(&order).await;
+        let cashier = &rig.app.state.cashier;
+        if rig.slow_next(3) {
+            let first = cashier.capture(&payment.id, rig.money("81.00")).await;
+            assert!(
+                matches!(&first, Err(CashierError::Gateway(e)) if e.is_retryable()),
+                "{first:?}"
+            );
+            assert_eq!(rig.only_payment(&order).await.state, State::Authorised);
+            assert_eq!(rig.charges(), Some(1), "the first attempt did reach the gateway");
+        }
+        let (x, y) = tokio::join!(
+            cashier.capture(&payment.id, rig.money("81.00")),
+            cashier.capture(&payment.id, rig.money("81.00"))
+        );
+        assert_eq!(x.unwrap().payment.state, State::Captured);
+        assert_eq!(y.unwrap().payment.state, State::Captured);
+        assert_eq!(rig.charges().unwrap_or(1), 1, "charged once");
+    }
+
+    /// A callback the gateway vouches for but that claims another amount, and one whose body
+    /// was changed after signing, are refused, recorded, and change nothing.
+    pub async fn wrong_amount_rejected(kind: Kind, db: Db) {
+        let rig = Rig::start(kind, &db).await;
+        rig.hold_callbacks();
+        let order = rig.app.session_order().await;
+        rig.pay(&rig.app.pay_link(&order, 1), true).await;
+        let payment = rig.only_payment(&order).await;
+        let Some(cheap) = rig.callback_claiming(&payment, rig.money("1.00")) else {
+            return;
+        };
+        assert_eq!(cheap.send(&rig.notify_url()).await, 400);
+        if let Some(tampered) = rig.tampered_callback(&payment) {
+            assert_eq!(tampered.send(&rig.notify_url()).await, 400);
+        }
+        assert_eq!(rig.only_payment(&order).await.state, State::Created, "nothing changed");
+        let outcomes: Vec<_> = rig
+            .app
+            .store
+            .callbacks(kind.method().as_str())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.outcome)
+            .collect();
+        assert!(outcomes[0].contains("amount 1.00"), "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| o.starts_with("rejected")), "{outcomes:?}");
+    }
+}
+
+/// Generates, for one gateway, every scenario on both backends.
+macro_rules! suite {
+    ($module:ident, $kind:expr) => {
+        mod $module {
+            use super::*;
+            suite!(@each $kind; pay_per_use, fee_and_refunds, decline, duplicate_callback,
+                callback_racing_the_return, retried_capture_charges_once, wrong_amount_rejected);
+        }
+    };
+    (@each $kind:expr; $($name:ident),*) => {
+        $(async fn $name(db: Db) {
+            scenarios::$name($kind, db).await
+        })*
+        on_both_backends!($($name),*);
+    };
+}
+
+suite!(sandbox, Kind::Sandbox);
+suite!(payflow_pro, Kind::Payflow);
+suite!(stripe_checkout, Kind::Stripe);
