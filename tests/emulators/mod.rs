@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses its own part of these emulators
 
 pub mod payflow;
+pub mod paypal;
 pub mod stripe;
 pub mod webex;
 
@@ -23,6 +24,14 @@ impl Delivery {
             headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
             body: body.into_bytes(),
         }
+    }
+
+    /// The same delivery with its body changed after it was signed.
+    pub fn replaced(mut self, from: &str, to: &str) -> Delivery {
+        let body = String::from_utf8(self.body).expect("a text body");
+        assert!(body.contains(from), "`{from}` is not in {body}");
+        self.body = body.replacen(from, to, 1).into_bytes();
+        self
     }
 
     /// Posts it to `url`; the answer's status, or 0 when nothing answered.

@@ -11,6 +11,7 @@ use tollbooth_core::cashier::Cashier;
 use tollbooth_core::config::Config;
 use tollbooth_core::gateway::Gateways;
 use tollbooth_core::gateway::payflow::Payflow;
+use tollbooth_core::gateway::paypal_orders::PaypalOrders;
 use tollbooth_core::gateway::sandbox::Sandbox;
 use tollbooth_core::gateway::stripe::Stripe;
 use tollbooth_core::method::Method;
@@ -54,6 +55,7 @@ impl AppState {
                 Method::Sandbox => gateways.with(sandbox.clone()),
                 Method::Payflow => gateways.with(Arc::new(Payflow::new(&config.payflow))),
                 Method::Stripe => gateways.with(Arc::new(Stripe::new(&config.stripe))),
+                Method::Paypal => gateways.with(Arc::new(PaypalOrders::new(&config.paypal))),
                 // Refused when the configuration is loaded.
                 _ => gateways,
             };
