@@ -23,6 +23,7 @@ use common::app::{self, App, browser};
 use emulators::Delivery;
 use emulators::payflow::{self, Payflow};
 use emulators::paypal::{self, Paypal};
+use emulators::paypal_classic::{self, PaypalClassic};
 use emulators::stripe::{self, Stripe};
 
 /// Adapters wait this long for an answer; a slowed emulator answers later than that.
@@ -35,6 +36,8 @@ enum Kind {
     Payflow,
     Stripe,
     Paypal,
+    ExpressCheckout,
+    WebsitePaymentsPro,
 }
 
 impl Kind {
@@ -44,6 +47,8 @@ impl Kind {
             Kind::Payflow => Method::Payflow,
             Kind::Stripe => Method::Stripe,
             Kind::Paypal => Method::Paypal,
+            Kind::ExpressCheckout => Method::ExpressCheckout,
+            Kind::WebsitePaymentsPro => Method::WebsitePaymentsPro,
         }
     }
 
@@ -54,7 +59,18 @@ impl Kind {
             Kind::Payflow => Box::new(Payflow::start().await),
             Kind::Stripe => Box::new(Stripe::start().await),
             Kind::Paypal => Box::new(Paypal::start().await),
+            Kind::ExpressCheckout | Kind::WebsitePaymentsPro => {
+                Box::new(PaypalClassic::start().await)
+            }
         })
+    }
+
+    /// Website Payments Pro is offered in GB, in pounds; every other gateway runs in the US.
+    fn site(self, config: &mut Config) {
+        if self == Kind::WebsitePaymentsPro {
+            config.site.country = "GB".parse().unwrap();
+            config.site.currency = "GBP".parse().unwrap();
+        }
     }
 }
 
@@ -70,12 +86,14 @@ trait Emulated: Send + Sync {
     }
     /// Money the gateway really took.
     fn charges(&self) -> u32;
-    /// The next `n` calls are carried out but answered after the adapter gave up.
-    fn slow_next(&self, n: u32);
+    /// The next `n` captures are carried out but answered after the adapter gave up.
+    fn slow_captures(&self, n: u32);
+    /// The next `n` calls fail as an outage would, before anything is done.
+    fn fail_next(&self, n: u32);
     /// Callbacks are kept, not sent.
     fn hold_callbacks(&self);
-    /// The last callback the gateway sent or held.
-    fn last_callback(&self) -> Delivery;
+    /// The last callback the gateway sent or held, if any yet.
+    fn last_callback(&self) -> Option<Delivery>;
     /// A callback for `payment` that the gateway vouches for but that claims `amount`.
     fn callback_claiming(&self, payment: &Payment, amount: Money) -> Delivery;
     /// `delivery` changed after it was signed; `None` for unsigned callbacks (the inquiry
@@ -105,14 +123,18 @@ impl Emulated for Payflow {
     fn charges(&self) -> u32 {
         Payflow::charges(self)
     }
-    fn slow_next(&self, n: u32) {
+    fn slow_captures(&self, n: u32) {
+        // Payflow's emulator slows every call; nothing else calls it meanwhile.
         Payflow::slow_next(self, n, SLOWER)
+    }
+    fn fail_next(&self, n: u32) {
+        Payflow::fail_next(self, n)
     }
     fn hold_callbacks(&self) {
         self.silent_posts(false)
     }
-    fn last_callback(&self) -> Delivery {
-        Delivery::form(&self.last_silent_post().unwrap())
+    fn last_callback(&self) -> Option<Delivery> {
+        self.last_silent_post().map(|post| Delivery::form(&post))
     }
     fn callback_claiming(&self, _: &Payment, amount: Money) -> Delivery {
         let mut post = self.last_silent_post().unwrap();
@@ -137,14 +159,17 @@ impl Emulated for Stripe {
     fn charges(&self) -> u32 {
         Stripe::charges(self)
     }
-    fn slow_next(&self, n: u32) {
-        Stripe::slow_next(self, n, SLOWER)
+    fn slow_captures(&self, n: u32) {
+        Stripe::slow_captures(self, n, SLOWER)
+    }
+    fn fail_next(&self, n: u32) {
+        Stripe::fail_next(self, n)
     }
     fn hold_callbacks(&self) {
         self.hold_webhooks(true)
     }
-    fn last_callback(&self) -> Delivery {
-        self.last_delivery().unwrap()
+    fn last_callback(&self) -> Option<Delivery> {
+        self.last_delivery()
     }
     fn callback_claiming(&self, payment: &Payment, amount: Money) -> Delivery {
         self.event_claiming(payment.checkout_ref.as_deref().unwrap(), amount.minor().unwrap())
@@ -169,14 +194,17 @@ impl Emulated for Paypal {
     fn charges(&self) -> u32 {
         Paypal::charges(self)
     }
-    fn slow_next(&self, n: u32) {
-        Paypal::slow_next(self, n, SLOWER)
+    fn slow_captures(&self, n: u32) {
+        Paypal::slow_captures(self, n, SLOWER)
+    }
+    fn fail_next(&self, n: u32) {
+        Paypal::fail_next(self, n)
     }
     fn hold_callbacks(&self) {
         self.hold_webhooks(true)
     }
-    fn last_callback(&self) -> Delivery {
-        self.last_delivery().unwrap()
+    fn last_callback(&self) -> Option<Delivery> {
+        self.last_delivery()
     }
     fn callback_claiming(&self, payment: &Payment, amount: Money) -> Delivery {
         self.event_claiming(payment.checkout_ref.as_deref().unwrap(), &amount.to_string())
@@ -184,6 +212,48 @@ impl Emulated for Paypal {
     fn tampered(&self, delivery: Delivery) -> Option<Delivery> {
         // PayPal vouches only for the event it sent.
         Some(delivery.replaced("\"event_version\":\"1.0\"", "\"event_version\":\"1.1\""))
+    }
+}
+
+impl Emulated for PaypalClassic {
+    fn configure(&self, config: &mut Config) {
+        let c = &mut config.paypal_classic;
+        c.api_url = format!("{}/nvp", self.base).parse().unwrap();
+        c.web_url = format!("{}/cgi-bin/webscr", self.base).parse().unwrap();
+        c.ipn_url = format!("{}/cgi-bin/webscr", self.base).parse().unwrap();
+        c.user = paypal_classic::USER.into();
+        c.password = paypal_classic::PASSWORD.to_owned().into();
+        c.signature = paypal_classic::SIGNATURE.to_owned().into();
+        c.receiver_email = Some(paypal_classic::RECEIVER.into());
+        c.timeout_secs = TIMEOUT_SECS;
+    }
+    fn charges(&self) -> u32 {
+        PaypalClassic::charges(self)
+    }
+    fn slow_captures(&self, n: u32) {
+        PaypalClassic::slow_captures(self, n, SLOWER)
+    }
+    fn fail_next(&self, n: u32) {
+        PaypalClassic::fail_next(self, n)
+    }
+    fn hold_callbacks(&self) {
+        self.hold_ipn(true)
+    }
+    fn last_callback(&self) -> Option<Delivery> {
+        self.last_ipn()
+    }
+    fn callback_claiming(&self, payment: &Payment, amount: Money) -> Delivery {
+        let invoice = payment.checkout_ref.as_deref().unwrap();
+        self.ipn_claiming(
+            invoice,
+            payment.order_id.as_str(),
+            &amount.to_string(),
+            amount.currency().code(),
+        )
+    }
+    fn tampered(&self, delivery: Delivery) -> Option<Delivery> {
+        // IPN is not signed: PayPal vouches, on postback, only for the message it sent.
+        Some(delivery.replaced("txn_id=", "txn_id=X"))
     }
 }
 
@@ -199,6 +269,7 @@ impl Rig {
         let emulator = kind.emulator().await;
         let app = app::start(db, |config| {
             config.payments.methods = vec![kind.method()];
+            kind.site(config);
             if let Some(e) = &emulator {
                 e.configure(config);
             }
@@ -244,8 +315,12 @@ impl Rig {
     }
 
     /// False when the gateway cannot be slowed (the sandbox).
-    fn slow_next(&self, n: u32) -> bool {
-        self.emulator.as_ref().map(|e| e.slow_next(n)).is_some()
+    fn slow_captures(&self, n: u32) -> bool {
+        self.emulator.as_ref().map(|e| e.slow_captures(n)).is_some()
+    }
+
+    fn fail_next(&self, n: u32) -> bool {
+        self.emulator.as_ref().map(|e| e.fail_next(n)).is_some()
     }
 
     fn hold_callbacks(&self) {
@@ -254,11 +329,15 @@ impl Rig {
         }
     }
 
-    /// The callback the gateway sent (or held back) for `payment`, to deliver again.
-    fn last_callback(&self, payment: &Payment) -> Delivery {
+    /// The callback the gateway sent (or held back) for `payment`, to deliver again; `None`
+    /// while there is none (Express Checkout's IPN follows the payment, which the payer's
+    /// return completes).
+    fn last_callback(&self, payment: &Payment) -> Option<Delivery> {
         match &self.emulator {
             Some(e) => e.last_callback(),
-            None => Delivery::form(&[("checkout".into(), payment.checkout_ref.clone().unwrap())]),
+            None => {
+                Some(Delivery::form(&[("checkout".into(), payment.checkout_ref.clone().unwrap())]))
+            }
         }
     }
 
@@ -267,8 +346,8 @@ impl Rig {
         self.emulator.as_ref().map(|e| e.callback_claiming(payment, amount))
     }
 
-    fn tampered_callback(&self) -> Option<Delivery> {
-        self.emulator.as_ref().and_then(|e| e.tampered(e.last_callback()))
+    fn tampered(&self, delivery: Delivery) -> Option<Delivery> {
+        self.emulator.as_ref().and_then(|e| e.tampered(delivery))
     }
 
     async fn only_payment(&self, order: &Order) -> Payment {
@@ -308,6 +387,14 @@ mod scenarios {
         assert_eq!((p.state, p.captured), (State::Captured, rig.money("64.20")));
         assert!(!cashier.capture(&payment.id, rig.money("64.20")).await.unwrap().changed);
         assert_eq!(rig.charges().unwrap_or(1), 1);
+        if rig.fail_next(3) {
+            // A gateway that is down leaves nothing half done; the retry then goes through.
+            let refund = cashier.refund(&payment.id, rig.money("4.20")).await;
+            assert!(
+                matches!(&refund, Err(CashierError::Gateway(e)) if e.is_retryable()),
+                "{refund:?}"
+            );
+        }
         let p = cashier.refund(&payment.id, rig.money("4.20")).await.unwrap().payment;
         assert_eq!((p.state, p.refunded), (State::Captured, rig.money("4.20")));
         assert!(matches!(cashier.void(&payment.id).await, Err(CashierError::Illegal(_))));
@@ -356,7 +443,7 @@ mod scenarios {
         let back = rig.pay(&rig.app.pay_link(&order, 1), true).await;
         assert!(text(&back).await.contains("Payment received"));
         let payment = rig.only_payment(&order).await;
-        let callback = rig.last_callback(&payment);
+        let callback = rig.last_callback(&payment).expect("a callback was sent");
         for _ in 0..2 {
             assert_eq!(callback.send(&rig.notify_url()).await, 200);
         }
@@ -374,15 +461,28 @@ mod scenarios {
         let order = rig.app.session_order().await;
         let back = rig.pay(&rig.app.pay_link(&order, 1), true).await;
         let payment = rig.only_payment(&order).await;
-        let callback = rig.last_callback(&payment);
+        let early = rig.last_callback(&payment);
         let notify = rig.notify_url();
-        let (a, b, page) = tokio::join!(
-            callback.send(&notify),
-            callback.send(&notify),
+        let send = |d: Option<Delivery>| {
+            let notify = notify.clone();
+            async move { if let Some(d) = d { d.send(&notify).await } else { 200 } }
+        };
+        let (a, b, page, again) = tokio::join!(
+            send(early.clone()),
+            send(early.clone()),
+            browser().get(&back).send(),
             browser().get(&back).send()
         );
         assert_eq!((a, b), (200, 200));
-        assert!(page.unwrap().text().await.unwrap().contains("Payment authorised"));
+        for page in [page, again] {
+            assert!(page.unwrap().text().await.unwrap().contains("Payment authorised"));
+        }
+        if early.is_none() {
+            // The IPN that follows the payment the return completed, twice at once.
+            let late = rig.last_callback(&payment).expect("an IPN follows the payment");
+            let (a, b) = tokio::join!(send(Some(late.clone())), send(Some(late)));
+            assert_eq!((a, b), (200, 200));
+        }
         let payment = rig.only_payment(&order).await;
         assert_eq!(payment.state, State::Authorised);
         let trail = rig.app.store.transitions(&payment.id).await.unwrap();
@@ -408,7 +508,7 @@ mod scenarios {
         assert!(text(&back).await.contains("Payment authorised"));
         let payment = rig.only_payment(&order).await;
         let cashier = &rig.app.state.cashier;
-        if rig.slow_next(3) {
+        if rig.slow_captures(3) {
             let first = cashier.capture(&payment.id, rig.money("81.00")).await;
             assert!(
                 matches!(&first, Err(CashierError::Gateway(e)) if e.is_retryable()),
@@ -438,7 +538,7 @@ mod scenarios {
             return;
         };
         assert_eq!(cheap.send(&rig.notify_url()).await, 400);
-        if let Some(tampered) = rig.tampered_callback() {
+        if let Some(tampered) = rig.tampered(cheap) {
             assert_eq!(tampered.send(&rig.notify_url()).await, 400);
         }
         assert_eq!(rig.only_payment(&order).await.state, State::Created, "nothing changed");
@@ -477,3 +577,38 @@ suite!(sandbox, Kind::Sandbox);
 suite!(payflow_pro, Kind::Payflow);
 suite!(stripe_checkout, Kind::Stripe);
 suite!(paypal_orders, Kind::Paypal);
+suite!(express_checkout, Kind::ExpressCheckout);
+suite!(website_payments_pro, Kind::WebsitePaymentsPro);
+
+on_both_backends!(the_pay_page_offers_each_method_only_where_it_belongs);
+
+/// With every method enabled, the pay page of a site in the US, Canada, Great Britain and
+/// Norway offers exactly what DESIGN allows there, and refuses a method that is not offered.
+async fn the_pay_page_offers_each_method_only_where_it_belongs(db: Db) {
+    let everywhere = ["sandbox", "payflow", "stripe", "paypal"];
+    for (country, only_here) in [
+        ("US", Some("express-checkout")),
+        ("CA", Some("express-checkout")),
+        ("GB", Some("website-payments-pro")),
+        ("NO", None),
+    ] {
+        let app = app::start(&db, |config| {
+            config.payments.methods = tollbooth_core::method::ALL.to_vec();
+            config.site.country = country.parse().unwrap();
+        })
+        .await;
+        let order = app.registration_order("25.00").await;
+        let link = app.pay_link(&order, 1);
+        let page = text(&link).await;
+        for method in tollbooth_core::method::ALL {
+            let name = method.as_str();
+            let offered = everywhere.contains(&name) || only_here == Some(name);
+            let shown = page.contains(&format!("id=\"method-{name}\""));
+            assert_eq!(shown, offered, "{name} in {country}: {page}");
+            if !offered {
+                let r = browser().post(&link).form(&[("method", name)]).send().await.unwrap();
+                assert_eq!(r.status(), 400, "{name} chosen in {country}");
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod payflow;
 pub mod paypal;
+pub mod paypal_classic;
 pub mod stripe;
 pub mod webex;
 

@@ -64,7 +64,7 @@ struct Ledger {
     charges: u32,
     replays: u32,
     fail_next: u32,
-    slow_next: u32,
+    slow_captures: u32,
     slow_by: Duration,
     webhook_url: Option<String>,
     hold_webhooks: bool,
@@ -122,9 +122,12 @@ impl Stripe {
         self.ledger().fail_next = n;
     }
 
-    pub fn slow_next(&self, n: u32, by: Duration) {
+    /// The next `n` captures are carried out, then answered only after `by`: a client with a
+    /// shorter timeout sees a timeout although the money moved. (Only captures: callbacks
+    /// trigger other calls in the background.)
+    pub fn slow_captures(&self, n: u32, by: Duration) {
         let mut l = self.ledger();
-        l.slow_next = n;
+        l.slow_captures = n;
         l.slow_by = by;
     }
 
@@ -213,8 +216,8 @@ async fn api_post(
         if replayed {
             l.replays += 1;
         }
-        let delay = (l.slow_next > 0).then(|| {
-            l.slow_next -= 1;
+        let delay = (l.slow_captures > 0 && path.ends_with("/capture")).then(|| {
+            l.slow_captures -= 1;
             l.slow_by
         });
         (status, answer, replayed, delay)
