@@ -45,9 +45,12 @@ pub struct CheckoutRequest {
 pub struct Checkout {
     /// Where to send the payer's browser.
     pub redirect: Url,
-    /// The gateway's reference of this checkout, by which callbacks and inquiries find it.
+    /// The gateway's reference of this checkout, by which callbacks and inquiries find it
+    /// (Payflow's SECURETOKENID, Stripe's session id, PayPal's order id, or the invoice number
+    /// that classic PayPal's IPN messages carry).
     pub reference: String,
-    /// What the gateway needs to inquire about the checkout later (Payflow's SECURETOKEN).
+    /// What the gateway needs to inquire about the checkout later (Payflow's SECURETOKEN,
+    /// Express Checkout's token).
     pub token: Option<String>,
 }
 

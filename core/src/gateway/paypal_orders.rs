@@ -170,6 +170,11 @@ impl PaypalOrders {
                 request = request.json(body);
             }
             let (status, text) = http::send(request).await?;
+            if status == 401 {
+                // The token expired or was revoked early: the retry fetches a new one.
+                *self.token.lock().await = None;
+                return Err(GatewayError::Communication("PayPal refused the access token".into()));
+            }
             if !(200..300).contains(&status) {
                 return Err(error(status, &text));
             }
