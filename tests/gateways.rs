@@ -88,8 +88,8 @@ trait Emulated: Send + Sync {
     fn charges(&self) -> u32;
     /// The next `n` captures are carried out but answered after the adapter gave up.
     fn slow_captures(&self, n: u32);
-    /// The next `n` calls fail as an outage would, before anything is done.
-    fn fail_next(&self, n: u32);
+    /// The next `n` refunds fail as an outage would, before anything is done.
+    fn fail_refunds(&self, n: u32);
     /// Callbacks are kept, not sent.
     fn hold_callbacks(&self);
     /// The last callback the gateway sent or held, if any yet.
@@ -127,7 +127,8 @@ impl Emulated for Payflow {
         // Payflow's emulator slows every call; nothing else calls it meanwhile.
         Payflow::slow_next(self, n, SLOWER)
     }
-    fn fail_next(&self, n: u32) {
+    fn fail_refunds(&self, n: u32) {
+        // Payflow's emulator fails every call; nothing else calls it meanwhile.
         Payflow::fail_next(self, n)
     }
     fn hold_callbacks(&self) {
@@ -162,8 +163,8 @@ impl Emulated for Stripe {
     fn slow_captures(&self, n: u32) {
         Stripe::slow_captures(self, n, SLOWER)
     }
-    fn fail_next(&self, n: u32) {
-        Stripe::fail_next(self, n)
+    fn fail_refunds(&self, n: u32) {
+        Stripe::fail_refunds(self, n)
     }
     fn hold_callbacks(&self) {
         self.hold_webhooks(true)
@@ -197,8 +198,8 @@ impl Emulated for Paypal {
     fn slow_captures(&self, n: u32) {
         Paypal::slow_captures(self, n, SLOWER)
     }
-    fn fail_next(&self, n: u32) {
-        Paypal::fail_next(self, n)
+    fn fail_refunds(&self, n: u32) {
+        Paypal::fail_refunds(self, n)
     }
     fn hold_callbacks(&self) {
         self.hold_webhooks(true)
@@ -233,8 +234,8 @@ impl Emulated for PaypalClassic {
     fn slow_captures(&self, n: u32) {
         PaypalClassic::slow_captures(self, n, SLOWER)
     }
-    fn fail_next(&self, n: u32) {
-        PaypalClassic::fail_next(self, n)
+    fn fail_refunds(&self, n: u32) {
+        PaypalClassic::fail_refunds(self, n)
     }
     fn hold_callbacks(&self) {
         self.hold_ipn(true)
@@ -319,8 +320,8 @@ impl Rig {
         self.emulator.as_ref().map(|e| e.slow_captures(n)).is_some()
     }
 
-    fn fail_next(&self, n: u32) -> bool {
-        self.emulator.as_ref().map(|e| e.fail_next(n)).is_some()
+    fn fail_refunds(&self, n: u32) -> bool {
+        self.emulator.as_ref().map(|e| e.fail_refunds(n)).is_some()
     }
 
     fn hold_callbacks(&self) {
@@ -387,7 +388,7 @@ mod scenarios {
         assert_eq!((p.state, p.captured), (State::Captured, rig.money("64.20")));
         assert!(!cashier.capture(&payment.id, rig.money("64.20")).await.unwrap().changed);
         assert_eq!(rig.charges().unwrap_or(1), 1);
-        if rig.fail_next(3) {
+        if rig.fail_refunds(3) {
             // A gateway that is down leaves nothing half done; the retry then goes through.
             let refund = cashier.refund(&payment.id, rig.money("4.20")).await;
             assert!(

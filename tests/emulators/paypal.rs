@@ -66,7 +66,7 @@ struct Ledger {
     next: u32,
     charges: u32,
     replays: u32,
-    fail_next: u32,
+    fail_refunds: u32,
     slow_captures: u32,
     slow_by: Duration,
     webhook_url: Option<String>,
@@ -119,8 +119,10 @@ impl Paypal {
         self.ledger().charges
     }
 
-    pub fn fail_next(&self, n: u32) {
-        self.ledger().fail_next = n;
+    /// The next `n` refunds fail as an outage would, before anything is done. (Only refunds:
+    /// callbacks trigger other calls in the background.)
+    pub fn fail_refunds(&self, n: u32) {
+        self.ledger().fail_refunds = n;
     }
 
     /// The next `n` captures are carried out, then answered only after `by`: a client with a
@@ -231,8 +233,8 @@ async fn api_post(
         if !bearer_ok(&l, &headers) {
             return unauthorised();
         }
-        if l.fail_next > 0 {
-            l.fail_next -= 1;
+        if l.fail_refunds > 0 && path.ends_with("/refund") {
+            l.fail_refunds -= 1;
             return reply(issue(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "INTERNAL_SERVER_ERROR",

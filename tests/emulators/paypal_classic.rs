@@ -70,7 +70,7 @@ struct Ledger {
     sent: Vec<Vec<u8>>,
     next: u32,
     charges: u32,
-    fail_next: u32,
+    fail_refunds: u32,
     slow_captures: u32,
     slow_by: Duration,
     hold_ipn: bool,
@@ -147,8 +147,10 @@ impl PaypalClassic {
         self.ledger().charges
     }
 
-    pub fn fail_next(&self, n: u32) {
-        self.ledger().fail_next = n;
+    /// The next `n` refunds fail as an outage would, before anything is done. (Only refunds:
+    /// callbacks trigger other calls in the background.)
+    pub fn fail_refunds(&self, n: u32) {
+        self.ledger().fail_refunds = n;
     }
 
     /// The next `n` captures are carried out, then answered only after `by`: a client with a
@@ -251,8 +253,8 @@ async fn nvp(State(ledger): State<Shared>, body: String) -> Response {
     let f: Fields = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let (answer, delay, outbox) = {
         let mut l = ledger.lock().unwrap();
-        if l.fail_next > 0 {
-            l.fail_next -= 1;
+        if l.fail_refunds > 0 && f.get("METHOD").map(String::as_str) == Some("RefundTransaction") {
+            l.fail_refunds -= 1;
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
         let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();

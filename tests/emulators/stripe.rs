@@ -63,7 +63,7 @@ struct Ledger {
     next: u32,
     charges: u32,
     replays: u32,
-    fail_next: u32,
+    fail_refunds: u32,
     slow_captures: u32,
     slow_by: Duration,
     webhook_url: Option<String>,
@@ -118,8 +118,10 @@ impl Stripe {
         self.ledger().replays
     }
 
-    pub fn fail_next(&self, n: u32) {
-        self.ledger().fail_next = n;
+    /// The next `n` refunds fail as an outage would, before anything is done. (Only refunds:
+    /// callbacks trigger other calls in the background.)
+    pub fn fail_refunds(&self, n: u32) {
+        self.ledger().fail_refunds = n;
     }
 
     /// The next `n` captures are carried out, then answered only after `by`: a client with a
@@ -186,9 +188,9 @@ async fn api_post(
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (status, answer, replayed, delay) = {
         let mut l = ledger.lock().unwrap();
-        if l.fail_next > 0 {
+        if l.fail_refunds > 0 && path == "refunds" {
             // Before execution began: Stripe saves nothing for the key.
-            l.fail_next -= 1;
+            l.fail_refunds -= 1;
             let (s, b) =
                 stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "", "emulated outage");
             return (StatusCode::from_u16(s).unwrap(), Json(b)).into_response();
