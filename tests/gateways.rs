@@ -86,6 +86,8 @@ trait Emulated: Send + Sync {
     }
     /// Money the gateway really took.
     fn charges(&self) -> u32;
+    /// Requests the gateway answered again from its idempotency store.
+    fn replays(&self) -> u32;
     /// The next `n` captures are carried out but answered after the adapter gave up.
     fn slow_captures(&self, n: u32);
     /// The next `n` refunds fail as an outage would, before anything is done.
@@ -122,6 +124,9 @@ impl Emulated for Payflow {
     }
     fn charges(&self) -> u32 {
         Payflow::charges(self)
+    }
+    fn replays(&self) -> u32 {
+        self.duplicates()
     }
     fn slow_captures(&self, n: u32) {
         // Payflow's emulator slows every call; nothing else calls it meanwhile.
@@ -160,6 +165,9 @@ impl Emulated for Stripe {
     fn charges(&self) -> u32 {
         Stripe::charges(self)
     }
+    fn replays(&self) -> u32 {
+        Stripe::replays(self)
+    }
     fn slow_captures(&self, n: u32) {
         Stripe::slow_captures(self, n, SLOWER)
     }
@@ -194,6 +202,9 @@ impl Emulated for Paypal {
     }
     fn charges(&self) -> u32 {
         Paypal::charges(self)
+    }
+    fn replays(&self) -> u32 {
+        Paypal::replays(self)
     }
     fn slow_captures(&self, n: u32) {
         Paypal::slow_captures(self, n, SLOWER)
@@ -230,6 +241,9 @@ impl Emulated for PaypalClassic {
     }
     fn charges(&self) -> u32 {
         PaypalClassic::charges(self)
+    }
+    fn replays(&self) -> u32 {
+        PaypalClassic::replays(self)
     }
     fn slow_captures(&self, n: u32) {
         PaypalClassic::slow_captures(self, n, SLOWER)
@@ -525,6 +539,9 @@ mod scenarios {
         assert_eq!(x.unwrap().payment.state, State::Captured);
         assert_eq!(y.unwrap().payment.state, State::Captured);
         assert_eq!(rig.charges().unwrap_or(1), 1, "charged once");
+        if let Some(e) = &rig.emulator {
+            assert!(e.replays() >= 1, "the retry was answered from the idempotency store");
+        }
     }
 
     /// A callback the gateway vouches for but that claims another amount, and one whose body

@@ -119,6 +119,11 @@ impl Paypal {
         self.ledger().charges
     }
 
+    /// Requests answered again from the `PayPal-Request-Id` store.
+    pub fn replays(&self) -> u32 {
+        self.ledger().replays
+    }
+
     /// The next `n` refunds fail as an outage would, before anything is done. (Only refunds:
     /// callbacks trigger other calls in the background.)
     pub fn fail_refunds(&self, n: u32) {

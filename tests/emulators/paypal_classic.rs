@@ -70,6 +70,7 @@ struct Ledger {
     sent: Vec<Vec<u8>>,
     next: u32,
     charges: u32,
+    replays: u32,
     fail_refunds: u32,
     slow_captures: u32,
     slow_by: Duration,
@@ -145,6 +146,11 @@ impl PaypalClassic {
 
     pub fn charges(&self) -> u32 {
         self.ledger().charges
+    }
+
+    /// Requests answered again from the `MSGSUBID` store.
+    pub fn replays(&self) -> u32 {
+        self.ledger().replays
     }
 
     /// The next `n` refunds fail as an outage would, before anything is done. (Only refunds:
@@ -268,7 +274,10 @@ async fn nvp(State(ledger): State<Shared>, body: String) -> Response {
         } else {
             let method = get("METHOD").to_owned();
             match f.get("MSGSUBID").and_then(|id| l.answers.get(id)).cloned() {
-                Some((first, answer)) if first == method => answer,
+                Some((first, answer)) if first == method => {
+                    l.replays += 1;
+                    answer
+                }
                 Some(_) => failure(
                     11607,
                     "Duplicate Request",

@@ -114,6 +114,7 @@ impl Stripe {
         self.ledger().charges
     }
 
+    /// Requests answered again from the `Idempotency-Key` store.
     pub fn replays(&self) -> u32 {
         self.ledger().replays
     }
