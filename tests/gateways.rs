@@ -1,8 +1,9 @@
 //! The shared gateway suite: the same scenarios, over real HTTP, against every gateway (the
 //! sandbox, and each of the others against its emulator) on SQLite and PostgreSQL: a
-//! pay-per-use hold captured and partly refunded, a fee paid and refunded in parts, a decline
-//! and a retry, a duplicate callback, a callback racing the payer's return, a capture retried
-//! after a timeout that charges once, and a callback that claims the wrong amount. Then the pay
+//! pay-per-use hold captured and partly refunded (through an outage), a fee paid and refunded
+//! in parts, a cancelled checkout and a decline before a payment that succeeds, a duplicate
+//! callback, a callback racing the payer's return, a capture retried after a timeout that
+//! charges once, and callbacks that claim the wrong amount or were tampered with. Then the pay
 //! page, which offers each method only in the countries where it belongs.
 
 mod common;
@@ -308,7 +309,19 @@ impl Rig {
     /// Chooses this gateway on the pay page, approves or declines on its hosted page, and
     /// returns where the payer's browser is sent back to.
     async fn pay(&self, link: &str, approve: bool) -> String {
-        let decision = if approve { "approve" } else { "decline" };
+        let back = self.walk(link, if approve { "approve" } else { "decline" }).await;
+        assert!(back.starts_with(&format!("{link}/return?payment=")), "{back}");
+        back
+    }
+
+    /// As [`Rig::pay`], but the payer cancels on the hosted page.
+    async fn cancel(&self, link: &str) -> String {
+        let back = self.walk(link, "cancel").await;
+        assert!(back.starts_with(&format!("{link}/cancel?payment=")), "{back}");
+        back
+    }
+
+    async fn walk(&self, link: &str, decision: &str) -> String {
         let method = self.kind.method();
         let chosen =
             browser().post(link).form(&[("method", method.as_str())]).send().await.unwrap();
@@ -319,9 +332,7 @@ impl Rig {
             Some(e) => e.decision_form(&checkout, decision),
             None => (checkout, vec![("decision".into(), decision.into())]),
         };
-        let back = location(&browser().post(post_to).form(&form).send().await.unwrap());
-        assert!(back.starts_with(&format!("{link}/return?payment=")), "{back}");
-        back
+        location(&browser().post(post_to).form(&form).send().await.unwrap())
     }
 
     /// Money the gateway really took; `None` for the sandbox, which keeps no such count.
@@ -434,20 +445,25 @@ mod scenarios {
         assert_eq!(p.state, State::Refunded);
     }
 
-    /// A decline is said plainly, charges nothing, and a fresh checkout can then succeed.
+    /// A cancelled checkout and a decline are said plainly and charge nothing, and a fresh
+    /// checkout can then succeed.
     pub async fn decline(kind: Kind, db: Db) {
         let rig = Rig::start(kind, &db).await;
         let order = rig.app.registration_order("40.00").await;
         let link = rig.app.pay_link(&order, 1);
+        let page = text(&rig.cancel(&link).await).await;
+        assert!(page.contains("Payment cancelled") && page.contains("Try again"), "{page}");
+        assert_eq!(rig.only_payment(&order).await.state, State::Expired);
+
         let page = text(&rig.pay(&link, false).await).await;
         assert!(page.contains("Payment declined") && page.contains("Try again"), "{page}");
-        assert_eq!(rig.only_payment(&order).await.state, State::Failed);
+        assert_eq!(rig.app.store.payments(&order.id).await.unwrap()[1].state, State::Failed);
         assert_eq!(rig.charges().unwrap_or(0), 0);
 
         assert!(text(&rig.pay(&link, true).await).await.contains("Payment received"));
         let states: Vec<_> =
             rig.app.store.payments(&order.id).await.unwrap().iter().map(|p| p.state).collect();
-        assert_eq!(states, [State::Failed, State::Sale]);
+        assert_eq!(states, [State::Expired, State::Failed, State::Sale]);
         assert_eq!(rig.charges().unwrap_or(1), 1);
     }
 
