@@ -8,7 +8,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use url::Url;
 
-use crate::gateway::{CheckoutRequest, Gateway, GatewayError, Gateways, Status};
+use crate::gateway::{Callback, CheckoutRequest, Gateway, GatewayError, Gateways, Status};
 use crate::money::Money;
 use crate::order::{Order, Purchase};
 use crate::payment::{Applied, Event, Illegal, Payment, PaymentId, State, Step};
@@ -105,13 +105,14 @@ impl Cashier {
         }
     }
 
-    /// Handles a gateway callback: it is only a trigger, so after checking it against the
-    /// order, the gateway is asked what happened. Every callback is recorded with its outcome.
+    /// Handles a gateway callback: it is verified and is then only a trigger, so after checking
+    /// it against the order, the gateway is asked what happened. `None` for a genuine callback
+    /// about nothing tollbooth acts on. Every callback is recorded with its outcome.
     pub async fn on_callback(
         &self,
         gateway: &str,
-        form: &[(String, String)],
-    ) -> Result<Outcome, CashierError> {
+        callback: &Callback,
+    ) -> Result<Option<Outcome>, CashierError> {
         let mut record = CallbackRecord {
             gateway: gateway.to_owned(),
             checkout_ref: None,
@@ -120,10 +121,11 @@ impl Cashier {
             outcome: String::new(),
             received_at: Utc::now(),
         };
-        let result = self.confirm_callback(gateway, form, &mut record).await;
+        let result = self.confirm_callback(gateway, callback, &mut record).await;
         let (kind, outcome) = match &result {
-            Ok(o) if o.changed => ("applied", format!("applied: {}", o.payment.state)),
-            Ok(_) => ("unchanged", "unchanged".to_owned()),
+            Ok(Some(o)) if o.changed => ("applied", format!("applied: {}", o.payment.state)),
+            Ok(Some(_)) => ("unchanged", "unchanged".to_owned()),
+            Ok(None) => ("ignored", "ignored".to_owned()),
             Err(e) => ("rejected", format!("rejected: {e}")),
         };
         record.outcome = outcome;
@@ -139,11 +141,17 @@ impl Cashier {
     async fn confirm_callback(
         &self,
         gateway: &str,
-        form: &[(String, String)],
+        callback: &Callback,
         record: &mut CallbackRecord,
-    ) -> Result<Outcome, CashierError> {
+    ) -> Result<Option<Outcome>, CashierError> {
         let gw = self.gateway(gateway)?;
-        let notice = gw.parse_callback(form).map_err(|e| CashierError::Rejected(e.to_string()))?;
+        let notice = match gw.verify_callback(callback).await {
+            Ok(Some(notice)) => notice,
+            Ok(None) => return Ok(None),
+            // The gateway could not be asked whether it sent this: it will send it again.
+            Err(e) if e.is_retryable() => return Err(e.into()),
+            Err(e) => return Err(CashierError::Rejected(e.to_string())),
+        };
         record.fields = notice.fields.clone();
         record.checkout_ref = Some(notice.checkout_ref.clone());
         let payment =
@@ -174,7 +182,7 @@ impl Cashier {
                 payment.currency()
             )));
         }
-        self.reconcile(&payment.id).await
+        self.reconcile(&payment.id).await.map(Some)
     }
 
     /// Asks the gateway what became of a payment's checkout and applies it. The browser's

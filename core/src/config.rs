@@ -39,6 +39,9 @@ pub struct Config {
     pub pay_link_secret: Option<SecretString>,
     pub payments: PaymentsConfig,
     pub payflow: PayflowConfig,
+    pub stripe: StripeConfig,
+    pub paypal: PaypalConfig,
+    pub paypal_classic: PaypalClassicConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -170,6 +173,90 @@ impl PayflowConfig {
     }
 }
 
+/// Stripe Checkout. `api_base` lets tests point the adapter at a local emulator.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StripeConfig {
+    pub api_base: Url,
+    /// The secret API key (`sk_…`).
+    pub secret_key: SecretString,
+    /// The webhook endpoint's signing secret (`whsec_…`).
+    pub webhook_secret: SecretString,
+    #[serde(deserialize_with = "whole_number")]
+    pub timeout_secs: u64,
+}
+
+/// PayPal's REST API (Orders v2). `api_base` is the sandbox or the live host.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaypalConfig {
+    pub api_base: Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The id of tollbooth's webhook subscription, which verification names.
+    pub webhook_id: String,
+    #[serde(deserialize_with = "whole_number")]
+    pub timeout_secs: u64,
+}
+
+/// PayPal's classic NVP API, which Express Checkout and Website Payments Pro share.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaypalClassicConfig {
+    /// The NVP endpoint (signature credentials).
+    pub api_url: Url,
+    /// Where payers are sent with an Express Checkout token (`…/cgi-bin/webscr`).
+    pub web_url: Url,
+    /// Where IPN messages are posted back for verification.
+    pub ipn_url: Url,
+    pub user: String,
+    pub password: SecretString,
+    pub signature: SecretString,
+    /// The merchant's PayPal address; IPN messages for another receiver are refused.
+    pub receiver_email: Option<String>,
+    #[serde(deserialize_with = "whole_number")]
+    pub timeout_secs: u64,
+}
+
+impl Default for StripeConfig {
+    fn default() -> Self {
+        StripeConfig {
+            api_base: Url::parse("https://api.stripe.com/").expect("valid default URL"),
+            secret_key: SecretString::from(String::new()),
+            webhook_secret: SecretString::from(String::new()),
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for PaypalConfig {
+    fn default() -> Self {
+        PaypalConfig {
+            api_base: Url::parse("https://api-m.paypal.com/").expect("valid default URL"),
+            client_id: String::new(),
+            client_secret: SecretString::from(String::new()),
+            webhook_id: String::new(),
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for PaypalClassicConfig {
+    fn default() -> Self {
+        let url = |u: &str| Url::parse(u).expect("valid default URL");
+        PaypalClassicConfig {
+            api_url: url("https://api-3t.paypal.com/nvp"),
+            web_url: url("https://www.paypal.com/cgi-bin/webscr"),
+            ipn_url: url("https://ipnpb.paypal.com/cgi-bin/webscr"),
+            user: String::new(),
+            password: SecretString::from(String::new()),
+            signature: SecretString::from(String::new()),
+            receiver_email: None,
+            timeout_secs: 30,
+        }
+    }
+}
+
 impl Default for PaymentsConfig {
     fn default() -> Self {
         PaymentsConfig { methods: vec![Method::Sandbox], pay_link_hours: 72 }
@@ -208,6 +295,9 @@ impl Default for Config {
             pay_link_secret: None,
             payments: PaymentsConfig::default(),
             payflow: PayflowConfig::default(),
+            stripe: StripeConfig::default(),
+            paypal: PaypalConfig::default(),
+            paypal_classic: PaypalClassicConfig::default(),
         }
     }
 }
@@ -364,17 +454,40 @@ impl Config {
                     .into(),
             ));
         }
-        if let Some(m) = self.payments.methods.iter().find(|m| !IMPLEMENTED.contains(m)) {
-            return Err(ConfigError(format!(
-                "payments.methods (TOLLBOOTH_PAYMENTS__METHODS): `{m}` has no gateway adapter yet (available: sandbox, payflow)"
-            )));
-        }
+        let methods = &self.payments.methods;
+        let empty = |s: &SecretString| s.expose_secret().is_empty();
         let payflow = &self.payflow;
-        if self.payments.methods.contains(&Method::Payflow)
-            && (payflow.vendor.is_empty() || payflow.password.expose_secret().is_empty())
+        if methods.contains(&Method::Payflow)
+            && (payflow.vendor.is_empty() || empty(&payflow.password))
         {
             return Err(ConfigError(
                 "payflow.vendor and payflow.password (TOLLBOOTH_PAYFLOW__VENDOR, TOLLBOOTH_PAYFLOW__PASSWORD) are required when payments.methods includes payflow".into(),
+            ));
+        }
+        let stripe = &self.stripe;
+        if methods.contains(&Method::Stripe)
+            && (empty(&stripe.secret_key) || empty(&stripe.webhook_secret))
+        {
+            return Err(ConfigError(
+                "stripe.secret_key and stripe.webhook_secret (TOLLBOOTH_STRIPE__SECRET_KEY, TOLLBOOTH_STRIPE__WEBHOOK_SECRET) are required when payments.methods includes stripe".into(),
+            ));
+        }
+        let paypal = &self.paypal;
+        if methods.contains(&Method::Paypal)
+            && (paypal.client_id.is_empty()
+                || empty(&paypal.client_secret)
+                || paypal.webhook_id.is_empty())
+        {
+            return Err(ConfigError(
+                "paypal.client_id, paypal.client_secret and paypal.webhook_id (TOLLBOOTH_PAYPAL__CLIENT_ID, TOLLBOOTH_PAYPAL__CLIENT_SECRET, TOLLBOOTH_PAYPAL__WEBHOOK_ID) are required when payments.methods includes paypal".into(),
+            ));
+        }
+        let classic = &self.paypal_classic;
+        if methods.iter().any(|m| matches!(m, Method::ExpressCheckout | Method::WebsitePaymentsPro))
+            && (classic.user.is_empty() || empty(&classic.password) || empty(&classic.signature))
+        {
+            return Err(ConfigError(
+                "paypal_classic.user, paypal_classic.password and paypal_classic.signature (TOLLBOOTH_PAYPAL_CLASSIC__USER, TOLLBOOTH_PAYPAL_CLASSIC__PASSWORD, TOLLBOOTH_PAYPAL_CLASSIC__SIGNATURE) are required when payments.methods includes express-checkout or website-payments-pro".into(),
             ));
         }
         Ok(())
@@ -412,9 +525,6 @@ fn price<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
         .map_err(|_| serde::de::Error::custom("expected a decimal string such as \"0.12\""))?;
     parse_non_negative(&text).map_err(serde::de::Error::custom)
 }
-
-/// Methods this build has a gateway adapter for.
-const IMPLEMENTED: [Method; 2] = [Method::Sandbox, Method::Payflow];
 
 /// A list written as a TOML array or, as environment variables must, separated by commas.
 fn methods<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Method>, D::Error> {
@@ -587,11 +697,41 @@ mod tests {
         let err = load(&[("TOLLBOOTH_PAYMENTS__METHODS", "payflow")]).unwrap_err().to_string();
         assert!(err.contains("TOLLBOOTH_PAYFLOW__VENDOR"), "{err}");
         let err = load(&[("TOLLBOOTH_PAYMENTS__METHODS", "stripe")]).unwrap_err().to_string();
-        assert!(err.contains("no gateway adapter"), "{err}");
+        assert!(err.contains("TOLLBOOTH_STRIPE__SECRET_KEY"), "{err}");
+        let err = load(&[("TOLLBOOTH_PAYMENTS__METHODS", "paypal")]).unwrap_err().to_string();
+        assert!(err.contains("TOLLBOOTH_PAYPAL__WEBHOOK_ID"), "{err}");
+        let err =
+            load(&[("TOLLBOOTH_PAYMENTS__METHODS", "express-checkout")]).unwrap_err().to_string();
+        assert!(err.contains("TOLLBOOTH_PAYPAL_CLASSIC__SIGNATURE"), "{err}");
         let err = load(&[("TOLLBOOTH_PAYMENTS__METHODS", "cash")]).unwrap_err().to_string();
         assert!(err.contains("payments.methods"), "{err}");
         let err = load(&[("TOLLBOOTH_PAY_LINK_SECRET", "short")]).unwrap_err().to_string();
         assert!(err.contains("at least 32"), "{err}");
+    }
+
+    #[test]
+    fn the_new_gateways_from_the_environment() {
+        let c = load(&[
+            ("TOLLBOOTH_PAYMENTS__METHODS", "stripe,paypal,express-checkout,website-payments-pro"),
+            ("TOLLBOOTH_STRIPE__SECRET_KEY", "sk_test_hunter2"),
+            ("TOLLBOOTH_STRIPE__WEBHOOK_SECRET", "whsec_hunter2"),
+            ("TOLLBOOTH_STRIPE__API_BASE", "http://127.0.0.1:9/"),
+            ("TOLLBOOTH_PAYPAL__CLIENT_ID", "client"),
+            ("TOLLBOOTH_PAYPAL__CLIENT_SECRET", "hunter2-paypal"),
+            ("TOLLBOOTH_PAYPAL__WEBHOOK_ID", "WH-1"),
+            ("TOLLBOOTH_PAYPAL_CLASSIC__USER", "api-user"),
+            ("TOLLBOOTH_PAYPAL_CLASSIC__PASSWORD", "hunter2-nvp"),
+            ("TOLLBOOTH_PAYPAL_CLASSIC__SIGNATURE", "hunter2-signature"),
+            ("TOLLBOOTH_PAYPAL_CLASSIC__TIMEOUT_SECS", "7"),
+        ])
+        .unwrap();
+        assert_eq!(c.payments.methods.len(), 4);
+        assert_eq!(c.stripe.api_base.as_str(), "http://127.0.0.1:9/");
+        assert_eq!(c.paypal.api_base.as_str(), "https://api-m.paypal.com/");
+        assert_eq!(c.paypal_classic.timeout_secs, 7);
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let err = load(&[("TOLLBOOTH_STRIPE__COLOUR", "red")]).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
     }
 
     #[test]

@@ -1,11 +1,18 @@
 //! The interface every payment gateway adapter implements, one file per adapter.
 //!
-//! Callbacks (silent posts, IPN, webhooks) are only a trigger: an adapter parses one into the
-//! checkout it concerns, and what really happened is then asked of the gateway with
-//! [`Gateway::inquire`], so a forged callback can change nothing.
+//! Callbacks (silent posts, IPN, webhooks) are only a trigger: an adapter verifies one (by its
+//! signature, or by asking the gateway whether it sent it) and parses it into the checkout it
+//! concerns, and what really happened is then asked of the gateway with [`Gateway::inquire`], so
+//! a forged or replayed callback can change nothing.
 
+pub mod express_checkout;
+pub mod http;
 pub mod payflow;
+pub mod paypal_classic;
+pub mod paypal_orders;
 pub mod sandbox;
+pub mod stripe;
+pub mod website_payments_pro;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,19 +45,49 @@ pub struct CheckoutRequest {
 pub struct Checkout {
     /// Where to send the payer's browser.
     pub redirect: Url,
-    /// The gateway's reference of this checkout, by which callbacks and inquiries find it.
+    /// The gateway's reference of this checkout, by which callbacks and inquiries find it
+    /// (Payflow's SECURETOKENID, Stripe's session id, PayPal's order id, or the invoice number
+    /// that classic PayPal's IPN messages carry).
     pub reference: String,
-    /// What the gateway needs to inquire about the checkout later (Payflow's SECURETOKEN).
+    /// What the gateway needs to inquire about the checkout later (Payflow's SECURETOKEN,
+    /// Express Checkout's token).
     pub token: Option<String>,
 }
 
-/// A callback, parsed: which checkout it concerns and what it claims (to be confirmed).
+/// A callback as it arrived: signatures cover the exact bytes, so the body stays raw.
+#[derive(Clone, Debug, Default)]
+pub struct Callback {
+    /// Header names in lower case.
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Callback {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    /// The body as `application/x-www-form-urlencoded` pairs (silent posts, IPN).
+    pub fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body).into_owned().collect()
+    }
+
+    /// The body as JSON (webhooks), or why it is not.
+    pub fn json(&self) -> Result<serde_json::Value, GatewayError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| GatewayError::BadCallback(format!("body is not JSON: {e}")))
+    }
+}
+
+/// A callback, verified and parsed: which checkout it concerns and what it claims (to be
+/// confirmed by inquiry).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
     pub checkout_ref: String,
     /// The order the callback names, when the gateway echoes it.
     pub order: Option<String>,
-    /// The amount the callback claims, as the gateway wrote it.
+    /// The amount the callback claims, as a decimal in the currency's main unit (adapters of
+    /// gateways that count in minor units convert).
     pub amount: Option<String>,
     pub currency: Option<String>,
     /// The fields worth keeping for the record (never card data).
@@ -106,6 +143,9 @@ pub enum GatewayError {
     /// A callback that does not parse.
     #[error("bad callback: {0}")]
     BadCallback(String),
+    /// A callback whose signature does not hold, or that the gateway says it did not send.
+    #[error("callback not verified: {0}")]
+    Unverified(String),
     #[error("{0}")]
     Unsupported(String),
 }
@@ -123,10 +163,15 @@ pub trait Gateway: Send + Sync {
     /// Opens a hosted checkout that authorises or sells `amount`.
     async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout, GatewayError>;
 
-    /// Parses a callback; the caller then confirms it with [`Gateway::inquire`].
-    fn parse_callback(&self, form: &[(String, String)]) -> Result<Notice, GatewayError>;
+    /// Verifies a callback and parses it; `None` for a genuine callback about something other
+    /// than a checkout (an event type tollbooth does not act on). The caller then confirms it
+    /// with [`Gateway::inquire`].
+    async fn verify_callback(&self, callback: &Callback) -> Result<Option<Notice>, GatewayError>;
 
-    /// Asks the gateway what became of a payment's checkout.
+    /// Asks the gateway what became of a payment's checkout. Where the gateway needs the
+    /// merchant to complete a checkout the payer approved (Express Checkout, PayPal Orders),
+    /// this completes it, with the key of [`crate::payment::Step::Complete`], so that the
+    /// browser's return and a callback racing it complete it once.
     async fn inquire(&self, payment: &Payment) -> Result<Status, GatewayError>;
 
     async fn capture(

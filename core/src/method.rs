@@ -17,16 +17,19 @@ pub enum Method {
     Payflow,
     /// Credit and debit cards through Stripe Checkout.
     Stripe,
+    /// PayPal (wallet, and cards where PayPal offers them) through PayPal's Orders v2 API.
+    Paypal,
     /// PayPal Express Checkout.
     ExpressCheckout,
     /// PayPal Website Payments Pro.
     WebsitePaymentsPro,
 }
 
-pub const ALL: [Method; 5] = [
+pub const ALL: [Method; 6] = [
     Method::Sandbox,
     Method::Payflow,
     Method::Stripe,
+    Method::Paypal,
     Method::ExpressCheckout,
     Method::WebsitePaymentsPro,
 ];
@@ -37,18 +40,20 @@ impl Method {
             Method::Sandbox => "sandbox",
             Method::Payflow => "payflow",
             Method::Stripe => "stripe",
+            Method::Paypal => "paypal",
             Method::ExpressCheckout => "express-checkout",
             Method::WebsitePaymentsPro => "website-payments-pro",
         }
     }
 
     /// DESIGN's rule: Express Checkout only in the US and Canada, Website Payments Pro only in
-    /// Great Britain, cards and the sandbox everywhere.
+    /// Great Britain, cards and the sandbox everywhere. PayPal's current Orders API is not
+    /// limited by PayPal to a country list, so it is offered everywhere too.
     pub fn allowed_in(self, country: Country) -> bool {
         match self {
             Method::ExpressCheckout => matches!(country.code(), "US" | "CA"),
             Method::WebsitePaymentsPro => country.code() == "GB",
-            Method::Sandbox | Method::Payflow | Method::Stripe => true,
+            Method::Sandbox | Method::Payflow | Method::Stripe | Method::Paypal => true,
         }
     }
 }
@@ -84,7 +89,7 @@ mod tests {
 
     #[test]
     fn methods_per_country() {
-        let everywhere = ["sandbox", "payflow", "stripe"];
+        let everywhere = ["sandbox", "payflow", "stripe", "paypal"];
         assert_eq!(names("US"), [&everywhere[..], &["express-checkout"]].concat());
         assert_eq!(names("CA"), [&everywhere[..], &["express-checkout"]].concat());
         assert_eq!(names("GB"), [&everywhere[..], &["website-payments-pro"]].concat());

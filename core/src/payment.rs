@@ -150,7 +150,8 @@ pub enum Illegal {
 pub struct Payment {
     pub id: PaymentId,
     pub order_id: OrderId,
-    /// The gateway's name (`sandbox`, `payflow`).
+    /// The gateway's name, which is its method's (`sandbox`, `payflow`, `stripe`, `paypal`,
+    /// `express-checkout`, `website-payments-pro`).
     pub gateway: String,
     pub action: Action,
     pub state: State,
@@ -158,7 +159,8 @@ pub struct Payment {
     pub amount: Money,
     pub captured: Money,
     pub refunded: Money,
-    /// The gateway's reference of the authorisation or sale (Payflow's PNREF), once known.
+    /// The gateway's reference of the authorisation or sale (Payflow's PNREF, Stripe's
+    /// PaymentIntent, PayPal's authorization or capture id, a classic transaction id).
     pub reference: Option<String>,
     /// The gateway's reference of the capture, once captured.
     pub capture_ref: Option<String>,
@@ -315,6 +317,9 @@ impl fmt::Display for PaymentId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     Checkout,
+    /// Completing a checkout the payer approved (Express Checkout's DoExpressCheckoutPayment,
+    /// PayPal Orders' authorize or capture).
+    Complete,
     Capture,
     Void,
     Refund(u32),
@@ -324,6 +329,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Checkout => f.write_str("checkout"),
+            Step::Complete => f.write_str("complete"),
             Step::Capture => f.write_str("capture"),
             Step::Void => f.write_str("void"),
             Step::Refund(n) => write!(f, "refund-{n}"),

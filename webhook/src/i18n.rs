@@ -93,6 +93,7 @@ pub struct Texts {
     pub method_sandbox: &'static str,
     pub method_card: &'static str,
     pub method_stripe: &'static str,
+    pub method_paypal: &'static str,
     pub method_express_checkout: &'static str,
     pub method_website_payments_pro: &'static str,
 }
@@ -103,6 +104,7 @@ impl Texts {
             Method::Sandbox => self.method_sandbox,
             Method::Payflow => self.method_card,
             Method::Stripe => self.method_stripe,
+            Method::Paypal => self.method_paypal,
             Method::ExpressCheckout => self.method_express_checkout,
             Method::WebsitePaymentsPro => self.method_website_payments_pro,
         }
@@ -151,6 +153,7 @@ static EN: Texts = Texts {
     method_sandbox: "Test payment (sandbox)",
     method_card: "Credit or debit card",
     method_stripe: "Card (Stripe)",
+    method_paypal: "PayPal",
     method_express_checkout: "PayPal Express Checkout",
     method_website_payments_pro: "PayPal Website Payments Pro",
 };
@@ -197,6 +200,7 @@ static NO: Texts = Texts {
     method_sandbox: "Testbetaling (sandkasse)",
     method_card: "Kreditt- eller debetkort",
     method_stripe: "Kort (Stripe)",
+    method_paypal: "PayPal",
     method_express_checkout: "PayPal Express Checkout",
     method_website_payments_pro: "PayPal Website Payments Pro",
 };

@@ -2,25 +2,36 @@
 //! checkout (`/payments/sandbox/checkout/{id}`).
 
 use axum::Form;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Redirect, Response};
 use serde::Deserialize;
+use tollbooth_core::gateway::Callback;
 use tollbooth_core::gateway::sandbox::Decision;
 
 use crate::i18n::Lang;
 use crate::pages::{self, SandboxPage};
 use crate::{ApiError, AppState};
 
-/// A server-to-server callback: checked against the order, confirmed by inquiry, recorded.
-/// Refused callbacks answer 400, which also tells Payflow (with silent-post confirmation) to
-/// void what it did.
+/// A server-to-server callback (silent post, IPN or webhook, form or JSON): verified, checked
+/// against the order, confirmed by inquiry, recorded. Refused callbacks answer 400, which also
+/// tells Payflow (with silent-post confirmation) to void what it did; genuine callbacks about
+/// nothing tollbooth acts on answer 200.
 pub async fn notify(
     State(state): State<AppState>,
     Path(gateway): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<&'static str, ApiError> {
-    state.cashier.on_callback(&gateway, &form).await?;
+    let callback = Callback {
+        headers: headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
+        body: body.to_vec(),
+    };
+    state.cashier.on_callback(&gateway, &callback).await?;
     Ok("ok")
 }
 

@@ -11,8 +11,12 @@ use tollbooth_bot::Bot;
 use tollbooth_core::cashier::Cashier;
 use tollbooth_core::config::{Config, DiscordMode};
 use tollbooth_core::gateway::Gateways;
+use tollbooth_core::gateway::express_checkout::ExpressCheckout;
 use tollbooth_core::gateway::payflow::Payflow;
+use tollbooth_core::gateway::paypal_orders::PaypalOrders;
 use tollbooth_core::gateway::sandbox::Sandbox;
+use tollbooth_core::gateway::stripe::Stripe;
+use tollbooth_core::gateway::website_payments_pro::WebsitePaymentsPro;
 use tollbooth_core::method::Method;
 use tollbooth_core::paylink::PayLinks;
 use tollbooth_core::platform::PlatformKind;
@@ -58,8 +62,14 @@ impl AppState {
             gateways = match method {
                 Method::Sandbox => gateways.with(sandbox.clone()),
                 Method::Payflow => gateways.with(Arc::new(Payflow::new(&config.payflow))),
-                // Refused when the configuration is loaded.
-                _ => gateways,
+                Method::Stripe => gateways.with(Arc::new(Stripe::new(&config.stripe))),
+                Method::Paypal => gateways.with(Arc::new(PaypalOrders::new(&config.paypal))),
+                Method::ExpressCheckout => {
+                    gateways.with(Arc::new(ExpressCheckout::new(&config.paypal_classic)))
+                }
+                Method::WebsitePaymentsPro => {
+                    gateways.with(Arc::new(WebsitePaymentsPro::new(&config.paypal_classic)))
+                }
             };
         }
         let secret = config.pay_link_secret.clone().unwrap_or_else(|| {

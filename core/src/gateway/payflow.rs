@@ -13,17 +13,14 @@ use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::{Checkout, CheckoutRequest, Done, Gateway, GatewayError, Notice, Status};
+use super::http;
+use super::{Callback, Checkout, CheckoutRequest, Done, Gateway, GatewayError, Notice, Status};
 use crate::config::{PayflowConfig, PayflowMode};
 use crate::money::{Currency, Money};
 use crate::order::Action;
 use crate::payment::{IdempotencyKey, Payment};
 
 pub const NAME: &str = "payflow";
-
-/// Attempts per call: communication failures are retried with the same `X-VPS-REQUEST-ID`, so
-/// Payflow answers a retry of something it already did with the first answer.
-const ATTEMPTS: u32 = 3;
 
 /// Silent-post fields worth keeping; everything else (card type, last digits, address) is not
 /// ours to store.
@@ -59,7 +56,8 @@ impl Payflow {
         }
     }
 
-    /// One API call, retried on communication failures with the same request id.
+    /// One API call, retried on communication failures with the same `X-VPS-REQUEST-ID`, so
+    /// Payflow answers a retry of something it already did with the first answer.
     async fn call(
         &self,
         fields: &[(&str, String)],
@@ -75,21 +73,11 @@ impl Payflow {
         let all: Vec<(&str, String)> =
             credentials.into_iter().chain(fields.iter().cloned()).collect();
         let body = nvp::encode(&all);
-        let mut last = GatewayError::Communication("no attempt made".into());
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            let trxtype = fields.iter().find(|(k, _)| *k == "TRXTYPE").map_or("", |(_, v)| v);
-            match self.send(&body, request_id).await.and_then(classify) {
-                Err(e) if e.is_retryable() => {
-                    tracing::warn!(trxtype, request_id, attempt, error = %e, "payflow call failed; retrying");
-                    last = e;
-                }
-                other => return other,
-            }
-        }
-        Err(last)
+        let trxtype = fields.iter().find(|(k, _)| *k == "TRXTYPE").map_or("", |(_, v)| v);
+        http::with_retries(NAME, trxtype, || async {
+            self.send(&body, request_id).await.and_then(classify)
+        })
+        .await
     }
 
     async fn send(&self, body: &str, request_id: &str) -> Result<Fields, GatewayError> {
@@ -233,23 +221,25 @@ impl Gateway for Payflow {
         Ok(Checkout { redirect, reference: token_id, token: Some(token.clone()) })
     }
 
-    fn parse_callback(&self, form: &[(String, String)]) -> Result<Notice, GatewayError> {
-        let fields: BTreeMap<String, String> = form
-            .iter()
+    async fn verify_callback(&self, callback: &Callback) -> Result<Option<Notice>, GatewayError> {
+        // Silent posts are not signed (`payments.md` §1.7): the inquiry that follows is what
+        // counts.
+        let fields: BTreeMap<String, String> = callback
+            .form()
+            .into_iter()
             .filter(|(k, _)| KEPT_FIELDS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let checkout_ref = fields
             .get("SECURETOKENID")
             .cloned()
             .ok_or_else(|| GatewayError::BadCallback("no SECURETOKENID".into()))?;
-        Ok(Notice {
+        Ok(Some(Notice {
             checkout_ref,
             order: fields.get("INVNUM").cloned(),
             amount: fields.get("AMT").cloned(),
             currency: fields.get("CURRENCY").cloned(),
             fields,
-        })
+        }))
     }
 
     async fn inquire(&self, payment: &Payment) -> Result<Status, GatewayError> {

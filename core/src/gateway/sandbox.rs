@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use rand::RngCore;
 use url::Url;
 
-use super::{Checkout, CheckoutRequest, Done, Gateway, GatewayError, Notice, Status};
+use super::{Callback, Checkout, CheckoutRequest, Done, Gateway, GatewayError, Notice, Status};
 use crate::money::Money;
 use crate::order::Action;
 use crate::payment::{IdempotencyKey, Payment};
@@ -172,19 +172,21 @@ impl Gateway for Sandbox {
         Ok(Checkout { redirect, reference: id, token: None })
     }
 
-    fn parse_callback(&self, form: &[(String, String)]) -> Result<Notice, GatewayError> {
-        let checkout = form
-            .iter()
+    async fn verify_callback(&self, callback: &Callback) -> Result<Option<Notice>, GatewayError> {
+        // Unsigned, like a silent post: the inquiry that follows is what counts.
+        let checkout = callback
+            .form()
+            .into_iter()
             .find(|(k, _)| k == "checkout")
             .map(|(_, v)| v.clone())
             .ok_or_else(|| GatewayError::BadCallback("no `checkout` field".into()))?;
-        Ok(Notice {
+        Ok(Some(Notice {
             checkout_ref: checkout.clone(),
             order: None,
             amount: None,
             currency: None,
             fields: [("checkout".to_owned(), checkout)].into(),
-        })
+        }))
     }
 
     async fn inquire(&self, payment: &Payment) -> Result<Status, GatewayError> {
