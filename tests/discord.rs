@@ -8,7 +8,8 @@ use axum::http::Method;
 use ed25519_dalek::{Signer, SigningKey};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tollbooth_core::config::DiscordMode;
+use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::method::Method as PayMethod;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::site::{Division, HostEmail};
 use tollbooth_core::store::{DiscordLinkStore, NewDelivery, SessionStore, SiteStore, Switches};
@@ -33,6 +34,11 @@ struct Bot {
 }
 
 async fn start(db: &Db) -> Bot {
+    start_with(db, |_| {}).await
+}
+
+/// The bot over HTTP with the configuration further changed by `configure`.
+async fn start_with(db: &Db, configure: impl FnOnce(&mut Config)) -> Bot {
     let discord = DiscordEmulator::start().await;
     let base = discord.base.clone();
     let app = app::start(db, |c| {
@@ -41,6 +47,7 @@ async fn start(db: &Db) -> Bot {
         c.discord.application_id = Some(APPLICATION_ID.into());
         c.discord.token = Some(SecretString::from(TOKEN));
         c.discord.api_base = base.parse().unwrap();
+        configure(c);
     })
     .await;
     Bot { app, discord, client: reqwest::Client::new() }
@@ -132,6 +139,7 @@ on_both_backends!(
     change_opens_a_form_and_its_answer_quotes_again,
     pay_answers_with_an_ephemeral_link_to_the_pay_page,
     admin_is_refused_to_members_without_manage_server,
+    admin_methods_choose_what_the_pay_page_offers,
     bad_options_get_an_ephemeral_error_naming_the_option,
     a_slow_command_is_deferred_and_finished_through_the_webhook,
     a_host_sees_only_the_sessions_the_platform_says_they_host,
@@ -349,6 +357,50 @@ async fn admin_is_refused_to_members_without_manage_server(db: Db) {
     );
     let unknown = bot.interact(&command("admin", host, "en-US", ADMIN)).await;
     assert!(content(&unknown).contains("nowhere"), "{}", content(&unknown));
+}
+
+/// The methods the pay page at `url` offers, by their form values.
+async fn offered(url: &str) -> Vec<String> {
+    let html = reqwest::get(url).await.unwrap().text().await.unwrap();
+    html.split("id=\"method-")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+async fn admin_methods_choose_what_the_pay_page_offers(db: Db) {
+    let bot = start_with(&db, |c| {
+        c.payments.methods = vec![PayMethod::Sandbox, PayMethod::Payflow];
+    })
+    .await;
+    let order = bot.app.session_order().await;
+    let url = bot.app.pay_link(&order, 1);
+    assert_eq!(offered(&url).await, ["sandbox", "payflow"], "every configured method at first");
+    let methods =
+        |value: &str| sub("methods", json!([{"name": "methods", "type": 3, "value": value}]));
+
+    let refused = bot.interact(&command("admin", methods("payflow"), "en-US", MEMBER)).await;
+    assert!(is_ephemeral(&refused));
+    assert!(content(&refused).contains("Manage Server"), "{}", content(&refused));
+    assert_eq!(offered(&url).await, ["sandbox", "payflow"]);
+
+    let done = bot.interact(&command("admin", methods("Payflow"), "en-US", ADMIN)).await;
+    assert!(is_ephemeral(&done));
+    assert_eq!(content(&done), "Payment methods offered in US: payflow");
+    assert_eq!(offered(&url).await, ["payflow"]);
+
+    // Unknown, or known but without a gateway here: refused by name, and nothing changes.
+    let unknown = bot.interact(&command("admin", methods("sandbox,bitcoin"), "en-US", ADMIN)).await;
+    assert!(is_ephemeral(&unknown));
+    assert!(content(&unknown).starts_with("Option `methods`"), "{}", content(&unknown));
+    assert!(content(&unknown).contains("`bitcoin`"), "{}", content(&unknown));
+    let absent = bot.interact(&command("admin", methods("stripe"), "en-US", ADMIN)).await;
+    assert!(content(&absent).contains("`stripe`, which is not configured"), "{}", content(&absent));
+    assert_eq!(offered(&url).await, ["payflow"]);
+
+    let all = bot.interact(&command("admin", methods("all"), "no", ADMIN)).await;
+    assert_eq!(content(&all), "Betalingsmåter som tilbys i US: sandbox, payflow");
+    assert_eq!(offered(&url).await, ["sandbox", "payflow"]);
 }
 
 async fn bad_options_get_an_ephemeral_error_naming_the_option(db: Db) {

@@ -4,6 +4,7 @@ mod common;
 
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
+use tollbooth_core::method::Method;
 use tollbooth_core::money::Country;
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
@@ -42,6 +43,7 @@ on_both_backends!(
     a_transition_is_applied_by_one_writer_only,
     gateway_steps_are_reserved_once,
     discord_users_link_to_one_host_each,
+    the_administrators_payment_methods_round_trip,
 );
 
 async fn discord_users_link_to_one_host_each(db: Db) {
@@ -92,6 +94,29 @@ async fn config_seeds_the_site_once_and_admin_changes_survive_restarts(db: Db) {
     assert_eq!(site.prices, nok);
     assert_eq!(site.country, country("NO"));
     assert!(site.ecommerce_enabled, "switches are the administrator's, not the configuration's");
+}
+
+async fn the_administrators_payment_methods_round_trip(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let usd = prices("USD", "0.12", "0.05");
+    s.apply_config(country("US"), &usd).await.unwrap();
+    assert_eq!(s.site_settings().await.unwrap().payment_methods, None, "the configuration's");
+
+    let chosen = [Method::Payflow, Method::ExpressCheckout];
+    s.set_payment_methods(Some(&chosen)).await.unwrap();
+    assert_eq!(s.site_settings().await.unwrap().payment_methods, Some(chosen.to_vec()));
+    s.close().await;
+
+    // Kept over a restart, even one with a changed configuration.
+    let s = store::open(&db.url).await.unwrap();
+    s.apply_config(country("CA"), &usd).await.unwrap();
+    assert_eq!(s.site_settings().await.unwrap().payment_methods, Some(chosen.to_vec()));
+
+    // An empty choice is a choice (nothing offered), unlike going back to the configuration.
+    s.set_payment_methods(Some(&[])).await.unwrap();
+    assert_eq!(s.site_settings().await.unwrap().payment_methods, Some(vec![]));
+    s.set_payment_methods(None).await.unwrap();
+    assert_eq!(s.site_settings().await.unwrap().payment_methods, None);
 }
 
 async fn prices_are_versioned_in_time(db: Db) {

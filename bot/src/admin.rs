@@ -3,6 +3,7 @@
 //! that per server, so the permission Discord sends with the interaction is checked here too.
 
 use chrono::Utc;
+use tollbooth_core::method::{self, Method};
 use tollbooth_core::money::{Country, Currency, parse_non_negative};
 use tollbooth_core::pricing::Prices;
 use tollbooth_core::site::{Division, DivisionId, Host, HostEmail};
@@ -121,6 +122,27 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             store.set_country(country).await?;
             format!("{}: {country}", lang.pick("Country", "Land"))
         }
+        "methods" => {
+            let text = args.str("methods")?;
+            // `all` forgets the choice, so methods added to the configuration later are offered.
+            let chosen = if text.trim().eq_ignore_ascii_case("all") {
+                None
+            } else {
+                Some(chosen(bot, lang, text)?)
+            };
+            store.set_payment_methods(chosen.as_deref()).await?;
+            let site = store.site_settings().await?;
+            let offered = site.offered_methods(&bot.methods);
+            let offered = if offered.is_empty() {
+                lang.pick("none", "ingen").to_owned()
+            } else {
+                method::join(&offered)
+            };
+            match lang {
+                Lang::En => format!("Payment methods offered in {}: {offered}", site.country),
+                Lang::No => format!("Betalingsmåter som tilbys i {}: {offered}", site.country),
+            }
+        }
         "division" => {
             let id: DivisionId =
                 args.str("id")?.parse().map_err(|e| BadOption::invalid("id", e))?;
@@ -151,6 +173,37 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
         }
         other => return Err(BadOption::invalid(other, "unknown subcommand").into()),
     })
+}
+
+/// The methods named in `text`, each one that this server has a gateway for.
+fn chosen(bot: &Bot, lang: Lang, text: &str) -> Result<Vec<Method>, BadOption> {
+    let invalid = |why: String| BadOption::invalid("methods", why);
+    let methods = method::parse_list(&text.to_ascii_lowercase()).map_err(invalid)?;
+    if let Some(m) = methods.iter().find(|m| !bot.methods.contains(m)) {
+        let configured = method::join(&bot.methods);
+        return Err(invalid(match lang {
+            Lang::En => {
+                format!(
+                    "names `{m}`, which is not configured on this server (configured: {configured})"
+                )
+            }
+            Lang::No => {
+                format!(
+                    "nevner `{m}`, som ikke er satt opp på denne serveren (satt opp: {configured})"
+                )
+            }
+        }));
+    }
+    if methods.is_empty() {
+        return Err(invalid(
+            lang.pick(
+                "must name at least one method, or `all`",
+                "må nevne minst én betalingsmåte, eller `all`",
+            )
+            .to_owned(),
+        ));
+    }
+    Ok(methods)
 }
 
 async fn switches(bot: &Bot) -> Result<Switches, StoreError> {

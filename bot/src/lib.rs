@@ -22,6 +22,7 @@ use serenity::all::{
     CommandInteraction, CreateInteractionResponse, Interaction, Member, Permissions,
 };
 use tollbooth_core::manifest::{self, Manifest};
+use tollbooth_core::method::Method;
 use tollbooth_core::paylink::PayLinks;
 use tollbooth_core::store::{Store, StoreError};
 use url::Url;
@@ -37,6 +38,9 @@ pub struct Bot {
     pub pay_links: PayLinks,
     /// Base of the links the bot hands out, with a trailing slash.
     pub public_url: Url,
+    /// The configured payment methods: the gateways this server has, which `/admin methods`
+    /// chooses among.
+    pub methods: Vec<Method>,
     pub pay_link_hours: i64,
     commands: Arc<manifest::Discord>,
 }
@@ -66,12 +70,14 @@ impl Bot {
         store: Arc<dyn Store>,
         pay_links: PayLinks,
         public_url: Url,
+        methods: Vec<Method>,
         pay_link_hours: u64,
     ) -> Bot {
         Bot {
             store,
             pay_links,
             public_url,
+            methods,
             pay_link_hours: i64::try_from(pay_link_hours).unwrap_or(i64::MAX),
             commands: Arc::new(Manifest::built_in().discord),
         }

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-use crate::method::Method;
+use crate::method::{self, Method};
 use crate::money::{Country, Currency, parse_non_negative};
 use crate::pricing::Prices;
 
@@ -534,16 +534,11 @@ fn methods<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Method>, D::Error> {
         One(String),
         Many(Vec<String>),
     }
-    let names = match List::deserialize(d)? {
-        List::One(text) => text.split(',').map(str::to_owned).collect(),
-        List::Many(names) => names,
+    let text = match List::deserialize(d)? {
+        List::One(text) => text,
+        List::Many(names) => names.join(","),
     };
-    names
-        .iter()
-        .map(|n| n.trim())
-        .filter(|n| !n.is_empty())
-        .map(|n| n.parse().map_err(serde::de::Error::custom))
-        .collect()
+    method::parse_list(&text).map_err(serde::de::Error::custom)
 }
 
 /// A whole number written as a number (in a file) or a string (in the environment).

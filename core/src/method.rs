@@ -63,6 +63,28 @@ pub fn allowed(enabled: &[Method], country: Country) -> Vec<Method> {
     enabled.iter().copied().filter(|m| m.allowed_in(country)).collect()
 }
 
+/// What a pay page offers: the configured methods (only they have a gateway), narrowed to the
+/// administrator's choice when there is one, where the site's country allows them; in the
+/// configuration's order, so the operator decides which comes first.
+pub fn offered(configured: &[Method], chosen: Option<&[Method]>, country: Country) -> Vec<Method> {
+    let mut offered = allowed(configured, country);
+    if let Some(chosen) = chosen {
+        offered.retain(|m| chosen.contains(m));
+    }
+    offered
+}
+
+/// Methods written as one line, separated by commas (as in the environment, in chat and in the
+/// database); blanks around names and empty entries are ignored.
+pub fn parse_list(text: &str) -> Result<Vec<Method>, String> {
+    text.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::parse).collect()
+}
+
+/// The inverse of [`parse_list`].
+pub fn join(methods: &[Method]) -> String {
+    methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+}
+
 impl FromStr for Method {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -94,6 +116,31 @@ mod tests {
         assert_eq!(names("CA"), [&everywhere[..], &["express-checkout"]].concat());
         assert_eq!(names("GB"), [&everywhere[..], &["website-payments-pro"]].concat());
         assert_eq!(names("NO"), everywhere);
+    }
+
+    #[test]
+    fn offered_is_configured_and_chosen_and_allowed() {
+        use Method::*;
+        let configured = [Payflow, Sandbox, ExpressCheckout];
+        let us = "US".parse().unwrap();
+        let no = "NO".parse().unwrap();
+        assert_eq!(offered(&configured, None, us), configured, "no choice: all configured");
+        assert_eq!(offered(&configured, None, no), [Payflow, Sandbox], "the country still rules");
+        // The configuration's order, whatever order the administrator named them in.
+        assert_eq!(offered(&configured, Some(&[Sandbox, Payflow]), us), [Payflow, Sandbox]);
+        // A chosen method without a gateway is not offered, nor one the country forbids.
+        assert_eq!(offered(&configured, Some(&[Stripe, Sandbox]), us), [Sandbox]);
+        assert_eq!(offered(&configured, Some(&[ExpressCheckout]), no), []);
+        assert_eq!(offered(&configured, Some(&[]), us), []);
+    }
+
+    #[test]
+    fn lists_round_trip() {
+        let list = parse_list(" sandbox, ,express-checkout,").unwrap();
+        assert_eq!(list, [Method::Sandbox, Method::ExpressCheckout]);
+        assert_eq!(parse_list(&join(&ALL)).unwrap(), ALL);
+        assert_eq!(parse_list("").unwrap(), []);
+        assert!(parse_list("sandbox,bitcoin").unwrap_err().contains("`bitcoin`"));
     }
 
     #[test]

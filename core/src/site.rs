@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::method::{self, Method};
 use crate::money::Country;
 use crate::pricing::Prices;
 
@@ -20,6 +21,15 @@ pub struct SiteSettings {
     pub fee_based_enabled: bool,
     pub country: Country,
     pub prices: Prices,
+    /// The administrator's choice of payment methods; `None` leaves it to the configuration.
+    pub payment_methods: Option<Vec<Method>>,
+}
+
+impl SiteSettings {
+    /// The methods a pay page offers, of those `configured` (the gateways that exist).
+    pub fn offered_methods(&self, configured: &[Method]) -> Vec<Method> {
+        method::offered(configured, self.payment_methods.as_deref(), self.country)
+    }
 }
 
 /// A division's identifier: a short lowercase slug such as `sales-emea`, as typed in chat,

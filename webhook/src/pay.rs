@@ -74,14 +74,17 @@ async fn open(
     }
 }
 
-/// The methods offered for the site's country (administrators may change the country).
+/// The methods offered as the site stands now (administrators may change the country and
+/// choose among the configured methods).
 async fn methods(state: &AppState) -> Result<Vec<Method>, ApiError> {
-    let country = match state.store.site_settings().await {
-        Ok(site) => site.country,
-        Err(StoreError::NotFound(_)) => state.config.site.country,
-        Err(e) => return Err(e.into()),
-    };
-    Ok(method::allowed(&state.config.payments.methods, country))
+    let configured = &state.config.payments.methods;
+    match state.store.site_settings().await {
+        Ok(site) => Ok(site.offered_methods(configured)),
+        Err(StoreError::NotFound(_)) => {
+            Ok(method::offered(configured, None, state.config.site.country))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn show(

@@ -85,6 +85,7 @@ impl AppState {
             store.clone(),
             pay_links.clone(),
             base(&config.public_url),
+            config.payments.methods.clone(),
             config.payments.pay_link_hours,
         );
         let discord = discord(&config, &store, &bot);

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::method::Method;
 use crate::money::Country;
 use crate::pricing::Prices;
 use crate::site::{Division, DivisionId, Host, HostEmail, SiteSettings};
@@ -42,6 +43,8 @@ pub trait SiteStore {
     async fn site_settings(&self) -> Result<SiteSettings, StoreError>;
     async fn set_switches(&self, switches: Switches) -> Result<(), StoreError>;
     async fn set_country(&self, country: Country) -> Result<(), StoreError>;
+    /// The administrator's choice of payment methods; `None` goes back to every configured one.
+    async fn set_payment_methods(&self, methods: Option<&[Method]>) -> Result<(), StoreError>;
 
     /// Records a new version of the price list, in force from `from`. Returns its version.
     async fn set_prices(

@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyQueryResult, AnyRow};
 use sqlx::{Any, Row, Transaction};
 
 use super::{SqlStore, flag, millis, parsed};
+use crate::method::{self, Method};
 use crate::money::{Country, Currency};
 use crate::pricing::Prices;
 use crate::site::{Division, DivisionId, Host, HostEmail, SiteSettings};
@@ -18,6 +19,14 @@ fn prices(row: &AnyRow) -> Result<Prices, StoreError> {
         person_minute: parsed::<Decimal>(row, "person_minute")?,
         teleconference_minute: parsed::<Decimal>(row, "teleconference_minute")?,
     })
+}
+
+/// The site's settings are one row, written by [`SiteStore::apply_config`] before any change.
+fn settings_updated(done: AnyQueryResult) -> Result<(), StoreError> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("site settings".into()));
+    }
+    Ok(())
 }
 
 /// Turns a constraint the database enforced into an error that says what was wrong.
@@ -87,18 +96,25 @@ impl SiteStore for SqlStore {
 
     async fn site_settings(&self) -> Result<SiteSettings, StoreError> {
         let row = sqlx::query(
-            "SELECT ecommerce_enabled, pay_per_use_enabled, fee_based_enabled, country
+            "SELECT ecommerce_enabled, pay_per_use_enabled, fee_based_enabled, country,
+                 payment_methods
              FROM site_settings WHERE id = 1",
         )
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(|| StoreError::NotFound("site settings".into()))?;
+        let methods: Option<String> = row.try_get("payment_methods")?;
+        let payment_methods = methods
+            .map(|text| method::parse_list(&text))
+            .transpose()
+            .map_err(|reason| StoreError::Corrupt { column: "payment_methods", reason })?;
         Ok(SiteSettings {
             ecommerce_enabled: flag(&row, "ecommerce_enabled")?,
             pay_per_use_enabled: flag(&row, "pay_per_use_enabled")?,
             fee_based_enabled: flag(&row, "fee_based_enabled")?,
             country: parsed(&row, "country")?,
             prices: self.prices_at(Utc::now()).await?,
+            payment_methods,
         })
     }
 
@@ -113,10 +129,7 @@ impl SiteStore for SqlStore {
         .bind(millis(Utc::now()))
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("site settings".into()));
-        }
-        Ok(())
+        settings_updated(done)
     }
 
     async fn set_country(&self, country: Country) -> Result<(), StoreError> {
@@ -126,10 +139,18 @@ impl SiteStore for SqlStore {
                 .bind(millis(Utc::now()))
                 .execute(&self.pool)
                 .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("site settings".into()));
-        }
-        Ok(())
+        settings_updated(done)
+    }
+
+    async fn set_payment_methods(&self, methods: Option<&[Method]>) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE site_settings SET payment_methods = $1, updated_at = $2 WHERE id = 1",
+        )
+        .bind(methods.map(method::join))
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        settings_updated(done)
     }
 
     async fn set_prices(
