@@ -21,11 +21,11 @@ use tollbooth_core::store::PaymentStore;
 
 use common::Db;
 use common::app::{self, App, browser};
-use emulators::Delivery;
 use emulators::payflow::{self, Payflow};
 use emulators::paypal::{self, Paypal};
 use emulators::paypal_classic::{self, PaypalClassic};
 use emulators::stripe::{self, Stripe};
+use emulators::{Controls, Delivery};
 
 /// Adapters wait this long for an answer; a slowed emulator answers later than that.
 const TIMEOUT_SECS: u64 = 2;
@@ -73,6 +73,33 @@ impl Kind {
             config.site.currency = "GBP".parse().unwrap();
         }
     }
+}
+
+/// The suite's controls of an emulator whose ledger holds `Knobs`.
+macro_rules! knob_controls {
+    () => {
+        fn deliver_to(&self, notify_url: String) {
+            Controls::deliver_to(self, notify_url)
+        }
+        fn charges(&self) -> u32 {
+            Controls::charges(self)
+        }
+        fn replays(&self) -> u32 {
+            Controls::replays(self)
+        }
+        fn slow_captures(&self, n: u32) {
+            Controls::slow_captures(self, n, SLOWER)
+        }
+        fn fail_refunds(&self, n: u32) {
+            Controls::fail_refunds(self, n)
+        }
+        fn hold_callbacks(&self) {
+            Controls::hold_callbacks(self, true)
+        }
+        fn last_callback(&self) -> Option<Delivery> {
+            Controls::last_callback(self)
+        }
+    };
 }
 
 /// What the suite asks of every emulator.
@@ -160,27 +187,7 @@ impl Emulated for Stripe {
         config.stripe.webhook_secret = stripe::WEBHOOK_SECRET.to_owned().into();
         config.stripe.timeout_secs = TIMEOUT_SECS;
     }
-    fn deliver_to(&self, notify_url: String) {
-        Stripe::deliver_to(self, notify_url)
-    }
-    fn charges(&self) -> u32 {
-        Stripe::charges(self)
-    }
-    fn replays(&self) -> u32 {
-        Stripe::replays(self)
-    }
-    fn slow_captures(&self, n: u32) {
-        Stripe::slow_captures(self, n, SLOWER)
-    }
-    fn fail_refunds(&self, n: u32) {
-        Stripe::fail_refunds(self, n)
-    }
-    fn hold_callbacks(&self) {
-        self.hold_webhooks(true)
-    }
-    fn last_callback(&self) -> Option<Delivery> {
-        self.last_delivery()
-    }
+    knob_controls!();
     fn callback_claiming(&self, payment: &Payment, amount: Money) -> Delivery {
         self.event_claiming(payment.checkout_ref.as_deref().unwrap(), amount.minor().unwrap())
     }
@@ -198,27 +205,7 @@ impl Emulated for Paypal {
         config.paypal.webhook_id = paypal::WEBHOOK_ID.into();
         config.paypal.timeout_secs = TIMEOUT_SECS;
     }
-    fn deliver_to(&self, notify_url: String) {
-        Paypal::deliver_to(self, notify_url)
-    }
-    fn charges(&self) -> u32 {
-        Paypal::charges(self)
-    }
-    fn replays(&self) -> u32 {
-        Paypal::replays(self)
-    }
-    fn slow_captures(&self, n: u32) {
-        Paypal::slow_captures(self, n, SLOWER)
-    }
-    fn fail_refunds(&self, n: u32) {
-        Paypal::fail_refunds(self, n)
-    }
-    fn hold_callbacks(&self) {
-        self.hold_webhooks(true)
-    }
-    fn last_callback(&self) -> Option<Delivery> {
-        self.last_delivery()
-    }
+    knob_controls!();
     fn callback_claiming(&self, payment: &Payment, amount: Money) -> Delivery {
         self.event_claiming(payment.checkout_ref.as_deref().unwrap(), &amount.to_string())
     }
@@ -240,24 +227,7 @@ impl Emulated for PaypalClassic {
         c.receiver_email = Some(paypal_classic::RECEIVER.into());
         c.timeout_secs = TIMEOUT_SECS;
     }
-    fn charges(&self) -> u32 {
-        PaypalClassic::charges(self)
-    }
-    fn replays(&self) -> u32 {
-        PaypalClassic::replays(self)
-    }
-    fn slow_captures(&self, n: u32) {
-        PaypalClassic::slow_captures(self, n, SLOWER)
-    }
-    fn fail_refunds(&self, n: u32) {
-        PaypalClassic::fail_refunds(self, n)
-    }
-    fn hold_callbacks(&self) {
-        self.hold_ipn(true)
-    }
-    fn last_callback(&self) -> Option<Delivery> {
-        self.last_ipn()
-    }
+    knob_controls!();
     fn callback_claiming(&self, payment: &Payment, amount: Money) -> Delivery {
         let invoice = payment.checkout_ref.as_deref().unwrap();
         self.ipn_claiming(

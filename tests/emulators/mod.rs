@@ -9,6 +9,80 @@ pub mod paypal_classic;
 pub mod stripe;
 pub mod webex;
 
+use std::time::Duration;
+
+/// What a payment emulator counts and can be told, kept in its ledger, so that the shared
+/// gateway suite drives every emulator the same way.
+#[derive(Debug, Default)]
+pub struct Knobs {
+    /// Money really taken.
+    pub charges: u32,
+    /// Requests answered again from the idempotency store.
+    pub replays: u32,
+    /// Refunds still to fail as an outage would, before anything is done.
+    pub fail_refunds: u32,
+    /// Captures still to carry out but answer only after `slow_by`.
+    pub slow_captures: u32,
+    pub slow_by: Duration,
+    /// Where callbacks go, for gateways that send them to one registered endpoint.
+    pub callback_url: Option<String>,
+    /// While `true`, callbacks are kept but not sent (a test sends them itself).
+    pub hold_callbacks: bool,
+    pub last_callback: Option<Delivery>,
+}
+
+impl Knobs {
+    /// Whether this refund is one a test asked to fail (using it up).
+    pub fn refund_fails(&mut self) -> bool {
+        let fails = self.fail_refunds > 0;
+        self.fail_refunds = self.fail_refunds.saturating_sub(1);
+        fails
+    }
+
+    /// How long to hold this capture's answer, when a test asked for a slow one (using it up).
+    pub fn capture_delay(&mut self) -> Option<Duration> {
+        (self.slow_captures > 0).then(|| {
+            self.slow_captures -= 1;
+            self.slow_by
+        })
+    }
+}
+
+/// The test-facing controls of an emulator whose ledger holds [`Knobs`].
+pub trait Controls {
+    /// Runs `f` on the knobs, under the emulator's lock.
+    fn knobs<R>(&self, f: impl FnOnce(&mut Knobs) -> R) -> R;
+
+    fn deliver_to(&self, url: String) {
+        self.knobs(|k| k.callback_url = Some(url));
+    }
+    fn charges(&self) -> u32 {
+        self.knobs(|k| k.charges)
+    }
+    fn replays(&self) -> u32 {
+        self.knobs(|k| k.replays)
+    }
+    /// The next `n` refunds fail as an outage would. (Only refunds: callbacks trigger other
+    /// calls in the background.)
+    fn fail_refunds(&self, n: u32) {
+        self.knobs(|k| k.fail_refunds = n);
+    }
+    /// The next `n` captures are carried out, then answered only after `by`: a client with a
+    /// shorter timeout sees a timeout although the money moved.
+    fn slow_captures(&self, n: u32, by: Duration) {
+        self.knobs(|k| {
+            k.slow_captures = n;
+            k.slow_by = by;
+        });
+    }
+    fn hold_callbacks(&self, hold: bool) {
+        self.knobs(|k| k.hold_callbacks = hold);
+    }
+    fn last_callback(&self) -> Option<Delivery> {
+        self.knobs(|k| k.last_callback.clone())
+    }
+}
+
 /// A callback an emulated gateway sent (or held back): its headers and exact body, so that a
 /// test can deliver it again, twice, or racing the payer's browser.
 #[derive(Clone, Debug)]

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +19,7 @@ use base64::Engine;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::Delivery;
+use super::{Controls, Delivery, Knobs};
 
 pub const CLIENT_ID: &str = "emulator-client";
 pub const CLIENT_SECRET: &str = "emulator-secret";
@@ -64,14 +63,7 @@ struct Ledger {
     /// Every webhook sent, by transmission id, for verification.
     sent: HashMap<String, Value>,
     next: u32,
-    charges: u32,
-    replays: u32,
-    fail_refunds: u32,
-    slow_captures: u32,
-    slow_by: Duration,
-    webhook_url: Option<String>,
-    hold_webhooks: bool,
-    last_delivery: Option<Delivery>,
+    knobs: Knobs,
     /// Webhooks waiting to be sent once the lock is released.
     outbox: Vec<Delivery>,
 }
@@ -89,6 +81,12 @@ type Shared = Arc<Mutex<Ledger>>;
 pub struct Paypal {
     pub base: String,
     ledger: Shared,
+}
+
+impl Controls for Paypal {
+    fn knobs<R>(&self, f: impl FnOnce(&mut Knobs) -> R) -> R {
+        f(&mut self.ledger().knobs)
+    }
 }
 
 impl Paypal {
@@ -109,42 +107,6 @@ impl Paypal {
 
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap()
-    }
-
-    pub fn deliver_to(&self, url: String) {
-        self.ledger().webhook_url = Some(url);
-    }
-
-    pub fn charges(&self) -> u32 {
-        self.ledger().charges
-    }
-
-    /// Requests answered again from the `PayPal-Request-Id` store.
-    pub fn replays(&self) -> u32 {
-        self.ledger().replays
-    }
-
-    /// The next `n` refunds fail as an outage would, before anything is done. (Only refunds:
-    /// callbacks trigger other calls in the background.)
-    pub fn fail_refunds(&self, n: u32) {
-        self.ledger().fail_refunds = n;
-    }
-
-    /// The next `n` captures are carried out, then answered only after `by`: a client with a
-    /// shorter timeout sees a timeout although the money moved. (Only captures: callbacks
-    /// trigger other calls in the background.)
-    pub fn slow_captures(&self, n: u32, by: Duration) {
-        let mut l = self.ledger();
-        l.slow_captures = n;
-        l.slow_by = by;
-    }
-
-    pub fn hold_webhooks(&self, hold: bool) {
-        self.ledger().hold_webhooks = hold;
-    }
-
-    pub fn last_delivery(&self) -> Option<Delivery> {
-        self.ledger().last_delivery.clone()
     }
 
     /// A webhook PayPal vouches for (as its webhook simulator would send) whose order claims
@@ -238,8 +200,7 @@ async fn api_post(
         if !bearer_ok(&l, &headers) {
             return unauthorised();
         }
-        if l.fail_refunds > 0 && path.ends_with("/refund") {
-            l.fail_refunds -= 1;
+        if path.ends_with("/refund") && l.knobs.refund_fails() {
             return reply(issue(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "INTERNAL_SERVER_ERROR",
@@ -249,7 +210,7 @@ async fn api_post(
         }
         let answer = match request_id.as_ref().and_then(|id| l.answers.get(id)).cloned() {
             Some((first, status, answer)) if first == path => {
-                l.replays += 1;
+                l.knobs.replays += 1;
                 // A replay answers 200 with the original's latest representation.
                 (if status == 201 { 200 } else { status }, answer)
             }
@@ -266,12 +227,9 @@ async fn api_post(
                 answer
             }
         };
-        let delay = (l.slow_captures > 0 && path.ends_with("/capture")).then(|| {
-            l.slow_captures -= 1;
-            l.slow_by
-        });
+        let delay = if path.ends_with("/capture") { l.knobs.capture_delay() } else { None };
         let outbox = std::mem::take(&mut l.outbox);
-        let url = if l.hold_webhooks { None } else { l.webhook_url.clone() };
+        let url = if l.knobs.hold_callbacks { None } else { l.knobs.callback_url.clone() };
         (answer, outbox, url, delay)
     };
     send_all(outbox, url);
@@ -476,7 +434,7 @@ fn complete(l: &mut Ledger, id: &str, action: &str) -> (u16, Value) {
         l.authorizations.insert(money_id.clone(), money);
         ("PAYMENT.AUTHORIZATION.CREATED", "authorization")
     } else {
-        l.charges += 1;
+        l.knobs.charges += 1;
         l.captures.insert(money_id.clone(), money);
         ("PAYMENT.CAPTURE.COMPLETED", "capture")
     };
@@ -553,7 +511,7 @@ fn capture_authorization(l: &mut Ledger, id: &str, body: &Value) -> (u16, Value)
         status: "COMPLETED",
         refunded: Decimal::ZERO,
     };
-    l.charges += 1;
+    l.knobs.charges += 1;
     let order = &l.orders[&capture.order];
     let json = money_json(&capture, order);
     let delivery = webhook(l, "PAYMENT.CAPTURE.COMPLETED", "capture", json.clone());
@@ -684,7 +642,7 @@ async fn approval(
         let resource = order_json(&l, &l.orders[&token]);
         let delivery = webhook(&mut l, "CHECKOUT.ORDER.APPROVED", "checkout-order", resource);
         l.outbox.push(delivery);
-        let url = if l.hold_webhooks { None } else { l.webhook_url.clone() };
+        let url = if l.knobs.hold_callbacks { None } else { l.knobs.callback_url.clone() };
         (back, std::mem::take(&mut l.outbox), url)
     };
     send_all(outbox, url);
@@ -716,6 +674,6 @@ fn webhook(l: &mut Ledger, event_type: &str, resource_type: &str, resource: Valu
         ],
         body: serde_json::to_vec(&event).unwrap(),
     };
-    l.last_delivery = Some(delivery.clone());
+    l.knobs.last_callback = Some(delivery.clone());
     delivery
 }

@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -20,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use rust_decimal::Decimal;
 
-use super::Delivery;
+use super::{Controls, Delivery, Knobs};
 
 pub const USER: &str = "emulator_api1.example.com";
 pub const PASSWORD: &str = "EMULATORPWD";
@@ -69,13 +68,7 @@ struct Ledger {
     /// Every IPN body sent, for the postback.
     sent: Vec<Vec<u8>>,
     next: u32,
-    charges: u32,
-    replays: u32,
-    fail_refunds: u32,
-    slow_captures: u32,
-    slow_by: Duration,
-    hold_ipn: bool,
-    last_ipn: Option<Delivery>,
+    knobs: Knobs,
     outbox: Vec<(String, Delivery)>,
 }
 
@@ -110,8 +103,8 @@ impl Ledger {
             pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let delivery = Delivery::form(&pairs);
         self.sent.push(delivery.body.clone());
-        self.last_ipn = Some(delivery.clone());
-        if !self.hold_ipn {
+        self.knobs.last_callback = Some(delivery.clone());
+        if !self.knobs.hold_callbacks {
             self.outbox.push((url, delivery));
         }
     }
@@ -123,6 +116,12 @@ type Shared = Arc<Mutex<Ledger>>;
 pub struct PaypalClassic {
     pub base: String,
     ledger: Shared,
+}
+
+impl Controls for PaypalClassic {
+    fn knobs<R>(&self, f: impl FnOnce(&mut Knobs) -> R) -> R {
+        f(&mut self.ledger().knobs)
+    }
 }
 
 impl PaypalClassic {
@@ -142,38 +141,6 @@ impl PaypalClassic {
 
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap()
-    }
-
-    pub fn charges(&self) -> u32 {
-        self.ledger().charges
-    }
-
-    /// Requests answered again from the `MSGSUBID` store.
-    pub fn replays(&self) -> u32 {
-        self.ledger().replays
-    }
-
-    /// The next `n` refunds fail as an outage would, before anything is done. (Only refunds:
-    /// callbacks trigger other calls in the background.)
-    pub fn fail_refunds(&self, n: u32) {
-        self.ledger().fail_refunds = n;
-    }
-
-    /// The next `n` captures are carried out, then answered only after `by`: a client with a
-    /// shorter timeout sees a timeout although the money moved. (Only captures: callbacks
-    /// trigger other calls in the background.)
-    pub fn slow_captures(&self, n: u32, by: Duration) {
-        let mut l = self.ledger();
-        l.slow_captures = n;
-        l.slow_by = by;
-    }
-
-    pub fn hold_ipn(&self, hold: bool) {
-        self.ledger().hold_ipn = hold;
-    }
-
-    pub fn last_ipn(&self) -> Option<Delivery> {
-        self.ledger().last_ipn.clone()
     }
 
     /// An IPN PayPal vouches for (as its IPN simulator would send) about `invoice` that claims
@@ -259,8 +226,8 @@ async fn nvp(State(ledger): State<Shared>, body: String) -> Response {
     let f: Fields = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let (answer, delay, outbox) = {
         let mut l = ledger.lock().unwrap();
-        if l.fail_refunds > 0 && f.get("METHOD").map(String::as_str) == Some("RefundTransaction") {
-            l.fail_refunds -= 1;
+        let method = f.get("METHOD").map(String::as_str);
+        if method == Some("RefundTransaction") && l.knobs.refund_fails() {
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
         let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
@@ -275,7 +242,7 @@ async fn nvp(State(ledger): State<Shared>, body: String) -> Response {
             let method = get("METHOD").to_owned();
             match f.get("MSGSUBID").and_then(|id| l.answers.get(id)).cloned() {
                 Some((first, answer)) if first == method => {
-                    l.replays += 1;
+                    l.knobs.replays += 1;
                     answer
                 }
                 Some(_) => failure(
@@ -292,12 +259,7 @@ async fn nvp(State(ledger): State<Shared>, body: String) -> Response {
                 }
             }
         };
-        let delay = (l.slow_captures > 0
-            && f.get("METHOD").map(String::as_str) == Some("DoCapture"))
-        .then(|| {
-            l.slow_captures -= 1;
-            l.slow_by
-        });
+        let delay = if method == Some("DoCapture") { l.knobs.capture_delay() } else { None };
         (answer, delay, std::mem::take(&mut l.outbox))
     };
     send_all(outbox);
@@ -460,7 +422,7 @@ fn do_express_checkout(l: &mut Ledger, f: &Fields) -> String {
         notify_url: c.notify_url.clone(),
     };
     if sale {
-        l.charges += 1;
+        l.knobs.charges += 1;
     }
     let pairs = vec![
         ("TOKEN", token),
@@ -608,7 +570,7 @@ fn capture(l: &mut Ledger, f: &Fields) -> String {
                 refunded: Decimal::ZERO,
                 notify_url: auth.notify_url.clone(),
             };
-            l.charges += 1;
+            l.knobs.charges += 1;
             let amt = format!("{:.2}", a);
             l.txns.insert(id.clone(), txn);
             l.ipn(&id, "express_checkout", Some(&auth_id));
@@ -797,7 +759,7 @@ async fn hosted_decision(
         let mut back = url::Url::parse(&c.return_url).unwrap();
         back.query_pairs_mut().append_pair("tx", &id).append_pair("st", status);
         if status == "Completed" {
-            l.charges += 1;
+            l.knobs.charges += 1;
         }
         l.txns.insert(id.clone(), txn);
         l.ipn(&id, "pro_hosted", None);

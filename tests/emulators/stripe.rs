@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,7 +16,7 @@ use axum::{Form, Json, Router};
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 
-use super::Delivery;
+use super::{Controls, Delivery, Knobs};
 
 pub const SECRET_KEY: &str = "sk_test_emulator";
 pub const WEBHOOK_SECRET: &str = "whsec_emulator";
@@ -61,14 +60,7 @@ struct Ledger {
     /// First answer per idempotency key, with the request it answered.
     answers: HashMap<String, (String, u16, Value)>,
     next: u32,
-    charges: u32,
-    replays: u32,
-    fail_refunds: u32,
-    slow_captures: u32,
-    slow_by: Duration,
-    webhook_url: Option<String>,
-    hold_webhooks: bool,
-    last_delivery: Option<Delivery>,
+    knobs: Knobs,
 }
 
 impl Ledger {
@@ -84,6 +76,12 @@ type Shared = Arc<Mutex<Ledger>>;
 pub struct Stripe {
     pub base: String,
     ledger: Shared,
+}
+
+impl Controls for Stripe {
+    fn knobs<R>(&self, f: impl FnOnce(&mut Knobs) -> R) -> R {
+        f(&mut self.ledger().knobs)
+    }
 }
 
 impl Stripe {
@@ -102,45 +100,6 @@ impl Stripe {
 
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap()
-    }
-
-    /// Where webhooks go (the endpoint registered in Stripe's dashboard).
-    pub fn deliver_to(&self, url: String) {
-        self.ledger().webhook_url = Some(url);
-    }
-
-    /// Money actually taken: automatic-capture payments and captures.
-    pub fn charges(&self) -> u32 {
-        self.ledger().charges
-    }
-
-    /// Requests answered again from the `Idempotency-Key` store.
-    pub fn replays(&self) -> u32 {
-        self.ledger().replays
-    }
-
-    /// The next `n` refunds fail as an outage would, before anything is done. (Only refunds:
-    /// callbacks trigger other calls in the background.)
-    pub fn fail_refunds(&self, n: u32) {
-        self.ledger().fail_refunds = n;
-    }
-
-    /// The next `n` captures are carried out, then answered only after `by`: a client with a
-    /// shorter timeout sees a timeout although the money moved. (Only captures: callbacks
-    /// trigger other calls in the background.)
-    pub fn slow_captures(&self, n: u32, by: Duration) {
-        let mut l = self.ledger();
-        l.slow_captures = n;
-        l.slow_by = by;
-    }
-
-    /// While `true`, webhooks are signed and kept but not sent (a test sends them itself).
-    pub fn hold_webhooks(&self, hold: bool) {
-        self.ledger().hold_webhooks = hold;
-    }
-
-    pub fn last_delivery(&self) -> Option<Delivery> {
-        self.ledger().last_delivery.clone()
     }
 
     /// A genuinely signed `checkout.session.completed` for `session` that claims another total,
@@ -189,9 +148,8 @@ async fn api_post(
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (status, answer, replayed, delay) = {
         let mut l = ledger.lock().unwrap();
-        if l.fail_refunds > 0 && path == "refunds" {
+        if path == "refunds" && l.knobs.refund_fails() {
             // Before execution began: Stripe saves nothing for the key.
-            l.fail_refunds -= 1;
             let (s, b) =
                 stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "", "emulated outage");
             return (StatusCode::from_u16(s).unwrap(), Json(b)).into_response();
@@ -217,12 +175,9 @@ async fn api_post(
             }
         };
         if replayed {
-            l.replays += 1;
+            l.knobs.replays += 1;
         }
-        let delay = (l.slow_captures > 0 && path.ends_with("/capture")).then(|| {
-            l.slow_captures -= 1;
-            l.slow_by
-        });
+        let delay = if path.ends_with("/capture") { l.knobs.capture_delay() } else { None };
         (status, answer, replayed, delay)
     };
     if let Some(delay) = delay {
@@ -358,7 +313,7 @@ fn capture(l: &mut Ledger, id: &str, f: &BTreeMap<String, String>) -> (u16, Valu
     intent.capturable = 0;
     intent.latest_charge = Some(charge);
     let body = intent_json(intent);
-    l.charges += 1;
+    l.knobs.charges += 1;
     (200, body)
 }
 
@@ -497,7 +452,7 @@ async fn hosted_decision(
         };
         let back = session.success_url.replace("{CHECKOUT_SESSION_ID}", &id);
         if status == "succeeded" {
-            l.charges += 1;
+            l.knobs.charges += 1;
         }
         l.intents.insert(intent_id, intent);
         let object = session_json(&l, &l.sessions[&id]);
@@ -513,8 +468,8 @@ async fn hosted_decision(
                 signed(&event(n, kind, object.clone()))
             })
             .collect();
-        l.last_delivery = events.first().cloned();
-        let url = if l.hold_webhooks { None } else { l.webhook_url.clone() };
+        l.knobs.last_callback = events.first().cloned();
+        let url = if l.knobs.hold_callbacks { None } else { l.knobs.callback_url.clone() };
         (events, url, back)
     };
     if let Some(url) = url {
