@@ -293,7 +293,9 @@ async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
     let paid = bot.interact(&click("quote:pay:60:10:3")).await;
     assert_eq!(paid["type"], 4);
     assert!(is_ephemeral(&paid), "pay links are for the payer's eyes only");
-    assert!(content(&paid).contains("81.00 USD"), "{}", content(&paid));
+    // The estimate (81.00) plus the default 15 % headroom.
+    assert!(content(&paid).contains("Pay 93.15 USD"), "{}", content(&paid));
+    assert!(content(&paid).contains("estimate of 81.00 USD"), "{}", content(&paid));
     let button = &paid["data"]["components"][0]["components"][0];
     assert_eq!(button["style"], 5, "a link button");
     let url = button["url"].as_str().unwrap();
@@ -301,7 +303,7 @@ async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
     let page = reqwest::get(url).await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("81.00"), "the pay page asks for the quoted amount");
+    assert!(html.contains("81.00") && html.contains("93.15"), "the estimate and what is held");
     assert!(
         html.contains("https://discord.com/channels/700/800/9001"),
         "Change leads back to the quote"
@@ -429,7 +431,7 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
         received_at: chrono::Utc::now(),
     };
     store.store_deliveries(&[delivery]).await.unwrap();
-    while store.apply_deliveries(100).await.unwrap() > 0 {}
+    while store.apply_deliveries(100, &bot.app.state.links).await.unwrap() > 0 {}
 
     let unlinked = status(&bot, "t1", "m_I_1", MEMBER).await;
     assert!(unlinked.contains("No session webex/m_I_1"), "{unlinked}");

@@ -38,6 +38,8 @@ pub struct Bot {
     /// Base of the links the bot hands out, with a trailing slash.
     pub public_url: Url,
     pub pay_link_hours: i64,
+    /// What pay-per-use authorisations hold above the estimate, in percent.
+    pub headroom_percent: u32,
     commands: Arc<manifest::Discord>,
 }
 
@@ -67,12 +69,14 @@ impl Bot {
         pay_links: PayLinks,
         public_url: Url,
         pay_link_hours: u64,
+        headroom_percent: u32,
     ) -> Bot {
         Bot {
             store,
             pay_links,
             public_url,
             pay_link_hours: i64::try_from(pay_link_hours).unwrap_or(i64::MAX),
+            headroom_percent,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }

@@ -211,15 +211,16 @@ async fn pay(bot: &Bot, caller: Caller, plan: SessionPlan, change_url: String) -
         Ok(estimate) => estimate,
         Err(message) => return message,
     };
-    // Not bound to a meeting yet: the pay-per-use work (issue 5) ties a paid plan to the
-    // meeting it lets start. The quote message identifies what was paid for meanwhile.
+    // Not bound to a meeting: a paid quote pays for the host's next start, whichever meeting
+    // it is (see `enforcement::binds`). The quote message identifies what was paid for.
     let order = Order::for_session(
         format!("discord-quote/{}", change_url.rsplit('/').next().unwrap_or_default()),
         host.to_string(),
         &estimate,
         site.prices,
         Some(change_url),
-    );
+    )
+    .with_headroom(bot.headroom_percent);
     if let Err(e) = bot.store.create_order(&order).await {
         return store_failed(lang, &e);
     }
@@ -227,10 +228,24 @@ async fn pay(bot: &Bot, caller: Caller, plan: SessionPlan, change_url: String) -
     let url = bot.url(&format!("pay/{token}"));
     let text = match lang {
         Lang::En => {
-            format!("Pay {} {} to run this session:", order.amount, order.amount.currency())
+            format!(
+                "Pay {} {} to run this session (the estimate of {} {} plus {} % headroom, held now; you are charged for the minutes used):",
+                order.amount,
+                order.amount.currency(),
+                estimate.cost.total,
+                order.amount.currency(),
+                bot.headroom_percent
+            )
         }
         Lang::No => {
-            format!("Betal {} {} for å holde økten:", order.amount, order.amount.currency())
+            format!(
+                "Betal {} {} for å holde økten (anslaget på {} {} pluss {} % margin, reservert nå; du betaler for minuttene som brukes):",
+                order.amount,
+                order.amount.currency(),
+                estimate.cost.total,
+                order.amount.currency(),
+                bot.headroom_percent
+            )
         }
     };
     Message::private(text)

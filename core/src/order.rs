@@ -135,6 +135,13 @@ impl Order {
         }
     }
 
+    /// Holds `percent` more than the estimate (pay-per-use headroom): the authorisation must
+    /// cover a session that runs a little over, since no gateway captures more than it holds.
+    pub fn with_headroom(mut self, percent: u32) -> Order {
+        self.amount = crate::billing::with_headroom(self.amount, percent);
+        self
+    }
+
     /// The *Estimated session cost* this order was priced from, when it is for a session.
     pub fn estimate(&self) -> Option<Estimate> {
         match &self.purchase {
@@ -175,5 +182,6 @@ mod tests {
         assert_eq!(order.amount.to_string(), "81.00");
         assert_eq!(order.action, Action::Authorise);
         assert_eq!(order.estimate().unwrap(), estimate);
+        assert_eq!(order.with_headroom(15).amount.to_string(), "93.15");
     }
 }

@@ -8,6 +8,7 @@ pub mod paypal;
 pub mod paypal_classic;
 pub mod stripe;
 pub mod webex;
+pub mod zoom;
 
 /// A callback an emulated gateway sent (or held back): its headers and exact body, so that a
 /// test can deliver it again, twice, or racing the payer's browser.

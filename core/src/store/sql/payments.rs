@@ -21,21 +21,28 @@ macro_rules! payment_columns {
     };
 }
 
-fn corrupt(column: &'static str, reason: impl ToString) -> StoreError {
+pub(super) fn corrupt(column: &'static str, reason: impl ToString) -> StoreError {
     StoreError::Corrupt { column, reason: reason.to_string() }
 }
 
-fn time(row: &AnyRow, column: &'static str) -> Result<chrono::DateTime<Utc>, StoreError> {
+pub(super) fn time(
+    row: &AnyRow,
+    column: &'static str,
+) -> Result<chrono::DateTime<Utc>, StoreError> {
     let ms: i64 = row.try_get(column)?;
     Utc.timestamp_millis_opt(ms).single().ok_or_else(|| corrupt(column, ms))
 }
 
-fn amount(row: &AnyRow, column: &'static str, currency: Currency) -> Result<Money, StoreError> {
+pub(super) fn amount(
+    row: &AnyRow,
+    column: &'static str,
+    currency: Currency,
+) -> Result<Money, StoreError> {
     let text: String = row.try_get(column)?;
     Money::parse_exact(&text, currency).map_err(|e| corrupt(column, e))
 }
 
-fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
+pub(super) fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
     let currency: Currency = parsed(row, "currency")?;
     Ok(Payment {
         id: parsed(row, "id")?,
@@ -54,7 +61,7 @@ fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
     })
 }
 
-fn order(row: &AnyRow) -> Result<Order, StoreError> {
+pub(super) fn order(row: &AnyRow) -> Result<Order, StoreError> {
     let currency: Currency = parsed(row, "currency")?;
     let total = amount(row, "amount", currency)?;
     let kind: String = row.try_get("kind")?;
