@@ -85,6 +85,8 @@ pub enum Purchase {
     Session { session: String, plan: SessionPlan, prices: Prices },
     /// An attendee's registration for a session with a fee.
     Registration { session: String, fee: Money },
+    /// What a pay-per-use host owes from sessions that cost more than their authorisation.
+    Balance { host: String },
 }
 
 /// Something to pay. The amount is fixed when the order is made: prices that change later do
@@ -142,11 +144,24 @@ impl Order {
         self
     }
 
+    /// A host's outstanding balance, taken at once: it must be paid before their next start.
+    pub fn for_balance(host: String, owed: Money) -> Order {
+        Order {
+            id: OrderId::random(),
+            amount: owed,
+            purchase: Purchase::Balance { host: host.clone() },
+            payer: host,
+            action: Action::Sale,
+            change_url: None,
+            created_at: now(),
+        }
+    }
+
     /// The *Estimated session cost* this order was priced from, when it is for a session.
     pub fn estimate(&self) -> Option<Estimate> {
         match &self.purchase {
             Purchase::Session { plan, prices, .. } => Estimate::new(*plan, prices).ok(),
-            Purchase::Registration { .. } => None,
+            Purchase::Registration { .. } | Purchase::Balance { .. } => None,
         }
     }
 }

@@ -26,7 +26,8 @@ CREATE TABLE pay_per_use_exemptions (
 );
 
 -- One charge per paid session, made when it first ended: what was used, at which prices, what
--- the authorisation covered (`captured`) and what it did not (`outstanding`).
+-- the authorisation covered (`captured`) and what it did not (`outstanding`). A host owes the
+-- sum of `outstanding` less what their paid `balance` orders paid.
 CREATE TABLE charges (
     order_id               TEXT    PRIMARY KEY REFERENCES orders (id),
     platform               TEXT    NOT NULL,
@@ -49,10 +50,12 @@ CREATE TABLE charges (
     started_at             BIGINT  NOT NULL,
     ended_at               BIGINT  NOT NULL,
     billed_at              BIGINT  NOT NULL,
-    -- When the outstanding part was paid; an unsettled outstanding amount blocks the host's
-    -- next start.
-    settled_at             BIGINT,
     UNIQUE (platform, meeting_id)
 );
 CREATE INDEX charges_division ON charges (division_id, started_at);
 CREATE INDEX charges_host ON charges (host_email);
+
+-- Orders that pay a host's outstanding balance.
+ALTER TABLE orders DROP CONSTRAINT orders_kind_check;
+ALTER TABLE orders ADD CONSTRAINT orders_kind_check
+    CHECK (kind IN ('session', 'registration', 'balance'));

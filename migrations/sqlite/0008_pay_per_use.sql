@@ -1,3 +1,9 @@
+-- no-transaction
+-- (SQLite cannot change a CHECK constraint in place: `orders` is rebuilt as SQLite documents,
+-- with foreign keys off, which only works outside a transaction; the rest runs in one.)
+PRAGMA foreign_keys = OFF;
+BEGIN;
+
 -- Pay-per-use: which paid authorisation each start used, starts that were blocked and why,
 -- hosts and divisions exempted by the site, and the charges made when sessions ended, booked
 -- to the host's division. Times are milliseconds since the Unix epoch (UTC); amounts are exact
@@ -26,7 +32,8 @@ CREATE TABLE pay_per_use_exemptions (
 );
 
 -- One charge per paid session, made when it first ended: what was used, at which prices, what
--- the authorisation covered (`captured`) and what it did not (`outstanding`).
+-- the authorisation covered (`captured`) and what it did not (`outstanding`). A host owes the
+-- sum of `outstanding` less what their paid `balance` orders paid.
 CREATE TABLE charges (
     order_id               TEXT    PRIMARY KEY REFERENCES orders (id),
     platform               TEXT    NOT NULL,
@@ -49,10 +56,31 @@ CREATE TABLE charges (
     started_at             INTEGER NOT NULL,
     ended_at               INTEGER NOT NULL,
     billed_at              INTEGER NOT NULL,
-    -- When the outstanding part was paid; an unsettled outstanding amount blocks the host's
-    -- next start.
-    settled_at             INTEGER,
     UNIQUE (platform, meeting_id)
 );
 CREATE INDEX charges_division ON charges (division_id, started_at);
 CREATE INDEX charges_host ON charges (host_email);
+
+-- Orders that pay a host's outstanding balance.
+CREATE TABLE orders_new (
+    id                    TEXT    PRIMARY KEY,
+    kind                  TEXT    NOT NULL CHECK (kind IN ('session', 'registration', 'balance')),
+    session               TEXT    NOT NULL,
+    payer                 TEXT    NOT NULL,
+    amount                TEXT    NOT NULL,
+    currency              TEXT    NOT NULL,
+    action                TEXT    NOT NULL CHECK (action IN ('authorise', 'sale')),
+    plan_minutes          INTEGER,
+    plan_computers        INTEGER,
+    plan_phones           INTEGER,
+    person_minute         TEXT,
+    teleconference_minute TEXT,
+    change_url            TEXT,
+    created_at            INTEGER NOT NULL
+);
+INSERT INTO orders_new SELECT * FROM orders;
+DROP TABLE orders;
+ALTER TABLE orders_new RENAME TO orders;
+
+COMMIT;
+PRAGMA foreign_keys = ON;

@@ -13,13 +13,13 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::outbox::enqueue_on;
-use super::payments::{amount, corrupt, time};
+use super::payments::{amount, corrupt, insert_order, time};
 use super::sessions::{load_connections_of, load_session};
 use super::{SqlStore, flag, millis, parsed};
 use crate::billing::{self, Charge, Spend};
 use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
 use crate::money::{Currency, Money};
-use crate::order::OrderId;
+use crate::order::{Order, OrderId};
 use crate::outbox::{Capture, ChatMessage, Effect, Link};
 use crate::paylink::Links;
 use crate::platform::PlatformKind;
@@ -80,7 +80,14 @@ pub(super) async fn decide_starts(
                     enforcement::Block::Unpaid => unpaid_order(conn, &host).await?.map(|order| {
                         Link { label: "Pay now".into(), url: links.pay(&order, now).to_string() }
                     }),
-                    enforcement::Block::Outstanding(_) => None,
+                    enforcement::Block::Outstanding(owed) => {
+                        let order = Order::for_balance(host.clone(), *owed);
+                        insert_order(&mut *conn, &order).await?;
+                        Some(Link {
+                            label: "Pay balance".into(),
+                            url: links.pay(&order.id, now).to_string(),
+                        })
+                    }
                 };
                 let effects = enforcement::blocked_effects(
                     *platform, meeting_id, block, running, discord, pay,
@@ -136,20 +143,7 @@ async fn start_facts(
     .fetch_one(&mut *conn)
     .await?
     .try_get("n")?;
-    let mut outstanding: Option<Money> = None;
-    for row in sqlx::query(
-        "SELECT outstanding, currency FROM charges WHERE host_email = $1 AND settled_at IS NULL",
-    )
-    .bind(host)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        let owed = amount(&row, "outstanding", parsed(&row, "currency")?)?;
-        outstanding = Some(match outstanding {
-            Some(sum) => sum.checked_add(owed).map_err(|e| corrupt("charges.outstanding", e))?,
-            None => owed,
-        });
-    }
+    let outstanding = owed(conn, host).await?;
     // Oldest first, so an order paid earlier is used up first.
     let candidates = sqlx::query(
         "SELECT o.id, o.session FROM orders o
@@ -170,6 +164,35 @@ async fn start_facts(
         }
     }
     Ok(StartFacts { pay_per_use, exempt: exempt > 0, outstanding, authorisation })
+}
+
+/// What a host owes: the parts of their sessions' cost their authorisations did not cover,
+/// less what their paid balance orders paid. None when nothing was ever owed.
+async fn owed(conn: &mut AnyConnection, host: &str) -> Result<Option<Money>, StoreError> {
+    let charged =
+        sqlx::query("SELECT outstanding AS amount, currency FROM charges WHERE host_email = $1")
+            .bind(host)
+            .fetch_all(&mut *conn)
+            .await?;
+    let paid = sqlx::query(
+        "SELECT o.amount, o.currency FROM orders o
+         WHERE o.kind = 'balance' AND lower(o.payer) = $1
+           AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.state = 'sale')",
+    )
+    .bind(host)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut total: Option<Decimal> = None;
+    let mut currency = None;
+    for (rows, sign) in [(&charged, Decimal::ONE), (&paid, Decimal::NEGATIVE_ONE)] {
+        for row in rows {
+            let c: Currency = parsed(row, "currency")?;
+            let amount = amount(row, "amount", c)?;
+            currency = Some(c);
+            total = Some(total.unwrap_or_default() + sign * amount.amount());
+        }
+    }
+    Ok(total.zip(currency).map(|(t, c)| Money::round(t.max(Decimal::ZERO), c)))
 }
 
 /// The Discord user linked to a host most recently, who hears about their sessions.
