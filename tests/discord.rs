@@ -399,6 +399,7 @@ async fn a_slow_command_is_deferred_and_finished_through_the_webhook(db: Db) {
     let edit = bot.discord.wait_for(Method::PATCH, &path).await;
     let text = edit.body.unwrap()["content"].as_str().unwrap().to_owned();
     assert!(text.contains("Sales EMEA") && text.contains("2026-11-01"), "{text}");
+    assert!(text.contains("Total: 0.00 USD (0 sessions)"), "{text}");
 
     let text = status(&bot, "itok-2", "nope", MEMBER).await;
     assert!(text.contains("No session webex/nope"), "{text}");

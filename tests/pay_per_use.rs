@@ -226,6 +226,32 @@ async fn a_paid_start_runs_and_is_billed_the_metered_minutes_once(db: Db) {
     assert_eq!(w.spend("training").await, spend);
     let charge = w.app.store.charge(&order.id).await.unwrap().unwrap();
     assert_eq!(charge.division.unwrap().as_str(), "training");
+
+    // The same report from the command line, as CSV.
+    let dir = common::TempDir::new();
+    let mut cli = std::process::Command::new(common::binary());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
+        cli.env_remove(k);
+    }
+    let out = cli
+        .current_dir(&dir.0)
+        .env("TOLLBOOTH_DATABASE_URL", &db.url)
+        .args(["report", "--division", "training", "--from", "2026-11-25", "--to", "2026-11-25"])
+        .arg("--csv")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[0].starts_with("date,host,session,person_minutes"), "{csv}");
+    let reference = charge.payment_reference.unwrap();
+    assert_eq!(
+        rows[1],
+        format!("2026-11-25,{HOST},webex/{meeting},60,0,7.20,USD,{reference}"),
+        "{csv}"
+    );
+    assert_eq!(rows[2], "total,,,,,7.20,USD,");
 }
 
 async fn an_unpaid_start_is_ended_once_and_the_host_told_once_then_paid_and_billed(db: Db) {

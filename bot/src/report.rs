@@ -1,6 +1,7 @@
 //! `/report division from to`: a division's spend, for administrators.
 
 use chrono::NaiveDate;
+use tollbooth_core::billing::Period;
 use tollbooth_core::site::DivisionId;
 
 use crate::command::{Args, BadOption};
@@ -51,18 +52,24 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
                 }
                 Err(e) => return store_failed(lang, &e),
             };
-            // Charges are booked to divisions by pay-per-use billing (#5); there are none
-            // to sum before it lands, and a made-up zero would mislead.
-            Message::private(match lang {
-                Lang::En => format!(
-                    "**{}** ({}), {from} to {to}: spend reports are not available yet; charges are booked to divisions once pay-per-use billing is in place.",
-                    division.name, division.id
-                ),
-                Lang::No => format!(
-                    "**{}** ({}), {from} til {to}: forbruksrapporter er ikke tilgjengelige ennå; kostnader føres på avdelinger når betaling per bruk er på plass.",
-                    division.name, division.id
-                ),
-            })
+            let currency = match bot.store.site_settings().await {
+                Ok(site) => site.prices.currency,
+                Err(e) => return store_failed(lang, &e),
+            };
+            let period = Period { from, to };
+            let spend = match bot
+                .store
+                .division_spend(&division.id, period.start(), period.end(), currency)
+                .await
+            {
+                Ok(spend) => spend,
+                Err(e) => return store_failed(lang, &e),
+            };
+            let heading = match lang {
+                Lang::En => format!("**{}** ({}), {from} to {to}:", division.name, division.id),
+                Lang::No => format!("**{}** ({}), {from} til {to}:", division.name, division.id),
+            };
+            Message::private(format!("{heading}\n{}", spend.lines().join("\n")))
         }),
     }
 }

@@ -138,6 +138,64 @@ pub struct Spend {
     pub total: Money,
 }
 
+impl Spend {
+    /// One line per session and the total, for chat and the terminal.
+    pub fn lines(&self) -> Vec<String> {
+        let code = self.total.currency().code();
+        let mut lines: Vec<String> = self
+            .charges
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} {}/{}: {} person-minutes, {} teleconference minutes, {} {code} (payment {})",
+                    c.started_at.format("%Y-%m-%d"),
+                    c.host_email,
+                    c.platform,
+                    c.meeting_id,
+                    c.cost.person.minutes,
+                    c.cost.teleconference.minutes,
+                    c.cost.total,
+                    c.payment_reference.as_deref().unwrap_or("none")
+                )
+            })
+            .collect();
+        lines.push(format!("Total: {} {code} ({} sessions)", self.total, self.charges.len()));
+        lines
+    }
+
+    /// RFC 4180 CSV: a header, one row per session, and a last row with the total.
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "date,host,session,person_minutes,teleconference_minutes,amount,currency,payment_reference\r\n",
+        );
+        for c in &self.charges {
+            let row = [
+                c.started_at.format("%Y-%m-%d").to_string(),
+                c.host_email.clone(),
+                format!("{}/{}", c.platform, c.meeting_id),
+                c.cost.person.minutes.to_string(),
+                c.cost.teleconference.minutes.to_string(),
+                c.cost.total.to_string(),
+                c.cost.currency.code().to_owned(),
+                c.payment_reference.clone().unwrap_or_default(),
+            ];
+            out += &row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
+            out += "\r\n";
+        }
+        out += &format!("total,,,,,{},{},\r\n", self.total, self.total.currency().code());
+        out
+    }
+}
+
+/// Quoted when it holds a comma, a quote or a line break, with quotes doubled (RFC 4180).
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +215,13 @@ mod tests {
             settle(usd("100.00"), usd("93.15")),
             Settlement { capture: usd("93.15"), outstanding: usd("6.85") }
         );
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_when_they_must_be() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 
     #[test]
