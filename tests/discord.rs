@@ -135,6 +135,7 @@ on_both_backends!(
     bad_options_get_an_ephemeral_error_naming_the_option,
     a_slow_command_is_deferred_and_finished_through_the_webhook,
     a_host_sees_only_the_sessions_the_platform_says_they_host,
+    a_quote_warns_when_it_would_take_the_division_over_its_budget,
 );
 
 async fn only_requests_signed_with_the_application_key_are_answered(db: Db) {
@@ -450,4 +451,39 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
     assert!(own.contains("Total so far: 0.00 USD"), "{own}");
     let admin = status(&bot, "t4", "m_I_1", ADMIN).await;
     assert!(admin.contains("running"), "administrators see every session: {admin}");
+}
+
+async fn a_quote_warns_when_it_would_take_the_division_over_its_budget(db: Db) {
+    let bot = start(&db).await;
+    let admin = |name: &str, options: Value| command("admin", sub(name, options), "en-US", ADMIN);
+    let opt = |name: &str, value: &str| json!({"name": name, "type": 3, "value": value});
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    for (sub_name, options) in [
+        ("division", json!([opt("id", "sales"), opt("name", "Sales")])),
+        ("host", json!([opt("email", "host@example.com"), opt("division", "sales")])),
+        ("budget", json!([opt("division", "sales"), opt("month", &month), opt("amount", "50.00")])),
+        ("exempt", json!([opt("who", "sales"), {"name": "exempt", "type": 5, "value": false}])),
+    ] {
+        let answer = bot.interact(&admin(sub_name, options)).await;
+        assert!(!content(&answer).contains("Option"), "{sub_name}: {}", content(&answer));
+    }
+    let bad = bot
+        .interact(&admin(
+            "budget",
+            json!([opt("division", "sales"), opt("month", "2026-13"), opt("amount", "5")]),
+        ))
+        .await;
+    assert!(content(&bad).contains("month `2026-13`"), "{}", content(&bad));
+    let host: HostEmail = "host@example.com".parse().unwrap();
+    bot.app.store.link_discord_user(USER_ID, &host, 1).await.unwrap();
+    // 81.00 against a budget of 50.00 with nothing spent yet.
+    let over = bot.interact(&quote(60, 10, 3)).await;
+    assert!(
+        content(&over)
+            .contains(&format!("take division sales 31.00 USD over its budget for {month}")),
+        "{}",
+        content(&over)
+    );
+    let within = bot.interact(&quote(10, 1, 0)).await;
+    assert!(!content(&within).contains("budget"), "{}", content(&within));
 }

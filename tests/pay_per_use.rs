@@ -13,6 +13,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tollbooth_core::config::DiscordMode;
+use tollbooth_core::enforcement::Exemption;
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
 use tollbooth_core::payment::State;
@@ -34,6 +35,7 @@ on_both_backends!(
     an_unpaid_start_is_ended_once_and_the_host_told_once_then_paid_and_billed,
     an_unpaid_zoom_start_is_ended_through_the_zoom_api,
     usage_above_the_authorisation_is_owed_and_blocks_the_next_start,
+    exempt_divisions_and_sites_without_pay_per_use_start_freely,
 );
 
 const HOST: &str = "host@example.com";
@@ -346,4 +348,29 @@ async fn usage_above_the_authorisation_is_owed_and_blocks_the_next_start(db: Db)
     w.pay(link).await;
     let last = format!("{MEETING}_I_6");
     assert_eq!(w.start(&last).await["state"], "running");
+}
+
+async fn exempt_divisions_and_sites_without_pay_per_use_start_freely(db: Db) {
+    let w = world(&db).await;
+    let training = Exemption::Division("training".parse().unwrap());
+    w.app.store.set_exempt(&training, true).await.unwrap();
+    let free = format!("{MEETING}_I_7");
+    assert_eq!(w.start(&free).await["state"], "running");
+    // Decided once: ending the exemption later does not block a start already let through.
+    w.app.store.set_exempt(&training, false).await.unwrap();
+    let replay = json!({"id": "hook", "resource": "meetings", "event": "started",
+        "data": {"id": free, "start": "2026-11-25T10:00:00Z", "hostEmail": HOST, "again": 1}});
+    w.sender.webex(replay.to_string().as_bytes()).await;
+    assert_eq!(w.sender.settled_session("webex", &free).await["state"], "running");
+
+    let off =
+        Switches { ecommerce_enabled: true, pay_per_use_enabled: false, fee_based_enabled: false };
+    w.app.store.set_switches(off).await.unwrap();
+    assert_eq!(w.start(&format!("{MEETING}_I_8")).await["state"], "running");
+    let v = w.run_and_end(&free, 1, 10).await;
+    assert_eq!(v["state"], "ended");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(w.webex.state().ended_meetings.is_empty());
+    assert!(w.messages().is_empty(), "nothing to bill, nothing to tell");
+    assert_eq!(w.payflow.charges(), 0);
 }

@@ -2,7 +2,7 @@
 //! host still owes, and the receipt. Pure rules; the store records the charge and queues the
 //! capture and the receipt in the transaction that applied the `ended` event.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -130,6 +130,48 @@ impl Period {
     }
 }
 
+/// A calendar month, the period division budgets are set for (`2026-11`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Month(NaiveDate);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("month `{0}` is not a month such as 2026-11")]
+pub struct BadMonth(String);
+
+impl std::str::FromStr for Month {
+    type Err = BadMonth;
+    fn from_str(s: &str) -> Result<Month, BadMonth> {
+        NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
+            .map(Month)
+            .map_err(|_| BadMonth(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m"))
+    }
+}
+
+impl Month {
+    pub fn of(at: DateTime<Utc>) -> Month {
+        Month(at.date_naive().with_day(1).expect("every month has a first day"))
+    }
+
+    /// Its days, as a reporting period.
+    pub fn period(&self) -> Period {
+        let next = self.0 + chrono::Months::new(1);
+        Period { from: self.0, to: next.pred_opt().expect("a month has a last day") }
+    }
+}
+
+/// Whether a new session of `estimate` would take a division over its month's `budget`,
+/// given what it `spent` so far that month: the amount it would go over by.
+pub fn over_budget(budget: Money, spent: Money, estimate: Money) -> Option<Money> {
+    let after = spent.amount() + estimate.amount();
+    (after > budget.amount()).then(|| Money::round(after - budget.amount(), budget.currency()))
+}
+
 /// A division's spend over a period: one row per charge and their total.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Spend {
@@ -222,6 +264,16 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn months_cover_their_days_and_budgets_warn_when_passed() {
+        let m: Month = "2026-02".parse().unwrap();
+        assert_eq!(m.to_string(), "2026-02");
+        assert_eq!(m.period(), Period::parse("2026-02-01", "2026-02-28").unwrap());
+        assert!("2026-13".parse::<Month>().is_err());
+        assert_eq!(over_budget(usd("100.00"), usd("90.00"), usd("10.00")), None);
+        assert_eq!(over_budget(usd("100.00"), usd("90.00"), usd("12.50")), Some(usd("2.50")));
     }
 
     #[test]

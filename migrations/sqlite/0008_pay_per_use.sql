@@ -61,6 +61,17 @@ CREATE TABLE charges (
 CREATE INDEX charges_division ON charges (division_id, started_at);
 CREATE INDEX charges_host ON charges (host_email);
 
+-- A division's training budget for one calendar month (`YYYY-MM`): quotes warn a host whose
+-- division's spend plus the estimate would go over it.
+CREATE TABLE division_budgets (
+    division_id TEXT    NOT NULL REFERENCES divisions (id),
+    month       TEXT    NOT NULL,
+    amount      TEXT    NOT NULL,
+    currency    TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (division_id, month)
+);
+
 -- Orders that pay a host's outstanding balance.
 CREATE TABLE orders_new (
     id                    TEXT    PRIMARY KEY,

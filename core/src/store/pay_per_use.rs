@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::billing::{Charge, Spend};
+use crate::billing::{Charge, Month, Spend};
 use crate::enforcement::Exemption;
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::order::OrderId;
 use crate::site::DivisionId;
 
@@ -16,6 +16,21 @@ use crate::site::DivisionId;
 pub trait PayPerUseStore {
     /// Exempts a host or a division from paying before a start, or ends the exemption.
     async fn set_exempt(&self, who: &Exemption, exempt: bool) -> Result<(), StoreError>;
+
+    /// Sets a division's budget for a month.
+    async fn set_budget(
+        &self,
+        division: &DivisionId,
+        month: Month,
+        amount: Money,
+    ) -> Result<(), StoreError>;
+
+    /// A division's budget for a month, if one was set.
+    async fn budget(
+        &self,
+        division: &DivisionId,
+        month: Month,
+    ) -> Result<Option<Money>, StoreError>;
 
     /// The charge of the session an order paid for, once it ended.
     async fn charge(&self, order: &OrderId) -> Result<Option<Charge>, StoreError>;

@@ -16,7 +16,7 @@ use super::outbox::enqueue_on;
 use super::payments::{amount, corrupt, insert_order, time};
 use super::sessions::{load_connections_of, load_session};
 use super::{SqlStore, flag, millis, parsed};
-use crate::billing::{self, Charge, Spend};
+use crate::billing::{self, Charge, Month, Spend};
 use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
 use crate::money::{Currency, Money};
 use crate::order::{Order, OrderId};
@@ -423,6 +423,49 @@ impl PayPerUseStore for SqlStore {
         };
         query.execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn set_budget(
+        &self,
+        division: &DivisionId,
+        month: Month,
+        amount: Money,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO division_budgets (division_id, month, amount, currency, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (division_id, month) DO UPDATE SET amount = excluded.amount,
+                 currency = excluded.currency, updated_at = excluded.updated_at",
+        )
+        .bind(division.as_str())
+        .bind(month.to_string())
+        .bind(amount.to_string())
+        .bind(amount.currency().code())
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Invalid(format!("division `{division}` does not exist"))
+            }
+            other => other.into(),
+        })?;
+        Ok(())
+    }
+
+    async fn budget(
+        &self,
+        division: &DivisionId,
+        month: Month,
+    ) -> Result<Option<Money>, StoreError> {
+        let row = sqlx::query(
+            "SELECT amount, currency FROM division_budgets WHERE division_id = $1 AND month = $2",
+        )
+        .bind(division.as_str())
+        .bind(month.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| amount(&r, "amount", parsed(&r, "currency")?)).transpose()
     }
 
     async fn charge(&self, order: &OrderId) -> Result<Option<Charge>, StoreError> {
