@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tollbooth_core::config::DiscordMode;
+use tollbooth_core::config::{Config, DiscordMode};
 use tollbooth_core::enforcement::Exemption;
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
@@ -36,6 +36,7 @@ on_both_backends!(
     an_unpaid_zoom_start_is_ended_through_the_zoom_api,
     usage_above_the_authorisation_is_owed_and_blocks_the_next_start,
     exempt_divisions_and_sites_without_pay_per_use_start_freely,
+    two_servers_on_one_database_receiving_the_same_deliveries_capture_once,
 );
 
 const HOST: &str = "host@example.com";
@@ -57,27 +58,7 @@ async fn world(db: &Db) -> World {
     let webex = WebexEmulator::start().await;
     let zoom = ZoomEmulator::start().await;
     let discord = DiscordEmulator::start().await;
-    let (webex_base, zoom_base, discord_base) =
-        (webex.base.clone(), zoom.base.clone(), discord.base.clone());
-    let payments = with_payflow(&payflow, 10);
-    let app = app::start(db, move |c| {
-        payments(c);
-        c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
-        c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
-        c.webex.api_base = webex_base.parse().unwrap();
-        c.webex.token = Some(SecretString::from(emulators::webex::TOKEN));
-        c.zoom.webhook_secret_token = Some(SecretString::from(ZOOM_SECRET));
-        c.zoom.api_base = zoom_base.parse().unwrap();
-        c.zoom.token = Some(SecretString::from(emulators::zoom::TOKEN));
-        c.discord.mode = DiscordMode::Http;
-        c.discord.public_key = Some(hex::encode(
-            ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key().to_bytes(),
-        ));
-        c.discord.application_id = Some(APPLICATION_ID.into());
-        c.discord.token = Some(SecretString::from(emulators::discord::TOKEN));
-        c.discord.api_base = discord_base.parse().unwrap();
-    })
-    .await;
+    let app = app::start(db, configure(&payflow, &webex, &zoom, &discord)).await;
     let store = &app.store;
     store
         .set_switches(Switches {
@@ -94,6 +75,36 @@ async fn world(db: &Db) -> World {
     store.link_discord_user(DISCORD_USER, &host, 1).await.unwrap();
     let sender = Sender::new(&app.base);
     World { app, sender, payflow, webex, zoom, discord }
+}
+
+/// Payflow, the platforms' APIs and Discord pointed at the emulators; the admin API open to
+/// the test token.
+fn configure(
+    payflow: &Payflow,
+    webex: &WebexEmulator,
+    zoom: &ZoomEmulator,
+    discord: &DiscordEmulator,
+) -> impl FnOnce(&mut Config) {
+    let (webex_base, zoom_base, discord_base) =
+        (webex.base.clone(), zoom.base.clone(), discord.base.clone());
+    let payments = with_payflow(payflow, 10);
+    move |c: &mut Config| {
+        payments(c);
+        c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
+        c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
+        c.webex.api_base = webex_base.parse().unwrap();
+        c.webex.token = Some(SecretString::from(emulators::webex::TOKEN));
+        c.zoom.webhook_secret_token = Some(SecretString::from(ZOOM_SECRET));
+        c.zoom.api_base = zoom_base.parse().unwrap();
+        c.zoom.token = Some(SecretString::from(emulators::zoom::TOKEN));
+        c.discord.mode = DiscordMode::Http;
+        c.discord.public_key = Some(hex::encode(
+            ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key().to_bytes(),
+        ));
+        c.discord.application_id = Some(APPLICATION_ID.into());
+        c.discord.token = Some(SecretString::from(emulators::discord::TOKEN));
+        c.discord.api_base = discord_base.parse().unwrap();
+    }
 }
 
 fn usd(s: &str) -> Money {
@@ -373,4 +384,33 @@ async fn exempt_divisions_and_sites_without_pay_per_use_start_freely(db: Db) {
     assert!(w.webex.state().ended_meetings.is_empty());
     assert!(w.messages().is_empty(), "nothing to bill, nothing to tell");
     assert_eq!(w.payflow.charges(), 0);
+}
+
+async fn two_servers_on_one_database_receiving_the_same_deliveries_capture_once(db: Db) {
+    let w = world(&db).await;
+    let other = app::start(&db, configure(&w.payflow, &w.webex, &w.zoom, &w.discord)).await;
+    let both = [Sender::new(&w.app.base), Sender::new(&other.base)];
+    let order = w.paid_order().await;
+    // Another meeting: the order is bound to MEETING, so it cannot pay for this one.
+    let unpaid = "a1b2c3_I_1".to_owned();
+    let paid_for = format!("{MEETING}_I_10");
+    let at = "2026-11-25T10:00:00Z";
+    // The platform retries each delivery at both servers, concurrently.
+    for body in [
+        webex_meeting("started", &unpaid, at, ""),
+        webex_meeting("started", &paid_for, at, ""),
+        webex_computer(&paid_for, "c0", at, "2026-11-25T10:20:00Z"),
+        webex_meeting("ended", &paid_for, at, "2026-11-25T10:20:00Z"),
+    ] {
+        let (a, b) = tokio::join!(both[0].webex(&body), both[1].webex(&body));
+        assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    }
+    assert_eq!(both[1].settled_session("webex", &paid_for).await["cost"]["total"], "2.40");
+    w.delivered(&format!("capture:{}", order.id)).await;
+    w.delivered(&format!("end:webex:{unpaid}")).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(w.payflow.charges(), 1, "captured once");
+    assert_eq!(w.webex.state().ended_meetings, std::slice::from_ref(&unpaid), "ended once");
+    let texts: Vec<Value> = w.messages();
+    assert_eq!(texts.len(), 2, "one blocked notice and one receipt: {texts:?}");
 }
