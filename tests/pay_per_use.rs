@@ -37,6 +37,7 @@ on_both_backends!(
     usage_above_the_authorisation_is_owed_and_blocks_the_next_start,
     exempt_divisions_and_sites_without_pay_per_use_start_freely,
     two_servers_on_one_database_receiving_the_same_deliveries_capture_once,
+    a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once,
 );
 
 const HOST: &str = "host@example.com";
@@ -87,7 +88,8 @@ fn configure(
 ) -> impl FnOnce(&mut Config) {
     let (webex_base, zoom_base, discord_base) =
         (webex.base.clone(), zoom.base.clone(), discord.base.clone());
-    let payments = with_payflow(payflow, 10);
+    // A short timeout, so that a capture whose answer is late is soon an unknown outcome.
+    let payments = with_payflow(payflow, 1);
     move |c: &mut Config| {
         payments(c);
         c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
@@ -413,4 +415,20 @@ async fn two_servers_on_one_database_receiving_the_same_deliveries_capture_once(
     assert_eq!(w.webex.state().ended_meetings, std::slice::from_ref(&unpaid), "ended once");
     let texts: Vec<Value> = w.messages();
     assert_eq!(texts.len(), 2, "one blocked notice and one receipt: {texts:?}");
+}
+
+async fn a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    let meeting = format!("{MEETING}_I_11");
+    w.start(&meeting).await;
+    // Payflow captures, but every answer of the worker's first attempt comes too late: as if
+    // the worker died between the gateway's answer and its own commit.
+    w.payflow.slow_next(3, Duration::from_millis(1500));
+    w.run_and_end(&meeting, 1, 15).await;
+    w.delivered(&format!("capture:{}", order.id)).await;
+    let payment = w.app.store.payments(&order.id).await.unwrap().remove(0);
+    assert_eq!((payment.state, payment.captured), (State::Captured, usd("1.80")));
+    assert_eq!(w.payflow.charges(), 1, "charged once");
+    assert!(w.payflow.duplicates() >= 3, "the retry reused the idempotency key");
 }
