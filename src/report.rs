@@ -30,7 +30,8 @@ pub async fn run(args: ReportArgs, config: &Config) -> Result<(), Failure> {
         .division
         .parse()
         .map_err(|e: tollbooth_core::site::BadDivisionId| Failure::Usage(e.to_string()))?;
-    let period = Period::parse(&args.from, &args.to).map_err(|e| Failure::Usage(e.to_string()))?;
+    let period = Period::parse(&args.from, &args.to)
+        .map_err(|e| Failure::Usage(format!("--{}: {e}", e.option())))?;
     let store = open_site(config).await?;
     if store.division(&division).await?.is_none() {
         return Err(Failure::Usage(format!("no division `{division}`")));

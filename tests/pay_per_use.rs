@@ -267,6 +267,30 @@ async fn a_paid_start_runs_and_is_billed_the_metered_minutes_once(db: Db) {
         "{csv}"
     );
     assert_eq!(rows[2], "total,,,,,7.20,USD,");
+
+    // Bad input is named: 400 from the API, exit 2 from the command line.
+    let bad = reqwest::Client::new()
+        .get(format!("{}/api/v1/divisions/training/spend?from=nope&to=2026-11-30", w.app.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let why = bad.text().await.unwrap();
+    assert!(why.contains("from: `nope` is not a date"), "{why}");
+    let mut cli = std::process::Command::new(common::binary());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
+        cli.env_remove(k);
+    }
+    let out = cli
+        .current_dir(&dir.0)
+        .env("TOLLBOOTH_DATABASE_URL", &db.url)
+        .args(["report", "--division", "training", "--from", "2026-11-30", "--to", "2026-11-01"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--to: 2026-11-01 is before 2026-11-30"), "{err}");
 }
 
 async fn an_unpaid_start_is_ended_once_and_the_host_told_once_then_paid_and_billed(db: Db) {

@@ -1,6 +1,5 @@
 //! `/report division from to`: a division's spend, for administrators.
 
-use chrono::NaiveDate;
 use tollbooth_core::billing::Period;
 use tollbooth_core::site::DivisionId;
 
@@ -20,22 +19,14 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
             .respond(),
         );
     }
-    let parsed = (|| {
+    let parsed = (|| -> Result<(DivisionId, Period), BadOption> {
         let division: DivisionId =
             args.str("division")?.parse().map_err(|e| BadOption::invalid("division", e))?;
-        let date = |name: &str| -> Result<NaiveDate, BadOption> {
-            let text = args.str(name)?;
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-                BadOption::invalid(name, format!("`{text}` is not a date such as 2026-11-30"))
-            })
-        };
-        let (from, to) = (date("from")?, date("to")?);
-        if from > to {
-            return Err(BadOption::invalid("to", format!("{to} is before {from}")));
-        }
-        Ok((division, from, to))
+        let period = Period::parse(args.str("from")?, args.str("to")?)
+            .map_err(|e| BadOption::invalid(e.option(), e))?;
+        Ok((division, period))
     })();
-    let (division, from, to) = match parsed {
+    let (division, period) = match parsed {
         Ok(parsed) => parsed,
         Err(bad) => return Reply::now(Message::private(bad.describe(lang)).respond()),
     };
@@ -56,7 +47,6 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
                 Ok(site) => site.prices.currency,
                 Err(e) => return store_failed(lang, &e),
             };
-            let period = Period { from, to };
             let spend = match bot
                 .store
                 .division_spend(&division.id, period.start(), period.end(), currency)
@@ -66,8 +56,14 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
                 Err(e) => return store_failed(lang, &e),
             };
             let heading = match lang {
-                Lang::En => format!("**{}** ({}), {from} to {to}:", division.name, division.id),
-                Lang::No => format!("**{}** ({}), {from} til {to}:", division.name, division.id),
+                Lang::En => format!(
+                    "**{}** ({}), {} to {}:",
+                    division.name, division.id, period.from, period.to
+                ),
+                Lang::No => format!(
+                    "**{}** ({}), {} til {}:",
+                    division.name, division.id, period.from, period.to
+                ),
             };
             Message::private(format!("{heading}\n{}", spend.lines().join("\n")))
         }),

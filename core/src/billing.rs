@@ -98,12 +98,23 @@ pub struct Period {
     pub to: NaiveDate,
 }
 
+/// What is wrong with a period; [`BadPeriod::option`] names the bound at fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BadPeriod {
-    #[error("{name} `{text}` is not a date such as 2026-11-30")]
+    #[error("`{text}` is not a date such as 2026-11-30")]
     NotADate { name: &'static str, text: String },
-    #[error("to ({to}) is before from ({from})")]
+    #[error("{to} is before {from}")]
     Reversed { from: NaiveDate, to: NaiveDate },
+}
+
+impl BadPeriod {
+    /// `from` or `to`, as the command line, the API and chat call them.
+    pub fn option(&self) -> &'static str {
+        match self {
+            BadPeriod::NotADate { name, .. } => name,
+            BadPeriod::Reversed { .. } => "to",
+        }
+    }
 }
 
 impl Period {
@@ -285,8 +296,11 @@ mod tests {
             Period::parse("2026-11-02", "2026-11-01"),
             Err(BadPeriod::Reversed { .. })
         ));
-        let err = Period::parse("yesterday", "2026-11-01").unwrap_err().to_string();
-        assert!(err.contains("from `yesterday`"), "{err}");
+        let err = Period::parse("yesterday", "2026-11-01").unwrap_err();
+        assert_eq!(
+            (err.option(), err.to_string().as_str()),
+            ("from", "`yesterday` is not a date such as 2026-11-30")
+        );
     }
 
     #[test]

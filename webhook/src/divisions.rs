@@ -24,8 +24,8 @@ pub async fn spend(
 ) -> Result<Json<Spend>, ApiError> {
     let division: DivisionId =
         division.parse().map_err(|e: BadDivisionId| ApiError::BadRequest(e.to_string()))?;
-    let period =
-        Period::parse(&query.from, &query.to).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let period = Period::parse(&query.from, &query.to)
+        .map_err(|e| ApiError::BadRequest(format!("{}: {e}", e.option())))?;
     if state.store.division(&division).await?.is_none() {
         return Err(ApiError::NotFound(format!("division {division}")));
     }
