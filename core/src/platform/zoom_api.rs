@@ -27,6 +27,16 @@ pub enum ZoomError {
     BadBase(Url),
 }
 
+/// Zoom asks for a uuid that begins with `/` or contains `//` to be encoded twice (its router
+/// decodes once before routing); `extend` then encodes the result once more.
+fn path_id(meeting_id: &str) -> String {
+    if meeting_id.starts_with('/') || meeting_id.contains("//") {
+        url::form_urlencoded::byte_serialize(meeting_id.as_bytes()).collect()
+    } else {
+        meeting_id.to_owned()
+    }
+}
+
 /// Zoom's error body: `{"code": 3001, "message": "..."}`.
 #[derive(Default, Deserialize)]
 struct ErrorBody {
@@ -54,12 +64,14 @@ impl ZoomApi {
     }
 
     /// `PUT /meetings/{meetingId}/status` with `{"action": "end"}` (Zoom answers 204).
+    /// `meeting_id` may be a meeting instance's uuid.
     pub async fn end_meeting(&self, meeting_id: &str) -> Result<(), ZoomError> {
         let mut url = self.base.clone();
-        url.path_segments_mut()
-            .expect("checked in new")
-            .pop_if_empty()
-            .extend(["meetings", meeting_id, "status"]);
+        url.path_segments_mut().expect("checked in new").pop_if_empty().extend([
+            "meetings",
+            &path_id(meeting_id),
+            "status",
+        ]);
         let path = url.path().to_owned();
         let response = self
             .http
@@ -81,5 +93,17 @@ impl ZoomApi {
             parsed.message
         };
         Err(ZoomError::Api { status, path, message })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_with_slashes_are_encoded_twice() {
+        assert_eq!(path_id("4444AAAiAAAAAiAiAiiAii=="), "4444AAAiAAAAAiAiAiiAii==");
+        assert_eq!(path_id("/ajXp112QmuoKj4854875=="), "%2FajXp112QmuoKj4854875%3D%3D");
+        assert_eq!(path_id("ab//cd"), "ab%2F%2Fcd");
     }
 }
