@@ -31,6 +31,8 @@ enum Command {
     /// Syncs manifest.json to Discord (commands) or to the platform (webhooks).
     #[command(subcommand)]
     Register(crate::register::Register),
+    /// Prints a division's spend over a period, per session and in total.
+    Report(crate::report::ReportArgs),
 }
 
 /// Why a command failed, and so which exit status it ends with.
@@ -65,6 +67,7 @@ pub fn main() -> ExitCode {
             Command::Quote(args) => crate::quote::run(args, &config).await,
             Command::Simulate(args) => crate::simulate::run(args, &config).await,
             Command::Register(what) => crate::register::run(what, &config).await,
+            Command::Report(args) => crate::report::run(args, &config).await,
         }
     });
     match outcome {

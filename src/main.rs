@@ -3,6 +3,7 @@
 mod cli;
 mod quote;
 mod register;
+mod report;
 mod serve;
 mod simulate;
 

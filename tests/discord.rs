@@ -143,6 +143,7 @@ on_both_backends!(
     bad_options_get_an_ephemeral_error_naming_the_option,
     a_slow_command_is_deferred_and_finished_through_the_webhook,
     a_host_sees_only_the_sessions_the_platform_says_they_host,
+    a_quote_warns_when_it_would_take_the_division_over_its_budget,
 );
 
 async fn only_requests_signed_with_the_application_key_are_answered(db: Db) {
@@ -301,7 +302,9 @@ async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
     let paid = bot.interact(&click("quote:pay:60:10:3")).await;
     assert_eq!(paid["type"], 4);
     assert!(is_ephemeral(&paid), "pay links are for the payer's eyes only");
-    assert!(content(&paid).contains("81.00 USD"), "{}", content(&paid));
+    // The estimate (81.00) plus the default 15 % headroom.
+    assert!(content(&paid).contains("Pay 93.15 USD"), "{}", content(&paid));
+    assert!(content(&paid).contains("estimate of 81.00 USD"), "{}", content(&paid));
     let button = &paid["data"]["components"][0]["components"][0];
     assert_eq!(button["style"], 5, "a link button");
     let url = button["url"].as_str().unwrap();
@@ -309,7 +312,7 @@ async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
     let page = reqwest::get(url).await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("81.00"), "the pay page asks for the quoted amount");
+    assert!(html.contains("81.00") && html.contains("93.15"), "the estimate and what is held");
     assert!(
         html.contains("https://discord.com/channels/700/800/9001"),
         "Change leads back to the quote"
@@ -449,6 +452,7 @@ async fn a_slow_command_is_deferred_and_finished_through_the_webhook(db: Db) {
     let edit = bot.discord.wait_for(Method::PATCH, &path).await;
     let text = edit.body.unwrap()["content"].as_str().unwrap().to_owned();
     assert!(text.contains("Sales EMEA") && text.contains("2026-11-01"), "{text}");
+    assert!(text.contains("Total: 0.00 USD (0 sessions)"), "{text}");
 
     let text = status(&bot, "itok-2", "nope", MEMBER).await;
     assert!(text.contains("No session webex/nope"), "{text}");
@@ -481,7 +485,7 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
         received_at: chrono::Utc::now(),
     };
     store.store_deliveries(&[delivery]).await.unwrap();
-    while store.apply_deliveries(100).await.unwrap() > 0 {}
+    while store.apply_deliveries(100, &bot.app.state.links).await.unwrap() > 0 {}
 
     let unlinked = status(&bot, "t1", "m_I_1", MEMBER).await;
     assert!(unlinked.contains("No session webex/m_I_1"), "{unlinked}");
@@ -499,4 +503,39 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
     assert!(own.contains("Total so far: 0.00 USD"), "{own}");
     let admin = status(&bot, "t4", "m_I_1", ADMIN).await;
     assert!(admin.contains("running"), "administrators see every session: {admin}");
+}
+
+async fn a_quote_warns_when_it_would_take_the_division_over_its_budget(db: Db) {
+    let bot = start(&db).await;
+    let admin = |name: &str, options: Value| command("admin", sub(name, options), "en-US", ADMIN);
+    let opt = |name: &str, value: &str| json!({"name": name, "type": 3, "value": value});
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    for (sub_name, options) in [
+        ("division", json!([opt("id", "sales"), opt("name", "Sales")])),
+        ("host", json!([opt("email", "host@example.com"), opt("division", "sales")])),
+        ("budget", json!([opt("division", "sales"), opt("month", &month), opt("amount", "50.00")])),
+        ("exempt", json!([opt("who", "sales"), {"name": "exempt", "type": 5, "value": false}])),
+    ] {
+        let answer = bot.interact(&admin(sub_name, options)).await;
+        assert!(!content(&answer).contains("Option"), "{sub_name}: {}", content(&answer));
+    }
+    let bad = bot
+        .interact(&admin(
+            "budget",
+            json!([opt("division", "sales"), opt("month", "2026-13"), opt("amount", "5")]),
+        ))
+        .await;
+    assert!(content(&bad).contains("month `2026-13`"), "{}", content(&bad));
+    let host: HostEmail = "host@example.com".parse().unwrap();
+    bot.app.store.link_discord_user(USER_ID, &host, 1).await.unwrap();
+    // 81.00 against a budget of 50.00 with nothing spent yet.
+    let over = bot.interact(&quote(60, 10, 3)).await;
+    assert!(
+        content(&over)
+            .contains(&format!("take division sales 31.00 USD over its budget for {month}")),
+        "{}",
+        content(&over)
+    );
+    let within = bot.interact(&quote(10, 1, 0)).await;
+    assert!(!content(&within).contains("budget"), "{}", content(&within));
 }

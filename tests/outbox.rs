@@ -5,11 +5,17 @@
 mod common;
 mod emulators;
 
+use std::sync::Arc;
+
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
+use tollbooth_core::cashier::Cashier;
 use tollbooth_core::config::DiscordConfig;
+use tollbooth_core::gateway::Gateways;
 use tollbooth_core::outbox::{ChatMessage, Effect, Link};
 use tollbooth_core::store::{self, OutboxStore, Store};
+
+use tollbooth_webhook::outbox::Deliverers;
 
 use common::Db;
 use emulators::discord::{DiscordEmulator, Fault, TOKEN};
@@ -88,8 +94,14 @@ async fn a_message_is_delivered_once_across_a_failure_and_a_lost_answer(db: Db) 
     .unwrap();
     discord.state().faults.extend([Fault::Fail, Fault::LoseAnswer]);
     s.enqueue("pay-link/ord_1", &dm("Your pay link")).await.unwrap();
+    let deliverers = Deliverers {
+        discord: Some(Arc::new(http)),
+        webex: None,
+        zoom: None,
+        cashier: Cashier::new(Arc::new(s.clone()), Gateways::default()),
+    };
     let store: &dyn Store = &s;
-    let run = |at| tollbooth_webhook::outbox::run_once(store, &http, "w", at);
+    let run = |at| tollbooth_webhook::outbox::run_once(store, &deliverers, "w", at);
 
     let now = Utc::now();
     assert_eq!(run(now).await.unwrap(), 0, "500: nothing posted");

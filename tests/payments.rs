@@ -3,12 +3,12 @@
 
 mod common;
 mod emulators;
+#[path = "common/pay.rs"]
+mod pay;
 
 use std::time::Duration;
 
 use tollbooth_core::cashier::CashierError;
-use tollbooth_core::config::Config;
-use tollbooth_core::method::Method;
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
 use tollbooth_core::payment::{Payment, State};
@@ -16,7 +16,8 @@ use tollbooth_core::store::PaymentStore;
 
 use common::Db;
 use common::app::{self, App, browser};
-use emulators::payflow::{self, Payflow};
+use emulators::payflow::Payflow;
+use pay::{choose, location, on_payflow_page, text, with_payflow};
 
 on_both_backends!(
     a_full_sandbox_payment,
@@ -29,19 +30,6 @@ on_both_backends!(
     a_cancelled_checkout_and_a_fraud_review_are_said_in_plain_words,
 );
 
-fn with_payflow(emulator: &Payflow, timeout_secs: u64) -> impl FnOnce(&mut Config) {
-    let base = emulator.base.clone();
-    move |config: &mut Config| {
-        config.payments.methods = vec![Method::Sandbox, Method::Payflow];
-        config.payflow.host = Some(format!("{base}/").parse().unwrap());
-        config.payflow.hosted_host = Some(format!("{base}/hosted").parse().unwrap());
-        config.payflow.partner = payflow::PARTNER.into();
-        config.payflow.vendor = payflow::VENDOR.into();
-        config.payflow.password = payflow::PASSWORD.to_owned().into();
-        config.payflow.timeout_secs = timeout_secs;
-    }
-}
-
 fn usd(s: &str) -> Money {
     Money::parse_exact(s, "USD".parse().unwrap()).unwrap()
 }
@@ -50,38 +38,6 @@ async fn only_payment(app: &App, order: &Order) -> Payment {
     let payments = app.store.payments(&order.id).await.unwrap();
     assert_eq!(payments.len(), 1, "{payments:?}");
     payments.into_iter().next().unwrap()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    assert_eq!(r.status(), 303, "expected a redirect, got {}", r.status());
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
-
-/// Chooses `method` on the pay page; returns where the gateway's checkout is.
-async fn choose(pay_link: &str, method: &str) -> String {
-    let r = browser().post(pay_link).form(&[("method", method)]).send().await.unwrap();
-    location(&r)
-}
-
-/// Pays (or not) on the Payflow emulator's hosted page; returns our return or cancel URL.
-async fn on_payflow_page(checkout: &str, decision: &str) -> String {
-    let url = url::Url::parse(checkout).unwrap();
-    let page = browser().get(checkout).send().await.unwrap();
-    assert_eq!(page.status(), 200, "{}", page.text().await.unwrap());
-    let mut form: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k.starts_with("SECURETOKEN"))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    form.push(("decision".into(), decision.into()));
-    let post_to = format!("{}://{}{}", url.scheme(), url.authority(), url.path());
-    location(&browser().post(post_to).form(&form).send().await.unwrap())
-}
-
-async fn text(url: &str) -> String {
-    let r = browser().get(url).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{url}");
-    r.text().await.unwrap()
 }
 
 async fn a_full_sandbox_payment(db: Db) {

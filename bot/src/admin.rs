@@ -3,8 +3,10 @@
 //! that per server, so the permission Discord sends with the interaction is checked here too.
 
 use chrono::Utc;
+use tollbooth_core::billing::Month;
+use tollbooth_core::enforcement::Exemption;
 use tollbooth_core::method::{self, Method};
-use tollbooth_core::money::{Country, Currency, parse_non_negative};
+use tollbooth_core::money::{Country, Currency, Money, parse_non_negative};
 use tollbooth_core::pricing::Prices;
 use tollbooth_core::site::{Division, DivisionId, Host, HostEmail};
 use tollbooth_core::store::{PriceSource, StoreError, Switches};
@@ -170,6 +172,33 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
                 Lang::En => format!("<@{member}> now acts as host {email}."),
                 Lang::No => format!("<@{member}> opptrer nå som verten {email}."),
             }
+        }
+        "budget" => {
+            let division: DivisionId =
+                args.str("division")?.parse().map_err(|e| BadOption::invalid("division", e))?;
+            let month: Month =
+                args.str("month")?.parse().map_err(|e| BadOption::invalid("month", e))?;
+            let currency = store.site_settings().await?.prices.currency;
+            let amount = Money::parse_exact(args.str("amount")?, currency)
+                .map_err(|e| BadOption::invalid("amount", e))?;
+            store.set_budget(&division, month, amount).await?;
+            format!("{}: {division} {month}: {amount} {currency}", lang.pick("Budget", "Budsjett"))
+        }
+        "exempt" => {
+            let who = args.str("who")?;
+            let on = args.bool("exempt")?;
+            // An e-mail names a host; anything else must be a division id.
+            let exemption = if who.contains('@') {
+                Exemption::Host(who.parse().map_err(|e| BadOption::invalid("who", e))?)
+            } else {
+                Exemption::Division(who.parse().map_err(|e| BadOption::invalid("who", e))?)
+            };
+            store.set_exempt(&exemption, on).await?;
+            format!(
+                "{} {who}: {}",
+                lang.pick("Exempt from paying before a start", "Unntatt fra å betale før start"),
+                on_off(lang, on)
+            )
         }
         other => return Err(BadOption::invalid(other, "unknown subcommand").into()),
     })

@@ -42,6 +42,8 @@ pub struct Bot {
     /// chooses among.
     pub methods: Vec<Method>,
     pub pay_link_hours: i64,
+    /// What pay-per-use authorisations hold above the estimate, in percent.
+    pub headroom_percent: u32,
     commands: Arc<manifest::Discord>,
 }
 
@@ -72,6 +74,7 @@ impl Bot {
         public_url: Url,
         methods: Vec<Method>,
         pay_link_hours: u64,
+        headroom_percent: u32,
     ) -> Bot {
         Bot {
             store,
@@ -79,6 +82,7 @@ impl Bot {
             public_url,
             methods,
             pay_link_hours: i64::try_from(pay_link_hours).unwrap_or(i64::MAX),
+            headroom_percent,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }

@@ -7,8 +7,12 @@ use serenity::all::{
     ActionRowComponent, ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton,
     CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
+use tollbooth_core::billing::{self, Month};
+use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
+use tollbooth_core::site::DivisionId;
+use tollbooth_core::store::StoreError;
 
 use crate::command::{Args, BadOption};
 use crate::lang::Lang;
@@ -30,7 +34,7 @@ pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
         plan(minutes.into(), computers.into(), phones.into())
     })();
     match plan {
-        Ok(plan) => quote(bot, caller.lang, plan).await,
+        Ok(plan) => quote(bot, caller, plan).await,
         Err(bad) => Message::private(bad.describe(caller.lang)),
     }
 }
@@ -48,18 +52,71 @@ async fn estimate(bot: &Bot, lang: Lang, plan: SessionPlan) -> Result<Estimate, 
     Estimate::new(plan, &prices).map_err(|e| Message::private(e.to_string()))
 }
 
-async fn quote(bot: &Bot, lang: Lang, plan: SessionPlan) -> Message {
+async fn quote(bot: &Bot, caller: Caller, plan: SessionPlan) -> Message {
+    let lang = caller.lang;
     match estimate(bot, lang, plan).await {
-        Ok(estimate) => render(lang, &estimate).buttons(vec![
-            CreateButton::new(custom_id(CHANGE, plan))
-                .label(lang.pick("Change", "Endre"))
-                .style(ButtonStyle::Secondary),
-            CreateButton::new(custom_id(PAY, plan))
-                .label(lang.pick("Pay", "Betal"))
-                .style(ButtonStyle::Success),
-        ]),
+        Ok(estimate) => with_budget_warning(bot, caller, &estimate, render(lang, &estimate))
+            .await
+            .buttons(vec![
+                CreateButton::new(custom_id(CHANGE, plan))
+                    .label(lang.pick("Change", "Endre"))
+                    .style(ButtonStyle::Secondary),
+                CreateButton::new(custom_id(PAY, plan))
+                    .label(lang.pick("Pay", "Betal"))
+                    .style(ButtonStyle::Success),
+            ]),
         Err(message) => message,
     }
+}
+
+/// Adds a warning when the caller hosts for a division that this session would take over its
+/// budget for the month. Only a warning: a division may choose to spend more.
+async fn with_budget_warning(
+    bot: &Bot,
+    caller: Caller,
+    estimate: &Estimate,
+    message: Message,
+) -> Message {
+    match over_budget_by(bot, caller, estimate).await {
+        Ok(Some((division, month, over))) => {
+            let cur = over.currency();
+            let mut message = message;
+            message.text.push_str(&match caller.lang {
+                Lang::En => format!(
+                    "\n⚠️ This session would take division {division} {over} {cur} over its budget for {month}."
+                ),
+                Lang::No => format!(
+                    "\n⚠️ Denne økten ville ført avdelingen {division} {over} {cur} over budsjettet for {month}."
+                ),
+            });
+            message
+        }
+        Ok(None) => message,
+        Err(e) => {
+            tracing::warn!(error = %e, "budget check failed; quote shown without it");
+            message
+        }
+    }
+}
+
+async fn over_budget_by(
+    bot: &Bot,
+    caller: Caller,
+    estimate: &Estimate,
+) -> Result<Option<(DivisionId, Month, Money)>, StoreError> {
+    let Some(host) = bot.store.linked_host(caller.user_id).await? else { return Ok(None) };
+    let Some(division) = bot.store.host(&host).await?.and_then(|h| h.division) else {
+        return Ok(None);
+    };
+    let month = Month::of(Utc::now());
+    let Some(budget) = bot.store.budget(&division, month).await? else { return Ok(None) };
+    let period = month.period();
+    let spent = bot
+        .store
+        .division_spend(&division, period.start(), period.end(), budget.currency())
+        .await?
+        .total;
+    Ok(billing::over_budget(budget, spent, estimate.cost.total).map(|over| (division, month, over)))
 }
 
 /// The lines of `tollbooth quote`, in the member's language.
@@ -178,7 +235,7 @@ pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Rep
     };
     let plan = (|| plan(field("minutes")?, field("computers")?, field("phones")?))();
     match plan {
-        Ok(plan) => Reply::now(quote(bot, caller.lang, plan).await.update()),
+        Ok(plan) => Reply::now(quote(bot, caller, plan).await.update()),
         Err(bad) => Reply::now(Message::private(bad.describe(caller.lang)).respond()),
     }
 }
@@ -211,15 +268,16 @@ async fn pay(bot: &Bot, caller: Caller, plan: SessionPlan, change_url: String) -
         Ok(estimate) => estimate,
         Err(message) => return message,
     };
-    // Not bound to a meeting yet: the pay-per-use work (issue 5) ties a paid plan to the
-    // meeting it lets start. The quote message identifies what was paid for meanwhile.
+    // Not bound to a meeting: a paid quote pays for the host's next start, whichever meeting
+    // it is (see `enforcement::binds`). The quote message identifies what was paid for.
     let order = Order::for_session(
         format!("discord-quote/{}", change_url.rsplit('/').next().unwrap_or_default()),
         host.to_string(),
         &estimate,
         site.prices,
         Some(change_url),
-    );
+    )
+    .with_headroom(bot.headroom_percent);
     if let Err(e) = bot.store.create_order(&order).await {
         return store_failed(lang, &e);
     }
@@ -227,10 +285,24 @@ async fn pay(bot: &Bot, caller: Caller, plan: SessionPlan, change_url: String) -
     let url = bot.url(&format!("pay/{token}"));
     let text = match lang {
         Lang::En => {
-            format!("Pay {} {} to run this session:", order.amount, order.amount.currency())
+            format!(
+                "Pay {} {} to run this session (the estimate of {} {} plus {} % headroom, held now; you are charged for the minutes used):",
+                order.amount,
+                order.amount.currency(),
+                estimate.cost.total,
+                order.amount.currency(),
+                bot.headroom_percent
+            )
         }
         Lang::No => {
-            format!("Betal {} {} for å holde økten:", order.amount, order.amount.currency())
+            format!(
+                "Betal {} {} for å holde økten (anslaget på {} {} pluss {} % margin, reservert nå; du betaler for minuttene som brukes):",
+                order.amount,
+                order.amount.currency(),
+                estimate.cost.total,
+                order.amount.currency(),
+                bot.headroom_percent
+            )
         }
     };
     Message::private(text)

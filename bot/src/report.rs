@@ -1,6 +1,6 @@
 //! `/report division from to`: a division's spend, for administrators.
 
-use chrono::NaiveDate;
+use tollbooth_core::billing::Period;
 use tollbooth_core::site::DivisionId;
 
 use crate::command::{Args, BadOption};
@@ -19,22 +19,14 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
             .respond(),
         );
     }
-    let parsed = (|| {
+    let parsed = (|| -> Result<(DivisionId, Period), BadOption> {
         let division: DivisionId =
             args.str("division")?.parse().map_err(|e| BadOption::invalid("division", e))?;
-        let date = |name: &str| -> Result<NaiveDate, BadOption> {
-            let text = args.str(name)?;
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-                BadOption::invalid(name, format!("`{text}` is not a date such as 2026-11-30"))
-            })
-        };
-        let (from, to) = (date("from")?, date("to")?);
-        if from > to {
-            return Err(BadOption::invalid("to", format!("{to} is before {from}")));
-        }
-        Ok((division, from, to))
+        let period = Period::parse(args.str("from")?, args.str("to")?)
+            .map_err(|e| BadOption::invalid(e.option(), e))?;
+        Ok((division, period))
     })();
-    let (division, from, to) = match parsed {
+    let (division, period) = match parsed {
         Ok(parsed) => parsed,
         Err(bad) => return Reply::now(Message::private(bad.describe(lang)).respond()),
     };
@@ -51,18 +43,29 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
                 }
                 Err(e) => return store_failed(lang, &e),
             };
-            // Charges are booked to divisions by pay-per-use billing (#5); there are none
-            // to sum before it lands, and a made-up zero would mislead.
-            Message::private(match lang {
+            let currency = match bot.store.site_settings().await {
+                Ok(site) => site.prices.currency,
+                Err(e) => return store_failed(lang, &e),
+            };
+            let spend = match bot
+                .store
+                .division_spend(&division.id, period.start(), period.end(), currency)
+                .await
+            {
+                Ok(spend) => spend,
+                Err(e) => return store_failed(lang, &e),
+            };
+            let heading = match lang {
                 Lang::En => format!(
-                    "**{}** ({}), {from} to {to}: spend reports are not available yet; charges are booked to divisions once pay-per-use billing is in place.",
-                    division.name, division.id
+                    "**{}** ({}), {} to {}:",
+                    division.name, division.id, period.from, period.to
                 ),
                 Lang::No => format!(
-                    "**{}** ({}), {from} til {to}: forbruksrapporter er ikke tilgjengelige ennå; kostnader føres på avdelinger når betaling per bruk er på plass.",
-                    division.name, division.id
+                    "**{}** ({}), {} til {}:",
+                    division.name, division.id, period.from, period.to
                 ),
-            })
+            };
+            Message::private(format!("{heading}\n{}", spend.lines().join("\n")))
         }),
     }
 }

@@ -327,5 +327,6 @@ fn describe(order: &Order) -> String {
             plan.minutes, plan.computers, plan.phones
         ),
         Purchase::Registration { session, .. } => format!("Registration for session {session}"),
+        Purchase::Balance { host } => format!("Outstanding balance of {host}"),
     }
 }

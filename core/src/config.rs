@@ -38,6 +38,7 @@ pub struct Config {
     /// is made at start-up and pay links stop working when the process restarts.
     pub pay_link_secret: Option<SecretString>,
     pub payments: PaymentsConfig,
+    pub pay_per_use: PayPerUseConfig,
     pub payflow: PayflowConfig,
     pub stripe: StripeConfig,
     pub paypal: PaypalConfig,
@@ -101,6 +102,21 @@ pub struct DiscordConfig {
     pub application_id: Option<String>,
     pub token: Option<SecretString>,
     pub api_base: Url,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PayPerUseConfig {
+    /// What a host's authorisation holds above the estimate, in percent, so that a session
+    /// that runs a little longer or larger than planned is still covered (default 15).
+    #[serde(deserialize_with = "percent")]
+    pub headroom_percent: u32,
+}
+
+impl Default for PayPerUseConfig {
+    fn default() -> Self {
+        PayPerUseConfig { headroom_percent: 15 }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -294,6 +310,7 @@ impl Default for Config {
             discord: DiscordConfig::default(),
             pay_link_secret: None,
             payments: PaymentsConfig::default(),
+            pay_per_use: PayPerUseConfig::default(),
             payflow: PayflowConfig::default(),
             stripe: StripeConfig::default(),
             paypal: PaypalConfig::default(),
@@ -542,6 +559,14 @@ fn methods<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Method>, D::Error> {
 }
 
 /// A whole number written as a number (in a file) or a string (in the environment).
+/// A whole percentage from 0 to 1000: more headroom than ten times the estimate is a typo.
+fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = whole_number(d)?;
+    u32::try_from(n).ok().filter(|n| *n <= 1000).ok_or_else(|| {
+        serde::de::Error::custom(format!("expected a percentage from 0 to 1000, got {n}"))
+    })
+}
+
 fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -685,6 +710,15 @@ mod tests {
         assert_eq!(c.payflow.hosted_url().as_str(), "https://payflowlink.paypal.com/");
         assert_eq!(c.payflow.timeout_secs, 5);
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn pay_per_use_headroom_defaults_to_15_percent() {
+        assert_eq!(load(&[]).unwrap().pay_per_use.headroom_percent, 15);
+        let c = load(&[("TOLLBOOTH_PAY_PER_USE__HEADROOM_PERCENT", "20")]).unwrap();
+        assert_eq!(c.pay_per_use.headroom_percent, 20);
+        let err = load(&[("TOLLBOOTH_PAY_PER_USE__HEADROOM_PERCENT", "-1")]).unwrap_err();
+        assert!(err.to_string().contains("headroom_percent"), "{err}");
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! rules, the configuration, and the `Store` interface with its SQLite and PostgreSQL
 //! implementation. Nothing here knows about HTTP or Discord.
 
+pub mod billing;
 pub mod cashier;
 pub mod config;
+pub mod enforcement;
 pub mod gateway;
 pub mod manifest;
 pub mod metering;

@@ -85,6 +85,8 @@ pub enum Purchase {
     Session { session: String, plan: SessionPlan, prices: Prices },
     /// An attendee's registration for a session with a fee.
     Registration { session: String, fee: Money },
+    /// What a pay-per-use host owes from sessions that cost more than their authorisation.
+    Balance { host: String },
 }
 
 /// Something to pay. The amount is fixed when the order is made: prices that change later do
@@ -135,11 +137,31 @@ impl Order {
         }
     }
 
+    /// Holds `percent` more than the estimate (pay-per-use headroom): the authorisation must
+    /// cover a session that runs a little over, since no gateway captures more than it holds.
+    pub fn with_headroom(mut self, percent: u32) -> Order {
+        self.amount = crate::billing::with_headroom(self.amount, percent);
+        self
+    }
+
+    /// A host's outstanding balance, taken at once: it must be paid before their next start.
+    pub fn for_balance(host: String, owed: Money) -> Order {
+        Order {
+            id: OrderId::random(),
+            amount: owed,
+            purchase: Purchase::Balance { host: host.clone() },
+            payer: host,
+            action: Action::Sale,
+            change_url: None,
+            created_at: now(),
+        }
+    }
+
     /// The *Estimated session cost* this order was priced from, when it is for a session.
     pub fn estimate(&self) -> Option<Estimate> {
         match &self.purchase {
             Purchase::Session { plan, prices, .. } => Estimate::new(*plan, prices).ok(),
-            Purchase::Registration { .. } => None,
+            Purchase::Registration { .. } | Purchase::Balance { .. } => None,
         }
     }
 }
@@ -175,5 +197,6 @@ mod tests {
         assert_eq!(order.amount.to_string(), "81.00");
         assert_eq!(order.action, Action::Authorise);
         assert_eq!(order.estimate().unwrap(), estimate);
+        assert_eq!(order.with_headroom(15).amount.to_string(), "93.15");
     }
 }

@@ -1,12 +1,17 @@
-//! Effects that must happen exactly once outside our database (a direct message now; platform
-//! calls and captures in later work), and when a failed attempt is tried again.
+//! Effects that must happen exactly once outside our database (direct messages, ending a
+//! meeting on its platform, capturing a pay-per-use authorisation), and when a failed attempt
+//! is tried again.
 //!
 //! An effect is stored (in the same transaction as the decision that caused it, where the
 //! caller has one) under a key that names the decision, so a retried or duplicated decision
 //! enqueues it once; a worker then delivers it, and marks it sent.
 
 use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+use crate::money::Currency;
+use crate::platform::PlatformKind;
 
 /// A direct message to a Discord user, with an optional link button.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,18 +27,38 @@ pub struct Link {
     pub url: String,
 }
 
-/// Something to do once. New kinds (platform calls, captures) become new variants; the
-/// stored `kind` column says which one a row holds.
+/// Ends a running meeting through its platform's API (a start that was not paid for).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndMeeting {
+    pub platform: PlatformKind,
+    pub meeting_id: String,
+}
+
+/// Takes a session's cost from its authorisation (the gateway releases the rest); an amount of
+/// zero releases the whole hold instead. The cashier's idempotency keys make a retry harmless.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capture {
+    pub payment: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+/// Something to do once; the stored `kind` column says which one a row holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Effect {
     ChatMessage(ChatMessage),
+    EndMeeting(EndMeeting),
+    Capture(Capture),
 }
 
 impl Effect {
     pub fn kind(&self) -> &'static str {
         match self {
             Effect::ChatMessage(_) => "chat_message",
+            Effect::EndMeeting(_) => "end_meeting",
+            Effect::Capture(_) => "capture",
         }
     }
 }

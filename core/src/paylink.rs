@@ -8,6 +8,8 @@ use hmac::{KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
+use url::Url;
+
 use crate::order::OrderId;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
@@ -61,6 +63,34 @@ impl PayLinks {
             .expect("HMAC takes keys of any length");
         mac.update(payload.as_bytes());
         mac
+    }
+}
+
+/// Receipts stay readable for a year: hosts and their divisions reconcile after the fact.
+const RECEIPT_DAYS: i64 = 366;
+
+/// The signed links background work hands out (a blocked start's pay link, a receipt), made
+/// absolute under the public URL.
+#[derive(Clone, Debug)]
+pub struct Links {
+    pub signer: PayLinks,
+    /// The public URL with a trailing slash.
+    pub base: Url,
+    pub pay_link_hours: i64,
+}
+
+impl Links {
+    /// `/pay/{token}` for an order, valid for `pay_link_hours`.
+    pub fn pay(&self, order: &OrderId, now: DateTime<Utc>) -> Url {
+        let token = self.signer.sign(order, now + chrono::Duration::hours(self.pay_link_hours));
+        self.base.join(&format!("pay/{token}")).expect("a relative path joins any base URL")
+    }
+
+    /// `/receipts/{token}`: the receipt of the session an order paid for. The token is signed
+    /// like a pay link; either only ever shows its holder their own order.
+    pub fn receipt(&self, order: &OrderId, now: DateTime<Utc>) -> Url {
+        let token = self.signer.sign(order, now + chrono::Duration::days(RECEIPT_DAYS));
+        self.base.join(&format!("receipts/{token}")).expect("a relative path joins any base URL")
     }
 }
 

@@ -1,11 +1,15 @@
 //! Conferencing platforms: what their webhook deliveries say, in platform-neutral terms, and
-//! clients of their REST APIs (`webex_api`).
+//! clients of their REST APIs (`webex_api`, `zoom_api`) behind [`MeetingControl`].
 //! One adapter per platform; each verifies a delivery's signature over the raw bytes before
 //! anything is parsed.
 
+pub mod control;
 pub mod webex;
 pub mod webex_api;
 pub mod zoom;
+pub mod zoom_api;
+
+pub use control::MeetingControl;
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,12 +17,12 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::metering::Connection;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlatformKind {
     Webex,

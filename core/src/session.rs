@@ -25,6 +25,8 @@ pub struct Session {
     pub host_email: Option<String>,
     pub times: SessionTimes,
     pub blocked: bool,
+    /// Why tollbooth ended it, when it did.
+    pub blocked_reason: Option<String>,
 }
 
 impl Session {
@@ -35,6 +37,7 @@ impl Session {
             host_email: None,
             times: SessionTimes::default(),
             blocked: false,
+            blocked_reason: None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 mod discord_links;
 mod outbox;
+mod pay_per_use;
 mod payments;
 mod sessions;
 mod site;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 
 pub use discord_links::DiscordLinkStore;
 pub use outbox::OutboxStore;
+pub use pay_per_use::PayPerUseStore;
 pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
 pub use sessions::{NewDelivery, SessionRecord, SessionStore};
 pub use site::{PriceSource, SiteStore, Switches};
@@ -91,6 +93,7 @@ pub trait Store:
     + WebhookSecretStore
     + DiscordLinkStore
     + OutboxStore
+    + PayPerUseStore
     + Send
     + Sync
     + 'static

@@ -8,6 +8,7 @@ pub mod paypal;
 pub mod paypal_classic;
 pub mod stripe;
 pub mod webex;
+pub mod zoom;
 
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 mod admin;
 mod applier;
 mod discord;
+mod divisions;
 mod error;
 mod health;
 mod i18n;
@@ -14,6 +15,7 @@ pub mod outbox;
 mod pages;
 mod pay;
 mod payments;
+mod receipts;
 mod sessions;
 mod state;
 mod webhooks;
@@ -39,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks)
         .route("/discord/interactions", post(discord::interactions))
         .route("/api/v1/sessions/{platform}/{meeting_id}", get(sessions::show))
+        .route("/api/v1/divisions/{division}/spend", get(divisions::spend))
+        .route("/receipts/{token}", get(receipts::show))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::render))

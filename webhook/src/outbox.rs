@@ -1,14 +1,20 @@
-//! The outbox worker: delivers stored effects (direct messages through Discord's REST API)
-//! once each. Claims are leased, so two instances never send the same effect at once; a
-//! failed attempt is retried with backoff; Discord's message nonce makes a retry after a lost
-//! answer harmless.
+//! The outbox worker: delivers stored effects once each — direct messages through Discord's
+//! REST API, meeting ends through the platforms' APIs, captures through the cashier. Claims
+//! are leased, so two instances never deliver the same effect at once; a failed attempt is
+//! logged, counted (`outbox_failures_total`) and retried with backoff; each adapter's own
+//! idempotency (Discord's message nonce, the cashier's keys per order and step) makes a retry
+//! after a lost answer harmless.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serenity::all::Http;
-use tollbooth_core::outbox::{Effect, next_attempt};
+use tollbooth_core::cashier::Cashier;
+use tollbooth_core::money::Money;
+use tollbooth_core::outbox::{Capture, Claimed, Effect, EndMeeting, next_attempt};
+use tollbooth_core::payment::PaymentId;
+use tollbooth_core::platform::{MeetingControl, PlatformKind};
 use tollbooth_core::store::{Store, StoreError};
 
 /// How long a claim holds an effect: longer than any one delivery takes.
@@ -17,11 +23,21 @@ const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 const POLL: Duration = Duration::from_secs(1);
 const BATCH: u32 = 20;
 
+/// Where each kind of effect goes. A missing one (no Discord token, no platform token) makes
+/// its effects fail, visibly, until it is configured.
+#[derive(Clone)]
+pub struct Deliverers {
+    pub discord: Option<Arc<Http>>,
+    pub webex: Option<Arc<dyn MeetingControl>>,
+    pub zoom: Option<Arc<dyn MeetingControl>>,
+    pub cashier: Cashier,
+}
+
 /// Starts the worker in the background; `worker` names this instance in leases.
-pub fn start(store: Arc<dyn Store>, http: Arc<Http>, worker: String) {
+pub fn start(store: Arc<dyn Store>, deliverers: Deliverers, worker: String) {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = run_once(store.as_ref(), &http, &worker, Utc::now()).await {
+            if let Err(e) = run_once(store.as_ref(), &deliverers, &worker, Utc::now()).await {
                 tracing::warn!(error = %e, "outbox: could not claim effects");
             }
             tokio::time::sleep(POLL).await;
@@ -32,31 +48,64 @@ pub fn start(store: Arc<dyn Store>, http: Arc<Http>, worker: String) {
 /// Delivers what is due at `now`; returns how many effects were delivered.
 pub async fn run_once(
     store: &dyn Store,
-    http: &Http,
+    deliverers: &Deliverers,
     worker: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let mut delivered = 0;
     for claimed in store.claim(worker, now, now + LEASE, BATCH).await? {
-        let result = match &claimed.effect {
-            Effect::ChatMessage(message) => {
-                tollbooth_bot::api::send_dm(http, message, &claimed.key).await
-            }
-        };
-        match result {
+        let kind = claimed.effect.kind();
+        match deliver(deliverers, &claimed).await {
             Ok(()) => {
                 if store.mark_sent(claimed.id, worker, Utc::now()).await? {
+                    metrics::counter!("outbox_delivered_total", "kind" => kind).increment(1);
                     delivered += 1;
                 } else {
                     tracing::warn!(key = claimed.key, "outbox: lease lost while delivering");
                 }
             }
             Err(e) => {
+                metrics::counter!("outbox_failures_total", "kind" => kind).increment(1);
                 let retry_at = next_attempt(claimed.attempts, now);
-                tracing::warn!(key = claimed.key, attempts = claimed.attempts, %retry_at, error = %e, "outbox: delivery failed");
-                store.mark_failed(claimed.id, worker, &e.to_string(), retry_at).await?;
+                tracing::warn!(key = claimed.key, kind, attempts = claimed.attempts, %retry_at, error = %e, "outbox: delivery failed");
+                store.mark_failed(claimed.id, worker, &e, retry_at).await?;
             }
         }
     }
     Ok(delivered)
+}
+
+/// One attempt at one effect; the error says what went wrong, for the log and the row.
+async fn deliver(d: &Deliverers, claimed: &Claimed) -> Result<(), String> {
+    match &claimed.effect {
+        Effect::ChatMessage(message) => {
+            let http = d.discord.as_ref().ok_or("no Discord bot token (discord.token) is set")?;
+            tollbooth_bot::api::send_dm(http, message, &claimed.key)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Effect::EndMeeting(EndMeeting { platform, meeting_id }) => {
+            let control = match platform {
+                PlatformKind::Webex => d.webex.as_ref(),
+                PlatformKind::Zoom => d.zoom.as_ref(),
+            };
+            let control = control.ok_or_else(|| {
+                format!("no {platform} API token ({platform}.token) is set to end meetings with")
+            })?;
+            control.end_meeting(meeting_id).await.map_err(|e| e.to_string())
+        }
+        Effect::Capture(Capture { payment, amount, currency }) => {
+            let id: PaymentId =
+                payment.parse().map_err(|e| format!("capture of {payment}: {e}"))?;
+            let amount = Money::parse_exact(&amount.to_string(), *currency)
+                .map_err(|e| format!("capture of {payment}: {e}"))?;
+            // Nothing used: the whole hold is released instead of capturing zero.
+            let done = if amount.amount().is_zero() {
+                d.cashier.void(&id).await
+            } else {
+                d.cashier.capture(&id, amount).await
+            };
+            done.map(|_| ()).map_err(|e| format!("capture of {payment}: {e}"))
+        }
+    }
 }

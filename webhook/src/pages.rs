@@ -14,6 +14,8 @@ pub struct PayPage<'a> {
     pub lang: &'static str,
     pub t: &'static Texts,
     pub estimate: Option<Estimate>,
+    /// What an order without an estimate is for: a session fee or an outstanding balance.
+    pub label: &'static str,
     pub amount: String,
     pub currency: &'a str,
     pub change_url: Option<String>,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tollbooth_core::cashier::{CashierError, CheckoutUrls};
 use tollbooth_core::gateway::GatewayError;
 use tollbooth_core::method::{self, Method};
-use tollbooth_core::order::{Action, Order};
+use tollbooth_core::order::{Action, Order, Purchase};
 use tollbooth_core::paylink::PayLinkError;
 use tollbooth_core::payment::{PaymentId, State as PaymentState};
 use tollbooth_core::store::StoreError;
@@ -107,6 +107,10 @@ pub async fn show(
             lang: lang.code(),
             t,
             estimate: order.estimate(),
+            label: match order.purchase {
+                Purchase::Balance { .. } => t.outstanding_balance,
+                Purchase::Session { .. } | Purchase::Registration { .. } => t.session_fee,
+            },
             amount: order.amount.to_string(),
             currency: order.amount.currency().code(),
             change_url: order.change_url.clone(),

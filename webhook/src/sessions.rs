@@ -17,6 +17,9 @@ pub struct SessionView {
     platform: PlatformKind,
     meeting_id: String,
     state: SessionState,
+    /// Why tollbooth ended the session (pay-per-use), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blocked_reason: Option<String>,
     host_email: Option<String>,
     started_at: Option<String>,
     ended_at: Option<String>,
@@ -58,6 +61,7 @@ pub async fn show(
         platform,
         meeting_id: session.meeting_id.clone(),
         state: session.state(),
+        blocked_reason: session.blocked_reason.clone(),
         host_email: session.host_email.clone(),
         started_at: window.start.map(rfc3339),
         ended_at: ended.map(rfc3339),

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
+use serenity::all::Http;
 use tokio::sync::RwLock;
 use tollbooth_bot::Bot;
 use tollbooth_core::cashier::Cashier;
@@ -18,13 +19,16 @@ use tollbooth_core::gateway::sandbox::Sandbox;
 use tollbooth_core::gateway::stripe::Stripe;
 use tollbooth_core::gateway::website_payments_pro::WebsitePaymentsPro;
 use tollbooth_core::method::Method;
-use tollbooth_core::paylink::PayLinks;
-use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::paylink::{Links, PayLinks};
+use tollbooth_core::platform::webex_api::WebexApi;
+use tollbooth_core::platform::zoom_api::ZoomApi;
+use tollbooth_core::platform::{MeetingControl, PlatformKind};
 use tollbooth_core::store::Store;
 use url::Url;
 
 use crate::discord::Endpoint;
 use crate::ingest::Ingest;
+use crate::outbox::Deliverers;
 
 /// Hook secrets are re-read at most this often, however many bad signatures arrive.
 const SECRETS_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
@@ -42,6 +46,8 @@ pub struct AppState {
     /// The sandbox gateway, whose hosted test page tollbooth serves itself.
     pub sandbox: Arc<Sandbox>,
     pub pay_links: PayLinks,
+    /// Pay links and receipt links under the public URL, for work done in the background.
+    pub links: Links,
     /// The chat bot's command core, for whichever transport `discord.mode` picks.
     pub bot: Bot,
     /// The interactions endpoint, when `discord.mode = "http"`.
@@ -51,11 +57,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Starts the background tasks that the application needs: the delivery writer and the
-    /// applier. Must be called inside a Tokio runtime.
+    /// Starts the background tasks that the application needs: the delivery writer, the
+    /// applier and the outbox worker. Must be called inside a Tokio runtime.
     pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> AppState {
         let ingest = Ingest::start(store.clone());
-        crate::applier::start(store.clone(), ingest.stored.clone());
         let sandbox = Arc::new(Sandbox::new(base(&config.public_url)));
         let mut gateways = Gateways::default();
         for method in &config.payments.methods {
@@ -81,16 +86,34 @@ impl AppState {
             SecretString::from(hex::encode(bytes))
         });
         let pay_links = PayLinks::new(secret);
+        let links = Links {
+            signer: pay_links.clone(),
+            base: base(&config.public_url),
+            pay_link_hours: i64::try_from(config.payments.pay_link_hours).unwrap_or(i64::MAX),
+        };
+        crate::applier::start(store.clone(), ingest.stored.clone(), links.clone());
         let bot = Bot::new(
             store.clone(),
             pay_links.clone(),
             base(&config.public_url),
             config.payments.methods.clone(),
             config.payments.pay_link_hours,
+            config.pay_per_use.headroom_percent,
         );
-        let discord = discord(&config, &store, &bot);
+        let cashier = Cashier::new(store.clone(), gateways);
+        let http = discord_http(&config);
+        let deliverers = Deliverers {
+            discord: http.clone().filter(|_| config.discord.token.is_some()),
+            webex: platform_api(&config, PlatformKind::Webex),
+            zoom: platform_api(&config, PlatformKind::Zoom),
+            cashier: cashier.clone(),
+        };
+        let worker = format!("{}-{}", std::process::id(), rand::random::<u32>());
+        crate::outbox::start(store.clone(), deliverers, worker);
+        let discord = http.and_then(|http| endpoint(&config, &bot, http));
         AppState {
-            cashier: Cashier::new(store.clone(), gateways),
+            cashier,
+            links,
             store,
             metrics: crate::metrics::handle(),
             ingest,
@@ -146,21 +169,39 @@ impl AppState {
     }
 }
 
-/// Discord's REST client and what runs on it: the interactions endpoint in HTTP mode, and the
-/// outbox worker whenever a bot token is there to send direct messages with.
-fn discord(config: &Config, store: &Arc<dyn Store>, bot: &Bot) -> Option<Endpoint> {
+/// Discord's REST client, unless Discord is off.
+fn discord_http(config: &Config) -> Option<Arc<Http>> {
     if config.discord.mode == DiscordMode::Off {
         return None;
     }
-    // The configuration was checked when it loaded, so these cannot fail.
-    let http = Arc::new(tollbooth_bot::api::http(&config.discord).expect("valid discord settings"));
-    if config.discord.token.is_some() {
-        let worker = format!("{}-{}", std::process::id(), rand::random::<u32>());
-        crate::outbox::start(store.clone(), http.clone(), worker);
-    }
+    // The configuration was checked when it loaded, so this cannot fail.
+    Some(Arc::new(tollbooth_bot::api::http(&config.discord).expect("valid discord settings")))
+}
+
+/// The interactions endpoint, in HTTP mode.
+fn endpoint(config: &Config, bot: &Bot, http: Arc<Http>) -> Option<Endpoint> {
     let key = config.discord.public_key.as_deref()?;
     (config.discord.mode == DiscordMode::Http)
         .then(|| Endpoint::new(key, bot.clone(), http).expect("valid discord.public_key"))
+}
+
+/// The platform's REST client that ends unpaid meetings, when its token is configured.
+fn platform_api(config: &Config, platform: PlatformKind) -> Option<Arc<dyn MeetingControl>> {
+    let made: Result<Arc<dyn MeetingControl>, String> = match platform {
+        PlatformKind::Webex => {
+            let token = config.webex.token.clone()?;
+            WebexApi::new(config.webex.api_base.clone(), token)
+                .map(|api| Arc::new(api) as Arc<dyn MeetingControl>)
+                .map_err(|e| e.to_string())
+        }
+        PlatformKind::Zoom => {
+            let token = config.zoom.token.clone()?;
+            ZoomApi::new(config.zoom.api_base.clone(), token)
+                .map(|api| Arc::new(api) as Arc<dyn MeetingControl>)
+                .map_err(|e| e.to_string())
+        }
+    };
+    made.map_err(|e| tracing::warn!(%platform, error = %e, "cannot end meetings")).ok()
 }
 
 /// The public URL with a trailing slash, so that joining appends instead of replacing.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::metering::Connection;
+use crate::paylink::Links;
 use crate::platform::PlatformKind;
 use crate::session::Session;
 
@@ -36,8 +37,11 @@ pub trait SessionStore {
 
     /// Applies up to `limit` stored deliveries, oldest first, to their sessions and marks them
     /// processed, in one transaction. A delivery that cannot be read is marked with why and
-    /// skipped. Returns how many were processed.
-    async fn apply_deliveries(&self, limit: usize) -> Result<usize, StoreError>;
+    /// skipped. In the same transaction, pay-per-use starts are decided (a blocked one queues
+    /// the end of the meeting and a message with a pay link from `links`) and paid sessions
+    /// that ended are charged (queuing the capture and a receipt). Returns how many were
+    /// processed.
+    async fn apply_deliveries(&self, limit: usize, links: &Links) -> Result<usize, StoreError>;
 
     async fn session(
         &self,

@@ -2,6 +2,7 @@
 
 mod discord_links;
 mod outbox;
+mod pay_per_use;
 mod payments;
 mod sessions;
 mod site;

@@ -2,30 +2,40 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::{SqlStore, millis, opt_time};
 use crate::outbox::{Claimed, Effect};
 use crate::store::{OutboxStore, StoreError};
 
+/// Stores an effect on `conn`, inside whatever transaction the caller decided it in.
+pub(super) async fn enqueue_on(
+    conn: &mut AnyConnection,
+    key: &str,
+    effect: &Effect,
+) -> Result<bool, StoreError> {
+    let payload = serde_json::to_string(effect)
+        .map_err(|e| StoreError::Invalid(format!("effect {key} cannot be stored: {e}")))?;
+    let now = millis(Utc::now());
+    let done = sqlx::query(
+        "INSERT INTO outbox (effect_key, kind, payload, created_at, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (effect_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(effect.kind())
+    .bind(payload)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl OutboxStore for SqlStore {
     async fn enqueue(&self, key: &str, effect: &Effect) -> Result<bool, StoreError> {
-        let payload = serde_json::to_string(effect)
-            .map_err(|e| StoreError::Invalid(format!("effect {key} cannot be stored: {e}")))?;
-        let now = millis(Utc::now());
-        let done = sqlx::query(
-            "INSERT INTO outbox (effect_key, kind, payload, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $4)
-             ON CONFLICT (effect_key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(effect.kind())
-        .bind(payload)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.pool.acquire().await?;
+        enqueue_on(&mut conn, key, effect).await
     }
 
     async fn claim(

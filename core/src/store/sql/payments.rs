@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use rust_decimal::Decimal;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{SqlStore, millis, parsed};
 use crate::money::{Currency, Money};
@@ -21,21 +21,28 @@ macro_rules! payment_columns {
     };
 }
 
-fn corrupt(column: &'static str, reason: impl ToString) -> StoreError {
+pub(super) fn corrupt(column: &'static str, reason: impl ToString) -> StoreError {
     StoreError::Corrupt { column, reason: reason.to_string() }
 }
 
-fn time(row: &AnyRow, column: &'static str) -> Result<chrono::DateTime<Utc>, StoreError> {
+pub(super) fn time(
+    row: &AnyRow,
+    column: &'static str,
+) -> Result<chrono::DateTime<Utc>, StoreError> {
     let ms: i64 = row.try_get(column)?;
     Utc.timestamp_millis_opt(ms).single().ok_or_else(|| corrupt(column, ms))
 }
 
-fn amount(row: &AnyRow, column: &'static str, currency: Currency) -> Result<Money, StoreError> {
+pub(super) fn amount(
+    row: &AnyRow,
+    column: &'static str,
+    currency: Currency,
+) -> Result<Money, StoreError> {
     let text: String = row.try_get(column)?;
     Money::parse_exact(&text, currency).map_err(|e| corrupt(column, e))
 }
 
-fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
+pub(super) fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
     let currency: Currency = parsed(row, "currency")?;
     Ok(Payment {
         id: parsed(row, "id")?,
@@ -54,7 +61,7 @@ fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
     })
 }
 
-fn order(row: &AnyRow) -> Result<Order, StoreError> {
+pub(super) fn order(row: &AnyRow) -> Result<Order, StoreError> {
     let currency: Currency = parsed(row, "currency")?;
     let total = amount(row, "amount", currency)?;
     let kind: String = row.try_get("kind")?;
@@ -85,6 +92,7 @@ fn order(row: &AnyRow) -> Result<Order, StoreError> {
             Purchase::Session { session, plan, prices }
         }
         "registration" => Purchase::Registration { session, fee: total },
+        "balance" => Purchase::Balance { host: session },
         other => return Err(corrupt("kind", other)),
     };
     Ok(Order {
@@ -102,46 +110,53 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// Stores an order on `conn`, inside whatever transaction the caller made it in.
+pub(super) async fn insert_order(conn: &mut AnyConnection, o: &Order) -> Result<(), StoreError> {
+    let (kind, session, plan, prices) = match &o.purchase {
+        Purchase::Session { session, plan, prices } => {
+            ("session", session, Some(plan), Some(prices))
+        }
+        Purchase::Registration { session, .. } => ("registration", session, None, None),
+        Purchase::Balance { host } => ("balance", host, None, None),
+    };
+    let count = |n: fn(&SessionPlan) -> u64| plan.map(|p| n(p) as i64);
+    sqlx::query(
+        "INSERT INTO orders (id, kind, session, payer, amount, currency, action, plan_minutes,
+             plan_computers, plan_phones, person_minute, teleconference_minute, change_url,
+             created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(o.id.as_str())
+    .bind(kind)
+    .bind(session.as_str())
+    .bind(o.payer.as_str())
+    .bind(o.amount.to_string())
+    .bind(o.amount.currency().code())
+    .bind(o.action.as_str())
+    .bind(count(|p| p.minutes))
+    .bind(count(|p| p.computers))
+    .bind(count(|p| p.phones))
+    .bind(prices.map(|p| p.person_minute.to_string()))
+    .bind(prices.map(|p| p.teleconference_minute.to_string()))
+    .bind(o.change_url.clone())
+    .bind(millis(o.created_at))
+    .execute(conn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Invalid(format!("order {} exists already", o.id))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
 #[async_trait]
 impl PaymentStore for SqlStore {
     async fn create_order(&self, o: &Order) -> Result<(), StoreError> {
-        let (kind, session, plan, prices) = match &o.purchase {
-            Purchase::Session { session, plan, prices } => {
-                ("session", session, Some(plan), Some(prices))
-            }
-            Purchase::Registration { session, .. } => ("registration", session, None, None),
-        };
-        let count = |n: fn(&SessionPlan) -> u64| plan.map(|p| n(p) as i64);
-        sqlx::query(
-            "INSERT INTO orders (id, kind, session, payer, amount, currency, action, plan_minutes,
-                 plan_computers, plan_phones, person_minute, teleconference_minute, change_url,
-                 created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(o.id.as_str())
-        .bind(kind)
-        .bind(session.as_str())
-        .bind(o.payer.as_str())
-        .bind(o.amount.to_string())
-        .bind(o.amount.currency().code())
-        .bind(o.action.as_str())
-        .bind(count(|p| p.minutes))
-        .bind(count(|p| p.computers))
-        .bind(count(|p| p.phones))
-        .bind(prices.map(|p| p.person_minute.to_string()))
-        .bind(prices.map(|p| p.teleconference_minute.to_string()))
-        .bind(o.change_url.clone())
-        .bind(millis(o.created_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Invalid(format!("order {} exists already", o.id))
-            } else {
-                e.into()
-            }
-        })?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_order(&mut conn, o).await
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {

@@ -1,14 +1,16 @@
 //! [`SessionStore`] in SQL.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::Utc;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Row, Transaction};
 
+use super::pay_per_use::{bill_ended, decide_starts};
 use super::{SqlStore, flag, millis, opt_time, parsed};
 use crate::metering::{Connection, SessionTimes};
+use crate::paylink::Links;
 use crate::platform::{Inbound, Observation, PlatformKind};
 use crate::session::Session;
 use crate::store::{Backend, NewDelivery, SessionRecord, SessionStore, StoreError};
@@ -51,7 +53,7 @@ impl SessionStore for SqlStore {
         Ok(query.execute(&self.pool).await?.rows_affected())
     }
 
-    async fn apply_deliveries(&self, limit: usize) -> Result<usize, StoreError> {
+    async fn apply_deliveries(&self, limit: usize, links: &Links) -> Result<usize, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let applied = match self.backend {
             Backend::Postgres => {
@@ -61,7 +63,7 @@ impl SessionStore for SqlStore {
                     .execute(&mut *tx)
                     .await?;
                 let Some(batch) = read_batch(&mut tx, limit).await? else { return Ok(0) };
-                let applied = write_batch(&mut tx, &batch).await?;
+                let applied = write_batch(&mut tx, &batch, links).await?;
                 finish(tx, applied).await?
             }
             Backend::Sqlite => {
@@ -71,7 +73,7 @@ impl SessionStore for SqlStore {
                 // these deliveries meanwhile.
                 let Some(batch) = read_batch(&mut conn, limit).await? else { return Ok(0) };
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let applied = write_batch(&mut tx, &batch).await?;
+                let applied = write_batch(&mut tx, &batch, links).await?;
                 finish(tx, applied).await?
             }
         };
@@ -100,17 +102,7 @@ impl SessionStore for SqlStore {
         }) else {
             return Ok(None);
         };
-        let connections = sqlx::query(
-            "SELECT joined_at, left_at, computer, telephone_audio FROM connections
-             WHERE platform = $1 AND meeting_id = $2",
-        )
-        .bind(platform.as_str())
-        .bind(meeting_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(connection)
-        .collect::<Result<_, _>>()?;
+        let connections = load_connections_of(&mut conn, platform, meeting_id).await?;
         Ok(Some(SessionRecord {
             session,
             connections,
@@ -119,7 +111,7 @@ impl SessionStore for SqlStore {
     }
 }
 
-async fn load_session<'c, E>(
+pub(super) async fn load_session<'c, E>(
     executor: E,
     platform: PlatformKind,
     meeting_id: &str,
@@ -128,7 +120,8 @@ where
     E: sqlx::Executor<'c, Database = Any>,
 {
     let row = sqlx::query(
-        "SELECT host_email, started_at, ended_at, ended_received_at, blocked FROM sessions
+        "SELECT host_email, started_at, ended_at, ended_received_at, blocked, blocked_reason
+         FROM sessions
          WHERE platform = $1 AND meeting_id = $2",
     )
     .bind(platform.as_str())
@@ -146,7 +139,27 @@ where
             ended_received_at: opt_time(&row, "ended_received_at")?,
         },
         blocked: flag(&row, "blocked")?,
+        blocked_reason: row.try_get("blocked_reason")?,
     }))
+}
+
+/// Every connection of a session.
+pub(super) async fn load_connections_of(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+) -> Result<Vec<Connection>, StoreError> {
+    sqlx::query(
+        "SELECT joined_at, left_at, computer, telephone_audio FROM connections
+         WHERE platform = $1 AND meeting_id = $2",
+    )
+    .bind(platform.as_str())
+    .bind(meeting_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(connection)
+    .collect()
 }
 
 /// Commits what a batch wrote, or rolls back the guard's partial marking when another applier
@@ -166,6 +179,9 @@ struct Batch {
     unreadable: Vec<(i64, String)>,
     sessions: HashMap<SessionKey, Session>,
     connections: HashMap<ConnectionKey, Connection>,
+    /// Sessions this batch says started, and ended: the pay-per-use decisions look at them.
+    started: HashSet<SessionKey>,
+    ended: HashSet<SessionKey>,
 }
 
 async fn read_batch(conn: &mut AnyConnection, limit: usize) -> Result<Option<Batch>, StoreError> {
@@ -184,6 +200,8 @@ async fn read_batch(conn: &mut AnyConnection, limit: usize) -> Result<Option<Bat
         unreadable: Vec::new(),
         sessions: HashMap::new(),
         connections: HashMap::new(),
+        started: HashSet::new(),
+        ended: HashSet::new(),
     };
     let mut readings = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -229,6 +247,11 @@ async fn read_batch(conn: &mut AnyConnection, limit: usize) -> Result<Option<Bat
             if let Some(session) = batch.sessions.get_mut(&key) {
                 session.observe(observation, received_at);
             }
+            match observation {
+                Observation::Started { .. } => _ = batch.started.insert(key.clone()),
+                Observation::Ended { .. } => _ = batch.ended.insert(key.clone()),
+                Observation::Connected { .. } => {}
+            }
             if let Observation::Connected { participant, device, connection } = observation {
                 let ckey = (platform, key.1.clone(), participant.clone(), device.clone());
                 batch.connections.entry(ckey).or_default().merge(connection);
@@ -238,9 +261,14 @@ async fn read_batch(conn: &mut AnyConnection, limit: usize) -> Result<Option<Bat
     Ok(Some(batch))
 }
 
-/// Writes a merged batch; returns how many deliveries it applied, 0 if another applier took
-/// them first (nothing is written then).
-async fn write_batch(conn: &mut AnyConnection, batch: &Batch) -> Result<usize, StoreError> {
+/// Writes a merged batch and takes the pay-per-use decisions it calls for, in the caller's
+/// transaction; returns how many deliveries it applied, 0 if another applier took them first
+/// (nothing is written then).
+async fn write_batch(
+    conn: &mut AnyConnection,
+    batch: &Batch,
+    links: &Links,
+) -> Result<usize, StoreError> {
     let now = millis(Utc::now());
     if !mark_processed(&mut *conn, &batch.ids, now).await? {
         return Ok(0);
@@ -253,6 +281,9 @@ async fn write_batch(conn: &mut AnyConnection, batch: &Batch) -> Result<usize, S
     for chunk in connections.chunks(1000) {
         save_connections(&mut *conn, chunk).await?;
     }
+    // Starts first: a session that started and ended within one batch is decided, then billed.
+    decide_starts(&mut *conn, &batch.started, links, Utc::now()).await?;
+    bill_ended(&mut *conn, &batch.ended, links, Utc::now()).await?;
     for (id, why) in &batch.unreadable {
         tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; skipped");
         sqlx::query("UPDATE deliveries SET error = $1 WHERE id = $2")

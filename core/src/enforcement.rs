@@ -1,0 +1,194 @@
+//! Pay-per-use enforcement: what happens when a host's meeting starts. The rule is pure; the
+//! store gathers the facts and applies the decision in the transaction that applied the
+//! `started` event, so the decision and its effects are stored together or not at all.
+
+use crate::money::Money;
+use crate::order::OrderId;
+use crate::outbox::{ChatMessage, Effect, EndMeeting, Link};
+use crate::platform::PlatformKind;
+use crate::site::{DivisionId, HostEmail};
+
+/// Who a site exempts from paying before a start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exemption {
+    Host(HostEmail),
+    Division(DivisionId),
+}
+
+impl Exemption {
+    /// As stored in `pay_per_use_exemptions.subject`.
+    pub fn subject(&self) -> String {
+        match self {
+            Exemption::Host(email) => format!("host:{email}"),
+            Exemption::Division(id) => format!("division:{id}"),
+        }
+    }
+}
+
+/// Whether an order made for `bound_to` (its `session`) may pay for a start of `meeting_id`
+/// on `platform`. An order made before the meeting was known (from a chat quote) pays for any
+/// of its host's meetings; one bound to `{platform}/{meeting}` pays for that meeting, or an
+/// occurrence of it (Webex names occurrences `{meeting}_I_{n}`).
+pub fn binds(bound_to: &str, platform: PlatformKind, meeting_id: &str) -> bool {
+    let Some((kind, bound)) = bound_to.split_once('/') else { return true };
+    if kind.parse::<PlatformKind>().is_err() {
+        return true;
+    }
+    kind == platform.as_str()
+        && (bound == meeting_id
+            || meeting_id.strip_prefix(bound).is_some_and(|rest| rest.starts_with("_I_")))
+}
+
+/// What is known about a start when it is decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartFacts {
+    /// E-commerce and its pay-per-use feature are both on.
+    pub pay_per_use: bool,
+    /// The site exempted the host or the host's division.
+    pub exempt: bool,
+    /// What the host still owes from earlier sessions, if anything.
+    pub outstanding: Option<Money>,
+    /// The host's oldest authorised order not yet used for a start.
+    pub authorisation: Option<OrderId>,
+}
+
+/// Why a start was stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Block {
+    Unpaid,
+    Outstanding(Money),
+}
+
+impl Block {
+    /// Stored with the session and shown to the host.
+    pub fn reason(&self) -> String {
+        match self {
+            Block::Unpaid => "started without a paid authorisation".to_owned(),
+            Block::Outstanding(owed) => {
+                format!("the host owes {owed} {} from an earlier session", owed.currency())
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartDecision {
+    /// Pay-per-use does not apply (off, or the host is exempt).
+    Free,
+    /// The start uses this authorised order.
+    Paid(OrderId),
+    Blocked(Block),
+}
+
+impl StartDecision {
+    /// As stored in `sessions.start_decision`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StartDecision::Free => "free",
+            StartDecision::Paid(_) => "paid",
+            StartDecision::Blocked(_) => "blocked",
+        }
+    }
+}
+
+/// An outstanding balance blocks even a paid start: the host settles it first.
+pub fn decide(facts: StartFacts) -> StartDecision {
+    if !facts.pay_per_use || facts.exempt {
+        return StartDecision::Free;
+    }
+    if let Some(owed) = facts.outstanding.filter(|m| !m.amount().is_zero()) {
+        return StartDecision::Blocked(Block::Outstanding(owed));
+    }
+    match facts.authorisation {
+        Some(order) => StartDecision::Paid(order),
+        None => StartDecision::Blocked(Block::Unpaid),
+    }
+}
+
+/// The effects of a blocked start, each under a key naming the meeting, so a replayed
+/// `started` (or two instances deciding it) ends the meeting and tells the host once.
+/// `running`: the meeting has not ended yet (late deliveries may decide an ended one).
+/// `host` is the host's Discord user, when one is linked; `pay` the link to pay with.
+pub fn blocked_effects(
+    platform: PlatformKind,
+    meeting_id: &str,
+    block: &Block,
+    running: bool,
+    host: Option<u64>,
+    pay: Option<Link>,
+) -> Vec<(String, Effect)> {
+    let mut effects = Vec::new();
+    if running {
+        effects.push((
+            format!("end:{platform}:{meeting_id}"),
+            Effect::EndMeeting(EndMeeting { platform, meeting_id: meeting_id.to_owned() }),
+        ));
+    }
+    if let Some(discord_user_id) = host {
+        let next = if pay.is_some() {
+            "Pay with the link below, then start the meeting again."
+        } else {
+            "Use /quote to get an estimate and pay, then start the meeting again."
+        };
+        effects.push((
+            format!("blocked:{platform}:{meeting_id}"),
+            Effect::ChatMessage(ChatMessage {
+                discord_user_id,
+                text: format!("Your {platform} meeting was ended: it {}. {next}", block.reason()),
+                link: pay,
+            }),
+        ));
+    }
+    effects
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn facts() -> StartFacts {
+        StartFacts { pay_per_use: true, exempt: false, outstanding: None, authorisation: None }
+    }
+
+    #[test]
+    fn starts_are_decided_by_the_rules() {
+        assert_eq!(decide(StartFacts { pay_per_use: false, ..facts() }), StartDecision::Free);
+        assert_eq!(decide(StartFacts { exempt: true, ..facts() }), StartDecision::Free);
+        assert_eq!(decide(facts()), StartDecision::Blocked(Block::Unpaid));
+        let order = OrderId::random();
+        let paid = StartFacts { authorisation: Some(order.clone()), ..facts() };
+        assert_eq!(decide(paid.clone()), StartDecision::Paid(order));
+        let owed = Money::parse_exact("1.50", Currency::USD).unwrap();
+        let owing = StartFacts { outstanding: Some(owed), ..paid.clone() };
+        assert_eq!(decide(owing), StartDecision::Blocked(Block::Outstanding(owed)));
+        let nothing_owed = StartFacts { outstanding: Some(Money::zero(Currency::USD)), ..paid };
+        assert!(matches!(decide(nothing_owed), StartDecision::Paid(_)));
+    }
+
+    #[test]
+    fn orders_bind_to_their_meeting_or_to_any() {
+        assert!(binds("discord-quote/123", PlatformKind::Webex, "m_I_1"));
+        assert!(binds("webex/m", PlatformKind::Webex, "m"));
+        assert!(binds("webex/m", PlatformKind::Webex, "m_I_204"));
+        assert!(!binds("webex/m", PlatformKind::Webex, "mx"));
+        assert!(!binds("webex/m", PlatformKind::Zoom, "m"));
+    }
+
+    #[test]
+    fn a_blocked_start_ends_the_meeting_and_tells_a_linked_host_once() {
+        let effects = blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, true, None, None);
+        assert_eq!(effects.len(), 1);
+        assert_eq!(effects[0].0, "end:zoom:u1");
+        assert!(
+            blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, false, None, None).is_empty()
+        );
+        let link = Link { label: "Pay".into(), url: "https://x/pay/t".into() };
+        let effects =
+            blocked_effects(PlatformKind::Webex, "m", &Block::Unpaid, true, Some(7), Some(link));
+        assert_eq!(effects[1].0, "blocked:webex:m");
+        let Effect::ChatMessage(m) = &effects[1].1 else { panic!("{effects:?}") };
+        assert!(m.text.contains("without a paid authorisation"), "{}", m.text);
+        assert_eq!(m.discord_user_id, 7);
+    }
+}

@@ -1,0 +1,47 @@
+//! Pay-per-use: exemptions, the charges booked when paid sessions end, and division spend.
+//! Starts are decided and sessions billed inside [`super::SessionStore::apply_deliveries`],
+//! in the transaction that applies the events.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+use crate::billing::{Charge, Month, Spend};
+use crate::enforcement::Exemption;
+use crate::money::{Currency, Money};
+use crate::order::OrderId;
+use crate::site::DivisionId;
+
+#[async_trait]
+pub trait PayPerUseStore {
+    /// Exempts a host or a division from paying before a start, or ends the exemption.
+    async fn set_exempt(&self, who: &Exemption, exempt: bool) -> Result<(), StoreError>;
+
+    /// Sets a division's budget for a month.
+    async fn set_budget(
+        &self,
+        division: &DivisionId,
+        month: Month,
+        amount: Money,
+    ) -> Result<(), StoreError>;
+
+    /// A division's budget for a month, if one was set.
+    async fn budget(
+        &self,
+        division: &DivisionId,
+        month: Month,
+    ) -> Result<Option<Money>, StoreError>;
+
+    /// The charge of the session an order paid for, once it ended.
+    async fn charge(&self, order: &OrderId) -> Result<Option<Charge>, StoreError>;
+
+    /// The charges booked to `division` for sessions that started in `[from, to)`, oldest
+    /// first, and their total (zero in `currency` when there are none).
+    async fn division_spend(
+        &self,
+        division: &DivisionId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        currency: Currency,
+    ) -> Result<Spend, StoreError>;
+}

@@ -1,0 +1,507 @@
+//! [`PayPerUseStore`] in SQL, and the two decisions taken while deliveries are applied: a
+//! start is paid, free or blocked; a paid session that ended is charged. Both run on the
+//! applier's transaction, so a decision and the effects it queues commit together, and both
+//! are recorded (`sessions.start_decision`, `charges`) so that a replayed event decides
+//! nothing twice.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::outbox::enqueue_on;
+use super::payments::{amount, corrupt, insert_order, time};
+use super::sessions::{load_connections_of, load_session};
+use super::{SqlStore, flag, millis, parsed};
+use crate::billing::{self, Charge, Month, Spend};
+use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
+use crate::money::{Currency, Money};
+use crate::order::{Order, OrderId};
+use crate::outbox::{Capture, ChatMessage, Effect, Link};
+use crate::paylink::Links;
+use crate::platform::PlatformKind;
+use crate::pricing::{Cost, CostLine, Prices};
+use crate::session::Bill;
+use crate::site::DivisionId;
+use crate::store::{PayPerUseStore, StoreError};
+
+pub(super) type SessionKey = (PlatformKind, String);
+
+/// Decides every start in `started` that was not decided yet.
+pub(super) async fn decide_starts(
+    conn: &mut AnyConnection,
+    started: &HashSet<SessionKey>,
+    links: &Links,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (platform, meeting_id) in started {
+        let row = sqlx::query(
+            "SELECT host_email, start_decision, ended_received_at FROM sessions
+             WHERE platform = $1 AND meeting_id = $2",
+        )
+        .bind(platform.as_str())
+        .bind(meeting_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { continue };
+        let decided: Option<String> = row.try_get("start_decision")?;
+        let host: Option<String> = row.try_get("host_email")?;
+        // Without a host there is nobody to hold to pay; a later delivery may name them.
+        let (None, Some(host)) = (decided, host) else { continue };
+        let host = host.to_ascii_lowercase();
+        let running = row.try_get::<Option<i64>, _>("ended_received_at")?.is_none();
+        let facts = start_facts(conn, *platform, meeting_id, &host).await?;
+        let decision = enforcement::decide(facts);
+        let mut blocked_reason = None;
+        match &decision {
+            StartDecision::Free => {}
+            StartDecision::Paid(order) => {
+                sqlx::query(
+                    "INSERT INTO paid_starts (order_id, platform, meeting_id, host_email, used_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(order.as_str())
+                .bind(platform.as_str())
+                .bind(meeting_id.as_str())
+                .bind(host.as_str())
+                .bind(millis(now))
+                .execute(&mut *conn)
+                .await?;
+            }
+            StartDecision::Blocked(block) => {
+                let reason = block.reason();
+                tracing::info!(%platform, meeting_id, host, reason, "unpaid start blocked");
+                metrics::counter!("pay_per_use_blocked_starts_total").increment(1);
+                let discord = discord_user(conn, &host).await?;
+                let pay = match block {
+                    enforcement::Block::Unpaid => unpaid_order(conn, &host).await?.map(|order| {
+                        Link { label: "Pay now".into(), url: links.pay(&order, now).to_string() }
+                    }),
+                    enforcement::Block::Outstanding(owed) => {
+                        let order = Order::for_balance(host.clone(), *owed);
+                        insert_order(&mut *conn, &order).await?;
+                        Some(Link {
+                            label: "Pay balance".into(),
+                            url: links.pay(&order.id, now).to_string(),
+                        })
+                    }
+                };
+                let effects = enforcement::blocked_effects(
+                    *platform, meeting_id, block, running, discord, pay,
+                );
+                for (key, effect) in &effects {
+                    enqueue_on(&mut *conn, key, effect).await?;
+                }
+                blocked_reason = Some(reason);
+            }
+        }
+        sqlx::query(
+            "UPDATE sessions SET start_decision = $1, blocked = $2, blocked_reason = $3
+             WHERE platform = $4 AND meeting_id = $5",
+        )
+        .bind(decision.as_str())
+        .bind(blocked_reason.is_some())
+        .bind(blocked_reason)
+        .bind(platform.as_str())
+        .bind(meeting_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn start_facts(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+    host: &str,
+) -> Result<StartFacts, StoreError> {
+    let site = sqlx::query(
+        "SELECT ecommerce_enabled, pay_per_use_enabled FROM site_settings WHERE id = 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let pay_per_use = match &site {
+        Some(row) => flag(row, "ecommerce_enabled")? && flag(row, "pay_per_use_enabled")?,
+        None => false,
+    };
+    let division: Option<String> = sqlx::query("SELECT division_id FROM hosts WHERE email = $1")
+        .bind(host)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| row.try_get("division_id"))
+        .transpose()?
+        .flatten();
+    let exempt: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM pay_per_use_exemptions WHERE subject = $1 OR subject = $2",
+    )
+    .bind(format!("host:{host}"))
+    .bind(format!("division:{}", division.unwrap_or_default()))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("n")?;
+    let outstanding = owed(conn, host).await?;
+    // Oldest first, so an order paid earlier is used up first.
+    let candidates = sqlx::query(
+        "SELECT o.id, o.session FROM orders o
+         WHERE o.kind = 'session' AND lower(o.payer) = $1
+           AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.state = 'authorised')
+           AND NOT EXISTS (SELECT 1 FROM paid_starts s WHERE s.order_id = o.id)
+         ORDER BY o.created_at, o.id",
+    )
+    .bind(host)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut authorisation = None;
+    for row in &candidates {
+        let bound: String = row.try_get("session")?;
+        if enforcement::binds(&bound, platform, meeting_id) {
+            authorisation = Some(parsed(row, "id")?);
+            break;
+        }
+    }
+    Ok(StartFacts { pay_per_use, exempt: exempt > 0, outstanding, authorisation })
+}
+
+/// What a host owes: the parts of their sessions' cost their authorisations did not cover,
+/// less what their paid balance orders paid. None when nothing was ever owed.
+async fn owed(conn: &mut AnyConnection, host: &str) -> Result<Option<Money>, StoreError> {
+    let charged =
+        sqlx::query("SELECT outstanding AS amount, currency FROM charges WHERE host_email = $1")
+            .bind(host)
+            .fetch_all(&mut *conn)
+            .await?;
+    let paid = sqlx::query(
+        "SELECT o.amount, o.currency FROM orders o
+         WHERE o.kind = 'balance' AND lower(o.payer) = $1
+           AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.state = 'sale')",
+    )
+    .bind(host)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut total: Option<Decimal> = None;
+    let mut currency = None;
+    for (rows, sign) in [(&charged, Decimal::ONE), (&paid, Decimal::NEGATIVE_ONE)] {
+        for row in rows {
+            let c: Currency = parsed(row, "currency")?;
+            let amount = amount(row, "amount", c)?;
+            currency = Some(c);
+            total = Some(total.unwrap_or_default() + sign * amount.amount());
+        }
+    }
+    Ok(total.zip(currency).map(|(t, c)| Money::round(t.max(Decimal::ZERO), c)))
+}
+
+/// The Discord user linked to a host most recently, who hears about their sessions.
+async fn discord_user(conn: &mut AnyConnection, host: &str) -> Result<Option<u64>, StoreError> {
+    let row = sqlx::query(
+        "SELECT discord_user_id FROM discord_links WHERE lower(host_email) = $1
+         ORDER BY linked_at DESC LIMIT 1",
+    )
+    .bind(host)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| parsed(&r, "discord_user_id")).transpose()
+}
+
+/// The host's newest pay-per-use order that nobody paid yet: what a blocked host is asked to
+/// pay. None when they never asked for a quote.
+async fn unpaid_order(conn: &mut AnyConnection, host: &str) -> Result<Option<OrderId>, StoreError> {
+    let row = sqlx::query(
+        "SELECT o.id FROM orders o
+         WHERE o.kind = 'session' AND lower(o.payer) = $1
+           AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id
+                           AND p.state IN ('authorised', 'captured', 'voided', 'sale', 'refunded'))
+         ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
+    )
+    .bind(host)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| parsed(&r, "id")).transpose()
+}
+
+/// Charges every paid session in `ended` that was not charged yet: prices its usage at the
+/// prices its order was paid at, books it to the host's division, and queues the capture and
+/// the receipt.
+pub(super) async fn bill_ended(
+    conn: &mut AnyConnection,
+    ended: &HashSet<SessionKey>,
+    links: &Links,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (platform, meeting_id) in ended {
+        let row = sqlx::query(
+            "SELECT s.order_id, s.host_email, o.currency, o.person_minute,
+                    o.teleconference_minute
+             FROM paid_starts s JOIN orders o ON o.id = s.order_id
+             WHERE s.platform = $1 AND s.meeting_id = $2
+               AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.order_id = s.order_id)",
+        )
+        .bind(platform.as_str())
+        .bind(meeting_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { continue };
+        let order: OrderId = parsed(&row, "order_id")?;
+        let host: String = row.try_get("host_email")?;
+        let price = |column| -> Result<Decimal, StoreError> { parsed(&row, column) };
+        let prices = Prices {
+            currency: parsed(&row, "currency")?,
+            person_minute: price("person_minute")?,
+            teleconference_minute: price("teleconference_minute")?,
+        };
+        let Some(session) = load_session(&mut *conn, *platform, meeting_id).await? else {
+            continue;
+        };
+        let connections = load_connections_of(&mut *conn, *platform, meeting_id).await?;
+        let window = session.window(&connections, now);
+        let bill = Bill::new(window, &connections, &prices)
+            .map_err(|e| StoreError::Invalid(format!("session {platform}/{meeting_id}: {e}")))?;
+        let payment = sqlx::query(
+            "SELECT id, amount, reference FROM payments WHERE order_id = $1 AND state = 'authorised'
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(order.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(payment) = payment else {
+            tracing::warn!(%order, %platform, meeting_id, "paid session ended, but its authorisation is no longer held; not charged");
+            continue;
+        };
+        let authorised = amount(&payment, "amount", prices.currency)?;
+        let settlement = billing::settle(bill.cost.total, authorised);
+        let division: Option<DivisionId> =
+            sqlx::query("SELECT division_id FROM hosts WHERE email = $1")
+                .bind(host.as_str())
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| r.try_get::<Option<String>, _>("division_id"))
+                .transpose()?
+                .flatten()
+                .map(|d| d.parse().map_err(|e| corrupt("hosts.division_id", e)))
+                .transpose()?;
+        let charge = Charge {
+            order: order.to_string(),
+            platform: platform.to_string(),
+            meeting_id: meeting_id.clone(),
+            host_email: host.clone(),
+            division,
+            cost: bill.cost,
+            authorised,
+            captured: settlement.capture,
+            outstanding: settlement.outstanding,
+            payment_reference: payment.try_get("reference")?,
+            started_at: window.start.unwrap_or(now),
+            ended_at: window.end,
+        };
+        let payment_id: String = payment.try_get("id")?;
+        insert_charge(conn, &charge, &payment_id, now).await?;
+        let capture = Effect::Capture(Capture {
+            payment: payment_id,
+            amount: settlement.capture.amount(),
+            currency: prices.currency,
+        });
+        enqueue_on(&mut *conn, &format!("capture:{order}"), &capture).await?;
+        if let Some(discord_user_id) = discord_user(conn, &host).await? {
+            let receipt = Effect::ChatMessage(ChatMessage {
+                discord_user_id,
+                text: format!("Receipt\n{}", charge.receipt_lines().join("\n")),
+                link: Some(Link {
+                    label: "Receipt".into(),
+                    url: links.receipt(&order, now).to_string(),
+                }),
+            });
+            enqueue_on(&mut *conn, &format!("receipt:{order}"), &receipt).await?;
+        }
+        tracing::info!(%order, %platform, meeting_id, total = %charge.cost.total, outstanding = %charge.outstanding, "paid session charged");
+    }
+    Ok(())
+}
+
+async fn insert_charge(
+    conn: &mut AnyConnection,
+    c: &Charge,
+    payment_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO charges (order_id, platform, meeting_id, host_email, division_id, currency,
+             person_minutes, teleconference_minutes, person_minute, teleconference_minute,
+             person, teleconference, total, authorised, captured, outstanding, payment_id,
+             payment_reference, started_at, ended_at, billed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+             $18, $19, $20, $21)",
+    )
+    .bind(c.order.as_str())
+    .bind(c.platform.as_str())
+    .bind(c.meeting_id.as_str())
+    .bind(c.host_email.as_str())
+    .bind(c.division.as_ref().map(|d| d.as_str().to_owned()))
+    .bind(c.cost.currency.code())
+    .bind(i64::try_from(c.cost.person.minutes).unwrap_or(i64::MAX))
+    .bind(i64::try_from(c.cost.teleconference.minutes).unwrap_or(i64::MAX))
+    .bind(c.cost.person.price_per_minute.to_string())
+    .bind(c.cost.teleconference.price_per_minute.to_string())
+    .bind(c.cost.person.amount.to_string())
+    .bind(c.cost.teleconference.amount.to_string())
+    .bind(c.cost.total.to_string())
+    .bind(c.authorised.to_string())
+    .bind(c.captured.to_string())
+    .bind(c.outstanding.to_string())
+    .bind(payment_id)
+    .bind(c.payment_reference.as_deref())
+    .bind(millis(c.started_at))
+    .bind(millis(c.ended_at))
+    .bind(millis(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The columns a [`Charge`] is read from.
+macro_rules! charge_columns {
+    () => {
+        "order_id, platform, meeting_id, host_email, division_id, currency, person_minutes,
+         teleconference_minutes, person_minute, teleconference_minute, person, teleconference,
+         total, authorised, captured, outstanding, payment_reference, started_at, ended_at"
+    };
+}
+
+fn charge(row: &AnyRow) -> Result<Charge, StoreError> {
+    let currency: Currency = parsed(row, "currency")?;
+    let line = |minutes, price, money| -> Result<CostLine, StoreError> {
+        let minutes: i64 = row.try_get(minutes)?;
+        Ok(CostLine {
+            minutes: u64::try_from(minutes).map_err(|e| corrupt("charges minutes", e))?,
+            price_per_minute: parsed(row, price)?,
+            amount: amount(row, money, currency)?,
+        })
+    };
+    let division: Option<String> = row.try_get("division_id")?;
+    Ok(Charge {
+        order: row.try_get("order_id")?,
+        platform: row.try_get("platform")?,
+        meeting_id: row.try_get("meeting_id")?,
+        host_email: row.try_get("host_email")?,
+        division: division
+            .map(|d| d.parse().map_err(|e| corrupt("charges.division_id", e)))
+            .transpose()?,
+        cost: Cost {
+            currency,
+            person: line("person_minutes", "person_minute", "person")?,
+            teleconference: line(
+                "teleconference_minutes",
+                "teleconference_minute",
+                "teleconference",
+            )?,
+            total: amount(row, "total", currency)?,
+        },
+        authorised: amount(row, "authorised", currency)?,
+        captured: amount(row, "captured", currency)?,
+        outstanding: amount(row, "outstanding", currency)?,
+        payment_reference: row.try_get("payment_reference")?,
+        started_at: time(row, "started_at")?,
+        ended_at: time(row, "ended_at")?,
+    })
+}
+
+#[async_trait]
+impl PayPerUseStore for SqlStore {
+    async fn set_exempt(&self, who: &Exemption, exempt: bool) -> Result<(), StoreError> {
+        let query = if exempt {
+            sqlx::query(
+                "INSERT INTO pay_per_use_exemptions (subject, created_at) VALUES ($1, $2)
+                 ON CONFLICT (subject) DO NOTHING",
+            )
+            .bind(who.subject())
+            .bind(millis(Utc::now()))
+        } else {
+            sqlx::query("DELETE FROM pay_per_use_exemptions WHERE subject = $1").bind(who.subject())
+        };
+        query.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn set_budget(
+        &self,
+        division: &DivisionId,
+        month: Month,
+        amount: Money,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO division_budgets (division_id, month, amount, currency, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (division_id, month) DO UPDATE SET amount = excluded.amount,
+                 currency = excluded.currency, updated_at = excluded.updated_at",
+        )
+        .bind(division.as_str())
+        .bind(month.to_string())
+        .bind(amount.to_string())
+        .bind(amount.currency().code())
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Invalid(format!("division `{division}` does not exist"))
+            }
+            other => other.into(),
+        })?;
+        Ok(())
+    }
+
+    async fn budget(
+        &self,
+        division: &DivisionId,
+        month: Month,
+    ) -> Result<Option<Money>, StoreError> {
+        let row = sqlx::query(
+            "SELECT amount, currency FROM division_budgets WHERE division_id = $1 AND month = $2",
+        )
+        .bind(division.as_str())
+        .bind(month.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| amount(&r, "amount", parsed(&r, "currency")?)).transpose()
+    }
+
+    async fn charge(&self, order: &OrderId) -> Result<Option<Charge>, StoreError> {
+        let row =
+            sqlx::query(concat!("SELECT ", charge_columns!(), " FROM charges WHERE order_id = $1"))
+                .bind(order.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(charge).transpose()
+    }
+
+    async fn division_spend(
+        &self,
+        division: &DivisionId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        currency: Currency,
+    ) -> Result<Spend, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            charge_columns!(),
+            " FROM charges WHERE division_id = $1 AND started_at >= $2 AND started_at < $3
+              ORDER BY started_at, order_id"
+        ))
+        .bind(division.as_str())
+        .bind(millis(from))
+        .bind(millis(to))
+        .fetch_all(&self.pool)
+        .await?;
+        let charges = rows.iter().map(charge).collect::<Result<Vec<_>, _>>()?;
+        let mut total = Money::zero(charges.first().map_or(currency, |c| c.cost.currency));
+        // A session's spend is its whole cost, whether the authorisation covered it or the
+        // host still owes part of it.
+        for c in &charges {
+            total = total.checked_add(c.cost.total).map_err(|e| corrupt("charges.total", e))?;
+        }
+        Ok(Spend { division: division.clone(), charges, total })
+    }
+}

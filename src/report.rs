@@ -1,0 +1,50 @@
+//! `tollbooth report --division D --from DATE --to DATE [--csv]`: a division's spend, one
+//! line per session and the total, for reimbursement.
+
+use clap::Args;
+use tollbooth_core::billing::Period;
+use tollbooth_core::config::Config;
+use tollbooth_core::site::DivisionId;
+use tollbooth_core::store::{PayPerUseStore, SiteStore};
+
+use crate::cli::{Failure, open_site};
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The division, e.g. `sales-emea`.
+    #[arg(long)]
+    division: String,
+    /// First day (YYYY-MM-DD), included; sessions count by the day they started (UTC).
+    #[arg(long)]
+    from: String,
+    /// Last day (YYYY-MM-DD), included.
+    #[arg(long)]
+    to: String,
+    /// Print CSV instead of lines.
+    #[arg(long)]
+    csv: bool,
+}
+
+pub async fn run(args: ReportArgs, config: &Config) -> Result<(), Failure> {
+    let division: DivisionId = args
+        .division
+        .parse()
+        .map_err(|e: tollbooth_core::site::BadDivisionId| Failure::Usage(e.to_string()))?;
+    let period = Period::parse(&args.from, &args.to)
+        .map_err(|e| Failure::Usage(format!("--{}: {e}", e.option())))?;
+    let store = open_site(config).await?;
+    if store.division(&division).await?.is_none() {
+        return Err(Failure::Usage(format!("no division `{division}`")));
+    }
+    let currency = store.site_settings().await?.prices.currency;
+    let spend = store.division_spend(&division, period.start(), period.end(), currency).await?;
+    if args.csv {
+        print!("{}", spend.csv());
+    } else {
+        println!("Division {division}, {} to {}", period.from, period.to);
+        for line in spend.lines() {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,467 @@
+//! Pay-per-use end to end on both backends: a host pays (Payflow emulator), the platform's
+//! deliveries start and end the meeting, tollbooth ends unpaid starts (Webex and Zoom
+//! emulators), captures the metered cost once, tells the host (Discord emulator), and books
+//! the charge to the host's division.
+
+mod common;
+mod emulators;
+#[path = "common/pay.rs"]
+mod pay;
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::enforcement::Exemption;
+use tollbooth_core::money::Money;
+use tollbooth_core::order::Order;
+use tollbooth_core::payment::State;
+use tollbooth_core::site::{Division, Host, HostEmail};
+use tollbooth_core::store::{
+    DiscordLinkStore, OutboxStore, PayPerUseStore, PaymentStore, SiteStore, Switches,
+};
+
+use common::app::{self, App};
+use common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
+use emulators::discord::{APPLICATION_ID, DiscordEmulator};
+use emulators::payflow::Payflow;
+use emulators::webex::{Fault, WebexEmulator};
+use emulators::zoom::ZoomEmulator;
+use pay::{choose, on_payflow_page, text, with_payflow};
+
+on_both_backends!(
+    a_paid_start_runs_and_is_billed_the_metered_minutes_once,
+    an_unpaid_start_is_ended_once_and_the_host_told_once_then_paid_and_billed,
+    an_unpaid_zoom_start_is_ended_through_the_zoom_api,
+    usage_above_the_authorisation_is_owed_and_blocks_the_next_start,
+    exempt_divisions_and_sites_without_pay_per_use_start_freely,
+    two_servers_on_one_database_receiving_the_same_deliveries_capture_once,
+    a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once,
+);
+
+const HOST: &str = "host@example.com";
+const DISCORD_USER: u64 = 4242;
+/// The meeting `App::session_order` is bound to; its occurrences are `{MEETING}_I_{n}`.
+const MEETING: &str = "560d7b784f5143e3be2fc3064a5c4999";
+
+struct World {
+    app: App,
+    sender: Sender,
+    payflow: Payflow,
+    webex: WebexEmulator,
+    zoom: ZoomEmulator,
+    discord: DiscordEmulator,
+}
+
+async fn world(db: &Db) -> World {
+    let payflow = Payflow::start().await;
+    let webex = WebexEmulator::start().await;
+    let zoom = ZoomEmulator::start().await;
+    let discord = DiscordEmulator::start().await;
+    let app = app::start(db, configure(&payflow, &webex, &zoom, &discord)).await;
+    let store = &app.store;
+    store
+        .set_switches(Switches {
+            ecommerce_enabled: true,
+            pay_per_use_enabled: true,
+            fee_based_enabled: false,
+        })
+        .await
+        .unwrap();
+    let training = Division { id: "training".parse().unwrap(), name: "Training".into() };
+    store.put_division(&training).await.unwrap();
+    let host: HostEmail = HOST.parse().unwrap();
+    store.put_host(&Host { email: host.clone(), division: Some(training.id) }).await.unwrap();
+    store.link_discord_user(DISCORD_USER, &host, 1).await.unwrap();
+    let sender = Sender::new(&app.base);
+    World { app, sender, payflow, webex, zoom, discord }
+}
+
+/// Payflow, the platforms' APIs and Discord pointed at the emulators; the admin API open to
+/// the test token.
+fn configure(
+    payflow: &Payflow,
+    webex: &WebexEmulator,
+    zoom: &ZoomEmulator,
+    discord: &DiscordEmulator,
+) -> impl FnOnce(&mut Config) {
+    let (webex_base, zoom_base, discord_base) =
+        (webex.base.clone(), zoom.base.clone(), discord.base.clone());
+    // A short timeout, so that a capture whose answer is late is soon an unknown outcome.
+    let payments = with_payflow(payflow, 1);
+    move |c: &mut Config| {
+        payments(c);
+        c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
+        c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
+        c.webex.api_base = webex_base.parse().unwrap();
+        c.webex.token = Some(SecretString::from(emulators::webex::TOKEN));
+        c.zoom.webhook_secret_token = Some(SecretString::from(ZOOM_SECRET));
+        c.zoom.api_base = zoom_base.parse().unwrap();
+        c.zoom.token = Some(SecretString::from(emulators::zoom::TOKEN));
+        c.discord.mode = DiscordMode::Http;
+        c.discord.public_key = Some(hex::encode(
+            ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key().to_bytes(),
+        ));
+        c.discord.application_id = Some(APPLICATION_ID.into());
+        c.discord.token = Some(SecretString::from(emulators::discord::TOKEN));
+        c.discord.api_base = discord_base.parse().unwrap();
+    }
+}
+
+fn usd(s: &str) -> Money {
+    Money::parse_exact(s, "USD".parse().unwrap()).unwrap()
+}
+
+fn webex_meeting(event: &str, id: &str, start: &str, end: &str) -> Vec<u8> {
+    json!({"id": "hook", "resource": "meetings", "event": event,
+           "data": {"id": id, "start": start, "end": end, "hostEmail": HOST}})
+    .to_string()
+    .into_bytes()
+}
+
+/// One computer connected from `join` to `left`.
+fn webex_computer(meeting: &str, who: &str, join: &str, left: &str) -> Vec<u8> {
+    json!({"id": "hook", "resource": "meetingParticipants", "event": "left",
+           "data": {"id": format!("{meeting}_{who}"), "meetingId": meeting,
+                    "devices": [{"correlationId": who, "deviceType": "mac", "audioType": "voip",
+                                 "joinedTime": join, "leftTime": left}]}})
+    .to_string()
+    .into_bytes()
+}
+
+impl World {
+    /// Pays what `link` asks for by card on the Payflow emulator: a session's estimate is
+    /// authorised, a balance taken at once.
+    async fn pay(&self, link: &str) {
+        let back = on_payflow_page(&choose(link, "payflow").await, "approve").await;
+        let done = text(&back).await;
+        assert!(done.contains("Payment authorised") || done.contains("Payment received"), "{done}");
+    }
+
+    async fn paid_order(&self) -> Order {
+        let order = self.app.session_order().await;
+        self.pay(&self.app.pay_link(&order, 1)).await;
+        order
+    }
+
+    async fn start(&self, meeting: &str) -> Value {
+        let r =
+            self.sender.webex(&webex_meeting("started", meeting, "2026-11-25T10:00:00Z", "")).await;
+        assert_eq!(r.status(), 200);
+        self.sender.settled_session("webex", meeting).await
+    }
+
+    /// `computers` computers connected for `minutes` each, then the meeting ends.
+    async fn run_and_end(&self, meeting: &str, computers: usize, minutes: u32) -> Value {
+        let end = format!("2026-11-25T{:02}:{:02}:00Z", 10 + minutes / 60, minutes % 60);
+        for n in 0..computers {
+            let who = format!("c{n}");
+            self.sender.webex(&webex_computer(meeting, &who, "2026-11-25T10:00:00Z", &end)).await;
+        }
+        let ended = webex_meeting("ended", meeting, "2026-11-25T10:00:00Z", &end);
+        assert_eq!(self.sender.webex(&ended).await.status(), 200);
+        self.sender.settled_session("webex", meeting).await
+    }
+
+    /// Waits until the worker delivered the effect stored under `key`.
+    async fn delivered(&self, key: &str) {
+        for _ in 0..800 {
+            if self.app.store.sent_at(key).await.unwrap().is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("effect {key} was never delivered");
+    }
+
+    /// Direct messages the host received, as text.
+    fn messages(&self) -> Vec<Value> {
+        self.discord.state().messages.iter().map(|m| m.body.clone()).collect()
+    }
+
+    async fn spend(&self, division: &str) -> Value {
+        let r = reqwest::Client::new()
+            .get(format!(
+                "{}/api/v1/divisions/{division}/spend?from=2026-11-01&to=2026-11-30",
+                self.app.base
+            ))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+}
+
+async fn a_paid_start_runs_and_is_billed_the_metered_minutes_once(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    let meeting = format!("{MEETING}_I_1");
+    let v = w.start(&meeting).await;
+    assert_eq!(v["state"], "running", "{v}");
+    // Two computers for 30 minutes: 60 person-minutes × 0.12 = 7.20, not the 81.00 estimate.
+    let v = w.run_and_end(&meeting, 2, 30).await;
+    assert_eq!((v["state"].as_str(), v["cost"]["total"].as_str()), (Some("ended"), Some("7.20")));
+    w.delivered(&format!("capture:{}", order.id)).await;
+    let payment = w.app.store.payments(&order.id).await.unwrap().remove(0);
+    assert_eq!((payment.state, payment.captured), (State::Captured, usd("7.20")));
+    assert_eq!(w.payflow.charges(), 1);
+
+    // A repeated `ended` (Zoom sends one each time the last person leaves) bills nothing more.
+    let again = json!({"id": "hook", "resource": "meetings", "event": "ended",
+        "data": {"id": meeting, "start": "2026-11-25T10:00:00Z", "end": "2026-11-25T10:30:00Z",
+                 "hostEmail": HOST, "replayed": true}});
+    w.sender.webex(again.to_string().as_bytes()).await;
+    w.sender.settled_session("webex", &meeting).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(w.payflow.charges(), 1, "captured once");
+    assert!(w.webex.state().ended_meetings.is_empty(), "a paid meeting is never ended");
+
+    // The receipt, in chat and at its signed URL.
+    w.delivered(&format!("receipt:{}", order.id)).await;
+    let messages = w.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let receipt = messages[0]["content"].as_str().unwrap();
+    assert!(receipt.contains("Person-minutes: 60 × 0.12 = 7.20 USD"), "{receipt}");
+    assert!(receipt.contains("Total: 7.20 USD"), "{receipt}");
+    assert!(receipt.contains(&format!("Payment reference: {}", payment.reference.unwrap())));
+    let url = messages[0]["components"][0]["components"][0]["url"].as_str().unwrap();
+    let page = text(url).await;
+    assert!(page.contains("Total: 7.20 USD"), "{page}");
+    let forged = format!("{}x", url.trim_end_matches(|c: char| c.is_ascii_hexdigit()));
+    assert_eq!(reqwest::get(forged).await.unwrap().status(), 404);
+
+    // Booked to the host's division, and the report adds up to what was captured.
+    let spend = w.spend("training").await;
+    assert_eq!(spend["total"], "7.20", "{spend}");
+    assert_eq!(spend["charges"].as_array().unwrap().len(), 1);
+    assert_eq!(spend["charges"][0]["captured"], "7.20");
+    assert_eq!(w.spend("training").await, spend);
+    let charge = w.app.store.charge(&order.id).await.unwrap().unwrap();
+    assert_eq!(charge.division.unwrap().as_str(), "training");
+
+    // The same report from the command line, as CSV.
+    let dir = common::TempDir::new();
+    let mut cli = std::process::Command::new(common::binary());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
+        cli.env_remove(k);
+    }
+    let out = cli
+        .current_dir(&dir.0)
+        .env("TOLLBOOTH_DATABASE_URL", &db.url)
+        .args(["report", "--division", "training", "--from", "2026-11-25", "--to", "2026-11-25"])
+        .arg("--csv")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[0].starts_with("date,host,session,person_minutes"), "{csv}");
+    let reference = charge.payment_reference.unwrap();
+    assert_eq!(
+        rows[1],
+        format!("2026-11-25,{HOST},webex/{meeting},60,0,7.20,USD,{reference}"),
+        "{csv}"
+    );
+    assert_eq!(rows[2], "total,,,,,7.20,USD,");
+
+    // Bad input is named: 400 from the API, exit 2 from the command line.
+    let bad = reqwest::Client::new()
+        .get(format!("{}/api/v1/divisions/training/spend?from=nope&to=2026-11-30", w.app.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let why = bad.text().await.unwrap();
+    assert!(why.contains("from: `nope` is not a date"), "{why}");
+    let mut cli = std::process::Command::new(common::binary());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
+        cli.env_remove(k);
+    }
+    let out = cli
+        .current_dir(&dir.0)
+        .env("TOLLBOOTH_DATABASE_URL", &db.url)
+        .args(["report", "--division", "training", "--from", "2026-11-30", "--to", "2026-11-01"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--to: 2026-11-01 is before 2026-11-30"), "{err}");
+}
+
+async fn an_unpaid_start_is_ended_once_and_the_host_told_once_then_paid_and_billed(db: Db) {
+    let w = world(&db).await;
+    let order = w.app.session_order().await;
+    // Webex fails the first attempt: the worker retries after its backoff.
+    w.webex.state().faults.push_back(Fault {
+        status: reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+        message: "try later".into(),
+        retry_after: None,
+    });
+    let meeting = format!("{MEETING}_I_2");
+    let v = w.start(&meeting).await;
+    assert_eq!(v["state"], "blocked", "{v}");
+    assert_eq!(v["blocked_reason"], "started without a paid authorisation");
+    // Replayed, with the same bytes and with others: decided once.
+    w.start(&meeting).await;
+    let replay = json!({"id": "hook", "resource": "meetings", "event": "started",
+        "data": {"id": meeting, "start": "2026-11-25T10:00:00Z", "hostEmail": HOST, "again": 1}});
+    w.sender.webex(replay.to_string().as_bytes()).await;
+    w.sender.settled_session("webex", &meeting).await;
+    w.delivered(&format!("end:webex:{meeting}")).await;
+    w.delivered(&format!("blocked:webex:{meeting}")).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(w.webex.state().ended_meetings, std::slice::from_ref(&meeting), "ended once");
+    assert_eq!(w.webex.count(reqwest::Method::POST, &format!("/v1/meetings/{meeting}/end")), 2);
+    let messages = w.messages();
+    assert_eq!(messages.len(), 1, "told once: {messages:?}");
+    let text_of = messages[0]["content"].as_str().unwrap();
+    assert!(text_of.contains("was ended") && text_of.contains("paid authorisation"), "{text_of}");
+    let link = messages[0]["components"][0]["components"][0]["url"].as_str().unwrap().to_owned();
+    assert!(link.starts_with(&format!("{}/pay/", w.app.base)), "{link}");
+
+    // The host pays with the link they got, starts again, and is billed.
+    w.pay(&link).await;
+    let next = format!("{MEETING}_I_3");
+    assert_eq!(w.start(&next).await["state"], "running");
+    let v = w.run_and_end(&next, 1, 45).await;
+    assert_eq!(v["cost"]["total"], "5.40");
+    w.delivered(&format!("capture:{}", order.id)).await;
+    assert_eq!(w.payflow.charges(), 1);
+    assert_eq!(w.webex.state().ended_meetings.len(), 1, "the paid start ran");
+}
+
+async fn an_unpaid_zoom_start_is_ended_through_the_zoom_api(db: Db) {
+    let w = world(&db).await;
+    let started = json!({"event": "meeting.started", "event_ts": 1,
+        "payload": {"object": {"uuid": "zoom-u1", "host_email": HOST,
+                               "start_time": "2026-11-25T10:00:00Z"}}});
+    assert_eq!(w.sender.zoom(started.to_string().as_bytes()).await.status(), 200);
+    let v = w.sender.settled_session("zoom", "zoom-u1").await;
+    assert_eq!(v["state"], "blocked", "{v}");
+    w.delivered("end:zoom:zoom-u1").await;
+    {
+        let zoom = w.zoom.state();
+        assert_eq!(zoom.ended_meetings, ["zoom-u1"]);
+        assert_eq!(zoom.calls.len(), 1);
+        assert_eq!(zoom.calls[0].body, Some(json!({"action": "end"})));
+    }
+    // A uuid with a slash reaches Zoom's router encoded once more, as Zoom asks.
+    let started = json!({"event": "meeting.started", "event_ts": 2,
+        "payload": {"object": {"uuid": "/ab//c==", "host_email": HOST}}});
+    w.sender.zoom(started.to_string().as_bytes()).await;
+    w.sender.settled_session("zoom", "/ab//c==").await;
+    w.delivered("end:zoom:/ab//c==").await;
+    assert_eq!(w.zoom.state().ended_meetings[1], "%2Fab%2F%2Fc%3D%3D");
+}
+
+async fn usage_above_the_authorisation_is_owed_and_blocks_the_next_start(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    let meeting = format!("{MEETING}_I_4");
+    w.start(&meeting).await;
+    // 12 computers for an hour: 720 × 0.12 = 86.40 against 81.00 authorised.
+    let v = w.run_and_end(&meeting, 12, 60).await;
+    assert_eq!(v["cost"]["total"], "86.40");
+    w.delivered(&format!("capture:{}", order.id)).await;
+    let payment = w.app.store.payments(&order.id).await.unwrap().remove(0);
+    assert_eq!(payment.captured, usd("81.00"));
+    let charge = w.app.store.charge(&order.id).await.unwrap().unwrap();
+    assert_eq!(charge.outstanding, usd("5.40"));
+
+    // Paid again, but the balance comes first.
+    w.paid_order().await;
+    let next = format!("{MEETING}_I_5");
+    let v = w.start(&next).await;
+    assert_eq!(v["state"], "blocked");
+    assert_eq!(v["blocked_reason"], "the host owes 5.40 USD from an earlier session");
+    w.delivered(&format!("end:webex:{next}")).await;
+    assert_eq!(w.webex.state().ended_meetings, std::slice::from_ref(&next));
+    // The division's spend is the session's whole cost.
+    assert_eq!(w.spend("training").await["total"], "86.40");
+
+    // The host pays the balance with the link they were sent; the next start runs.
+    w.delivered(&format!("blocked:webex:{next}")).await;
+    let told = w.messages().into_iter().find(|m| m["content"].as_str().unwrap().contains("owes"));
+    let told = told.expect("the host was told what they owe");
+    let link = told["components"][0]["components"][0]["url"].as_str().unwrap();
+    let page = text(link).await;
+    assert!(page.contains("Outstanding balance") && page.contains("5.40"), "{page}");
+    w.pay(link).await;
+    let last = format!("{MEETING}_I_6");
+    assert_eq!(w.start(&last).await["state"], "running");
+}
+
+async fn exempt_divisions_and_sites_without_pay_per_use_start_freely(db: Db) {
+    let w = world(&db).await;
+    let training = Exemption::Division("training".parse().unwrap());
+    w.app.store.set_exempt(&training, true).await.unwrap();
+    let free = format!("{MEETING}_I_7");
+    assert_eq!(w.start(&free).await["state"], "running");
+    // Decided once: ending the exemption later does not block a start already let through.
+    w.app.store.set_exempt(&training, false).await.unwrap();
+    let replay = json!({"id": "hook", "resource": "meetings", "event": "started",
+        "data": {"id": free, "start": "2026-11-25T10:00:00Z", "hostEmail": HOST, "again": 1}});
+    w.sender.webex(replay.to_string().as_bytes()).await;
+    assert_eq!(w.sender.settled_session("webex", &free).await["state"], "running");
+
+    let off =
+        Switches { ecommerce_enabled: true, pay_per_use_enabled: false, fee_based_enabled: false };
+    w.app.store.set_switches(off).await.unwrap();
+    assert_eq!(w.start(&format!("{MEETING}_I_8")).await["state"], "running");
+    let v = w.run_and_end(&free, 1, 10).await;
+    assert_eq!(v["state"], "ended");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(w.webex.state().ended_meetings.is_empty());
+    assert!(w.messages().is_empty(), "nothing to bill, nothing to tell");
+    assert_eq!(w.payflow.charges(), 0);
+}
+
+async fn two_servers_on_one_database_receiving_the_same_deliveries_capture_once(db: Db) {
+    let w = world(&db).await;
+    let other = app::start(&db, configure(&w.payflow, &w.webex, &w.zoom, &w.discord)).await;
+    let both = [Sender::new(&w.app.base), Sender::new(&other.base)];
+    let order = w.paid_order().await;
+    // Another meeting: the order is bound to MEETING, so it cannot pay for this one.
+    let unpaid = "a1b2c3_I_1".to_owned();
+    let paid_for = format!("{MEETING}_I_10");
+    let at = "2026-11-25T10:00:00Z";
+    // The platform retries each delivery at both servers, concurrently.
+    for body in [
+        webex_meeting("started", &unpaid, at, ""),
+        webex_meeting("started", &paid_for, at, ""),
+        webex_computer(&paid_for, "c0", at, "2026-11-25T10:20:00Z"),
+        webex_meeting("ended", &paid_for, at, "2026-11-25T10:20:00Z"),
+    ] {
+        let (a, b) = tokio::join!(both[0].webex(&body), both[1].webex(&body));
+        assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    }
+    assert_eq!(both[1].settled_session("webex", &paid_for).await["cost"]["total"], "2.40");
+    w.delivered(&format!("capture:{}", order.id)).await;
+    w.delivered(&format!("end:webex:{unpaid}")).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(w.payflow.charges(), 1, "captured once");
+    assert_eq!(w.webex.state().ended_meetings, std::slice::from_ref(&unpaid), "ended once");
+    let texts: Vec<Value> = w.messages();
+    assert_eq!(texts.len(), 2, "one blocked notice and one receipt: {texts:?}");
+}
+
+async fn a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    let meeting = format!("{MEETING}_I_11");
+    w.start(&meeting).await;
+    // Payflow captures, but every answer of the worker's first attempt comes too late: as if
+    // the worker died between the gateway's answer and its own commit.
+    w.payflow.slow_next(3, Duration::from_millis(1500));
+    w.run_and_end(&meeting, 1, 15).await;
+    w.delivered(&format!("capture:{}", order.id)).await;
+    let payment = w.app.store.payments(&order.id).await.unwrap().remove(0);
+    assert_eq!((payment.state, payment.captured), (State::Captured, usd("1.80")));
+    assert_eq!(w.payflow.charges(), 1, "charged once");
+    assert!(w.payflow.duplicates() >= 3, "the retry reused the idempotency key");
+}
