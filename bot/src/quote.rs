@@ -124,38 +124,41 @@ pub fn render(lang: Lang, e: &Estimate) -> Message {
     let c = &e.cost;
     let cur = c.currency;
     let p = &e.plan;
-    let text = match lang {
-        Lang::En => format!(
-            "**Estimated session cost**\n{} minutes, {} computers, {} phones\n\
-             Person-minutes: {} × {} {cur} = {} {cur}\n\
-             Teleconference minutes: {} × {} {cur} = {} {cur}\n**Total: {} {cur}**",
-            p.minutes,
-            p.computers,
-            p.phones,
-            c.person.minutes,
-            c.person.price_per_minute,
-            c.person.amount,
-            c.teleconference.minutes,
-            c.teleconference.price_per_minute,
-            c.teleconference.amount,
-            c.total
-        ),
-        Lang::No => format!(
-            "**Anslått kostnad for økten**\n{} minutter, {} datamaskiner, {} telefoner\n\
-             Personminutter: {} × {} {cur} = {} {cur}\n\
-             Telefonminutter: {} × {} {cur} = {} {cur}\n**Totalt: {} {cur}**",
-            p.minutes,
-            p.computers,
-            p.phones,
-            c.person.minutes,
-            c.person.price_per_minute,
-            c.person.amount,
-            c.teleconference.minutes,
-            c.teleconference.price_per_minute,
-            c.teleconference.amount,
-            c.total
-        ),
+    let [title, minutes, computers, phones, person, teleconference, total] = match lang {
+        Lang::En => [
+            "Estimated session cost",
+            "minutes",
+            "computers",
+            "phones",
+            "Person-minutes",
+            "Teleconference minutes",
+            "Total",
+        ],
+        Lang::No => [
+            "Anslått kostnad for økten",
+            "minutter",
+            "datamaskiner",
+            "telefoner",
+            "Personminutter",
+            "Telefonminutter",
+            "Totalt",
+        ],
     };
+    let text = format!(
+        "**{title}**\n{} {minutes}, {} {computers}, {} {phones}\n\
+         {person}: {} × {} {cur} = {} {cur}\n\
+         {teleconference}: {} × {} {cur} = {} {cur}\n**{total}: {} {cur}**",
+        p.minutes,
+        p.computers,
+        p.phones,
+        c.person.minutes,
+        c.person.price_per_minute,
+        c.person.amount,
+        c.teleconference.minutes,
+        c.teleconference.price_per_minute,
+        c.teleconference.amount,
+        c.total
+    );
     Message::public(text)
 }
 
