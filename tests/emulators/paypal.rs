@@ -119,6 +119,16 @@ impl Paypal {
     }
 }
 
+/// PayPal's answer for an id it does not know.
+fn unknown_resource() -> (u16, Value) {
+    issue(
+        StatusCode::NOT_FOUND,
+        "RESOURCE_NOT_FOUND",
+        "INVALID_RESOURCE_ID",
+        "Specified resource ID does not exist.",
+    )
+}
+
 fn issue(status: StatusCode, name: &str, issue: &str, message: &str) -> (u16, Value) {
     let body = json!({
         "name": name, "message": message, "debug_id": "emulator",
@@ -257,12 +267,7 @@ fn execute(l: &mut Ledger, path: &str, body: &Value) -> (u16, Value) {
         ["payments", "authorizations", id, "capture"] => capture_authorization(l, id, body),
         ["payments", "authorizations", id, "void"] => void(l, id),
         ["payments", "captures", id, "refund"] => refund(l, id, body),
-        _ => issue(
-            StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_FOUND",
-            "INVALID_RESOURCE_ID",
-            "Specified resource ID does not exist.",
-        ),
+        _ => unknown_resource(),
     }
 }
 
@@ -387,12 +392,7 @@ fn order_json(l: &Ledger, o: &Order) -> Value {
 fn complete(l: &mut Ledger, id: &str, action: &str) -> (u16, Value) {
     let money_id = l.id(if action == "authorize" { "0VF" } else { "3C6" });
     let Some(order) = l.orders.get(id) else {
-        return issue(
-            StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_FOUND",
-            "INVALID_RESOURCE_ID",
-            "Specified resource ID does not exist.",
-        );
+        return unknown_resource();
     };
     let matches_intent = (action == "authorize") == (order.intent == "AUTHORIZE");
     if !matches_intent {
@@ -460,12 +460,7 @@ fn complete(l: &mut Ledger, id: &str, action: &str) -> (u16, Value) {
 fn capture_authorization(l: &mut Ledger, id: &str, body: &Value) -> (u16, Value) {
     let capture_id = l.id("3C6");
     let Some(auth) = l.authorizations.get_mut(id) else {
-        return issue(
-            StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_FOUND",
-            "INVALID_RESOURCE_ID",
-            "Specified resource ID does not exist.",
-        );
+        return unknown_resource();
     };
     match auth.status {
         "CREATED" => {}
@@ -522,12 +517,7 @@ fn capture_authorization(l: &mut Ledger, id: &str, body: &Value) -> (u16, Value)
 
 fn void(l: &mut Ledger, id: &str) -> (u16, Value) {
     let Some(auth) = l.authorizations.get_mut(id) else {
-        return issue(
-            StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_FOUND",
-            "INVALID_RESOURCE_ID",
-            "Specified resource ID does not exist.",
-        );
+        return unknown_resource();
     };
     if auth.status != "CREATED" {
         return unprocessable(
@@ -543,12 +533,7 @@ fn void(l: &mut Ledger, id: &str) -> (u16, Value) {
 fn refund(l: &mut Ledger, id: &str, body: &Value) -> (u16, Value) {
     let refund_id = l.id("1JU");
     let Some(capture) = l.captures.get_mut(id) else {
-        return issue(
-            StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_FOUND",
-            "INVALID_RESOURCE_ID",
-            "Specified resource ID does not exist.",
-        );
+        return unknown_resource();
     };
     let left = capture.amount - capture.refunded;
     let amount = if body["amount"].is_object() {
@@ -586,12 +571,7 @@ async fn api_get(
     }
     match path.strip_prefix("checkout/orders/").and_then(|id| l.orders.get(id)) {
         Some(order) => Json(order_json(&l, order)).into_response(),
-        None => reply(issue(
-            StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_FOUND",
-            "INVALID_RESOURCE_ID",
-            "Specified resource ID does not exist.",
-        )),
+        None => reply(unknown_resource()),
     }
 }
 
