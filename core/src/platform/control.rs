@@ -1,6 +1,8 @@
-//! What tollbooth asks of a platform's REST API at run time, whichever platform it is.
+//! What tollbooth asks of a platform's REST API at run time, whichever platform it is: ending
+//! an unpaid meeting, scheduling meetings, and the registrants of sessions with a fee.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::webex_api::{WebexApi, WebexError};
 use super::zoom_api::{ZoomApi, ZoomError};
@@ -13,10 +15,90 @@ pub enum ControlError {
     Zoom(#[from] ZoomError),
 }
 
+/// A meeting to create on the platform for a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeetingRequest {
+    pub title: String,
+    pub start: DateTime<Utc>,
+    pub minutes: u32,
+    /// The host the meeting is scheduled for (Webex `hostEmail`, Zoom's `userId`).
+    pub host_email: String,
+    /// Present for a session with a fee: attendees must register and be approved.
+    pub registration: Option<Registration>,
+}
+
+/// How registration works on a session with a fee: always approved by tollbooth (manual
+/// approval on the platform), once the fee is paid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// The most registrants the platform accepts, when the host set a capacity.
+    pub capacity: Option<u32>,
+}
+
+/// A meeting the platform created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledMeeting {
+    /// The id webhooks name the meeting by (Webex's series id, Zoom's numeric id as text).
+    pub meeting_id: String,
+    /// Where attendees join (Webex `webLink`, Zoom `join_url`).
+    pub join_url: String,
+    /// Where the host starts it (Zoom `start_url`; Webex's `webLink`, which starts the meeting
+    /// for its signed-in host).
+    pub start_url: String,
+}
+
+/// Who registers, as the platforms' registrant forms need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attendee {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+}
+
+/// A registrant on the platform, approved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registrant {
+    pub id: String,
+    /// The personal join link, where the platform returns one (Zoom); Webex e-mails it instead.
+    pub join_url: Option<String>,
+}
+
 #[async_trait]
 pub trait MeetingControl: Send + Sync {
     /// Ends a running meeting for everyone in it.
     async fn end_meeting(&self, meeting_id: &str) -> Result<(), ControlError>;
+
+    /// Creates a meeting for a host (Webex `POST /meetings`, Zoom
+    /// `POST /users/{userId}/meetings`), with registration required when asked.
+    async fn schedule_meeting(
+        &self,
+        request: &MeetingRequest,
+    ) -> Result<ScheduledMeeting, ControlError>;
+
+    /// Turns registration with manual approval on for an existing meeting (Webex
+    /// `PUT /meetings/{id}/registration`, Zoom `PATCH /meetings/{id}` `approval_type: 1`).
+    async fn require_registration(
+        &self,
+        meeting_id: &str,
+        registration: &Registration,
+    ) -> Result<(), ControlError>;
+
+    /// Registers the attendee and approves them. An attendee the platform already holds
+    /// (a retry after a lost answer) is found by e-mail and approved, never added twice.
+    async fn admit(&self, meeting_id: &str, attendee: &Attendee)
+    -> Result<Registrant, ControlError>;
+
+    /// Cancels an approved registrant (the session was cancelled, or the attendee refunded).
+    async fn cancel_registrant(
+        &self,
+        meeting_id: &str,
+        registrant: &Registrant,
+        email: &str,
+    ) -> Result<(), ControlError>;
+
+    /// Deletes a scheduled meeting (the host cancelled the session). A meeting the platform
+    /// no longer has counts as deleted.
+    async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError>;
 }
 
 #[async_trait]
@@ -24,11 +106,83 @@ impl MeetingControl for WebexApi {
     async fn end_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
         Ok(WebexApi::end_meeting(self, meeting_id).await?)
     }
+
+    async fn schedule_meeting(
+        &self,
+        request: &MeetingRequest,
+    ) -> Result<ScheduledMeeting, ControlError> {
+        Ok(WebexApi::schedule_meeting(self, request).await?)
+    }
+
+    async fn require_registration(
+        &self,
+        meeting_id: &str,
+        registration: &Registration,
+    ) -> Result<(), ControlError> {
+        Ok(WebexApi::require_registration(self, meeting_id, registration).await?)
+    }
+
+    async fn admit(
+        &self,
+        meeting_id: &str,
+        attendee: &Attendee,
+    ) -> Result<Registrant, ControlError> {
+        Ok(WebexApi::admit(self, meeting_id, attendee).await?)
+    }
+
+    async fn cancel_registrant(
+        &self,
+        meeting_id: &str,
+        registrant: &Registrant,
+        email: &str,
+    ) -> Result<(), ControlError> {
+        Ok(WebexApi::cancel_registrant(self, meeting_id, registrant, email).await?)
+    }
+
+    async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
+        Ok(WebexApi::cancel_meeting(self, meeting_id).await?)
+    }
 }
 
 #[async_trait]
 impl MeetingControl for ZoomApi {
     async fn end_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
         Ok(ZoomApi::end_meeting(self, meeting_id).await?)
+    }
+
+    async fn schedule_meeting(
+        &self,
+        request: &MeetingRequest,
+    ) -> Result<ScheduledMeeting, ControlError> {
+        Ok(ZoomApi::schedule_meeting(self, request).await?)
+    }
+
+    async fn require_registration(
+        &self,
+        meeting_id: &str,
+        registration: &Registration,
+    ) -> Result<(), ControlError> {
+        Ok(ZoomApi::require_registration(self, meeting_id, registration).await?)
+    }
+
+    async fn admit(
+        &self,
+        meeting_id: &str,
+        attendee: &Attendee,
+    ) -> Result<Registrant, ControlError> {
+        Ok(ZoomApi::admit(self, meeting_id, attendee).await?)
+    }
+
+    async fn cancel_registrant(
+        &self,
+        meeting_id: &str,
+        registrant: &Registrant,
+        email: &str,
+    ) -> Result<(), ControlError> {
+        Ok(ZoomApi::cancel_registrant(self, meeting_id, registrant, email).await?)
+    }
+
+    async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
+        Ok(ZoomApi::cancel_meeting(self, meeting_id).await?)
     }
 }
