@@ -13,6 +13,7 @@ use tollbooth_core::cashier::Cashier;
 use tollbooth_core::config::DiscordConfig;
 use tollbooth_core::gateway::Gateways;
 use tollbooth_core::outbox::{ChatMessage, Effect, Link};
+use tollbooth_core::platform::Platforms;
 use tollbooth_core::store::{self, OutboxStore, Store};
 
 use tollbooth_webhook::outbox::Deliverers;
@@ -96,8 +97,7 @@ async fn a_message_is_delivered_once_across_a_failure_and_a_lost_answer(db: Db) 
     s.enqueue("pay-link/ord_1", &dm("Your pay link")).await.unwrap();
     let deliverers = Deliverers {
         discord: Some(Arc::new(http)),
-        webex: None,
-        zoom: None,
+        platforms: Platforms::default(),
         cashier: Cashier::new(Arc::new(s.clone()), Gateways::default()),
     };
     let store: &dyn Store = &s;

@@ -14,6 +14,7 @@ pub mod lang;
 pub mod quote;
 pub mod reply;
 pub mod report;
+pub mod schedule;
 pub mod session;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use serenity::all::{
 use tollbooth_core::manifest::{self, Manifest};
 use tollbooth_core::method::Method;
 use tollbooth_core::paylink::PayLinks;
+use tollbooth_core::platform::Platforms;
 use tollbooth_core::store::{Store, StoreError};
 use url::Url;
 
@@ -44,6 +46,8 @@ pub struct Bot {
     pub pay_link_hours: i64,
     /// What pay-per-use authorisations hold above the estimate, in percent.
     pub headroom_percent: u32,
+    /// Where meetings are scheduled and cancelled.
+    pub platforms: Platforms,
     commands: Arc<manifest::Discord>,
 }
 
@@ -83,8 +87,15 @@ impl Bot {
             methods,
             pay_link_hours: i64::try_from(pay_link_hours).unwrap_or(i64::MAX),
             headroom_percent,
+            platforms: Platforms::default(),
             commands: Arc::new(Manifest::built_in().discord),
         }
+    }
+
+    /// The platform clients to schedule and cancel meetings with.
+    pub fn with_platforms(mut self, platforms: Platforms) -> Bot {
+        self.platforms = platforms;
+        self
     }
 
     /// Answers one interaction. Never panics on input: bad input becomes an ephemeral message.
@@ -129,7 +140,8 @@ impl Bot {
             "admin" => Reply::now(admin::run(self, caller, &args).await.respond()),
             "session" => session::run(self, caller, &args),
             "report" => report::run(self, caller, &args),
-            "register" | "registrations" => Reply::now(attendee::run(caller).respond()),
+            "register" => attendee::register(self, caller, &args),
+            "registrations" => attendee::registrations(self, caller),
             _ => unknown(),
         }
     }

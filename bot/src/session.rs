@@ -1,6 +1,5 @@
-//! `/session schedule | fee | start | status`. Status reads what the webhooks recorded;
-//! scheduling, fees and start links need the platform calls that the pay-per-use (#5) and
-//! fee-based (#7) work adds, and say so until then.
+//! `/session schedule | fee | start | cancel | status`: status reads what the webhooks
+//! recorded; the others are in `schedule.rs`.
 
 use chrono::{SecondsFormat, Utc};
 use tollbooth_core::platform::PlatformKind;
@@ -10,43 +9,35 @@ use tollbooth_core::store::StoreError;
 use crate::command::Args;
 use crate::lang::Lang;
 use crate::reply::{Message, Reply};
-use crate::{Bot, Caller, store_failed};
+use crate::{Bot, Caller, schedule, store_failed};
 
 pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
-    let lang = caller.lang;
-    if args.subcommand.as_deref() != Some("status") {
-        return Reply::now(not_yet(lang).respond());
-    }
-    let (platform, meeting) = match (args.str("platform"), args.str("meeting")) {
-        (Ok(p), Ok(m)) => (p.parse::<PlatformKind>(), m.to_owned()),
-        (Err(bad), _) | (_, Err(bad)) => {
-            return Reply::now(Message::private(bad.describe(lang)).respond());
-        }
-    };
-    let Ok(platform) = platform else {
-        let bad = crate::command::BadOption::invalid("platform", "must be webex or zoom");
-        return Reply::now(Message::private(bad.describe(lang)).respond());
-    };
-    // Metering a long session reads every connection: answered "thinking…" first.
-    let bot = bot.clone();
+    let (bot, args) = (bot.clone(), args.clone());
+    let sub = args.subcommand.clone().unwrap_or_default();
+    // Every subcommand reads the store and most call the platform: "thinking…" first.
     Reply::Later {
         ephemeral: true,
         work: Box::pin(async move {
-            status(&bot, caller, platform, &meeting)
-                .await
-                .unwrap_or_else(|e| store_failed(lang, &e))
+            let answer = match sub.as_str() {
+                "schedule" => schedule::schedule(&bot, caller, &args).await,
+                "fee" => schedule::set_fee(&bot, caller, &args).await,
+                "start" => schedule::start(&bot, caller, &args).await,
+                "cancel" => schedule::cancel(&bot, caller, &args).await,
+                _ => status(&bot, caller, &args).await,
+            };
+            answer.unwrap_or_else(|message| message)
         }),
     }
 }
 
-pub fn not_yet(lang: Lang) -> Message {
-    Message::private(lang.pick(
-        "Not available yet: scheduling, fees, start links and registration arrive with pay-per-use and fee-based training.",
-        "Ikke tilgjengelig ennå: planlegging, avgifter, startlenker og påmelding kommer med betaling per bruk og kurs med avgift.",
-    ))
+async fn status(bot: &Bot, caller: Caller, args: &Args) -> Result<Message, Message> {
+    let lang = caller.lang;
+    let platform = schedule::platform(args).map_err(|b| Message::private(b.describe(lang)))?;
+    let meeting = args.str("meeting").map_err(|b| Message::private(b.describe(lang)))?;
+    read_status(bot, caller, platform, meeting).await.map_err(|e| store_failed(lang, &e))
 }
 
-async fn status(
+async fn read_status(
     bot: &Bot,
     caller: Caller,
     platform: PlatformKind,

@@ -229,6 +229,18 @@ impl Cashier {
         self.move_money(id, Operation::Refund(amount)).await
     }
 
+    /// Gives back whatever the payment took and has not given back yet; nothing when that is
+    /// nothing (a retry after the refund went through).
+    pub async fn refund_rest(&self, id: &PaymentId) -> Result<Outcome, CashierError> {
+        let payment = self.load(id).await?;
+        let left =
+            Money::round(payment.captured.amount() - payment.refunded.amount(), payment.currency());
+        if left.amount().is_zero() {
+            return Ok(Outcome { payment, changed: false });
+        }
+        self.refund(id, left).await
+    }
+
     async fn move_money(&self, id: &PaymentId, op: Operation) -> Result<Outcome, CashierError> {
         let payment = self.load(id).await?;
         let step = match op {

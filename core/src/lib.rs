@@ -17,6 +17,7 @@ pub mod paylink;
 pub mod payment;
 pub mod platform;
 pub mod pricing;
+pub mod registration;
 pub mod session;
 pub mod simulation;
 pub mod site;

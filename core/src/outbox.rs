@@ -44,6 +44,31 @@ pub struct Capture {
     pub currency: Currency,
 }
 
+/// Adds a paid attendee to a session's meeting as an approved registrant; the worker then
+/// records the registrant and sends the join link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admit {
+    pub registration: String,
+    pub platform: PlatformKind,
+    pub meeting_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+}
+
+/// Gives back everything a payment took that is not refunded yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub payment: String,
+}
+
+/// Deletes a cancelled session's meeting on its platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelMeeting {
+    pub platform: PlatformKind,
+    pub meeting_id: String,
+}
+
 /// Something to do once; the stored `kind` column says which one a row holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -51,6 +76,9 @@ pub enum Effect {
     ChatMessage(ChatMessage),
     EndMeeting(EndMeeting),
     Capture(Capture),
+    Admit(Admit),
+    Refund(Refund),
+    CancelMeeting(CancelMeeting),
 }
 
 impl Effect {
@@ -59,6 +87,9 @@ impl Effect {
             Effect::ChatMessage(_) => "chat_message",
             Effect::EndMeeting(_) => "end_meeting",
             Effect::Capture(_) => "capture",
+            Effect::Admit(_) => "admit",
+            Effect::Refund(_) => "refund",
+            Effect::CancelMeeting(_) => "cancel_meeting",
         }
     }
 }

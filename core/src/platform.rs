@@ -4,12 +4,35 @@
 //! anything is parsed.
 
 pub mod control;
+mod placeholder;
 pub mod webex;
 pub mod webex_api;
 pub mod zoom;
 pub mod zoom_api;
 
 pub use control::MeetingControl;
+
+/// The platform REST clients this instance has, by platform; one is missing when its token is
+/// not configured, and what needs it says so.
+#[derive(Clone, Default)]
+pub struct Platforms {
+    pub webex: Option<std::sync::Arc<dyn MeetingControl>>,
+    pub zoom: Option<std::sync::Arc<dyn MeetingControl>>,
+}
+
+impl Platforms {
+    /// The client for `platform`, or why there is none.
+    pub fn get(
+        &self,
+        platform: PlatformKind,
+    ) -> Result<&std::sync::Arc<dyn MeetingControl>, String> {
+        match platform {
+            PlatformKind::Webex => self.webex.as_ref(),
+            PlatformKind::Zoom => self.zoom.as_ref(),
+        }
+        .ok_or_else(|| format!("no {platform} API token ({platform}.token) is configured"))
+    }
+}
 
 use std::fmt;
 use std::str::FromStr;

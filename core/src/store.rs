@@ -9,6 +9,7 @@ mod discord_links;
 mod outbox;
 mod pay_per_use;
 mod payments;
+mod registrations;
 mod sessions;
 mod site;
 mod sql;
@@ -20,6 +21,7 @@ pub use discord_links::DiscordLinkStore;
 pub use outbox::OutboxStore;
 pub use pay_per_use::PayPerUseStore;
 pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
+pub use registrations::{Cancelled, Registered, RegistrationStore};
 pub use sessions::{NewDelivery, SessionRecord, SessionStore};
 pub use site::{PriceSource, SiteStore, Switches};
 pub use sql::SqlStore;
@@ -94,6 +96,7 @@ pub trait Store:
     + DiscordLinkStore
     + OutboxStore
     + PayPerUseStore
+    + RegistrationStore
     + Send
     + Sync
     + 'static

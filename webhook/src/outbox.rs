@@ -12,9 +12,13 @@ use chrono::{DateTime, Utc};
 use serenity::all::Http;
 use tollbooth_core::cashier::Cashier;
 use tollbooth_core::money::Money;
-use tollbooth_core::outbox::{Capture, Claimed, Effect, EndMeeting, next_attempt};
+use tollbooth_core::outbox::{
+    Admit, CancelMeeting, Capture, Claimed, Effect, EndMeeting, Refund, next_attempt,
+};
 use tollbooth_core::payment::PaymentId;
-use tollbooth_core::platform::{MeetingControl, PlatformKind};
+use tollbooth_core::platform::Platforms;
+use tollbooth_core::platform::control::{Attendee, Registrant};
+use tollbooth_core::registration::RegistrationId;
 use tollbooth_core::store::{Store, StoreError};
 
 /// How long a claim holds an effect: longer than any one delivery takes.
@@ -28,8 +32,7 @@ const BATCH: u32 = 20;
 #[derive(Clone)]
 pub struct Deliverers {
     pub discord: Option<Arc<Http>>,
-    pub webex: Option<Arc<dyn MeetingControl>>,
-    pub zoom: Option<Arc<dyn MeetingControl>>,
+    pub platforms: Platforms,
     pub cashier: Cashier,
 }
 
@@ -55,7 +58,7 @@ pub async fn run_once(
     let mut delivered = 0;
     for claimed in store.claim(worker, now, now + LEASE, BATCH).await? {
         let kind = claimed.effect.kind();
-        match deliver(deliverers, &claimed).await {
+        match deliver(deliverers, store, &claimed).await {
             Ok(()) => {
                 if store.mark_sent(claimed.id, worker, Utc::now()).await? {
                     metrics::counter!("outbox_delivered_total", "kind" => kind).increment(1);
@@ -76,7 +79,7 @@ pub async fn run_once(
 }
 
 /// One attempt at one effect; the error says what went wrong, for the log and the row.
-async fn deliver(d: &Deliverers, claimed: &Claimed) -> Result<(), String> {
+async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result<(), String> {
     match &claimed.effect {
         Effect::ChatMessage(message) => {
             let http = d.discord.as_ref().ok_or("no Discord bot token (discord.token) is set")?;
@@ -85,14 +88,21 @@ async fn deliver(d: &Deliverers, claimed: &Claimed) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         Effect::EndMeeting(EndMeeting { platform, meeting_id }) => {
-            let control = match platform {
-                PlatformKind::Webex => d.webex.as_ref(),
-                PlatformKind::Zoom => d.zoom.as_ref(),
-            };
-            let control = control.ok_or_else(|| {
-                format!("no {platform} API token ({platform}.token) is set to end meetings with")
-            })?;
+            let control = d.platforms.get(*platform)?;
             control.end_meeting(meeting_id).await.map_err(|e| e.to_string())
+        }
+        Effect::Admit(a) => admit(d, store, a).await,
+        Effect::Refund(Refund { payment }) => {
+            let id: PaymentId = payment.parse().map_err(|e| format!("refund of {payment}: {e}"))?;
+            d.cashier
+                .refund_rest(&id)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("refund of {payment}: {e}"))
+        }
+        Effect::CancelMeeting(CancelMeeting { platform, meeting_id }) => {
+            let control = d.platforms.get(*platform)?;
+            control.cancel_meeting(meeting_id).await.map_err(|e| e.to_string())
         }
         Effect::Capture(Capture { payment, amount, currency }) => {
             let id: PaymentId =
@@ -108,4 +118,19 @@ async fn deliver(d: &Deliverers, claimed: &Claimed) -> Result<(), String> {
             done.map(|_| ()).map_err(|e| format!("capture of {payment}: {e}"))
         }
     }
+}
+
+/// Adds and approves the attendee on the platform, then records the registrant, which queues
+/// the join link. A retry after a lost answer finds the registrant the first attempt added.
+async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), String> {
+    let id: RegistrationId = admit.registration.parse()?;
+    let attendee = Attendee {
+        first_name: admit.first_name.clone(),
+        last_name: admit.last_name.clone(),
+        email: admit.email.clone(),
+    };
+    let control = d.platforms.get(admit.platform)?;
+    let registrant: Registrant =
+        control.admit(&admit.meeting_id, &attendee).await.map_err(|e| e.to_string())?;
+    store.registrant_admitted(&id, &registrant).await.map_err(|e| e.to_string())
 }

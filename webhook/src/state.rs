@@ -22,7 +22,7 @@ use tollbooth_core::method::Method;
 use tollbooth_core::paylink::{Links, PayLinks};
 use tollbooth_core::platform::webex_api::WebexApi;
 use tollbooth_core::platform::zoom_api::ZoomApi;
-use tollbooth_core::platform::{MeetingControl, PlatformKind};
+use tollbooth_core::platform::{MeetingControl, PlatformKind, Platforms};
 use tollbooth_core::store::Store;
 use url::Url;
 
@@ -92,6 +92,10 @@ impl AppState {
             pay_link_hours: i64::try_from(config.payments.pay_link_hours).unwrap_or(i64::MAX),
         };
         crate::applier::start(store.clone(), ingest.stored.clone(), links.clone());
+        let platforms = Platforms {
+            webex: platform_api(&config, PlatformKind::Webex),
+            zoom: platform_api(&config, PlatformKind::Zoom),
+        };
         let bot = Bot::new(
             store.clone(),
             pay_links.clone(),
@@ -99,13 +103,13 @@ impl AppState {
             config.payments.methods.clone(),
             config.payments.pay_link_hours,
             config.pay_per_use.headroom_percent,
-        );
+        )
+        .with_platforms(platforms.clone());
         let cashier = Cashier::new(store.clone(), gateways);
         let http = discord_http(&config);
         let deliverers = Deliverers {
             discord: http.clone().filter(|_| config.discord.token.is_some()),
-            webex: platform_api(&config, PlatformKind::Webex),
-            zoom: platform_api(&config, PlatformKind::Zoom),
+            platforms,
             cashier: cashier.clone(),
         };
         let worker = format!("{}-{}", std::process::id(), rand::random::<u32>());
@@ -185,7 +189,8 @@ fn endpoint(config: &Config, bot: &Bot, http: Arc<Http>) -> Option<Endpoint> {
         .then(|| Endpoint::new(key, bot.clone(), http).expect("valid discord.public_key"))
 }
 
-/// The platform's REST client that ends unpaid meetings, when its token is configured.
+/// The platform's REST client (ending unpaid meetings, scheduling, registrants), when its token
+/// is configured.
 fn platform_api(config: &Config, platform: PlatformKind) -> Option<Arc<dyn MeetingControl>> {
     let made: Result<Arc<dyn MeetingControl>, String> = match platform {
         PlatformKind::Webex => {
@@ -201,7 +206,7 @@ fn platform_api(config: &Config, platform: PlatformKind) -> Option<Arc<dyn Meeti
                 .map_err(|e| e.to_string())
         }
     };
-    made.map_err(|e| tracing::warn!(%platform, error = %e, "cannot end meetings")).ok()
+    made.map_err(|e| tracing::warn!(%platform, error = %e, "cannot call the platform API")).ok()
 }
 
 /// The public URL with a trailing slash, so that joining appends instead of replacing.

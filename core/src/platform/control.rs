@@ -85,8 +85,11 @@ pub trait MeetingControl: Send + Sync {
 
     /// Registers the attendee and approves them. An attendee the platform already holds
     /// (a retry after a lost answer) is found by e-mail and approved, never added twice.
-    async fn admit(&self, meeting_id: &str, attendee: &Attendee)
-    -> Result<Registrant, ControlError>;
+    async fn admit(
+        &self,
+        meeting_id: &str,
+        attendee: &Attendee,
+    ) -> Result<Registrant, ControlError>;
 
     /// Cancels an approved registrant (the session was cancelled, or the attendee refunded).
     async fn cancel_registrant(

@@ -10,10 +10,21 @@ use crate::billing::{Charge, Month, Spend};
 use crate::enforcement::Exemption;
 use crate::money::{Currency, Money};
 use crate::order::OrderId;
-use crate::site::DivisionId;
+use crate::platform::PlatformKind;
+use crate::site::{DivisionId, HostEmail};
 
 #[async_trait]
 pub trait PayPerUseStore {
+    /// Whether a start of this meeting by `host` would be allowed now (pay-per-use off, the
+    /// host exempt, or a paid authorisation that can pay for it and nothing owed): what
+    /// `/session start` checks before it hands out the start link.
+    async fn start_is_paid(
+        &self,
+        host: &HostEmail,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Exempts a host or a division from paying before a start, or ends the exemption.
     async fn set_exempt(&self, who: &Exemption, exempt: bool) -> Result<(), StoreError>;
 

@@ -4,6 +4,7 @@ mod discord_links;
 mod outbox;
 mod pay_per_use;
 mod payments;
+mod registrations;
 mod sessions;
 mod site;
 mod webhook_secrets;

@@ -25,7 +25,7 @@ use crate::paylink::Links;
 use crate::platform::PlatformKind;
 use crate::pricing::{Cost, CostLine, Prices};
 use crate::session::Bill;
-use crate::site::DivisionId;
+use crate::site::{DivisionId, HostEmail};
 use crate::store::{PayPerUseStore, StoreError};
 
 pub(super) type SessionKey = (PlatformKind, String);
@@ -410,6 +410,18 @@ fn charge(row: &AnyRow) -> Result<Charge, StoreError> {
 
 #[async_trait]
 impl PayPerUseStore for SqlStore {
+    async fn start_is_paid(
+        &self,
+        host: &HostEmail,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let host = host.as_str().to_ascii_lowercase();
+        let facts = start_facts(&mut conn, platform, meeting_id, &host).await?;
+        Ok(!matches!(enforcement::decide(facts), StartDecision::Blocked(_)))
+    }
+
     async fn set_exempt(&self, who: &Exemption, exempt: bool) -> Result<(), StoreError> {
         let query = if exempt {
             sqlx::query(

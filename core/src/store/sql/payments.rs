@@ -331,6 +331,9 @@ impl PaymentStore for SqlStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if next.state.is_paid() && !before.state.is_paid() {
+            super::registrations::on_payment_paid(&mut tx, next, Utc::now()).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -1,0 +1,271 @@
+//! `/session schedule | fee | start | cancel`: a host's sessions scheduled through tollbooth.
+//! Each needs a platform call, so each is answered "thinking…" first. The caller is always
+//! re-checked: a host acts only on their own sessions (administrators on any), and someone
+//! else's session looks exactly like an unknown one.
+
+use chrono::Utc;
+use serenity::all::CreateButton;
+use tollbooth_core::money::Money;
+use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::platform::control::{MeetingRequest, Registration};
+use tollbooth_core::registration::{self, Fee, ScheduledSession};
+use tollbooth_core::site::HostEmail;
+
+use crate::command::{Args, BadOption};
+use crate::lang::Lang;
+use crate::reply::Message;
+use crate::{Bot, Caller, store_failed};
+
+/// What stopped a command: the message the member sees.
+type Answer = Result<Message, Message>;
+
+fn bad(lang: Lang, bad: BadOption) -> Message {
+    Message::private(bad.describe(lang))
+}
+
+fn platform_failed(lang: Lang, platform: PlatformKind, error: impl std::fmt::Display) -> Message {
+    tracing::warn!(%platform, error = %error, "platform call from chat failed");
+    Message::private(match lang {
+        Lang::En => format!("{platform} did not accept the request: {error}"),
+        Lang::No => format!("{platform} godtok ikke forespørselen: {error}"),
+    })
+}
+
+/// The host the member acts as.
+async fn host(bot: &Bot, caller: Caller) -> Result<HostEmail, Message> {
+    match bot.store.linked_host(caller.user_id).await {
+        Ok(Some(host)) => Ok(host),
+        Ok(None) => Err(Message::private(caller.lang.pick(
+            "Your Discord account is not linked to a host yet: ask an administrator to run /admin link.",
+            "Discord-kontoen din er ikke koblet til en vert ennå: be en administrator kjøre /admin link.",
+        ))),
+        Err(e) => Err(store_failed(caller.lang, &e)),
+    }
+}
+
+pub fn platform(args: &Args) -> Result<PlatformKind, BadOption> {
+    args.str("platform")?
+        .parse()
+        .map_err(|_| BadOption::invalid("platform", "must be webex or zoom"))
+}
+
+/// The session `platform`/`meeting` if the caller may act on it.
+async fn own_session(bot: &Bot, caller: Caller, args: &Args) -> Result<ScheduledSession, Message> {
+    let lang = caller.lang;
+    let platform = platform(args).map_err(|b| bad(lang, b))?;
+    let meeting = args.str("meeting").map_err(|b| bad(lang, b))?;
+    let not_found = || {
+        Message::private(match lang {
+            Lang::En => format!(
+                "No session {platform}/{meeting} was scheduled through tollbooth for you; schedule one with /session schedule."
+            ),
+            Lang::No => format!(
+                "Ingen økt {platform}/{meeting} er planlagt for deg gjennom tollbooth; planlegg en med /session schedule."
+            ),
+        })
+    };
+    let session = match bot.store.scheduled(platform, meeting).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return Err(not_found()),
+        Err(e) => return Err(store_failed(lang, &e)),
+    };
+    if !caller.manages_guild {
+        let host = host(bot, caller).await?;
+        if !host.as_str().eq_ignore_ascii_case(&session.host_email) {
+            return Err(not_found());
+        }
+    }
+    Ok(session)
+}
+
+/// The fee options (`fee`/`amount`, `capacity`, `deadline`), in the site's currency. Fees need
+/// e-commerce and the fee-based feature on.
+async fn fee(bot: &Bot, lang: Lang, args: &Args, option: &str) -> Result<Option<Fee>, Message> {
+    let Some(text) = args.opt_str(option) else { return Ok(None) };
+    let site = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?;
+    if !(site.ecommerce_enabled && site.fee_based_enabled) {
+        return Err(Message::private(lang.pick(
+            "Fees are turned off on this site; an administrator can turn fee-based training on with /admin.",
+            "Avgifter er slått av; en administrator kan slå på kurs med avgift med /admin.",
+        )));
+    }
+    let currency = site.prices.currency;
+    let amount =
+        Money::parse_exact(text, currency).map_err(|e| bad(lang, BadOption::invalid(option, e)))?;
+    if amount.amount() <= rust_decimal::Decimal::ZERO {
+        return Err(bad(lang, BadOption::invalid(option, "must be more than zero")));
+    }
+    let capacity = args.opt_int("capacity").map(|c| u32::try_from(c).unwrap_or(u32::MAX));
+    let deadline = args
+        .opt_str("deadline")
+        .map(registration::parse_time)
+        .transpose()
+        .map_err(|e| bad(lang, BadOption::invalid("deadline", e)))?;
+    Ok(Some(Fee { amount, capacity, deadline }))
+}
+
+/// How a session with a fee is announced: attendees register with its id.
+fn fee_line(lang: Lang, session: &ScheduledSession, fee: &Fee) -> String {
+    let cur = fee.amount.currency();
+    let capacity = fee.capacity.map(|c| c.to_string()).unwrap_or_else(|| "-".to_owned());
+    match lang {
+        Lang::En => format!(
+            "Fee {} {cur}, {capacity} seats. Attendees register with `/register session:{}`.",
+            fee.amount,
+            session.key()
+        ),
+        Lang::No => format!(
+            "Avgift {} {cur}, {capacity} plasser. Deltakere melder seg på med `/register session:{}`.",
+            fee.amount,
+            session.key()
+        ),
+    }
+}
+
+pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
+    let lang = caller.lang;
+    let host = host(bot, caller).await?;
+    let platform = platform(args).map_err(|b| bad(lang, b))?;
+    let title = args.str("title").map_err(|b| bad(lang, b))?.to_owned();
+    let start = args.str("start").map_err(|b| bad(lang, b)).and_then(|t| {
+        registration::parse_time(t).map_err(|e| bad(lang, BadOption::invalid("start", e)))
+    })?;
+    if start <= Utc::now() {
+        return Err(bad(lang, BadOption::invalid("start", "must be in the future")));
+    }
+    let minutes = args.int("minutes").map_err(|b| bad(lang, b))?;
+    let minutes =
+        u32::try_from(minutes).map_err(|e| bad(lang, BadOption::invalid("minutes", e)))?;
+    let fee = fee(bot, lang, args, "fee").await?;
+    let control = bot.platforms.get(platform).map_err(|e| platform_failed(lang, platform, e))?;
+    let request = MeetingRequest {
+        title: title.clone(),
+        start,
+        minutes,
+        host_email: host.to_string(),
+        registration: fee.as_ref().map(|f| Registration { capacity: f.capacity }),
+    };
+    let meeting =
+        control.schedule_meeting(&request).await.map_err(|e| platform_failed(lang, platform, e))?;
+    let session = ScheduledSession {
+        platform,
+        meeting_id: meeting.meeting_id,
+        title,
+        host_email: host.to_string(),
+        starts_at: start,
+        minutes,
+        join_url: meeting.join_url,
+        start_url: meeting.start_url,
+        fee,
+        cancelled_at: None,
+    };
+    bot.store.save_scheduled(&session).await.map_err(|e| store_failed(lang, &e))?;
+    tracing::info!(
+        session = session.key(),
+        fee = session.fee.is_some(),
+        "session scheduled from chat"
+    );
+    let mut text = match lang {
+        Lang::En => format!(
+            "Scheduled **{}** on {platform} for {} UTC, {minutes} minutes: meeting `{}`.",
+            session.title,
+            session.starts_at.format("%Y-%m-%d %H:%M"),
+            session.meeting_id
+        ),
+        Lang::No => format!(
+            "Planla **{}** på {platform} {} UTC, {minutes} minutter: møte `{}`.",
+            session.title,
+            session.starts_at.format("%Y-%m-%d %H:%M"),
+            session.meeting_id
+        ),
+    };
+    if let Some(fee) = &session.fee {
+        text.push('\n');
+        text.push_str(&fee_line(lang, &session, fee));
+    }
+    Ok(Message::private(text))
+}
+
+pub async fn set_fee(bot: &Bot, caller: Caller, args: &Args) -> Answer {
+    let lang = caller.lang;
+    let session = own_session(bot, caller, args).await?;
+    let Some(fee) = fee(bot, lang, args, "amount").await? else {
+        return Err(bad(
+            lang,
+            BadOption { option: "amount".into(), problem: crate::command::Problem::Missing },
+        ));
+    };
+    if session.cancelled_at.is_some() {
+        return Err(Message::private(
+            lang.pick("That session was cancelled.", "Den økten er avlyst."),
+        ));
+    }
+    // The platform first: a fee on a meeting anyone can join without registering sells nothing.
+    let control = bot
+        .platforms
+        .get(session.platform)
+        .map_err(|e| platform_failed(lang, session.platform, e))?;
+    control
+        .require_registration(&session.meeting_id, &Registration { capacity: fee.capacity })
+        .await
+        .map_err(|e| platform_failed(lang, session.platform, e))?;
+    match bot.store.set_fee(session.platform, &session.meeting_id, &fee).await {
+        Ok(()) => {}
+        Err(tollbooth_core::store::StoreError::Invalid(why)) => return Err(Message::private(why)),
+        Err(e) => return Err(store_failed(lang, &e)),
+    }
+    let session = ScheduledSession { fee: Some(fee.clone()), ..session };
+    Ok(Message::private(fee_line(lang, &session, &fee)))
+}
+
+/// The start link. A pay-per-use host gets it once a paid authorisation can pay for the start.
+pub async fn start(bot: &Bot, caller: Caller, args: &Args) -> Answer {
+    let lang = caller.lang;
+    let session = own_session(bot, caller, args).await?;
+    if session.cancelled_at.is_some() {
+        return Err(Message::private(
+            lang.pick("That session was cancelled.", "Den økten er avlyst."),
+        ));
+    }
+    let host: HostEmail = session
+        .host_email
+        .parse()
+        .map_err(|e: tollbooth_core::site::BadEmail| Message::private(e.to_string()))?;
+    let paid = bot
+        .store
+        .start_is_paid(&host, session.platform, &session.meeting_id)
+        .await
+        .map_err(|e| store_failed(lang, &e))?;
+    if !paid {
+        return Err(Message::private(lang.pick(
+            "This session is not paid for yet: use /quote and *Pay*, then ask for the start link again.",
+            "Økten er ikke betalt ennå: bruk /quote og *Betal*, og be om startlenken igjen.",
+        )));
+    }
+    Ok(Message::private(match lang {
+        Lang::En => format!("Start **{}** here:", session.title),
+        Lang::No => format!("Start **{}** her:", session.title),
+    })
+    .buttons(vec![CreateButton::new_link(&session.start_url).label(lang.pick("Start", "Start"))]))
+}
+
+pub async fn cancel(bot: &Bot, caller: Caller, args: &Args) -> Answer {
+    let lang = caller.lang;
+    let session = own_session(bot, caller, args).await?;
+    let done = bot
+        .store
+        .cancel_scheduled(session.platform, &session.meeting_id, Utc::now())
+        .await
+        .map_err(|e| store_failed(lang, &e))?;
+    tracing::info!(session = session.key(), refunds = done.refunds, "session cancelled from chat");
+    Ok(Message::private(match lang {
+        Lang::En => format!(
+            "Cancelled **{}**: {} paid registrations are being refunded, {} unpaid ones closed; the meeting is being deleted on {}.",
+            session.title, done.refunds, done.closed, session.platform
+        ),
+        Lang::No => format!(
+            "Avlyste **{}**: {} betalte påmeldinger refunderes, {} ubetalte lukkes; møtet slettes på {}.",
+            session.title, done.refunds, done.closed, session.platform
+        ),
+    }))
+}

@@ -1,0 +1,443 @@
+//! Fee-based training: sessions scheduled through tollbooth, the fee some of them carry, and
+//! attendees' registrations. The rules here decide, when a payment arrives, whether it buys a
+//! seat or is given back; the store applies the decision in the transaction that recorded
+//! the payment, so a payment is never lost between the two.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::money::Money;
+use crate::order::OrderId;
+use crate::outbox::{ChatMessage, Effect};
+use crate::platform::PlatformKind;
+use crate::platform::control::Attendee;
+
+/// What attendees pay to register, and the limits on registering.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fee {
+    pub amount: Money,
+    /// The most paid registrations, when the host set one.
+    pub capacity: Option<u32>,
+    /// When registration closes; without one, it closes when the session ends.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// A meeting scheduled through tollbooth (`/session schedule`), with a fee or without.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScheduledSession {
+    pub platform: PlatformKind,
+    pub meeting_id: String,
+    pub title: String,
+    pub host_email: String,
+    pub starts_at: DateTime<Utc>,
+    pub minutes: u32,
+    pub join_url: String,
+    pub start_url: String,
+    pub fee: Option<Fee>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// Why a session sells no more seats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closed {
+    NoFee,
+    Cancelled,
+    DeadlinePassed,
+    Full,
+}
+
+impl Closed {
+    /// As told to the attendee and stored with a refused registration.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Closed::NoFee => "the session has no registration fee",
+            Closed::Cancelled => "the session was cancelled",
+            Closed::DeadlinePassed => "registration for the session has closed",
+            Closed::Full => "the session is full",
+        }
+    }
+}
+
+impl ScheduledSession {
+    /// `webex/…` or `zoom/…`: how orders and messages name the session.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.platform, self.meeting_id)
+    }
+
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        self.starts_at + Duration::minutes(i64::from(self.minutes))
+    }
+
+    /// The fee, when a seat can be sold at `now` with `taken` seats already paid for.
+    pub fn open_for(&self, taken: u32, now: DateTime<Utc>) -> Result<&Fee, Closed> {
+        let fee = self.fee.as_ref().ok_or(Closed::NoFee)?;
+        if self.cancelled_at.is_some() {
+            return Err(Closed::Cancelled);
+        }
+        if now > fee.deadline.unwrap_or_else(|| self.ends_at()) {
+            return Err(Closed::DeadlinePassed);
+        }
+        if fee.capacity.is_some_and(|capacity| taken >= capacity) {
+            return Err(Closed::Full);
+        }
+        Ok(fee)
+    }
+}
+
+/// A time as hosts type it in chat: `2026-12-01 14:00`, in UTC.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M")
+        .map(|t| t.and_utc())
+        .map_err(|_| format!("`{text}` is not a time like 2026-12-01 14:00 (UTC)"))
+}
+
+/// Checks what an attendee typed into what the platforms' registrant forms need.
+pub fn attendee(first_name: &str, last_name: &str, email: &str) -> Result<Attendee, String> {
+    let (first_name, last_name, email) = (first_name.trim(), last_name.trim(), email.trim());
+    if first_name.is_empty() || last_name.is_empty() {
+        return Err("first and last name are both needed".to_owned());
+    }
+    // The same check as hosts' addresses; the attendee's own spelling is kept for the platform.
+    email.parse::<crate::site::HostEmail>().map_err(|e| e.to_string())?;
+    Ok(Attendee {
+        first_name: first_name.to_owned(),
+        last_name: last_name.to_owned(),
+        email: email.to_owned(),
+    })
+}
+
+/// A registration's identifier: `reg_` and 24 hex digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RegistrationId(String);
+
+impl RegistrationId {
+    pub fn random() -> RegistrationId {
+        let mut bytes = [0u8; 12];
+        rand::rng().fill_bytes(&mut bytes);
+        RegistrationId(format!("reg_{}", hex::encode(bytes)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RegistrationId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = s.strip_prefix("reg_").is_some_and(|hex| {
+            hex.len() == 24 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+        if ok {
+            Ok(RegistrationId(s.to_owned()))
+        } else {
+            Err(format!("`{s}` is not a registration id"))
+        }
+    }
+}
+
+impl fmt::Display for RegistrationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a registration is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationState {
+    /// The order is made and the pay link given; nothing paid yet (a declined payment too).
+    AwaitingPayment,
+    /// Paid, with a seat: the attendee is being added to the platform.
+    Paid,
+    /// An approved registrant on the platform; the join link was sent.
+    Approved,
+    /// The payment could not be honoured, or the session was cancelled: it is given back.
+    Refunded,
+    /// The session was cancelled before anything was paid.
+    Cancelled,
+}
+
+impl RegistrationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationState::AwaitingPayment => "awaiting_payment",
+            RegistrationState::Paid => "paid",
+            RegistrationState::Approved => "approved",
+            RegistrationState::Refunded => "refunded",
+            RegistrationState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Holds a seat: counted against the capacity.
+    pub fn holds_seat(self) -> bool {
+        matches!(self, RegistrationState::Paid | RegistrationState::Approved)
+    }
+}
+
+impl FromStr for RegistrationState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            RegistrationState::AwaitingPayment,
+            RegistrationState::Paid,
+            RegistrationState::Approved,
+            RegistrationState::Refunded,
+            RegistrationState::Cancelled,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+        .ok_or_else(|| format!("unknown registration state `{s}`"))
+    }
+}
+
+/// One attendee's registration for one session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub id: RegistrationId,
+    pub platform: PlatformKind,
+    pub meeting_id: String,
+    pub discord_user_id: u64,
+    pub attendee: Attendee,
+    pub order_id: OrderId,
+    pub state: RegistrationState,
+    /// The payment that bought the seat (or was refused).
+    pub payment_id: Option<String>,
+    pub reason: Option<String>,
+    pub registrant_id: Option<String>,
+    pub join_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Registration {
+    pub fn new(
+        session: &ScheduledSession,
+        discord_user_id: u64,
+        attendee: Attendee,
+        order_id: OrderId,
+    ) -> Registration {
+        Registration {
+            id: RegistrationId::random(),
+            platform: session.platform,
+            meeting_id: session.meeting_id.clone(),
+            discord_user_id,
+            attendee,
+            order_id,
+            state: RegistrationState::AwaitingPayment,
+            payment_id: None,
+            reason: None,
+            registrant_id: None,
+            join_url: None,
+            created_at: Utc::now().trunc_subsecs(3),
+        }
+    }
+}
+
+/// What a successful payment for a registration does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OnPaid {
+    /// A seat: the attendee is added to the platform and approved.
+    Admit,
+    /// No seat can be had: the payment is given back.
+    Refuse(Closed),
+    /// The registration was settled by another payment (the attendee paid twice): this one is
+    /// given back.
+    RefundSecond,
+    /// The same payment, seen again: done already.
+    Nothing,
+}
+
+/// Decides what `payment` does for `registration`, with `taken` seats already paid for.
+pub fn on_paid(
+    registration: &Registration,
+    payment: &str,
+    session: &ScheduledSession,
+    taken: u32,
+    now: DateTime<Utc>,
+) -> OnPaid {
+    match registration.state {
+        RegistrationState::AwaitingPayment | RegistrationState::Cancelled => {
+            match session.open_for(taken, now) {
+                Ok(_) => OnPaid::Admit,
+                Err(closed) => OnPaid::Refuse(closed),
+            }
+        }
+        RegistrationState::Paid | RegistrationState::Approved | RegistrationState::Refunded => {
+            if registration.payment_id.as_deref() == Some(payment) {
+                OnPaid::Nothing
+            } else {
+                OnPaid::RefundSecond
+            }
+        }
+    }
+}
+
+/// The outbox effects of a decision, each under a key naming the registration (and payment),
+/// so a replayed callback enqueues nothing twice.
+pub fn effects(
+    decision: &OnPaid,
+    registration: &Registration,
+    session: &ScheduledSession,
+    payment: &str,
+) -> Vec<(String, Effect)> {
+    let id = &registration.id;
+    let tell = |text: String| {
+        Effect::ChatMessage(ChatMessage {
+            discord_user_id: registration.discord_user_id,
+            text,
+            link: None,
+        })
+    };
+    let refund = || Effect::Refund(crate::outbox::Refund { payment: payment.to_owned() });
+    match decision {
+        OnPaid::Admit => vec![(
+            format!("admit:{id}"),
+            Effect::Admit(crate::outbox::Admit {
+                registration: id.to_string(),
+                platform: session.platform,
+                meeting_id: session.meeting_id.clone(),
+                first_name: registration.attendee.first_name.clone(),
+                last_name: registration.attendee.last_name.clone(),
+                email: registration.attendee.email.clone(),
+            }),
+        )],
+        OnPaid::Refuse(closed) => vec![
+            (format!("refund:{payment}"), refund()),
+            (
+                format!("refused:{id}"),
+                tell(format!(
+                    "Your payment for **{}** could not be honoured: {}. It is being refunded in full.",
+                    session.title,
+                    closed.reason()
+                )),
+            ),
+        ],
+        OnPaid::RefundSecond => vec![
+            (format!("refund:{payment}"), refund()),
+            (
+                format!("second:{payment}"),
+                tell(format!(
+                    "You paid twice for **{}**; the second payment is being refunded in full.",
+                    session.title
+                )),
+            ),
+        ],
+        OnPaid::Nothing => Vec::new(),
+    }
+}
+
+/// The message that completes a registration: the join link and a receipt.
+pub fn joined_message(
+    registration: &Registration,
+    session: &ScheduledSession,
+    fee: &Money,
+    payment_reference: Option<&str>,
+) -> ChatMessage {
+    let join_url = registration.join_url.as_deref().unwrap_or(&session.join_url);
+    let email_note = match session.platform {
+        PlatformKind::Webex => " Webex also e-mails you the link.",
+        PlatformKind::Zoom => "",
+    };
+    ChatMessage {
+        discord_user_id: registration.discord_user_id,
+        text: format!(
+            "You are registered for **{}** ({} UTC).{email_note}\n\
+             Receipt: registration {} for {} {}, {} {}, payment reference {}.",
+            session.title,
+            session.starts_at.format("%Y-%m-%d %H:%M"),
+            registration.id,
+            registration.attendee.first_name,
+            registration.attendee.last_name,
+            fee,
+            fee.currency(),
+            payment_reference.unwrap_or("-"),
+        ),
+        link: Some(crate::outbox::Link { label: "Join".to_owned(), url: join_url.to_owned() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn session(capacity: Option<u32>) -> ScheduledSession {
+        ScheduledSession {
+            platform: PlatformKind::Zoom,
+            meeting_id: "85746065432".into(),
+            title: "Rust for payments".into(),
+            host_email: "host@example.com".into(),
+            starts_at: parse_time("2026-12-01 14:00").unwrap(),
+            minutes: 60,
+            join_url: "https://zoom.us/j/85746065432".into(),
+            start_url: "https://zoom.us/s/85746065432".into(),
+            fee: Some(Fee {
+                amount: Money::parse_exact("25.00", Currency::USD).unwrap(),
+                capacity,
+                deadline: None,
+            }),
+            cancelled_at: None,
+        }
+    }
+
+    fn registration(s: &ScheduledSession) -> Registration {
+        let a = attendee("Ada", "Lovelace", "ada@example.com").unwrap();
+        Registration::new(s, 7, a, OrderId::random())
+    }
+
+    #[test]
+    fn seats_are_sold_until_full_closed_or_cancelled() {
+        let s = session(Some(2));
+        let before = s.starts_at - Duration::days(1);
+        assert!(s.open_for(1, before).is_ok());
+        assert_eq!(s.open_for(2, before), Err(Closed::Full));
+        assert_eq!(s.open_for(0, s.ends_at() + Duration::seconds(1)), Err(Closed::DeadlinePassed));
+        let mut deadline = session(None);
+        deadline.fee.as_mut().unwrap().deadline = Some(before);
+        assert_eq!(
+            deadline.open_for(0, before + Duration::minutes(1)),
+            Err(Closed::DeadlinePassed)
+        );
+        assert!(session(None).open_for(10_000, before).is_ok());
+        let cancelled = ScheduledSession { cancelled_at: Some(before), ..session(None) };
+        assert_eq!(cancelled.open_for(0, before), Err(Closed::Cancelled));
+        let free = ScheduledSession { fee: None, ..session(None) };
+        assert_eq!(free.open_for(0, before), Err(Closed::NoFee));
+    }
+
+    #[test]
+    fn a_payment_admits_once_and_a_second_one_is_given_back() {
+        let s = session(Some(1));
+        let now = s.starts_at - Duration::hours(1);
+        let mut r = registration(&s);
+        assert_eq!(on_paid(&r, "p1", &s, 0, now), OnPaid::Admit);
+        assert_eq!(on_paid(&r, "p1", &s, 1, now), OnPaid::Refuse(Closed::Full));
+        r.state = RegistrationState::Paid;
+        r.payment_id = Some("p1".into());
+        assert_eq!(on_paid(&r, "p1", &s, 1, now), OnPaid::Nothing);
+        assert_eq!(on_paid(&r, "p2", &s, 1, now), OnPaid::RefundSecond);
+        let effects = effects(&OnPaid::RefundSecond, &r, &s, "p2");
+        assert_eq!(
+            effects.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+            ["refund:p2", "second:p2"]
+        );
+    }
+
+    #[test]
+    fn attendees_need_names_and_an_address() {
+        assert!(attendee("Ada", "Lovelace", " ada@example.com ").is_ok());
+        assert!(attendee("", "Lovelace", "ada@example.com").unwrap_err().contains("name"));
+        for bad in ["ada", "ada@", "@example.com", "ada@example", "a da@example.com"] {
+            assert!(attendee("Ada", "L", bad).is_err(), "{bad}");
+        }
+        assert!(parse_time("2026-12-01 14:00").is_ok());
+        assert!(parse_time("tomorrow").unwrap_err().contains("tomorrow"));
+        assert!("reg_0123456789abcdef01234567".parse::<RegistrationId>().is_ok());
+        assert!("reg_x".parse::<RegistrationId>().is_err());
+    }
+}
