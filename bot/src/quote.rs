@@ -40,7 +40,7 @@ pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
 }
 
 /// The domain's check, with the option it names.
-fn plan(minutes: i128, computers: i128, phones: i128) -> Result<SessionPlan, BadOption> {
+pub fn plan(minutes: i128, computers: i128, phones: i128) -> Result<SessionPlan, BadOption> {
     SessionPlan::new(minutes, computers, phones).map_err(|e| {
         let tollbooth_core::pricing::EstimateError::OutOfRange { name, .. } = &e;
         BadOption::invalid(name, e.to_string())
@@ -181,7 +181,9 @@ pub async fn on_button(bot: &Bot, caller: Caller, component: &ComponentInteracti
     }
     if let Some(plan) = plan_in(id, PAY) {
         let change_url = component.message.link();
-        return Reply::now(pay(bot, caller, plan, change_url).await.respond());
+        // Not bound to a meeting; the quote message identifies what was paid for.
+        let quote = format!("discord-quote/{}", change_url.rsplit('/').next().unwrap_or_default());
+        return Reply::now(pay(bot, caller, plan, quote, Some(change_url)).await.respond());
     }
     let text =
         caller.lang.pick("This button is no longer valid.", "Denne knappen virker ikke lenger.");
@@ -245,7 +247,15 @@ pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Rep
 
 /// *Pay*: an order for the host the member is linked to, answered with an ephemeral link
 /// button to the pay page. The order fixes the amount, so later price changes do not move it.
-async fn pay(bot: &Bot, caller: Caller, plan: SessionPlan, change_url: String) -> Message {
+/// `bound_to` is the meeting it pays a start of (`webex/…`), or the quote it came from, which
+/// pays for the host's next start, whichever meeting it is (see `enforcement::binds`).
+pub async fn pay(
+    bot: &Bot,
+    caller: Caller,
+    plan: SessionPlan,
+    bound_to: String,
+    change_url: Option<String>,
+) -> Message {
     let lang = caller.lang;
     let site = match bot.store.site_settings().await {
         Ok(site) => site,
@@ -271,16 +281,8 @@ async fn pay(bot: &Bot, caller: Caller, plan: SessionPlan, change_url: String) -
         Ok(estimate) => estimate,
         Err(message) => return message,
     };
-    // Not bound to a meeting: a paid quote pays for the host's next start, whichever meeting
-    // it is (see `enforcement::binds`). The quote message identifies what was paid for.
-    let order = Order::for_session(
-        format!("discord-quote/{}", change_url.rsplit('/').next().unwrap_or_default()),
-        host.to_string(),
-        &estimate,
-        site.prices,
-        Some(change_url),
-    )
-    .with_headroom(bot.headroom_percent);
+    let order = Order::for_session(bound_to, host.to_string(), &estimate, site.prices, change_url)
+        .with_headroom(bot.headroom_percent);
     if let Err(e) = bot.store.create_order(&order).await {
         return store_failed(lang, &e);
     }

@@ -26,6 +26,12 @@ impl Message {
         Message { text: text.into(), ephemeral: true, ..Message::default() }
     }
 
+    /// The same message with `text` and a blank line before its own text.
+    pub fn prefixed(mut self, text: &str) -> Message {
+        self.text = format!("{text}\n\n{}", self.text);
+        self
+    }
+
     /// Adds a row of buttons.
     pub fn buttons(mut self, buttons: Vec<CreateButton>) -> Message {
         self.components.push(CreateActionRow::Buttons(buttons));

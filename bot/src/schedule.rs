@@ -183,7 +183,24 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         text.push('\n');
         text.push_str(&fee_line(lang, &session, fee));
     }
-    Ok(Message::private(text))
+    // A pay-per-use host who says how many will connect pays for this meeting's start now.
+    let site = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?;
+    if !(site.ecommerce_enabled && site.pay_per_use_enabled) {
+        return Ok(Message::private(text));
+    }
+    let Some(computers) = args.opt_int("computers") else {
+        text.push('\n');
+        text.push_str(lang.pick(
+            "Pay before you start: /quote and *Pay*, then /session start gives the start link.",
+            "Betal før start: /quote og *Betal*, så gir /session start startlenken.",
+        ));
+        return Ok(Message::private(text));
+    };
+    let phones = args.opt_int("phones").unwrap_or(0);
+    let plan = crate::quote::plan(minutes.into(), computers.into(), phones.into())
+        .map_err(|b| bad(lang, b))?;
+    let pay = crate::quote::pay(bot, caller, plan, session.key(), None).await;
+    Ok(pay.prefixed(&text))
 }
 
 pub async fn set_fee(bot: &Bot, caller: Caller, args: &Args) -> Answer {

@@ -95,6 +95,11 @@ impl Payflow {
         self.ledger().charges
     }
 
+    /// Credits (refunds) made, each once.
+    pub fn credits(&self) -> usize {
+        self.ledger().txns.values().filter(|t| t.trxtype == "C" && t.result == 0).count()
+    }
+
     /// Requests answered from the duplicate store.
     pub fn duplicates(&self) -> u32 {
         self.ledger().duplicates

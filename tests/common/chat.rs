@@ -1,0 +1,100 @@
+//! Slash commands as Discord sends them to the interactions endpoint: signed with the
+//! application's Ed25519 key, from a given member. Test files that use it declare
+//! `mod emulators;` too and include it with `#[path = "common/chat.rs"] mod chat;`.
+
+use axum::http::Method;
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{Value, json};
+
+use crate::emulators::discord::{APPLICATION_ID, DiscordEmulator};
+
+/// The application's signing key, as Discord holds it; the server knows the public half.
+pub fn key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+/// `discord.public_key` for [`key`].
+pub fn public_key() -> String {
+    hex::encode(key().verifying_key().to_bytes())
+}
+
+/// Manage Server, and no permissions at all.
+pub const ADMIN: &str = "32";
+pub const MEMBER: &str = "0";
+
+/// A guild member's slash command; `token` names the interaction, so its deferred answer can
+/// be told apart from others'.
+pub fn command(user: u64, token: &str, name: &str, options: Value, permissions: &str) -> Value {
+    json!({
+        "type": 2, "id": "1100", "application_id": APPLICATION_ID, "token": token,
+        "version": 1, "channel_id": "800", "guild_id": "700", "locale": "en-US",
+        "guild_locale": "en-US", "app_permissions": "0", "entitlements": [],
+        "attachment_size_limit": 8388608, "authorizing_integration_owners": {"0": "700"},
+        "context": 0,
+        "member": {
+            "user": {"id": user.to_string(), "username": "member", "discriminator": "0",
+                     "global_name": null, "avatar": null},
+            "roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": false,
+            "mute": false, "flags": 0, "permissions": permissions
+        },
+        "data": {"id": "55", "name": name, "type": 1, "options": options}
+    })
+}
+
+/// A subcommand with its options.
+pub fn sub(name: &str, options: Value) -> Value {
+    json!([{"name": name, "type": 1, "options": options}])
+}
+
+/// Options from (name, value) pairs: integers as type 4, everything else as text.
+pub fn options(pairs: &[(&str, Value)]) -> Value {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            let kind = if value.is_i64() { 4 } else { 3 };
+            json!({"name": name, "type": kind, "value": value})
+        })
+        .collect()
+}
+
+/// Posts a signed interaction to `base` and returns Discord's view of the final answer: the
+/// immediate one, or for a deferred command the message that replaced "thinking…".
+pub async fn ask(base: &str, discord: &DiscordEmulator, interaction: &Value) -> Value {
+    let body = interaction.to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let signature = key().sign(&[ts.as_bytes(), body.as_bytes()].concat());
+    let response = reqwest::Client::new()
+        .post(format!("{base}/discord/interactions"))
+        .header("content-type", "application/json")
+        .header("x-signature-ed25519", hex::encode(signature.to_bytes()))
+        .header("x-signature-timestamp", ts)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    if answer["type"] != 5 {
+        return answer["data"].clone();
+    }
+    let token = interaction["token"].as_str().unwrap();
+    let path = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}/messages/@original");
+    discord.wait_for(Method::PATCH, &path).await.body.unwrap()
+}
+
+/// The URL of a message's first link button.
+pub fn link(message: &Value) -> Option<String> {
+    message["components"][0]["components"][0]["url"].as_str().map(str::to_owned)
+}
+
+/// The direct messages `user` received, in order.
+pub fn dms(discord: &DiscordEmulator, user: u64) -> Vec<Value> {
+    let channel = format!("7{user}");
+    discord
+        .state()
+        .messages
+        .iter()
+        .filter(|m| m.channel_id == channel)
+        .map(|m| m.body.clone())
+        .collect()
+}

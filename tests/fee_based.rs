@@ -1,0 +1,401 @@
+//! Fee-based training end to end on both backends: a host schedules a session with a fee in
+//! chat, attendees register in chat and pay (sandbox and the Payflow emulator), and tollbooth
+//! makes them approved registrants on the platform (Webex and Zoom emulators), sends the join
+//! link (Discord emulator), and refunds what it cannot honour — each effect once.
+
+#[path = "common/chat.rs"]
+mod chat;
+mod common;
+mod emulators;
+#[path = "common/pay.rs"]
+mod pay;
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::order::OrderId;
+use tollbooth_core::payment::State;
+use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::registration::RegistrationState;
+use tollbooth_core::site::HostEmail;
+use tollbooth_core::store::{
+    DiscordLinkStore, PaymentStore, RegistrationStore, SiteStore, Switches,
+};
+
+use chat::{ADMIN, MEMBER, ask, command, dms, link, options, sub};
+use common::Db;
+use common::app::{self, App, browser};
+use emulators::discord::{APPLICATION_ID, DiscordEmulator};
+use emulators::payflow::Payflow;
+use emulators::webex::WebexEmulator;
+use emulators::zoom::ZoomEmulator;
+use pay::{choose, location, on_payflow_page, text, with_payflow};
+
+on_both_backends!(
+    a_zoom_attendee_registers_pays_and_gets_the_join_link,
+    a_webex_attendee_pays_by_card_and_duplicate_callbacks_register_once,
+    a_declined_payment_makes_no_registrant_and_registering_again_reuses_the_order,
+    three_payers_for_two_seats_give_two_registrants_and_one_refund,
+    cancelling_a_session_refunds_every_paid_registration_once,
+    a_failing_registrant_call_is_retried_and_registers_once,
+    attendees_and_other_hosts_never_see_what_is_not_theirs,
+);
+
+const HOST: &str = "host@example.com";
+const HOST_USER: u64 = 4242;
+const ADA: u64 = 5001;
+const BOB: u64 = 5002;
+const CY: u64 = 5003;
+
+struct World {
+    app: App,
+    payflow: Payflow,
+    webex: WebexEmulator,
+    zoom: ZoomEmulator,
+    discord: DiscordEmulator,
+}
+
+async fn world(db: &Db) -> World {
+    let payflow = Payflow::start().await;
+    let webex = WebexEmulator::start().await;
+    let zoom = ZoomEmulator::start().await;
+    let discord = DiscordEmulator::start().await;
+    let app = app::start(db, configure(&payflow, &webex, &zoom, &discord)).await;
+    let switches =
+        Switches { ecommerce_enabled: true, pay_per_use_enabled: false, fee_based_enabled: true };
+    app.store.set_switches(switches).await.unwrap();
+    let host: HostEmail = HOST.parse().unwrap();
+    app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
+    World { app, payflow, webex, zoom, discord }
+}
+
+fn configure(
+    payflow: &Payflow,
+    webex: &WebexEmulator,
+    zoom: &ZoomEmulator,
+    discord: &DiscordEmulator,
+) -> impl FnOnce(&mut Config) {
+    let (webex_base, zoom_base, discord_base) =
+        (webex.base.clone(), zoom.base.clone(), discord.base.clone());
+    let payments = with_payflow(payflow, 10);
+    move |c: &mut Config| {
+        payments(c);
+        c.webex.api_base = webex_base.parse().unwrap();
+        c.webex.token = Some(SecretString::from(emulators::webex::TOKEN));
+        c.zoom.api_base = zoom_base.parse().unwrap();
+        c.zoom.token = Some(SecretString::from(emulators::zoom::TOKEN));
+        c.discord.mode = DiscordMode::Http;
+        c.discord.public_key = Some(chat::public_key());
+        c.discord.application_id = Some(APPLICATION_ID.into());
+        c.discord.token = Some(SecretString::from(emulators::discord::TOKEN));
+        c.discord.api_base = discord_base.parse().unwrap();
+    }
+}
+
+/// Polls `check` until it holds (the outbox worker runs every second; a retry waits 5 s).
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+fn content(message: &Value) -> String {
+    message["content"].as_str().unwrap_or_default().to_owned()
+}
+
+impl World {
+    async fn ask(&self, interaction: Value) -> Value {
+        ask(&self.app.base, &self.discord, &interaction).await
+    }
+
+    /// `/session schedule` by the host; returns the meeting id the platform gave.
+    async fn schedule(&self, platform: &str, fee: &str, capacity: Option<i64>) -> String {
+        let mut opts = vec![
+            ("title", json!("Rust for payments")),
+            ("start", json!("2030-12-01 14:00")),
+            ("minutes", json!(90)),
+            ("platform", json!(platform)),
+            ("fee", json!(fee)),
+        ];
+        if let Some(capacity) = capacity {
+            opts.push(("capacity", json!(capacity)));
+        }
+        let token = format!("schedule-{platform}-{}", rand::random::<u32>());
+        let answer = self
+            .ask(command(HOST_USER, &token, "session", sub("schedule", options(&opts)), MEMBER))
+            .await;
+        let text = content(&answer);
+        assert!(text.contains("Scheduled **Rust for payments**"), "{text}");
+        assert!(text.contains(&format!("Fee {fee} USD")), "{text}");
+        text.split('`').nth(1).unwrap().to_owned()
+    }
+
+    /// `/register` by `user`; returns the answer.
+    async fn register(&self, user: u64, session: &str, first: &str, email: &str) -> Value {
+        let opts = options(&[
+            ("session", json!(session)),
+            ("first_name", json!(first)),
+            ("last_name", json!("Tester")),
+            ("email", json!(email)),
+        ]);
+        let token = format!("register-{user}-{}", rand::random::<u32>());
+        self.ask(command(user, &token, "register", opts, MEMBER)).await
+    }
+
+    /// Registers `user` and returns their pay link.
+    async fn pay_link(&self, user: u64, session: &str, first: &str) -> String {
+        let email = format!("{}@example.com", first.to_lowercase());
+        let answer = self.register(user, session, first, &email).await;
+        assert!(content(&answer).contains("Pay the fee of 25.00 USD"), "{answer}");
+        assert_eq!(answer["flags"].as_u64().unwrap_or(0) & 64, 64, "ephemeral: {answer}");
+        link(&answer).unwrap()
+    }
+
+    async fn pay_in_sandbox(&self, pay_link: &str) {
+        let checkout = choose(pay_link, "sandbox").await;
+        let back = location(
+            &browser().post(&checkout).form(&[("decision", "approve")]).send().await.unwrap(),
+        );
+        assert!(text(&back).await.contains("Payment received"));
+    }
+
+    async fn registrations(&self, user: u64) -> String {
+        let token = format!("list-{user}-{}", rand::random::<u32>());
+        content(&self.ask(command(user, &token, "registrations", json!([]), MEMBER)).await)
+    }
+
+    /// The attendee's registration's payments (one order per registration).
+    async fn payments_of(&self, user: u64) -> Vec<tollbooth_core::payment::Payment> {
+        let mine = self.app.store.registrations_of(user).await.unwrap();
+        let order: &OrderId = &mine[0].0.order_id;
+        self.app.store.payments(order).await.unwrap()
+    }
+
+    async fn state_of(&self, user: u64) -> RegistrationState {
+        self.app.store.registrations_of(user).await.unwrap()[0].0.state
+    }
+}
+
+async fn a_zoom_attendee_registers_pays_and_gets_the_join_link(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", Some(2)).await;
+    let created = w.zoom.calls().into_iter().find(|c| c.path.ends_with("/meetings")).unwrap();
+    assert_eq!(created.path, format!("/v2/users/{HOST}/meetings"));
+    assert_eq!(created.body.as_ref().unwrap()["settings"]["approval_type"], 1, "manual approval");
+
+    let pay_link = w.pay_link(ADA, &meeting, "Ada").await;
+    let page = text(&pay_link).await;
+    assert!(page.contains("25.00 USD"), "{page}");
+    w.pay_in_sandbox(&pay_link).await;
+
+    eventually("Ada's join link", || !dms(&w.discord, ADA).is_empty()).await;
+    let joined = &dms(&w.discord, ADA)[0];
+    let registrants = w.zoom.registrants(&meeting);
+    assert_eq!(registrants.len(), 1, "{registrants:?}");
+    assert_eq!(
+        (registrants[0].email.as_str(), registrants[0].status.as_str()),
+        ("ada@example.com", "approved")
+    );
+    let join_url = link(joined).unwrap();
+    assert_eq!(Some(join_url.as_str()), registrants[0].join_url.as_deref(), "Zoom's own join_url");
+    let receipt = content(joined);
+    assert!(receipt.contains("You are registered for **Rust for payments**"), "{receipt}");
+    assert!(receipt.contains("25.00 USD") && receipt.contains("payment reference"), "{receipt}");
+    assert_eq!(w.state_of(ADA).await, RegistrationState::Approved);
+
+    let mine = w.registrations(ADA).await;
+    assert!(mine.contains("registered") && mine.contains(&join_url), "{mine}");
+    // Registering again says so, and makes no second order.
+    let again = w.register(ADA, &format!("zoom/{meeting}"), "Ada", "ada@example.com").await;
+    assert!(content(&again).contains("registered for **Rust for payments** already"), "{again}");
+    assert_eq!(w.app.store.registrations_of(ADA).await.unwrap().len(), 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(dms(&w.discord, ADA).len(), 1, "told once");
+}
+
+async fn a_webex_attendee_pays_by_card_and_duplicate_callbacks_register_once(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("webex", "25.00", None).await;
+    let created = w.webex.calls().into_iter().find(|c| c.path == "/v1/meetings").unwrap();
+    let body = created.body.unwrap();
+    assert_eq!(body["registration"]["autoAcceptRequest"], false, "{body}");
+    assert_eq!(body["hostEmail"], HOST);
+
+    let pay_link = w.pay_link(BOB, &meeting, "Bob").await;
+    let back = on_payflow_page(&choose(&pay_link, "payflow").await, "approve").await;
+    let silent_post = w.payflow.last_silent_post().unwrap();
+    let notify = format!("{}/payments/payflow/notify", w.app.base);
+    let post = || browser().post(&notify).form(&silent_post).send();
+    let (a, b, page) = tokio::join!(post(), post(), browser().get(&back).send());
+    assert_eq!((a.unwrap().status(), b.unwrap().status()), (200, 200));
+    assert_eq!(page.unwrap().status(), 200);
+
+    eventually("Bob's join message", || !dms(&w.discord, BOB).is_empty()).await;
+    let registrants = w.webex.registrants(&meeting);
+    assert_eq!(registrants.len(), 1, "one registrant for three reports of one payment");
+    assert_eq!(registrants[0].status, "approved");
+    let message = &dms(&w.discord, BOB)[0];
+    assert!(content(message).contains("Webex also e-mails you the link"), "{message}");
+    assert_eq!(w.payflow.charges(), 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(dms(&w.discord, BOB).len(), 1);
+    assert_eq!(w.webex.registrants(&meeting).len(), 1);
+}
+
+async fn a_declined_payment_makes_no_registrant_and_registering_again_reuses_the_order(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", None).await;
+    let pay_link = w.pay_link(CY, &meeting, "Cy").await;
+    let back = on_payflow_page(&choose(&pay_link, "payflow").await, "decline").await;
+    assert!(text(&back).await.to_lowercase().contains("declined"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(w.zoom.registrants(&meeting).is_empty());
+    assert!(dms(&w.discord, CY).is_empty());
+    assert_eq!(w.state_of(CY).await, RegistrationState::AwaitingPayment);
+
+    // Registering again gives a link to the same order, which can still be paid.
+    let again = w.pay_link(CY, &meeting, "Cy").await;
+    assert_eq!(w.app.store.registrations_of(CY).await.unwrap().len(), 1, "the open one reused");
+    w.pay_in_sandbox(&again).await;
+    eventually("Cy registered", || w.zoom.registrants(&meeting).len() == 1).await;
+    let payments = w.payments_of(CY).await;
+    let states: Vec<State> = payments.iter().map(|p| p.state).collect();
+    assert_eq!(states, [State::Failed, State::Sale], "one order, two attempts");
+}
+
+async fn three_payers_for_two_seats_give_two_registrants_and_one_refund(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", Some(2)).await;
+    // All three register while seats are free; all three pay at once.
+    let mut links = Vec::new();
+    for (user, name) in [(ADA, "Ada"), (BOB, "Bob"), (CY, "Cy")] {
+        links.push(w.pay_link(user, &meeting, name).await);
+    }
+    let (a, b, c) = tokio::join!(
+        w.pay_in_sandbox(&links[0]),
+        w.pay_in_sandbox(&links[1]),
+        w.pay_in_sandbox(&links[2])
+    );
+    let _ = (a, b, c);
+
+    eventually("two registrants", || w.zoom.registrants(&meeting).len() == 2).await;
+    eventually("all three told", || [ADA, BOB, CY].iter().all(|u| !dms(&w.discord, *u).is_empty()))
+        .await;
+    let mut refunded = Vec::new();
+    for user in [ADA, BOB, CY] {
+        let state = w.state_of(user).await;
+        if state == RegistrationState::Refunded {
+            refunded.push(user);
+            let told = content(&dms(&w.discord, user)[0]);
+            assert!(told.contains("the session is full") && told.contains("refunded"), "{told}");
+            let refund = || async { w.payments_of(user).await[0].state };
+            for _ in 0..100 {
+                if refund().await == State::Refunded {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(refund().await, State::Refunded);
+        } else {
+            assert_eq!(state, RegistrationState::Approved);
+        }
+    }
+    assert_eq!(refunded.len(), 1, "exactly one payer is refunded");
+    assert_eq!(w.app.store.seats_taken(PlatformKind::Zoom, &meeting).await.unwrap(), 2);
+    // The full session refuses a fourth attendee before they pay.
+    let late = w.register(6001, &meeting, "Di", "di@example.com").await;
+    assert!(content(&late).contains("the session is full"), "{late}");
+}
+
+async fn cancelling_a_session_refunds_every_paid_registration_once(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("webex", "25.00", None).await;
+    for (user, name) in [(ADA, "Ada"), (BOB, "Bob")] {
+        let link = w.pay_link(user, &meeting, name).await;
+        let back = on_payflow_page(&choose(&link, "payflow").await, "approve").await;
+        text(&back).await;
+    }
+    let unpaid = w.pay_link(CY, &meeting, "Cy").await;
+    eventually("two registrants", || w.webex.registrants(&meeting).len() == 2).await;
+
+    let cancel = |token: &str| {
+        let opts = options(&[("platform", json!("webex")), ("meeting", json!(meeting.clone()))]);
+        command(HOST_USER, token, "session", sub("cancel", opts), MEMBER)
+    };
+    let answer = content(&w.ask(cancel("cancel-1")).await);
+    assert!(answer.contains("2 paid registrations are being refunded, 1 unpaid"), "{answer}");
+    let again = content(&w.ask(cancel("cancel-2")).await);
+    assert!(again.contains("0 paid registrations"), "{again}");
+
+    eventually("two credits", || w.payflow.credits() == 2).await;
+    eventually("meeting deleted", || {
+        w.webex
+            .calls()
+            .iter()
+            .any(|c| c.method == "DELETE" && c.path == format!("/v1/meetings/{meeting}"))
+    })
+    .await;
+    for user in [ADA, BOB] {
+        eventually("refunded", || dms(&w.discord, user).len() == 2).await;
+        assert!(content(&dms(&w.discord, user)[1]).contains("was cancelled by its host"));
+    }
+    // Cy pays after the cancellation: refunded automatically, never registered.
+    let back = on_payflow_page(&choose(&unpaid, "payflow").await, "approve").await;
+    text(&back).await;
+    eventually("Cy told", || !dms(&w.discord, CY).is_empty()).await;
+    assert!(content(&dms(&w.discord, CY)[0]).contains("the session was cancelled"));
+    eventually("three credits", || w.payflow.credits() == 3).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(w.payflow.credits(), 3, "each refunded once");
+    for user in [ADA, BOB, CY] {
+        assert_eq!(w.payments_of(user).await[0].state, State::Refunded);
+        assert_eq!(w.state_of(user).await, RegistrationState::Refunded);
+    }
+    let deletes = w.webex.calls().iter().filter(|c| c.method == "DELETE").count();
+    assert_eq!(deletes, 1);
+}
+
+async fn a_failing_registrant_call_is_retried_and_registers_once(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", None).await;
+    let link = w.pay_link(ADA, &meeting, "Ada").await;
+    w.zoom.fail_next(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    w.pay_in_sandbox(&link).await;
+    eventually("the first attempt failed", || {
+        w.zoom.calls().iter().any(|c| c.path.contains("/registrants"))
+    })
+    .await;
+    assert!(dms(&w.discord, ADA).is_empty());
+    eventually("registered after the retry", || !dms(&w.discord, ADA).is_empty()).await;
+    assert_eq!(w.zoom.registrants(&meeting).len(), 1);
+    assert_eq!(w.state_of(ADA).await, RegistrationState::Approved);
+}
+
+async fn attendees_and_other_hosts_never_see_what_is_not_theirs(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", None).await;
+    let link = w.pay_link(ADA, &meeting, "Ada").await;
+    w.pay_in_sandbox(&link).await;
+    eventually("Ada registered", || !dms(&w.discord, ADA).is_empty()).await;
+
+    let bobs = w.registrations(BOB).await;
+    assert!(bobs.contains("no registrations") && !bobs.contains("Ada"), "{bobs}");
+    // Someone who is not the host cannot cancel (or even see) the session; an administrator can.
+    let opts = options(&[("platform", json!("zoom")), ("meeting", json!(meeting.clone()))]);
+    let by_bob = command(BOB, "cancel-bob", "session", sub("cancel", opts.clone()), MEMBER);
+    assert!(content(&w.ask(by_bob).await).contains("No session zoom/"));
+    assert_eq!(w.state_of(ADA).await, RegistrationState::Approved, "nothing cancelled");
+    let by_admin = command(BOB, "cancel-admin", "session", sub("cancel", opts), ADMIN);
+    assert!(content(&w.ask(by_admin).await).contains("1 paid registrations are being refunded"));
+    // Bad input is named.
+    let bad = w.register(BOB, &meeting, "Bob", "not-an-address").await;
+    assert!(content(&bad).contains("`not-an-address` is not an e-mail address"), "{bad}");
+    let unknown = w.register(BOB, "nope", "Bob", "bob@example.com").await;
+    assert!(content(&unknown).contains("No session with a fee has the id `nope`"), "{unknown}");
+}
