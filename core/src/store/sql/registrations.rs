@@ -182,6 +182,27 @@ pub(super) async fn on_payment_paid(
     Ok(())
 }
 
+impl SqlStore {
+    /// The attendee's registration for the same session that is not refunded or cancelled.
+    async fn open_registration(
+        &self,
+        r: &Registration,
+    ) -> Result<Option<Registration>, StoreError> {
+        sqlx::query(
+            "SELECT * FROM registrations WHERE platform = $1 AND meeting_id = $2
+                 AND discord_user_id = $3 AND state IN ('awaiting_payment', 'paid', 'approved')",
+        )
+        .bind(r.platform.as_str())
+        .bind(r.meeting_id.as_str())
+        .bind(r.discord_user_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(registration)
+        .transpose()
+    }
+}
+
 #[async_trait]
 impl RegistrationStore for SqlStore {
     async fn save_scheduled(&self, s: &ScheduledSession) -> Result<(), StoreError> {
@@ -283,24 +304,13 @@ impl RegistrationStore for SqlStore {
     }
 
     async fn register(&self, r: &Registration, order: &Order) -> Result<Registered, StoreError> {
-        let mut tx = self.write().await?;
-        let open = sqlx::query(
-            "SELECT * FROM registrations WHERE platform = $1 AND meeting_id = $2
-                 AND discord_user_id = $3 AND state IN ('awaiting_payment', 'paid', 'approved')",
-        )
-        .bind(r.platform.as_str())
-        .bind(r.meeting_id.as_str())
-        .bind(r.discord_user_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = open {
-            return Ok(Registered::Existing(registration(&row)?));
+        if let Some(open) = self.open_registration(r).await? {
+            return Ok(Registered::Existing(open));
         }
+        let mut tx = self.write().await?;
         insert_order(&mut tx, order).await?;
         let now = millis(r.created_at);
-        // Two `/register`s at once on PostgreSQL: the partial unique index refuses the second,
-        // which then finds the first on its retry by the attendee.
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO registrations (id, platform, meeting_id, discord_user_id, first_name,
                  last_name, email, order_id, state, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
@@ -316,9 +326,23 @@ impl RegistrationStore for SqlStore {
         .bind(r.state.as_str())
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Registered::New(r.clone()))
+        .await;
+        match inserted {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(Registered::New(r.clone()))
+            }
+            // Two `/register`s at once: the partial unique index let the first in; the second
+            // (its order rolled back with it) answers with the first's registration.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                let open = self.open_registration(r).await?;
+                open.map(Registered::Existing).ok_or_else(|| {
+                    StoreError::Invalid(format!("registration {} conflicts with another", r.id))
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn registration(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError> {
