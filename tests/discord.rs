@@ -1,6 +1,8 @@
 //! The Discord interactions endpoint over real HTTP, with real Ed25519 signatures, on both
 //! backends; deferred answers and pay links against the Discord emulator.
 
+#[path = "common/chat.rs"]
+mod chat;
 mod common;
 mod emulators;
 
@@ -14,17 +16,11 @@ use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::site::{Division, HostEmail};
 use tollbooth_core::store::{DiscordLinkStore, NewDelivery, SessionStore, SiteStore, Switches};
 
+use chat::{ADMIN, MEMBER, key, sub};
 use common::app::{self, App};
 use common::{Db, TempDir, binary};
 use emulators::discord::{APPLICATION_ID, DiscordEmulator, TOKEN};
 
-/// The application's signing key, as Discord holds it; the server knows the public half.
-fn key() -> SigningKey {
-    SigningKey::from_bytes(&[7; 32])
-}
-
-const ADMIN: &str = "32";
-const MEMBER: &str = "0";
 const USER_ID: u64 = 4242;
 
 struct Bot {
@@ -79,22 +75,8 @@ impl Bot {
     }
 }
 
-/// What a guild member's client sends; `permissions` are those Discord computed for them.
 fn interaction(kind: u8, data: Value, locale: &str, permissions: &str) -> Value {
-    json!({
-        "type": kind, "id": "1100", "application_id": APPLICATION_ID, "token": "itok-1",
-        "version": 1, "channel_id": "800", "guild_id": "700", "locale": locale,
-        "guild_locale": "en-US", "app_permissions": "0", "entitlements": [],
-        "attachment_size_limit": 8388608, "authorizing_integration_owners": {"0": "700"},
-        "context": 0,
-        "member": {
-            "user": {"id": USER_ID.to_string(), "username": "host", "discriminator": "0",
-                     "global_name": null, "avatar": null},
-            "roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": false,
-            "mute": false, "flags": 0, "permissions": permissions
-        },
-        "data": data
-    })
+    chat::interaction(USER_ID, "itok-1", kind, data, locale, permissions)
 }
 
 fn command(name: &str, options: Value, locale: &str, permissions: &str) -> Value {
@@ -104,10 +86,6 @@ fn command(name: &str, options: Value, locale: &str, permissions: &str) -> Value
         locale,
         permissions,
     )
-}
-
-fn sub(name: &str, options: Value) -> Value {
-    json!([{"name": name, "type": 1, "options": options}])
 }
 
 fn quote(minutes: i64, computers: i64, phones: i64) -> Value {

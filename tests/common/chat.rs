@@ -1,6 +1,7 @@
 //! Slash commands as Discord sends them to the interactions endpoint: signed with the
 //! application's Ed25519 key, from a given member. Test files that use it declare
 //! `mod emulators;` too and include it with `#[path = "common/chat.rs"] mod chat;`.
+#![allow(dead_code)] // each test file uses its own part of this module
 
 use axum::http::Method;
 use ed25519_dalek::{Signer, SigningKey};
@@ -22,12 +23,19 @@ pub fn public_key() -> String {
 pub const ADMIN: &str = "32";
 pub const MEMBER: &str = "0";
 
-/// A guild member's slash command; `token` names the interaction, so its deferred answer can
-/// be told apart from others'.
-pub fn command(user: u64, token: &str, name: &str, options: Value, permissions: &str) -> Value {
+/// What a guild member's client sends; `permissions` are those Discord computed for them, and
+/// `token` names the interaction, so that its deferred answer can be told from others'.
+pub fn interaction(
+    user: u64,
+    token: &str,
+    kind: u8,
+    data: Value,
+    locale: &str,
+    permissions: &str,
+) -> Value {
     json!({
-        "type": 2, "id": "1100", "application_id": APPLICATION_ID, "token": token,
-        "version": 1, "channel_id": "800", "guild_id": "700", "locale": "en-US",
+        "type": kind, "id": "1100", "application_id": APPLICATION_ID, "token": token,
+        "version": 1, "channel_id": "800", "guild_id": "700", "locale": locale,
         "guild_locale": "en-US", "app_permissions": "0", "entitlements": [],
         "attachment_size_limit": 8388608, "authorizing_integration_owners": {"0": "700"},
         "context": 0,
@@ -37,8 +45,14 @@ pub fn command(user: u64, token: &str, name: &str, options: Value, permissions: 
             "roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": false,
             "mute": false, "flags": 0, "permissions": permissions
         },
-        "data": {"id": "55", "name": name, "type": 1, "options": options}
+        "data": data
     })
+}
+
+/// A slash command in English.
+pub fn command(user: u64, token: &str, name: &str, options: Value, permissions: &str) -> Value {
+    let data = json!({"id": "55", "name": name, "type": 1, "options": options});
+    interaction(user, token, 2, data, "en-US", permissions)
 }
 
 /// A subcommand with its options.
