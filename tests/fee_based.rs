@@ -272,17 +272,19 @@ async fn a_declined_payment_makes_no_registrant_and_registering_again_reuses_the
 async fn three_payers_for_two_seats_give_two_registrants_and_one_refund(db: Db) {
     let w = world(&db).await;
     let meeting = w.schedule("zoom", "25.00", Some(2)).await;
-    // All three register while seats are free; all three pay at once.
-    let mut links = Vec::new();
+    // All three register while seats are free and are on the gateway's page at once.
+    let mut checkouts = Vec::new();
     for (user, name) in [(ADA, "Ada"), (BOB, "Bob"), (CY, "Cy")] {
-        links.push(w.pay_link(user, &meeting, name).await);
+        checkouts.push(choose(&w.pay_link(user, &meeting, name).await, "sandbox").await);
     }
-    let (a, b, c) = tokio::join!(
-        w.pay_in_sandbox(&links[0]),
-        w.pay_in_sandbox(&links[1]),
-        w.pay_in_sandbox(&links[2])
-    );
-    let _ = (a, b, c);
+    let approve = |checkout: &str| {
+        browser().post(checkout.to_owned()).form(&[("decision", "approve")]).send()
+    };
+    let (a, b, c) =
+        tokio::join!(approve(&checkouts[0]), approve(&checkouts[1]), approve(&checkouts[2]));
+    for r in [a, b, c] {
+        assert_eq!(r.unwrap().status(), 303);
+    }
 
     eventually("two registrants", || w.zoom.registrants(&meeting).len() == 2).await;
     eventually("all three told", || [ADA, BOB, CY].iter().all(|u| !dms(&w.discord, *u).is_empty()))
@@ -322,6 +324,8 @@ async fn cancelling_a_session_refunds_every_paid_registration_once(db: Db) {
         text(&back).await;
     }
     let unpaid = w.pay_link(CY, &meeting, "Cy").await;
+    // Cy is on the card page when the host cancels.
+    let cy_checkout = choose(&unpaid, "payflow").await;
     eventually("two registrants", || w.webex.registrants(&meeting).len() == 2).await;
 
     let cancel = |token: &str| {
@@ -345,8 +349,12 @@ async fn cancelling_a_session_refunds_every_paid_registration_once(db: Db) {
         eventually("refunded", || dms(&w.discord, user).len() == 2).await;
         assert!(content(&dms(&w.discord, user)[1]).contains("was cancelled by its host"));
     }
-    // Cy pays after the cancellation: refunded automatically, never registered.
-    let back = on_payflow_page(&choose(&unpaid, "payflow").await, "approve").await;
+    // The pay page takes no new payment for a cancelled session...
+    assert!(text(&unpaid).await.contains("Registration is closed"));
+    let refused = browser().post(&unpaid).form(&[("method", "payflow")]).send().await.unwrap();
+    assert_eq!(refused.status(), 409);
+    // ...and Cy, paying on the card page after the cancellation, is refunded, never registered.
+    let back = on_payflow_page(&cy_checkout, "approve").await;
     text(&back).await;
     eventually("Cy told", || !dms(&w.discord, CY).is_empty()).await;
     assert!(content(&dms(&w.discord, CY)[0]).contains("the session was cancelled"));

@@ -74,6 +74,19 @@ async fn open(
     }
 }
 
+/// Whether the order is a registration for a session that takes no more (full, cancelled, past
+/// its deadline): a payment now could only be refunded, so none is taken.
+async fn registration_closed(state: &AppState, order: &Order) -> Result<bool, ApiError> {
+    let Purchase::Registration { session, .. } = &order.purchase else { return Ok(false) };
+    let Some((platform, meeting)) = session.split_once('/') else { return Ok(false) };
+    let Ok(platform) = platform.parse() else { return Ok(false) };
+    let Some(scheduled) = state.store.scheduled(platform, meeting).await? else {
+        return Ok(false);
+    };
+    let taken = state.store.seats_taken(platform, meeting).await?;
+    Ok(scheduled.open_for(taken, Utc::now()).is_err())
+}
+
 /// The methods offered as the site stands now (administrators may change the country and
 /// choose among the configured methods).
 async fn methods(state: &AppState) -> Result<Vec<Method>, ApiError> {
@@ -100,6 +113,9 @@ pub async fn show(
     };
     let paid = state.store.payments(&order.id).await?.iter().any(|p| p.state.is_paid());
     let t = lang.texts();
+    if !paid && registration_closed(&state, &order).await? {
+        return pages::message(StatusCode::OK, lang, t.closed_title, t.closed_body, None);
+    }
     let methods = methods(&state).await?.into_iter().map(|m| (m.as_str(), t.method(m))).collect();
     pages::render(
         StatusCode::OK,
@@ -132,6 +148,10 @@ pub async fn choose(
         Ok(order) => order,
         Err(page) => return Ok(page),
     };
+    if registration_closed(&state, &order).await? {
+        let t = lang.texts();
+        return pages::message(StatusCode::CONFLICT, lang, t.closed_title, t.closed_body, None);
+    }
     let method: Method = choice.method.parse().map_err(ApiError::BadRequest)?;
     if !methods(&state).await?.contains(&method) {
         return Err(ApiError::BadRequest(format!("payment method `{method}` is not offered here")));
