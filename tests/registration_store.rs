@@ -26,6 +26,7 @@ on_both_backends!(
     an_open_registration_is_reused_even_when_registering_twice_at_once,
     a_fee_is_fixed_once_someone_paid,
     cancelling_refunds_paid_closes_unpaid_and_is_idempotent,
+    a_payment_after_the_deadline_is_refunded_with_the_reason,
 );
 
 const MEETING: &str = "85746065432";
@@ -224,4 +225,21 @@ async fn cancelling_refunds_paid_closes_unpaid_and_is_idempotent(db: Db) {
     assert_eq!(state(&s, &unpaid).await, S::Refunded);
     let keys: Vec<String> = queued(&s).await.into_iter().map(|(k, _)| k).collect();
     assert_eq!(keys, [format!("refund:{}", late.id), format!("refused:{}", unpaid.id)]);
+}
+
+async fn a_payment_after_the_deadline_is_refunded_with_the_reason(db: Db) {
+    let s = open(&db, None).await;
+    let r = register(&s, 1).await;
+    let deadline = Some(Utc::now() - Duration::minutes(1));
+    let fee = Fee { amount: usd("25.00"), capacity: None, deadline };
+    s.set_fee(PlatformKind::Zoom, MEETING, &fee).await.unwrap();
+    let late = pay(&s, &r).await;
+    let stored = s.registration(&r.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, S::Refunded);
+    assert_eq!(stored.reason.as_deref(), Some("registration for the session has closed"));
+    let effects = queued(&s).await;
+    assert_eq!(effects[0].0, format!("refund:{}", late.id));
+    let Effect::ChatMessage(told) = &effects[1].1 else { panic!("{effects:?}") };
+    assert!(told.text.contains("registration for the session has closed"), "{}", told.text);
+    assert_eq!(told.discord_user_id, 1);
 }
