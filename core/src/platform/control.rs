@@ -7,6 +7,12 @@ use chrono::{DateTime, Utc};
 use super::webex_api::{WebexApi, WebexError};
 use super::zoom_api::{ZoomApi, ZoomError};
 
+/// A time as both platforms take it in requests: UTC, whole seconds, `Z` (`2026-11-25T10:00:00Z`;
+/// Zoom reads any other form as the host's local time).
+pub(super) fn utc_seconds(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error(transparent)]
@@ -85,8 +91,11 @@ pub trait MeetingControl: Send + Sync {
 
     /// Registers the attendee and approves them. An attendee the platform already holds
     /// (a retry after a lost answer) is found by e-mail and approved, never added twice.
-    async fn admit(&self, meeting_id: &str, attendee: &Attendee)
-    -> Result<Registrant, ControlError>;
+    async fn admit(
+        &self,
+        meeting_id: &str,
+        attendee: &Attendee,
+    ) -> Result<Registrant, ControlError>;
 
     /// Cancels an approved registrant (the session was cancelled, or the attendee refunded).
     async fn cancel_registrant(
