@@ -321,6 +321,7 @@ async fn a_server_error_surfaces_and_a_retry_succeeds() {
     let control: &dyn MeetingControl = &api(&webex, TOKEN);
     webex.fail_next(server_error());
     let err = control.schedule_meeting(&session(None)).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
     let ControlError::Webex(err) = err else { panic!("{err:?}") };
     assert_eq!(api_error(err).0, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(webex.meetings().is_empty());

@@ -217,6 +217,7 @@ async fn a_server_error_surfaces_and_a_retry_succeeds() {
     let control: &dyn MeetingControl = &api(&zoom);
     zoom.fail_next(1, StatusCode::INTERNAL_SERVER_ERROR);
     let err = control.schedule_meeting(&session(None)).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
     let ControlError::Zoom(err) = err else { panic!("{err:?}") };
     assert_eq!(api_error(err).0, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(zoom.meetings().is_empty());
@@ -230,4 +231,18 @@ async fn end_meeting_encodes_a_uuid_with_slashes_twice() {
     api(&zoom).end_meeting("/ab//c==").await.unwrap();
     assert_eq!(zoom.count(Method::PUT, "/v2/meetings/%252Fab%252F%252Fc%253D%253D/status"), 1);
     assert_eq!(zoom.state().ended_meetings, ["%2Fab%2F%2Fc%3D%3D"]);
+}
+
+#[tokio::test]
+async fn an_unreachable_zoom_is_worth_retrying_and_a_refusal_is_not() {
+    // Nothing listens on port 9 of the loopback address.
+    let nowhere = ZoomApi::new("http://127.0.0.1:9/v2".parse().unwrap(), SecretString::from(TOKEN));
+    let err = ControlError::from(nowhere.unwrap().cancel_meeting("1").await.unwrap_err());
+    assert!(err.is_retryable(), "{err}");
+
+    let zoom = ZoomEmulator::start().await;
+    let plain = zoom.create_meeting_directly("Office hours", HOST);
+    let control: &dyn MeetingControl = &api(&zoom);
+    let err = control.admit(&plain, &attendee("a@example.com")).await.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
 }
