@@ -280,6 +280,17 @@ async fn admit_fails_naming_a_meeting_without_registration_or_unknown() {
 }
 
 #[tokio::test]
+async fn admit_without_a_last_name_is_refused_naming_the_field() {
+    let webex = WebexEmulator::start().await;
+    let id = registration_meeting(&webex, None).await;
+    let mut nameless = attendee("ada@example.com");
+    nameless.last_name.clear();
+    let err = api(&webex, TOKEN).admit(&id, &nameless).await.unwrap_err();
+    assert_eq!(api_error(err), (StatusCode::BAD_REQUEST, "lastName: may not be empty".into()));
+    assert!(webex.registrants(&id).is_empty());
+}
+
+#[tokio::test]
 async fn a_full_meeting_refuses_the_next_registrant() {
     let webex = WebexEmulator::start().await;
     let id = registration_meeting(&webex, Some(1)).await;

@@ -11,7 +11,7 @@ use tollbooth_core::platform::control::{ControlError, Registrant, Registration};
 use tollbooth_core::platform::zoom_api::{ZoomApi, ZoomError};
 
 use control::{HOST, attendee, session};
-use emulators::zoom::{TOKEN, ZoomEmulator};
+use emulators::zoom::{MAX_REGISTRANTS, TOKEN, ZoomEmulator};
 
 fn api(zoom: &ZoomEmulator) -> ZoomApi {
     ZoomApi::new(zoom.base.parse().unwrap(), SecretString::from(TOKEN)).unwrap()
@@ -184,6 +184,26 @@ async fn admit_fails_naming_what_is_wrong() {
             "Validation Failed. (first_name: Invalid field.)".into()
         )
     );
+}
+
+#[tokio::test]
+async fn a_meeting_at_zooms_limit_refuses_the_next_registrant() {
+    let zoom = ZoomEmulator::start().await;
+    let id = registration_meeting(&zoom).await;
+    let full = (0..MAX_REGISTRANTS).map(|n| emulators::zoom::Registrant {
+        id: format!("r{n}"),
+        email: format!("r{n}@example.com"),
+        first_name: "R".into(),
+        last_name: None,
+        status: "approved".into(),
+        create_time: "2026-11-25T10:00:00Z".into(),
+        join_url: None,
+    });
+    zoom.state().meetings[0].registrants.extend(full);
+    let err = api(&zoom).admit(&id, &attendee("late@example.com")).await.unwrap_err();
+    let (status, code, message) = api_error(err);
+    assert_eq!((status, code), (StatusCode::BAD_REQUEST, Some(3043)));
+    assert!(message.contains("maximum attendee capacity"), "{message}");
 }
 
 #[tokio::test]
