@@ -1,10 +1,11 @@
 //! The Webex REST API (`https://webexapis.com/v1`) as far as tollbooth uses it: webhooks
-//! (list, get, create, update, delete) and ending meetings, with Webex's bearer-token check,
-//! validation and error JSON (`message`, `errors[].description`, `trackingId`).
+//! (list, get, create, update, delete), meetings (create, delete, end), their registration
+//! form and registrants (register, query, approve, reject, cancel), with Webex's bearer-token
+//! check, validation and error JSON (`message`, `errors[].description`, `trackingId`).
 //!
 //! Every request is recorded (method, path, query, JSON body) before it is answered, so tests
 //! can count exactly what was sent. Tests can also disable a hook as Webex does after failed
-//! deliveries, and queue error answers.
+//! deliveries, seed meetings as if made in Webex's own UI, and queue error answers.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,7 +16,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -80,6 +81,76 @@ pub struct Hook {
     pub app_id: String,
 }
 
+/// A meeting, with the fields Webex returns that tollbooth's calls touch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meeting {
+    /// 32 hex characters, as Webex's series ids.
+    pub id: String,
+    pub title: String,
+    pub start: String,
+    pub end: String,
+    pub host_email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    pub enabled_join_before_host: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<String>,
+    pub web_link: String,
+    /// The registration form exactly as last sent, while registration is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Value>,
+    #[serde(skip)]
+    pub registrants: Vec<Registrant>,
+}
+
+/// A registrant, as Webex returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registrant {
+    pub id: String,
+    /// `pending`, `approved`, `rejected` or `cancelled`.
+    pub status: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub registration_time: String,
+}
+
+impl Meeting {
+    /// The registration form, or Webex's 400 for a meeting without registration.
+    fn form(&self) -> Result<&Value, Rejection> {
+        self.registration.as_ref().ok_or_else(|| {
+            bad_request(format!("Registration is not enabled for meeting {}.", self.id))
+        })
+    }
+
+    /// Webex's preconditions for registration on a meeting.
+    fn check_registrable(&self) -> Result<(), Rejection> {
+        if self.password.as_deref().unwrap_or("").is_empty() {
+            return Err(bad_request(
+                "registration: a meeting without a password cannot use registration",
+            ));
+        }
+        if self.enabled_join_before_host {
+            return Err(bad_request(
+                "registration: a meeting with enabledJoinBeforeHost cannot use registration",
+            ));
+        }
+        if self.recurrence.is_some() {
+            return Err(bad_request("registration: a recurring meeting cannot use registration"));
+        }
+        Ok(())
+    }
+
+    fn registrant(&mut self, id: &str) -> Result<&mut Registrant, Rejection> {
+        self.registrants
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| not_found_named(format!("Registrant {id} not found.")))
+    }
+}
+
 /// One request as the emulator received it.
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -106,6 +177,7 @@ pub struct WebexState {
     pub faults: VecDeque<Fault>,
     /// Meeting ids that `POST /meetings/{id}/end` was called for, in order.
     pub ended_meetings: Vec<String>,
+    pub meetings: Vec<Meeting>,
     next_id: u64,
 }
 
@@ -131,7 +203,13 @@ impl WebexEmulator {
         let api = Router::new()
             .route("/webhooks", get(list_hooks).post(create_hook))
             .route("/webhooks/{id}", get(get_hook).put(update_hook).delete(delete_hook))
+            .route("/meetings", post(create_meeting))
+            .route("/meetings/{id}", delete(delete_meeting))
             .route("/meetings/{id}/end", post(end_meeting))
+            .route("/meetings/{id}/registration", put(set_registration))
+            .route("/meetings/{id}/registrants", post(register))
+            .route("/meetings/{id}/registrants/query", post(query_registrants))
+            .route("/meetings/{id}/registrants/{action}", post(registrants_action))
             .fallback(|| async { not_found() });
         let app = Router::new()
             .nest("/v1", api)
@@ -192,6 +270,39 @@ impl WebexEmulator {
         hook.status = "inactive".into();
     }
 
+    pub fn meetings(&self) -> Vec<Meeting> {
+        self.state().meetings.clone()
+    }
+
+    /// The registrants of a meeting, in the order they registered.
+    pub fn registrants(&self, meeting_id: &str) -> Vec<Registrant> {
+        let state = self.state();
+        let meeting = state.meetings.iter().find(|m| m.id == meeting_id).expect("known meeting");
+        meeting.registrants.clone()
+    }
+
+    /// Adds a meeting as if the host had scheduled it in Webex (tomorrow, one hour, with a
+    /// password and no registration), and returns its id.
+    pub fn create_meeting_directly(&self, title: &str, host_email: &str) -> String {
+        let start = chrono::Utc::now() + chrono::Duration::days(1);
+        let mut state = self.state();
+        let id = state.new_meeting_id();
+        state.meetings.push(Meeting {
+            web_link: web_link(&id),
+            id: id.clone(),
+            title: title.into(),
+            start: start.to_rfc3339(),
+            end: (start + chrono::Duration::hours(1)).to_rfc3339(),
+            host_email: host_email.into(),
+            password: Some("Seeded1Pass".into()),
+            enabled_join_before_host: false,
+            recurrence: None,
+            registration: None,
+            registrants: Vec::new(),
+        });
+        id
+    }
+
     /// The next authorised request gets this error instead of its answer.
     pub fn fail_next(&self, fault: Fault) {
         self.state().faults.push_back(fault);
@@ -205,6 +316,25 @@ impl WebexState {
         // content, is what clients see.
         format!("Y2lzY29zcGFyazovL3VzL1dFQkhPT0svZW11bGF0b3It{:08}", self.next_id)
     }
+
+    fn new_meeting_id(&mut self) -> String {
+        self.next_id += 1;
+        format!(
+            "{:032x}",
+            0x870f_51ff_287b_41be_8464_8412_0000_0000_u128 + u128::from(self.next_id)
+        )
+    }
+
+    fn meeting(&mut self, id: &str) -> Result<&mut Meeting, Rejection> {
+        self.meetings
+            .iter_mut()
+            .find(|m| m.id == id)
+            .ok_or_else(|| not_found_named(format!("Meeting {id} not found.")))
+    }
+}
+
+fn web_link(meeting_id: &str) -> String {
+    format!("https://emulator.webex.com/emulator/j.php?MTID=m{meeting_id}")
 }
 
 fn now() -> String {
@@ -244,7 +374,11 @@ fn bad_request(message: impl Into<String>) -> Rejection {
 }
 
 fn not_found() -> Rejection {
-    Rejection(StatusCode::NOT_FOUND, "The requested resource could not be found.".into())
+    not_found_named("The requested resource could not be found.".into())
+}
+
+fn not_found_named(message: String) -> Rejection {
+    Rejection(StatusCode::NOT_FOUND, message)
 }
 
 /// Records the request, then answers 401 without the token, or a queued fault.
@@ -348,6 +482,26 @@ fn required(body: &serde_json::Map<String, Value>, key: &str) -> Result<String, 
     }
 }
 
+/// A boolean field: `Ok(None)` when absent, an error when present but not a boolean.
+fn flag(body: &serde_json::Map<String, Value>, key: &str) -> Result<Option<bool>, Rejection> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(bad_request(format!("{key}: must be true or false"))),
+    }
+}
+
+/// A date-time field, as sent and as read.
+fn date(
+    body: &serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<(String, chrono::DateTime<chrono::FixedOffset>), Rejection> {
+    let value = required(body, key)?;
+    let at = chrono::DateTime::parse_from_rfc3339(&value)
+        .map_err(|_| bad_request(format!("{key}: `{value}` is not an ISO 8601 date-time")))?;
+    Ok((value, at))
+}
+
 fn check_target_url(target_url: &str) -> Result<(), Rejection> {
     match url::Url::parse(target_url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
@@ -434,4 +588,181 @@ async fn update_hook(
 async fn end_meeting(State(state): State<Shared>, Path(id): Path<String>) -> StatusCode {
     state.lock().unwrap().ended_meetings.push(id);
     StatusCode::NO_CONTENT
+}
+
+/// `POST /meetings`: a one-off or recurring meeting, with registration when the body carries a
+/// `registration` form.
+async fn create_meeting(State(state): State<Shared>, body: Bytes) -> Result<Response, Rejection> {
+    let body = object(&body)?;
+    let title = required(&body, "title")?;
+    let (start, start_at) = date(&body, "start")?;
+    let (end, end_at) = date(&body, "end")?;
+    if end_at <= start_at {
+        return Err(bad_request("end: must be after start"));
+    }
+    let mut state = state.lock().unwrap();
+    let id = state.new_meeting_id();
+    let meeting = Meeting {
+        web_link: web_link(&id),
+        id,
+        title,
+        start,
+        end,
+        host_email: text(&body, "hostEmail")?.unwrap_or_else(|| "owner@example.com".into()),
+        password: text(&body, "password")?,
+        enabled_join_before_host: flag(&body, "enabledJoinBeforeHost")?.unwrap_or(false),
+        recurrence: text(&body, "recurrence")?,
+        registration: body.get("registration").cloned(),
+        registrants: Vec::new(),
+    };
+    if let Some(form) = &meeting.registration {
+        check_form(form)?;
+        meeting.check_registrable()?;
+    }
+    state.meetings.push(meeting.clone());
+    Ok(axum::Json(meeting).into_response())
+}
+
+/// A registration form as Webex validates it: the name and e-mail fields cannot be turned off.
+fn check_form(form: &Value) -> Result<(), Rejection> {
+    let Value::Object(form) = form else {
+        return Err(bad_request("registration: must be an object"));
+    };
+    for key in ["requireFirstName", "requireLastName", "requireEmail"] {
+        if flag(form, key)? == Some(false) {
+            return Err(bad_request(format!("registration.{key}: must be true")));
+        }
+    }
+    flag(form, "autoAcceptRequest")?;
+    match form.get("maxRegisterNum") {
+        None | Some(Value::Null) => Ok(()),
+        Some(n) if n.as_u64().is_some_and(|n| n > 0) => Ok(()),
+        Some(_) => Err(bad_request("registration.maxRegisterNum: must be a positive integer")),
+    }
+}
+
+async fn delete_meeting(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Rejection> {
+    let mut state = state.lock().unwrap();
+    state.meeting(&id)?;
+    state.meetings.retain(|m| m.id != id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /meetings/{id}/registration`: turns registration on with this form (200, the form).
+async fn set_registration(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    let form = Value::Object(object(&body)?);
+    check_form(&form)?;
+    let mut state = state.lock().unwrap();
+    let meeting = state.meeting(&id)?;
+    meeting.check_registrable()?;
+    meeting.registration = Some(form.clone());
+    Ok(axum::Json(form).into_response())
+}
+
+/// `POST /meetings/{id}/registrants`: a new registrant, pending unless the form accepts
+/// everyone; refused once `maxRegisterNum` registrants hold a place.
+async fn register(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    let body = object(&body)?;
+    let first_name = required(&body, "firstName")?;
+    let last_name = required(&body, "lastName")?;
+    let email = required(&body, "email")?;
+    flag(&body, "sendEmail")?;
+    let mut state = state.lock().unwrap();
+    state.next_id += 1;
+    let registrant_id = format!("fbd83190-97b2-4bb0-b56b-{:012x}", state.next_id);
+    let meeting = state.meeting(&id)?;
+    let form = meeting.form()?;
+    let auto_accept = form["autoAcceptRequest"].as_bool().unwrap_or(false);
+    let holding = meeting.registrants.iter().filter(|r| holds_place(r)).count() as u64;
+    if form["maxRegisterNum"].as_u64().is_some_and(|max| holding >= max) {
+        return Err(bad_request(format!(
+            "maxRegisterNum: meeting {id} already has its maximum of {holding} registrants"
+        )));
+    }
+    if meeting.registrants.iter().any(|r| r.email.eq_ignore_ascii_case(&email)) {
+        return Err(bad_request(format!("email: {email} is already registered for meeting {id}")));
+    }
+    let registrant = Registrant {
+        id: registrant_id,
+        status: if auto_accept { "approved" } else { "pending" }.into(),
+        first_name,
+        last_name,
+        email,
+        registration_time: now(),
+    };
+    meeting.registrants.push(registrant.clone());
+    Ok(axum::Json(registrant).into_response())
+}
+
+/// Whether a registrant counts against `maxRegisterNum`.
+fn holds_place(registrant: &Registrant) -> bool {
+    matches!(registrant.status.as_str(), "pending" | "approved")
+}
+
+/// `POST /meetings/{id}/registrants/query`: the registrants with these e-mails.
+async fn query_registrants(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    let body = object(&body)?;
+    let emails: Vec<&str> = match body.get("emails") {
+        Some(Value::Array(emails)) if !emails.is_empty() => {
+            emails.iter().filter_map(Value::as_str).collect()
+        }
+        _ => return Err(bad_request("emails: may not be empty")),
+    };
+    let mut state = state.lock().unwrap();
+    let meeting = state.meeting(&id)?;
+    meeting.form()?;
+    let items: Vec<&Registrant> = meeting
+        .registrants
+        .iter()
+        .filter(|r| emails.iter().any(|e| e.eq_ignore_ascii_case(&r.email)))
+        .collect();
+    Ok(axum::Json(json!({ "items": items })).into_response())
+}
+
+/// `POST /meetings/{id}/registrants/{approve|reject|cancel}` (204).
+async fn registrants_action(
+    State(state): State<Shared>,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<StatusCode, Rejection> {
+    let status = match action.as_str() {
+        "approve" => "approved",
+        "reject" => "rejected",
+        "cancel" => "cancelled",
+        _ => return Err(not_found()),
+    };
+    let body = object(&body)?;
+    flag(&body, "sendEmail")?;
+    let ids: Vec<&str> = match body.get("registrants") {
+        Some(Value::Array(list)) if !list.is_empty() => {
+            list.iter().map(|r| r["id"].as_str().unwrap_or("")).collect()
+        }
+        _ => return Err(bad_request("registrants: may not be empty")),
+    };
+    let mut state = state.lock().unwrap();
+    let meeting = state.meeting(&id)?;
+    meeting.form()?;
+    // All or nothing, as one unknown id fails the whole request.
+    for registrant_id in &ids {
+        meeting.registrant(registrant_id)?;
+    }
+    for registrant_id in ids {
+        meeting.registrant(registrant_id)?.status = status.into();
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

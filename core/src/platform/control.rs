@@ -7,12 +7,40 @@ use chrono::{DateTime, Utc};
 use super::webex_api::{WebexApi, WebexError};
 use super::zoom_api::{ZoomApi, ZoomError};
 
+/// A time as both platforms take it in requests: UTC, whole seconds, `Z`
+/// (`2026-11-25T10:00:00Z`; Zoom reads a time without `Z` in the meeting's time zone).
+pub(super) fn utc_seconds(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error(transparent)]
     Webex(#[from] WebexError),
     #[error(transparent)]
     Zoom(#[from] ZoomError),
+}
+
+impl ControlError {
+    /// Whether the same call may succeed later: the platform was unreachable, overloaded or
+    /// failing (5xx, 429, 408). Anything else (a meeting without registration, a full
+    /// meeting, a bad token, an answer that does not parse) fails the same way again until
+    /// someone changes something, so a caller should stop and tell a person.
+    pub fn is_retryable(&self) -> bool {
+        let status = match self {
+            ControlError::Webex(WebexError::Transport { .. })
+            | ControlError::Zoom(ZoomError::Transport { .. }) => return true,
+            ControlError::Webex(WebexError::Api { status, .. })
+            | ControlError::Zoom(ZoomError::Api { status, .. }) => *status,
+            ControlError::Webex(WebexError::Decode { .. } | WebexError::BadBase(_))
+            | ControlError::Zoom(ZoomError::Decode { .. } | ZoomError::BadBase(_)) => {
+                return false;
+            }
+        };
+        status.is_server_error()
+            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || status == reqwest::StatusCode::REQUEST_TIMEOUT
+    }
 }
 
 /// A meeting to create on the platform for a host.
@@ -187,5 +215,40 @@ impl MeetingControl for ZoomApi {
 
     async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
         Ok(ZoomApi::cancel_meeting(self, meeting_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::{Method, StatusCode};
+
+    use super::*;
+
+    fn webex(status: StatusCode) -> ControlError {
+        let (method, path, message) = (Method::POST, "/v1/meetings".into(), String::new());
+        WebexError::Api { status, method, path, message, tracking_id: None }.into()
+    }
+
+    fn zoom(status: StatusCode, code: u32) -> ControlError {
+        let (method, path, message) =
+            (Method::POST, "/v2/meetings/1/registrants".into(), String::new());
+        ZoomError::Api { status, method, path, code: Some(code), message }.into()
+    }
+
+    #[test]
+    fn outages_are_retried_and_refusals_are_not() {
+        assert!(webex(StatusCode::INTERNAL_SERVER_ERROR).is_retryable());
+        assert!(webex(StatusCode::TOO_MANY_REQUESTS).is_retryable());
+        assert!(zoom(StatusCode::SERVICE_UNAVAILABLE, 0).is_retryable());
+        assert!(!webex(StatusCode::BAD_REQUEST).is_retryable(), "registration not enabled");
+        assert!(!webex(StatusCode::UNAUTHORIZED).is_retryable());
+        assert!(!zoom(StatusCode::BAD_REQUEST, 3043).is_retryable(), "meeting full");
+        assert!(!zoom(StatusCode::NOT_FOUND, 3001).is_retryable());
+    }
+
+    #[test]
+    fn times_are_sent_in_utc_to_the_second() {
+        let at: DateTime<Utc> = "2026-12-01T15:00:00.750+00:00".parse().unwrap();
+        assert_eq!(utc_seconds(at), "2026-12-01T15:00:00Z");
     }
 }

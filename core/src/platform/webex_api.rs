@@ -1,15 +1,22 @@
 //! A client of the Webex REST API (`webex.api_base`, default `https://webexapis.com/v1`):
-//! webhooks and ending meetings. The bearer token never leaves the `Authorization` header,
-//! which reqwest marks sensitive, so it is neither logged nor printed.
+//! webhooks, scheduling and ending meetings, and meeting registrants. The bearer token never
+//! leaves the `Authorization` header, which reqwest marks sensitive, so it is neither logged
+//! nor printed.
 
 use std::time::Duration;
 
+use rand::Rng;
+use rand::distr::Alphanumeric;
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Method, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
+
+use super::control::{
+    Attendee, MeetingRequest, Registrant, Registration, ScheduledMeeting, utc_seconds,
+};
 
 /// How often a request answered 429 is tried again, and the longest `Retry-After` waited for:
 /// a command line must not hang for minutes, and running it again later is harmless.
@@ -101,6 +108,24 @@ struct Items<T> {
     items: Vec<T>,
 }
 
+/// The part of Webex's meeting object tollbooth reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatedMeeting {
+    id: String,
+    web_link: String,
+}
+
+/// The part of Webex's registrant object tollbooth reads.
+#[derive(Deserialize)]
+struct WebexRegistrant {
+    id: String,
+    #[serde(default)]
+    email: String,
+    /// `approved`, `pending` or `rejected`; a paid attendee in any but the first is approved.
+    status: String,
+}
+
 /// Webex's error body: `{"message": "...", "errors": [{"description": "..."}], "trackingId": "..."}`.
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -185,6 +210,123 @@ impl WebexApi {
         Ok(())
     }
 
+    /// `POST /meetings`: a one-off meeting for `request.host_email`, attendees kept out until
+    /// the host starts it. Webex returns no separate host link: `webLink` starts the meeting
+    /// for its signed-in host and joins everyone else, so it is both links.
+    pub async fn schedule_meeting(
+        &self,
+        request: &MeetingRequest,
+    ) -> Result<ScheduledMeeting, WebexError> {
+        let end = request.start + chrono::Duration::minutes(request.minutes.into());
+        let mut body = json!({
+            "title": request.title,
+            "start": utc_seconds(request.start),
+            "end": utc_seconds(end),
+            "hostEmail": request.host_email,
+            // Webex refuses registration on a meeting without a password; attendees get it
+            // in their approval e-mail, so tollbooth never needs it again.
+            "password": meeting_password(),
+            // Join-before-host also rules registration out.
+            "enabledJoinBeforeHost": false,
+        });
+        if let Some(registration) = &request.registration {
+            body["registration"] = registration_form(registration);
+        }
+        let created: CreatedMeeting =
+            self.json(Method::POST, self.url(&["meetings"]), Some(&body)).await?;
+        Ok(ScheduledMeeting {
+            meeting_id: created.id,
+            join_url: created.web_link.clone(),
+            start_url: created.web_link,
+        })
+    }
+
+    /// `PUT /meetings/{meetingId}/registration`: registration with approval by tollbooth on a
+    /// meeting scheduled elsewhere (it must be a series id with a password).
+    pub async fn require_registration(
+        &self,
+        meeting_id: &str,
+        registration: &Registration,
+    ) -> Result<(), WebexError> {
+        let url = self.url(&["meetings", meeting_id, "registration"]);
+        self.send(Method::PUT, url, Some(&registration_form(registration))).await?;
+        Ok(())
+    }
+
+    /// Registers the attendee (unless Webex already holds their e-mail) and approves them.
+    /// Webex e-mails the join link on approval and never returns it.
+    pub async fn admit(
+        &self,
+        meeting_id: &str,
+        attendee: &Attendee,
+    ) -> Result<Registrant, WebexError> {
+        let registrant = match self.find_registrant(meeting_id, &attendee.email).await? {
+            Some(found) => found,
+            None => {
+                let body = json!({
+                    "firstName": attendee.first_name,
+                    "lastName": attendee.last_name,
+                    "email": attendee.email,
+                    "sendEmail": true,
+                });
+                let url = self.url(&["meetings", meeting_id, "registrants"]);
+                self.json(Method::POST, url, Some(&body)).await?
+            }
+        };
+        if registrant.status != "approved" {
+            self.registrants_action(meeting_id, "approve", &registrant.id).await?;
+        }
+        Ok(Registrant { id: registrant.id, join_url: None })
+    }
+
+    /// `POST /meetings/{meetingId}/registrants/cancel`; Webex tells the registrant by e-mail.
+    /// Webex names a registrant by id alone, so the e-mail is not sent.
+    pub async fn cancel_registrant(
+        &self,
+        meeting_id: &str,
+        registrant: &Registrant,
+        _email: &str,
+    ) -> Result<(), WebexError> {
+        self.registrants_action(meeting_id, "cancel", &registrant.id).await
+    }
+
+    /// `DELETE /meetings/{meetingId}` (204). A 404 means the meeting is already gone, which
+    /// is what was asked.
+    pub async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), WebexError> {
+        match self.send(Method::DELETE, self.url(&["meetings", meeting_id]), None).await {
+            Ok(_) => Ok(()),
+            Err(WebexError::Api { status: StatusCode::NOT_FOUND, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /meetings/{meetingId}/registrants/query` by e-mail: a registrant from an earlier
+    /// attempt whose answer was lost.
+    async fn find_registrant(
+        &self,
+        meeting_id: &str,
+        email: &str,
+    ) -> Result<Option<WebexRegistrant>, WebexError> {
+        let url = self.url(&["meetings", meeting_id, "registrants", "query"]);
+        let found: Items<WebexRegistrant> =
+            self.json(Method::POST, url, Some(&json!({"emails": [email]}))).await?;
+        Ok(found.items.into_iter().find(|r| r.email.eq_ignore_ascii_case(email)))
+    }
+
+    /// `POST /meetings/{meetingId}/registrants/{approve|cancel}` for one registrant (204),
+    /// with Webex's e-mail to them.
+    async fn registrants_action(
+        &self,
+        meeting_id: &str,
+        action: &str,
+        registrant_id: &str,
+    ) -> Result<(), WebexError> {
+        let url = self.url(&["meetings", meeting_id, "registrants", action]);
+        let body = json!({"sendEmail": true, "registrants": [{"id": registrant_id}]});
+        self.send(Method::POST, url, Some(&body)).await?;
+        Ok(())
+    }
+
     /// `base` followed by `segments`, each percent-encoded as one path segment.
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
@@ -242,6 +384,38 @@ impl WebexApi {
                 }
             }
             return Err(api_error(method, &url, response).await);
+        }
+    }
+}
+
+/// The registration form for a session with a fee: tollbooth approves each registrant once
+/// paid, so Webex must not accept anyone by itself. Webex insists that the name and e-mail
+/// fields are required.
+fn registration_form(registration: &Registration) -> Value {
+    let mut form = json!({
+        "autoAcceptRequest": false,
+        "requireFirstName": true,
+        "requireLastName": true,
+        "requireEmail": true,
+    });
+    if let Some(capacity) = registration.capacity {
+        form["maxRegisterNum"] = capacity.into();
+    }
+    form
+}
+
+/// A random password of letters and digits, with at least one of each case and a digit, which
+/// meets Webex's default site rules.
+fn meeting_password() -> String {
+    loop {
+        let password: String =
+            rand::rng().sample_iter(Alphanumeric).take(12).map(char::from).collect();
+        let has = |class: fn(&char) -> bool| password.chars().any(|c| class(&c));
+        if has(char::is_ascii_lowercase)
+            && has(char::is_ascii_uppercase)
+            && has(char::is_ascii_digit)
+        {
+            return password;
         }
     }
 }

@@ -1,22 +1,39 @@
 //! A client of the Zoom REST API (`zoom.api_base`, default `https://api.zoom.us/v2`): ending
-//! meetings. The bearer token travels only in the `Authorization` header, which reqwest marks
-//! sensitive, so it is neither logged nor printed.
+//! and scheduling meetings, and meeting registrants. The bearer token travels only in the
+//! `Authorization` header, which reqwest marks sensitive, so it is neither logged nor printed.
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use url::Url;
+
+use super::control::{
+    Attendee, MeetingRequest, Registrant, Registration, ScheduledMeeting, utc_seconds,
+};
+
+/// Zoom's code for "Meeting does not exist".
+const MEETING_DOES_NOT_EXIST: u32 = 3001;
+/// The largest registrant page Zoom serves.
+const PAGE_SIZE: &str = "300";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZoomError {
-    /// Zoom answered with an error status; `message` is Zoom's own explanation.
-    #[error("Zoom answered {status} to PUT {path}: {message}")]
-    Api { status: StatusCode, path: String, message: String },
-    #[error("cannot reach Zoom for PUT {path}")]
+    /// Zoom answered with an error status; `code` and `message` are Zoom's own.
+    #[error("Zoom answered {status} to {method} {path}: {message}{}", code_note(.code))]
+    Api { status: StatusCode, method: Method, path: String, code: Option<u32>, message: String },
+    #[error("cannot reach Zoom for {method} {path}")]
     Transport {
+        method: Method,
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("Zoom answered {method} {path} with a body that does not parse")]
+    Decode {
+        method: Method,
         path: String,
         #[source]
         source: reqwest::Error,
@@ -25,6 +42,10 @@ pub enum ZoomError {
         "zoom.api_base (TOLLBOOTH_ZOOM__API_BASE) `{0}` is not a base URL that can carry paths"
     )]
     BadBase(Url),
+}
+
+fn code_note(code: &Option<u32>) -> String {
+    code.map(|code| format!(" (code {code})")).unwrap_or_default()
 }
 
 /// Zoom asks for a uuid that begins with `/` or contains `//` to be encoded twice (its router
@@ -37,11 +58,53 @@ fn path_id(meeting_id: &str) -> String {
     }
 }
 
-/// Zoom's error body: `{"code": 3001, "message": "..."}`.
+/// Zoom's error body: `{"code": 3001, "message": "..."}`, validation failures with
+/// `errors: [{"field": "email", "message": "Invalid field."}]`.
 #[derive(Default, Deserialize)]
 struct ErrorBody {
+    code: Option<u32>,
     #[serde(default)]
     message: String,
+    #[serde(default)]
+    errors: Vec<FieldError>,
+}
+
+#[derive(Deserialize)]
+struct FieldError {
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// The part of Zoom's created meeting tollbooth reads.
+#[derive(Deserialize)]
+struct CreatedMeeting {
+    id: u64,
+    join_url: String,
+    start_url: String,
+}
+
+/// `POST /meetings/{id}/registrants` answers with the meeting's `id` and the `registrant_id`.
+#[derive(Deserialize)]
+struct AddedRegistrant {
+    registrant_id: String,
+}
+
+/// One page of `GET /meetings/{id}/registrants`.
+#[derive(Deserialize)]
+struct RegistrantPage {
+    #[serde(default)]
+    registrants: Vec<ListedRegistrant>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListedRegistrant {
+    id: String,
+    email: String,
+    /// The registrant's own link; Zoom lists it once they are approved.
+    join_url: Option<String>,
 }
 
 pub struct ZoomApi {
@@ -66,34 +129,246 @@ impl ZoomApi {
     /// `PUT /meetings/{meetingId}/status` with `{"action": "end"}` (Zoom answers 204).
     /// `meeting_id` may be a meeting instance's uuid.
     pub async fn end_meeting(&self, meeting_id: &str) -> Result<(), ZoomError> {
+        let url = self.meeting_url(meeting_id, &["status"]);
+        self.send(Method::PUT, url, Some(&json!({"action": "end"}))).await?;
+        Ok(())
+    }
+
+    /// `POST /users/{hostEmail}/meetings`: a scheduled meeting (type 2) that attendees cannot
+    /// join before the host. Zoom has no capacity setting on meetings (only its own limit of
+    /// 4,999 registrants), so a registration's capacity is enforced by tollbooth, which
+    /// admits only as many as were sold.
+    pub async fn schedule_meeting(
+        &self,
+        request: &MeetingRequest,
+    ) -> Result<ScheduledMeeting, ZoomError> {
+        let body = json!({
+            "topic": request.title,
+            "type": 2,
+            "start_time": utc_seconds(request.start),
+            "duration": request.minutes,
+            "settings": {
+                "join_before_host": false,
+                // The waiting room would hold back even the registrants tollbooth approved.
+                "waiting_room": false,
+                "approval_type": if request.registration.is_some() { 1 } else { 2 },
+                "registrants_email_notification": true,
+            },
+        });
+        let url = self.url(&["users", &request.host_email, "meetings"]);
+        let created: CreatedMeeting = self.json(Method::POST, url, Some(&body)).await?;
+        Ok(ScheduledMeeting {
+            meeting_id: created.id.to_string(),
+            join_url: created.join_url,
+            start_url: created.start_url,
+        })
+    }
+
+    /// `PATCH /meetings/{meetingId}` with `approval_type: 1` (manual approval, 204). The
+    /// capacity is tollbooth's to enforce, as in [`ZoomApi::schedule_meeting`].
+    pub async fn require_registration(
+        &self,
+        meeting_id: &str,
+        _registration: &Registration,
+    ) -> Result<(), ZoomError> {
+        let body = json!({"settings": {"approval_type": 1}});
+        self.send(Method::PATCH, self.meeting_url(meeting_id, &[]), Some(&body)).await?;
+        Ok(())
+    }
+
+    /// Registers the attendee (unless Zoom already holds their e-mail, pending or approved),
+    /// approves them, and returns their personal join link, which Zoom lists only once they
+    /// are approved.
+    pub async fn admit(
+        &self,
+        meeting_id: &str,
+        attendee: &Attendee,
+    ) -> Result<Registrant, ZoomError> {
+        let email = attendee.email.as_str();
+        let to_approve = match self.find_registrant(meeting_id, "pending", email).await? {
+            Some(pending) => pending.id,
+            None => match self.find_registrant(meeting_id, "approved", email).await? {
+                Some(approved) => {
+                    return Ok(Registrant { id: approved.id, join_url: approved.join_url });
+                }
+                None => self.add_registrant(meeting_id, attendee).await?,
+            },
+        };
+        self.set_status(meeting_id, "approve", &to_approve, email).await?;
+        let join_url = self
+            .find_registrant(meeting_id, "approved", email)
+            .await?
+            .and_then(|approved| approved.join_url);
+        Ok(Registrant { id: to_approve, join_url })
+    }
+
+    /// `PUT /meetings/{meetingId}/registrants/status` with `cancel`: the registration is
+    /// withdrawn and its join link stops working.
+    pub async fn cancel_registrant(
+        &self,
+        meeting_id: &str,
+        registrant: &Registrant,
+        email: &str,
+    ) -> Result<(), ZoomError> {
+        self.set_status(meeting_id, "cancel", &registrant.id, email).await
+    }
+
+    /// `DELETE /meetings/{meetingId}` (204). Zoom's 404 with code 3001 ("Meeting does not
+    /// exist") means it is already gone, which is what was asked; other 404s (a host that
+    /// does not exist, code 1001) are errors.
+    pub async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ZoomError> {
+        match self.send(Method::DELETE, self.meeting_url(meeting_id, &[]), None).await {
+            Ok(_) => Ok(()),
+            Err(ZoomError::Api {
+                status: StatusCode::NOT_FOUND,
+                code: Some(MEETING_DOES_NOT_EXIST),
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /meetings/{meetingId}/registrants` (201); the registrant id is new, pending
+    /// approval.
+    async fn add_registrant(
+        &self,
+        meeting_id: &str,
+        attendee: &Attendee,
+    ) -> Result<String, ZoomError> {
+        let body = json!({
+            "email": attendee.email,
+            "first_name": attendee.first_name,
+            "last_name": attendee.last_name,
+        });
+        let url = self.meeting_url(meeting_id, &["registrants"]);
+        let added: AddedRegistrant = self.json(Method::POST, url, Some(&body)).await?;
+        Ok(added.registrant_id)
+    }
+
+    /// The registrant with this e-mail among those with `status`, page by page.
+    async fn find_registrant(
+        &self,
+        meeting_id: &str,
+        status: &str,
+        email: &str,
+    ) -> Result<Option<ListedRegistrant>, ZoomError> {
+        let mut next_page: Option<String> = None;
+        loop {
+            let mut url = self.meeting_url(meeting_id, &["registrants"]);
+            url.query_pairs_mut().append_pair("status", status).append_pair("page_size", PAGE_SIZE);
+            if let Some(token) = &next_page {
+                url.query_pairs_mut().append_pair("next_page_token", token);
+            }
+            let page: RegistrantPage = self.json(Method::GET, url, None).await?;
+            if let Some(found) =
+                page.registrants.into_iter().find(|r| r.email.eq_ignore_ascii_case(email))
+            {
+                return Ok(Some(found));
+            }
+            match page.next_page_token {
+                Some(token) if !token.is_empty() => next_page = Some(token),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// `PUT /meetings/{meetingId}/registrants/status` for one registrant (204).
+    async fn set_status(
+        &self,
+        meeting_id: &str,
+        action: &str,
+        registrant_id: &str,
+        email: &str,
+    ) -> Result<(), ZoomError> {
+        let url = self.meeting_url(meeting_id, &["registrants", "status"]);
+        let body =
+            json!({"action": action, "registrants": [{"id": registrant_id, "email": email}]});
+        self.send(Method::PUT, url, Some(&body)).await?;
+        Ok(())
+    }
+
+    /// `base` followed by `segments`, each percent-encoded as one path segment.
+    fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
-        url.path_segments_mut().expect("checked in new").pop_if_empty().extend([
-            "meetings",
-            &path_id(meeting_id),
-            "status",
-        ]);
+        url.path_segments_mut().expect("checked in new").pop_if_empty().extend(segments);
+        url
+    }
+
+    /// `/meetings/{meetingId}/{rest}`, the id encoded as Zoom asks for uuids.
+    fn meeting_url(&self, meeting_id: &str, rest: &[&str]) -> Url {
+        let id = path_id(meeting_id);
+        let mut url = self.url(&["meetings", &id]);
+        url.path_segments_mut().expect("checked in new").extend(rest);
+        url
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<T, ZoomError> {
+        let response = self.send(method.clone(), url.clone(), body).await?;
+        response.json().await.map_err(|source| ZoomError::Decode {
+            method,
+            path: url.path().to_owned(),
+            source,
+        })
+    }
+
+    /// Sends the request; a non-2xx answer becomes [`ZoomError::Api`]. Nothing is retried
+    /// here: callers (the outbox) retry with their own backoff, and every call is safe to
+    /// repeat (`admit` finds what an earlier attempt registered).
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Response, ZoomError> {
         let path = url.path().to_owned();
-        let response = self
-            .http
-            .put(url)
-            .bearer_auth(self.token.expose_secret())
-            .json(&json!({"action": "end"}))
-            .send()
-            .await
-            .map_err(|source| ZoomError::Transport { path: path.clone(), source })?;
+        let mut request =
+            self.http.request(method.clone(), url).bearer_auth(self.token.expose_secret());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|source| ZoomError::Transport {
+            method: method.clone(),
+            path: path.clone(),
+            source,
+        })?;
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            return Ok(response);
         }
         let text = response.text().await.unwrap_or_default();
         let parsed: ErrorBody = serde_json::from_str(&text).unwrap_or_default();
-        let message = if parsed.message.is_empty() {
-            text.chars().take(200).collect::<String>().trim().to_owned()
-        } else {
-            parsed.message
-        };
-        Err(ZoomError::Api { status, path, message })
+        Err(ZoomError::Api {
+            status,
+            method,
+            path,
+            code: parsed.code,
+            message: message(parsed, &text),
+        })
     }
+}
+
+/// Zoom's message, followed by the fields a validation failure names; the start of the body
+/// when it is not Zoom's JSON (a proxy's page, say).
+fn message(parsed: ErrorBody, text: &str) -> String {
+    let fields: Vec<String> = parsed
+        .errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message).trim_matches([' ', ':']).to_owned())
+        .filter(|f| !f.is_empty())
+        .collect();
+    let mut message = parsed.message;
+    if !fields.is_empty() {
+        message = format!("{message} ({})", fields.join("; ")).trim_start().to_owned();
+    }
+    if message.is_empty() {
+        message = text.chars().take(200).collect::<String>().trim().to_owned();
+    }
+    message
 }
 
 #[cfg(test)]
@@ -105,5 +380,14 @@ mod tests {
         assert_eq!(path_id("4444AAAiAAAAAiAiAiiAii=="), "4444AAAiAAAAAiAiAiiAii==");
         assert_eq!(path_id("/ajXp112QmuoKj4854875=="), "%2FajXp112QmuoKj4854875%3D%3D");
         assert_eq!(path_id("ab//cd"), "ab%2F%2Fcd");
+    }
+
+    #[test]
+    fn validation_failures_name_their_fields() {
+        let body = r#"{"code":300,"message":"Validation Failed.",
+            "errors":[{"field":"email","message":"Invalid field."}]}"#;
+        let parsed: ErrorBody = serde_json::from_str(body).unwrap();
+        assert_eq!(message(parsed, body), "Validation Failed. (email: Invalid field.)");
+        assert_eq!(message(ErrorBody::default(), " <html>busy</html> "), "<html>busy</html>");
     }
 }

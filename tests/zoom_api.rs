@@ -1,0 +1,268 @@
+//! The Zoom REST client against the Zoom emulator over real HTTP.
+
+mod control;
+mod emulators;
+
+use axum::http::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tollbooth_core::platform::MeetingControl;
+use tollbooth_core::platform::control::{ControlError, Registrant, Registration};
+use tollbooth_core::platform::zoom_api::{ZoomApi, ZoomError};
+
+use control::{HOST, attendee, session};
+use emulators::zoom::{MAX_REGISTRANTS, TOKEN, ZoomEmulator};
+
+fn api(zoom: &ZoomEmulator) -> ZoomApi {
+    ZoomApi::new(zoom.base.parse().unwrap(), SecretString::from(TOKEN)).unwrap()
+}
+
+/// The body of the only request sent to `path` with `method`.
+fn body_of(zoom: &ZoomEmulator, method: Method, path: &str) -> Value {
+    let calls: Vec<_> =
+        zoom.calls().into_iter().filter(|c| c.method == method && c.path == path).collect();
+    assert_eq!(calls.len(), 1, "{method} {path}: {calls:?}");
+    calls[0].body.clone().expect("a JSON body")
+}
+
+/// Zoom's status, code and message, from an error that must be Zoom's answer.
+fn api_error(err: ZoomError) -> (StatusCode, Option<u32>, String) {
+    match err {
+        ZoomError::Api { status, code, message, .. } => (status, code, message),
+        other => panic!("expected Zoom's answer, got {other:?}"),
+    }
+}
+
+/// A meeting scheduled through the API with registration, and its id.
+async fn registration_meeting(zoom: &ZoomEmulator) -> String {
+    let request = session(Some(Registration { capacity: Some(10) }));
+    api(zoom).schedule_meeting(&request).await.unwrap().meeting_id
+}
+
+#[tokio::test]
+async fn schedule_meeting_sends_the_documented_fields_and_returns_both_links() {
+    let zoom = ZoomEmulator::start().await;
+    let api = api(&zoom);
+    let path = format!("/v2/users/{HOST}/meetings");
+    let expected = |approval_type: u8| {
+        json!({
+            "topic": "Pricing 101",
+            "type": 2,
+            "start_time": "2026-12-01T15:00:00Z",
+            "duration": 90,
+            "settings": {
+                "join_before_host": false,
+                "waiting_room": false,
+                "approval_type": approval_type,
+                "registrants_email_notification": true,
+            },
+        })
+    };
+    let scheduled =
+        api.schedule_meeting(&session(Some(Registration { capacity: Some(10) }))).await.unwrap();
+    assert_eq!(body_of(&zoom, Method::POST, &path), expected(1), "no capacity: Zoom has none");
+    let held = &zoom.meetings()[0];
+    assert_eq!(scheduled.meeting_id, held.id.to_string());
+    assert!(scheduled.meeting_id.chars().all(|c| c.is_ascii_digit()), "{scheduled:?}");
+    assert_eq!((&scheduled.join_url, &scheduled.start_url), (&held.join_url, &held.start_url));
+    assert_ne!(scheduled.join_url, scheduled.start_url);
+
+    zoom.state().calls.clear();
+    api.schedule_meeting(&session(None)).await.unwrap();
+    assert_eq!(body_of(&zoom, Method::POST, &path), expected(2));
+}
+
+#[tokio::test]
+async fn require_registration_sets_manual_approval_on_a_meeting_made_in_zoom() {
+    let zoom = ZoomEmulator::start().await;
+    let id = zoom.create_meeting_directly("Office hours", HOST);
+    assert_eq!(zoom.meetings()[0].approval_type(), 2);
+    api(&zoom).require_registration(&id, &Registration { capacity: Some(5) }).await.unwrap();
+    assert_eq!(
+        body_of(&zoom, Method::PATCH, &format!("/v2/meetings/{id}")),
+        json!({"settings": {"approval_type": 1}})
+    );
+    assert_eq!(zoom.meetings()[0].approval_type(), 1);
+}
+
+#[tokio::test]
+async fn admit_registers_approves_once_and_returns_the_personal_link() {
+    let zoom = ZoomEmulator::start().await;
+    let id = registration_meeting(&zoom).await;
+    let control: &dyn MeetingControl = &api(&zoom);
+    let first = control.admit(&id, &attendee("ada@example.com")).await.unwrap();
+    let link = first.join_url.clone().expect("Zoom lists the approved registrant's link");
+    assert!(link.starts_with(&format!("https://zoom.us/w/{id}?tk=")), "{link}");
+    let registrants = format!("/v2/meetings/{id}/registrants");
+    let queries: Vec<_> = zoom
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == Method::GET)
+        .map(|c| c.query.unwrap_or_default())
+        .collect();
+    // Looked for (pending, approved), then the link read once approved.
+    assert_eq!(
+        queries,
+        [
+            "status=pending&page_size=300",
+            "status=approved&page_size=300",
+            "status=approved&page_size=300"
+        ]
+    );
+    assert_eq!(
+        body_of(&zoom, Method::POST, &registrants),
+        json!({"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"})
+    );
+    assert_eq!(
+        body_of(&zoom, Method::PUT, &format!("{registrants}/status")),
+        json!({"action": "approve", "registrants": [{"id": first.id, "email": "ada@example.com"}]})
+    );
+
+    let again = control.admit(&id, &attendee("Ada@Example.com")).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(zoom.count(Method::POST, &registrants), 1);
+    assert_eq!(zoom.count(Method::PUT, &format!("{registrants}/status")), 1);
+    let held = zoom.registrants(&id);
+    assert_eq!(held.len(), 1);
+    assert_eq!((held[0].status.as_str(), held[0].join_url.as_ref()), ("approved", Some(&link)));
+}
+
+#[tokio::test]
+async fn admit_finds_a_pending_registrant_beyond_the_first_page() {
+    let zoom = ZoomEmulator::start().await;
+    let id = registration_meeting(&zoom).await;
+    let api = api(&zoom);
+    // 301 pending registrants (earlier attempts whose answers were lost): the last is on page 2.
+    zoom.state().meetings[0].registrants.extend((0..=300).map(|n| emulators::zoom::Registrant {
+        id: format!("pending-{n}"),
+        email: format!("a{n}@example.com"),
+        first_name: "Ada".into(),
+        last_name: None,
+        status: "pending".into(),
+        create_time: "2026-11-25T10:00:00Z".into(),
+        join_url: None,
+    }));
+    zoom.state().calls.clear();
+    let admitted = api.admit(&id, &attendee("a300@example.com")).await.unwrap();
+    assert_eq!(admitted.id, "pending-300");
+    assert!(admitted.join_url.is_some());
+    assert_eq!(zoom.count(Method::POST, &format!("/v2/meetings/{id}/registrants")), 0);
+    let second_page = zoom.calls()[1].query.clone().unwrap();
+    assert_eq!(second_page, "status=pending&page_size=300&next_page_token=300");
+}
+
+#[tokio::test]
+async fn admit_fails_naming_what_is_wrong() {
+    let zoom = ZoomEmulator::start().await;
+    let api = api(&zoom);
+    let plain = zoom.create_meeting_directly("Office hours", HOST);
+    let err = api.admit(&plain, &attendee("a@example.com")).await.unwrap_err();
+    assert_eq!(
+        api_error(err),
+        (
+            StatusCode::BAD_REQUEST,
+            Some(3000),
+            format!("Registration has not been enabled for this meeting: {plain}.")
+        )
+    );
+
+    let err = api.admit("123", &attendee("a@example.com")).await.unwrap_err().to_string();
+    assert!(
+        err.contains("404 Not Found") && err.contains("Meeting does not exist: 123. (code 3001)"),
+        "{err}"
+    );
+
+    let id = registration_meeting(&zoom).await;
+    let mut nameless = attendee("b@example.com");
+    nameless.first_name.clear();
+    let err = api.admit(&id, &nameless).await.unwrap_err();
+    assert_eq!(
+        api_error(err),
+        (
+            StatusCode::BAD_REQUEST,
+            Some(300),
+            "Validation Failed. (first_name: Invalid field.)".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_meeting_at_zooms_limit_refuses_the_next_registrant() {
+    let zoom = ZoomEmulator::start().await;
+    let id = registration_meeting(&zoom).await;
+    let full = (0..MAX_REGISTRANTS).map(|n| emulators::zoom::Registrant {
+        id: format!("r{n}"),
+        email: format!("r{n}@example.com"),
+        first_name: "R".into(),
+        last_name: None,
+        status: "approved".into(),
+        create_time: "2026-11-25T10:00:00Z".into(),
+        join_url: None,
+    });
+    zoom.state().meetings[0].registrants.extend(full);
+    let err = api(&zoom).admit(&id, &attendee("late@example.com")).await.unwrap_err();
+    let (status, code, message) = api_error(err);
+    assert_eq!((status, code), (StatusCode::BAD_REQUEST, Some(3043)));
+    assert!(message.contains("maximum attendee capacity"), "{message}");
+}
+
+#[tokio::test]
+async fn cancel_registrant_and_cancel_meeting() {
+    let zoom = ZoomEmulator::start().await;
+    let id = registration_meeting(&zoom).await;
+    let control: &dyn MeetingControl = &api(&zoom);
+    let registrant = control.admit(&id, &attendee("ada@example.com")).await.unwrap();
+    zoom.state().calls.clear();
+    control.cancel_registrant(&id, &registrant, "ada@example.com").await.unwrap();
+    assert_eq!(
+        body_of(&zoom, Method::PUT, &format!("/v2/meetings/{id}/registrants/status")),
+        json!({"action": "cancel", "registrants": [{"id": registrant.id, "email": "ada@example.com"}]})
+    );
+    let held = &zoom.registrants(&id)[0];
+    assert_eq!((held.status.as_str(), held.join_url.as_ref()), ("cancelled", None));
+    let unknown = Registrant { id: "nobody".into(), join_url: None };
+    let err = control.cancel_registrant(&id, &unknown, "x@example.com").await.unwrap_err();
+    assert!(err.to_string().contains("Registrant does not exist: nobody."), "{err}");
+
+    control.cancel_meeting(&id).await.unwrap();
+    assert!(zoom.meetings().is_empty());
+    // Gone already (deleted twice, or in Zoom's UI): Zoom's 3001 counts as done.
+    control.cancel_meeting(&id).await.unwrap();
+    assert_eq!(zoom.count(Method::DELETE, &format!("/v2/meetings/{id}")), 2);
+}
+
+#[tokio::test]
+async fn a_server_error_surfaces_and_a_retry_succeeds() {
+    let zoom = ZoomEmulator::start().await;
+    let control: &dyn MeetingControl = &api(&zoom);
+    zoom.fail_next(1, StatusCode::INTERNAL_SERVER_ERROR);
+    let err = control.schedule_meeting(&session(None)).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    let ControlError::Zoom(err) = err else { panic!("{err:?}") };
+    assert_eq!(api_error(err).0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(zoom.meetings().is_empty());
+    control.schedule_meeting(&session(None)).await.unwrap();
+    assert_eq!(zoom.meetings().len(), 1);
+}
+
+#[tokio::test]
+async fn end_meeting_encodes_a_uuid_with_slashes_twice() {
+    let zoom = ZoomEmulator::start().await;
+    api(&zoom).end_meeting("/ab//c==").await.unwrap();
+    assert_eq!(zoom.count(Method::PUT, "/v2/meetings/%252Fab%252F%252Fc%253D%253D/status"), 1);
+    assert_eq!(zoom.state().ended_meetings, ["%2Fab%2F%2Fc%3D%3D"]);
+}
+
+#[tokio::test]
+async fn an_unreachable_zoom_is_worth_retrying_and_a_refusal_is_not() {
+    // Nothing listens on port 9 of the loopback address.
+    let nowhere = ZoomApi::new("http://127.0.0.1:9/v2".parse().unwrap(), SecretString::from(TOKEN));
+    let err = ControlError::from(nowhere.unwrap().cancel_meeting("1").await.unwrap_err());
+    assert!(err.is_retryable(), "{err}");
+
+    let zoom = ZoomEmulator::start().await;
+    let plain = zoom.create_meeting_directly("Office hours", HOST);
+    let control: &dyn MeetingControl = &api(&zoom);
+    let err = control.admit(&plain, &attendee("a@example.com")).await.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+}
