@@ -4,7 +4,6 @@
 //! anything is parsed.
 
 pub mod control;
-mod placeholder;
 pub mod webex;
 pub mod webex_api;
 pub mod zoom;
