@@ -72,7 +72,8 @@ pub fn options(pairs: &[(&str, Value)]) -> Value {
 }
 
 /// Posts a signed interaction to `base` and returns Discord's view of the final answer: the
-/// immediate one, or for a deferred command the message that replaced "thinking…".
+/// immediate one, or for a deferred command the message that replaced "thinking…" (with the
+/// deferral's flags).
 pub async fn ask(base: &str, discord: &DiscordEmulator, interaction: &Value) -> Value {
     let body = interaction.to_string();
     let ts = chrono::Utc::now().timestamp().to_string();
@@ -93,7 +94,10 @@ pub async fn ask(base: &str, discord: &DiscordEmulator, interaction: &Value) -> 
     }
     let token = interaction["token"].as_str().unwrap();
     let path = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}/messages/@original");
-    discord.wait_for(Method::PATCH, &path).await.body.unwrap()
+    let mut message = discord.wait_for(Method::PATCH, &path).await.body.unwrap();
+    // Whether the member alone sees it was settled by the deferral; the edit keeps it.
+    message["flags"] = answer["data"]["flags"].clone();
+    message
 }
 
 /// The URL of a message's first link button.
