@@ -406,6 +406,16 @@ async fn attendees_and_other_hosts_never_see_what_is_not_theirs(db: Db) {
     // Bad input is named.
     let bad = w.register(BOB, &meeting, "Bob", "not-an-address").await;
     assert!(content(&bad).contains("`not-an-address` is not an e-mail address"), "{bad}");
+    let no_fee = options(&[
+        ("title", json!("Free")),
+        ("start", json!("2030-12-01 14:00")),
+        ("minutes", json!(30)),
+        ("platform", json!("zoom")),
+        ("capacity", json!(5)),
+    ]);
+    let no_fee = command(HOST_USER, "no-fee", "session", sub("schedule", no_fee), MEMBER);
+    let answer = content(&w.ask(no_fee).await);
+    assert_eq!(answer, "Option `capacity` needs `fee`.");
     let unknown = w.register(BOB, "nope", "Bob", "bob@example.com").await;
     assert!(content(&unknown).contains("No session with a fee has the id `nope`"), "{unknown}");
 }

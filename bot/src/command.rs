@@ -131,6 +131,11 @@ impl Args {
         Ok(Args { subcommand: Some(name.clone()), values: values(&sub.options, given)? })
     }
 
+    /// Whether the member gave the option.
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
     pub fn int(&self, name: &str) -> Result<i64, BadOption> {
         match self.values.get(name) {
             Some(Value::Int(n)) => Ok(*n),

@@ -5,6 +5,7 @@
 
 use chrono::Utc;
 use serenity::all::CreateButton;
+use tollbooth_core::enforcement;
 use tollbooth_core::money::Money;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::control::{MeetingRequest, Registration};
@@ -28,6 +29,15 @@ fn platform_failed(lang: Lang, platform: PlatformKind, error: impl std::fmt::Dis
     Message::private(match lang {
         Lang::En => format!("{platform} did not accept the request: {error}"),
         Lang::No => format!("{platform} godtok ikke forespørselen: {error}"),
+    })
+}
+
+/// This server has no client for the platform: the administrator's to fix, not the host's.
+fn not_set_up(lang: Lang, platform: PlatformKind, why: &str) -> Message {
+    tracing::warn!(%platform, why, "platform call from chat impossible");
+    Message::private(match lang {
+        Lang::En => format!("Sessions on {platform} cannot be managed from chat here: {why}."),
+        Lang::No => format!("Økter på {platform} kan ikke styres fra chatten her: {why}."),
     })
 }
 
@@ -81,7 +91,13 @@ async fn own_session(bot: &Bot, caller: Caller, args: &Args) -> Result<Scheduled
 /// The fee options (`fee`/`amount`, `capacity`, `deadline`), in the site's currency. Fees need
 /// e-commerce and the fee-based feature on.
 async fn fee(bot: &Bot, lang: Lang, args: &Args, option: &str) -> Result<Option<Fee>, Message> {
-    let Some(text) = args.opt_str(option) else { return Ok(None) };
+    let Some(text) = args.opt_str(option) else {
+        // Limits on registering mean nothing without a fee to register with.
+        return match ["capacity", "deadline"].into_iter().find(|o| args.has(o)) {
+            Some(limit) => Err(bad(lang, BadOption::invalid(limit, format!("needs `{option}`")))),
+            None => Ok(None),
+        };
+    };
     let site = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?;
     if !(site.ecommerce_enabled && site.fee_based_enabled) {
         return Err(Message::private(lang.pick(
@@ -137,7 +153,7 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let minutes =
         u32::try_from(minutes).map_err(|e| bad(lang, BadOption::invalid("minutes", e)))?;
     let fee = fee(bot, lang, args, "fee").await?;
-    let control = bot.platforms.get(platform).map_err(|e| platform_failed(lang, platform, e))?;
+    let control = bot.platforms.get(platform).map_err(|e| not_set_up(lang, platform, &e))?;
     let request = MeetingRequest {
         title: title.clone(),
         start,
@@ -199,7 +215,8 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let phones = args.opt_int("phones").unwrap_or(0);
     let plan = crate::quote::plan(minutes.into(), computers.into(), phones.into())
         .map_err(|b| bad(lang, b))?;
-    let pay = crate::quote::pay(bot, caller, plan, session.key(), None).await;
+    let bound_to = enforcement::bound_to(session.platform, &session.meeting_id);
+    let pay = crate::quote::pay(bot, caller, plan, bound_to, None).await;
     Ok(pay.prefixed(&text))
 }
 
@@ -218,10 +235,8 @@ pub async fn set_fee(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         ));
     }
     // The platform first: a fee on a meeting anyone can join without registering sells nothing.
-    let control = bot
-        .platforms
-        .get(session.platform)
-        .map_err(|e| platform_failed(lang, session.platform, e))?;
+    let control =
+        bot.platforms.get(session.platform).map_err(|e| not_set_up(lang, session.platform, &e))?;
     control
         .require_registration(&session.meeting_id, &Registration { capacity: fee.capacity })
         .await

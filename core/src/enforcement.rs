@@ -39,6 +39,17 @@ pub fn binds(bound_to: &str, platform: PlatformKind, meeting_id: &str) -> bool {
             || meeting_id.strip_prefix(bound).is_some_and(|rest| rest.starts_with("_I_")))
 }
 
+/// What an order made for a scheduled meeting is bound to. A Webex start names its meeting by
+/// the series id (or an occurrence of it), so the order pays for that meeting only. A Zoom
+/// start names only the instance's uuid, never the meeting number that scheduling returned, so
+/// a Zoom order is kept apart by name but pays for the host's next start, like a chat quote's.
+pub fn bound_to(platform: PlatformKind, meeting_id: &str) -> String {
+    match platform {
+        PlatformKind::Webex => format!("webex/{meeting_id}"),
+        PlatformKind::Zoom => format!("zoom-scheduled/{meeting_id}"),
+    }
+}
+
 /// What is known about a start when it is decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StartFacts {
@@ -173,6 +184,9 @@ mod tests {
         assert!(binds("webex/m", PlatformKind::Webex, "m_I_204"));
         assert!(!binds("webex/m", PlatformKind::Webex, "mx"));
         assert!(!binds("webex/m", PlatformKind::Zoom, "m"));
+        assert!(binds(&bound_to(PlatformKind::Webex, "m"), PlatformKind::Webex, "m_I_3"));
+        assert!(!binds(&bound_to(PlatformKind::Webex, "m"), PlatformKind::Webex, "n"));
+        assert!(binds(&bound_to(PlatformKind::Zoom, "857"), PlatformKind::Zoom, "uuid=="));
     }
 
     #[test]
