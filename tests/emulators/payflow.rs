@@ -285,6 +285,7 @@ fn transact(l: &mut Ledger, f: &BTreeMap<String, String>) -> String {
             if orig.trxtype != "A" || orig.result != 0 || orig.captured || orig.voided {
                 return refuse(111, "Capture error: the authorization is captured or voided");
             }
+            // One capture per authorisation, for less or more than it (`payments.md` §1.5).
             let amt = requested.unwrap_or(orig.amt);
             orig.captured = true;
             l.charges += 1;
