@@ -1,16 +1,34 @@
 //! Durable before acknowledged: a server killed with SIGKILL right after answering 2xx loses
-//! nothing, and a restart finishes applying what it had stored.
+//! nothing, and a restart finishes applying what it had stored. A server killed after the
+//! gateway took the money but before it recorded that takes it once, not twice.
 
 mod common;
+mod emulators;
+#[path = "common/pay.rs"]
+mod pay;
 
 use chrono::{Duration, Utc};
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde_json::json;
 use sqlx::Connection;
+use tollbooth_core::money::Money;
+use tollbooth_core::order::Order;
+use tollbooth_core::paylink::PayLinks;
+use tollbooth_core::payment::{Payment, State};
 use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::simulation::{Plan, simulate};
+use tollbooth_core::store::{PayPerUseStore, PaymentStore, SiteStore, SqlStore, Switches};
 
 use common::{ADMIN_TOKEN, Db, Sender, Server, TempDir, WEBEX_SECRET, ZOOM_SECRET};
+use emulators::payflow::{self, Payflow};
+use pay::{choose, on_payflow_page, text};
 
-on_both_backends!(killed_after_answering_then_restarted_ends_with_the_right_usage);
+on_both_backends!(
+    killed_after_answering_then_restarted_ends_with_the_right_usage,
+    killed_between_the_gateway_capture_and_its_record_then_restarted_captures_once,
+);
 
 async fn killed_after_answering_then_restarted_ends_with_the_right_usage(db: Db) {
     let dir = TempDir::new();
@@ -80,4 +98,110 @@ async fn pending_deliveries(url: &str) -> i64 {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();
         sqlx::query_scalar(query).fetch_one(&mut c).await.unwrap()
     }
+}
+
+const PAY_LINK_SECRET: &str = "crash-test-pay-link-secret-of-32-chars";
+const HOST: &str = "host@example.com";
+const MEETING: &str = "560d7b784f5143e3be2fc3064a5c4999";
+
+async fn killed_between_the_gateway_capture_and_its_record_then_restarted_captures_once(db: Db) {
+    let payflow = Payflow::start().await;
+    let dir = TempDir::new();
+    let port = common::free_port();
+    let public = format!("http://127.0.0.1:{port}/");
+    let (api, hosted) = (format!("{}/", payflow.base), format!("{}/hosted", payflow.base));
+    let env = [
+        ("TOLLBOOTH_DATABASE_URL", db.url.as_str()),
+        ("TOLLBOOTH_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", WEBEX_SECRET),
+        ("TOLLBOOTH_PUBLIC_URL", public.as_str()),
+        ("TOLLBOOTH_PAY_LINK_SECRET", PAY_LINK_SECRET),
+        ("TOLLBOOTH_PAYMENTS__METHODS", "payflow"),
+        ("TOLLBOOTH_PAYFLOW__HOST", api.as_str()),
+        ("TOLLBOOTH_PAYFLOW__HOSTED_HOST", hosted.as_str()),
+        ("TOLLBOOTH_PAYFLOW__PARTNER", payflow::PARTNER),
+        ("TOLLBOOTH_PAYFLOW__VENDOR", payflow::VENDOR),
+        ("TOLLBOOTH_PAYFLOW__PASSWORD", payflow::PASSWORD),
+    ];
+    let mut first = Server::start_on(port, &dir, &env);
+    first.wait_healthy().await;
+
+    // The host pays for the meeting on Payflow's hosted page: 81.00 USD authorised.
+    let store = tollbooth_core::store::open(&db.url).await.unwrap();
+    let on =
+        Switches { ecommerce_enabled: true, pay_per_use_enabled: true, fee_based_enabled: false };
+    store.set_switches(on).await.unwrap();
+    let prices = store.prices_at(Utc::now()).await.unwrap();
+    let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
+    let order =
+        Order::for_session(format!("webex/{MEETING}"), HOST.into(), &estimate, prices, None);
+    store.create_order(&order).await.unwrap();
+    let token = PayLinks::new(SecretString::from(PAY_LINK_SECRET))
+        .sign(&order.id, Utc::now() + Duration::hours(1));
+    let back =
+        on_payflow_page(&choose(&format!("{public}pay/{token}"), "payflow").await, "approve").await;
+    let done = text(&back).await;
+    assert!(done.contains("Payment authorised"), "{done}");
+
+    // The meeting runs 20 minutes with one computer (2.40 USD); Payflow takes the money when
+    // the worker captures, but its answer never reaches this server.
+    let sender = Sender::new(&first.base);
+    let meeting = format!("{MEETING}_I_1");
+    let (at, end) = ("2026-11-25T10:00:00Z", "2026-11-25T10:20:00Z");
+    sender.webex(&webex_meeting("started", &meeting, at, "")).await;
+    assert_eq!(sender.settled_session("webex", &meeting).await["state"], "running");
+    payflow.hold_captures(true);
+    let computer = json!({"id": "hook", "resource": "meetingParticipants", "event": "left",
+        "data": {"id": format!("{meeting}_c0"), "meetingId": meeting,
+                 "devices": [{"correlationId": "c0", "deviceType": "mac", "audioType": "voip",
+                              "joinedTime": at, "leftTime": end}]}});
+    sender.webex(computer.to_string().as_bytes()).await;
+    sender.webex(&webex_meeting("ended", &meeting, at, end)).await;
+    assert_eq!(sender.settled_session("webex", &meeting).await["cost"]["total"], "2.40");
+    for _ in 0..1200 {
+        if !payflow.captured().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(payflow.captured(), [Decimal::new(240, 2)], "Payflow took the money");
+    first.child.kill().expect("SIGKILL");
+    first.child.wait().unwrap();
+    let payment = only_payment(&store, &order).await;
+    assert_eq!(payment.state, State::Authorised, "killed before the capture was recorded");
+
+    // Restarted on the same database: once the dead worker's lease on the capture runs out,
+    // the new one sends it again under the same X-VPS-REQUEST-ID, and Payflow answers with
+    // the original capture (DUPLICATE=1) instead of taking the money again.
+    let second = Server::start(&dir, &env);
+    second.wait_healthy().await;
+    let mut payment = payment;
+    for _ in 0..600 {
+        payment = only_payment(&store, &order).await;
+        if payment.state == State::Captured {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let usd = |s| Money::parse_exact(s, "USD".parse().unwrap()).unwrap();
+    assert_eq!((payment.state, payment.captured), (State::Captured, usd("2.40")));
+    assert_eq!(payflow.charges(), 1, "one capture at the gateway");
+    assert_eq!(payflow.captured(), [Decimal::new(240, 2)]);
+    assert!(payflow.duplicates() >= 1, "the retry carried the same request id");
+    let charge = store.charge(&order.id).await.unwrap().expect("the session was billed");
+    assert_eq!((charge.captured, charge.outstanding), (usd("2.40"), usd("0.00")));
+    payflow.hold_captures(false);
+}
+
+async fn only_payment(store: &SqlStore, order: &Order) -> Payment {
+    let mut payments = store.payments(&order.id).await.unwrap();
+    assert_eq!(payments.len(), 1, "{payments:?}");
+    payments.remove(0)
+}
+
+fn webex_meeting(event: &str, id: &str, start: &str, end: &str) -> Vec<u8> {
+    json!({"id": "hook", "resource": "meetings", "event": event,
+           "data": {"id": id, "start": start, "end": end, "hostEmail": HOST}})
+    .to_string()
+    .into_bytes()
 }

@@ -12,9 +12,12 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tollbooth_core::config::{Config, DiscordMode};
 use tollbooth_core::method::Method as PayMethod;
+use tollbooth_core::order::OrderId;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::site::{Division, HostEmail};
-use tollbooth_core::store::{DiscordLinkStore, NewDelivery, SessionStore, SiteStore, Switches};
+use tollbooth_core::site::{Division, HostEmail, OverBudgetPolicy};
+use tollbooth_core::store::{
+    DiscordLinkStore, NewDelivery, PaymentStore, SessionStore, SiteStore, Switches,
+};
 
 use chat::{ADMIN, MEMBER, key, sub};
 use common::app::{self, App};
@@ -122,6 +125,7 @@ on_both_backends!(
     a_slow_command_is_deferred_and_finished_through_the_webhook,
     a_host_sees_only_the_sessions_the_platform_says_they_host,
     a_quote_warns_when_it_would_take_the_division_over_its_budget,
+    paying_over_a_divisions_budget_is_refused_in_chat_and_on_the_pay_page_when_the_site_blocks_it,
 );
 
 async fn only_requests_signed_with_the_application_key_are_answered(db: Db) {
@@ -463,7 +467,8 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
         received_at: chrono::Utc::now(),
     };
     store.store_deliveries(&[delivery]).await.unwrap();
-    while store.apply_deliveries(100, &bot.app.state.links).await.unwrap() > 0 {}
+    let state = &bot.app.state;
+    while store.apply_deliveries(100, &state.links, &state.capture_limits).await.unwrap() > 0 {}
 
     let unlinked = status(&bot, "t1", "m_I_1", MEMBER).await;
     assert!(unlinked.contains("No session webex/m_I_1"), "{unlinked}");
@@ -516,4 +521,76 @@ async fn a_quote_warns_when_it_would_take_the_division_over_its_budget(db: Db) {
     );
     let within = bot.interact(&quote(10, 1, 0)).await;
     assert!(!content(&within).contains("budget"), "{}", content(&within));
+}
+
+async fn paying_over_a_divisions_budget_is_refused_in_chat_and_on_the_pay_page_when_the_site_blocks_it(
+    db: Db,
+) {
+    let bot = start(&db).await;
+    let store = &bot.app.store;
+    let admin = |name: &str, options: Value| command("admin", sub(name, options), "en-US", ADMIN);
+    let opt = |name: &str, value: &str| json!({"name": name, "type": 3, "value": value});
+    let enabled = json!({"name": "enabled", "type": 5, "value": true});
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    for (sub_name, options) in [
+        ("ecommerce", json!([enabled])),
+        ("feature", json!([opt("feature", "pay-per-use"), enabled])),
+        ("division", json!([opt("id", "sales"), opt("name", "Sales")])),
+        ("host", json!([opt("email", "host@example.com"), opt("division", "sales")])),
+        ("budget", json!([opt("division", "sales"), opt("month", &month), opt("amount", "50.00")])),
+    ] {
+        let answer = bot.interact(&admin(sub_name, options)).await;
+        assert!(!content(&answer).contains("Option"), "{sub_name}: {}", content(&answer));
+    }
+    let host: HostEmail = "host@example.com".parse().unwrap();
+    store.link_discord_user(USER_ID, &host, 1).await.unwrap();
+    let pay_link = |answer: &Value| {
+        answer["data"]["components"][0]["components"][0]["url"].as_str().map(str::to_owned)
+    };
+
+    // By default an estimate of 81.00 against a budget of 50.00 is only a warning.
+    assert_eq!(store.site_settings().await.unwrap().over_budget, OverBudgetPolicy::Warn);
+    let warned = bot.interact(&click("quote:pay:60:10:3")).await;
+    assert!(content(&warned).contains("Pay 93.15 USD"), "{}", content(&warned));
+    let earlier = pay_link(&warned).expect("a pay link");
+
+    let set = bot.interact(&admin("over-budget", json!([opt("action", "block")]))).await;
+    assert!(
+        content(&set).contains("paying for a session over its division's budget is refused"),
+        "{}",
+        content(&set)
+    );
+    assert_eq!(store.site_settings().await.unwrap().over_budget, OverBudgetPolicy::Block);
+    let quoted = bot.interact(&quote(60, 10, 3)).await;
+    assert!(content(&quoted).contains("does not let you pay"), "{}", content(&quoted));
+    let refused = bot.interact(&click("quote:pay:60:10:3")).await;
+    assert!(is_ephemeral(&refused));
+    let why = content(&refused);
+    assert!(
+        why.contains(&format!(
+            "division sales has a budget of 50.00 USD for {month}, and this session (81.00 USD) would take it 31.00 USD over"
+        )),
+        "{why}"
+    );
+    assert_eq!(pay_link(&refused), None, "no pay link");
+
+    // The order made while the site only warned is refused on the pay page too, and no
+    // checkout is opened for it.
+    let page = reqwest::get(&earlier).await.unwrap();
+    assert_eq!(page.status(), 403);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Division sales has a budget of 50.00 USD"), "{html}");
+    assert!(html.contains("would take it 31.00 USD over"), "{html}");
+    let chosen = app::browser().post(&earlier).form(&[("method", "sandbox")]).send().await.unwrap();
+    assert_eq!(chosen.status(), 403);
+    let token = earlier.rsplit('/').next().unwrap();
+    let order: OrderId = token.split('.').next().unwrap().parse().unwrap();
+    assert!(store.payments(&order).await.unwrap().is_empty(), "no checkout was opened");
+
+    // Within the budget, paying works as before; and warning again lets the earlier order pay.
+    let small = bot.interact(&click("quote:pay:10:1:0")).await;
+    let link = pay_link(&small).expect("a pay link within the budget");
+    assert_eq!(reqwest::get(&link).await.unwrap().status(), 200);
+    bot.interact(&admin("over-budget", json!([opt("action", "warn")]))).await;
+    assert_eq!(reqwest::get(&earlier).await.unwrap().status(), 200);
 }

@@ -22,19 +22,21 @@ use tollbooth_core::store::{
     DiscordLinkStore, OutboxStore, PayPerUseStore, PaymentStore, SiteStore, Switches,
 };
 
+use common::app::browser;
 use common::app::{self, App};
 use common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
 use emulators::discord::{APPLICATION_ID, DiscordEmulator};
 use emulators::payflow::Payflow;
 use emulators::webex::{Fault, WebexEmulator};
 use emulators::zoom::ZoomEmulator;
-use pay::{choose, on_payflow_page, text, with_payflow};
+use pay::{choose, location, on_payflow_page, text, with_payflow};
 
 on_both_backends!(
     a_paid_start_runs_and_is_billed_the_metered_minutes_once,
     an_unpaid_start_is_ended_once_and_the_host_told_once_then_paid_and_billed,
     an_unpaid_zoom_start_is_ended_through_the_zoom_api,
     usage_above_the_authorisation_is_owed_and_blocks_the_next_start,
+    usage_above_a_payflow_authorisation_is_captured_in_full,
     exempt_divisions_and_sites_without_pay_per_use_start_freely,
     two_servers_on_one_database_receiving_the_same_deliveries_capture_once,
     a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once,
@@ -137,6 +139,15 @@ impl World {
         let back = on_payflow_page(&choose(link, "payflow").await, "approve").await;
         let done = text(&back).await;
         assert!(done.contains("Payment authorised") || done.contains("Payment received"), "{done}");
+    }
+
+    /// Pays what `link` asks for in the sandbox, whose captures never exceed the authorisation.
+    async fn pay_in_sandbox(&self, link: &str) {
+        let checkout = choose(link, "sandbox").await;
+        let decision = [("decision", "approve")];
+        let back = location(&browser().post(&checkout).form(&decision).send().await.unwrap());
+        let done = text(&back).await;
+        assert!(done.contains("Payment authorised"), "{done}");
     }
 
     async fn paid_order(&self) -> Order {
@@ -361,7 +372,9 @@ async fn an_unpaid_zoom_start_is_ended_through_the_zoom_api(db: Db) {
 
 async fn usage_above_the_authorisation_is_owed_and_blocks_the_next_start(db: Db) {
     let w = world(&db).await;
-    let order = w.paid_order().await;
+    // The sandbox, like most gateways, captures at most what it authorised.
+    let order = w.app.session_order().await;
+    w.pay_in_sandbox(&w.app.pay_link(&order, 1)).await;
     let meeting = format!("{MEETING}_I_4");
     w.start(&meeting).await;
     // 12 computers for an hour: 720 × 0.12 = 86.40 against 81.00 authorised.
@@ -394,6 +407,31 @@ async fn usage_above_the_authorisation_is_owed_and_blocks_the_next_start(db: Db)
     w.pay(link).await;
     let last = format!("{MEETING}_I_6");
     assert_eq!(w.start(&last).await["state"], "running");
+}
+
+async fn usage_above_a_payflow_authorisation_is_captured_in_full(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    let meeting = format!("{MEETING}_I_12");
+    w.start(&meeting).await;
+    // 86.40 against 81.00 authorised: a Payflow delayed capture may take more than the
+    // authorisation, so the whole cost is captured at once and nothing is owed.
+    let v = w.run_and_end(&meeting, 12, 60).await;
+    assert_eq!(v["cost"]["total"], "86.40");
+    w.delivered(&format!("capture:{}", order.id)).await;
+    let payment = w.app.store.payments(&order.id).await.unwrap().remove(0);
+    assert_eq!((payment.state, payment.amount), (State::Captured, usd("81.00")));
+    assert_eq!(payment.captured, usd("86.40"));
+    assert_eq!(w.payflow.charges(), 1, "one capture");
+    assert_eq!(w.payflow.captured(), [usd("86.40").amount()]);
+    let charge = w.app.store.charge(&order.id).await.unwrap().unwrap();
+    assert_eq!((charge.captured, charge.outstanding), (usd("86.40"), usd("0.00")));
+    assert_eq!(w.spend("training").await["total"], "86.40");
+
+    // Nothing is owed, so the next paid start runs.
+    w.paid_order().await;
+    let next = format!("{MEETING}_I_13");
+    assert_eq!(w.start(&next).await["state"], "running");
 }
 
 async fn exempt_divisions_and_sites_without_pay_per_use_start_freely(db: Db) {

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
 use tollbooth_core::outbox::Effect;
-use tollbooth_core::payment::{Applied, Event, Payment};
+use tollbooth_core::payment::{Applied, CaptureLimit, Event, Payment};
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::control::Registrant;
 use tollbooth_core::registration::{
@@ -75,7 +75,9 @@ async fn pay(s: &SqlStore, r: &Registration) -> Payment {
     let order = s.order(&r.order_id).await.unwrap().unwrap();
     let created = s.create_payment(&order, "sandbox").await.unwrap();
     let event = Event::Sold { reference: format!("ref-{}", created.id), amount: order.amount };
-    let Ok(Applied::Changed(next)) = created.apply(&event) else { panic!() };
+    let Ok(Applied::Changed(next)) = created.apply(&event, CaptureLimit::Authorised) else {
+        panic!()
+    };
     assert!(s.save_transition(&created, &next, &event).await.unwrap());
     *next
 }

@@ -8,7 +8,7 @@ use tollbooth_core::method::Method;
 use tollbooth_core::money::Country;
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
-use tollbooth_core::payment::{Applied, Event, State};
+use tollbooth_core::payment::{Applied, CaptureLimit, Event, State};
 use tollbooth_core::pricing::Prices;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::site::{Division, Host};
@@ -290,7 +290,9 @@ async fn a_transition_is_applied_by_one_writer_only(db: Db) {
     s.create_order(&order).await.unwrap();
     let created = s.create_payment(&order, "sandbox").await.unwrap();
     let event = Event::Authorised { reference: "A1".into(), amount: order.amount };
-    let Ok(Applied::Changed(next)) = created.apply(&event) else { panic!() };
+    let Ok(Applied::Changed(next)) = created.apply(&event, CaptureLimit::Authorised) else {
+        panic!()
+    };
     assert!(s.save_transition(&created, &next, &event).await.unwrap());
     assert!(!s.save_transition(&created, &next, &event).await.unwrap(), "stale version");
     let stored = s.payment(&created.id).await.unwrap().unwrap();

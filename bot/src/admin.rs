@@ -8,7 +8,7 @@ use tollbooth_core::enforcement::Exemption;
 use tollbooth_core::method::{self, Method};
 use tollbooth_core::money::{Country, Currency, Money, parse_non_negative};
 use tollbooth_core::pricing::Prices;
-use tollbooth_core::site::{Division, DivisionId, Host, HostEmail};
+use tollbooth_core::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy};
 use tollbooth_core::store::{PriceSource, StoreError, Switches};
 
 use crate::command::{Args, BadOption};
@@ -183,6 +183,26 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
                 .map_err(|e| BadOption::invalid("amount", e))?;
             store.set_budget(&division, month, amount).await?;
             format!("{}: {division} {month}: {amount} {currency}", lang.pick("Budget", "Budsjett"))
+        }
+        "over-budget" => {
+            let policy: OverBudgetPolicy =
+                args.str("action")?.parse().map_err(|e| BadOption::invalid("action", e))?;
+            store.set_over_budget(policy).await?;
+            let what = match (lang, policy) {
+                (Lang::En, OverBudgetPolicy::Warn) => {
+                    "a session over its division's budget is warned about in the quote"
+                }
+                (Lang::En, OverBudgetPolicy::Block) => {
+                    "paying for a session over its division's budget is refused"
+                }
+                (Lang::No, OverBudgetPolicy::Warn) => {
+                    "en økt over avdelingens budsjett gir en advarsel i tilbudet"
+                }
+                (Lang::No, OverBudgetPolicy::Block) => {
+                    "betaling for en økt over avdelingens budsjett avvises"
+                }
+            };
+            format!("{}: {what}", lang.pick("Over budget", "Over budsjett"))
         }
         "exempt" => {
             let who = args.str("who")?;

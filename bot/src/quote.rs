@@ -7,11 +7,11 @@ use serenity::all::{
     ActionRowComponent, ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton,
     CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
-use tollbooth_core::billing::{self, Month};
+use tollbooth_core::budget::{self, OverBudget};
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
-use tollbooth_core::site::DivisionId;
+use tollbooth_core::site::OverBudgetPolicy;
 use tollbooth_core::store::StoreError;
 
 use crate::command::{Args, BadOption};
@@ -70,16 +70,21 @@ async fn quote(bot: &Bot, caller: Caller, plan: SessionPlan) -> Message {
 }
 
 /// Adds a warning when the caller hosts for a division that this session would take over its
-/// budget for the month. Only a warning: a division may choose to spend more.
+/// budget for the month, saying whether the site then refuses to let them pay.
 async fn with_budget_warning(
     bot: &Bot,
     caller: Caller,
     estimate: &Estimate,
     message: Message,
 ) -> Message {
-    match over_budget_by(bot, caller, estimate).await {
-        Ok(Some((division, month, over))) => {
-            let cur = over.currency();
+    let check = async {
+        let policy = bot.store.site_settings().await?.over_budget;
+        Ok::<_, StoreError>(over_budget_by(bot, caller, estimate).await?.map(|o| (o, policy)))
+    };
+    match check.await {
+        Ok(Some((o, policy))) => {
+            let cur = o.over.currency();
+            let (division, month, over) = (&o.division, o.month, o.over);
             let mut message = message;
             message.text.push_str(&match caller.lang {
                 Lang::En => format!(
@@ -89,6 +94,12 @@ async fn with_budget_warning(
                     "\n⚠️ Denne økten ville ført avdelingen {division} {over} {cur} over budsjettet for {month}."
                 ),
             });
+            if policy == OverBudgetPolicy::Block {
+                message.text.push_str(caller.lang.pick(
+                    " This site does not let you pay for sessions over budget.",
+                    " Dette nettstedet lar deg ikke betale for økter over budsjett.",
+                ));
+            }
             message
         }
         Ok(None) => message,
@@ -103,20 +114,23 @@ async fn over_budget_by(
     bot: &Bot,
     caller: Caller,
     estimate: &Estimate,
-) -> Result<Option<(DivisionId, Month, Money)>, StoreError> {
+) -> Result<Option<OverBudget>, StoreError> {
     let Some(host) = bot.store.linked_host(caller.user_id).await? else { return Ok(None) };
-    let Some(division) = bot.store.host(&host).await?.and_then(|h| h.division) else {
-        return Ok(None);
-    };
-    let month = Month::of(Utc::now());
-    let Some(budget) = bot.store.budget(&division, month).await? else { return Ok(None) };
-    let period = month.period();
-    let spent = bot
-        .store
-        .division_spend(&division, period.start(), period.end(), budget.currency())
-        .await?
-        .total;
-    Ok(billing::over_budget(budget, spent, estimate.cost.total).map(|over| (division, month, over)))
+    budget::over_budget(bot.store.as_ref(), &host, estimate.cost.total, Utc::now()).await
+}
+
+/// Why *Pay* is refused for a session over its division's budget, with the figures.
+fn over_budget_refusal(lang: Lang, o: &OverBudget, estimate: Money) -> String {
+    let cur = o.budget.currency();
+    let (division, budget, month, over) = (&o.division, o.budget, o.month, o.over);
+    match lang {
+        Lang::En => format!(
+            "Paying for this session is refused: division {division} has a budget of {budget} {cur} for {month}, and this session ({estimate} {cur}) would take it {over} {cur} over."
+        ),
+        Lang::No => format!(
+            "Betaling for denne økten er avvist: avdelingen {division} har et budsjett på {budget} {cur} for {month}, og denne økten ({estimate} {cur}) ville ført den {over} {cur} over."
+        ),
+    }
 }
 
 /// The lines of `tollbooth quote`, in the member's language.
@@ -281,6 +295,16 @@ pub async fn pay(
         Ok(estimate) => estimate,
         Err(message) => return message,
     };
+    if site.over_budget == OverBudgetPolicy::Block {
+        match budget::over_budget(bot.store.as_ref(), &host, estimate.cost.total, Utc::now()).await
+        {
+            Ok(None) => {}
+            Ok(Some(o)) => {
+                return Message::private(over_budget_refusal(lang, &o, estimate.cost.total));
+            }
+            Err(e) => return store_failed(lang, &e),
+        }
+    }
     let order = Order::for_session(bound_to, host.to_string(), &estimate, site.prices, change_url)
         .with_headroom(bot.headroom_percent);
     if let Err(e) = bot.store.create_order(&order).await {

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::money::Money;
+use crate::payment::CaptureLimit;
 use crate::pricing::Cost;
 use crate::site::DivisionId;
 
@@ -19,10 +20,11 @@ pub struct Settlement {
     pub outstanding: Money,
 }
 
-/// The authorisation covers what it can; no gateway tollbooth uses lets a capture exceed it.
-pub fn settle(cost: Money, authorised: Money) -> Settlement {
+/// The authorisation covers what it can: all of the cost where the gateway lets a capture
+/// exceed the authorisation, else up to what was authorised, and the rest is owed.
+pub fn settle(cost: Money, authorised: Money, limit: CaptureLimit) -> Settlement {
     let currency = cost.currency();
-    if cost.amount() <= authorised.amount() {
+    if cost.amount() <= authorised.amount() || limit == CaptureLimit::AboveAuthorised {
         return Settlement { capture: cost, outstanding: Money::zero(currency) };
     }
     // Both amounts are already rounded to the minor unit, so the difference is exact.
@@ -259,14 +261,19 @@ mod tests {
     }
 
     #[test]
-    fn the_authorisation_covers_what_it_can_and_the_rest_is_owed() {
+    fn the_authorisation_covers_what_it_can_or_the_gateway_allows_and_the_rest_is_owed() {
+        let strict = CaptureLimit::Authorised;
         assert_eq!(
-            settle(usd("10.80"), usd("93.15")),
+            settle(usd("10.80"), usd("93.15"), strict),
             Settlement { capture: usd("10.80"), outstanding: usd("0.00") }
         );
         assert_eq!(
-            settle(usd("100.00"), usd("93.15")),
+            settle(usd("100.00"), usd("93.15"), strict),
             Settlement { capture: usd("93.15"), outstanding: usd("6.85") }
+        );
+        assert_eq!(
+            settle(usd("100.00"), usd("93.15"), CaptureLimit::AboveAuthorised),
+            Settlement { capture: usd("100.00"), outstanding: usd("0.00") }
         );
     }
 

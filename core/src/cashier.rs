@@ -214,7 +214,8 @@ impl Cashier {
         self.apply(id, Event::Expired).await
     }
 
-    /// Takes `amount` (at most what was authorised) from an authorisation, once.
+    /// Takes `amount` from an authorisation, once: at most what was authorised, unless the
+    /// gateway allows more.
     pub async fn capture(&self, id: &PaymentId, amount: Money) -> Result<Outcome, CashierError> {
         self.move_money(id, Operation::Capture(amount)).await
     }
@@ -252,7 +253,7 @@ impl Cashier {
                 return Ok(Outcome { payment, changed: false });
             }
             Operation::Capture(amount) => {
-                payment.check_capture(amount)?;
+                payment.check_capture(amount, self.gateways.capture_limit(&payment.gateway))?;
                 Step::Capture
             }
             Operation::Void => {
@@ -304,7 +305,7 @@ impl Cashier {
     async fn apply(&self, id: &PaymentId, event: Event) -> Result<Outcome, CashierError> {
         loop {
             let payment = self.load(id).await?;
-            match payment.apply(&event) {
+            match payment.apply(&event, self.gateways.capture_limit(&payment.gateway)) {
                 Ok(Applied::Changed(next)) => {
                     if self.store.save_transition(&payment, &next, &event).await? {
                         metrics::counter!("payment_transitions_total", "gateway" => payment.gateway.clone(), "state" => next.state.as_str())

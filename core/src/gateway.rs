@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::money::Money;
 use crate::order::{Action, OrderId};
-use crate::payment::{IdempotencyKey, Payment, PaymentId};
+use crate::payment::{CaptureLimit, IdempotencyKey, Payment, PaymentId};
 
 /// What a gateway needs to open a hosted checkout for one payment.
 #[derive(Clone, Debug)]
@@ -160,6 +160,11 @@ impl GatewayError {
 pub trait Gateway: Send + Sync {
     fn name(&self) -> &'static str;
 
+    /// How much a capture may take from an authorisation at this gateway.
+    fn capture_limit(&self) -> CaptureLimit {
+        CaptureLimit::Authorised
+    }
+
     /// Opens a hosted checkout that authorises or sells `amount`.
     async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout, GatewayError>;
 
@@ -203,5 +208,27 @@ impl Gateways {
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Gateway>> {
         self.0.get(name)
+    }
+
+    /// What each of these gateways lets a capture take.
+    pub fn capture_limits(&self) -> CaptureLimits {
+        CaptureLimits(self.0.iter().map(|(name, g)| (*name, g.capture_limit())).collect())
+    }
+
+    /// What the gateway `name` lets a capture take; the strict limit for one not configured.
+    pub fn capture_limit(&self, name: &str) -> CaptureLimit {
+        self.get(name).map(|g| g.capture_limit()).unwrap_or_default()
+    }
+}
+
+/// What each configured gateway lets a capture take, by name: what billing needs to know of
+/// the gateways, without holding them.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureLimits(BTreeMap<&'static str, CaptureLimit>);
+
+impl CaptureLimits {
+    /// The strict limit for a gateway that is not configured (any more).
+    pub fn of(&self, gateway: &str) -> CaptureLimit {
+        self.0.get(gateway).copied().unwrap_or_default()
     }
 }

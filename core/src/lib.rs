@@ -3,6 +3,7 @@
 //! implementation. Nothing here knows about HTTP or Discord.
 
 pub mod billing;
+pub mod budget;
 pub mod cashier;
 pub mod config;
 pub mod enforcement;

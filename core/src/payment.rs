@@ -145,6 +145,17 @@ pub enum Illegal {
     Money(#[from] MoneyError),
 }
 
+/// How much a capture may take from an authorisation: a property of the gateway.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaptureLimit {
+    /// At most what was authorised (most gateways).
+    #[default]
+    Authorised,
+    /// More than was authorised, in the one capture (Payflow's delayed capture,
+    /// `payments.md` §1.5).
+    AboveAuthorised,
+}
+
 /// One attempt to pay an order at one gateway.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Payment {
@@ -182,8 +193,9 @@ pub enum Applied {
 }
 
 impl Payment {
-    /// Applies what the gateway said, by the transition table in the module's documentation.
-    pub fn apply(&self, event: &Event) -> Result<Applied, Illegal> {
+    /// Applies what the gateway said, by the transition table in the module's documentation;
+    /// `limit` is what the payment's gateway lets a capture take.
+    pub fn apply(&self, event: &Event, limit: CaptureLimit) -> Result<Applied, Illegal> {
         use State::*;
         let mut next = self.clone();
         next.version += 1;
@@ -204,7 +216,7 @@ impl Payment {
             (Created, Event::Declined { .. }) => next.state = Failed,
             (Created, Event::Expired) => next.state = Expired,
             (Authorised, Event::Captured { reference, amount }) => {
-                self.check_capture(*amount)?;
+                self.check_capture(*amount, limit)?;
                 next.state = Captured;
                 next.captured = *amount;
                 next.capture_ref = Some(reference.clone());
@@ -231,12 +243,16 @@ impl Payment {
         Ok(Applied::Changed(Box::new(next)))
     }
 
-    /// Whether `amount` may be captured now: only from an authorisation, at most what it holds.
-    pub fn check_capture(&self, amount: Money) -> Result<(), Illegal> {
+    /// Whether `amount` may be captured now: only from an authorisation, and at most what it
+    /// holds unless the gateway's `limit` allows more.
+    pub fn check_capture(&self, amount: Money, limit: CaptureLimit) -> Result<(), Illegal> {
         if self.state != State::Authorised {
             return Err(Illegal::Transition { event: "captured", state: self.state });
         }
-        if amount.currency() != self.amount.currency() || amount.amount() > self.amount.amount() {
+        let above = amount.amount() > self.amount.amount();
+        if amount.currency() != self.amount.currency()
+            || (above && limit == CaptureLimit::Authorised)
+        {
             return Err(Illegal::Amount { what: "capture of", got: amount, expected: self.amount });
         }
         Ok(())
@@ -391,7 +407,7 @@ mod tests {
     }
 
     fn changed(p: &Payment, e: &Event) -> Payment {
-        match p.apply(e) {
+        match p.apply(e, CaptureLimit::Authorised) {
             Ok(Applied::Changed(next)) => *next,
             other => panic!("{e:?} on {:?}: {other:?}", p.state),
         }
@@ -425,7 +441,12 @@ mod tests {
             (&captured, Event::Captured { reference: "C1".into(), amount: usd("10.00") }),
             (&captured, Event::Declined { reason: "late".into() }),
         ] {
-            assert_eq!(p.apply(&e), Ok(Applied::Unchanged), "{e:?} on {:?}", p.state);
+            assert_eq!(
+                p.apply(&e, CaptureLimit::Authorised),
+                Ok(Applied::Unchanged),
+                "{e:?} on {:?}",
+                p.state
+            );
         }
     }
 
@@ -433,24 +454,56 @@ mod tests {
     fn illegal_transitions_are_refused() {
         let created = payment(State::Created);
         let capture = Event::Captured { reference: "C".into(), amount: usd("1.00") };
-        assert!(matches!(created.apply(&capture), Err(Illegal::Transition { .. })));
+        assert!(matches!(
+            created.apply(&capture, CaptureLimit::Authorised),
+            Err(Illegal::Transition { .. })
+        ));
         let voided = payment(State::Voided);
-        assert!(voided.apply(&capture).is_err());
+        assert!(voided.apply(&capture, CaptureLimit::Authorised).is_err());
         let refund = Event::Refunded { reference: "R".into(), amount: usd("1.00") };
-        assert!(payment(State::Authorised).apply(&refund).is_err(), "nothing taken yet");
-        assert!(payment(State::Captured).apply(&Event::Voided { reference: "V".into() }).is_err());
+        assert!(
+            payment(State::Authorised).apply(&refund, CaptureLimit::Authorised).is_err(),
+            "nothing taken yet"
+        );
+        assert!(
+            payment(State::Captured)
+                .apply(&Event::Voided { reference: "V".into() }, CaptureLimit::Authorised)
+                .is_err()
+        );
     }
 
     #[test]
     fn amounts_are_checked() {
         let created = payment(State::Created);
-        assert!(matches!(created.apply(&auth("9.99")), Err(Illegal::Amount { .. })));
+        assert!(matches!(
+            created.apply(&auth("9.99"), CaptureLimit::Authorised),
+            Err(Illegal::Amount { .. })
+        ));
         let authorised = payment(State::Authorised);
         let too_much = Event::Captured { reference: "C".into(), amount: usd("10.01") };
-        assert!(authorised.apply(&too_much).is_err());
+        assert!(authorised.apply(&too_much, CaptureLimit::Authorised).is_err());
         let sale = payment(State::Sale);
         let refund = Event::Refunded { reference: "R".into(), amount: usd("10.01") };
-        assert!(sale.apply(&refund).is_err(), "never refund more than was taken");
+        assert!(
+            sale.apply(&refund, CaptureLimit::Authorised).is_err(),
+            "never refund more than was taken"
+        );
+    }
+
+    #[test]
+    fn only_gateways_that_allow_it_capture_above_the_authorisation() {
+        let authorised = payment(State::Authorised);
+        let more = Event::Captured { reference: "C".into(), amount: usd("12.50") };
+        assert!(matches!(
+            authorised.apply(&more, CaptureLimit::Authorised),
+            Err(Illegal::Amount { .. })
+        ));
+        let Ok(Applied::Changed(p)) = authorised.apply(&more, CaptureLimit::AboveAuthorised) else {
+            panic!("a capture above the authorisation where the gateway allows it")
+        };
+        assert_eq!((p.state, p.captured), (State::Captured, usd("12.50")));
+        let euros = Money::parse_exact("12.50", "EUR".parse().unwrap()).unwrap();
+        assert!(authorised.check_capture(euros, CaptureLimit::AboveAuthorised).is_err());
     }
 
     #[test]

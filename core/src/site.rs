@@ -23,6 +23,39 @@ pub struct SiteSettings {
     pub prices: Prices,
     /// The administrator's choice of payment methods; `None` leaves it to the configuration.
     pub payment_methods: Option<Vec<Method>>,
+    /// What happens when a session would take a division over its month's budget.
+    pub over_budget: OverBudgetPolicy,
+}
+
+/// What a site does when a session would take its host's division over the month's budget.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverBudgetPolicy {
+    /// The quote says so; the host may still pay (a division may choose to spend more).
+    #[default]
+    Warn,
+    /// Paying for such a session is refused, in chat and on the pay page.
+    Block,
+}
+
+impl OverBudgetPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverBudgetPolicy::Warn => "warn",
+            OverBudgetPolicy::Block => "block",
+        }
+    }
+}
+
+impl FromStr for OverBudgetPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "warn" => Ok(OverBudgetPolicy::Warn),
+            "block" => Ok(OverBudgetPolicy::Block),
+            other => Err(format!("`{other}` is not an over-budget policy (warn or block)")),
+        }
+    }
 }
 
 impl SiteSettings {
@@ -125,6 +158,16 @@ mod tests {
         assert!("Sales".parse::<DivisionId>().is_err());
         assert!("".parse::<DivisionId>().is_err());
         assert!("a b".parse::<DivisionId>().is_err());
+    }
+
+    #[test]
+    fn over_budget_policies_read_back_and_bad_ones_are_named() {
+        for p in [OverBudgetPolicy::Warn, OverBudgetPolicy::Block] {
+            assert_eq!(p.as_str().parse(), Ok(p));
+        }
+        assert_eq!(OverBudgetPolicy::default(), OverBudgetPolicy::Warn);
+        let err = "stop".parse::<OverBudgetPolicy>().unwrap_err();
+        assert_eq!(err, "`stop` is not an over-budget policy (warn or block)");
     }
 
     #[test]

@@ -256,7 +256,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(dir: &TempDir, env: &[(&str, &str)]) -> Server {
-        let port = free_port();
+        Server::start_on(free_port(), dir, env)
+    }
+
+    /// On `port`, for a test that must name the server's address in its configuration (the
+    /// public URL that gateways send payers back to).
+    pub fn start_on(port: u16, dir: &TempDir, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(binary());
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
             cmd.env_remove(k);

@@ -2,7 +2,7 @@
 //! tags and `X-VPS-REQUEST-ID` duplicate detection, secure tokens, the A/S/D/V/C/I
 //! transactions with their documented refusals (105, 108, 111, 19), a hosted page that
 //! approves or declines, and silent posts. It counts charges and can be told to fail, to answer
-//! slowly, or not to post.
+//! slowly, to hold a capture's answer until released, or not to post.
 //!
 //! It parses with tollbooth's own NVP codec, whose documented cases are unit-tested in core; the
 //! point here is the protocol's behaviour, not a second parser.
@@ -10,6 +10,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -57,10 +59,16 @@ struct Ledger {
     answers: BTreeMap<String, String>,
     next_pnref: u32,
     charges: u32,
+    /// The amount of every delayed capture carried out, in order.
+    captured: Vec<Decimal>,
     duplicates: u32,
     fail_next: u32,
     slow_next: u32,
     slow_by: Duration,
+    /// While `true`, delayed captures are carried out but answered only once it is `false`
+    /// again; a retry with the same request id is answered at once from the duplicate store.
+    hold_captures: bool,
+    released: Arc<Notify>,
     silent_posts_off: bool,
     review: bool,
     last_silent_post: Option<Vec<(String, String)>>,
@@ -118,6 +126,21 @@ impl Payflow {
         ledger.slow_by = by;
     }
 
+    /// While `on`, delayed captures are carried out, then their answers wait until this is
+    /// turned off: a client that dies meanwhile never learns that the money moved.
+    pub fn hold_captures(&self, on: bool) {
+        let mut ledger = self.ledger();
+        ledger.hold_captures = on;
+        if !on {
+            ledger.released.notify_waiters();
+        }
+    }
+
+    /// The amounts of the delayed captures carried out, in order.
+    pub fn captured(&self) -> Vec<Decimal> {
+        self.ledger().captured.clone()
+    }
+
     /// Stops sending silent posts (a test then sends them itself).
     pub fn silent_posts(&self, on: bool) {
         self.ledger().silent_posts_off = !on;
@@ -141,8 +164,9 @@ async fn api(
     let Some(request_id) = headers.get("X-VPS-REQUEST-ID").and_then(|v| v.to_str().ok()) else {
         return "RESULT=-41&RESPMSG=Missing X-VPS-REQUEST-ID".into_response();
     };
-    let (answer, delay) = {
+    let (answer, delay, held) = {
         let mut l = ledger.lock().unwrap();
+        let captures_before = l.captured.len();
         if l.fail_next > 0 {
             l.fail_next -= 1;
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
@@ -165,10 +189,21 @@ async fn api(
             l.slow_next -= 1;
             l.slow_by
         });
-        (answer, delay)
+        let held =
+            (l.hold_captures && l.captured.len() > captures_before).then(|| l.released.clone());
+        (answer, delay, held)
     };
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
+    }
+    if let Some(released) = held {
+        loop {
+            let wake = released.notified();
+            if !ledger.lock().unwrap().hold_captures {
+                break;
+            }
+            wake.await;
+        }
     }
     answer.into_response()
 }
@@ -255,9 +290,11 @@ fn transact(l: &mut Ledger, f: &BTreeMap<String, String>) -> String {
             if orig.trxtype != "A" || orig.result != 0 || orig.captured || orig.voided {
                 return refuse(111, "Capture error: the authorization is captured or voided");
             }
+            // One capture per authorisation, for less or more than it (`payments.md` §1.5).
             let amt = requested.unwrap_or(orig.amt);
             orig.captured = true;
             l.charges += 1;
+            l.captured.push(amt);
             l.txns.insert(pnref.clone(), txn("D", amt));
             approved(pnref)
         }

@@ -2,7 +2,9 @@
 
 use axum::http::HeaderMap;
 use axum::http::header::ACCEPT_LANGUAGE;
+use tollbooth_core::budget::OverBudget;
 use tollbooth_core::method::Method;
+use tollbooth_core::money::Money;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -40,6 +42,20 @@ impl Lang {
         match self {
             Lang::En => "en",
             Lang::No => "no",
+        }
+    }
+
+    /// Why a session over its division's budget cannot be paid for, with the figures.
+    pub fn over_budget(self, o: &OverBudget, estimate: Money) -> String {
+        let cur = o.budget.currency();
+        let (division, budget, month, over) = (&o.division, o.budget, o.month, o.over);
+        match self {
+            Lang::En => format!(
+                "Division {division} has a budget of {budget} {cur} for {month}, and this session ({estimate} {cur}) would take it {over} {cur} over. This site does not allow sessions over budget; nothing was charged."
+            ),
+            Lang::No => format!(
+                "Avdelingen {division} har et budsjett på {budget} {cur} for {month}, og denne økten ({estimate} {cur}) ville ført den {over} {cur} over. Dette nettstedet tillater ikke økter over budsjett; ingenting er belastet."
+            ),
         }
     }
 
@@ -82,6 +98,7 @@ pub struct Texts {
     pub paid_title: &'static str,
     pub paid_body: &'static str,
     pub declined_title: &'static str,
+    pub over_budget_title: &'static str,
     pub declined_body: &'static str,
     pub pending_title: &'static str,
     pub pending_body: &'static str,
@@ -146,6 +163,7 @@ static EN: Texts = Texts {
     paid_title: "Payment received",
     paid_body: "Thank you, your payment was received. You may close this page.",
     declined_title: "Payment declined",
+    over_budget_title: "Over the division's budget",
     declined_body: "The payment was declined and nothing was charged. You can try again with another card or method.",
     pending_title: "Waiting for confirmation",
     pending_body: "We have not heard back from the payment service yet. Reload this page in a minute; you do not need to pay again.",
@@ -197,6 +215,7 @@ static NO: Texts = Texts {
     paid_title: "Betalingen er mottatt",
     paid_body: "Takk, betalingen din er mottatt. Du kan lukke denne siden.",
     declined_title: "Betalingen ble avvist",
+    over_budget_title: "Over avdelingens budsjett",
     declined_body: "Betalingen ble avvist, og ingenting er belastet. Du kan prøve igjen med et annet kort eller en annen betalingsmåte.",
     pending_title: "Venter på bekreftelse",
     pending_body: "Vi har ikke fått svar fra betalingstjenesten ennå. Last inn siden på nytt om et minutt; du trenger ikke betale igjen.",

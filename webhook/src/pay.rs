@@ -8,12 +8,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
+use tollbooth_core::budget;
 use tollbooth_core::cashier::{CashierError, CheckoutUrls};
 use tollbooth_core::gateway::GatewayError;
 use tollbooth_core::method::{self, Method};
 use tollbooth_core::order::{Action, Order, Purchase};
 use tollbooth_core::paylink::PayLinkError;
 use tollbooth_core::payment::{PaymentId, State as PaymentState};
+use tollbooth_core::site::{HostEmail, OverBudgetPolicy};
 use tollbooth_core::store::StoreError;
 
 use crate::i18n::Lang;
@@ -100,6 +102,31 @@ async fn methods(state: &AppState) -> Result<Vec<Method>, ApiError> {
     }
 }
 
+/// The page refusing a session order that would take its host's division over the month's
+/// budget, when the site blocks that. Checked here as well as in chat: the budget, the spend
+/// or the policy may have changed since the order was made.
+async fn over_budget(
+    state: &AppState,
+    order: &Order,
+    lang: Lang,
+) -> Result<Option<Response>, ApiError> {
+    let Some(estimate) = order.estimate() else { return Ok(None) };
+    let policy = match state.store.site_settings().await {
+        Ok(site) => site.over_budget,
+        Err(StoreError::NotFound(_)) => OverBudgetPolicy::default(),
+        Err(e) => return Err(e.into()),
+    };
+    let host = order.payer.parse::<HostEmail>();
+    let (OverBudgetPolicy::Block, Ok(host)) = (policy, host) else { return Ok(None) };
+    let total = estimate.cost.total;
+    let Some(o) = budget::over_budget(state.store.as_ref(), &host, total, Utc::now()).await? else {
+        return Ok(None);
+    };
+    tracing::info!(order = %order.id, division = %o.division, over = %o.over, "payment refused: over the division's budget");
+    let title = lang.texts().over_budget_title;
+    pages::message(StatusCode::FORBIDDEN, lang, title, &lang.over_budget(&o, total), None).map(Some)
+}
+
 pub async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -112,6 +139,9 @@ pub async fn show(
         Err(page) => return Ok(page),
     };
     let paid = state.store.payments(&order.id).await?.iter().any(|p| p.state.is_paid());
+    if !paid && let Some(refusal) = over_budget(&state, &order, lang).await? {
+        return Ok(refusal);
+    }
     let t = lang.texts();
     if !paid && registration_closed(&state, &order).await? {
         return pages::message(StatusCode::OK, lang, t.closed_title, t.closed_body, None);
@@ -155,6 +185,9 @@ pub async fn choose(
     let method: Method = choice.method.parse().map_err(ApiError::BadRequest)?;
     if !methods(&state).await?.contains(&method) {
         return Err(ApiError::BadRequest(format!("payment method `{method}` is not offered here")));
+    }
+    if let Some(refusal) = over_budget(&state, &order, lang).await? {
+        return Ok(refusal);
     }
     let page_url = |suffix: &str, payment: &PaymentId| {
         let mut url = state.url(&format!("pay/{token}{suffix}"));

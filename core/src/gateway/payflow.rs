@@ -18,7 +18,7 @@ use super::{Callback, Checkout, CheckoutRequest, Done, Gateway, GatewayError, No
 use crate::config::{PayflowConfig, PayflowMode};
 use crate::money::{Currency, Money};
 use crate::order::Action;
-use crate::payment::{IdempotencyKey, Payment};
+use crate::payment::{CaptureLimit, IdempotencyKey, Payment};
 
 pub const NAME: &str = "payflow";
 
@@ -177,6 +177,12 @@ fn fresh_request_id() -> String {
 impl Gateway for Payflow {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    /// A delayed capture may be for more than the authorisation (`payments.md` §1.5), so a
+    /// session that ran over is charged in full instead of leaving a balance.
+    fn capture_limit(&self) -> CaptureLimit {
+        CaptureLimit::AboveAuthorised
     }
 
     async fn create_checkout(&self, r: &CheckoutRequest) -> Result<Checkout, GatewayError> {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::gateway::CaptureLimits;
 use crate::metering::Connection;
 use crate::paylink::Links;
 use crate::platform::PlatformKind;
@@ -39,9 +40,14 @@ pub trait SessionStore {
     /// processed, in one transaction. A delivery that cannot be read is marked with why and
     /// skipped. In the same transaction, pay-per-use starts are decided (a blocked one queues
     /// the end of the meeting and a message with a pay link from `links`) and paid sessions
-    /// that ended are charged (queuing the capture and a receipt). Returns how many were
-    /// processed.
-    async fn apply_deliveries(&self, limit: usize, links: &Links) -> Result<usize, StoreError>;
+    /// that ended are charged (queuing the capture, as much as the payment's gateway allows by
+    /// `captures`, and a receipt). Returns how many were processed.
+    async fn apply_deliveries(
+        &self,
+        limit: usize,
+        links: &Links,
+        captures: &CaptureLimits,
+    ) -> Result<usize, StoreError>;
 
     async fn session(
         &self,

@@ -7,7 +7,7 @@ use super::StoreError;
 use crate::method::Method;
 use crate::money::Country;
 use crate::pricing::Prices;
-use crate::site::{Division, DivisionId, Host, HostEmail, SiteSettings};
+use crate::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy, SiteSettings};
 
 /// Who changed the prices: the operator's configuration or an administrator in chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +45,7 @@ pub trait SiteStore {
     async fn set_country(&self, country: Country) -> Result<(), StoreError>;
     /// The administrator's choice of payment methods; `None` goes back to every configured one.
     async fn set_payment_methods(&self, methods: Option<&[Method]>) -> Result<(), StoreError>;
+    async fn set_over_budget(&self, policy: OverBudgetPolicy) -> Result<(), StoreError>;
 
     /// Records a new version of the price list, in force from `from`. Returns its version.
     async fn set_prices(

@@ -18,6 +18,7 @@ use super::sessions::{load_connections_of, load_session};
 use super::{SqlStore, flag, millis, parsed};
 use crate::billing::{self, Charge, Month, Spend};
 use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
+use crate::gateway::CaptureLimits;
 use crate::money::{Currency, Money};
 use crate::order::{Order, OrderId};
 use crate::outbox::{Capture, ChatMessage, Effect, Link};
@@ -224,12 +225,13 @@ async fn unpaid_order(conn: &mut AnyConnection, host: &str) -> Result<Option<Ord
 }
 
 /// Charges every paid session in `ended` that was not charged yet: prices its usage at the
-/// prices its order was paid at, books it to the host's division, and queues the capture and
-/// the receipt.
+/// prices its order was paid at, books it to the host's division, and queues the capture (as
+/// much of the cost as the payment's gateway lets it take) and the receipt.
 pub(super) async fn bill_ended(
     conn: &mut AnyConnection,
     ended: &HashSet<SessionKey>,
     links: &Links,
+    captures: &CaptureLimits,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     for (platform, meeting_id) in ended {
@@ -261,7 +263,8 @@ pub(super) async fn bill_ended(
         let bill = Bill::new(window, &connections, &prices)
             .map_err(|e| StoreError::Invalid(format!("session {platform}/{meeting_id}: {e}")))?;
         let payment = sqlx::query(
-            "SELECT id, amount, reference FROM payments WHERE order_id = $1 AND state = 'authorised'
+            "SELECT id, gateway, amount, reference FROM payments
+             WHERE order_id = $1 AND state = 'authorised'
              ORDER BY seq DESC LIMIT 1",
         )
         .bind(order.as_str())
@@ -272,7 +275,8 @@ pub(super) async fn bill_ended(
             continue;
         };
         let authorised = amount(&payment, "amount", prices.currency)?;
-        let settlement = billing::settle(bill.cost.total, authorised);
+        let gateway: String = payment.try_get("gateway")?;
+        let settlement = billing::settle(bill.cost.total, authorised, captures.of(&gateway));
         let division: Option<DivisionId> =
             sqlx::query("SELECT division_id FROM hosts WHERE email = $1")
                 .bind(host.as_str())

@@ -9,6 +9,7 @@ use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Row, Transaction}
 
 use super::pay_per_use::{bill_ended, decide_starts};
 use super::{SqlStore, flag, millis, opt_time, parsed};
+use crate::gateway::CaptureLimits;
 use crate::metering::{Connection, SessionTimes};
 use crate::paylink::Links;
 use crate::platform::{Inbound, Observation, PlatformKind};
@@ -53,7 +54,12 @@ impl SessionStore for SqlStore {
         Ok(query.execute(&self.pool).await?.rows_affected())
     }
 
-    async fn apply_deliveries(&self, limit: usize, links: &Links) -> Result<usize, StoreError> {
+    async fn apply_deliveries(
+        &self,
+        limit: usize,
+        links: &Links,
+        captures: &CaptureLimits,
+    ) -> Result<usize, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let applied = match self.backend {
             Backend::Postgres => {
@@ -63,7 +69,7 @@ impl SessionStore for SqlStore {
                     .execute(&mut *tx)
                     .await?;
                 let Some(batch) = read_batch(&mut tx, limit).await? else { return Ok(0) };
-                let applied = write_batch(&mut tx, &batch, links).await?;
+                let applied = write_batch(&mut tx, &batch, links, captures).await?;
                 finish(tx, applied).await?
             }
             Backend::Sqlite => {
@@ -73,7 +79,7 @@ impl SessionStore for SqlStore {
                 // these deliveries meanwhile.
                 let Some(batch) = read_batch(&mut conn, limit).await? else { return Ok(0) };
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let applied = write_batch(&mut tx, &batch, links).await?;
+                let applied = write_batch(&mut tx, &batch, links, captures).await?;
                 finish(tx, applied).await?
             }
         };
@@ -268,6 +274,7 @@ async fn write_batch(
     conn: &mut AnyConnection,
     batch: &Batch,
     links: &Links,
+    captures: &CaptureLimits,
 ) -> Result<usize, StoreError> {
     let now = millis(Utc::now());
     if !mark_processed(&mut *conn, &batch.ids, now).await? {
@@ -283,7 +290,7 @@ async fn write_batch(
     }
     // Starts first: a session that started and ended within one batch is decided, then billed.
     decide_starts(&mut *conn, &batch.started, links, Utc::now()).await?;
-    bill_ended(&mut *conn, &batch.ended, links, Utc::now()).await?;
+    bill_ended(&mut *conn, &batch.ended, links, captures, Utc::now()).await?;
     for (id, why) in &batch.unreadable {
         tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; skipped");
         sqlx::query("UPDATE deliveries SET error = $1 WHERE id = $2")

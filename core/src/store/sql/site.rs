@@ -10,7 +10,7 @@ use super::{SqlStore, flag, millis, parsed};
 use crate::method::{self, Method};
 use crate::money::{Country, Currency};
 use crate::pricing::Prices;
-use crate::site::{Division, DivisionId, Host, HostEmail, SiteSettings};
+use crate::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy, SiteSettings};
 use crate::store::{PriceSource, SiteStore, StoreError, Switches};
 
 fn prices(row: &AnyRow) -> Result<Prices, StoreError> {
@@ -97,7 +97,7 @@ impl SiteStore for SqlStore {
     async fn site_settings(&self) -> Result<SiteSettings, StoreError> {
         let row = sqlx::query(
             "SELECT ecommerce_enabled, pay_per_use_enabled, fee_based_enabled, country,
-                 payment_methods
+                 payment_methods, over_budget
              FROM site_settings WHERE id = 1",
         )
         .fetch_optional(&self.pool)
@@ -115,6 +115,7 @@ impl SiteStore for SqlStore {
             country: parsed(&row, "country")?,
             prices: self.prices_at(Utc::now()).await?,
             payment_methods,
+            over_budget: parsed(&row, "over_budget")?,
         })
     }
 
@@ -150,6 +151,16 @@ impl SiteStore for SqlStore {
         .bind(millis(Utc::now()))
         .execute(&self.pool)
         .await?;
+        settings_updated(done)
+    }
+
+    async fn set_over_budget(&self, policy: OverBudgetPolicy) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE site_settings SET over_budget = $1, updated_at = $2 WHERE id = 1")
+                .bind(policy.as_str())
+                .bind(millis(Utc::now()))
+                .execute(&self.pool)
+                .await?;
         settings_updated(done)
     }
 

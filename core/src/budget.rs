@@ -1,0 +1,44 @@
+//! Division budgets when a host pays: whether a session would take the host's division over
+//! its month's budget. Asked when the quote is shown, when *Pay* makes the order, and again on
+//! the pay page, since budgets and spend change between the three.
+
+use chrono::{DateTime, Utc};
+
+use crate::billing::{self, Month};
+use crate::money::Money;
+use crate::site::{DivisionId, HostEmail};
+use crate::store::{Store, StoreError};
+
+/// A session that would take a division over its budget for a month, and by how much.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverBudget {
+    pub division: DivisionId,
+    pub month: Month,
+    pub budget: Money,
+    pub over: Money,
+}
+
+/// Whether a session of `estimate` for `host`, paid at `at`, would take the host's division
+/// over its budget for that month. None for hosts without a division or divisions without a
+/// budget that month.
+pub async fn over_budget(
+    store: &dyn Store,
+    host: &HostEmail,
+    estimate: Money,
+    at: DateTime<Utc>,
+) -> Result<Option<OverBudget>, StoreError> {
+    let Some(division) = store.host(host).await?.and_then(|h| h.division) else {
+        return Ok(None);
+    };
+    let month = Month::of(at);
+    let Some(budget) = store.budget(&division, month).await? else { return Ok(None) };
+    let period = month.period();
+    let spent =
+        store.division_spend(&division, period.start(), period.end(), budget.currency()).await?;
+    Ok(billing::over_budget(budget, spent.total, estimate).map(|over| OverBudget {
+        division,
+        month,
+        budget,
+        over,
+    }))
+}
