@@ -8,9 +8,8 @@ mod emulators;
 
 use axum::http::Method;
 use ed25519_dalek::{Signer, SigningKey};
-use secrecy::SecretString;
 use serde_json::{Value, json};
-use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::config::Config;
 use tollbooth_core::method::Method as PayMethod;
 use tollbooth_core::order::OrderId;
 use tollbooth_core::platform::PlatformKind;
@@ -22,7 +21,7 @@ use tollbooth_core::store::{
 use chat::{ADMIN, MEMBER, key, sub};
 use common::app::{self, App};
 use common::{Db, TempDir, binary};
-use emulators::discord::{APPLICATION_ID, DiscordEmulator, TOKEN};
+use emulators::discord::{APPLICATION_ID, DiscordEmulator};
 
 const USER_ID: u64 = 4242;
 
@@ -39,13 +38,9 @@ async fn start(db: &Db) -> Bot {
 /// The bot over HTTP with the configuration further changed by `configure`.
 async fn start_with(db: &Db, configure: impl FnOnce(&mut Config)) -> Bot {
     let discord = DiscordEmulator::start().await;
-    let base = discord.base.clone();
+    let clients = emulators::clients(None, None, Some(&discord));
     let app = app::start(db, |c| {
-        c.discord.mode = DiscordMode::Http;
-        c.discord.public_key = Some(hex::encode(key().verifying_key().to_bytes()));
-        c.discord.application_id = Some(APPLICATION_ID.into());
-        c.discord.token = Some(SecretString::from(TOKEN));
-        c.discord.api_base = base.parse().unwrap();
+        clients(c);
         configure(c);
     })
     .await;

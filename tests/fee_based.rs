@@ -12,9 +12,8 @@ mod pay;
 
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde_json::{Value, json};
-use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::config::Config;
 use tollbooth_core::order::OrderId;
 use tollbooth_core::payment::State;
 use tollbooth_core::platform::PlatformKind;
@@ -27,7 +26,7 @@ use tollbooth_core::store::{
 use chat::{ADMIN, MEMBER, ask, command, dms, link, options, sub};
 use common::Db;
 use common::app::{self, App, browser};
-use emulators::discord::{APPLICATION_ID, DiscordEmulator};
+use emulators::discord::DiscordEmulator;
 use emulators::payflow::Payflow;
 use emulators::webex::WebexEmulator;
 use emulators::zoom::ZoomEmulator;
@@ -77,20 +76,11 @@ fn configure(
     zoom: &ZoomEmulator,
     discord: &DiscordEmulator,
 ) -> impl FnOnce(&mut Config) {
-    let (webex_base, zoom_base, discord_base) =
-        (webex.base.clone(), zoom.base.clone(), discord.base.clone());
+    let clients = emulators::clients(Some(webex), Some(zoom), Some(discord));
     let payments = with_payflow(payflow, 10);
     move |c: &mut Config| {
         payments(c);
-        c.webex.api_base = webex_base.parse().unwrap();
-        c.webex.token = Some(SecretString::from(emulators::webex::TOKEN));
-        c.zoom.api_base = zoom_base.parse().unwrap();
-        c.zoom.token = Some(SecretString::from(emulators::zoom::TOKEN));
-        c.discord.mode = DiscordMode::Http;
-        c.discord.public_key = Some(chat::public_key());
-        c.discord.application_id = Some(APPLICATION_ID.into());
-        c.discord.token = Some(SecretString::from(emulators::discord::TOKEN));
-        c.discord.api_base = discord_base.parse().unwrap();
+        clients(c);
     }
 }
 

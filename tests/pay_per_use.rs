@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::config::Config;
 use tollbooth_core::enforcement::Exemption;
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
@@ -25,7 +25,7 @@ use tollbooth_core::store::{
 use common::app::browser;
 use common::app::{self, App};
 use common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
-use emulators::discord::{APPLICATION_ID, DiscordEmulator};
+use emulators::discord::DiscordEmulator;
 use emulators::payflow::Payflow;
 use emulators::webex::{Fault, WebexEmulator};
 use emulators::zoom::ZoomEmulator;
@@ -88,26 +88,15 @@ fn configure(
     zoom: &ZoomEmulator,
     discord: &DiscordEmulator,
 ) -> impl FnOnce(&mut Config) {
-    let (webex_base, zoom_base, discord_base) =
-        (webex.base.clone(), zoom.base.clone(), discord.base.clone());
+    let clients = emulators::clients(Some(webex), Some(zoom), Some(discord));
     // A short timeout, so that a capture whose answer is late is soon an unknown outcome.
     let payments = with_payflow(payflow, 1);
     move |c: &mut Config| {
         payments(c);
+        clients(c);
         c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
         c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
-        c.webex.api_base = webex_base.parse().unwrap();
-        c.webex.token = Some(SecretString::from(emulators::webex::TOKEN));
         c.zoom.webhook_secret_token = Some(SecretString::from(ZOOM_SECRET));
-        c.zoom.api_base = zoom_base.parse().unwrap();
-        c.zoom.token = Some(SecretString::from(emulators::zoom::TOKEN));
-        c.discord.mode = DiscordMode::Http;
-        c.discord.public_key = Some(hex::encode(
-            ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key().to_bytes(),
-        ));
-        c.discord.application_id = Some(APPLICATION_ID.into());
-        c.discord.token = Some(SecretString::from(emulators::discord::TOKEN));
-        c.discord.api_base = discord_base.parse().unwrap();
     }
 }
 

@@ -11,14 +11,13 @@ mod pay;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tollbooth_core::config::DiscordMode;
 use tollbooth_core::site::HostEmail;
 use tollbooth_core::store::{DiscordLinkStore, SiteStore, Switches};
 
 use chat::{MEMBER, ask, command, link, options, sub};
 use common::app::{self, App};
 use common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET};
-use emulators::discord::{APPLICATION_ID, DiscordEmulator};
+use emulators::discord::DiscordEmulator;
 use emulators::payflow::Payflow;
 use emulators::webex::WebexEmulator;
 use pay::{choose, on_payflow_page, text, with_payflow};
@@ -39,18 +38,12 @@ async fn world(db: &Db) -> World {
     let (payflow, webex, discord) =
         (Payflow::start().await, WebexEmulator::start().await, DiscordEmulator::start().await);
     let payments = with_payflow(&payflow, 10);
-    let (webex_base, discord_base) = (webex.base.clone(), discord.base.clone());
+    let clients = emulators::clients(Some(&webex), None, Some(&discord));
     let app = app::start(db, move |c| {
         payments(c);
+        clients(c);
         c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
         c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
-        c.webex.api_base = webex_base.parse().unwrap();
-        c.webex.token = Some(SecretString::from(emulators::webex::TOKEN));
-        c.discord.mode = DiscordMode::Http;
-        c.discord.public_key = Some(chat::public_key());
-        c.discord.application_id = Some(APPLICATION_ID.into());
-        c.discord.token = Some(SecretString::from(emulators::discord::TOKEN));
-        c.discord.api_base = discord_base.parse().unwrap();
     })
     .await;
     let switches =

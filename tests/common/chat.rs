@@ -11,12 +11,7 @@ use crate::emulators::discord::{APPLICATION_ID, DiscordEmulator};
 
 /// The application's signing key, as Discord holds it; the server knows the public half.
 pub fn key() -> SigningKey {
-    SigningKey::from_bytes(&[7; 32])
-}
-
-/// `discord.public_key` for [`key`].
-pub fn public_key() -> String {
-    hex::encode(key().verifying_key().to_bytes())
+    crate::emulators::discord::application_key()
 }
 
 /// Manage Server, and no permissions at all.

@@ -19,6 +19,12 @@ use tokio::task::JoinHandle;
 
 /// The only bot token the emulator accepts.
 pub const TOKEN: &str = "discord-emulator-token";
+/// The application's Ed25519 signing key, as Discord holds it; tollbooth is configured with
+/// the public half and checks every interaction against it.
+pub fn application_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+}
+
 pub const APPLICATION_ID: &str = "123456789012345678";
 
 /// One request as received.

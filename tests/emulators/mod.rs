@@ -12,6 +12,39 @@ pub mod zoom;
 
 use std::time::Duration;
 
+use secrecy::SecretString;
+use tollbooth_core::config::{Config, DiscordMode};
+
+/// Points tollbooth's Webex, Zoom and Discord clients at the emulators given, with the tokens
+/// they accept, and its interactions endpoint at the emulated application's key.
+pub fn clients(
+    webex: Option<&webex::WebexEmulator>,
+    zoom: Option<&zoom::ZoomEmulator>,
+    discord: Option<&discord::DiscordEmulator>,
+) -> impl FnOnce(&mut Config) + use<> {
+    let webex = webex.map(|e| e.base.clone());
+    let zoom = zoom.map(|e| e.base.clone());
+    let discord = discord.map(|e| e.base.clone());
+    move |c: &mut Config| {
+        if let Some(base) = webex {
+            c.webex.api_base = base.parse().unwrap();
+            c.webex.token = Some(SecretString::from(webex::TOKEN));
+        }
+        if let Some(base) = zoom {
+            c.zoom.api_base = base.parse().unwrap();
+            c.zoom.token = Some(SecretString::from(zoom::TOKEN));
+        }
+        if let Some(base) = discord {
+            c.discord.mode = DiscordMode::Http;
+            let public = discord::application_key().verifying_key().to_bytes();
+            c.discord.public_key = Some(hex::encode(public));
+            c.discord.application_id = Some(discord::APPLICATION_ID.into());
+            c.discord.token = Some(SecretString::from(discord::TOKEN));
+            c.discord.api_base = base.parse().unwrap();
+        }
+    }
+}
+
 /// What a payment emulator counts and can be told, kept in its ledger, so that the shared
 /// gateway suite drives every emulator the same way.
 #[derive(Debug, Default)]

@@ -132,91 +132,56 @@ pub trait MeetingControl: Send + Sync {
     async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError>;
 }
 
-#[async_trait]
-impl MeetingControl for WebexApi {
-    async fn end_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
-        Ok(WebexApi::end_meeting(self, meeting_id).await?)
-    }
+/// Each client's own methods, behind the trait: one impl for both, so they cannot drift.
+macro_rules! meeting_control {
+    ($api:ty) => {
+        #[async_trait]
+        impl MeetingControl for $api {
+            async fn end_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
+                Ok(<$api>::end_meeting(self, meeting_id).await?)
+            }
 
-    async fn schedule_meeting(
-        &self,
-        request: &MeetingRequest,
-    ) -> Result<ScheduledMeeting, ControlError> {
-        Ok(WebexApi::schedule_meeting(self, request).await?)
-    }
+            async fn schedule_meeting(
+                &self,
+                request: &MeetingRequest,
+            ) -> Result<ScheduledMeeting, ControlError> {
+                Ok(<$api>::schedule_meeting(self, request).await?)
+            }
 
-    async fn require_registration(
-        &self,
-        meeting_id: &str,
-        registration: &Registration,
-    ) -> Result<(), ControlError> {
-        Ok(WebexApi::require_registration(self, meeting_id, registration).await?)
-    }
+            async fn require_registration(
+                &self,
+                meeting_id: &str,
+                registration: &Registration,
+            ) -> Result<(), ControlError> {
+                Ok(<$api>::require_registration(self, meeting_id, registration).await?)
+            }
 
-    async fn admit(
-        &self,
-        meeting_id: &str,
-        attendee: &Attendee,
-    ) -> Result<Registrant, ControlError> {
-        Ok(WebexApi::admit(self, meeting_id, attendee).await?)
-    }
+            async fn admit(
+                &self,
+                meeting_id: &str,
+                attendee: &Attendee,
+            ) -> Result<Registrant, ControlError> {
+                Ok(<$api>::admit(self, meeting_id, attendee).await?)
+            }
 
-    async fn cancel_registrant(
-        &self,
-        meeting_id: &str,
-        registrant: &Registrant,
-        email: &str,
-    ) -> Result<(), ControlError> {
-        Ok(WebexApi::cancel_registrant(self, meeting_id, registrant, email).await?)
-    }
+            async fn cancel_registrant(
+                &self,
+                meeting_id: &str,
+                registrant: &Registrant,
+                email: &str,
+            ) -> Result<(), ControlError> {
+                Ok(<$api>::cancel_registrant(self, meeting_id, registrant, email).await?)
+            }
 
-    async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
-        Ok(WebexApi::cancel_meeting(self, meeting_id).await?)
-    }
+            async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
+                Ok(<$api>::cancel_meeting(self, meeting_id).await?)
+            }
+        }
+    };
 }
 
-#[async_trait]
-impl MeetingControl for ZoomApi {
-    async fn end_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
-        Ok(ZoomApi::end_meeting(self, meeting_id).await?)
-    }
-
-    async fn schedule_meeting(
-        &self,
-        request: &MeetingRequest,
-    ) -> Result<ScheduledMeeting, ControlError> {
-        Ok(ZoomApi::schedule_meeting(self, request).await?)
-    }
-
-    async fn require_registration(
-        &self,
-        meeting_id: &str,
-        registration: &Registration,
-    ) -> Result<(), ControlError> {
-        Ok(ZoomApi::require_registration(self, meeting_id, registration).await?)
-    }
-
-    async fn admit(
-        &self,
-        meeting_id: &str,
-        attendee: &Attendee,
-    ) -> Result<Registrant, ControlError> {
-        Ok(ZoomApi::admit(self, meeting_id, attendee).await?)
-    }
-
-    async fn cancel_registrant(
-        &self,
-        meeting_id: &str,
-        registrant: &Registrant,
-        email: &str,
-    ) -> Result<(), ControlError> {
-        Ok(ZoomApi::cancel_registrant(self, meeting_id, registrant, email).await?)
-    }
-
-    async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
-        Ok(ZoomApi::cancel_meeting(self, meeting_id).await?)
-    }
-}
+meeting_control!(WebexApi);
+meeting_control!(ZoomApi);
 
 #[cfg(test)]
 mod tests {
