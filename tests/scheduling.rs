@@ -1,6 +1,7 @@
 //! A pay-per-use host schedules a meeting in chat and pays for that meeting: the order is bound
 //! to it, `/session start` hands out the start link only once it is paid, and the paid order
-//! lets that meeting start but no other (Webex emulator, Payflow emulator, both backends).
+//! lets that meeting start but no other (Webex and Zoom emulators, Payflow emulator, both
+//! backends).
 
 #[path = "common/chat.rs"]
 mod chat;
@@ -11,39 +12,51 @@ mod pay;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::site::HostEmail;
 use tollbooth_core::store::{DiscordLinkStore, SiteStore, Switches};
 
 use chat::{MEMBER, ask, command, link, options, sub};
 use common::app::{self, App};
-use common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET};
+use common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
 use emulators::discord::DiscordEmulator;
 use emulators::payflow::Payflow;
 use emulators::webex::WebexEmulator;
+use emulators::zoom::ZoomEmulator;
 use pay::{choose, on_payflow_page, text, with_payflow};
 
-on_both_backends!(a_meeting_scheduled_and_paid_in_chat_starts_and_no_other_does);
+on_both_backends!(
+    a_meeting_scheduled_and_paid_in_chat_starts_and_no_other_does,
+    a_zoom_meeting_scheduled_and_paid_in_chat_starts_by_its_number_and_no_other_does,
+);
 
 const HOST: &str = "host@example.com";
 const HOST_USER: u64 = 4242;
 
 struct World {
     app: App,
+    sender: Sender,
     payflow: Payflow,
     webex: WebexEmulator,
+    zoom: ZoomEmulator,
     discord: DiscordEmulator,
 }
 
 async fn world(db: &Db) -> World {
-    let (payflow, webex, discord) =
-        (Payflow::start().await, WebexEmulator::start().await, DiscordEmulator::start().await);
+    let (payflow, webex, zoom, discord) = (
+        Payflow::start().await,
+        WebexEmulator::start().await,
+        ZoomEmulator::start().await,
+        DiscordEmulator::start().await,
+    );
     let payments = with_payflow(&payflow, 10);
-    let clients = emulators::clients(Some(&webex), None, Some(&discord));
+    let clients = emulators::clients(Some(&webex), Some(&zoom), Some(&discord));
     let app = app::start(db, move |c| {
         payments(c);
         clients(c);
         c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
         c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
+        c.zoom.webhook_secret_token = Some(SecretString::from(ZOOM_SECRET));
     })
     .await;
     let switches =
@@ -51,7 +64,8 @@ async fn world(db: &Db) -> World {
     app.store.set_switches(switches).await.unwrap();
     let host: HostEmail = HOST.parse().unwrap();
     app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
-    World { app, payflow, webex, discord }
+    let sender = Sender::new(&app.base);
+    World { app, sender, payflow, webex, zoom, discord }
 }
 
 impl World {
@@ -61,55 +75,90 @@ impl World {
         ask(&self.app.base, &self.discord, &interaction).await
     }
 
-    /// Reports a `started` for `meeting` and returns the session as the API then shows it.
-    async fn start(&self, meeting: &str) -> Value {
-        let sender = Sender::new(&self.app.base);
+    /// Schedules a meeting on `platform` for 10 computers and 3 phones, checks that
+    /// `/session start` withholds the start link until the order is paid (Payflow) and then
+    /// hands it out, and returns the meeting id the chat named.
+    async fn schedule_and_pay(&self, platform: PlatformKind) -> String {
+        let scheduled = self
+            .session(
+                "schedule",
+                "schedule",
+                &[
+                    ("title", json!("Onboarding")),
+                    ("start", json!("2030-12-01 14:00")),
+                    ("minutes", json!(60)),
+                    ("platform", json!(platform.as_str())),
+                    ("computers", json!(10)),
+                    ("phones", json!(3)),
+                ],
+            )
+            .await;
+        let said = scheduled["content"].as_str().unwrap();
+        assert!(said.contains(&format!("Scheduled **Onboarding** on {platform}")), "{said}");
+        // The estimate of the plan (81.00 USD) plus 15 % headroom.
+        assert!(said.contains("Pay 93.15 USD"), "{said}");
+        let meeting = said.split('`').nth(1).unwrap().to_owned();
+        let start_url = match platform {
+            PlatformKind::Webex => self.webex.meetings()[0].web_link.clone(),
+            PlatformKind::Zoom => self.zoom.meetings()[0].start_url.clone(),
+        };
+
+        let where_ = [("platform", json!(platform.as_str())), ("meeting", json!(meeting.clone()))];
+        let early = self.session("start-1", "start", &where_).await;
+        assert!(early["content"].as_str().unwrap().contains("not paid for yet"), "{early}");
+        assert!(link(&early).is_none(), "no start link before paying");
+
+        let pay_link = link(&scheduled).unwrap();
+        let back = on_payflow_page(&choose(&pay_link, "payflow").await, "approve").await;
+        assert!(text(&back).await.contains("Payment authorised"));
+        assert_eq!(self.payflow.charges(), 0, "held, not taken");
+        let start = self.session("start-2", "start", &where_).await;
+        assert_eq!(link(&start).as_deref(), Some(start_url.as_str()), "{start}");
+        meeting
+    }
+
+    /// Reports a Webex `started` for `meeting` and returns the session as the API then shows it.
+    async fn webex_started(&self, meeting: &str) -> Value {
         let body = json!({"id": "hook", "resource": "meetings", "event": "started",
             "data": {"id": meeting, "start": "2030-12-01T14:00:00Z", "hostEmail": HOST}});
-        assert_eq!(sender.webex(body.to_string().as_bytes()).await.status(), 200);
-        sender.settled_session("webex", meeting).await
+        assert_eq!(self.sender.webex(body.to_string().as_bytes()).await.status(), 200);
+        self.sender.settled_session("webex", meeting).await
+    }
+
+    /// Reports a Zoom `meeting.started` for the instance `uuid` of meeting `number` (a JSON
+    /// number, as Zoom documents it) and returns the session as the API then shows it.
+    async fn zoom_started(&self, number: u64, uuid: &str) -> Value {
+        let body = json!({"event": "meeting.started", "event_ts": 1_922_450_400_000_u64,
+            "payload": {"account_id": "AAAAAAAAAAAAAAAAAAAAAA", "object": {
+                "id": number, "uuid": uuid, "host_id": "z8yCxjabcdEFGHfp8uQ", "topic": "Onboarding",
+                "type": 2, "start_time": "2030-12-01T14:00:00Z", "duration": 60,
+                "host_email": HOST}}});
+        assert_eq!(self.sender.zoom(body.to_string().as_bytes()).await.status(), 200);
+        self.sender.settled_session("zoom", uuid).await
     }
 }
 
 async fn a_meeting_scheduled_and_paid_in_chat_starts_and_no_other_does(db: Db) {
     let w = world(&db).await;
-    let scheduled = w
-        .session(
-            "schedule",
-            "schedule",
-            &[
-                ("title", json!("Onboarding")),
-                ("start", json!("2030-12-01 14:00")),
-                ("minutes", json!(60)),
-                ("platform", json!("webex")),
-                ("computers", json!(10)),
-                ("phones", json!(3)),
-            ],
-        )
-        .await;
-    let said = scheduled["content"].as_str().unwrap();
-    assert!(said.contains("Scheduled **Onboarding** on webex"), "{said}");
-    // The estimate of the plan (81.00 USD) plus 15 % headroom.
-    assert!(said.contains("Pay 93.15 USD"), "{said}");
-    let meeting = said.split('`').nth(1).unwrap().to_owned();
-    let web_link = w.webex.meetings()[0].web_link.clone();
-
-    let where_ = [("platform", json!("webex")), ("meeting", json!(meeting.clone()))];
-    let early = w.session("start-1", "start", &where_).await;
-    assert!(early["content"].as_str().unwrap().contains("not paid for yet"), "{early}");
-    assert!(link(&early).is_none(), "no start link before paying");
-
-    let pay_link = link(&scheduled).unwrap();
-    let back = on_payflow_page(&choose(&pay_link, "payflow").await, "approve").await;
-    assert!(text(&back).await.contains("Payment authorised"));
-    assert_eq!(w.payflow.charges(), 0, "held, not taken");
-    let start = w.session("start-2", "start", &where_).await;
-    assert_eq!(link(&start).as_deref(), Some(web_link.as_str()), "{start}");
-
+    let meeting = w.schedule_and_pay(PlatformKind::Webex).await;
     // Another of the host's meetings is not paid for by this order...
-    let other = w.start("0123456789abcdef0123456789abcdef_I_1").await;
+    let other = w.webex_started("0123456789abcdef0123456789abcdef_I_1").await;
     assert_eq!(other["state"], "blocked", "{other}");
     // ...but an occurrence of the scheduled one is.
-    let paid = w.start(&format!("{meeting}_I_1")).await;
+    let paid = w.webex_started(&format!("{meeting}_I_1")).await;
+    assert_eq!(paid["state"], "running", "{paid}");
+}
+
+/// A Zoom session is keyed by the instance's uuid; the order is bound to the meeting number
+/// that scheduling returned, which the `started` carries as `object.id`.
+async fn a_zoom_meeting_scheduled_and_paid_in_chat_starts_by_its_number_and_no_other_does(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule_and_pay(PlatformKind::Zoom).await;
+    let number: u64 = meeting.parse().expect("a Zoom meeting number");
+    // Another of the host's meetings is not paid for by this order, and does not spend it...
+    let other = w.zoom_started(number + 1, "4444AAAiAAAAAiAiAiiAii==").await;
+    assert_eq!(other["state"], "blocked", "{other}");
+    // ...which still pays for an instance of the scheduled one.
+    let paid = w.zoom_started(number, "tubFEWg9SAaVamwu6V0+kw==").await;
     assert_eq!(paid["state"], "running", "{paid}");
 }

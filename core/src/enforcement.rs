@@ -27,27 +27,32 @@ impl Exemption {
 
 /// Whether an order made for `bound_to` (its `session`) may pay for a start of `meeting_id`
 /// on `platform`. An order made before the meeting was known (from a chat quote) pays for any
-/// of its host's meetings; one bound to `{platform}/{meeting}` pays for that meeting, or an
-/// occurrence of it (Webex names occurrences `{meeting}_I_{n}`).
-pub fn binds(bound_to: &str, platform: PlatformKind, meeting_id: &str) -> bool {
+/// of its host's meetings; one bound to `{platform}/{meeting}` pays for that meeting only. A
+/// Webex start names it by the series id, or an occurrence of it (`{meeting}_I_{n}`); a Zoom
+/// start is keyed by the instance's uuid, so it is matched by its `meeting_number` (Zoom's
+/// reusable meeting id, the one scheduling returned).
+pub fn binds(
+    bound_to: &str,
+    platform: PlatformKind,
+    meeting_id: &str,
+    meeting_number: Option<&str>,
+) -> bool {
     let Some((kind, bound)) = bound_to.split_once('/') else { return true };
-    if kind.parse::<PlatformKind>().is_err() {
-        return true;
-    }
-    kind == platform.as_str()
-        && (bound == meeting_id
-            || meeting_id.strip_prefix(bound).is_some_and(|rest| rest.starts_with("_I_")))
+    let Ok(kind) = kind.parse::<PlatformKind>() else { return true };
+    kind == platform
+        && match platform {
+            PlatformKind::Webex => {
+                bound == meeting_id
+                    || meeting_id.strip_prefix(bound).is_some_and(|rest| rest.starts_with("_I_"))
+            }
+            PlatformKind::Zoom => meeting_number == Some(bound),
+        }
 }
 
-/// What an order made for a scheduled meeting is bound to. A Webex start names its meeting by
-/// the series id (or an occurrence of it), so the order pays for that meeting only. A Zoom
-/// start names only the instance's uuid, never the meeting number that scheduling returned, so
-/// a Zoom order is kept apart by name but pays for the host's next start, like a chat quote's.
+/// What an order made for a scheduled meeting is bound to: the id scheduling returned (a
+/// Webex series id, a Zoom meeting number), so the order pays for that meeting only.
 pub fn bound_to(platform: PlatformKind, meeting_id: &str) -> String {
-    match platform {
-        PlatformKind::Webex => format!("webex/{meeting_id}"),
-        PlatformKind::Zoom => format!("zoom-scheduled/{meeting_id}"),
-    }
+    format!("{platform}/{meeting_id}")
 }
 
 /// What is known about a start when it is decided.
@@ -179,14 +184,29 @@ mod tests {
 
     #[test]
     fn orders_bind_to_their_meeting_or_to_any() {
-        assert!(binds("discord-quote/123", PlatformKind::Webex, "m_I_1"));
-        assert!(binds("webex/m", PlatformKind::Webex, "m"));
-        assert!(binds("webex/m", PlatformKind::Webex, "m_I_204"));
-        assert!(!binds("webex/m", PlatformKind::Webex, "mx"));
-        assert!(!binds("webex/m", PlatformKind::Zoom, "m"));
-        assert!(binds(&bound_to(PlatformKind::Webex, "m"), PlatformKind::Webex, "m_I_3"));
-        assert!(!binds(&bound_to(PlatformKind::Webex, "m"), PlatformKind::Webex, "n"));
-        assert!(binds(&bound_to(PlatformKind::Zoom, "857"), PlatformKind::Zoom, "uuid=="));
+        use PlatformKind::{Webex, Zoom};
+        assert!(binds("discord-quote/123", Webex, "m_I_1", None));
+        assert!(binds("discord-quote/123", Zoom, "uuid==", Some("857")));
+        assert!(binds("webex/m", Webex, "m", None));
+        assert!(binds("webex/m", Webex, "m_I_204", None));
+        assert!(!binds("webex/m", Webex, "mx", None));
+        assert!(!binds("webex/m", Zoom, "m", Some("m")));
+        assert!(binds(&bound_to(Webex, "m"), Webex, "m_I_3", None));
+        assert!(!binds(&bound_to(Webex, "m"), Webex, "n", None));
+    }
+
+    #[test]
+    fn zoom_orders_bind_to_the_meeting_number_not_the_instance() {
+        use PlatformKind::{Webex, Zoom};
+        let order = bound_to(Zoom, "85746065432");
+        assert_eq!(order, "zoom/85746065432");
+        assert!(binds(&order, Zoom, "tubFEWg9SAaVamwu6V0+kw==", Some("85746065432")));
+        assert!(!binds(&order, Zoom, "tubFEWg9SAaVamwu6V0+kw==", Some("85746065433")));
+        // A start whose number is not known cannot be told apart from another meeting's.
+        assert!(!binds(&order, Zoom, "85746065432", None));
+        assert!(!binds(&order, Webex, "85746065432", Some("85746065432")));
+        // Orders made before this rule (`zoom-scheduled/…`) keep paying for any start.
+        assert!(binds("zoom-scheduled/85746065432", Zoom, "uuid==", Some("1")));
     }
 
     #[test]

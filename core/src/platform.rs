@@ -95,6 +95,10 @@ pub enum Observation {
     Started {
         at: Option<DateTime<Utc>>,
         host_email: Option<String>,
+        /// Zoom's meeting number (`object.id`), which scheduling returned: the session is keyed
+        /// by the instance's uuid, but an order is bound to the number. None on Webex, whose
+        /// session key already names the scheduled meeting.
+        meeting_number: Option<String>,
     },
     Ended {
         at: Option<DateTime<Utc>>,

@@ -23,6 +23,8 @@ pub struct Session {
     pub platform: PlatformKind,
     pub meeting_id: String,
     pub host_email: Option<String>,
+    /// Zoom's meeting number, which orders for a scheduled meeting are bound to.
+    pub meeting_number: Option<String>,
     pub times: SessionTimes,
     pub blocked: bool,
     /// Why tollbooth ended it, when it did.
@@ -35,6 +37,7 @@ impl Session {
             platform,
             meeting_id,
             host_email: None,
+            meeting_number: None,
             times: SessionTimes::default(),
             blocked: false,
             blocked_reason: None,
@@ -44,10 +47,13 @@ impl Session {
     /// Takes in what a `started` or `ended` event says; connections are merged on their own.
     pub fn observe(&mut self, observation: &Observation, received_at: DateTime<Utc>) {
         match observation {
-            Observation::Started { at, host_email } => {
+            Observation::Started { at, host_email, meeting_number } => {
                 self.times.started(*at);
                 if self.host_email.is_none() {
                     self.host_email.clone_from(host_email);
+                }
+                if self.meeting_number.is_none() {
+                    self.meeting_number.clone_from(meeting_number);
                 }
             }
             Observation::Ended { at } => self.times.ended(*at, received_at),
@@ -104,11 +110,16 @@ mod tests {
     fn state_follows_the_events() {
         let mut s = Session::new(PlatformKind::Webex, "m".into());
         assert_eq!(s.state(), SessionState::Running);
-        s.observe(
-            &Observation::Started { at: None, host_email: Some("h@x.io".into()) },
-            Utc::now(),
-        );
+        let started = |host: &str, number: &str| Observation::Started {
+            at: None,
+            host_email: Some(host.into()),
+            meeting_number: Some(number.into()),
+        };
+        s.observe(&started("h@x.io", "857"), Utc::now());
+        // A redelivery or a later `started` of the same instance changes neither.
+        s.observe(&started("other@x.io", "858"), Utc::now());
         assert_eq!(s.host_email.as_deref(), Some("h@x.io"));
+        assert_eq!(s.meeting_number.as_deref(), Some("857"));
         s.observe(&Observation::Ended { at: None }, Utc::now());
         assert_eq!(s.state(), SessionState::Ended);
         s.blocked = true;

@@ -85,6 +85,7 @@ impl Platform for Webex {
                 let observation = Observation::Started {
                     at: time("data.start", m.start.as_deref())?,
                     host_email: m.host_email,
+                    meeting_number: None,
                 };
                 Ok(Inbound::Session { meeting_id: m.id, digest, observations: vec![observation] })
             }

@@ -42,6 +42,9 @@ struct Payload {
 #[derive(Deserialize)]
 struct Object {
     uuid: String,
+    /// The meeting number: a JSON number in Zoom's schema, a string in some real deliveries.
+    #[serde(default, deserialize_with = "meeting_number")]
+    id: Option<String>,
     start_time: Option<String>,
     end_time: Option<String>,
     host_email: Option<String>,
@@ -116,6 +119,7 @@ impl Platform for Zoom {
             "started" => Observation::Started {
                 at: time("payload.object.start_time", o.start_time.as_deref())?,
                 host_email: o.host_email,
+                meeting_number: o.id,
             },
             "ended" => {
                 Observation::Ended { at: time("payload.object.end_time", o.end_time.as_deref())? }
@@ -129,6 +133,16 @@ impl Platform for Zoom {
         };
         Ok(Inbound::Session { meeting_id: o.uuid, digest, observations: vec![observation] })
     }
+}
+
+/// Any other shape reads as no number: the delivery still counts for usage, and the start is
+/// then paid only by an order not bound to a meeting.
+fn meeting_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::String(t) if !t.is_empty() => Some(t),
+        _ => None,
+    })
 }
 
 /// Zoom documents no unit; its senders use seconds. Milliseconds are accepted too.
@@ -256,6 +270,31 @@ mod tests {
         };
         assert_eq!(participant, "P1");
         assert!(!connection.computer && connection.telephone_audio);
+    }
+
+    #[test]
+    fn a_start_carries_the_meeting_number_whether_a_number_or_a_string() {
+        let number = |body: &[u8]| match Zoom.parse(body) {
+            Ok(Inbound::Session { observations, .. }) => match &observations[0] {
+                Observation::Started { meeting_number, .. } => meeting_number.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        let started = |id: &str| {
+            format!(r#"{{"event":"meeting.started","payload":{{"object":{{"uuid":"u"{id}}}}}}}"#)
+        };
+        assert_eq!(
+            number(started(r#","id":85746065432"#).as_bytes()).as_deref(),
+            Some("85746065432")
+        );
+        assert_eq!(
+            number(started(r#","id":"85746065432""#).as_bytes()).as_deref(),
+            Some("85746065432")
+        );
+        assert_eq!(number(started("").as_bytes()), None);
+        assert_eq!(number(started(r#","id":null"#).as_bytes()), None);
+        assert_eq!(number(started(r#","id":{"x":1}"#).as_bytes()), None);
     }
 
     #[test]

@@ -17,7 +17,8 @@ use crate::site::{DivisionId, HostEmail};
 pub trait PayPerUseStore {
     /// Whether a start of this meeting by `host` would be allowed now (pay-per-use off, the
     /// host exempt, or a paid authorisation that can pay for it and nothing owed): what
-    /// `/session start` checks before it hands out the start link.
+    /// `/session start` checks before it hands out the start link. `meeting_id` is the id
+    /// scheduling returned: a Webex series id, a Zoom meeting number.
     async fn start_is_paid(
         &self,
         host: &HostEmail,

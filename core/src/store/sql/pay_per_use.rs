@@ -40,7 +40,7 @@ pub(super) async fn decide_starts(
 ) -> Result<(), StoreError> {
     for (platform, meeting_id) in started {
         let row = sqlx::query(
-            "SELECT host_email, start_decision, ended_received_at FROM sessions
+            "SELECT host_email, meeting_number, start_decision, ended_received_at FROM sessions
              WHERE platform = $1 AND meeting_id = $2",
         )
         .bind(platform.as_str())
@@ -54,7 +54,8 @@ pub(super) async fn decide_starts(
         let (None, Some(host)) = (decided, host) else { continue };
         let host = host.to_ascii_lowercase();
         let running = row.try_get::<Option<i64>, _>("ended_received_at")?.is_none();
-        let facts = start_facts(conn, *platform, meeting_id, &host).await?;
+        let number: Option<String> = row.try_get("meeting_number")?;
+        let facts = start_facts(conn, *platform, meeting_id, number.as_deref(), &host).await?;
         let decision = enforcement::decide(facts);
         let mut blocked_reason = None;
         match &decision {
@@ -118,6 +119,7 @@ async fn start_facts(
     conn: &mut AnyConnection,
     platform: PlatformKind,
     meeting_id: &str,
+    meeting_number: Option<&str>,
     host: &str,
 ) -> Result<StartFacts, StoreError> {
     let site = sqlx::query(
@@ -159,7 +161,7 @@ async fn start_facts(
     let mut authorisation = None;
     for row in &candidates {
         let bound: String = row.try_get("session")?;
-        if enforcement::binds(&bound, platform, meeting_id) {
+        if enforcement::binds(&bound, platform, meeting_id, meeting_number) {
             authorisation = Some(parsed(row, "id")?);
             break;
         }
@@ -422,7 +424,9 @@ impl PayPerUseStore for SqlStore {
     ) -> Result<bool, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let host = host.as_str().to_ascii_lowercase();
-        let facts = start_facts(&mut conn, platform, meeting_id, &host).await?;
+        // The meeting is named by the id scheduling returned, which on Zoom is its number.
+        let number = (platform == PlatformKind::Zoom).then_some(meeting_id);
+        let facts = start_facts(&mut conn, platform, meeting_id, number, &host).await?;
         Ok(!matches!(enforcement::decide(facts), StartDecision::Blocked(_)))
     }
 

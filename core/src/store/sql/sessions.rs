@@ -126,7 +126,7 @@ where
     E: sqlx::Executor<'c, Database = Any>,
 {
     let row = sqlx::query(
-        "SELECT host_email, started_at, ended_at, ended_received_at, blocked, blocked_reason
+        "SELECT host_email, meeting_number, started_at, ended_at, ended_received_at, blocked, blocked_reason
          FROM sessions
          WHERE platform = $1 AND meeting_id = $2",
     )
@@ -139,6 +139,7 @@ where
         platform,
         meeting_id: meeting_id.to_owned(),
         host_email: row.try_get("host_email")?,
+        meeting_number: row.try_get("meeting_number")?,
         times: SessionTimes {
             started_at: opt_time(&row, "started_at")?,
             ended_at: opt_time(&row, "ended_at")?,
@@ -320,14 +321,14 @@ async fn save_sessions(
     now: i64,
 ) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO sessions (platform, meeting_id, host_email, started_at, ended_at,
-             ended_received_at, blocked, created_at, updated_at)
+        "INSERT INTO sessions (platform, meeting_id, host_email, meeting_number, started_at,
+             ended_at, ended_received_at, blocked, created_at, updated_at)
          VALUES {}
          ON CONFLICT (platform, meeting_id) DO UPDATE SET host_email = excluded.host_email,
-             started_at = excluded.started_at, ended_at = excluded.ended_at,
+             meeting_number = excluded.meeting_number, started_at = excluded.started_at, ended_at = excluded.ended_at,
              ended_received_at = excluded.ended_received_at, blocked = excluded.blocked,
              updated_at = excluded.updated_at",
-        placeholders(sessions.len(), 9, 1)
+        placeholders(sessions.len(), 10, 1)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for s in sessions {
@@ -336,6 +337,7 @@ async fn save_sessions(
             .bind(s.platform.as_str())
             .bind(s.meeting_id.as_str())
             .bind(s.host_email.as_deref())
+            .bind(s.meeting_number.as_deref())
             .bind(t.started_at.map(millis))
             .bind(t.ended_at.map(millis))
             .bind(t.ended_received_at.map(millis))
