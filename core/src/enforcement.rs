@@ -205,8 +205,6 @@ mod tests {
         // A start whose number is not known cannot be told apart from another meeting's.
         assert!(!binds(&order, Zoom, "85746065432", None));
         assert!(!binds(&order, Webex, "85746065432", Some("85746065432")));
-        // Orders made before this rule (`zoom-scheduled/…`) keep paying for any start.
-        assert!(binds("zoom-scheduled/85746065432", Zoom, "uuid==", Some("1")));
     }
 
     #[test]
