@@ -9,28 +9,24 @@ mod common;
 mod emulators;
 #[path = "common/pay.rs"]
 mod pay;
+#[path = "common/world.rs"]
+mod world;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tollbooth_core::config::Config;
 use tollbooth_core::order::OrderId;
 use tollbooth_core::payment::State;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::registration::RegistrationState;
 use tollbooth_core::site::HostEmail;
-use tollbooth_core::store::{
-    DiscordLinkStore, PaymentStore, RegistrationStore, SiteStore, Switches,
-};
+use tollbooth_core::store::{DiscordLinkStore, PaymentStore, RegistrationStore, Switches};
 
 use chat::{ADMIN, MEMBER, ask, command, dms, link, options, sub};
 use common::Db;
-use common::app::{self, App, browser};
-use emulators::discord::DiscordEmulator;
-use emulators::payflow::Payflow;
-use emulators::webex::WebexEmulator;
-use emulators::zoom::ZoomEmulator;
-use pay::{choose, location, on_payflow_page, text, with_payflow};
+use common::app::browser;
+use pay::{choose, location, on_payflow_page, text};
+use world::{HOST, HOST_USER, World};
 
 on_both_backends!(
     a_zoom_attendee_registers_pays_and_gets_the_join_link,
@@ -42,46 +38,14 @@ on_both_backends!(
     attendees_and_other_hosts_never_see_what_is_not_theirs,
 );
 
-const HOST: &str = "host@example.com";
-const HOST_USER: u64 = 4242;
 const ADA: u64 = 5001;
 const BOB: u64 = 5002;
 const CY: u64 = 5003;
 
-struct World {
-    app: App,
-    payflow: Payflow,
-    webex: WebexEmulator,
-    zoom: ZoomEmulator,
-    discord: DiscordEmulator,
-}
-
 async fn world(db: &Db) -> World {
-    let payflow = Payflow::start().await;
-    let webex = WebexEmulator::start().await;
-    let zoom = ZoomEmulator::start().await;
-    let discord = DiscordEmulator::start().await;
-    let app = app::start(db, configure(&payflow, &webex, &zoom, &discord)).await;
     let switches =
         Switches { ecommerce_enabled: true, pay_per_use_enabled: false, fee_based_enabled: true };
-    app.store.set_switches(switches).await.unwrap();
-    let host: HostEmail = HOST.parse().unwrap();
-    app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
-    World { app, payflow, webex, zoom, discord }
-}
-
-fn configure(
-    payflow: &Payflow,
-    webex: &WebexEmulator,
-    zoom: &ZoomEmulator,
-    discord: &DiscordEmulator,
-) -> impl FnOnce(&mut Config) {
-    let clients = emulators::clients(Some(webex), Some(zoom), Some(discord));
-    let payments = with_payflow(payflow, 10);
-    move |c: &mut Config| {
-        payments(c);
-        clients(c);
-    }
+    World::serve(db, switches, 10).await
 }
 
 /// Polls `check` until it holds (the outbox worker runs every second; a retry waits 5 s).

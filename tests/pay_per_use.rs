@@ -7,29 +7,24 @@ mod common;
 mod emulators;
 #[path = "common/pay.rs"]
 mod pay;
+#[path = "common/world.rs"]
+mod world;
 
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde_json::{Value, json};
-use tollbooth_core::config::Config;
 use tollbooth_core::enforcement::Exemption;
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
 use tollbooth_core::payment::State;
 use tollbooth_core::site::{Division, Host, HostEmail};
-use tollbooth_core::store::{
-    DiscordLinkStore, OutboxStore, PayPerUseStore, PaymentStore, SiteStore, Switches,
-};
+use tollbooth_core::store::{OutboxStore, PayPerUseStore, PaymentStore, SiteStore, Switches};
 
 use common::app::browser;
-use common::app::{self, App};
-use common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
-use emulators::discord::DiscordEmulator;
-use emulators::payflow::Payflow;
-use emulators::webex::{Fault, WebexEmulator};
-use emulators::zoom::ZoomEmulator;
-use pay::{choose, location, on_payflow_page, text, with_payflow};
+use common::{ADMIN_TOKEN, Db, Sender};
+use emulators::webex::Fault;
+use pay::{choose, location, on_payflow_page, text};
+use world::{HOST, World};
 
 on_both_backends!(
     a_paid_start_runs_and_is_billed_the_metered_minutes_once,
@@ -42,62 +37,20 @@ on_both_backends!(
     a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once,
 );
 
-const HOST: &str = "host@example.com";
-const DISCORD_USER: u64 = 4242;
 /// The meeting `App::session_order` is bound to; its occurrences are `{MEETING}_I_{n}`.
 const MEETING: &str = "560d7b784f5143e3be2fc3064a5c4999";
 
-struct World {
-    app: App,
-    sender: Sender,
-    payflow: Payflow,
-    webex: WebexEmulator,
-    zoom: ZoomEmulator,
-    discord: DiscordEmulator,
-}
-
+/// The host is in division `training`; Payflow calls time out after a second, so that a
+/// capture whose answer is late is soon an unknown outcome.
 async fn world(db: &Db) -> World {
-    let payflow = Payflow::start().await;
-    let webex = WebexEmulator::start().await;
-    let zoom = ZoomEmulator::start().await;
-    let discord = DiscordEmulator::start().await;
-    let app = app::start(db, configure(&payflow, &webex, &zoom, &discord)).await;
-    let store = &app.store;
-    store
-        .set_switches(Switches {
-            ecommerce_enabled: true,
-            pay_per_use_enabled: true,
-            fee_based_enabled: false,
-        })
-        .await
-        .unwrap();
+    let switches =
+        Switches { ecommerce_enabled: true, pay_per_use_enabled: true, fee_based_enabled: false };
+    let w = World::serve(db, switches, 1).await;
     let training = Division { id: "training".parse().unwrap(), name: "Training".into() };
-    store.put_division(&training).await.unwrap();
+    w.app.store.put_division(&training).await.unwrap();
     let host: HostEmail = HOST.parse().unwrap();
-    store.put_host(&Host { email: host.clone(), division: Some(training.id) }).await.unwrap();
-    store.link_discord_user(DISCORD_USER, &host, 1).await.unwrap();
-    let sender = Sender::new(&app.base);
-    World { app, sender, payflow, webex, zoom, discord }
-}
-
-/// Payflow, the platforms' APIs and Discord pointed at the emulators; the admin API open to
-/// the test token.
-fn configure(
-    payflow: &Payflow,
-    webex: &WebexEmulator,
-    zoom: &ZoomEmulator,
-    discord: &DiscordEmulator,
-) -> impl FnOnce(&mut Config) {
-    let clients = emulators::clients(Some(webex), Some(zoom), Some(discord));
-    // A short timeout, so that a capture whose answer is late is soon an unknown outcome.
-    let payments = with_payflow(payflow, 1);
-    move |c: &mut Config| {
-        payments(c);
-        clients(c);
-        c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
-        c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
-        c.zoom.webhook_secret_token = Some(SecretString::from(ZOOM_SECRET));
-    }
+    w.app.store.put_host(&Host { email: host, division: Some(training.id) }).await.unwrap();
+    w
 }
 
 fn usd(s: &str) -> Money {
@@ -450,7 +403,7 @@ async fn exempt_divisions_and_sites_without_pay_per_use_start_freely(db: Db) {
 
 async fn two_servers_on_one_database_receiving_the_same_deliveries_capture_once(db: Db) {
     let w = world(&db).await;
-    let other = app::start(&db, configure(&w.payflow, &w.webex, &w.zoom, &w.discord)).await;
+    let other = w.another_server(&db).await;
     let both = [Sender::new(&w.app.base), Sender::new(&other.base)];
     let order = w.paid_order().await;
     // Another meeting: the order is bound to MEETING, so it cannot pay for this one.

@@ -9,63 +9,27 @@ mod common;
 mod emulators;
 #[path = "common/pay.rs"]
 mod pay;
+#[path = "common/world.rs"]
+mod world;
 
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::site::HostEmail;
-use tollbooth_core::store::{DiscordLinkStore, SiteStore, Switches};
+use tollbooth_core::store::Switches;
 
 use chat::{MEMBER, ask, command, link, options, sub};
-use common::app::{self, App};
-use common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
-use emulators::discord::DiscordEmulator;
-use emulators::payflow::Payflow;
-use emulators::webex::WebexEmulator;
-use emulators::zoom::ZoomEmulator;
-use pay::{choose, on_payflow_page, text, with_payflow};
+use common::Db;
+use pay::{choose, on_payflow_page, text};
+use world::{HOST, HOST_USER, World};
 
 on_both_backends!(
     a_meeting_scheduled_and_paid_in_chat_starts_and_no_other_does,
     a_zoom_meeting_scheduled_and_paid_in_chat_starts_by_its_number_and_no_other_does,
 );
 
-const HOST: &str = "host@example.com";
-const HOST_USER: u64 = 4242;
-
-struct World {
-    app: App,
-    sender: Sender,
-    payflow: Payflow,
-    webex: WebexEmulator,
-    zoom: ZoomEmulator,
-    discord: DiscordEmulator,
-}
-
 async fn world(db: &Db) -> World {
-    let (payflow, webex, zoom, discord) = (
-        Payflow::start().await,
-        WebexEmulator::start().await,
-        ZoomEmulator::start().await,
-        DiscordEmulator::start().await,
-    );
-    let payments = with_payflow(&payflow, 10);
-    let clients = emulators::clients(Some(&webex), Some(&zoom), Some(&discord));
-    let app = app::start(db, move |c| {
-        payments(c);
-        clients(c);
-        c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
-        c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
-        c.zoom.webhook_secret_token = Some(SecretString::from(ZOOM_SECRET));
-    })
-    .await;
     let switches =
         Switches { ecommerce_enabled: true, pay_per_use_enabled: true, fee_based_enabled: false };
-    app.store.set_switches(switches).await.unwrap();
-    let host: HostEmail = HOST.parse().unwrap();
-    app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
-    let sender = Sender::new(&app.base);
-    World { app, sender, payflow, webex, zoom, discord }
+    World::serve(db, switches, 10).await
 }
 
 impl World {

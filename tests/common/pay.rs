@@ -9,7 +9,7 @@ use tollbooth_core::method::Method;
 use crate::common::app::browser;
 use crate::emulators::payflow::{self, Payflow};
 
-pub fn with_payflow(emulator: &Payflow, timeout_secs: u64) -> impl FnOnce(&mut Config) {
+pub fn with_payflow(emulator: &Payflow, timeout_secs: u64) -> impl FnOnce(&mut Config) + use<> {
     let base = emulator.base.clone();
     move |config: &mut Config| {
         config.payments.methods = vec![Method::Sandbox, Method::Payflow];

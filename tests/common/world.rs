@@ -1,0 +1,76 @@
+//! The whole service against every emulator a chat-driven flow needs: the router with
+//! Payflow (and the sandbox), the Webex, Zoom and Discord APIs, signed webhook senders, the
+//! admin API, and one host linked to a Discord member. Test files that use it declare
+//! `mod emulators;` and `#[path = "common/pay.rs"] mod pay;` too, and include it with
+//! `#[path = "common/world.rs"] mod world;`.
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use secrecy::SecretString;
+use tollbooth_core::config::Config;
+use tollbooth_core::site::HostEmail;
+use tollbooth_core::store::{DiscordLinkStore, SiteStore, Switches};
+
+use crate::common::app::{self, App};
+use crate::common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
+use crate::emulators::{
+    self, discord::DiscordEmulator, payflow::Payflow, webex::WebexEmulator, zoom::ZoomEmulator,
+};
+use crate::pay::with_payflow;
+
+pub const HOST: &str = "host@example.com";
+/// The Discord member linked to [`HOST`].
+pub const HOST_USER: u64 = 4242;
+
+pub struct World {
+    pub app: App,
+    payflow_timeout_secs: u64,
+    pub sender: Sender,
+    pub payflow: Payflow,
+    pub webex: WebexEmulator,
+    pub zoom: ZoomEmulator,
+    pub discord: DiscordEmulator,
+}
+
+impl World {
+    /// Everything started, the site switched as `switches` says; Payflow calls time out after
+    /// `payflow_timeout_secs`.
+    pub async fn serve(db: &Db, switches: Switches, payflow_timeout_secs: u64) -> World {
+        let (payflow, webex, zoom, discord) = (
+            Payflow::start().await,
+            WebexEmulator::start().await,
+            ZoomEmulator::start().await,
+            DiscordEmulator::start().await,
+        );
+        let config = configure(&payflow, &webex, &zoom, &discord, payflow_timeout_secs);
+        let app = app::start(db, config).await;
+        app.store.set_switches(switches).await.unwrap();
+        let host: HostEmail = HOST.parse().unwrap();
+        app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
+        let sender = Sender::new(&app.base);
+        World { app, payflow_timeout_secs, sender, payflow, webex, zoom, discord }
+    }
+
+    /// A second server on the same database, calling the same emulators.
+    pub async fn another_server(&self, db: &Db) -> App {
+        let (p, w, z, d) = (&self.payflow, &self.webex, &self.zoom, &self.discord);
+        app::start(db, configure(p, w, z, d, self.payflow_timeout_secs)).await
+    }
+}
+
+fn configure(
+    payflow: &Payflow,
+    webex: &WebexEmulator,
+    zoom: &ZoomEmulator,
+    discord: &DiscordEmulator,
+    payflow_timeout_secs: u64,
+) -> impl FnOnce(&mut Config) + use<> {
+    let payments = with_payflow(payflow, payflow_timeout_secs);
+    let clients = emulators::clients(Some(webex), Some(zoom), Some(discord));
+    move |c: &mut Config| {
+        payments(c);
+        clients(c);
+        c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
+        c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
+        c.zoom.webhook_secret_token = Some(SecretString::from(ZOOM_SECRET));
+    }
+}
