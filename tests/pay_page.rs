@@ -9,16 +9,21 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tollbooth_core::method::Method;
+use tollbooth_core::money::Money;
+use tollbooth_core::order::Order;
 use tollbooth_core::payment::State;
-use tollbooth_core::store::{PaymentStore, SiteStore};
+use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::registration::{self, Fee, Registration, ScheduledSession};
+use tollbooth_core::store::{PaymentStore, RegistrationStore, SiteStore};
 
 use common::{Db, TempDir};
 
-on_both_backends!(the_pay_page_in_chromium);
+on_both_backends!(the_pay_page_in_chromium, a_registration_fee_and_its_closed_page_in_chromium);
 
 /// The browser, or `None` (with a note) outside CI when it is not installed.
 fn chromium() -> Option<PathBuf> {
@@ -68,6 +73,27 @@ fn screenshot_path(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// Saves Chromium's rendering of `url` under `target/tmp/`, for a person to look at.
+async fn save_screenshot(browser: &Path, url: &str, name: &str) {
+    let shot = screenshot_path(name);
+    let status = tokio::task::spawn_blocking({
+        let (browser, url, shot) = (browser.to_owned(), url.to_owned(), shot.clone());
+        move || {
+            let profile = TempDir::new();
+            headless(&browser, &profile)
+                .arg(format!("--screenshot={}", shot.display()))
+                .arg(&url)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(status.success() && shot.exists(), "screenshot {}", shot.display());
+}
+
 async fn the_pay_page_in_chromium(db: Db) {
     let Some(browser) = chromium() else { return };
     let app = common::app::start(&db, |config| {
@@ -101,23 +127,7 @@ async fn the_pay_page_in_chromium(db: Db) {
         assert!(!dom.contains("Express Checkout") && !dom.contains("Website Payments Pro"));
     }
 
-    let shot = screenshot_path(&format!("pay-page-{}.png", db.backend));
-    let status = tokio::task::spawn_blocking({
-        let (browser, link, shot) = (browser.clone(), link.clone(), shot.clone());
-        move || {
-            let profile = TempDir::new();
-            headless(&browser, &profile)
-                .arg(format!("--screenshot={}", shot.display()))
-                .arg(&link)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
-    assert!(status.success() && shot.exists(), "screenshot {}", shot.display());
+    save_screenshot(&browser, &link, &format!("pay-page-{}.png", db.backend)).await;
 
     // Click through: the pay page, the sandbox's test checkout, the success page.
     let mut tab = Tab::open(&browser, &link).await;
@@ -135,6 +145,53 @@ async fn the_pay_page_in_chromium(db: Db) {
     let payments = app.store.payments(&order.id).await.unwrap();
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0].state, State::Authorised);
+}
+
+/// An attendee's pay page shows the session fee; once the session is cancelled, the same link
+/// says registration is closed and offers no way to pay.
+async fn a_registration_fee_and_its_closed_page_in_chromium(db: Db) {
+    let Some(browser) = chromium() else { return };
+    let app = common::app::start(&db, |config| {
+        config.payments.methods = vec![Method::Sandbox, Method::Payflow];
+    })
+    .await;
+    let fee = Money::parse_exact("25.00", app.state.config.site.currency).unwrap();
+    let session = ScheduledSession {
+        platform: PlatformKind::Zoom,
+        meeting_id: "85746065432".into(),
+        title: "Rust for payments".into(),
+        host_email: "host@example.com".into(),
+        starts_at: Utc::now() + chrono::Duration::days(7),
+        minutes: 60,
+        join_url: "https://zoom.us/j/85746065432".into(),
+        start_url: "https://zoom.us/s/85746065432".into(),
+        fee: Some(Fee { amount: fee, capacity: Some(20), deadline: None }),
+        cancelled_at: None,
+    };
+    app.store.save_scheduled(&session).await.unwrap();
+    let order = Order::for_registration(session.key(), "ada@example.com".into(), fee);
+    let attendee = registration::attendee("Ada", "Lovelace", "ada@example.com").unwrap();
+    app.store
+        .register(&Registration::new(&session, 7, attendee, order.id.clone()), &order)
+        .await
+        .unwrap();
+    let link = app.pay_link(&order, 1);
+    let render = |link: String| {
+        let browser = browser.clone();
+        tokio::task::spawn_blocking(move || dump_dom(&browser, &link))
+    };
+
+    let dom = render(link.clone()).await.unwrap();
+    for line in ["Session fee", "25.00 USD", "id=\"method-sandbox\"", "id=\"method-payflow\""] {
+        assert!(dom.contains(line), "no `{line}` in {dom}");
+    }
+    assert!(!dom.contains("Estimated session cost"), "{dom}");
+
+    app.store.cancel_scheduled(PlatformKind::Zoom, &session.meeting_id, Utc::now()).await.unwrap();
+    let dom = render(link.clone()).await.unwrap();
+    assert!(dom.contains("Registration is closed") && dom.contains("Nothing was charged"), "{dom}");
+    assert!(!dom.contains("method-sandbox"), "no way to pay: {dom}");
+    save_screenshot(&browser, &link, &format!("registration-closed-{}.png", db.backend)).await;
 }
 
 type Socket =

@@ -175,6 +175,13 @@ pub(super) async fn on_payment_paid(
         }
         OnPaid::RefundSecond | OnPaid::Nothing => {}
     }
+    let outcome = match &decision {
+        OnPaid::Admit => "admitted",
+        OnPaid::Refuse(_) => "refused",
+        OnPaid::RefundSecond => "second_payment",
+        OnPaid::Nothing => "repeated",
+    };
+    metrics::counter!("registration_payments_total", "outcome" => outcome).increment(1);
     tracing::info!(registration = %reg.id, payment = paid, ?decision, "registration paid");
     for (key, effect) in registration::effects(&decision, &reg, &session, paid) {
         enqueue_on(conn, &key, &effect).await?;
