@@ -12,9 +12,13 @@ use secrecy::SecretString;
 use tollbooth_core::cashier::Cashier;
 use tollbooth_core::config::DiscordConfig;
 use tollbooth_core::gateway::Gateways;
-use tollbooth_core::outbox::{ChatMessage, Effect, Link};
+use tollbooth_core::money::Money;
+use tollbooth_core::order::Order;
+use tollbooth_core::outbox::{Admit, ChatMessage, Effect, Link};
+use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::Platforms;
-use tollbooth_core::store::{self, OutboxStore, Store};
+use tollbooth_core::registration::{self, Fee, Registration, ScheduledSession};
+use tollbooth_core::store::{self, OutboxStore, RegistrationStore, Store};
 
 use tollbooth_webhook::outbox::Deliverers;
 
@@ -33,6 +37,7 @@ on_both_backends!(
     an_effect_is_stored_once_per_key,
     a_leased_effect_is_claimed_by_one_worker_until_its_lease_ends,
     a_message_is_delivered_once_across_a_failure_and_a_lost_answer,
+    an_admit_for_a_registration_refunded_meanwhile_calls_no_platform,
 );
 
 async fn an_effect_is_stored_once_per_key(db: Db) {
@@ -121,4 +126,50 @@ async fn a_message_is_delivered_once_across_a_failure_and_a_lost_answer(db: Db) 
     assert_eq!(body["content"], "Your pay link");
     assert_eq!(body["components"][0]["components"][0]["url"], "https://pay.example.com/pay/t");
     assert!(s.sent_at("pay-link/ord_1").await.unwrap().is_some());
+}
+
+/// The host cancelled while the attendee's admission was queued: the worker drops it instead of
+/// adding someone to a deleted meeting (no platform client is configured here, so a call would
+/// fail and be retried for ever).
+async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let fee = Money::parse_exact("25.00", "USD".parse().unwrap()).unwrap();
+    let session = ScheduledSession {
+        platform: PlatformKind::Zoom,
+        meeting_id: "85746065432".into(),
+        title: "Rust for payments".into(),
+        host_email: "host@example.com".into(),
+        starts_at: Utc::now() + Duration::days(7),
+        minutes: 60,
+        join_url: "https://zoom.us/j/85746065432".into(),
+        start_url: "https://zoom.us/s/85746065432".into(),
+        fee: Some(Fee { amount: fee, capacity: None, deadline: None }),
+        cancelled_at: None,
+    };
+    s.save_scheduled(&session).await.unwrap();
+    let attendee = registration::attendee("Ada", "Lovelace", "ada@example.com").unwrap();
+    let order = Order::for_registration(session.key(), attendee.email.clone(), fee);
+    let r = Registration::new(&session, 7, attendee, order.id.clone());
+    s.register(&r, &order).await.unwrap();
+    s.cancel_scheduled(PlatformKind::Zoom, &session.meeting_id, Utc::now()).await.unwrap();
+    // Only the admission is to be due: the cancellation's own effects are claimed out of the way.
+    let now = Utc::now();
+    s.claim("other", now, now + Duration::seconds(600), 10).await.unwrap();
+    let admit = Admit {
+        registration: r.id.to_string(),
+        platform: PlatformKind::Zoom,
+        meeting_id: session.meeting_id.clone(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        email: "ada@example.com".into(),
+    };
+    s.enqueue(&format!("admit:{}", r.id), &Effect::Admit(admit)).await.unwrap();
+    let deliverers = Deliverers {
+        discord: None,
+        platforms: Platforms::default(),
+        cashier: Cashier::new(Arc::new(s.clone()), Gateways::default()),
+    };
+    let later = now + Duration::seconds(1);
+    let delivered = tollbooth_webhook::outbox::run_once(&s, &deliverers, "w", later).await;
+    assert_eq!(delivered.unwrap(), 1, "done, without calling Zoom");
 }

@@ -24,7 +24,7 @@ on_both_backends!(
     concurrent_payments_for_the_last_seats_admit_capacity_and_refund_the_rest,
     a_second_payment_and_a_replayed_one_are_told_apart,
     an_open_registration_is_reused_even_when_registering_twice_at_once,
-    a_fee_is_fixed_once_someone_paid,
+    a_fee_is_fixed_once_someone_registered,
     cancelling_refunds_paid_closes_unpaid_and_is_idempotent,
     a_payment_after_the_deadline_is_refunded_with_the_reason,
 );
@@ -188,16 +188,19 @@ async fn an_open_registration_is_reused_even_when_registering_twice_at_once(db: 
     assert!(matches!(again, Registered::Existing(_)));
 }
 
-async fn a_fee_is_fixed_once_someone_paid(db: Db) {
+async fn a_fee_is_fixed_once_someone_registered(db: Db) {
     let s = open(&db, None).await;
     let fee = Fee { amount: usd("30.00"), capacity: Some(10), deadline: None };
     s.set_fee(PlatformKind::Zoom, MEETING, &fee).await.unwrap();
     let stored = s.scheduled(PlatformKind::Zoom, MEETING).await.unwrap().unwrap();
     assert_eq!(stored.fee, Some(fee.clone()));
     let r = register(&s, 1).await;
-    pay(&s, &r).await;
     let refused = s.set_fee(PlatformKind::Zoom, MEETING, &fee).await.unwrap_err();
-    assert!(matches!(&refused, StoreError::Invalid(why) if why.contains("paid registrations")));
+    assert!(
+        matches!(&refused, StoreError::Invalid(why) if why.contains("attendees have registered"))
+    );
+    pay(&s, &r).await;
+    assert!(s.set_fee(PlatformKind::Zoom, MEETING, &fee).await.is_err(), "nor once paid");
     let unknown = s.set_fee(PlatformKind::Webex, MEETING, &fee).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound(_)));
 }
@@ -231,10 +234,11 @@ async fn cancelling_refunds_paid_closes_unpaid_and_is_idempotent(db: Db) {
 
 async fn a_payment_after_the_deadline_is_refunded_with_the_reason(db: Db) {
     let s = open(&db, None).await;
-    let r = register(&s, 1).await;
+    // Registered just before the deadline (set here as already passed), paid after it.
     let deadline = Some(Utc::now() - Duration::minutes(1));
     let fee = Fee { amount: usd("25.00"), capacity: None, deadline };
     s.set_fee(PlatformKind::Zoom, MEETING, &fee).await.unwrap();
+    let r = register(&s, 1).await;
     let late = pay(&s, &r).await;
     let stored = s.registration(&r.id).await.unwrap().unwrap();
     assert_eq!(stored.state, S::Refunded);

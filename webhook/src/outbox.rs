@@ -18,7 +18,7 @@ use tollbooth_core::outbox::{
 use tollbooth_core::payment::PaymentId;
 use tollbooth_core::platform::Platforms;
 use tollbooth_core::platform::control::{Attendee, Registrant};
-use tollbooth_core::registration::RegistrationId;
+use tollbooth_core::registration::{RegistrationId, RegistrationState};
 use tollbooth_core::store::{Store, StoreError};
 
 /// How long a claim holds an effect: longer than any one delivery takes.
@@ -124,6 +124,11 @@ async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result
 /// the join link. A retry after a lost answer finds the registrant the first attempt added.
 async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), String> {
     let id: RegistrationId = admit.registration.parse()?;
+    // Refunded meanwhile (the session was cancelled, its meeting deleted): nobody to add.
+    let current = store.registration(&id).await.map_err(|e| e.to_string())?;
+    if current.is_none_or(|r| r.state != RegistrationState::Paid) {
+        return Ok(());
+    }
     let attendee = Attendee {
         first_name: admit.first_name.clone(),
         last_name: admit.last_name.clone(),

@@ -48,8 +48,8 @@ pub trait RegistrationStore {
         meeting_id: &str,
     ) -> Result<Vec<ScheduledSession>, StoreError>;
 
-    /// Puts a fee on a scheduled session (or changes it). Refused once anyone has paid, so that
-    /// attendees never pay different amounts for the same seat.
+    /// Puts a fee on a scheduled session (or changes it). Refused once anyone has registered,
+    /// so that attendees never pay different amounts for the same seat.
     async fn set_fee(
         &self,
         platform: PlatformKind,

@@ -268,18 +268,20 @@ impl RegistrationStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         lock_session(&mut tx, platform, meeting_id).await?;
-        let paid = sqlx::query(
+        // Unpaid registrations count too: their orders hold the fee they were quoted.
+        let registered = sqlx::query(
             "SELECT COUNT(*) AS n FROM registrations
-             WHERE platform = $1 AND meeting_id = $2 AND payment_id IS NOT NULL",
+             WHERE platform = $1 AND meeting_id = $2
+               AND (payment_id IS NOT NULL OR state = 'awaiting_payment')",
         )
         .bind(platform.as_str())
         .bind(meeting_id)
         .fetch_one(&mut *tx)
         .await?
         .try_get::<i64, _>("n")?;
-        if paid > 0 {
+        if registered > 0 {
             return Err(StoreError::Invalid(format!(
-                "{platform}/{meeting_id} has paid registrations; its fee can no longer change"
+                "attendees have registered for {platform}/{meeting_id}; its fee can no longer change"
             )));
         }
         let done = sqlx::query(
