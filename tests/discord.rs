@@ -563,7 +563,7 @@ async fn paying_over_a_divisions_budget_is_refused_in_chat_and_on_the_pay_page_w
     let why = content(&refused);
     assert!(
         why.contains(&format!(
-            "division sales has a budget of 50.00 USD for {month}, and this session (81.00 USD) would take it 31.00 USD over"
+            "refused. Division sales has a budget of 50.00 USD for {month}, and this session (81.00 USD) would take it 31.00 USD over"
         )),
         "{why}"
     );

@@ -5,6 +5,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
+use tollbooth_core::lang::Lang;
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
 use tollbooth_core::outbox::Effect;
@@ -238,14 +239,19 @@ async fn a_payment_after_the_deadline_is_refunded_with_the_reason(db: Db) {
     let deadline = Some(Utc::now() - Duration::minutes(1));
     let fee = Fee { amount: usd("25.00"), capacity: None, deadline };
     s.set_fee(PlatformKind::Zoom, MEETING, &fee).await.unwrap();
-    let r = register(&s, 1).await;
+    // A Norwegian attendee: the reason is stored in English, told in Norwegian.
+    let session = session(None);
+    let order = Order::for_registration(session.key(), "a@example.com".into(), usd("25.00"));
+    let attendee = registration::attendee("A", "Tester", "a@example.com").unwrap();
+    let r = Registration::new(&session, 1, attendee, order.id.clone()).in_language(Lang::No);
+    s.register(&r, &order).await.unwrap();
     let late = pay(&s, &r).await;
     let stored = s.registration(&r.id).await.unwrap().unwrap();
-    assert_eq!(stored.state, S::Refunded);
+    assert_eq!((stored.state, stored.lang), (S::Refunded, Lang::No));
     assert_eq!(stored.reason.as_deref(), Some("registration for the session has closed"));
     let effects = queued(&s).await;
     assert_eq!(effects[0].0, format!("refund:{}", late.id));
     let Effect::ChatMessage(told) = &effects[1].1 else { panic!("{effects:?}") };
-    assert!(told.text.contains("registration for the session has closed"), "{}", told.text);
+    assert!(told.text.contains("påmeldingen til økten er stengt"), "{}", told.text);
     assert_eq!(told.discord_user_id, 1);
 }

@@ -61,13 +61,7 @@ async fn find(bot: &Bot, lang: Lang, named: &str) -> Result<ScheduledSession, Me
 }
 
 fn closed_text(lang: Lang, session: &ScheduledSession, closed: registration::Closed) -> Message {
-    let why = match (closed, lang) {
-        (_, Lang::En) => closed.reason(),
-        (registration::Closed::Full, Lang::No) => "økten er full",
-        (registration::Closed::Cancelled, Lang::No) => "økten er avlyst",
-        (registration::Closed::DeadlinePassed, Lang::No) => "påmeldingen er stengt",
-        (registration::Closed::NoFee, Lang::No) => "økten har ingen avgift",
-    };
+    let why = closed.said(lang);
     Message::private(match lang {
         Lang::En => format!("You cannot register for **{}**: {why}.", session.title),
         Lang::No => format!("Du kan ikke melde deg på **{}**: {why}.", session.title),
@@ -98,7 +92,8 @@ async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message,
         .map_err(|e| store_failed(lang, &e))?;
     let fee = session.open_for(taken, Utc::now()).map_err(|c| closed_text(lang, &session, c))?;
     let order = Order::for_registration(session.key(), attendee.email.clone(), fee.amount);
-    let new = Registration::new(&session, caller.user_id, attendee, order.id.clone());
+    let new =
+        Registration::new(&session, caller.user_id, attendee, order.id.clone()).in_language(lang);
     let registration = match bot.store.register(&new, &order).await {
         Ok(Registered::New(r) | Registered::Existing(r)) => r,
         Err(e) => return Err(store_failed(lang, &e)),

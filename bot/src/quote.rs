@@ -121,16 +121,9 @@ async fn over_budget_by(
 
 /// Why *Pay* is refused for a session over its division's budget, with the figures.
 fn over_budget_refusal(lang: Lang, o: &OverBudget, estimate: Money) -> String {
-    let cur = o.budget.currency();
-    let (division, budget, month, over) = (&o.division, o.budget, o.month, o.over);
-    match lang {
-        Lang::En => format!(
-            "Paying for this session is refused: division {division} has a budget of {budget} {cur} for {month}, and this session ({estimate} {cur}) would take it {over} {cur} over."
-        ),
-        Lang::No => format!(
-            "Betaling for denne økten er avvist: avdelingen {division} har et budsjett på {budget} {cur} for {month}, og denne økten ({estimate} {cur}) ville ført den {over} {cur} over."
-        ),
-    }
+    let refused =
+        lang.pick("Paying for this session is refused.", "Betaling for denne økten er avvist.");
+    format!("{refused} {}", o.explain(lang, estimate))
 }
 
 /// The lines of `tollbooth quote`, in the member's language.

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::billing::{self, Month};
+use crate::lang::Lang;
 use crate::money::Money;
 use crate::site::{DivisionId, HostEmail};
 use crate::store::{Store, StoreError};
@@ -16,6 +17,23 @@ pub struct OverBudget {
     pub month: Month,
     pub budget: Money,
     pub over: Money,
+}
+
+impl OverBudget {
+    /// The figures, as one sentence: the division, its budget for the month, and by how much a
+    /// session of `estimate` would go over it.
+    pub fn explain(&self, lang: Lang, estimate: Money) -> String {
+        let cur = self.budget.currency();
+        let (division, budget, month, over) = (&self.division, self.budget, self.month, self.over);
+        match lang {
+            Lang::En => format!(
+                "Division {division} has a budget of {budget} {cur} for {month}, and this session ({estimate} {cur}) would take it {over} {cur} over."
+            ),
+            Lang::No => format!(
+                "Avdelingen {division} har et budsjett på {budget} {cur} for {month}, og denne økten ({estimate} {cur}) ville ført den {over} {cur} over."
+            ),
+        }
+    }
 }
 
 /// Whether a session of `estimate` for `host`, paid at `at`, would take the host's division

@@ -8,6 +8,7 @@ pub mod cashier;
 pub mod config;
 pub mod enforcement;
 pub mod gateway;
+pub mod lang;
 pub mod manifest;
 pub mod metering;
 pub mod method;

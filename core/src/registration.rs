@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::lang::Lang;
 use crate::money::Money;
 use crate::order::OrderId;
 use crate::outbox::{ChatMessage, Effect};
@@ -51,13 +52,21 @@ pub enum Closed {
 }
 
 impl Closed {
-    /// As told to the attendee and stored with a refused registration.
+    /// As stored with a refused registration.
     pub fn reason(self) -> &'static str {
+        self.said(Lang::En)
+    }
+
+    /// As told to the attendee.
+    pub fn said(self, lang: Lang) -> &'static str {
         match self {
-            Closed::NoFee => "the session has no registration fee",
-            Closed::Cancelled => "the session was cancelled",
-            Closed::DeadlinePassed => "registration for the session has closed",
-            Closed::Full => "the session is full",
+            Closed::NoFee => {
+                lang.pick("the session has no registration fee", "økten har ingen avgift")
+            }
+            Closed::Cancelled => lang.pick("the session was cancelled", "økten er avlyst"),
+            Closed::DeadlinePassed => lang
+                .pick("registration for the session has closed", "påmeldingen til økten er stengt"),
+            Closed::Full => lang.pick("the session is full", "økten er full"),
         }
     }
 }
@@ -211,6 +220,8 @@ pub struct Registration {
     pub reason: Option<String>,
     pub registrant_id: Option<String>,
     pub join_url: Option<String>,
+    /// The attendee's language, for the messages sent to them later.
+    pub lang: Lang,
     pub created_at: DateTime<Utc>,
 }
 
@@ -233,8 +244,19 @@ impl Registration {
             reason: None,
             registrant_id: None,
             join_url: None,
+            lang: Lang::En,
             created_at: Utc::now().trunc_subsecs(3),
         }
+    }
+
+    /// The same registration, with messages to the attendee written in `lang`.
+    pub fn in_language(mut self, lang: Lang) -> Registration {
+        self.lang = lang;
+        self
+    }
+
+    fn tell(&self, text: String) -> Effect {
+        Effect::ChatMessage(ChatMessage { discord_user_id: self.discord_user_id, text, link: None })
     }
 }
 
@@ -286,14 +308,8 @@ pub fn effects(
     payment: &str,
 ) -> Vec<(String, Effect)> {
     let id = &registration.id;
-    let tell = |text: String| {
-        Effect::ChatMessage(ChatMessage {
-            discord_user_id: registration.discord_user_id,
-            text,
-            link: None,
-        })
-    };
     let refund = || Effect::Refund(crate::outbox::Refund { payment: payment.to_owned() });
+    let title = &session.title;
     match decision {
         OnPaid::Admit => vec![(
             format!("admit:{id}"),
@@ -306,29 +322,50 @@ pub fn effects(
                 email: registration.attendee.email.clone(),
             }),
         )],
-        OnPaid::Refuse(closed) => vec![
-            (format!("refund:{payment}"), refund()),
-            (
-                format!("refused:{id}"),
-                tell(format!(
-                    "Your payment for **{}** could not be honoured: {}. It is being refunded in full.",
-                    session.title,
-                    closed.reason()
-                )),
-            ),
-        ],
-        OnPaid::RefundSecond => vec![
-            (format!("refund:{payment}"), refund()),
-            (
-                format!("second:{payment}"),
-                tell(format!(
-                    "You paid twice for **{}**; the second payment is being refunded in full.",
-                    session.title
-                )),
-            ),
-        ],
+        OnPaid::Refuse(closed) => {
+            let why = closed.said(registration.lang);
+            let text = match registration.lang {
+                Lang::En => format!(
+                    "Your payment for **{title}** could not be honoured: {why}. It is being refunded in full."
+                ),
+                Lang::No => format!(
+                    "Betalingen din for **{title}** kunne ikke godtas: {why}. Hele beløpet refunderes."
+                ),
+            };
+            vec![
+                (format!("refund:{payment}"), refund()),
+                (format!("refused:{id}"), registration.tell(text)),
+            ]
+        }
+        OnPaid::RefundSecond => {
+            let text = match registration.lang {
+                Lang::En => format!(
+                    "You paid twice for **{title}**; the second payment is being refunded in full."
+                ),
+                Lang::No => format!(
+                    "Du betalte to ganger for **{title}**; den andre betalingen refunderes i sin helhet."
+                ),
+            };
+            vec![
+                (format!("refund:{payment}"), refund()),
+                (format!("second:{payment}"), registration.tell(text)),
+            ]
+        }
         OnPaid::Nothing => Vec::new(),
     }
+}
+
+/// What cancelling a session tells an attendee who had paid (their refund is queued with it).
+pub fn cancelled_effect(registration: &Registration, session: &ScheduledSession) -> Effect {
+    let title = &session.title;
+    registration.tell(match registration.lang {
+        Lang::En => format!(
+            "**{title}** was cancelled by its host. Your registration fee is being refunded in full."
+        ),
+        Lang::No => format!(
+            "**{title}** er avlyst av verten. Påmeldingsavgiften din refunderes i sin helhet."
+        ),
+    })
 }
 
 /// The message that completes a registration: the join link and a receipt.
@@ -339,25 +376,32 @@ pub fn joined_message(
     payment_reference: Option<&str>,
 ) -> ChatMessage {
     let join_url = registration.join_url.as_deref().unwrap_or(&session.join_url);
-    let email_note = match session.platform {
-        PlatformKind::Webex => " Webex also e-mails you the link.",
-        PlatformKind::Zoom => "",
+    let (title, at) = (&session.title, session.starts_at.format("%Y-%m-%d %H:%M"));
+    let (id, who) = (
+        &registration.id,
+        format!("{} {}", registration.attendee.first_name, registration.attendee.last_name),
+    );
+    let (cur, reference) = (fee.currency(), payment_reference.unwrap_or("-"));
+    let webex = session.platform == PlatformKind::Webex;
+    let text = match registration.lang {
+        Lang::En => format!(
+            "You are registered for **{title}** ({at} UTC).{}\n\
+             Receipt: registration {id} for {who}, {fee} {cur}, payment reference {reference}.",
+            if webex { " Webex also e-mails you the link." } else { "" }
+        ),
+        Lang::No => format!(
+            "Du er påmeldt **{title}** ({at} UTC).{}\n\
+             Kvittering: påmelding {id} for {who}, {fee} {cur}, betalingsreferanse {reference}.",
+            if webex { " Webex sender deg også lenken på e-post." } else { "" }
+        ),
     };
     ChatMessage {
         discord_user_id: registration.discord_user_id,
-        text: format!(
-            "You are registered for **{}** ({} UTC).{email_note}\n\
-             Receipt: registration {} for {} {}, {} {}, payment reference {}.",
-            session.title,
-            session.starts_at.format("%Y-%m-%d %H:%M"),
-            registration.id,
-            registration.attendee.first_name,
-            registration.attendee.last_name,
-            fee,
-            fee.currency(),
-            payment_reference.unwrap_or("-"),
-        ),
-        link: Some(crate::outbox::Link { label: "Join".to_owned(), url: join_url.to_owned() }),
+        text,
+        link: Some(crate::outbox::Link {
+            label: registration.lang.pick("Join", "Bli med").to_owned(),
+            url: join_url.to_owned(),
+        }),
     }
 }
 
@@ -426,6 +470,22 @@ mod tests {
             effects.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
             ["refund:p2", "second:p2"]
         );
+    }
+
+    #[test]
+    fn attendees_are_told_in_their_language() {
+        let s = session(Some(1));
+        let r = registration(&s).in_language(Lang::No);
+        let fee = Money::parse_exact("25.00", Currency::USD).unwrap();
+        let joined = joined_message(&r, &s, &fee, Some("VXYZ01234567"));
+        assert!(joined.text.starts_with("Du er påmeldt **Rust for payments**"), "{}", joined.text);
+        assert!(joined.text.contains("25.00 USD, betalingsreferanse VXYZ01234567"));
+        assert_eq!(joined.link.unwrap().label, "Bli med");
+        let refused = effects(&OnPaid::Refuse(Closed::Full), &r, &s, "p1");
+        let Effect::ChatMessage(told) = &refused[1].1 else { panic!("{refused:?}") };
+        assert!(told.text.contains("økten er full"), "{}", told.text);
+        let english = joined_message(&registration(&s), &s, &fee, None);
+        assert!(english.text.contains("payment reference -"), "{}", english.text);
     }
 
     #[test]

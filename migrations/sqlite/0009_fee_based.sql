@@ -31,6 +31,8 @@ CREATE TABLE registrations (
     first_name      TEXT    NOT NULL,
     last_name       TEXT    NOT NULL,
     email           TEXT    NOT NULL,
+    -- The attendee's language (`en`, `no`), for the messages tollbooth sends them later.
+    lang            TEXT    NOT NULL DEFAULT 'en',
     order_id        TEXT    NOT NULL UNIQUE REFERENCES orders (id),
     state           TEXT    NOT NULL CHECK (state IN ('awaiting_payment', 'paid', 'approved',
                                                       'refunded', 'cancelled')),

@@ -6,15 +6,21 @@ use tollbooth_core::budget::OverBudget;
 use tollbooth_core::method::Method;
 use tollbooth_core::money::Money;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    No,
+pub use tollbooth_core::lang::Lang;
+
+/// What pages add to the domain's [`Lang`]: choosing it from a request, and the page texts.
+pub trait Localised: Sized {
+    /// `?lang=` wins; then the first language of `Accept-Language` that we speak; else English.
+    fn detect(query: Option<&str>, headers: &HeaderMap) -> Self;
+
+    fn texts(self) -> &'static Texts;
+
+    /// Why a session over its division's budget cannot be paid for, with the figures.
+    fn over_budget(self, o: &OverBudget, estimate: Money) -> String;
 }
 
-impl Lang {
-    /// `?lang=` wins; then the first language of `Accept-Language` that we speak; else English.
-    pub fn detect(query: Option<&str>, headers: &HeaderMap) -> Lang {
+impl Localised for Lang {
+    fn detect(query: Option<&str>, headers: &HeaderMap) -> Lang {
         if let Some(lang) = query.and_then(Lang::parse) {
             return lang;
         }
@@ -28,42 +34,19 @@ impl Lang {
             .unwrap_or(Lang::En)
     }
 
-    fn parse(tag: &str) -> Option<Lang> {
-        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        match primary.as_str() {
-            "en" => Some(Lang::En),
-            // Bokmål and Nynorsk readers both read `no`.
-            "no" | "nb" | "nn" => Some(Lang::No),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::No => "no",
-        }
-    }
-
-    /// Why a session over its division's budget cannot be paid for, with the figures.
-    pub fn over_budget(self, o: &OverBudget, estimate: Money) -> String {
-        let cur = o.budget.currency();
-        let (division, budget, month, over) = (&o.division, o.budget, o.month, o.over);
-        match self {
-            Lang::En => format!(
-                "Division {division} has a budget of {budget} {cur} for {month}, and this session ({estimate} {cur}) would take it {over} {cur} over. This site does not allow sessions over budget; nothing was charged."
-            ),
-            Lang::No => format!(
-                "Avdelingen {division} har et budsjett på {budget} {cur} for {month}, og denne økten ({estimate} {cur}) ville ført den {over} {cur} over. Dette nettstedet tillater ikke økter over budsjett; ingenting er belastet."
-            ),
-        }
-    }
-
-    pub fn texts(self) -> &'static Texts {
+    fn texts(self) -> &'static Texts {
         match self {
             Lang::En => &EN,
             Lang::No => &NO,
         }
+    }
+
+    fn over_budget(self, o: &OverBudget, estimate: Money) -> String {
+        let rule = self.pick(
+            "This site does not allow sessions over budget; nothing was charged.",
+            "Dette nettstedet tillater ikke økter over budsjett; ingenting er belastet.",
+        );
+        format!("{} {rule}", o.explain(self, estimate))
     }
 }
 

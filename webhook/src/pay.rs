@@ -18,7 +18,7 @@ use tollbooth_core::payment::{PaymentId, State as PaymentState};
 use tollbooth_core::site::{HostEmail, OverBudgetPolicy};
 use tollbooth_core::store::StoreError;
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Localised};
 use crate::pages::{self, PayPage};
 use crate::{ApiError, AppState};
 

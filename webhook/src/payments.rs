@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tollbooth_core::gateway::Callback;
 use tollbooth_core::gateway::sandbox::Decision;
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Localised};
 use crate::pages::{self, SandboxPage};
 use crate::{ApiError, AppState};
 

@@ -11,7 +11,7 @@ use super::payments::{amount, corrupt, insert_order, time};
 use super::{SqlStore, millis, opt_time, parsed};
 use crate::money::Currency;
 use crate::order::Order;
-use crate::outbox::{CancelMeeting, ChatMessage, Effect, Refund};
+use crate::outbox::{CancelMeeting, Effect, Refund};
 use crate::payment::Payment;
 use crate::platform::PlatformKind;
 use crate::platform::control::{Attendee, Registrant};
@@ -67,6 +67,7 @@ fn registration(row: &AnyRow) -> Result<Registration, StoreError> {
         reason: row.try_get("reason")?,
         registrant_id: row.try_get("registrant_id")?,
         join_url: row.try_get("join_url")?,
+        lang: parsed(row, "lang")?,
         created_at: time(row, "created_at")?,
     })
 }
@@ -321,8 +322,8 @@ impl RegistrationStore for SqlStore {
         let now = millis(r.created_at);
         let inserted = sqlx::query(
             "INSERT INTO registrations (id, platform, meeting_id, discord_user_id, first_name,
-                 last_name, email, order_id, state, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                 last_name, email, order_id, state, lang, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
         )
         .bind(r.id.as_str())
         .bind(r.platform.as_str())
@@ -333,6 +334,7 @@ impl RegistrationStore for SqlStore {
         .bind(r.attendee.email.as_str())
         .bind(r.order_id.as_str())
         .bind(r.state.as_str())
+        .bind(r.lang.code())
         .bind(now)
         .execute(&mut *tx)
         .await;
@@ -491,14 +493,7 @@ impl RegistrationStore for SqlStore {
             let payment = reg.payment_id.clone().unwrap_or_default();
             let refund = Effect::Refund(Refund { payment: payment.clone() });
             enqueue_on(&mut tx, &format!("refund:{payment}"), &refund).await?;
-            let tell = Effect::ChatMessage(ChatMessage {
-                discord_user_id: reg.discord_user_id,
-                text: format!(
-                    "**{}** was cancelled by its host. Your registration fee is being refunded in full.",
-                    session.title
-                ),
-                link: None,
-            });
+            let tell = registration::cancelled_effect(&reg, &session);
             enqueue_on(&mut tx, &format!("cancelled:{}", reg.id), &tell).await?;
             summary.refunds += 1;
         }
