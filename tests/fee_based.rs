@@ -14,11 +14,13 @@ mod world;
 
 use std::time::Duration;
 
+use chrono::Utc;
 use serde_json::{Value, json};
+use tollbooth_core::money::Money;
 use tollbooth_core::order::OrderId;
 use tollbooth_core::payment::State;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::registration::RegistrationState;
+use tollbooth_core::registration::{Fee, RegistrationState, ScheduledSession};
 use tollbooth_core::site::HostEmail;
 use tollbooth_core::store::{DiscordLinkStore, PaymentStore, RegistrationStore, Switches};
 
@@ -35,6 +37,7 @@ on_both_backends!(
     three_payers_for_two_seats_give_two_registrants_and_one_refund,
     cancelling_a_session_refunds_every_paid_registration_once,
     a_failing_registrant_call_is_retried_and_registers_once,
+    a_registrant_the_platform_refuses_is_refunded_and_told,
     attendees_and_other_hosts_never_see_what_is_not_theirs,
 );
 
@@ -372,4 +375,42 @@ async fn attendees_and_other_hosts_never_see_what_is_not_theirs(db: Db) {
     assert_eq!(answer, "Option `capacity` needs `fee`.");
     let unknown = w.register(BOB, "nope", "Bob", "bob@example.com").await;
     assert!(content(&unknown).contains("No session with a fee has the id `nope`"), "{unknown}");
+}
+
+async fn a_registrant_the_platform_refuses_is_refunded_and_told(db: Db) {
+    let w = world(&db).await;
+    // A session whose Zoom meeting had registration switched off by hand after scheduling.
+    let meeting = w.zoom.create_meeting_directly("Rust for payments", HOST);
+    let fee = Money::parse_exact("25.00", "USD".parse().unwrap()).unwrap();
+    let session = ScheduledSession {
+        platform: PlatformKind::Zoom,
+        meeting_id: meeting.clone(),
+        title: "Rust for payments".into(),
+        host_email: HOST.into(),
+        starts_at: Utc::now() + chrono::Duration::days(1),
+        minutes: 60,
+        join_url: format!("https://zoom.us/j/{meeting}"),
+        start_url: format!("https://zoom.us/s/{meeting}"),
+        fee: Some(Fee { amount: fee, capacity: None, deadline: None }),
+        cancelled_at: None,
+    };
+    w.app.store.save_scheduled(&session).await.unwrap();
+    let link = w.pay_link(ADA, &meeting, "Ada").await;
+    w.pay_in_sandbox(&link).await;
+
+    eventually("Ada told", || !dms(&w.discord, ADA).is_empty()).await;
+    let told = content(&dms(&w.discord, ADA)[0]);
+    assert!(
+        told.contains("the platform refused the registration") && told.contains("refunded"),
+        "{told}"
+    );
+    assert!(w.zoom.registrants(&meeting).is_empty());
+    assert_eq!(w.state_of(ADA).await, RegistrationState::Refunded);
+    for _ in 0..100 {
+        if w.payments_of(ADA).await[0].state == State::Refunded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(w.payments_of(ADA).await[0].state, State::Refunded);
 }

@@ -42,13 +42,15 @@ pub struct ScheduledSession {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-/// Why a session sells no more seats.
+/// Why a paid registration cannot have its seat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Closed {
     NoFee,
     Cancelled,
     DeadlinePassed,
     Full,
+    /// The platform refused to register the attendee (after the payment).
+    PlatformRefused,
 }
 
 impl Closed {
@@ -67,6 +69,8 @@ impl Closed {
             Closed::DeadlinePassed => lang
                 .pick("registration for the session has closed", "påmeldingen til økten er stengt"),
             Closed::Full => lang.pick("the session is full", "økten er full"),
+            Closed::PlatformRefused => lang
+                .pick("the platform refused the registration", "plattformen avviste påmeldingen"),
         }
     }
 }

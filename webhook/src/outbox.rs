@@ -17,7 +17,7 @@ use tollbooth_core::outbox::{
 };
 use tollbooth_core::payment::PaymentId;
 use tollbooth_core::platform::Platforms;
-use tollbooth_core::platform::control::{Attendee, Registrant};
+use tollbooth_core::platform::control::Attendee;
 use tollbooth_core::registration::{RegistrationId, RegistrationState};
 use tollbooth_core::store::{Store, StoreError};
 
@@ -135,7 +135,15 @@ async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), S
         email: admit.email.clone(),
     };
     let control = d.platforms.get(admit.platform)?;
-    let registrant: Registrant =
-        control.admit(&admit.meeting_id, &attendee).await.map_err(|e| e.to_string())?;
-    store.registrant_admitted(&id, &registrant).await.map_err(|e| e.to_string())
+    match control.admit(&admit.meeting_id, &attendee).await {
+        Ok(registrant) => {
+            store.registrant_admitted(&id, &registrant).await.map_err(|e| e.to_string())
+        }
+        // Retrying cannot change a refusal: the payment cannot be honoured, so it is given back.
+        Err(e) if e.is_refusal() => {
+            tracing::warn!(registration = %id, error = %e, "platform refused a paid registrant; refunding");
+            store.registrant_refused(&id).await.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }

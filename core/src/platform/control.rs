@@ -43,6 +43,21 @@ impl ControlError {
     }
 }
 
+impl ControlError {
+    /// The platform refused this request itself (400, 404, 409, 422: a meeting without
+    /// registration, a full or deleted meeting, a form it will not take), as opposed to an
+    /// outage or our own credentials (401, 403), which a person can fix and a retry then gets
+    /// through. Such a refusal will not change by retrying.
+    pub fn is_refusal(&self) -> bool {
+        let (ControlError::Webex(WebexError::Api { status, .. })
+        | ControlError::Zoom(ZoomError::Api { status, .. })) = self
+        else {
+            return false;
+        };
+        matches!(status.as_u16(), 400 | 404 | 409 | 422)
+    }
+}
+
 /// A meeting to create on the platform for a host.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MeetingRequest {
@@ -209,6 +224,13 @@ mod tests {
         assert!(!webex(StatusCode::UNAUTHORIZED).is_retryable());
         assert!(!zoom(StatusCode::BAD_REQUEST, 3043).is_retryable(), "meeting full");
         assert!(!zoom(StatusCode::NOT_FOUND, 3001).is_retryable());
+        // What a paid registrant refused for good is refunded on; credentials are a person's
+        // to fix, and an outage passes.
+        assert!(zoom(StatusCode::BAD_REQUEST, 3043).is_refusal());
+        assert!(webex(StatusCode::NOT_FOUND).is_refusal());
+        assert!(!webex(StatusCode::UNAUTHORIZED).is_refusal());
+        assert!(!zoom(StatusCode::FORBIDDEN, 124).is_refusal());
+        assert!(!webex(StatusCode::INTERNAL_SERVER_ERROR).is_refusal());
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub trait RegistrationStore {
         registrant: &Registrant,
     ) -> Result<(), StoreError>;
 
+    /// The platform refused to register a paid attendee for good: the payment is refunded and
+    /// the attendee told why (once). Nothing happens to a registration that is no longer paid.
+    async fn registrant_refused(&self, id: &RegistrationId) -> Result<(), StoreError>;
+
     /// Cancels a session: every paid registration is refunded and its attendee told, unpaid
     /// ones are closed, and the meeting is deleted on the platform, each effect once.
     async fn cancel_scheduled(

@@ -452,6 +452,31 @@ impl RegistrationStore for SqlStore {
         Ok(())
     }
 
+    async fn registrant_refused(&self, id: &RegistrationId) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT * FROM registrations WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
+        let reg = registration(&row)?;
+        let Some(payment) = reg.payment_id.clone().filter(|_| reg.state == RegistrationState::Paid)
+        else {
+            return Ok(());
+        };
+        let session = load_scheduled(&mut tx, reg.platform, &reg.meeting_id)
+            .await?
+            .ok_or_else(|| corrupt("registrations.meeting_id", "no scheduled session"))?;
+        let refused = registration::Closed::PlatformRefused;
+        set_state(&mut tx, id, RegistrationState::Refunded, None, Some(refused.reason())).await?;
+        let decision = OnPaid::Refuse(refused);
+        for (key, effect) in registration::effects(&decision, &reg, &session, &payment) {
+            enqueue_on(&mut tx, &key, &effect).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn cancel_scheduled(
         &self,
         platform: PlatformKind,
