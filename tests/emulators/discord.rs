@@ -7,10 +7,11 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::Call;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post, put};
@@ -26,15 +27,6 @@ pub fn application_key() -> ed25519_dalek::SigningKey {
 }
 
 pub const APPLICATION_ID: &str = "123456789012345678";
-
-/// One request as received.
-#[derive(Clone, Debug)]
-pub struct Call {
-    pub method: Method,
-    pub path: String,
-    pub authorization: Option<String>,
-    pub body: Option<Value>,
-}
 
 /// What the next message creation does instead of succeeding plainly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,11 +81,7 @@ impl DiscordEmulator {
             .nest("/api/v10", api)
             .layer(middleware::from_fn_with_state(state.clone(), record_and_check))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/api/v10", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (base, server) = super::serve(app, "/api/v10").await;
         DiscordEmulator { base, state, server }
     }
 
@@ -125,22 +113,14 @@ fn error(status: StatusCode, code: u32, message: &str) -> Response {
 /// Interaction webhooks carry their token in the URL and need no authorisation; everything
 /// else needs the bot token, as on Discord.
 async fn record_and_check(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-    let authorization =
-        parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let path = parts.uri.path().to_owned();
-    state.lock().unwrap().calls.push(Call {
-        method: parts.method.clone(),
-        path: path.clone(),
-        authorization: authorization.clone(),
-        body: serde_json::from_slice(&bytes).ok(),
-    });
-    let webhook = path.starts_with("/api/v10/webhooks/");
-    if !webhook && authorization.as_deref() != Some(&format!("Bot {TOKEN}")) {
+    let (call, request) = Call::record(request).await;
+    let webhook = call.path.starts_with("/api/v10/webhooks/");
+    let authorised = call.authorization.as_deref() == Some(&format!("Bot {TOKEN}"));
+    state.lock().unwrap().calls.push(call);
+    if !webhook && !authorised {
         return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
     }
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+    next.run(request).await
 }
 
 /// Discord's answer to a bulk overwrite: each command as sent, with the fields it adds.

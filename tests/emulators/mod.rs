@@ -12,8 +12,63 @@ pub mod zoom;
 
 use std::time::Duration;
 
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{Method, header};
 use secrecy::SecretString;
+use serde_json::Value;
+use tokio::task::JoinHandle;
 use tollbooth_core::config::{Config, DiscordMode};
+
+/// One request as an emulator received it.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: Method,
+    /// As sent, still percent-encoded.
+    pub path: String,
+    pub query: Option<String>,
+    pub authorization: Option<String>,
+    /// The body when it was JSON.
+    pub body: Option<Value>,
+}
+
+impl Call {
+    /// Reads the request into a record, and gives back a request with the same body for the
+    /// handler (a body can only be read once).
+    pub async fn record(request: Request) -> (Call, Request) {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        let call = Call {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            authorization: parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body: serde_json::from_slice(&bytes).ok(),
+        };
+        (call, Request::from_parts(parts, Body::from(bytes)))
+    }
+}
+
+/// How many of `calls` had this method and path.
+pub fn count(calls: &[Call], method: Method, path: &str) -> usize {
+    calls.iter().filter(|c| c.method == method && c.path == path).count()
+}
+
+/// Serves `app` on a free loopback port; returns `http://127.0.0.1:{port}{prefix}` and the
+/// server task (aborted when its emulator is dropped).
+pub async fn serve(app: Router, prefix: &str) -> (String, JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}{prefix}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (base, server)
+}
 
 /// Points tollbooth's Webex, Zoom and Discord clients at the emulators given, with the tokens
 /// they accept, and its interactions endpoint at the emulated application's key.

@@ -10,10 +10,11 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::Call;
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -151,16 +152,6 @@ impl Meeting {
     }
 }
 
-/// One request as the emulator received it.
-#[derive(Clone, Debug)]
-pub struct Call {
-    pub method: Method,
-    pub path: String,
-    pub query: Option<String>,
-    /// The body when it was JSON.
-    pub body: Option<Value>,
-}
-
 /// An error answer queued by a test for the next authorised request.
 #[derive(Clone, Debug)]
 pub struct Fault {
@@ -215,11 +206,7 @@ impl WebexEmulator {
             .nest("/v1", api)
             .layer(middleware::from_fn_with_state(state.clone(), record_and_check))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/v1", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (base, server) = super::serve(app, "/v1").await;
         WebexEmulator { base, state, server }
     }
 
@@ -234,7 +221,7 @@ impl WebexEmulator {
 
     /// How many requests with this method and path (e.g. `"/v1/webhooks"`) were received.
     pub fn count(&self, method: Method, path: &str) -> usize {
-        self.state().calls.iter().filter(|c| c.method == method && c.path == path).count()
+        super::count(&self.state().calls, method, path)
     }
 
     pub fn hooks(&self) -> Vec<Hook> {
@@ -383,18 +370,11 @@ fn not_found_named(message: String) -> Rejection {
 
 /// Records the request, then answers 401 without the token, or a queued fault.
 async fn record_and_check(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let (call, request) = Call::record(request).await;
     let fault = {
         let mut state = state.lock().unwrap();
-        state.calls.push(Call {
-            method: parts.method.clone(),
-            path: parts.uri.path().to_owned(),
-            query: parts.uri.query().map(str::to_owned),
-            body: serde_json::from_slice(&bytes).ok(),
-        });
-        let authorised = parts.headers.get(header::AUTHORIZATION)
-            == Some(&HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap());
+        let authorised = call.authorization.as_deref() == Some(&format!("Bearer {TOKEN}"));
+        state.calls.push(call);
         if !authorised {
             return error(
                 StatusCode::UNAUTHORIZED,
@@ -410,7 +390,7 @@ async fn record_and_check(State(state): State<Shared>, request: Request, next: N
         }
         return response;
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(request).await
 }
 
 #[derive(Deserialize)]

@@ -10,10 +10,11 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::Call;
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post, put};
@@ -27,16 +28,6 @@ pub const TOKEN: &str = "zoom-emulator-token";
 pub const MAX_REGISTRANTS: usize = 4999;
 /// The first meeting id the emulator hands out; Zoom's are 10 or 11 digits.
 const FIRST_MEETING_ID: u64 = 85_746_065_432;
-
-/// One request as the emulator received it.
-#[derive(Clone, Debug)]
-pub struct Call {
-    pub method: Method,
-    /// As sent, still percent-encoded.
-    pub path: String,
-    pub query: Option<String>,
-    pub body: Option<Value>,
-}
 
 /// A scheduled meeting, with the fields Zoom returns that tollbooth's calls touch.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -172,11 +163,7 @@ impl ZoomEmulator {
             .nest("/v2", api)
             .layer(middleware::from_fn_with_state(state.clone(), record_and_check))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/v2", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (base, server) = super::serve(app, "/v2").await;
         ZoomEmulator { base, state, server }
     }
 
@@ -191,7 +178,7 @@ impl ZoomEmulator {
     /// How many requests with this method and path (e.g. `"/v2/meetings/1/registrants"`, still
     /// percent-encoded, without the query) were received.
     pub fn count(&self, method: Method, path: &str) -> usize {
-        self.state().calls.iter().filter(|c| c.method == method && c.path == path).count()
+        super::count(&self.state().calls, method, path)
     }
 
     pub fn meetings(&self) -> Vec<Meeting> {
@@ -256,18 +243,11 @@ fn invalid(field: &str) -> Rejection {
 
 /// Records the request, then answers 401 without the token, or a queued fault.
 async fn record_and_check(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let (call, request) = Call::record(request).await;
     let fault = {
         let mut state = state.lock().unwrap();
-        state.calls.push(Call {
-            method: parts.method.clone(),
-            path: parts.uri.path().to_owned(),
-            query: parts.uri.query().map(str::to_owned),
-            body: serde_json::from_slice(&bytes).ok(),
-        });
-        let authorised = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-            == Some(format!("Bearer {TOKEN}").as_str());
+        let authorised = call.authorization.as_deref() == Some(&format!("Bearer {TOKEN}"));
+        state.calls.push(call);
         if !authorised {
             return error(StatusCode::UNAUTHORIZED, 124, "Invalid access token.").into_response();
         }
@@ -276,7 +256,7 @@ async fn record_and_check(State(state): State<Shared>, request: Request, next: N
     if let Some(status) = fault {
         return error(status, 0, "emulated failure").into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(request).await
 }
 
 fn object(body: &Bytes) -> Result<Map<String, Value>, Rejection> {
