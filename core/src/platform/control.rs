@@ -22,28 +22,6 @@ pub enum ControlError {
 }
 
 impl ControlError {
-    /// Whether the same call may succeed later: the platform was unreachable, overloaded or
-    /// failing (5xx, 429, 408). Anything else (a meeting without registration, a full
-    /// meeting, a bad token, an answer that does not parse) fails the same way again until
-    /// someone changes something, so a caller should stop and tell a person.
-    pub fn is_retryable(&self) -> bool {
-        let status = match self {
-            ControlError::Webex(WebexError::Transport { .. })
-            | ControlError::Zoom(ZoomError::Transport { .. }) => return true,
-            ControlError::Webex(WebexError::Api { status, .. })
-            | ControlError::Zoom(ZoomError::Api { status, .. }) => *status,
-            ControlError::Webex(WebexError::Decode { .. } | WebexError::BadBase(_))
-            | ControlError::Zoom(ZoomError::Decode { .. } | ZoomError::BadBase(_)) => {
-                return false;
-            }
-        };
-        status.is_server_error()
-            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-            || status == reqwest::StatusCode::REQUEST_TIMEOUT
-    }
-}
-
-impl ControlError {
     /// The platform refused this request itself (400, 404, 409, 422: a meeting without
     /// registration, a full or deleted meeting, a form it will not take), as opposed to an
     /// outage or our own credentials (401, 403), which a person can fix and a retry then gets
@@ -134,14 +112,6 @@ pub trait MeetingControl: Send + Sync {
         attendee: &Attendee,
     ) -> Result<Registrant, ControlError>;
 
-    /// Cancels an approved registrant (the session was cancelled, or the attendee refunded).
-    async fn cancel_registrant(
-        &self,
-        meeting_id: &str,
-        registrant: &Registrant,
-        email: &str,
-    ) -> Result<(), ControlError>;
-
     /// Deletes a scheduled meeting (the host cancelled the session). A meeting the platform
     /// no longer has counts as deleted.
     async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError>;
@@ -179,15 +149,6 @@ macro_rules! meeting_control {
                 Ok(<$api>::admit(self, meeting_id, attendee).await?)
             }
 
-            async fn cancel_registrant(
-                &self,
-                meeting_id: &str,
-                registrant: &Registrant,
-                email: &str,
-            ) -> Result<(), ControlError> {
-                Ok(<$api>::cancel_registrant(self, meeting_id, registrant, email).await?)
-            }
-
             async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
                 Ok(<$api>::cancel_meeting(self, meeting_id).await?)
             }
@@ -217,13 +178,10 @@ mod tests {
 
     #[test]
     fn outages_are_retried_and_refusals_are_not() {
-        assert!(webex(StatusCode::INTERNAL_SERVER_ERROR).is_retryable());
-        assert!(webex(StatusCode::TOO_MANY_REQUESTS).is_retryable());
-        assert!(zoom(StatusCode::SERVICE_UNAVAILABLE, 0).is_retryable());
-        assert!(!webex(StatusCode::BAD_REQUEST).is_retryable(), "registration not enabled");
-        assert!(!webex(StatusCode::UNAUTHORIZED).is_retryable());
-        assert!(!zoom(StatusCode::BAD_REQUEST, 3043).is_retryable(), "meeting full");
-        assert!(!zoom(StatusCode::NOT_FOUND, 3001).is_retryable());
+        assert!(!webex(StatusCode::TOO_MANY_REQUESTS).is_refusal());
+        assert!(!zoom(StatusCode::SERVICE_UNAVAILABLE, 0).is_refusal());
+        assert!(webex(StatusCode::BAD_REQUEST).is_refusal(), "registration not enabled");
+        assert!(zoom(StatusCode::NOT_FOUND, 3001).is_refusal());
         // What a paid registrant refused for good is refunded on; credentials are a person's
         // to fix, and an outage passes.
         assert!(zoom(StatusCode::BAD_REQUEST, 3043).is_refusal());

@@ -279,17 +279,6 @@ impl WebexApi {
         Ok(Registrant { id: registrant.id, join_url: None })
     }
 
-    /// `POST /meetings/{meetingId}/registrants/cancel`; Webex tells the registrant by e-mail.
-    /// Webex names a registrant by id alone, so the e-mail is not sent.
-    pub async fn cancel_registrant(
-        &self,
-        meeting_id: &str,
-        registrant: &Registrant,
-        _email: &str,
-    ) -> Result<(), WebexError> {
-        self.registrants_action(meeting_id, "cancel", &registrant.id).await
-    }
-
     /// `DELETE /meetings/{meetingId}` (204). A 404 means the meeting is already gone, which
     /// is what was asked.
     pub async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), WebexError> {
@@ -313,7 +302,7 @@ impl WebexApi {
         Ok(found.items.into_iter().find(|r| r.email.eq_ignore_ascii_case(email)))
     }
 
-    /// `POST /meetings/{meetingId}/registrants/{approve|cancel}` for one registrant (204),
+    /// `POST /meetings/{meetingId}/registrants/{action}` for one registrant (204),
     /// with Webex's e-mail to them.
     async fn registrants_action(
         &self,

@@ -202,17 +202,6 @@ impl ZoomApi {
         Ok(Registrant { id: to_approve, join_url })
     }
 
-    /// `PUT /meetings/{meetingId}/registrants/status` with `cancel`: the registration is
-    /// withdrawn and its join link stops working.
-    pub async fn cancel_registrant(
-        &self,
-        meeting_id: &str,
-        registrant: &Registrant,
-        email: &str,
-    ) -> Result<(), ZoomError> {
-        self.set_status(meeting_id, "cancel", &registrant.id, email).await
-    }
-
     /// `DELETE /meetings/{meetingId}` (204). Zoom's 404 with code 3001 ("Meeting does not
     /// exist") means it is already gone, which is what was asked; other 404s (a host that
     /// does not exist, code 1001) are errors.

@@ -80,12 +80,6 @@ pub trait RegistrationStore {
         discord_user_id: u64,
     ) -> Result<Vec<(Registration, ScheduledSession)>, StoreError>;
 
-    async fn registrations_for(
-        &self,
-        platform: PlatformKind,
-        meeting_id: &str,
-    ) -> Result<Vec<Registration>, StoreError>;
-
     /// The platform approved the registrant: the registration is complete, and the join link
     /// and receipt are queued for the attendee (once). A registration refunded meanwhile (the
     /// session was cancelled) only keeps the registrant's id.

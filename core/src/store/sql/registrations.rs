@@ -389,24 +389,6 @@ impl RegistrationStore for SqlStore {
         Ok(out)
     }
 
-    async fn registrations_for(
-        &self,
-        platform: PlatformKind,
-        meeting_id: &str,
-    ) -> Result<Vec<Registration>, StoreError> {
-        sqlx::query(
-            "SELECT * FROM registrations WHERE platform = $1 AND meeting_id = $2
-             ORDER BY created_at, id",
-        )
-        .bind(platform.as_str())
-        .bind(meeting_id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(registration)
-        .collect()
-    }
-
     async fn registrant_admitted(
         &self,
         id: &RegistrationId,
