@@ -377,16 +377,29 @@ impl RegistrationStore for SqlStore {
         .bind(discord_user_id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        let mut conn = self.pool.acquire().await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let reg = registration(row)?;
-            let session = load_scheduled(&mut conn, reg.platform, &reg.meeting_id)
-                .await?
-                .ok_or_else(|| corrupt("registrations.meeting_id", "no scheduled session"))?;
-            out.push((reg, session));
-        }
-        Ok(out)
+        // Their sessions in one query, not one per registration.
+        let sessions: Vec<ScheduledSession> = sqlx::query(
+            "SELECT * FROM scheduled_sessions s WHERE EXISTS (SELECT 1 FROM registrations r
+                 WHERE r.discord_user_id = $1 AND r.platform = s.platform
+                   AND r.meeting_id = s.meeting_id)",
+        )
+        .bind(discord_user_id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(scheduled)
+        .collect::<Result<_, _>>()?;
+        rows.iter()
+            .map(|row| {
+                let reg = registration(row)?;
+                let session = sessions
+                    .iter()
+                    .find(|s| s.platform == reg.platform && s.meeting_id == reg.meeting_id)
+                    .cloned()
+                    .ok_or_else(|| corrupt("registrations.meeting_id", "no scheduled session"))?;
+                Ok((reg, session))
+            })
+            .collect()
     }
 
     async fn registrant_admitted(
