@@ -87,6 +87,19 @@ async fn load_scheduled(
         .transpose()
 }
 
+async fn load_registration(
+    conn: &mut AnyConnection,
+    id: &RegistrationId,
+) -> Result<Option<Registration>, StoreError> {
+    sqlx::query("SELECT * FROM registrations WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(registration)
+        .transpose()
+}
+
 /// Takes the session's row lock, so that concurrent payments count seats one at a time
 /// (PostgreSQL; SQLite's write transactions are serial already). A no-op update is the lock
 /// both dialects understand.
@@ -357,13 +370,8 @@ impl RegistrationStore for SqlStore {
     }
 
     async fn registration(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError> {
-        sqlx::query("SELECT * FROM registrations WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(registration)
-            .transpose()
+        let mut conn = self.pool.acquire().await?;
+        load_registration(&mut conn, id).await
     }
 
     async fn registrations_of(
@@ -408,12 +416,9 @@ impl RegistrationStore for SqlStore {
         registrant: &Registrant,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let row = sqlx::query("SELECT * FROM registrations WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
+        let mut reg = load_registration(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
-        let mut reg = registration(&row)?;
         let approve = reg.state == RegistrationState::Paid;
         sqlx::query(
             "UPDATE registrations SET registrant_id = $1, join_url = $2, state = $3,
@@ -449,12 +454,9 @@ impl RegistrationStore for SqlStore {
 
     async fn registrant_refused(&self, id: &RegistrationId) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let row = sqlx::query("SELECT * FROM registrations WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
+        let reg = load_registration(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
-        let reg = registration(&row)?;
         let Some(payment) = reg.payment_id.clone().filter(|_| reg.state == RegistrationState::Paid)
         else {
             return Ok(());
