@@ -164,6 +164,28 @@ impl App {
     }
 }
 
+/// The status of a POST written by hand on a plain TCP connection: `headers` are extra header
+/// lines (each ending in CRLF), `body` the bytes sent after them, and nothing more is sent
+/// before the answer is read.
+pub async fn raw_http_status(base: &str, path: &str, headers: &str, body: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{headers}\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    stream.write_all(body).await.expect("write body");
+    let mut answer = [0u8; 12];
+    let read = stream.read_exact(&mut answer);
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("the server answers without waiting for more of the body")
+        .expect("read status line");
+    let line = std::str::from_utf8(&answer).expect("status line");
+    line["HTTP/1.1 ".len()..].parse().unwrap_or_else(|_| panic!("status line {line:?}"))
+}
+
 /// Sends platform deliveries, signed as the platform would sign them.
 pub struct Sender {
     pub base: String,

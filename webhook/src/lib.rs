@@ -26,17 +26,22 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use state::AppState;
+pub use webhooks::MAX_BODY as MAX_WEBHOOK_BODY;
 
 /// The whole HTTP surface of tollbooth.
 pub fn router(state: AppState) -> Router {
     let webhooks = Router::new()
         .route("/webhooks/webex", post(webhooks::webex))
         .route("/webhooks/zoom", post(webhooks::zoom))
-        .layer(DefaultBodyLimit::max(webhooks::MAX_BODY));
+        // Refuses a declared length over the limit before reading a byte of the body, and
+        // stops reading an undeclared (chunked) one as soon as it passes the limit.
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(webhooks::MAX_BODY));
     Router::new()
         .merge(webhooks)
         .route("/discord/interactions", post(discord::interactions))
