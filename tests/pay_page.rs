@@ -2,10 +2,12 @@
 //! person sees them, the methods per country, and a real mouse click through the sandbox to
 //! the success page. Screenshots are saved under `target/tmp/` for a person to look at.
 
+#[path = "common/chromium.rs"]
+mod chromium;
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -21,51 +23,10 @@ use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::registration::{self, Fee, Registration, ScheduledSession};
 use tollbooth_core::store::{PaymentStore, RegistrationStore, SiteStore};
 
+use chromium::{chromium, dump_dom, headless};
 use common::{Db, TempDir};
 
 on_both_backends!(the_pay_page_in_chromium, a_registration_fee_and_its_closed_page_in_chromium);
-
-/// The browser, or `None` (with a note) outside CI when it is not installed.
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
-        let out = Command::new("which").arg(name).output().ok()?;
-        out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "chromium is not installed, and CI=true: .ci/run installs it"
-        );
-        eprintln!("note: chromium not found; the pay page browser test is skipped");
-    }
-    found
-}
-
-fn headless(browser: &Path, profile: &TempDir) -> Command {
-    let mut cmd = Command::new(browser);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1024,900",
-    ])
-    .arg(format!("--user-data-dir={}", profile.0.display()))
-    .stdin(Stdio::null());
-    cmd
-}
-
-/// The page as Chromium rendered it.
-fn dump_dom(browser: &Path, url: &str) -> String {
-    let profile = TempDir::new();
-    let out = headless(browser, &profile).arg("--dump-dom").arg(url).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn screenshot_path(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));

@@ -3,6 +3,10 @@
 //! emulators), captures the metered cost once, tells the host (Discord emulator), and books
 //! the charge to the host's division.
 
+#[path = "common/chat.rs"]
+mod chat;
+#[path = "common/chromium.rs"]
+mod chromium;
 mod common;
 mod emulators;
 #[path = "common/pay.rs"]
@@ -24,7 +28,7 @@ use common::app::browser;
 use common::{ADMIN_TOKEN, Db, Sender};
 use emulators::webex::Fault;
 use pay::{choose, location, on_payflow_page, text};
-use world::{HOST, World};
+use world::{HOST, HOST_USER, World};
 
 on_both_backends!(
     a_paid_start_runs_and_is_billed_the_metered_minutes_once,
@@ -35,6 +39,7 @@ on_both_backends!(
     exempt_divisions_and_sites_without_pay_per_use_start_freely,
     two_servers_on_one_database_receiving_the_same_deliveries_capture_once,
     a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once,
+    a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_norwegian,
 );
 
 /// The meeting `App::session_order` is bound to; its occurrences are `{MEETING}_I_{n}`.
@@ -183,7 +188,9 @@ async fn a_paid_start_runs_and_is_billed_the_metered_minutes_once(db: Db) {
     let url = messages[0]["components"][0]["components"][0]["url"].as_str().unwrap();
     let page = text(url).await;
     assert!(page.contains("Total: 7.20 USD"), "{page}");
-    let forged = format!("{}x", url.trim_end_matches(|c: char| c.is_ascii_hexdigit()));
+    let mut forged = url::Url::parse(url).unwrap();
+    let token = forged.path().trim_start_matches("/receipts/").to_owned();
+    forged.set_path(&format!("/receipts/{}x", &token[..token.len() - 1]));
     assert_eq!(reqwest::get(forged).await.unwrap().status(), 404);
 
     // Booked to the host's division, and the report adds up to what was captured.
@@ -444,4 +451,47 @@ async fn a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_on
     assert_eq!((payment.state, payment.captured), (State::Captured, usd("1.80")));
     assert_eq!(w.payflow.charges(), 1, "charged once");
     assert!(w.payflow.duplicates() >= 3, "the retry reused the idempotency key");
+}
+
+async fn a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_norwegian(db: Db) {
+    let w = world(&db).await;
+    // Any command the host gives tells tollbooth the language their client uses.
+    let quote = json!({"id": "55", "name": "quote", "type": 1,
+        "options": chat::options(&[("minutes", json!(60)), ("computers", json!(2))])});
+    let asked = chat::interaction(HOST_USER, "t-no", 2, quote, "no", chat::MEMBER);
+    let answer = chat::ask(&w.app.base, &w.discord, &asked).await;
+    assert!(answer["content"].as_str().unwrap().contains("Anslått kostnad"), "{answer}");
+
+    // An unpaid start: the meeting is ended and the host told in Norwegian, with a pay button.
+    let order = w.app.session_order().await;
+    let meeting = format!("{MEETING}_I_4");
+    assert_eq!(w.start(&meeting).await["state"], "blocked");
+    w.delivered(&format!("blocked:webex:{meeting}")).await;
+    let told = w.messages().remove(0);
+    let text_of = told["content"].as_str().unwrap();
+    assert!(text_of.contains("ble avsluttet") && text_of.contains("uten en betalt"), "{text_of}");
+    assert_eq!(told["components"][0]["components"][0]["label"], "Betal nå");
+
+    // Paid with that button, started again and billed: the receipt is Norwegian in chat and
+    // on its page, as Chromium shows it.
+    w.pay(&chat::link(&told).unwrap()).await;
+    let next = format!("{MEETING}_I_5");
+    assert_eq!(w.start(&next).await["state"], "running");
+    assert_eq!(w.run_and_end(&next, 1, 30).await["cost"]["total"], "3.60");
+    w.delivered(&format!("receipt:{}", order.id)).await;
+    let receipt = w.messages().remove(1);
+    let text_of = receipt["content"].as_str().unwrap();
+    assert!(text_of.starts_with("Kvittering\n"), "{text_of}");
+    assert!(text_of.contains("Personminutter: 30 × 0.12 = 3.60 USD"), "{text_of}");
+    assert!(text_of.contains("Totalt: 3.60 USD"), "{text_of}");
+    assert_eq!(receipt["components"][0]["components"][0]["label"], "Kvittering");
+    let url = chat::link(&receipt).unwrap();
+    assert!(url.ends_with("?lang=no"), "{url}");
+    if let Some(browser) = chromium::chromium() {
+        let page =
+            tokio::task::spawn_blocking(move || chromium::dump_dom(&browser, &url)).await.unwrap();
+        assert!(page.contains(r#"<html lang="no">"#), "{page}");
+        assert!(page.contains("<h1 id=\"title\">Kvittering</h1>"), "{page}");
+        assert!(page.contains("<li>Totalt: 3.60 USD</li>"), "{page}");
+    }
 }

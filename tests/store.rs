@@ -4,6 +4,7 @@ mod common;
 
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
+use tollbooth_core::lang::Lang;
 use tollbooth_core::method::Method;
 use tollbooth_core::money::Country;
 use tollbooth_core::money::Money;
@@ -58,6 +59,11 @@ async fn discord_users_link_to_one_host_each(db: Db) {
     s.link_discord_user(u64::MAX, &second, 7).await.unwrap();
     assert_eq!(s.linked_host(42).await.unwrap(), Some(second.clone()));
     assert_eq!(s.linked_host(u64::MAX).await.unwrap(), Some(second));
+    // A language is kept for linked users only; it links nobody.
+    s.remember_lang(42, Lang::No).await.unwrap();
+    s.remember_lang(42, Lang::No).await.unwrap();
+    s.remember_lang(43, Lang::No).await.unwrap();
+    assert_eq!(s.linked_host(43).await.unwrap(), None);
 }
 
 async fn config_seeds_the_site_once_and_admin_changes_survive_restarts(db: Db) {

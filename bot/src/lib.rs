@@ -120,8 +120,17 @@ impl Bot {
         }
     }
 
+    /// Keeps the caller's language for the messages sent to them later (a blocked start, a
+    /// receipt); failing to costs only that, so the command goes on.
+    async fn remember_lang(&self, caller: Caller) {
+        if let Err(error) = self.store.remember_lang(caller.user_id, caller.lang).await {
+            tracing::warn!(%error, "could not remember the caller's language");
+        }
+    }
+
     async fn command(&self, command: &CommandInteraction) -> Reply {
         let caller = Caller::new(command.user.id.get(), &command.locale, command.member.as_deref());
+        self.remember_lang(caller).await;
         let unknown = || {
             Reply::now(
                 Message::private(caller.lang.pick("Unknown command.", "Ukjent kommando."))

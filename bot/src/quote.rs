@@ -147,7 +147,7 @@ pub fn render(lang: Lang, e: &Estimate) -> Message {
             "datamaskiner",
             "telefoner",
             "Personminutter",
-            "Telefonminutter",
+            "Telekonferanseminutter",
             "Totalt",
         ],
     };

@@ -6,6 +6,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::lang::Lang;
 use crate::money::Money;
 use crate::payment::CaptureLimit;
 use crate::pricing::Cost;
@@ -61,35 +62,57 @@ pub struct Charge {
 
 impl Charge {
     /// The receipt's lines, the same in chat and on the receipt page.
-    pub fn receipt_lines(&self) -> Vec<String> {
+    pub fn receipt_lines(&self, lang: Lang) -> Vec<String> {
         let c = &self.cost;
         let code = c.currency.code();
+        let [session, person, teleconference, total, charged, outstanding, reference, none] =
+            match lang {
+                Lang::En => [
+                    "Session",
+                    "Person-minutes",
+                    "Teleconference minutes",
+                    "Total",
+                    "Charged to your payment",
+                    "Outstanding (above the authorisation)",
+                    "Payment reference",
+                    "none",
+                ],
+                Lang::No => [
+                    "Økt",
+                    "Personminutter",
+                    "Telekonferanseminutter",
+                    "Totalt",
+                    "Belastet betalingen din",
+                    "Utestående (over autorisasjonen)",
+                    "Betalingsreferanse",
+                    "ingen",
+                ],
+            };
         let mut lines = vec![
-            format!("Session {}/{}", self.platform, self.meeting_id),
+            format!("{session} {}/{}", self.platform, self.meeting_id),
             format!(
-                "Person-minutes: {} × {} = {} {code}",
+                "{person}: {} × {} = {} {code}",
                 c.person.minutes, c.person.price_per_minute, c.person.amount
             ),
             format!(
-                "Teleconference minutes: {} × {} = {} {code}",
+                "{teleconference}: {} × {} = {} {code}",
                 c.teleconference.minutes,
                 c.teleconference.price_per_minute,
                 c.teleconference.amount
             ),
-            format!("Total: {} {code}", c.total),
-            format!("Charged to your payment: {} {code}", self.captured),
+            format!("{total}: {} {code}", c.total),
+            format!("{charged}: {} {code}", self.captured),
         ];
         if !self.outstanding.amount().is_zero() {
-            lines.push(format!(
-                "Outstanding (above the authorisation): {} {code}",
-                self.outstanding
-            ));
+            lines.push(format!("{outstanding}: {} {code}", self.outstanding));
         }
-        lines.push(format!(
-            "Payment reference: {}",
-            self.payment_reference.as_deref().unwrap_or("none")
-        ));
+        lines.push(format!("{reference}: {}", self.payment_reference.as_deref().unwrap_or(none)));
         lines
+    }
+
+    /// The heading of the receipt, in chat and on its page.
+    pub fn receipt_title(lang: Lang) -> &'static str {
+        lang.pick("Receipt", "Kvittering")
     }
 }
 
@@ -275,6 +298,39 @@ mod tests {
             settle(usd("100.00"), usd("93.15"), CaptureLimit::AboveAuthorised),
             Settlement { capture: usd("100.00"), outstanding: usd("0.00") }
         );
+    }
+
+    #[test]
+    fn receipts_read_in_the_hosts_language_with_the_same_figures() {
+        let prices = crate::pricing::Prices {
+            currency: Currency::USD,
+            person_minute: Decimal::new(12, 2),
+            teleconference_minute: Decimal::new(5, 2),
+        };
+        let at = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let charge = Charge {
+            order: "o1".into(),
+            platform: "zoom".into(),
+            meeting_id: "85746065432".into(),
+            host_email: "host@example.com".into(),
+            division: None,
+            cost: prices.cost(90, 10).unwrap(),
+            authorised: usd("10.00"),
+            captured: usd("10.00"),
+            outstanding: usd("1.30"),
+            payment_reference: None,
+            started_at: at,
+            ended_at: at,
+        };
+        let en = charge.receipt_lines(Lang::En);
+        assert_eq!(en[1], "Person-minutes: 90 × 0.12 = 10.80 USD");
+        assert_eq!(en[5], "Outstanding (above the authorisation): 1.30 USD");
+        assert_eq!(en[6], "Payment reference: none");
+        let no = charge.receipt_lines(Lang::No);
+        assert_eq!(no[1], "Personminutter: 90 × 0.12 = 10.80 USD");
+        assert_eq!(no[3], "Totalt: 11.30 USD");
+        assert_eq!(no[6], "Betalingsreferanse: ingen");
+        assert_eq!(en.len(), no.len());
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! store gathers the facts and applies the decision in the transaction that applied the
 //! `started` event, so the decision and its effects are stored together or not at all.
 
+use crate::lang::Lang;
 use crate::money::Money;
 use crate::order::OrderId;
-use crate::outbox::{ChatMessage, Effect, EndMeeting, Link};
+use crate::outbox::{ChatMessage, Effect, EndMeeting, Link, Recipient};
 use crate::platform::PlatformKind;
 use crate::site::{DivisionId, HostEmail};
 
@@ -76,13 +77,30 @@ pub enum Block {
 }
 
 impl Block {
-    /// Stored with the session and shown to the host.
+    /// Stored with the session (the API's `blocked_reason`, always English).
     pub fn reason(&self) -> String {
-        match self {
-            Block::Unpaid => "started without a paid authorisation".to_owned(),
-            Block::Outstanding(owed) => {
+        self.explain(Lang::En)
+    }
+
+    /// Why the start was stopped, in the host's language.
+    pub fn explain(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Block::Unpaid, Lang::En) => "started without a paid authorisation".to_owned(),
+            (Block::Unpaid, Lang::No) => "ble startet uten en betalt autorisasjon".to_owned(),
+            (Block::Outstanding(owed), Lang::En) => {
                 format!("the host owes {owed} {} from an earlier session", owed.currency())
             }
+            (Block::Outstanding(owed), Lang::No) => {
+                format!("verten skylder {owed} {} fra en tidligere økt", owed.currency())
+            }
+        }
+    }
+
+    /// The label of the button that pays what unblocks the host.
+    pub fn pay_label(&self, lang: Lang) -> &'static str {
+        match self {
+            Block::Unpaid => lang.pick("Pay now", "Betal nå"),
+            Block::Outstanding(_) => lang.pick("Pay balance", "Betal utestående"),
         }
     }
 }
@@ -130,7 +148,7 @@ pub fn blocked_effects(
     meeting_id: &str,
     block: &Block,
     running: bool,
-    host: Option<u64>,
+    host: Option<Recipient>,
     pay: Option<Link>,
 ) -> Vec<(String, Effect)> {
     let mut effects = Vec::new();
@@ -140,19 +158,29 @@ pub fn blocked_effects(
             Effect::EndMeeting(EndMeeting { platform, meeting_id: meeting_id.to_owned() }),
         ));
     }
-    if let Some(discord_user_id) = host {
-        let next = if pay.is_some() {
-            "Pay with the link below, then start the meeting again."
-        } else {
-            "Use /quote to get an estimate and pay, then start the meeting again."
+    if let Some(Recipient { discord_user_id, lang }) = host {
+        let reason = block.explain(lang);
+        let text = match (lang, pay.is_some()) {
+            (Lang::En, true) => format!(
+                "Your {platform} meeting was ended: it {reason}. Pay with the link below, then \
+                 start the meeting again."
+            ),
+            (Lang::En, false) => format!(
+                "Your {platform} meeting was ended: it {reason}. Use /quote to get an estimate \
+                 and pay, then start the meeting again."
+            ),
+            (Lang::No, true) => format!(
+                "{platform}-møtet ditt ble avsluttet: det {reason}. Betal med lenken nedenfor, \
+                 og start møtet på nytt."
+            ),
+            (Lang::No, false) => format!(
+                "{platform}-møtet ditt ble avsluttet: det {reason}. Bruk /quote for et estimat \
+                 og betal, og start møtet på nytt."
+            ),
         };
         effects.push((
             format!("blocked:{platform}:{meeting_id}"),
-            Effect::ChatMessage(ChatMessage {
-                discord_user_id,
-                text: format!("Your {platform} meeting was ended: it {}. {next}", block.reason()),
-                link: pay,
-            }),
+            Effect::ChatMessage(ChatMessage { discord_user_id, text, link: pay }),
         ));
     }
     effects
@@ -216,11 +244,25 @@ mod tests {
             blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, false, None, None).is_empty()
         );
         let link = Link { label: "Pay".into(), url: "https://x/pay/t".into() };
-        let effects =
-            blocked_effects(PlatformKind::Webex, "m", &Block::Unpaid, true, Some(7), Some(link));
+        let host = Recipient { discord_user_id: 7, lang: Lang::En };
+        let effects = blocked_effects(
+            PlatformKind::Webex,
+            "m",
+            &Block::Unpaid,
+            true,
+            Some(host),
+            Some(link.clone()),
+        );
         assert_eq!(effects[1].0, "blocked:webex:m");
         let Effect::ChatMessage(m) = &effects[1].1 else { panic!("{effects:?}") };
         assert!(m.text.contains("without a paid authorisation"), "{}", m.text);
         assert_eq!(m.discord_user_id, 7);
+
+        let norwegian = Recipient { lang: Lang::No, ..host };
+        let effects =
+            blocked_effects(PlatformKind::Webex, "m", &Block::Unpaid, true, Some(norwegian), None);
+        let Effect::ChatMessage(m) = &effects[1].1 else { panic!("{effects:?}") };
+        assert!(m.text.contains("uten en betalt autorisasjon"), "{}", m.text);
+        assert!(m.text.contains("/quote"), "{}", m.text);
     }
 }

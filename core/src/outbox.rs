@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::lang::Lang;
 use crate::money::Currency;
 use crate::platform::PlatformKind;
 
@@ -19,6 +20,14 @@ pub struct ChatMessage {
     pub discord_user_id: u64,
     pub text: String,
     pub link: Option<Link>,
+}
+
+/// A Discord user to message, and the language to write in (the one their Discord client
+/// last used with us).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub discord_user_id: u64,
+    pub lang: Lang,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

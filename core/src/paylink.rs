@@ -10,6 +10,7 @@ use sha2::Sha256;
 
 use url::Url;
 
+use crate::lang::Lang;
 use crate::order::OrderId;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
@@ -86,11 +87,16 @@ impl Links {
         self.base.join(&format!("pay/{token}")).expect("a relative path joins any base URL")
     }
 
-    /// `/receipts/{token}`: the receipt of the session an order paid for. The token is signed
-    /// like a pay link; either only ever shows its holder their own order.
-    pub fn receipt(&self, order: &OrderId, now: DateTime<Utc>) -> Url {
+    /// `/receipts/{token}?lang=…`: the receipt of the session an order paid for, in `lang`.
+    /// The token is signed like a pay link; either only ever shows its holder their own order.
+    pub fn receipt(&self, order: &OrderId, now: DateTime<Utc>, lang: Lang) -> Url {
         let token = self.signer.sign(order, now + chrono::Duration::days(RECEIPT_DAYS));
-        self.base.join(&format!("receipts/{token}")).expect("a relative path joins any base URL")
+        let mut url = self
+            .base
+            .join(&format!("receipts/{token}"))
+            .expect("a relative path joins any base URL");
+        url.query_pairs_mut().append_pair("lang", lang.code());
+        url
     }
 }
 

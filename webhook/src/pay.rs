@@ -24,7 +24,7 @@ use crate::{ApiError, AppState};
 
 #[derive(Deserialize)]
 pub struct PageQuery {
-    lang: Option<String>,
+    pub lang: Option<String>,
     /// Set on `/return` and `/cancel`; gateways may append fields of their own, which are ignored.
     payment: Option<String>,
 }

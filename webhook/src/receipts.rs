@@ -2,25 +2,33 @@
 //! it in chat). A token is signed like a pay link, so only its holder can read the receipt.
 
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 
+use tollbooth_core::billing::Charge;
+
+use crate::i18n::{Lang, Localised};
 use crate::pages::render;
+use crate::pay::PageQuery;
 use crate::{ApiError, AppState};
 
 #[derive(Template)]
 #[template(path = "receipt.html")]
 struct ReceiptPage {
     lang: &'static str,
+    title: &'static str,
     lines: Vec<String>,
 }
 
 pub async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let lang = Lang::detect(query.lang.as_deref(), &headers);
     // An expired or forged token and an order with no charge yet all look the same: not found.
     let order = state
         .pay_links
@@ -31,5 +39,6 @@ pub async fn show(
         .charge(&order)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("receipt for order {order}")))?;
-    render(StatusCode::OK, &ReceiptPage { lang: "en", lines: charge.receipt_lines() })
+    let (title, lines) = (Charge::receipt_title(lang), charge.receipt_lines(lang));
+    render(StatusCode::OK, &ReceiptPage { lang: lang.code(), title, lines })
 }

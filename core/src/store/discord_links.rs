@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
+use crate::lang::Lang;
 use crate::site::HostEmail;
 
 #[async_trait]
@@ -18,4 +19,8 @@ pub trait DiscordLinkStore {
     ) -> Result<(), StoreError>;
 
     async fn linked_host(&self, discord_user_id: u64) -> Result<Option<HostEmail>, StoreError>;
+
+    /// Remembers the language `discord_user_id`'s client uses, for the messages sent to them
+    /// later; nothing happens for a user who is not linked.
+    async fn remember_lang(&self, discord_user_id: u64, lang: Lang) -> Result<(), StoreError>;
 }

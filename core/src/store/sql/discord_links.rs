@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::{SqlStore, millis, parsed};
+use crate::lang::Lang;
 use crate::site::HostEmail;
 use crate::store::{DiscordLinkStore, StoreError};
 
@@ -37,5 +38,16 @@ impl DiscordLinkStore for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| parsed::<HostEmail>(&r, "host_email")).transpose()
+    }
+
+    async fn remember_lang(&self, discord_user_id: u64, lang: Lang) -> Result<(), StoreError> {
+        // Written only when it changed, so the usual command costs a read of one row.
+        sqlx::query("UPDATE discord_links SET lang = $1 WHERE discord_user_id = $2 AND lang <> $3")
+            .bind(lang.code())
+            .bind(discord_user_id.to_string())
+            .bind(lang.code())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

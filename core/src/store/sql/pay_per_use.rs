@@ -21,7 +21,7 @@ use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
 use crate::gateway::CaptureLimits;
 use crate::money::{Currency, Money};
 use crate::order::{Order, OrderId};
-use crate::outbox::{Capture, ChatMessage, Effect, Link};
+use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient};
 use crate::paylink::Links;
 use crate::platform::PlatformKind;
 use crate::pricing::{Cost, CostLine, Prices};
@@ -78,17 +78,16 @@ pub(super) async fn decide_starts(
                 tracing::info!(%platform, meeting_id, host, reason, "unpaid start blocked");
                 metrics::counter!("pay_per_use_blocked_starts_total").increment(1);
                 let discord = discord_user(conn, &host).await?;
+                let lang = discord.map(|d| d.lang).unwrap_or_default();
+                let label = block.pay_label(lang).to_owned();
                 let pay = match block {
-                    enforcement::Block::Unpaid => unpaid_order(conn, &host).await?.map(|order| {
-                        Link { label: "Pay now".into(), url: links.pay(&order, now).to_string() }
-                    }),
+                    enforcement::Block::Unpaid => unpaid_order(conn, &host)
+                        .await?
+                        .map(|order| Link { label, url: links.pay(&order, now).to_string() }),
                     enforcement::Block::Outstanding(owed) => {
                         let order = Order::for_balance(host.clone(), *owed);
                         insert_order(&mut *conn, &order).await?;
-                        Some(Link {
-                            label: "Pay balance".into(),
-                            url: links.pay(&order.id, now).to_string(),
-                        })
+                        Some(Link { label, url: links.pay(&order.id, now).to_string() })
                     }
                 };
                 let effects = enforcement::blocked_effects(
@@ -199,15 +198,21 @@ async fn owed(conn: &mut AnyConnection, host: &str) -> Result<Option<Money>, Sto
 }
 
 /// The Discord user linked to a host most recently, who hears about their sessions.
-async fn discord_user(conn: &mut AnyConnection, host: &str) -> Result<Option<u64>, StoreError> {
+async fn discord_user(
+    conn: &mut AnyConnection,
+    host: &str,
+) -> Result<Option<Recipient>, StoreError> {
     let row = sqlx::query(
-        "SELECT discord_user_id FROM discord_links WHERE lower(host_email) = $1
+        "SELECT discord_user_id, lang FROM discord_links WHERE lower(host_email) = $1
          ORDER BY linked_at DESC LIMIT 1",
     )
     .bind(host)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| parsed(&r, "discord_user_id")).transpose()
+    row.map(|r| {
+        Ok(Recipient { discord_user_id: parsed(&r, "discord_user_id")?, lang: parsed(&r, "lang")? })
+    })
+    .transpose()
 }
 
 /// The host's newest pay-per-use order that nobody paid yet: what a blocked host is asked to
@@ -311,13 +316,14 @@ pub(super) async fn bill_ended(
             currency: prices.currency,
         });
         enqueue_on(&mut *conn, &format!("capture:{order}"), &capture).await?;
-        if let Some(discord_user_id) = discord_user(conn, &host).await? {
+        if let Some(Recipient { discord_user_id, lang }) = discord_user(conn, &host).await? {
+            let title = Charge::receipt_title(lang);
             let receipt = Effect::ChatMessage(ChatMessage {
                 discord_user_id,
-                text: format!("Receipt\n{}", charge.receipt_lines().join("\n")),
+                text: format!("{title}\n{}", charge.receipt_lines(lang).join("\n")),
                 link: Some(Link {
-                    label: "Receipt".into(),
-                    url: links.receipt(&order, now).to_string(),
+                    label: title.into(),
+                    url: links.receipt(&order, now, lang).to_string(),
                 }),
             });
             enqueue_on(&mut *conn, &format!("receipt:{order}"), &receipt).await?;
