@@ -159,6 +159,7 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
         registration: r.id.to_string(),
         platform: PlatformKind::Zoom,
         meeting_id: session.meeting_id.clone(),
+        host_email: session.host_email.clone(),
         first_name: "Ada".into(),
         last_name: "Lovelace".into(),
         email: "ada@example.com".into(),

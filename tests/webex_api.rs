@@ -7,10 +7,10 @@ use axum::http::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tollbooth_core::platform::MeetingControl;
-use tollbooth_core::platform::control::{ControlError, Registration};
+use tollbooth_core::platform::control::{ControlError, HostedMeeting, Registration};
 use tollbooth_core::platform::webex_api::{NewWebhook, WebexApi, WebexError, WebhookStatus};
 
-use control::{HOST, attendee, session};
+use control::{HOST, attendee, hosted, session};
 use emulators::webex::{Fault, TOKEN, WebexEmulator};
 
 fn api(webex: &WebexEmulator, token: &str) -> WebexApi {
@@ -194,7 +194,10 @@ async fn schedule_meeting_sends_the_documented_fields_and_returns_the_web_link()
 async fn require_registration_turns_it_on_for_a_meeting_made_in_webex() {
     let webex = WebexEmulator::start().await;
     let id = webex.create_meeting_directly("Office hours", HOST);
-    api(&webex, TOKEN).require_registration(&id, &Registration { capacity: None }).await.unwrap();
+    api(&webex, TOKEN)
+        .require_registration(hosted(&id), &Registration { capacity: None })
+        .await
+        .unwrap();
     let form = json!({
         "autoAcceptRequest": false,
         "requireFirstName": true,
@@ -210,7 +213,7 @@ async fn admit_registers_and_approves_once_however_often_it_is_called() {
     let webex = WebexEmulator::start().await;
     let id = registration_meeting(&webex, None).await;
     let control: &dyn MeetingControl = &api(&webex, TOKEN);
-    let first = control.admit(&id, &attendee("ada@example.com")).await.unwrap();
+    let first = control.admit(hosted(&id), &attendee("ada@example.com")).await.unwrap();
     assert_eq!(first.join_url, None, "Webex e-mails the link");
     let registrants = format!("/v1/meetings/{id}/registrants");
     assert_eq!(
@@ -227,7 +230,7 @@ async fn admit_registers_and_approves_once_however_often_it_is_called() {
     );
 
     // Again, the e-mail written differently: found, already approved, nothing sent but the query.
-    let again = control.admit(&id, &attendee("ADA@example.com")).await.unwrap();
+    let again = control.admit(hosted(&id), &attendee("ADA@example.com")).await.unwrap();
     assert_eq!(again, first);
     assert_eq!(webex.count(Method::POST, &registrants), 1);
     assert_eq!(webex.count(Method::POST, &format!("{registrants}/approve")), 1);
@@ -237,13 +240,36 @@ async fn admit_registers_and_approves_once_however_often_it_is_called() {
 }
 
 #[tokio::test]
+async fn the_site_token_acts_on_a_hosts_meeting_by_naming_the_host() {
+    let webex = WebexEmulator::start().await;
+    let id = registration_meeting(&webex, None).await;
+    let control: &dyn MeetingControl = &api(&webex, TOKEN);
+    control.admit(hosted(&id), &attendee("ada@example.com")).await.unwrap();
+    control.cancel_meeting(hosted(&id)).await.unwrap();
+    let calls = webex.state().calls.clone();
+    let on_the_meeting: Vec<_> =
+        calls.iter().filter(|c| c.path.starts_with(&format!("/v1/meetings/{id}"))).collect();
+    assert_eq!(on_the_meeting.len(), 4, "query, register, approve, delete: {calls:?}");
+    for call in on_the_meeting {
+        assert_eq!(call.query.as_deref(), Some("hostEmail=host%40example.com"), "{call:?}");
+    }
+
+    // Named wrongly, the meeting is not found: a refusal, which retrying will not change.
+    let id = registration_meeting(&webex, None).await;
+    let elsewhere = HostedMeeting { id: &id, host_email: "someone.else@example.com" };
+    let err = control.admit(elsewhere, &attendee("ada@example.com")).await.unwrap_err();
+    assert!(err.is_refusal() && err.to_string().contains("not found"), "{err}");
+    assert!(webex.registrants(&id).is_empty());
+}
+
+#[tokio::test]
 async fn admit_approves_a_registrant_left_pending_without_adding_another() {
     let webex = WebexEmulator::start().await;
     let id = registration_meeting(&webex, None).await;
     // An earlier attempt registered the attendee and lost the answer before approving.
     let api = api(&webex, TOKEN);
     webex.fail_next(server_error());
-    let err = api.admit(&id, &attendee("ada@example.com")).await.unwrap_err();
+    let err = api.admit(hosted(&id), &attendee("ada@example.com")).await.unwrap_err();
     assert_eq!(api_error(err), (StatusCode::INTERNAL_SERVER_ERROR, "try later".into()));
     webex.state().meetings[0].registrants.push(emulators::webex::Registrant {
         id: "pending-1".into(),
@@ -253,7 +279,7 @@ async fn admit_approves_a_registrant_left_pending_without_adding_another() {
         email: "ada@example.com".into(),
         registration_time: "2026-11-25T10:00:00Z".into(),
     });
-    let admitted = api.admit(&id, &attendee("ada@example.com")).await.unwrap();
+    let admitted = api.admit(hosted(&id), &attendee("ada@example.com")).await.unwrap();
     assert_eq!(admitted.id, "pending-1");
     assert_eq!(webex.count(Method::POST, &format!("/v1/meetings/{id}/registrants")), 0);
     assert_eq!(webex.registrants(&id)[0].status, "approved");
@@ -265,11 +291,12 @@ async fn admit_fails_naming_a_meeting_without_registration_or_unknown() {
     let api = api(&webex, TOKEN);
     let id = webex.create_meeting_directly("Office hours", HOST);
     let (status, message) =
-        api_error(api.admit(&id, &attendee("a@example.com")).await.unwrap_err());
+        api_error(api.admit(hosted(&id), &attendee("a@example.com")).await.unwrap_err());
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(message, format!("Registration is not enabled for meeting {id}."));
 
-    let err = api.admit("0123456789abcdef0123456789abcdef", &attendee("a@example.com")).await;
+    let err =
+        api.admit(hosted("0123456789abcdef0123456789abcdef"), &attendee("a@example.com")).await;
     let text = err.unwrap_err().to_string();
     assert!(
         text.contains("404 Not Found")
@@ -285,7 +312,7 @@ async fn admit_without_a_last_name_is_refused_naming_the_field() {
     let id = registration_meeting(&webex, None).await;
     let mut nameless = attendee("ada@example.com");
     nameless.last_name.clear();
-    let err = api(&webex, TOKEN).admit(&id, &nameless).await.unwrap_err();
+    let err = api(&webex, TOKEN).admit(hosted(&id), &nameless).await.unwrap_err();
     assert_eq!(api_error(err), (StatusCode::BAD_REQUEST, "lastName: may not be empty".into()));
     assert!(webex.registrants(&id).is_empty());
 }
@@ -295,8 +322,8 @@ async fn a_full_meeting_refuses_the_next_registrant() {
     let webex = WebexEmulator::start().await;
     let id = registration_meeting(&webex, Some(1)).await;
     let api = api(&webex, TOKEN);
-    api.admit(&id, &attendee("ada@example.com")).await.unwrap();
-    let err = api.admit(&id, &attendee("bob@example.com")).await.unwrap_err();
+    api.admit(hosted(&id), &attendee("ada@example.com")).await.unwrap();
+    let err = api.admit(hosted(&id), &attendee("bob@example.com")).await.unwrap_err();
     let (status, message) = api_error(err);
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message.starts_with("maxRegisterNum:"), "{message}");
@@ -308,10 +335,10 @@ async fn cancel_meeting_deletes_it_and_a_meeting_already_gone_is_done() {
     let webex = WebexEmulator::start().await;
     let id = registration_meeting(&webex, None).await;
     let control: &dyn MeetingControl = &api(&webex, TOKEN);
-    control.cancel_meeting(&id).await.unwrap();
+    control.cancel_meeting(hosted(&id)).await.unwrap();
     assert!(webex.meetings().is_empty());
     // Gone already (deleted twice, or in Webex's UI): done all the same.
-    control.cancel_meeting(&id).await.unwrap();
+    control.cancel_meeting(hosted(&id)).await.unwrap();
     assert_eq!(webex.count(Method::DELETE, &format!("/v1/meetings/{id}")), 2);
 }
 

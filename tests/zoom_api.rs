@@ -10,7 +10,7 @@ use tollbooth_core::platform::MeetingControl;
 use tollbooth_core::platform::control::{ControlError, Registration};
 use tollbooth_core::platform::zoom_api::{ZoomApi, ZoomError};
 
-use control::{HOST, attendee, session};
+use control::{HOST, attendee, hosted, session};
 use emulators::zoom::{MAX_REGISTRANTS, TOKEN, ZoomEmulator};
 
 fn api(zoom: &ZoomEmulator) -> ZoomApi {
@@ -77,7 +77,10 @@ async fn require_registration_sets_manual_approval_on_a_meeting_made_in_zoom() {
     let zoom = ZoomEmulator::start().await;
     let id = zoom.create_meeting_directly("Office hours", HOST);
     assert_eq!(zoom.meetings()[0].approval_type(), 2);
-    api(&zoom).require_registration(&id, &Registration { capacity: Some(5) }).await.unwrap();
+    api(&zoom)
+        .require_registration(hosted(&id), &Registration { capacity: Some(5) })
+        .await
+        .unwrap();
     assert_eq!(
         body_of(&zoom, Method::PATCH, &format!("/v2/meetings/{id}")),
         json!({"settings": {"approval_type": 1}})
@@ -90,7 +93,7 @@ async fn admit_registers_approves_once_and_returns_the_personal_link() {
     let zoom = ZoomEmulator::start().await;
     let id = registration_meeting(&zoom).await;
     let control: &dyn MeetingControl = &api(&zoom);
-    let first = control.admit(&id, &attendee("ada@example.com")).await.unwrap();
+    let first = control.admit(hosted(&id), &attendee("ada@example.com")).await.unwrap();
     let link = first.join_url.clone().expect("Zoom lists the approved registrant's link");
     assert!(link.starts_with(&format!("https://zoom.us/w/{id}?tk=")), "{link}");
     let registrants = format!("/v2/meetings/{id}/registrants");
@@ -118,7 +121,7 @@ async fn admit_registers_approves_once_and_returns_the_personal_link() {
         json!({"action": "approve", "registrants": [{"id": first.id, "email": "ada@example.com"}]})
     );
 
-    let again = control.admit(&id, &attendee("Ada@Example.com")).await.unwrap();
+    let again = control.admit(hosted(&id), &attendee("Ada@Example.com")).await.unwrap();
     assert_eq!(again, first);
     assert_eq!(zoom.count(Method::POST, &registrants), 1);
     assert_eq!(zoom.count(Method::PUT, &format!("{registrants}/status")), 1);
@@ -143,7 +146,7 @@ async fn admit_finds_a_pending_registrant_beyond_the_first_page() {
         join_url: None,
     }));
     zoom.state().calls.clear();
-    let admitted = api.admit(&id, &attendee("a300@example.com")).await.unwrap();
+    let admitted = api.admit(hosted(&id), &attendee("a300@example.com")).await.unwrap();
     assert_eq!(admitted.id, "pending-300");
     assert!(admitted.join_url.is_some());
     assert_eq!(zoom.count(Method::POST, &format!("/v2/meetings/{id}/registrants")), 0);
@@ -156,7 +159,7 @@ async fn admit_fails_naming_what_is_wrong() {
     let zoom = ZoomEmulator::start().await;
     let api = api(&zoom);
     let plain = zoom.create_meeting_directly("Office hours", HOST);
-    let err = api.admit(&plain, &attendee("a@example.com")).await.unwrap_err();
+    let err = api.admit(hosted(&plain), &attendee("a@example.com")).await.unwrap_err();
     assert_eq!(
         api_error(err),
         (
@@ -166,7 +169,7 @@ async fn admit_fails_naming_what_is_wrong() {
         )
     );
 
-    let err = api.admit("123", &attendee("a@example.com")).await.unwrap_err().to_string();
+    let err = api.admit(hosted("123"), &attendee("a@example.com")).await.unwrap_err().to_string();
     assert!(
         err.contains("404 Not Found") && err.contains("Meeting does not exist: 123. (code 3001)"),
         "{err}"
@@ -175,7 +178,7 @@ async fn admit_fails_naming_what_is_wrong() {
     let id = registration_meeting(&zoom).await;
     let mut nameless = attendee("b@example.com");
     nameless.first_name.clear();
-    let err = api.admit(&id, &nameless).await.unwrap_err();
+    let err = api.admit(hosted(&id), &nameless).await.unwrap_err();
     assert_eq!(
         api_error(err),
         (
@@ -200,7 +203,7 @@ async fn a_meeting_at_zooms_limit_refuses_the_next_registrant() {
         join_url: None,
     });
     zoom.state().meetings[0].registrants.extend(full);
-    let err = api(&zoom).admit(&id, &attendee("late@example.com")).await.unwrap_err();
+    let err = api(&zoom).admit(hosted(&id), &attendee("late@example.com")).await.unwrap_err();
     let (status, code, message) = api_error(err);
     assert_eq!((status, code), (StatusCode::BAD_REQUEST, Some(3043)));
     assert!(message.contains("maximum attendee capacity"), "{message}");
@@ -211,10 +214,10 @@ async fn cancel_meeting_deletes_it_and_a_meeting_already_gone_is_done() {
     let zoom = ZoomEmulator::start().await;
     let id = registration_meeting(&zoom).await;
     let control: &dyn MeetingControl = &api(&zoom);
-    control.cancel_meeting(&id).await.unwrap();
+    control.cancel_meeting(hosted(&id)).await.unwrap();
     assert!(zoom.meetings().is_empty());
     // Gone already (deleted twice, or in Zoom's UI): Zoom's 3001 counts as done.
-    control.cancel_meeting(&id).await.unwrap();
+    control.cancel_meeting(hosted(&id)).await.unwrap();
     assert_eq!(zoom.count(Method::DELETE, &format!("/v2/meetings/{id}")), 2);
 }
 
@@ -244,12 +247,12 @@ async fn end_meeting_encodes_a_uuid_with_slashes_twice() {
 async fn an_unreachable_zoom_is_worth_retrying_and_a_refusal_is_not() {
     // Nothing listens on port 9 of the loopback address.
     let nowhere = ZoomApi::new("http://127.0.0.1:9/v2".parse().unwrap(), SecretString::from(TOKEN));
-    let err = ControlError::from(nowhere.unwrap().cancel_meeting("1").await.unwrap_err());
+    let err = ControlError::from(nowhere.unwrap().cancel_meeting(hosted("1")).await.unwrap_err());
     assert!(!err.is_refusal(), "an outage, retried: {err}");
 
     let zoom = ZoomEmulator::start().await;
     let plain = zoom.create_meeting_directly("Office hours", HOST);
     let control: &dyn MeetingControl = &api(&zoom);
-    let err = control.admit(&plain, &attendee("a@example.com")).await.unwrap_err();
+    let err = control.admit(hosted(&plain), &attendee("a@example.com")).await.unwrap_err();
     assert!(err.is_refusal(), "{err}");
 }

@@ -8,7 +8,7 @@ use serenity::all::CreateButton;
 use tollbooth_core::enforcement;
 use tollbooth_core::money::Money;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::platform::control::{MeetingRequest, Registration};
+use tollbooth_core::platform::control::{HostedMeeting, MeetingRequest, Registration};
 use tollbooth_core::registration::{self, Fee, ScheduledSession};
 use tollbooth_core::site::HostEmail;
 
@@ -237,8 +237,9 @@ pub async fn set_fee(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     // The platform first: a fee on a meeting anyone can join without registering sells nothing.
     let control =
         bot.platforms.get(session.platform).map_err(|e| not_set_up(lang, session.platform, &e))?;
+    let meeting = HostedMeeting { id: &session.meeting_id, host_email: &session.host_email };
     control
-        .require_registration(&session.meeting_id, &Registration { capacity: fee.capacity })
+        .require_registration(meeting, &Registration { capacity: fee.capacity })
         .await
         .map_err(|e| platform_failed(lang, session.platform, e))?;
     match bot.store.set_fee(session.platform, &session.meeting_id, &fee).await {

@@ -60,6 +60,10 @@ pub struct Admit {
     pub registration: String,
     pub platform: PlatformKind,
     pub meeting_id: String,
+    /// The session's host, whom the platform call acts for. Empty in effects queued before
+    /// it was stored.
+    #[serde(default)]
+    pub host_email: String,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -76,6 +80,9 @@ pub struct Refund {
 pub struct CancelMeeting {
     pub platform: PlatformKind,
     pub meeting_id: String,
+    /// As in [`Admit::host_email`].
+    #[serde(default)]
+    pub host_email: String,
 }
 
 /// Something to do once; the stored `kind` column says which one a row holds.
@@ -141,5 +148,12 @@ mod tests {
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["kind"], e.kind());
         assert_eq!(serde_json::from_value::<Effect>(json).unwrap(), e);
+    }
+
+    #[test]
+    fn platform_effects_queued_before_hosts_were_stored_still_read() {
+        let old = r#"{"kind":"cancel_meeting","platform":"webex","meeting_id":"m1"}"#;
+        let Effect::CancelMeeting(c) = serde_json::from_str(old).unwrap() else { panic!() };
+        assert_eq!((c.meeting_id.as_str(), c.host_email.as_str()), ("m1", ""));
     }
 }

@@ -321,6 +321,7 @@ pub fn effects(
                 registration: id.to_string(),
                 platform: session.platform,
                 meeting_id: session.meeting_id.clone(),
+                host_email: session.host_email.clone(),
                 first_name: registration.attendee.first_name.clone(),
                 last_name: registration.attendee.last_name.clone(),
                 email: registration.attendee.email.clone(),

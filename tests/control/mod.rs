@@ -1,6 +1,6 @@
 //! The requests the platform-control tests send to every platform's emulator.
 
-use tollbooth_core::platform::control::{Attendee, MeetingRequest, Registration};
+use tollbooth_core::platform::control::{Attendee, HostedMeeting, MeetingRequest, Registration};
 
 pub const HOST: &str = "host@example.com";
 
@@ -18,4 +18,9 @@ pub fn session(registration: Option<Registration>) -> MeetingRequest {
 
 pub fn attendee(email: &str) -> Attendee {
     Attendee { first_name: "Ada".into(), last_name: "Lovelace".into(), email: email.into() }
+}
+
+/// Meeting `id`, hosted by [`HOST`].
+pub fn hosted(id: &str) -> HostedMeeting<'_> {
+    HostedMeeting { id, host_email: HOST }
 }

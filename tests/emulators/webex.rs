@@ -2,6 +2,8 @@
 //! (list, get, create, update, delete), meetings (create, delete, end), their registration
 //! form and registrants (register, query, approve, reject, cancel), with Webex's bearer-token
 //! check, validation and error JSON (`message`, `errors[].description`, `trackingId`).
+//! The token is a site administrator's: calls on another host's meeting must name that host
+//! (`?hostEmail=`), or the meeting is not found.
 //!
 //! Every request is recorded (method, path, query, JSON body) before it is answered, so tests
 //! can count exactly what was sent. Tests can also disable a hook as Webex does after failed
@@ -318,6 +320,33 @@ impl WebexState {
             .find(|m| m.id == id)
             .ok_or_else(|| not_found_named(format!("Meeting {id} not found.")))
     }
+
+    /// A meeting as the token sees it. The token is a site administrator's ([`OWNER`]): it
+    /// reaches another host's meeting only by naming that host in `hostEmail`; otherwise
+    /// Webex answers as if the meeting did not exist.
+    fn hosted_meeting(
+        &mut self,
+        id: &str,
+        on_behalf: &OnBehalf,
+    ) -> Result<&mut Meeting, Rejection> {
+        let meeting = self.meeting(id)?;
+        let acting_for = on_behalf.host_email.as_deref().unwrap_or(OWNER);
+        if !acting_for.eq_ignore_ascii_case(&meeting.host_email) {
+            return Err(not_found_named(format!("Meeting {id} not found.")));
+        }
+        Ok(meeting)
+    }
+}
+
+/// The user the emulator's token belongs to: a site administrator, host of the meetings made
+/// without a `hostEmail`.
+pub const OWNER: &str = "owner@example.com";
+
+/// `?hostEmail=`: the host an administrator's token acts for.
+#[derive(Deserialize)]
+struct OnBehalf {
+    #[serde(rename = "hostEmail")]
+    host_email: Option<String>,
 }
 
 fn web_link(meeting_id: &str) -> String {
@@ -588,7 +617,7 @@ async fn create_meeting(State(state): State<Shared>, body: Bytes) -> Result<Resp
         title,
         start,
         end,
-        host_email: text(&body, "hostEmail")?.unwrap_or_else(|| "owner@example.com".into()),
+        host_email: text(&body, "hostEmail")?.unwrap_or_else(|| OWNER.into()),
         password: text(&body, "password")?,
         enabled_join_before_host: flag(&body, "enabledJoinBeforeHost")?.unwrap_or(false),
         recurrence: text(&body, "recurrence")?,
@@ -624,9 +653,10 @@ fn check_form(form: &Value) -> Result<(), Rejection> {
 async fn delete_meeting(
     State(state): State<Shared>,
     Path(id): Path<String>,
+    Query(on_behalf): Query<OnBehalf>,
 ) -> Result<StatusCode, Rejection> {
     let mut state = state.lock().unwrap();
-    state.meeting(&id)?;
+    state.hosted_meeting(&id, &on_behalf)?;
     state.meetings.retain(|m| m.id != id);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -635,12 +665,13 @@ async fn delete_meeting(
 async fn set_registration(
     State(state): State<Shared>,
     Path(id): Path<String>,
+    Query(on_behalf): Query<OnBehalf>,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let form = Value::Object(object(&body)?);
     check_form(&form)?;
     let mut state = state.lock().unwrap();
-    let meeting = state.meeting(&id)?;
+    let meeting = state.hosted_meeting(&id, &on_behalf)?;
     meeting.check_registrable()?;
     meeting.registration = Some(form.clone());
     Ok(axum::Json(form).into_response())
@@ -651,6 +682,7 @@ async fn set_registration(
 async fn register(
     State(state): State<Shared>,
     Path(id): Path<String>,
+    Query(on_behalf): Query<OnBehalf>,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let body = object(&body)?;
@@ -661,7 +693,7 @@ async fn register(
     let mut state = state.lock().unwrap();
     state.next_id += 1;
     let registrant_id = format!("fbd83190-97b2-4bb0-b56b-{:012x}", state.next_id);
-    let meeting = state.meeting(&id)?;
+    let meeting = state.hosted_meeting(&id, &on_behalf)?;
     let form = meeting.form()?;
     let auto_accept = form["autoAcceptRequest"].as_bool().unwrap_or(false);
     let holding = meeting.registrants.iter().filter(|r| holds_place(r)).count() as u64;
@@ -694,6 +726,7 @@ fn holds_place(registrant: &Registrant) -> bool {
 async fn query_registrants(
     State(state): State<Shared>,
     Path(id): Path<String>,
+    Query(on_behalf): Query<OnBehalf>,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let body = object(&body)?;
@@ -704,7 +737,7 @@ async fn query_registrants(
         _ => return Err(bad_request("emails: may not be empty")),
     };
     let mut state = state.lock().unwrap();
-    let meeting = state.meeting(&id)?;
+    let meeting = state.hosted_meeting(&id, &on_behalf)?;
     meeting.form()?;
     let items: Vec<&Registrant> = meeting
         .registrants
@@ -718,6 +751,7 @@ async fn query_registrants(
 async fn registrants_action(
     State(state): State<Shared>,
     Path((id, action)): Path<(String, String)>,
+    Query(on_behalf): Query<OnBehalf>,
     body: Bytes,
 ) -> Result<StatusCode, Rejection> {
     let status = match action.as_str() {
@@ -735,7 +769,7 @@ async fn registrants_action(
         _ => return Err(bad_request("registrants: may not be empty")),
     };
     let mut state = state.lock().unwrap();
-    let meeting = state.meeting(&id)?;
+    let meeting = state.hosted_meeting(&id, &on_behalf)?;
     meeting.form()?;
     // All or nothing, as one unknown id fails the whole request.
     for registrant_id in &ids {

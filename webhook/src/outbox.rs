@@ -17,7 +17,7 @@ use tollbooth_core::outbox::{
 };
 use tollbooth_core::payment::PaymentId;
 use tollbooth_core::platform::Platforms;
-use tollbooth_core::platform::control::Attendee;
+use tollbooth_core::platform::control::{Attendee, HostedMeeting};
 use tollbooth_core::registration::{RegistrationId, RegistrationState};
 use tollbooth_core::store::{Store, StoreError};
 
@@ -100,9 +100,10 @@ async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result
                 .map(|_| ())
                 .map_err(|e| format!("refund of {payment}: {e}"))
         }
-        Effect::CancelMeeting(CancelMeeting { platform, meeting_id }) => {
+        Effect::CancelMeeting(CancelMeeting { platform, meeting_id, host_email }) => {
             let control = d.platforms.get(*platform)?;
-            control.cancel_meeting(meeting_id).await.map_err(|e| e.to_string())
+            let meeting = HostedMeeting { id: meeting_id, host_email };
+            control.cancel_meeting(meeting).await.map_err(|e| e.to_string())
         }
         Effect::Capture(Capture { payment, amount, currency }) => {
             let id: PaymentId =
@@ -135,7 +136,8 @@ async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), S
         email: admit.email.clone(),
     };
     let control = d.platforms.get(admit.platform)?;
-    match control.admit(&admit.meeting_id, &attendee).await {
+    let meeting = HostedMeeting { id: &admit.meeting_id, host_email: &admit.host_email };
+    match control.admit(meeting, &attendee).await {
         Ok(registrant) => {
             store.registrant_admitted(&id, &registrant).await.map_err(|e| e.to_string())
         }

@@ -68,6 +68,15 @@ pub struct ScheduledMeeting {
     pub start_url: String,
 }
 
+/// A meeting the platform holds, and whose it is: tollbooth's one token acts for every host
+/// of the site, so Webex needs the host named (`hostEmail`) on calls about their meeting.
+/// Zoom meeting ids are unique across the account and need no host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostedMeeting<'a> {
+    pub id: &'a str,
+    pub host_email: &'a str,
+}
+
 /// Who registers, as the platforms' registrant forms need it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attendee {
@@ -100,7 +109,7 @@ pub trait MeetingControl: Send + Sync {
     /// `PUT /meetings/{id}/registration`, Zoom `PATCH /meetings/{id}` `approval_type: 1`).
     async fn require_registration(
         &self,
-        meeting_id: &str,
+        meeting: HostedMeeting<'_>,
         registration: &Registration,
     ) -> Result<(), ControlError>;
 
@@ -108,13 +117,13 @@ pub trait MeetingControl: Send + Sync {
     /// (a retry after a lost answer) is found by e-mail and approved, never added twice.
     async fn admit(
         &self,
-        meeting_id: &str,
+        meeting: HostedMeeting<'_>,
         attendee: &Attendee,
     ) -> Result<Registrant, ControlError>;
 
     /// Deletes a scheduled meeting (the host cancelled the session). A meeting the platform
     /// no longer has counts as deleted.
-    async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError>;
+    async fn cancel_meeting(&self, meeting: HostedMeeting<'_>) -> Result<(), ControlError>;
 }
 
 /// Each client's own methods, behind the trait: one impl for both, so they cannot drift.
@@ -135,22 +144,22 @@ macro_rules! meeting_control {
 
             async fn require_registration(
                 &self,
-                meeting_id: &str,
+                meeting: HostedMeeting<'_>,
                 registration: &Registration,
             ) -> Result<(), ControlError> {
-                Ok(<$api>::require_registration(self, meeting_id, registration).await?)
+                Ok(<$api>::require_registration(self, meeting, registration).await?)
             }
 
             async fn admit(
                 &self,
-                meeting_id: &str,
+                meeting: HostedMeeting<'_>,
                 attendee: &Attendee,
             ) -> Result<Registrant, ControlError> {
-                Ok(<$api>::admit(self, meeting_id, attendee).await?)
+                Ok(<$api>::admit(self, meeting, attendee).await?)
             }
 
-            async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ControlError> {
-                Ok(<$api>::cancel_meeting(self, meeting_id).await?)
+            async fn cancel_meeting(&self, meeting: HostedMeeting<'_>) -> Result<(), ControlError> {
+                Ok(<$api>::cancel_meeting(self, meeting).await?)
             }
         }
     };

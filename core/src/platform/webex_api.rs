@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::control::{
-    Attendee, MeetingRequest, Registrant, Registration, ScheduledMeeting, utc_seconds,
+    Attendee, HostedMeeting, MeetingRequest, Registrant, Registration, ScheduledMeeting,
+    utc_seconds,
 };
 
 /// How often a request answered 429 is tried again, and the longest `Retry-After` waited for:
@@ -245,10 +246,10 @@ impl WebexApi {
     /// meeting scheduled elsewhere (it must be a series id with a password).
     pub async fn require_registration(
         &self,
-        meeting_id: &str,
+        meeting: HostedMeeting<'_>,
         registration: &Registration,
     ) -> Result<(), WebexError> {
-        let url = self.url(&["meetings", meeting_id, "registration"]);
+        let url = self.meeting_url(meeting, &["registration"]);
         self.send(Method::PUT, url, Some(&registration_form(registration))).await?;
         Ok(())
     }
@@ -257,10 +258,10 @@ impl WebexApi {
     /// Webex e-mails the join link on approval and never returns it.
     pub async fn admit(
         &self,
-        meeting_id: &str,
+        meeting: HostedMeeting<'_>,
         attendee: &Attendee,
     ) -> Result<Registrant, WebexError> {
-        let registrant = match self.find_registrant(meeting_id, &attendee.email).await? {
+        let registrant = match self.find_registrant(meeting, &attendee.email).await? {
             Some(found) => found,
             None => {
                 let body = json!({
@@ -269,20 +270,20 @@ impl WebexApi {
                     "email": attendee.email,
                     "sendEmail": true,
                 });
-                let url = self.url(&["meetings", meeting_id, "registrants"]);
+                let url = self.meeting_url(meeting, &["registrants"]);
                 self.json(Method::POST, url, Some(&body)).await?
             }
         };
         if registrant.status != "approved" {
-            self.registrants_action(meeting_id, "approve", &registrant.id).await?;
+            self.registrants_action(meeting, "approve", &registrant.id).await?;
         }
         Ok(Registrant { id: registrant.id, join_url: None })
     }
 
     /// `DELETE /meetings/{meetingId}` (204). A 404 means the meeting is already gone, which
     /// is what was asked.
-    pub async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), WebexError> {
-        match self.send(Method::DELETE, self.url(&["meetings", meeting_id]), None).await {
+    pub async fn cancel_meeting(&self, meeting: HostedMeeting<'_>) -> Result<(), WebexError> {
+        match self.send(Method::DELETE, self.meeting_url(meeting, &[]), None).await {
             Ok(_) => Ok(()),
             Err(WebexError::Api { status: StatusCode::NOT_FOUND, .. }) => Ok(()),
             Err(e) => Err(e),
@@ -293,10 +294,10 @@ impl WebexApi {
     /// attempt whose answer was lost.
     async fn find_registrant(
         &self,
-        meeting_id: &str,
+        meeting: HostedMeeting<'_>,
         email: &str,
     ) -> Result<Option<WebexRegistrant>, WebexError> {
-        let url = self.url(&["meetings", meeting_id, "registrants", "query"]);
+        let url = self.meeting_url(meeting, &["registrants", "query"]);
         let found: Items<WebexRegistrant> =
             self.json(Method::POST, url, Some(&json!({"emails": [email]}))).await?;
         Ok(found.items.into_iter().find(|r| r.email.eq_ignore_ascii_case(email)))
@@ -306,14 +307,24 @@ impl WebexApi {
     /// with Webex's e-mail to them.
     async fn registrants_action(
         &self,
-        meeting_id: &str,
+        meeting: HostedMeeting<'_>,
         action: &str,
         registrant_id: &str,
     ) -> Result<(), WebexError> {
-        let url = self.url(&["meetings", meeting_id, "registrants", action]);
+        let url = self.meeting_url(meeting, &["registrants", action]);
         let body = json!({"sendEmail": true, "registrants": [{"id": registrant_id}]});
         self.send(Method::POST, url, Some(&body)).await?;
         Ok(())
+    }
+
+    /// `/meetings/{meetingId}/{segments}?hostEmail=…`: an administrator's token acts for the
+    /// meeting's host only when the host is named (Webex finds no meeting otherwise).
+    fn meeting_url(&self, meeting: HostedMeeting<'_>, segments: &[&str]) -> Url {
+        let mut url = self.url(&[&["meetings", meeting.id], segments].concat());
+        if !meeting.host_email.is_empty() {
+            url.query_pairs_mut().append_pair("hostEmail", meeting.host_email);
+        }
+        url
     }
 
     /// `base` followed by `segments`, each percent-encoded as one path segment.

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::control::{
-    Attendee, MeetingRequest, Registrant, Registration, ScheduledMeeting, utc_seconds,
+    Attendee, HostedMeeting, MeetingRequest, Registrant, Registration, ScheduledMeeting,
+    utc_seconds,
 };
 
 /// Zoom's code for "Meeting does not exist".
@@ -168,11 +169,11 @@ impl ZoomApi {
     /// capacity is tollbooth's to enforce, as in [`ZoomApi::schedule_meeting`].
     pub async fn require_registration(
         &self,
-        meeting_id: &str,
+        meeting: HostedMeeting<'_>,
         _registration: &Registration,
     ) -> Result<(), ZoomError> {
         let body = json!({"settings": {"approval_type": 1}});
-        self.send(Method::PATCH, self.meeting_url(meeting_id, &[]), Some(&body)).await?;
+        self.send(Method::PATCH, self.meeting_url(meeting.id, &[]), Some(&body)).await?;
         Ok(())
     }
 
@@ -181,10 +182,10 @@ impl ZoomApi {
     /// are approved.
     pub async fn admit(
         &self,
-        meeting_id: &str,
+        meeting: HostedMeeting<'_>,
         attendee: &Attendee,
     ) -> Result<Registrant, ZoomError> {
-        let email = attendee.email.as_str();
+        let (meeting_id, email) = (meeting.id, attendee.email.as_str());
         let to_approve = match self.find_registrant(meeting_id, "pending", email).await? {
             Some(pending) => pending.id,
             None => match self.find_registrant(meeting_id, "approved", email).await? {
@@ -205,8 +206,8 @@ impl ZoomApi {
     /// `DELETE /meetings/{meetingId}` (204). Zoom's 404 with code 3001 ("Meeting does not
     /// exist") means it is already gone, which is what was asked; other 404s (a host that
     /// does not exist, code 1001) are errors.
-    pub async fn cancel_meeting(&self, meeting_id: &str) -> Result<(), ZoomError> {
-        match self.send(Method::DELETE, self.meeting_url(meeting_id, &[]), None).await {
+    pub async fn cancel_meeting(&self, meeting: HostedMeeting<'_>) -> Result<(), ZoomError> {
+        match self.send(Method::DELETE, self.meeting_url(meeting.id, &[]), None).await {
             Ok(_) => Ok(()),
             Err(ZoomError::Api {
                 status: StatusCode::NOT_FOUND,

@@ -519,8 +519,11 @@ impl RegistrationStore for SqlStore {
             enqueue_on(&mut tx, &format!("cancelled:{}", reg.id), &tell).await?;
             summary.refunds += 1;
         }
-        let delete =
-            Effect::CancelMeeting(CancelMeeting { platform, meeting_id: meeting_id.to_owned() });
+        let delete = Effect::CancelMeeting(CancelMeeting {
+            platform,
+            meeting_id: meeting_id.to_owned(),
+            host_email: session.host_email.clone(),
+        });
         enqueue_on(&mut tx, &format!("cancel:{platform}:{meeting_id}"), &delete).await?;
         tx.commit().await?;
         Ok(summary)
