@@ -24,6 +24,7 @@ use world::{HOST, HOST_USER, World};
 on_both_backends!(
     a_meeting_scheduled_and_paid_in_chat_starts_and_no_other_does,
     a_zoom_meeting_scheduled_and_paid_in_chat_starts_by_its_number_and_no_other_does,
+    nothing_is_left_on_the_platform_when_scheduling_fails_on_our_side,
 );
 
 async fn world(db: &Db) -> World {
@@ -125,4 +126,44 @@ async fn a_zoom_meeting_scheduled_and_paid_in_chat_starts_by_its_number_and_no_o
     // ...which still pays for an instance of the scheduled one.
     let paid = w.zoom_started(number, "tubFEWg9SAaVamwu6V0+kw==").await;
     assert_eq!(paid["state"], "running", "{paid}");
+}
+
+async fn nothing_is_left_on_the_platform_when_scheduling_fails_on_our_side(db: Db) {
+    let w = world(&db).await;
+    let onboarding = |platform: &str, computers: i64| {
+        vec![
+            ("title", json!("Onboarding")),
+            ("start", json!("2030-12-01 14:00")),
+            ("minutes", json!(60)),
+            ("platform", json!(platform)),
+            ("computers", json!(computers)),
+        ]
+    };
+    // A plan that cannot be priced is refused before the platform is asked for anything.
+    let refused = w.session("bad-plan", "schedule", &onboarding("webex", 0)).await;
+    let said = refused["content"].as_str().unwrap();
+    assert!(said.contains("computers"), "{said}");
+    assert!(w.webex.state().calls.is_empty(), "nothing asked of Webex");
+
+    // The meeting is made, then the database refuses to keep it: the meeting is deleted again,
+    // on either platform, and the host is told to try again.
+    let mut db_conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+    sqlx::query("ALTER TABLE scheduled_sessions RENAME TO scheduled_sessions_away")
+        .execute(&mut db_conn)
+        .await
+        .unwrap();
+    for (n, platform) in ["webex", "zoom"].into_iter().enumerate() {
+        let failed = w.session(&format!("lost-{n}"), "schedule", &onboarding(platform, 10)).await;
+        let said = failed["content"].as_str().unwrap();
+        assert!(said.contains("try again"), "{said}");
+    }
+    let webex_calls = w.webex.state().calls.clone();
+    assert_eq!(webex_calls.len(), 2, "{webex_calls:?}");
+    let made = webex_calls[0].body.clone().unwrap();
+    assert_eq!(made["hostEmail"], HOST);
+    assert_eq!(webex_calls[1].method, axum::http::Method::DELETE);
+    assert_eq!(webex_calls[1].query.as_deref(), Some("hostEmail=host%40example.com"));
+    assert!(w.webex.meetings().is_empty(), "deleted again");
+    assert!(w.zoom.meetings().is_empty(), "deleted again");
+    assert!(w.zoom.state().calls.iter().any(|c| c.method == axum::http::Method::DELETE));
 }

@@ -153,6 +153,15 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let minutes =
         u32::try_from(minutes).map_err(|e| bad(lang, BadOption::invalid("minutes", e)))?;
     let fee = fee(bot, lang, args, "fee").await?;
+    // What the host will pay for is checked before anything is created on the platform.
+    let plan = args
+        .opt_int("computers")
+        .map(|computers| {
+            let phones = args.opt_int("phones").unwrap_or(0);
+            crate::quote::plan(minutes.into(), computers.into(), phones.into())
+        })
+        .transpose()
+        .map_err(|b| bad(lang, b))?;
     let control = bot.platforms.get(platform).map_err(|e| not_set_up(lang, platform, &e))?;
     let request = MeetingRequest {
         title: title.clone(),
@@ -175,7 +184,18 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         fee,
         cancelled_at: None,
     };
-    bot.store.save_scheduled(&session).await.map_err(|e| store_failed(lang, &e))?;
+    if let Err(e) = bot.store.save_scheduled(&session).await {
+        // A meeting tollbooth does not know would take no fee and no payment: it goes again.
+        let meeting = HostedMeeting { id: &session.meeting_id, host_email: &session.host_email };
+        if let Err(undo) = control.cancel_meeting(meeting).await {
+            tracing::error!(
+                session = session.key(),
+                error = %undo,
+                "a meeting scheduled from chat was not stored and could not be deleted; delete it on the platform"
+            );
+        }
+        return Err(store_failed(lang, &e));
+    }
     tracing::info!(
         session = session.key(),
         fee = session.fee.is_some(),
@@ -204,7 +224,7 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     if !(site.ecommerce_enabled && site.pay_per_use_enabled) {
         return Ok(Message::private(text));
     }
-    let Some(computers) = args.opt_int("computers") else {
+    let Some(plan) = plan else {
         text.push('\n');
         text.push_str(lang.pick(
             "Pay before you start: /quote and *Pay*, then /session start gives the start link.",
@@ -212,9 +232,6 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         ));
         return Ok(Message::private(text));
     };
-    let phones = args.opt_int("phones").unwrap_or(0);
-    let plan = crate::quote::plan(minutes.into(), computers.into(), phones.into())
-        .map_err(|b| bad(lang, b))?;
     let bound_to = enforcement::bound_to(session.platform, &session.meeting_id);
     let pay = crate::quote::pay(bot, caller, plan, bound_to, None).await;
     Ok(pay.prefixed(&text))
