@@ -11,7 +11,7 @@ use tollbooth_core::platform::control::{ControlError, Registration};
 use tollbooth_core::platform::zoom_api::{ZoomApi, ZoomError};
 
 use control::{HOST, attendee, hosted, session};
-use emulators::zoom::{MAX_REGISTRANTS, TOKEN, ZoomEmulator};
+use emulators::zoom::{Fault, MAX_REGISTRANTS, TOKEN, ZoomEmulator};
 
 fn api(zoom: &ZoomEmulator) -> ZoomApi {
     ZoomApi::new(zoom.base.parse().unwrap(), SecretString::from(TOKEN)).unwrap()
@@ -233,6 +233,30 @@ async fn a_server_error_surfaces_and_a_retry_succeeds() {
     assert!(zoom.meetings().is_empty());
     control.schedule_meeting(&session(None)).await.unwrap();
     assert_eq!(zoom.meetings().len(), 1);
+}
+
+#[tokio::test]
+async fn a_per_second_limit_is_waited_out_and_a_daily_one_is_left_to_the_outbox() {
+    let zoom = ZoomEmulator::start().await;
+    let api = api(&zoom);
+    zoom.limit_next(2, Fault::PerSecondLimit);
+    api.end_meeting("u1").await.unwrap();
+    assert_eq!(zoom.count(Method::PUT, "/v2/meetings/u1/status"), 3, "two waits, then done");
+    assert_eq!(zoom.state().ended_meetings, ["u1"]);
+
+    // Still limited after three more tries: the answer is Zoom's, for the outbox to retry.
+    zoom.limit_next(4, Fault::PerSecondLimit);
+    let (status, code, message) = api_error(api.end_meeting("u2").await.unwrap_err());
+    assert_eq!((status, code), (StatusCode::TOO_MANY_REQUESTS, Some(429)));
+    assert!(message.contains("per-second rate limit"), "{message}");
+    assert_eq!(zoom.count(Method::PUT, "/v2/meetings/u2/status"), 4);
+
+    // A daily limit resets at midnight: not waited for here, and not a refusal.
+    zoom.limit_next(1, Fault::DailyLimit);
+    let control: &dyn MeetingControl = &api;
+    let err = control.end_meeting("u3").await.unwrap_err();
+    assert!(!err.is_refusal() && err.to_string().contains("429"), "{err}");
+    assert_eq!(zoom.count(Method::PUT, "/v2/meetings/u3/status"), 1);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! anything is parsed.
 
 pub mod control;
+mod rate_limit;
 pub mod webex;
 pub mod webex_api;
 pub mod zoom;

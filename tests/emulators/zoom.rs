@@ -5,7 +5,8 @@
 //!
 //! Every request is recorded (method, path, query, JSON body) before it is answered, so tests
 //! can count exactly what was sent; tests can seed meetings as if made in Zoom's own UI, and
-//! queue error answers for the next requests.
+//! queue error answers for the next requests, rate limits among them (per second: 429 without
+//! `Retry-After`; daily: `Retry-After` at the reset, as Zoom's rate-limit page describes).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,7 +15,7 @@ use super::Call;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post, put};
@@ -88,11 +89,50 @@ impl Meeting {
     }
 }
 
+/// An answer given instead of doing a request.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    Status(StatusCode),
+    /// A per-second limit: 429 with code 429 and no `Retry-After`.
+    PerSecondLimit,
+    /// A daily limit: 429 with `Retry-After` naming the next midnight UTC, when it resets.
+    DailyLimit,
+}
+
+impl IntoResponse for Fault {
+    fn into_response(self) -> Response {
+        let limited = |kind: &str, message: &str| {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, 429, message).into_response();
+            let headers = response.headers_mut();
+            headers.insert("x-ratelimit-type", kind.parse().unwrap());
+            headers.insert("x-ratelimit-category", "Light".parse().unwrap());
+            response
+        };
+        match self {
+            Fault::Status(status) => error(status, 0, "emulated failure").into_response(),
+            Fault::PerSecondLimit => limited(
+                "QPS",
+                "You have reached the maximum per-second rate limit for this API. Try again later.",
+            ),
+            Fault::DailyLimit => {
+                let mut response = limited(
+                    "Daily-limit",
+                    "You have exceeded the daily rate limit of 6000 for this API.",
+                );
+                let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+                let reset = format!("{}T00:00:00Z", tomorrow.format("%Y-%m-%d"));
+                response.headers_mut().insert(header::RETRY_AFTER, reset.parse().unwrap());
+                response
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct ZoomState {
     pub calls: Vec<Call>,
-    /// Statuses to answer the next authorised requests with, instead of doing them.
-    pub faults: VecDeque<StatusCode>,
+    /// Answers to give the next authorised requests, instead of doing them.
+    pub faults: VecDeque<Fault>,
     /// Meeting ids that were ended, in order.
     pub ended_meetings: Vec<String>,
     pub meetings: Vec<Meeting>,
@@ -204,7 +244,12 @@ impl ZoomEmulator {
 
     /// The next `n` authorised requests get `status` instead of their answer.
     pub fn fail_next(&self, n: usize, status: StatusCode) {
-        self.state().faults.extend(std::iter::repeat_n(status, n));
+        self.limit_next(n, Fault::Status(status));
+    }
+
+    /// The next `n` authorised requests get `fault` instead of their answer.
+    pub fn limit_next(&self, n: usize, fault: Fault) {
+        self.state().faults.extend(std::iter::repeat_n(fault, n));
     }
 }
 
@@ -253,8 +298,8 @@ async fn record_and_check(State(state): State<Shared>, request: Request, next: N
         }
         state.faults.pop_front()
     };
-    if let Some(status) = fault {
-        return error(status, 0, "emulated failure").into_response();
+    if let Some(fault) = fault {
+        return fault.into_response();
     }
     next.run(request).await
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use reqwest::header::RETRY_AFTER;
 use reqwest::{Method, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -18,13 +17,6 @@ use super::control::{
     Attendee, HostedMeeting, MeetingRequest, Registrant, Registration, ScheduledMeeting,
     utc_seconds,
 };
-
-/// How often a request answered 429 is tried again, and the longest `Retry-After` waited for:
-/// a command line must not hang for minutes, and running it again later is harmless.
-const MAX_RETRIES: u32 = 3;
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-/// When a 429 carries no usable `Retry-After`.
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebexError {
@@ -348,43 +340,34 @@ impl WebexApi {
         })
     }
 
-    /// Sends the request, waiting and trying again (a bounded number of times) while Webex
-    /// answers 429; any other non-2xx answer becomes [`WebexError::Api`].
+    /// Sends the request, waiting out short rate limits ([`super::rate_limit`]); any other
+    /// non-2xx answer becomes [`WebexError::Api`].
     async fn send(
         &self,
         method: Method,
         url: Url,
         body: Option<&Value>,
     ) -> Result<Response, WebexError> {
-        let mut retries = 0;
-        loop {
-            let mut request = self
+        let response = super::rate_limit::send("webex", || {
+            let request = self
                 .http
                 .request(method.clone(), url.clone())
                 .bearer_auth(self.token.expose_secret());
-            if let Some(body) = body {
-                request = request.json(body);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
             }
-            let response = request.send().await.map_err(|source| WebexError::Transport {
-                method: method.clone(),
-                path: url.path().to_owned(),
-                source,
-            })?;
-            let status = response.status();
-            if status.is_success() {
-                return Ok(response);
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS && retries < MAX_RETRIES {
-                let wait = retry_after(&response);
-                if wait <= MAX_RETRY_AFTER {
-                    tracing::warn!(%method, path = url.path(), ?wait, "Webex rate limit; retrying");
-                    tokio::time::sleep(wait).await;
-                    retries += 1;
-                    continue;
-                }
-            }
-            return Err(api_error(method, &url, response).await);
+        })
+        .await
+        .map_err(|source| WebexError::Transport {
+            method: method.clone(),
+            path: url.path().to_owned(),
+            source,
+        })?;
+        if response.status().is_success() {
+            return Ok(response);
         }
+        Err(api_error(method, &url, response).await)
     }
 }
 
@@ -418,16 +401,6 @@ fn meeting_password() -> String {
             return password;
         }
     }
-}
-
-/// `Retry-After` in seconds (the form Webex sends); the HTTP-date form is not used by Webex.
-fn retry_after(response: &Response) -> Duration {
-    response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .map_or(DEFAULT_RETRY_AFTER, Duration::from_secs)
 }
 
 async fn api_error(method: Method, url: &Url, response: Response) -> WebexError {

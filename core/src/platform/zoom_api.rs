@@ -306,9 +306,10 @@ impl ZoomApi {
         })
     }
 
-    /// Sends the request; a non-2xx answer becomes [`ZoomError::Api`]. Nothing is retried
-    /// here: callers (the outbox) retry with their own backoff, and every call is safe to
-    /// repeat (`admit` finds what an earlier attempt registered).
+    /// Sends the request, waiting out short rate limits ([`super::rate_limit`]); any other
+    /// non-2xx answer becomes [`ZoomError::Api`]. Callers (the outbox) retry the rest with
+    /// their own backoff, and every call is safe to repeat (`admit` finds what an earlier
+    /// attempt registered).
     async fn send(
         &self,
         method: Method,
@@ -316,12 +317,18 @@ impl ZoomApi {
         body: Option<&Value>,
     ) -> Result<Response, ZoomError> {
         let path = url.path().to_owned();
-        let mut request =
-            self.http.request(method.clone(), url).bearer_auth(self.token.expose_secret());
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(|source| ZoomError::Transport {
+        let response = super::rate_limit::send("zoom", || {
+            let request = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(self.token.expose_secret());
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        })
+        .await
+        .map_err(|source| ZoomError::Transport {
             method: method.clone(),
             path: path.clone(),
             source,
