@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::RETRY_AFTER;
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{Client, Method, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use url::Url;
 
 /// How often a request answered 429 is sent again, and the longest wait waited for.
 const MAX_RETRIES: u32 = 3;
@@ -16,16 +19,24 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 /// When a 429 names no wait: a per-second limit is over after a second.
 const DEFAULT_WAIT: Duration = Duration::from_secs(1);
 
-/// Sends the request `build` makes, and sends it again after the wait the platform asks for
-/// while it answers 429 and the wait is short, at most [`MAX_RETRIES`] times. The last answer
-/// is returned, whatever its status.
+/// Sends `method url` with the bearer `token` and the JSON `body`, and sends it again after
+/// the wait the platform asks for while it answers 429 and the wait is short, at most
+/// [`MAX_RETRIES`] times. The last answer is returned, whatever its status.
 pub(super) async fn send(
     platform: &'static str,
-    build: impl Fn() -> RequestBuilder,
+    http: &Client,
+    token: &SecretString,
+    (method, url): (&Method, &Url),
+    body: Option<&Value>,
 ) -> Result<Response, reqwest::Error> {
     let mut retries = 0;
     loop {
-        let response = build().send().await?;
+        let request = http.request(method.clone(), url.clone()).bearer_auth(token.expose_secret());
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        let response = request.send().await?;
         if response.status() != StatusCode::TOO_MANY_REQUESTS || retries == MAX_RETRIES {
             return Ok(response);
         }
@@ -33,7 +44,7 @@ pub(super) async fn send(
         if wait > MAX_WAIT {
             return Ok(response);
         }
-        tracing::warn!(platform, path = response.url().path(), ?wait, "rate limited; retrying");
+        tracing::warn!(platform, path = url.path(), ?wait, "rate limited; retrying");
         metrics::counter!("platform_rate_limited_total", "platform" => platform).increment(1);
         tokio::time::sleep(wait).await;
         retries += 1;

@@ -348,22 +348,14 @@ impl WebexApi {
         url: Url,
         body: Option<&Value>,
     ) -> Result<Response, WebexError> {
-        let response = super::rate_limit::send("webex", || {
-            let request = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(self.token.expose_secret());
-            match body {
-                Some(body) => request.json(body),
-                None => request,
-            }
-        })
-        .await
-        .map_err(|source| WebexError::Transport {
-            method: method.clone(),
-            path: url.path().to_owned(),
-            source,
-        })?;
+        let response =
+            super::rate_limit::send("webex", &self.http, &self.token, (&method, &url), body)
+                .await
+                .map_err(|source| WebexError::Transport {
+                    method: method.clone(),
+                    path: url.path().to_owned(),
+                    source,
+                })?;
         if response.status().is_success() {
             return Ok(response);
         }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reqwest::{Method, Response, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
@@ -317,22 +317,14 @@ impl ZoomApi {
         body: Option<&Value>,
     ) -> Result<Response, ZoomError> {
         let path = url.path().to_owned();
-        let response = super::rate_limit::send("zoom", || {
-            let request = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(self.token.expose_secret());
-            match body {
-                Some(body) => request.json(body),
-                None => request,
-            }
-        })
-        .await
-        .map_err(|source| ZoomError::Transport {
-            method: method.clone(),
-            path: path.clone(),
-            source,
-        })?;
+        let response =
+            super::rate_limit::send("zoom", &self.http, &self.token, (&method, &url), body)
+                .await
+                .map_err(|source| ZoomError::Transport {
+                method: method.clone(),
+                path: path.clone(),
+                source,
+            })?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
