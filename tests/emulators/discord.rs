@@ -1,8 +1,13 @@
 //! Discord's REST API (`https://discord.com/api/v10`) as far as tollbooth uses it: bulk
 //! overwrite of commands (global and guild), editing an interaction's original answer, and
 //! direct messages (open a DM channel, create a message, with `nonce` + `enforce_nonce`
-//! de-duplication). It checks `Authorization: Bot <token>` where Discord requires it, answers
-//! with the objects serenity expects, and records every request before answering it.
+//! de-duplication), and interaction callbacks. It checks `Authorization: Bot <token>` where
+//! Discord requires it, answers with the objects serenity expects, and records every request
+//! before answering it.
+//!
+//! Its gateway (`GET /gateway/bot` points at it, on a port of its own) speaks Discord's
+//! gateway protocol for one shard: HELLO, IDENTIFY checked against the bot token (closed with
+//! 4004 otherwise), READY, heartbeats acknowledged, and the dispatches a test sends.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,9 +19,16 @@ use axum::extract::{Path, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{patch, post, put};
+use axum::routing::{get, patch, post, put};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// The only bot token the emulator accepts.
 pub const TOKEN: &str = "discord-emulator-token";
@@ -49,6 +61,12 @@ pub struct DiscordState {
     pub calls: Vec<Call>,
     pub faults: VecDeque<Fault>,
     pub messages: Vec<Posted>,
+    /// `ws://…` of the gateway.
+    gateway_url: String,
+    /// The IDENTIFY payloads the gateway accepted, token removed.
+    pub identified: Vec<Value>,
+    /// The identified shard's queue of events to dispatch.
+    shard: Option<mpsc::UnboundedSender<Value>>,
 }
 
 type Shared = Arc<Mutex<DiscordState>>;
@@ -59,11 +77,13 @@ pub struct DiscordEmulator {
     pub base: String,
     state: Shared,
     server: JoinHandle<()>,
+    gateway: JoinHandle<()>,
 }
 
 impl Drop for DiscordEmulator {
     fn drop(&mut self) {
         self.server.abort();
+        self.gateway.abort();
     }
 }
 
@@ -76,13 +96,33 @@ impl DiscordEmulator {
             .route("/webhooks/{app}/{token}/messages/@original", patch(edit_original))
             .route("/users/@me/channels", post(open_dm))
             .route("/channels/{channel}/messages", post(create_message))
+            .route("/interactions/{id}/{token}/callback", post(interaction_callback))
+            .route("/gateway", get(gateway_url))
+            .route("/gateway/bot", get(gateway_bot))
             .fallback(|| async { error(StatusCode::NOT_FOUND, 0, "404: Not Found") });
         let app = Router::new()
             .nest("/api/v10", api)
             .layer(middleware::from_fn_with_state(state.clone(), record_and_check))
             .with_state(state.clone());
         let (base, server) = super::serve(app, "/api/v10").await;
-        DiscordEmulator { base, state, server }
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        state.lock().unwrap().gateway_url = format!("ws://{}", listener.local_addr().unwrap());
+        let gateway = tokio::spawn(gateway(listener, state.clone()));
+        DiscordEmulator { base, state, server, gateway }
+    }
+
+    /// Sends `interaction` to the identified shard as an `INTERACTION_CREATE` dispatch,
+    /// waiting for a shard to identify first.
+    pub async fn dispatch_interaction(&self, interaction: &Value) {
+        for _ in 0..400 {
+            if let Some(shard) = self.state().shard.clone() {
+                let event = json!({"t": "INTERACTION_CREATE", "d": interaction});
+                shard.send(event).expect("the shard is connected");
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no shard identified with the gateway");
     }
 
     pub fn state(&self) -> MutexGuard<'_, DiscordState> {
@@ -110,11 +150,13 @@ fn error(status: StatusCode, code: u32, message: &str) -> Response {
     (status, axum::Json(json!({ "code": code, "message": message }))).into_response()
 }
 
-/// Interaction webhooks carry their token in the URL and need no authorisation; everything
-/// else needs the bot token, as on Discord.
+/// Interaction webhooks and callbacks carry their token in the URL and need no authorisation;
+/// everything else needs the bot token, as on Discord.
 async fn record_and_check(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let (call, request) = Call::record(request).await;
-    let webhook = call.path.starts_with("/api/v10/webhooks/");
+    let webhook = ["/api/v10/webhooks/", "/api/v10/interactions/"]
+        .iter()
+        .any(|prefix| call.path.starts_with(prefix));
     let authorised = call.authorization.as_deref() == Some(&format!("Bot {TOKEN}"));
     state.lock().unwrap().calls.push(call);
     if !webhook && !authorised {
@@ -215,4 +257,101 @@ async fn create_message(
         return error(StatusCode::INTERNAL_SERVER_ERROR, 0, "500: Internal Server Error");
     }
     axum::Json(message(index, &channel, &s.messages[index].body)).into_response()
+}
+
+/// `POST /interactions/{id}/{token}/callback`: the first answer to an interaction that came
+/// over the gateway (204).
+async fn interaction_callback(body: Bytes) -> Response {
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(v) if v["type"].is_u64() => StatusCode::NO_CONTENT.into_response(),
+        _ => error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body"),
+    }
+}
+
+async fn gateway_url(State(state): State<Shared>) -> Response {
+    axum::Json(json!({"url": state.lock().unwrap().gateway_url})).into_response()
+}
+
+/// One shard, as Discord recommends for a bot in few servers.
+async fn gateway_bot(State(state): State<Shared>) -> Response {
+    axum::Json(json!({
+        "url": state.lock().unwrap().gateway_url, "shards": 1,
+        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000,
+                                "max_concurrency": 1},
+    }))
+    .into_response()
+}
+
+async fn gateway(listener: TcpListener, state: Shared) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Ok(ws) = tokio_tungstenite::accept_async(stream).await {
+                // A connection the client dropped ends here; nothing to report.
+                let _ = shard(ws, state).await;
+            }
+        });
+    }
+}
+
+fn frame(payload: Value) -> Message {
+    Message::text(payload.to_string())
+}
+
+/// One shard's connection: HELLO, then IDENTIFY (op 2) answered with READY, heartbeats (op 1)
+/// with HEARTBEAT_ACK (op 11), and queued events sent as dispatches (op 0) in sequence.
+async fn shard(
+    mut ws: WebSocketStream<TcpStream>,
+    state: Shared,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    ws.send(frame(json!({"op": 10, "d": {"heartbeat_interval": 41_250}}))).await?;
+    let (events, mut queued) = mpsc::unbounded_channel::<Value>();
+    let mut seq = 0u64;
+    loop {
+        tokio::select! {
+            incoming = ws.next() => {
+                let Some(Ok(Message::Text(text))) = incoming else { return Ok(()) };
+                let payload: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+                match payload["op"].as_u64() {
+                    Some(1) => ws.send(frame(json!({"op": 11}))).await?,
+                    Some(2) => {
+                        let mut identify = payload["d"].clone();
+                        let token = identify["token"].take();
+                        if token.as_str().map(|t| t.trim_start_matches("Bot ")) != Some(TOKEN) {
+                            let code = CloseCode::from(4004);
+                            let close = CloseFrame { code, reason: "Authentication failed.".into() };
+                            ws.close(Some(close)).await?;
+                            return Ok(());
+                        }
+                        seq += 1;
+                        let ready = ready(&state.lock().unwrap().gateway_url, &identify);
+                        ws.send(frame(json!({"op": 0, "t": "READY", "s": seq, "d": ready}))).await?;
+                        let mut s = state.lock().unwrap();
+                        s.identified.push(identify);
+                        s.shard = Some(events.clone());
+                    }
+                    _ => {}
+                }
+            }
+            Some(event) = queued.recv() => {
+                seq += 1;
+                let dispatch = json!({"op": 0, "t": event["t"], "s": seq, "d": event["d"]});
+                ws.send(frame(dispatch)).await?;
+            }
+        }
+    }
+}
+
+/// READY for the application's bot user, in no guilds (slash commands need none).
+fn ready(gateway_url: &str, identify: &Value) -> Value {
+    json!({
+        "v": 10,
+        "user": {"id": "42", "username": "tollbooth", "discriminator": "0", "global_name": null,
+                 "avatar": null, "bot": true, "verified": true, "mfa_enabled": false},
+        "guilds": [],
+        "session_id": "emulated-session",
+        "resume_gateway_url": gateway_url,
+        "shard": identify["shard"],
+        "application": {"id": APPLICATION_ID, "flags": 0},
+    })
 }
