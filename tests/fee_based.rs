@@ -24,7 +24,7 @@ use tollbooth_core::registration::{Fee, RegistrationState, ScheduledSession};
 use tollbooth_core::site::HostEmail;
 use tollbooth_core::store::{DiscordLinkStore, PaymentStore, RegistrationStore, Switches};
 
-use chat::{ADMIN, MEMBER, ask, command, dms, link, options, sub};
+use chat::{ADMIN, MEMBER, ask, command, dms, interaction, link, options, sub};
 use common::Db;
 use common::app::browser;
 use pay::{choose, location, on_payflow_page, text};
@@ -39,6 +39,9 @@ on_both_backends!(
     a_failing_registrant_call_is_retried_and_registers_once,
     a_registrant_the_platform_refuses_is_refunded_and_told,
     attendees_and_other_hosts_never_see_what_is_not_theirs,
+    a_second_attendee_with_the_same_e_mail_is_refused_and_the_first_keeps_theirs,
+    a_fee_that_cannot_change_is_refused_before_the_platform_is_asked,
+    a_deadline_must_be_ahead_and_within_the_session,
 );
 
 const ADA: u64 = 5001;
@@ -112,6 +115,15 @@ impl World {
         assert!(content(&answer).contains("Pay the fee of 25.00 USD"), "{answer}");
         assert_eq!(answer["flags"].as_u64().unwrap_or(0) & 64, 64, "ephemeral: {answer}");
         link(&answer).unwrap()
+    }
+
+    /// `/session fee` by the host with these options (besides the platform and meeting).
+    async fn set_fee(&self, platform: &str, meeting: &str, opts: &[(&str, Value)]) -> String {
+        let mut all = vec![("platform", json!(platform)), ("meeting", json!(meeting))];
+        all.extend_from_slice(opts);
+        let token = format!("fee-{platform}-{}", rand::random::<u32>());
+        let interaction = command(HOST_USER, &token, "session", sub("fee", options(&all)), MEMBER);
+        content(&self.ask(interaction).await)
     }
 
     async fn pay_in_sandbox(&self, pay_link: &str) {
@@ -413,4 +425,95 @@ async fn a_registrant_the_platform_refuses_is_refunded_and_told(db: Db) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(w.payments_of(ADA).await[0].state, State::Refunded);
+}
+
+async fn a_second_attendee_with_the_same_e_mail_is_refused_and_the_first_keeps_theirs(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", None).await;
+    w.pay_link(ADA, &meeting, "Ada").await;
+    let order = w.app.store.registrations_of(ADA).await.unwrap()[0].0.order_id.clone();
+    // Bob types Ada's address (another case): Zoom would hand him Ada's registrant.
+    let bobs = w.register(BOB, &meeting, "Bob", "ADA@Example.com").await;
+    let text = content(&bobs);
+    assert!(text.contains("Someone else has already registered"), "{bobs}");
+    assert!(text.contains("ADA@Example.com") && text.contains("your own e-mail"), "{bobs}");
+    assert_eq!(bobs["flags"].as_u64().unwrap_or(0) & 64, 64, "ephemeral: {bobs}");
+    assert_eq!(link(&bobs), None, "no pay link");
+    assert!(w.app.store.registrations_of(BOB).await.unwrap().is_empty(), "no order for Bob");
+    // In Norwegian too.
+    let opts = options(&[
+        ("session", json!(meeting.clone())),
+        ("first_name", json!("Bob")),
+        ("last_name", json!("Tester")),
+        ("email", json!("ada@example.com")),
+    ]);
+    let data = json!({"id": "55", "name": "register", "type": 1, "options": opts});
+    let norwegian = w.ask(interaction(BOB, "register-bob-no", 2, data, "no", MEMBER)).await;
+    assert!(content(&norwegian).contains("Noen andre er allerede påmeldt"), "{norwegian}");
+
+    // Ada registering again reuses her order, and she pays and is registered as before.
+    let again = w.pay_link(ADA, &meeting, "Ada").await;
+    let adas = w.app.store.registrations_of(ADA).await.unwrap();
+    assert_eq!((adas.len(), &adas[0].0.order_id), (1, &order), "the open one reused");
+    w.pay_in_sandbox(&again).await;
+    eventually("Ada's join link", || !dms(&w.discord, ADA).is_empty()).await;
+    assert_eq!(w.state_of(ADA).await, RegistrationState::Approved);
+    let registrants = w.zoom.registrants(&meeting);
+    assert_eq!(registrants.len(), 1, "{registrants:?}");
+    assert_eq!(registrants[0].email, "ada@example.com");
+    assert!(dms(&w.discord, BOB).is_empty());
+}
+
+async fn a_fee_that_cannot_change_is_refused_before_the_platform_is_asked(db: Db) {
+    let w = world(&db).await;
+    for platform in ["webex", "zoom"] {
+        let meeting = w.schedule(platform, "25.00", None).await;
+        w.pay_link(ADA, &format!("{platform}/{meeting}"), "Ada").await;
+        let calls = |w: &World| match platform {
+            "webex" => w.webex.state().calls.len(),
+            _ => w.zoom.state().calls.len(),
+        };
+        let before = calls(&w);
+        let answer = w.set_fee(platform, &meeting, &[("amount", json!("30.00"))]).await;
+        assert!(answer.contains("attendees have registered"), "{answer}");
+        assert_eq!(calls(&w), before, "{platform} was not asked to change the meeting");
+        let stored = w.app.store.scheduled(platform.parse().unwrap(), &meeting).await.unwrap();
+        assert_eq!(stored.unwrap().fee.unwrap().amount.to_string(), "25.00", "fee unchanged");
+    }
+}
+
+async fn a_deadline_must_be_ahead_and_within_the_session(db: Db) {
+    let w = world(&db).await;
+    let schedule = |deadline: &str| {
+        let opts = options(&[
+            ("title", json!("Rust for payments")),
+            ("start", json!("2030-12-01 14:00")),
+            ("minutes", json!(90)),
+            ("platform", json!("zoom")),
+            ("fee", json!("25.00")),
+            ("deadline", json!(deadline)),
+        ]);
+        let token = format!("schedule-deadline-{}", rand::random::<u32>());
+        command(HOST_USER, &token, "session", sub("schedule", opts), MEMBER)
+    };
+    let past = content(&w.ask(schedule("2020-01-01 10:00")).await);
+    assert!(past.contains("`deadline`") && past.contains("in the future"), "{past}");
+    let after_end = content(&w.ask(schedule("2030-12-01 15:31")).await);
+    assert!(after_end.contains("`deadline`") && after_end.contains("session ends"), "{after_end}");
+    assert!(!w.zoom.calls().iter().any(|c| c.path.ends_with("/meetings")), "no meeting made");
+    let fine = content(&w.ask(schedule("2030-12-01 15:30")).await);
+    assert!(fine.contains("Scheduled **Rust for payments**"), "{fine}");
+
+    let meeting = w.schedule("webex", "25.00", None).await;
+    let before = w.webex.state().calls.len();
+    for (deadline, why) in
+        [("2020-01-01 10:00", "in the future"), ("2030-12-02 10:00", "session ends")]
+    {
+        let opts = [("amount", json!("30.00")), ("deadline", json!(deadline))];
+        let answer = w.set_fee("webex", &meeting, &opts).await;
+        assert!(answer.contains("`deadline`") && answer.contains(why), "{answer}");
+    }
+    assert_eq!(w.webex.state().calls.len(), before, "Webex was not asked");
+    let answer = w.set_fee("webex", &meeting, &[("amount", json!("30.00"))]).await;
+    assert!(answer.contains("Fee 30.00 USD"), "{answer}");
 }

@@ -28,6 +28,7 @@ on_both_backends!(
     a_fee_is_fixed_once_someone_registered,
     cancelling_refunds_paid_closes_unpaid_and_is_idempotent,
     a_payment_after_the_deadline_is_refunded_with_the_reason,
+    an_e_mail_is_open_for_one_attendee_per_session_whatever_its_case,
 );
 
 const MEETING: &str = "85746065432";
@@ -195,7 +196,9 @@ async fn a_fee_is_fixed_once_someone_registered(db: Db) {
     s.set_fee(PlatformKind::Zoom, MEETING, &fee).await.unwrap();
     let stored = s.scheduled(PlatformKind::Zoom, MEETING).await.unwrap().unwrap();
     assert_eq!(stored.fee, Some(fee.clone()));
+    assert!(!s.fee_is_fixed(PlatformKind::Zoom, MEETING).await.unwrap());
     let r = register(&s, 1).await;
+    assert!(s.fee_is_fixed(PlatformKind::Zoom, MEETING).await.unwrap(), "once unpaid");
     let refused = s.set_fee(PlatformKind::Zoom, MEETING, &fee).await.unwrap_err();
     assert!(
         matches!(&refused, StoreError::Invalid(why) if why.contains("attendees have registered"))
@@ -254,4 +257,36 @@ async fn a_payment_after_the_deadline_is_refunded_with_the_reason(db: Db) {
     let Effect::ChatMessage(told) = &effects[1].1 else { panic!("{effects:?}") };
     assert!(told.text.contains("påmeldingen til økten er stengt"), "{}", told.text);
     assert_eq!(told.discord_user_id, 1);
+}
+
+async fn an_e_mail_is_open_for_one_attendee_per_session_whatever_its_case(db: Db) {
+    let s = open(&db, None).await;
+    let attempt = |user: u64, email: &'static str| {
+        let s = &s;
+        async move {
+            let session = session(None);
+            let order = Order::for_registration(session.key(), email.into(), usd("25.00"));
+            let attendee = registration::attendee("A", "Tester", email).unwrap();
+            let r = Registration::new(&session, user, attendee, order.id.clone());
+            s.register(&r, &order).await
+        }
+    };
+    let Ok(Registered::New(first)) = attempt(1, "Ada@Example.com").await else { panic!() };
+    // Another attendee with the same address, written differently: refused, nothing stored.
+    match attempt(2, "ada@example.COM").await {
+        Err(StoreError::EmailTaken { session, email }) => {
+            assert_eq!((session.as_str(), email.as_str()), ("zoom/85746065432", "ada@example.COM"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s.registrations_of(2).await.unwrap().is_empty());
+    // The first attendee registering again still gets their own registration and order.
+    let Ok(Registered::Existing(again)) = attempt(1, "ada@example.com").await else { panic!() };
+    assert_eq!((again.id, again.order_id), (first.id.clone(), first.order_id.clone()));
+    // With their own address the second attendee registers.
+    assert!(matches!(attempt(2, "bob@example.com").await, Ok(Registered::New(_))));
+    // A closed registration holds its address no longer.
+    s.cancel_scheduled(PlatformKind::Zoom, MEETING, Utc::now()).await.unwrap();
+    assert_eq!(state(&s, &first).await, S::Cancelled);
+    assert!(matches!(attempt(3, "ADA@example.com").await, Ok(Registered::New(_))));
 }

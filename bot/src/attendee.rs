@@ -7,7 +7,7 @@ use serenity::all::CreateButton;
 use tollbooth_core::order::Order;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::registration::{self, Registration, RegistrationState, ScheduledSession};
-use tollbooth_core::store::Registered;
+use tollbooth_core::store::{Registered, StoreError};
 
 use crate::command::{Args, BadOption};
 use crate::lang::Lang;
@@ -68,6 +68,21 @@ fn closed_text(lang: Lang, session: &ScheduledSession, closed: registration::Clo
     })
 }
 
+/// The platform knows registrants by e-mail, so an address someone else registered with would
+/// make their seat and join link this attendee's.
+fn email_taken(lang: Lang, session: &ScheduledSession, email: &str) -> Message {
+    Message::private(match lang {
+        Lang::En => format!(
+            "Someone else has already registered for **{}** with the e-mail address {email}. Register with your own e-mail address.",
+            session.title
+        ),
+        Lang::No => format!(
+            "Noen andre er allerede påmeldt **{}** med e-postadressen {email}. Meld deg på med din egen e-postadresse.",
+            session.title
+        ),
+    })
+}
+
 async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message, Message> {
     let lang = caller.lang;
     let site = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?;
@@ -96,6 +111,9 @@ async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message,
         Registration::new(&session, caller.user_id, attendee, order.id.clone()).in_language(lang);
     let registration = match bot.store.register(&new, &order).await {
         Ok(Registered::New(r) | Registered::Existing(r)) => r,
+        Err(StoreError::EmailTaken { email, .. }) => {
+            return Err(email_taken(lang, &session, &email));
+        }
         Err(e) => return Err(store_failed(lang, &e)),
     };
     if registration.state != RegistrationState::AwaitingPayment {

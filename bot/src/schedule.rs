@@ -3,7 +3,7 @@
 //! re-checked: a host acts only on their own sessions (administrators on any), and someone
 //! else's session looks exactly like an unknown one.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serenity::all::CreateButton;
 use tollbooth_core::enforcement;
 use tollbooth_core::money::Money;
@@ -90,7 +90,13 @@ async fn own_session(bot: &Bot, caller: Caller, args: &Args) -> Result<Scheduled
 
 /// The fee options (`fee`/`amount`, `capacity`, `deadline`), in the site's currency. Fees need
 /// e-commerce and the fee-based feature on.
-async fn fee(bot: &Bot, lang: Lang, args: &Args, option: &str) -> Result<Option<Fee>, Message> {
+async fn fee(
+    bot: &Bot,
+    lang: Lang,
+    args: &Args,
+    option: &str,
+    session_ends: DateTime<Utc>,
+) -> Result<Option<Fee>, Message> {
     let Some(text) = args.opt_str(option) else {
         // Limits on registering mean nothing without a fee to register with.
         return match ["capacity", "deadline"].into_iter().find(|o| args.has(o)) {
@@ -114,9 +120,14 @@ async fn fee(bot: &Bot, lang: Lang, args: &Args, option: &str) -> Result<Option<
     let capacity = args.opt_int("capacity").map(|c| u32::try_from(c).unwrap_or(u32::MAX));
     let deadline = args
         .opt_str("deadline")
-        .map(registration::parse_time)
+        .map(|text| {
+            let deadline = registration::parse_time(text)?;
+            registration::check_deadline(deadline, session_ends, Utc::now())
+                .map_err(str::to_owned)?;
+            Ok(deadline)
+        })
         .transpose()
-        .map_err(|e| bad(lang, BadOption::invalid("deadline", e)))?;
+        .map_err(|e: String| bad(lang, BadOption::invalid("deadline", e)))?;
     Ok(Some(Fee { amount, capacity, deadline }))
 }
 
@@ -152,7 +163,8 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let minutes = args.int("minutes").map_err(|b| bad(lang, b))?;
     let minutes =
         u32::try_from(minutes).map_err(|e| bad(lang, BadOption::invalid("minutes", e)))?;
-    let fee = fee(bot, lang, args, "fee").await?;
+    let ends = start + chrono::Duration::minutes(minutes.into());
+    let fee = fee(bot, lang, args, "fee", ends).await?;
     // What the host will pay for is checked before anything is created on the platform.
     let plan = args
         .opt_int("computers")
@@ -240,7 +252,7 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
 pub async fn set_fee(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let lang = caller.lang;
     let session = own_session(bot, caller, args).await?;
-    let Some(fee) = fee(bot, lang, args, "amount").await? else {
+    let Some(fee) = fee(bot, lang, args, "amount", session.ends_at()).await? else {
         return Err(bad(
             lang,
             BadOption { option: "amount".into(), problem: crate::command::Problem::Missing },
@@ -250,6 +262,16 @@ pub async fn set_fee(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         return Err(Message::private(
             lang.pick("That session was cancelled.", "Den økten er avlyst."),
         ));
+    }
+    // Refused before the platform is changed, so that the two never disagree; set_fee checks
+    // again under its lock for a registration that comes in between.
+    let fixed = bot
+        .store
+        .fee_is_fixed(session.platform, &session.meeting_id)
+        .await
+        .map_err(|e| store_failed(lang, &e))?;
+    if fixed {
+        return Err(Message::private(registration::fee_fixed_reason(&session.key())));
     }
     // The platform first: a fee on a meeting anyone can join without registering sells nothing.
     let control =

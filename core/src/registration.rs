@@ -101,6 +101,27 @@ impl ScheduledSession {
     }
 }
 
+/// Checks a registration deadline a host sets: one already past would close registration at
+/// once, and one after the session's end would sell seats nobody can use.
+pub fn check_deadline(
+    deadline: DateTime<Utc>,
+    session_ends: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), &'static str> {
+    if deadline <= now {
+        return Err("must be in the future");
+    }
+    if deadline > session_ends {
+        return Err("must not be after the session ends");
+    }
+    Ok(())
+}
+
+/// Why a session's fee can no longer change: attendees were quoted the one it has.
+pub fn fee_fixed_reason(session_key: &str) -> String {
+    format!("attendees have registered for {session_key}; its fee can no longer change")
+}
+
 /// A time as hosts type it in chat: `2026-12-01 14:00`, in UTC.
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M")
@@ -491,6 +512,17 @@ mod tests {
         assert!(told.text.contains("økten er full"), "{}", told.text);
         let english = joined_message(&registration(&s), &s, &fee, None);
         assert!(english.text.contains("payment reference -"), "{}", english.text);
+    }
+
+    #[test]
+    fn a_deadline_is_ahead_and_not_after_the_session_ends() {
+        let s = session(None);
+        let now = s.starts_at - Duration::days(1);
+        assert_eq!(check_deadline(s.starts_at, s.ends_at(), now), Ok(()));
+        assert_eq!(check_deadline(s.ends_at(), s.ends_at(), now), Ok(()));
+        assert!(check_deadline(now, s.ends_at(), now).is_err(), "not in the past");
+        let late = s.ends_at() + Duration::minutes(1);
+        assert!(check_deadline(late, s.ends_at(), now).is_err(), "not after the end");
     }
 
     #[test]

@@ -64,6 +64,10 @@ pub enum StoreError {
     /// Input that the database refused, such as a host in a division that does not exist.
     #[error("{0}")]
     Invalid(String),
+    /// Another attendee holds an open registration for the session with this e-mail address
+    /// (in any case): the platform would hand them that attendee's registrant and join link.
+    #[error("another attendee has registered for {session} with {email}")]
+    EmailTaken { session: String, email: String },
     /// A value in the database that no longer parses: a bug or a manual edit.
     #[error("stored value {column} is invalid: {reason}")]
     Corrupt { column: &'static str, reason: String },

@@ -57,6 +57,14 @@ pub trait RegistrationStore {
         fee: &Fee,
     ) -> Result<(), StoreError>;
 
+    /// Whether anyone has registered for the session in a way that fixes its fee (what
+    /// [`Self::set_fee`] refuses on), so a caller can refuse before changing the platform.
+    async fn fee_is_fixed(
+        &self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<bool, StoreError>;
+
     /// How many registrations hold a seat.
     async fn seats_taken(
         &self,
@@ -66,6 +74,8 @@ pub trait RegistrationStore {
 
     /// Stores `registration` with its `order`, unless the attendee has an open registration
     /// for the session already, which is returned instead (with its order, to be paid again).
+    /// [`StoreError::EmailTaken`] when another attendee's open registration for the session
+    /// has the same e-mail address (compared without case).
     async fn register(
         &self,
         registration: &Registration,

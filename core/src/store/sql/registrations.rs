@@ -135,6 +135,25 @@ async fn count_seats(
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
+/// Whether anyone registered for the session, paid or not: unpaid orders hold the fee they
+/// were quoted, so it can no longer change.
+async fn fee_fixed(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM registrations
+         WHERE platform = $1 AND meeting_id = $2
+           AND (payment_id IS NOT NULL OR state = 'awaiting_payment')",
+    )
+    .bind(platform.as_str())
+    .bind(meeting_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
 async fn set_state(
     conn: &mut AnyConnection,
     id: &RegistrationId,
@@ -222,6 +241,22 @@ impl SqlStore {
         .map(registration)
         .transpose()
     }
+
+    /// Whether an open registration for the same session has the attendee's e-mail address,
+    /// compared as `registrations_open_email` compares it.
+    async fn email_taken(&self, r: &Registration) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM registrations WHERE platform = $1 AND meeting_id = $2
+                 AND lower(email) = lower($3)
+                 AND state IN ('awaiting_payment', 'paid', 'approved')",
+        )
+        .bind(r.platform.as_str())
+        .bind(r.meeting_id.as_str())
+        .bind(r.attendee.email.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
 }
 
 #[async_trait]
@@ -282,21 +317,10 @@ impl RegistrationStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         lock_session(&mut tx, platform, meeting_id).await?;
-        // Unpaid registrations count too: their orders hold the fee they were quoted.
-        let registered = sqlx::query(
-            "SELECT COUNT(*) AS n FROM registrations
-             WHERE platform = $1 AND meeting_id = $2
-               AND (payment_id IS NOT NULL OR state = 'awaiting_payment')",
-        )
-        .bind(platform.as_str())
-        .bind(meeting_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get::<i64, _>("n")?;
-        if registered > 0 {
-            return Err(StoreError::Invalid(format!(
-                "attendees have registered for {platform}/{meeting_id}; its fee can no longer change"
-            )));
+        // Checked again under the lock: callers' earlier check may have been overtaken.
+        if fee_fixed(&mut tx, platform, meeting_id).await? {
+            let key = format!("{platform}/{meeting_id}");
+            return Err(StoreError::Invalid(registration::fee_fixed_reason(&key)));
         }
         let done = sqlx::query(
             "UPDATE scheduled_sessions SET fee = $1, currency = $2, capacity = $3, deadline = $4
@@ -315,6 +339,15 @@ impl RegistrationStore for SqlStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn fee_is_fixed(
+        &self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        fee_fixed(&mut conn, platform, meeting_id).await
     }
 
     async fn seats_taken(
@@ -356,14 +389,22 @@ impl RegistrationStore for SqlStore {
                 tx.commit().await?;
                 Ok(Registered::New(r.clone()))
             }
-            // Two `/register`s at once: the partial unique index let the first in; the second
-            // (its order rolled back with it) answers with the first's registration.
+            // One of the partial unique indexes refused it (the order is rolled back with it).
+            // Which one is read back rather than from the error, which SQLite does not name:
+            // the attendee's own open registration (two `/register`s at once) is reused; another
+            // attendee's with this e-mail is refused.
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 tx.rollback().await?;
-                let open = self.open_registration(r).await?;
-                open.map(Registered::Existing).ok_or_else(|| {
-                    StoreError::Invalid(format!("registration {} conflicts with another", r.id))
-                })
+                if let Some(open) = self.open_registration(r).await? {
+                    return Ok(Registered::Existing(open));
+                }
+                if self.email_taken(r).await? {
+                    return Err(StoreError::EmailTaken {
+                        session: format!("{}/{}", r.platform, r.meeting_id),
+                        email: r.attendee.email.clone(),
+                    });
+                }
+                Err(StoreError::Invalid(format!("registration {} conflicts with another", r.id)))
             }
             Err(e) => Err(e.into()),
         }
