@@ -40,6 +40,7 @@ on_both_backends!(
     two_servers_on_one_database_receiving_the_same_deliveries_capture_once,
     a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once,
     a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_norwegian,
+    starts_heard_after_their_end_are_billed_or_told_but_never_ended,
 );
 
 /// The meeting `App::session_order` is bound to; its occurrences are `{MEETING}_I_{n}`.
@@ -494,4 +495,30 @@ async fn a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_nor
         assert!(page.contains("<h1 id=\"title\">Kvittering</h1>"), "{page}");
         assert!(page.contains("<li>Totalt: 3.60 USD</li>"), "{page}");
     }
+}
+
+async fn starts_heard_after_their_end_are_billed_or_told_but_never_ended(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    // The platform's `started` comes last: the paid meeting is billed when it is decided.
+    let meeting = format!("{MEETING}_I_6");
+    let v = w.run_and_end(&meeting, 2, 30).await;
+    assert_eq!(v["state"], "ended", "{v}");
+    w.start(&meeting).await;
+    w.delivered(&format!("capture:{}", order.id)).await;
+    let payment = w.app.store.payments(&order.id).await.unwrap().remove(0);
+    assert_eq!((payment.state, payment.captured), (State::Captured, usd("7.20")));
+    assert_eq!(w.payflow.charges(), 1);
+
+    // Unpaid and heard of late: nothing to end; the host is told what happened.
+    let unpaid = format!("{MEETING}_I_7");
+    w.run_and_end(&unpaid, 1, 10).await;
+    assert_eq!(w.start(&unpaid).await["blocked_reason"], "started without a paid authorisation");
+    w.delivered(&format!("blocked:webex:{unpaid}")).await;
+    let told = w.messages().into_iter().last().unwrap();
+    let text_of = told["content"].as_str().unwrap();
+    assert!(text_of.contains("had already ended"), "{text_of}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(w.webex.state().ended_meetings.is_empty(), "nothing was ended");
+    assert_eq!(w.payflow.charges(), 1);
 }

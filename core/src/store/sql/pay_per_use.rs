@@ -31,13 +31,15 @@ use crate::store::{PayPerUseStore, StoreError};
 
 pub(super) type SessionKey = (PlatformKind, String);
 
-/// Decides every start in `started` that was not decided yet.
+/// Decides every start in `started` that was not decided yet, and returns the sessions it
+/// found paid for that had already ended (their `ended` came first), which are billed now.
 pub(super) async fn decide_starts(
     conn: &mut AnyConnection,
     started: &HashSet<SessionKey>,
     links: &Links,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<HashSet<SessionKey>, StoreError> {
+    let mut ended_before_decided = HashSet::new();
     for (platform, meeting_id) in started {
         let row = sqlx::query(
             "SELECT host_email, meeting_number, start_decision, ended_received_at FROM sessions
@@ -72,6 +74,9 @@ pub(super) async fn decide_starts(
                 .bind(millis(now))
                 .execute(&mut *conn)
                 .await?;
+                if !running {
+                    ended_before_decided.insert((*platform, meeting_id.clone()));
+                }
             }
             StartDecision::Blocked(block) => {
                 let reason = block.reason();
@@ -111,7 +116,7 @@ pub(super) async fn decide_starts(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(())
+    Ok(ended_before_decided)
 }
 
 async fn start_facts(
