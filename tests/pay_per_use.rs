@@ -40,6 +40,8 @@ on_both_backends!(
     two_servers_on_one_database_receiving_the_same_deliveries_capture_once,
     a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once,
     a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_norwegian,
+    starts_heard_after_their_end_are_billed_or_told_but_never_ended,
+    payments_the_host_does_not_owe_are_given_back,
 );
 
 /// The meeting `App::session_order` is bound to; its occurrences are `{MEETING}_I_{n}`.
@@ -494,4 +496,82 @@ async fn a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_nor
         assert!(page.contains("<h1 id=\"title\">Kvittering</h1>"), "{page}");
         assert!(page.contains("<li>Totalt: 3.60 USD</li>"), "{page}");
     }
+}
+
+async fn starts_heard_after_their_end_are_billed_or_told_but_never_ended(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    // The platform's `started` comes last: the paid meeting is billed when it is decided.
+    let meeting = format!("{MEETING}_I_6");
+    let v = w.run_and_end(&meeting, 2, 30).await;
+    assert_eq!(v["state"], "ended", "{v}");
+    w.start(&meeting).await;
+    w.delivered(&format!("capture:{}", order.id)).await;
+    let payment = w.app.store.payments(&order.id).await.unwrap().remove(0);
+    assert_eq!((payment.state, payment.captured), (State::Captured, usd("7.20")));
+    assert_eq!(w.payflow.charges(), 1);
+
+    // Unpaid and heard of late: nothing to end; the host is told what happened.
+    let unpaid = format!("{MEETING}_I_7");
+    w.run_and_end(&unpaid, 1, 10).await;
+    assert_eq!(w.start(&unpaid).await["blocked_reason"], "started without a paid authorisation");
+    w.delivered(&format!("blocked:webex:{unpaid}")).await;
+    let told = w.messages().into_iter().last().unwrap();
+    let text_of = told["content"].as_str().unwrap();
+    assert!(text_of.contains("had already ended"), "{text_of}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(w.webex.state().ended_meetings.is_empty(), "nothing was ended");
+    assert_eq!(w.payflow.charges(), 1);
+}
+
+async fn payments_the_host_does_not_owe_are_given_back(db: Db) {
+    let w = world(&db).await;
+    // A debt (the sandbox captures at most what it authorised), and two blocked starts that
+    // each link a balance order for it: the one paid second is refunded.
+    let order = w.app.session_order().await;
+    w.pay_in_sandbox(&w.app.pay_link(&order, 1)).await;
+    let meeting = format!("{MEETING}_I_8");
+    w.start(&meeting).await;
+    let v = w.run_and_end(&meeting, 12, 120).await;
+    assert_eq!(v["cost"]["total"], "172.80");
+    w.delivered(&format!("capture:{}", order.id)).await;
+    let owed = w.app.store.charge(&order.id).await.unwrap().unwrap().outstanding;
+    assert!(!owed.amount().is_zero());
+    let mut links = Vec::new();
+    for n in [9, 10] {
+        let blocked = format!("{MEETING}_I_{n}");
+        assert_eq!(w.start(&blocked).await["state"], "blocked");
+        w.delivered(&format!("blocked:webex:{blocked}")).await;
+        let told = w.messages().into_iter().last().unwrap();
+        assert!(told["content"].as_str().unwrap().contains("owes"), "{told}");
+        links.push(chat::link(&told).unwrap());
+    }
+    assert_ne!(links[0], links[1], "two balance orders");
+    w.pay(&links[0]).await;
+    w.pay(&links[1]).await;
+    for _ in 0..200 {
+        if w.payflow.credits() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.payflow.credits(), 1, "the second balance payment is refunded");
+
+    // One session order paid in two tabs, each opened before either paid: the second hold
+    // is released, and the first pays for the next start.
+    let order = w.app.session_order().await;
+    let link = w.app.pay_link(&order, 1);
+    let tabs = [choose(&link, "payflow").await, choose(&link, "payflow").await];
+    for tab in &tabs {
+        let back = on_payflow_page(tab, "approve").await;
+        assert!(text(&back).await.contains("Payment authorised"));
+    }
+    let payments = w.app.store.payments(&order.id).await.unwrap();
+    assert_eq!(payments.len(), 2);
+    w.delivered(&format!("refund:{}", payments[1].id)).await;
+    let states: Vec<State> =
+        w.app.store.payments(&order.id).await.unwrap().iter().map(|p| p.state).collect();
+    assert_eq!(states, [State::Authorised, State::Voided]);
+    assert_eq!(w.start(&format!("{MEETING}_I_11")).await["state"], "running");
+    assert_eq!(w.payflow.credits(), 1);
 }

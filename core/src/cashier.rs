@@ -230,10 +230,14 @@ impl Cashier {
         self.move_money(id, Operation::Refund(amount)).await
     }
 
-    /// Gives back whatever the payment took and has not given back yet; nothing when that is
-    /// nothing (a retry after the refund went through).
-    pub async fn refund_rest(&self, id: &PaymentId) -> Result<Outcome, CashierError> {
+    /// Gives back everything a payment holds or took: an authorisation is voided, what was
+    /// taken and not refunded yet is refunded; nothing when that is nothing (a retry after it
+    /// went through).
+    pub async fn give_back(&self, id: &PaymentId) -> Result<Outcome, CashierError> {
         let payment = self.load(id).await?;
+        if payment.state == State::Authorised {
+            return self.void(id).await;
+        }
         let left =
             Money::round(payment.captured.amount() - payment.refunded.amount(), payment.currency());
         if left.amount().is_zero() {

@@ -160,24 +160,26 @@ pub fn blocked_effects(
     }
     if let Some(Recipient { discord_user_id, lang }) = host {
         let reason = block.explain(lang);
-        let text = match (lang, pay.is_some()) {
-            (Lang::En, true) => format!(
-                "Your {platform} meeting was ended: it {reason}. Pay with the link below, then \
-                 start the meeting again."
-            ),
+        // A start heard of only after the meeting ended (deliveries out of order) ended nothing.
+        let what = match (lang, running) {
+            (Lang::En, true) => format!("Your {platform} meeting was ended: it {reason}."),
             (Lang::En, false) => format!(
-                "Your {platform} meeting was ended: it {reason}. Use /quote to get an estimate \
-                 and pay, then start the meeting again."
+                "Your {platform} meeting had already ended when tollbooth heard it start: it {reason}."
             ),
-            (Lang::No, true) => format!(
-                "{platform}-møtet ditt ble avsluttet: det {reason}. Betal med lenken nedenfor, \
-                 og start møtet på nytt."
-            ),
+            (Lang::No, true) => format!("{platform}-møtet ditt ble avsluttet: det {reason}."),
             (Lang::No, false) => format!(
-                "{platform}-møtet ditt ble avsluttet: det {reason}. Bruk /quote for et estimat \
-                 og betal, og start møtet på nytt."
+                "{platform}-møtet ditt var allerede over da tollbooth fikk vite at det startet: det {reason}."
             ),
         };
+        let next = match (lang, pay.is_some()) {
+            (Lang::En, true) => "Pay with the link below, then start the meeting again.",
+            (Lang::En, false) => {
+                "Use /quote to get an estimate and pay, then start the meeting again."
+            }
+            (Lang::No, true) => "Betal med lenken nedenfor, og start møtet på nytt.",
+            (Lang::No, false) => "Bruk /quote for et estimat og betal, og start møtet på nytt.",
+        };
+        let text = format!("{what} {next}");
         effects.push((
             format!("blocked:{platform}:{meeting_id}"),
             Effect::ChatMessage(ChatMessage { discord_user_id, text, link: pay }),
@@ -243,8 +245,18 @@ mod tests {
         assert!(
             blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, false, None, None).is_empty()
         );
-        let link = Link { label: "Pay".into(), url: "https://x/pay/t".into() };
+        // Heard of after it ended: nothing to end, and the host is not told it was ended.
         let host = Recipient { discord_user_id: 7, lang: Lang::En };
+        let late =
+            blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, false, Some(host), None);
+        let [(key, Effect::ChatMessage(m))] = late.as_slice() else { panic!("{late:?}") };
+        assert_eq!(key, "blocked:zoom:u1");
+        assert!(
+            m.text.contains("had already ended") && !m.text.contains("was ended"),
+            "{}",
+            m.text
+        );
+        let link = Link { label: "Pay".into(), url: "https://x/pay/t".into() };
         let effects = blocked_effects(
             PlatformKind::Webex,
             "m",

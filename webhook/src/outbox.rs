@@ -95,7 +95,7 @@ async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result
         Effect::Refund(Refund { payment }) => {
             let id: PaymentId = payment.parse().map_err(|e| format!("refund of {payment}: {e}"))?;
             d.cashier
-                .refund_rest(&id)
+                .give_back(&id)
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("refund of {payment}: {e}"))

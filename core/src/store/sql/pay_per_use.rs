@@ -21,8 +21,9 @@ use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
 use crate::gateway::CaptureLimits;
 use crate::money::{Currency, Money};
 use crate::order::{Order, OrderId};
-use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient};
+use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient, Refund};
 use crate::paylink::Links;
+use crate::payment::Payment;
 use crate::platform::PlatformKind;
 use crate::pricing::{Cost, CostLine, Prices};
 use crate::session::Bill;
@@ -31,13 +32,15 @@ use crate::store::{PayPerUseStore, StoreError};
 
 pub(super) type SessionKey = (PlatformKind, String);
 
-/// Decides every start in `started` that was not decided yet.
+/// Decides every start in `started` that was not decided yet, and returns the sessions it
+/// found paid for that had already ended (their `ended` came first), which are billed now.
 pub(super) async fn decide_starts(
     conn: &mut AnyConnection,
     started: &HashSet<SessionKey>,
     links: &Links,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<HashSet<SessionKey>, StoreError> {
+    let mut ended_before_decided = HashSet::new();
     for (platform, meeting_id) in started {
         let row = sqlx::query(
             "SELECT host_email, meeting_number, start_decision, ended_received_at FROM sessions
@@ -72,6 +75,9 @@ pub(super) async fn decide_starts(
                 .bind(millis(now))
                 .execute(&mut *conn)
                 .await?;
+                if !running {
+                    ended_before_decided.insert((*platform, meeting_id.clone()));
+                }
             }
             StartDecision::Blocked(block) => {
                 let reason = block.reason();
@@ -111,7 +117,7 @@ pub(super) async fn decide_starts(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(())
+    Ok(ended_before_decided)
 }
 
 async fn start_facts(
@@ -145,7 +151,7 @@ async fn start_facts(
     .fetch_one(&mut *conn)
     .await?
     .try_get("n")?;
-    let outstanding = owed(conn, host).await?;
+    let outstanding = owed(conn, host, None).await?;
     // Oldest first, so an order paid earlier is used up first.
     let candidates = sqlx::query(
         "SELECT o.id, o.session FROM orders o
@@ -169,8 +175,12 @@ async fn start_facts(
 }
 
 /// What a host owes: the parts of their sessions' cost their authorisations did not cover,
-/// less what their paid balance orders paid. None when nothing was ever owed.
-async fn owed(conn: &mut AnyConnection, host: &str) -> Result<Option<Money>, StoreError> {
+/// less what their paid balance orders paid (but `except`). None when nothing was ever owed.
+async fn owed(
+    conn: &mut AnyConnection,
+    host: &str,
+    except: Option<&str>,
+) -> Result<Option<Money>, StoreError> {
     let charged =
         sqlx::query("SELECT outstanding AS amount, currency FROM charges WHERE host_email = $1")
             .bind(host)
@@ -178,10 +188,11 @@ async fn owed(conn: &mut AnyConnection, host: &str) -> Result<Option<Money>, Sto
             .await?;
     let paid = sqlx::query(
         "SELECT o.amount, o.currency FROM orders o
-         WHERE o.kind = 'balance' AND lower(o.payer) = $1
+         WHERE o.kind = 'balance' AND lower(o.payer) = $1 AND o.id <> $2
            AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.state = 'sale')",
     )
     .bind(host)
+    .bind(except.unwrap_or_default())
     .fetch_all(&mut *conn)
     .await?;
     let mut total: Option<Decimal> = None;
@@ -195,6 +206,50 @@ async fn owed(conn: &mut AnyConnection, host: &str) -> Result<Option<Money>, Sto
         }
     }
     Ok(total.zip(currency).map(|(t, c)| Money::round(t.max(Decimal::ZERO), c)))
+}
+
+/// A payment has just become paid. For a pay-per-use order, a payment the host does not owe
+/// is given back at once, never kept: a second payment of a session order (two tabs, or the
+/// quote's link and the blocked start's link to the same order), or of a balance order, or a
+/// balance paid when nothing is owed any more (two balance links for one debt).
+pub(super) async fn on_payment_paid(
+    conn: &mut AnyConnection,
+    payment: &Payment,
+) -> Result<(), StoreError> {
+    let order = payment.order_id.as_str();
+    let Some(row) = sqlx::query("SELECT kind, payer FROM orders WHERE id = $1")
+        .bind(order)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let kind: String = row.try_get("kind")?;
+    if kind != "session" && kind != "balance" {
+        return Ok(());
+    }
+    let others: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM payments
+         WHERE order_id = $1 AND id <> $2 AND state IN ('authorised', 'captured', 'sale')",
+    )
+    .bind(order)
+    .bind(payment.id.as_str())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("n")?;
+    let surplus = others > 0
+        || (kind == "balance" && {
+            let payer: String = row.try_get("payer")?;
+            let host = payer.to_ascii_lowercase();
+            owed(conn, &host, Some(order)).await?.is_none_or(|m| m.amount().is_zero())
+        });
+    if surplus {
+        tracing::warn!(%order, payment = %payment.id, kind, "payment not owed; giving it back");
+        metrics::counter!("pay_per_use_payments_given_back_total", "kind" => kind).increment(1);
+        let back = Effect::Refund(Refund { payment: payment.id.to_string() });
+        enqueue_on(&mut *conn, &format!("refund:{}", payment.id), &back).await?;
+    }
+    Ok(())
 }
 
 /// The Discord user linked to a host most recently, who hears about their sessions.

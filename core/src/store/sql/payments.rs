@@ -333,6 +333,7 @@ impl PaymentStore for SqlStore {
         .await?;
         if next.state.is_paid() && !before.state.is_paid() {
             super::registrations::on_payment_paid(&mut tx, next, Utc::now()).await?;
+            super::pay_per_use::on_payment_paid(&mut tx, next).await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -7,7 +7,7 @@ use chrono::Utc;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Row, Transaction};
 
-use super::pay_per_use::{bill_ended, decide_starts};
+use super::pay_per_use::{SessionKey, bill_ended, decide_starts};
 use super::{SqlStore, flag, millis, opt_time, parsed};
 use crate::gateway::CaptureLimits;
 use crate::metering::{Connection, SessionTimes};
@@ -20,7 +20,6 @@ use crate::store::{Backend, NewDelivery, SessionRecord, SessionStore, StoreError
 /// (SQLite's `BEGIN IMMEDIATE` already serialises them.)
 const APPLY_LOCK: i64 = 0x746f6c6c; // "toll"
 
-type SessionKey = (PlatformKind, String);
 type ConnectionKey = (PlatformKind, String, String, String);
 
 #[async_trait]
@@ -290,8 +289,9 @@ async fn write_batch(
         save_connections(&mut *conn, chunk).await?;
     }
     // Starts first: a session that started and ended within one batch is decided, then billed.
-    decide_starts(&mut *conn, &batch.started, links, Utc::now()).await?;
-    bill_ended(&mut *conn, &batch.ended, links, captures, Utc::now()).await?;
+    let late = decide_starts(&mut *conn, &batch.started, links, Utc::now()).await?;
+    let ended: HashSet<SessionKey> = batch.ended.union(&late).cloned().collect();
+    bill_ended(&mut *conn, &ended, links, captures, Utc::now()).await?;
     for (id, why) in &batch.unreadable {
         tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; skipped");
         sqlx::query("UPDATE deliveries SET error = $1 WHERE id = $2")
