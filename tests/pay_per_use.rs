@@ -42,6 +42,7 @@ on_both_backends!(
     a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_norwegian,
     starts_heard_after_their_end_are_billed_or_told_but_never_ended,
     payments_the_host_does_not_owe_are_given_back,
+    a_capture_refused_for_good_becomes_the_hosts_balance,
 );
 
 /// The meeting `App::session_order` is bound to; its occurrences are `{MEETING}_I_{n}`.
@@ -574,4 +575,29 @@ async fn payments_the_host_does_not_owe_are_given_back(db: Db) {
     assert_eq!(states, [State::Authorised, State::Voided]);
     assert_eq!(w.start(&format!("{MEETING}_I_11")).await["state"], "running");
     assert_eq!(w.payflow.credits(), 1);
+}
+
+async fn a_capture_refused_for_good_becomes_the_hosts_balance(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    let meeting = format!("{MEETING}_I_12");
+    assert_eq!(w.start(&meeting).await["state"], "running");
+    // The hold is voided outside tollbooth before the session ends: Payflow refuses the capture.
+    let payment = w.app.store.payments(&order.id).await.unwrap().remove(0);
+    w.payflow.void_outside(payment.reference.as_deref().unwrap());
+    w.run_and_end(&meeting, 2, 30).await;
+    w.delivered(&format!("capture:{}", order.id)).await;
+    assert_eq!(w.payflow.charges(), 0);
+    let charge = w.app.store.charge(&order.id).await.unwrap().unwrap();
+    assert_eq!((charge.captured, charge.outstanding), (usd("0.00"), usd("7.20")));
+    w.delivered(&format!("capture_refused:{}", order.id)).await;
+    let told = w.messages().into_iter().last().unwrap();
+    let text_of = told["content"].as_str().unwrap();
+    assert!(text_of.contains("could not collect 7.20 USD"), "{text_of}");
+    // Owed like any balance: the next start is blocked until it is paid.
+    let next = format!("{MEETING}_I_13");
+    assert_eq!(
+        w.start(&next).await["blocked_reason"],
+        "the host owes 7.20 USD from an earlier session"
+    );
 }

@@ -113,6 +113,14 @@ impl Payflow {
         self.ledger().duplicates
     }
 
+    /// Voids authorisation `pnref` as the merchant could in PayPal Manager (or as its expiry
+    /// does): a later delayed capture of it is refused with RESULT 111.
+    pub fn void_outside(&self, pnref: &str) {
+        let mut ledger = self.ledger();
+        let txn = ledger.txns.get_mut(pnref).expect("a transaction the emulator made");
+        txn.voided = true;
+    }
+
     /// The next `n` API requests fail with HTTP 503 before anything is done.
     pub fn fail_next(&self, n: u32) {
         self.ledger().fail_next = n;

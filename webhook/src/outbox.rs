@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serenity::all::Http;
-use tollbooth_core::cashier::Cashier;
+use tollbooth_core::cashier::{Cashier, CashierError};
 use tollbooth_core::money::Money;
 use tollbooth_core::outbox::{
     Admit, CancelMeeting, Capture, Claimed, Effect, EndMeeting, Refund, next_attempt,
@@ -111,13 +111,29 @@ async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result
             let amount = Money::parse_exact(&amount.to_string(), *currency)
                 .map_err(|e| format!("capture of {payment}: {e}"))?;
             // Nothing used: the whole hold is released instead of capturing zero.
-            let done = if amount.amount().is_zero() {
-                d.cashier.void(&id).await
-            } else {
-                d.cashier.capture(&id, amount).await
-            };
-            done.map(|_| ()).map_err(|e| format!("capture of {payment}: {e}"))
+            if amount.amount().is_zero() {
+                let done = d.cashier.void(&id).await;
+                return done.map(|_| ()).map_err(|e| format!("void of {payment}: {e}"));
+            }
+            match d.cashier.capture(&id, amount).await {
+                Ok(_) => Ok(()),
+                // Retrying cannot collect it, so the host owes it instead.
+                Err(e) if refused_for_good(&e) => {
+                    store.capture_refused(&id, &e.to_string()).await.map_err(|e| e.to_string())
+                }
+                Err(e) => Err(format!("capture of {payment}: {e}")),
+            }
         }
+    }
+}
+
+/// A capture the gateway refused (the hold expired or was voided elsewhere), or one the
+/// payment's state no longer allows, as opposed to an outage worth another try.
+fn refused_for_good(e: &CashierError) -> bool {
+    match e {
+        CashierError::Gateway(g) => !g.is_retryable(),
+        CashierError::Illegal(_) => true,
+        _ => false,
     }
 }
 

@@ -10,6 +10,7 @@ use crate::billing::{Charge, Month, Spend};
 use crate::enforcement::Exemption;
 use crate::money::{Currency, Money};
 use crate::order::OrderId;
+use crate::payment::PaymentId;
 use crate::platform::PlatformKind;
 use crate::site::{DivisionId, HostEmail};
 
@@ -46,6 +47,11 @@ pub trait PayPerUseStore {
 
     /// The charge of the session an order paid for, once it ended.
     async fn charge(&self, order: &OrderId) -> Result<Option<Charge>, StoreError>;
+
+    /// The gateway refused for good to capture a charge's payment (its authorisation expired
+    /// or was voided outside tollbooth): what the charge meant to capture becomes the host's
+    /// outstanding balance, and the host is told why. Done once, however often it is called.
+    async fn capture_refused(&self, payment: &PaymentId, why: &str) -> Result<(), StoreError>;
 
     /// The charges booked to `division` for sessions that started in `[from, to)`, oldest
     /// first, and their total (zero in `currency` when there are none).

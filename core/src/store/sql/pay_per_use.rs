@@ -19,11 +19,12 @@ use super::{SqlStore, flag, millis, parsed};
 use crate::billing::{self, Charge, Month, Spend};
 use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
 use crate::gateway::CaptureLimits;
+use crate::lang::Lang;
 use crate::money::{Currency, Money};
 use crate::order::{Order, OrderId};
 use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient, Refund};
 use crate::paylink::Links;
-use crate::payment::Payment;
+use crate::payment::{Payment, PaymentId};
 use crate::platform::PlatformKind;
 use crate::pricing::{Cost, CostLine, Prices};
 use crate::session::Bill;
@@ -556,6 +557,58 @@ impl PayPerUseStore for SqlStore {
                 .fetch_optional(&self.pool)
                 .await?;
         row.as_ref().map(charge).transpose()
+    }
+
+    async fn capture_refused(&self, payment: &PaymentId, why: &str) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            charge_columns!(),
+            " FROM charges WHERE payment_id = $1"
+        ))
+        .bind(payment.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(charge) = row.as_ref().map(charge).transpose()? else { return Ok(()) };
+        if charge.captured.amount().is_zero() {
+            return Ok(());
+        }
+        let owed = charge
+            .outstanding
+            .checked_add(charge.captured)
+            .map_err(|e| StoreError::Invalid(format!("charge {}: {e}", charge.order)))?;
+        let zero = Money::round(Decimal::ZERO, charge.captured.currency());
+        sqlx::query(
+            "UPDATE charges SET captured = $1, outstanding = $2
+             WHERE order_id = $3 AND captured = $4",
+        )
+        .bind(zero.to_string())
+        .bind(owed.to_string())
+        .bind(charge.order.as_str())
+        .bind(charge.captured.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tracing::warn!(order = charge.order, %payment, why, owed = %owed, "capture refused for good; the cost is owed");
+        metrics::counter!("pay_per_use_captures_refused_total").increment(1);
+        let host = charge.host_email.to_ascii_lowercase();
+        if let Some(Recipient { discord_user_id, lang }) = discord_user(&mut tx, &host).await? {
+            let (amount, cur) = (charge.captured, charge.captured.currency());
+            let session = format!("{}/{}", charge.platform, charge.meeting_id);
+            let text = match lang {
+                Lang::En => format!(
+                    "We could not collect {amount} {cur} for your session {session}: {why}. \
+                     It is now your outstanding balance, to be paid before your next start."
+                ),
+                Lang::No => format!(
+                    "Vi fikk ikke trukket {amount} {cur} for økten {session}: {why}. \
+                     Beløpet er nå utestående og betales før neste start."
+                ),
+            };
+            let told = Effect::ChatMessage(ChatMessage { discord_user_id, text, link: None });
+            enqueue_on(&mut tx, &format!("capture_refused:{}", charge.order), &told).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn division_spend(
