@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::json;
 use sqlx::Connection;
+use tollbooth_core::config::PayPerUseConfig;
 use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
 use tollbooth_core::paylink::PayLinks;
@@ -126,7 +127,8 @@ async fn killed_between_the_gateway_capture_and_its_record_then_restarted_captur
     let mut first = Server::start_on(port, &dir, &env);
     first.wait_healthy().await;
 
-    // The host pays for the meeting on Payflow's hosted page: 81.00 USD authorised.
+    // The host pays for the meeting on Payflow's hosted page: the 81.00 USD estimate plus the
+    // default 15 % headroom, 93.15 USD, authorised.
     let store = tollbooth_core::store::open(&db.url).await.unwrap();
     let on =
         Switches { ecommerce_enabled: true, pay_per_use_enabled: true, fee_based_enabled: false };
@@ -134,7 +136,8 @@ async fn killed_between_the_gateway_capture_and_its_record_then_restarted_captur
     let prices = store.prices_at(Utc::now()).await.unwrap();
     let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
     let order =
-        Order::for_session(format!("webex/{MEETING}"), HOST.into(), &estimate, prices, None);
+        Order::for_session(format!("webex/{MEETING}"), HOST.into(), &estimate, prices, None)
+            .with_headroom(PayPerUseConfig::default().headroom_percent);
     store.create_order(&order).await.unwrap();
     let token = PayLinks::new(SecretString::from(PAY_LINK_SECRET))
         .sign(&order.id, Utc::now() + Duration::hours(1));

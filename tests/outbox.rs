@@ -7,7 +7,7 @@ mod emulators;
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use tollbooth_core::cashier::Cashier;
 use tollbooth_core::config::DiscordConfig;
@@ -36,7 +36,9 @@ fn dm(text: &str) -> Effect {
 on_both_backends!(
     an_effect_is_stored_once_per_key,
     a_leased_effect_is_claimed_by_one_worker_until_its_lease_ends,
+    a_lease_taken_over_cannot_be_renewed_nor_marked_by_its_first_holder,
     a_message_is_delivered_once_across_a_failure_and_a_lost_answer,
+    an_effect_taken_over_by_another_worker_is_not_delivered_by_the_first,
     an_admit_for_a_registration_refunded_meanwhile_calls_no_platform,
 );
 
@@ -89,22 +91,55 @@ async fn a_leased_effect_is_claimed_by_one_worker_until_its_lease_ends(db: Db) {
     assert_eq!(again.iter().map(|c| c.id).collect::<Vec<_>>(), [failed.id]);
 }
 
-async fn a_message_is_delivered_once_across_a_failure_and_a_lost_answer(db: Db) {
+/// A worker whose lease ran out (it was slow, not dead) and whose effect another worker then
+/// claimed can neither extend that lease nor record an outcome over the new holder's.
+async fn a_lease_taken_over_cannot_be_renewed_nor_marked_by_its_first_holder(db: Db) {
     let s = store::open(&db.url).await.unwrap();
-    let discord = DiscordEmulator::start().await;
+    s.enqueue("receipt/ord_1", &dm("x")).await.unwrap();
+    let now = Utc::now();
+    let a = s.claim("a", now, now + Duration::seconds(60), 1).await.unwrap();
+    let id = a[0].id;
+    assert!(s.renew_lease(id, "a", now + Duration::seconds(30)).await.unwrap(), "still a's");
+
+    let later = now + Duration::seconds(31);
+    let b = s.claim("b", later, later + Duration::seconds(60), 1).await.unwrap();
+    assert_eq!(b.iter().map(|c| c.id).collect::<Vec<_>>(), [id], "a's renewed lease ran out");
+    assert!(!s.renew_lease(id, "a", later + Duration::seconds(600)).await.unwrap());
+    assert!(!s.mark_sent(id, "a", later).await.unwrap(), "a no longer holds it");
+    assert_eq!(s.sent_at("receipt/ord_1").await.unwrap(), None);
+    assert!(!s.mark_failed(id, "a", "timed out", later).await.unwrap());
+    let none = s.claim("c", later, later + Duration::seconds(60), 1).await.unwrap();
+    assert!(none.is_empty(), "a's failure did not release b's lease");
+
+    let sent = DateTime::from_timestamp_millis(later.timestamp_millis() + 1000).unwrap();
+    assert!(s.renew_lease(id, "b", sent).await.unwrap());
+    assert!(s.mark_sent(id, "b", sent).await.unwrap());
+    assert!(!s.mark_sent(id, "a", sent + Duration::seconds(1)).await.unwrap());
+    assert!(!s.renew_lease(id, "b", sent + Duration::seconds(60)).await.unwrap(), "sent");
+    assert_eq!(s.sent_at("receipt/ord_1").await.unwrap(), Some(sent), "b's record stands");
+}
+
+/// Deliverers for direct messages through the Discord emulator.
+fn discord_deliverers(s: &store::SqlStore, discord: &DiscordEmulator) -> Deliverers {
     let http = tollbooth_bot::api::http(&DiscordConfig {
         token: Some(SecretString::from(TOKEN)),
         api_base: discord.base.parse().unwrap(),
         ..DiscordConfig::default()
     })
     .unwrap();
-    discord.state().faults.extend([Fault::Fail, Fault::LoseAnswer]);
-    s.enqueue("pay-link/ord_1", &dm("Your pay link")).await.unwrap();
-    let deliverers = Deliverers {
+    Deliverers {
         discord: Some(Arc::new(http)),
         platforms: Platforms::default(),
         cashier: Cashier::new(Arc::new(s.clone()), Gateways::default()),
-    };
+    }
+}
+
+async fn a_message_is_delivered_once_across_a_failure_and_a_lost_answer(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let discord = DiscordEmulator::start().await;
+    discord.state().faults.extend([Fault::Fail, Fault::LoseAnswer]);
+    s.enqueue("pay-link/ord_1", &dm("Your pay link")).await.unwrap();
+    let deliverers = discord_deliverers(&s, &discord);
     let store: &dyn Store = &s;
     let run = |at| tollbooth_webhook::outbox::run_once(store, &deliverers, "w", at);
 
@@ -126,6 +161,40 @@ async fn a_message_is_delivered_once_across_a_failure_and_a_lost_answer(db: Db) 
     assert_eq!(body["content"], "Your pay link");
     assert_eq!(body["components"][0]["components"][0]["url"], "https://pay.example.com/pay/t");
     assert!(s.sent_at("pay-link/ord_1").await.unwrap().is_some());
+}
+
+/// A worker claims two messages, then takes longer than its lease on the batch before reaching
+/// them (earlier deliveries were slow); meanwhile another instance claimed the first. The first
+/// worker delivers only the one it still holds, so the taken-over message is sent once, by its
+/// new holder.
+async fn an_effect_taken_over_by_another_worker_is_not_delivered_by_the_first(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let discord = DiscordEmulator::start().await;
+    s.enqueue("pay-link/ord_1", &dm("taken over")).await.unwrap();
+    s.enqueue("pay-link/ord_2", &dm("still mine")).await.unwrap();
+    let deliverers = discord_deliverers(&s, &discord);
+
+    let now = Utc::now();
+    let claimed = s.claim("w", now, now + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let later = now + Duration::seconds(61);
+    let other = s.claim("other", later, later + Duration::seconds(60), 1).await.unwrap();
+    assert_eq!(other.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["pay-link/ord_1"]);
+
+    let delivered =
+        tollbooth_webhook::outbox::deliver_claimed(&s, &deliverers, "w", claimed, later).await;
+    assert_eq!(delivered.unwrap(), 1);
+    let texts: Vec<_> =
+        discord.state().messages.iter().map(|m| m.body["content"].clone()).collect();
+    assert_eq!(texts, ["still mine"], "the taken-over message was left to its new holder");
+    assert_eq!(s.sent_at("pay-link/ord_1").await.unwrap(), None);
+    assert!(s.sent_at("pay-link/ord_2").await.unwrap().is_some());
+
+    // Its new holder delivers it.
+    let delivered =
+        tollbooth_webhook::outbox::deliver_claimed(&s, &deliverers, "other", other, later).await;
+    assert_eq!(delivered.unwrap(), 1);
+    assert_eq!(discord.state().messages.len(), 2, "each message sent once");
 }
 
 /// The host cancelled while the attendee's admission was queued: the worker drops it instead of

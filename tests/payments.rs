@@ -181,7 +181,7 @@ async fn silent_posts_for_unknown_orders_or_wrong_amounts_are_rejected_and_recor
     assert_eq!(cheap.status(), 400);
     let wrong_currency = post(vec![
         ("RESULT", "0".into()),
-        ("AMT", "81.00".into()),
+        ("AMT", order.amount.amount().to_string()),
         ("CURRENCY", "EUR".into()),
         ("SECURETOKENID", token_id),
     ])

@@ -17,6 +17,9 @@ use crate::money::{Country, Currency, parse_non_negative};
 use crate::pricing::Prices;
 
 pub const ENV_PREFIX: &str = "TOLLBOOTH_";
+/// The longest default gateway timeout (Payflow's; the others wait 30 s): the outbox leases a
+/// capture or refund for one such call.
+pub const LONGEST_GATEWAY_TIMEOUT_SECS: u64 = 45;
 
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -289,7 +292,7 @@ impl Default for PayflowConfig {
             vendor: String::new(),
             user: None,
             password: SecretString::from(String::new()),
-            timeout_secs: 45,
+            timeout_secs: LONGEST_GATEWAY_TIMEOUT_SECS,
         }
     }
 }

@@ -11,6 +11,12 @@ pub mod zoom;
 pub mod zoom_api;
 
 pub use control::MeetingControl;
+pub use rate_limit::LONGEST_REQUEST;
+
+/// The most requests one [`MeetingControl`] call makes: Zoom's admission looks the attendee up
+/// among pending and approved registrants, adds, approves, and looks the join link up (one page
+/// of registrants each; a meeting with more makes more). Ending or cancelling makes one.
+pub const MOST_REQUESTS_PER_CALL: u32 = 5;
 
 /// The platform REST clients this instance has, by platform; one is missing when its token is
 /// not configured, and what needs it says so.

@@ -37,7 +37,8 @@ pub async fn start(db: &Db, configure: impl FnOnce(&mut Config)) -> App {
 
 impl App {
     /// A host's pay-per-use order for 60 minutes, 10 computers and 3 phones at the default
-    /// prices: 600 × 0.12 + 180 × 0.05 = 72.00 + 9.00 = 81.00 USD.
+    /// prices, built as the bot builds it: the estimate of 600 × 0.12 + 180 × 0.05 = 81.00 USD
+    /// plus the configured headroom (15 % by default), so 93.15 USD is authorised.
     pub async fn session_order(&self) -> Order {
         let prices = self.state.config.prices();
         let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
@@ -47,7 +48,8 @@ impl App {
             &estimate,
             prices,
             Some("https://discord.com/channels/1/2/3".into()),
-        );
+        )
+        .with_headroom(self.state.config.pay_per_use.headroom_percent);
         self.store.create_order(&order).await.unwrap();
         order
     }

@@ -11,18 +11,22 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serenity::all::Http;
 use tollbooth_core::cashier::{Cashier, CashierError};
+use tollbooth_core::config::LONGEST_GATEWAY_TIMEOUT_SECS;
 use tollbooth_core::money::Money;
 use tollbooth_core::outbox::{
     Admit, CancelMeeting, Capture, Claimed, Effect, EndMeeting, Refund, next_attempt,
 };
 use tollbooth_core::payment::PaymentId;
-use tollbooth_core::platform::Platforms;
 use tollbooth_core::platform::control::{Attendee, HostedMeeting};
+use tollbooth_core::platform::{LONGEST_REQUEST, MOST_REQUESTS_PER_CALL, Platforms};
 use tollbooth_core::registration::{RegistrationId, RegistrationState};
 use tollbooth_core::store::{Store, StoreError};
 
-/// How long a claim holds an effect: longer than any one delivery takes.
-const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// How long a claim holds a batch: only until the worker reaches each effect and renews its
+/// lease for that delivery ([`lease_for`]); effects it has not reached by then may be taken
+/// over by another instance, and are then skipped here. It is a gateway call's worst case with
+/// a margin, since captures and refunds keep it for their delivery.
+const LEASE: chrono::Duration = chrono::Duration::seconds(LONGEST_GATEWAY_TIMEOUT_SECS as i64 + 15);
 /// How often the worker looks for due effects.
 const POLL: Duration = Duration::from_secs(1);
 const BATCH: u32 = 20;
@@ -55,9 +59,31 @@ pub async fn run_once(
     worker: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    let claimed = store.claim(worker, now, now + LEASE, BATCH).await?;
+    deliver_claimed(store, deliverers, worker, claimed, now).await
+}
+
+/// Delivers effects `worker` claimed at `now`, one by one, each only after renewing its lease
+/// for the whole delivery: the batch's lease may have run out while earlier ones were
+/// delivered, and another instance may have claimed the effect since. Returns how many effects
+/// were delivered.
+pub async fn deliver_claimed(
+    store: &dyn Store,
+    deliverers: &Deliverers,
+    worker: &str,
+    claimed: Vec<Claimed>,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    // `now` moved on by the time spent here, so tests can run the worker at a chosen time.
+    let started = std::time::Instant::now();
+    let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or(LEASE);
     let mut delivered = 0;
-    for claimed in store.claim(worker, now, now + LEASE, BATCH).await? {
+    for claimed in claimed {
         let kind = claimed.effect.kind();
+        if !store.renew_lease(claimed.id, worker, clock() + lease_for(&claimed.effect)).await? {
+            tracing::warn!(key = claimed.key, "outbox: lease lost before delivering; skipped");
+            continue;
+        }
         match deliver(deliverers, store, &claimed).await {
             Ok(()) => {
                 if store.mark_sent(claimed.id, worker, Utc::now()).await? {
@@ -69,13 +95,30 @@ pub async fn run_once(
             }
             Err(e) => {
                 metrics::counter!("outbox_failures_total", "kind" => kind).increment(1);
-                let retry_at = next_attempt(claimed.attempts, now);
+                let retry_at = next_attempt(claimed.attempts, clock());
                 tracing::warn!(key = claimed.key, kind, attempts = claimed.attempts, %retry_at, error = %e, "outbox: delivery failed");
-                store.mark_failed(claimed.id, worker, &e, retry_at).await?;
+                if !store.mark_failed(claimed.id, worker, &e, retry_at).await? {
+                    tracing::warn!(key = claimed.key, "outbox: lease lost while delivering");
+                }
             }
         }
     }
     Ok(delivered)
+}
+
+/// How long one delivery of `effect` may take at worst, so that no other instance claims it
+/// meanwhile. A platform effect makes up to [`MOST_REQUESTS_PER_CALL`] requests, each of
+/// which may time out on every try and wait out rate limits ([`LONGEST_REQUEST`]): 25 min for
+/// an admission, 5 min otherwise. A gateway call waits at most its timeout (45 s at the
+/// longest by default), and a direct message is one Discord call; for those the claim's own
+/// lease is enough, which keeps a crashed worker's captures waiting only a minute.
+fn lease_for(effect: &Effect) -> chrono::Duration {
+    let requests = match effect {
+        Effect::Admit(_) => MOST_REQUESTS_PER_CALL,
+        Effect::EndMeeting(_) | Effect::CancelMeeting(_) => 1,
+        Effect::ChatMessage(_) | Effect::Capture(_) | Effect::Refund(_) => return LEASE,
+    };
+    chrono::Duration::from_std(LONGEST_REQUEST * requests).expect("minutes fit")
 }
 
 /// One attempt at one effect; the error says what went wrong, for the log and the row.

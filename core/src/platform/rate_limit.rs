@@ -18,6 +18,14 @@ const MAX_RETRIES: u32 = 3;
 const MAX_WAIT: Duration = Duration::from_secs(60);
 /// When a 429 names no wait: a per-second limit is over after a second.
 const DEFAULT_WAIT: Duration = Duration::from_secs(1);
+/// How long both clients wait for one answer.
+pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest one [`send`] can take: every try timing out, with the longest wait between
+/// tries (5 min). The outbox leases a platform effect for this long per request it makes.
+pub const LONGEST_REQUEST: Duration = Duration::from_secs(
+    REQUEST_TIMEOUT.as_secs() * (MAX_RETRIES as u64 + 1) + MAX_WAIT.as_secs() * MAX_RETRIES as u64,
+);
 
 /// Sends `method url` with the bearer `token` and the JSON `body`, and sends it again after
 /// the wait the platform asks for while it answers 429 and the wait is short, at most
@@ -82,5 +90,10 @@ mod tests {
         assert_eq!(parse_wait("Thu, 26 Nov 2026 00:00:30 GMT", now), Some(Duration::from_secs(90)));
         assert_eq!(parse_wait("2026-11-25T00:00:00Z", now), Some(Duration::ZERO), "passed");
         assert_eq!(parse_wait("soon", now), None);
+    }
+
+    #[test]
+    fn the_longest_request_times_out_four_times_and_waits_three_minutes() {
+        assert_eq!(LONGEST_REQUEST, Duration::from_secs(4 * 30 + 3 * 60));
     }
 }

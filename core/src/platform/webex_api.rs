@@ -3,8 +3,6 @@
 //! leaves the `Authorization` header, which reqwest marks sensitive, so it is neither logged
 //! nor printed.
 
-use std::time::Duration;
-
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use reqwest::{Method, Response, StatusCode};
@@ -143,7 +141,7 @@ impl WebexApi {
         }
         let http = reqwest::Client::builder()
             .user_agent(concat!("tollbooth/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(30))
+            .timeout(super::rate_limit::REQUEST_TIMEOUT)
             .build()
             .expect("a client with no custom TLS or proxy settings builds");
         Ok(WebexApi { http, base, token })

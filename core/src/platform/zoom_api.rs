@@ -2,8 +2,6 @@
 //! and scheduling meetings, and meeting registrants. The bearer token travels only in the
 //! `Authorization` header, which reqwest marks sensitive, so it is neither logged nor printed.
 
-use std::time::Duration;
-
 use reqwest::{Method, Response, StatusCode};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -121,7 +119,7 @@ impl ZoomApi {
         }
         let http = reqwest::Client::builder()
             .user_agent(concat!("tollbooth/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(30))
+            .timeout(super::rate_limit::REQUEST_TIMEOUT)
             .build()
             .expect("a client with no custom TLS or proxy settings builds");
         Ok(ZoomApi { http, base, token })

@@ -24,18 +24,32 @@ pub trait OutboxStore {
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError>;
 
-    /// Marks a claimed effect done; `false` when `worker`'s lease was lost meanwhile.
+    /// Extends `worker`'s lease on a claimed effect to `until`, just before delivering it;
+    /// `false` when the lease was lost (another worker claimed the effect after this lease ran
+    /// out, or it was sent or released), and the effect must then not be delivered. Holding
+    /// the row is what counts, not the time: a lease that ran out but was not taken over is
+    /// still this worker's, since nobody else can be delivering the effect.
+    async fn renew_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks a claimed effect done; `false` when `worker`'s lease was lost meanwhile, and
+    /// nothing changes (the new holder's record stands).
     async fn mark_sent(&self, id: i64, worker: &str, at: DateTime<Utc>)
     -> Result<bool, StoreError>;
 
-    /// Records why an attempt failed and releases the effect until `retry_at`.
+    /// Records why an attempt failed and releases the effect until `retry_at`; `false`, and
+    /// nothing changes, when `worker`'s lease was lost meanwhile.
     async fn mark_failed(
         &self,
         id: i64,
         worker: &str,
         error: &str,
         retry_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// When the effect stored under `key` was sent, if it was: for tests and support.
     async fn sent_at(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError>;

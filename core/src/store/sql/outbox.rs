@@ -85,6 +85,26 @@ impl OutboxStore for SqlStore {
         Ok(claimed)
     }
 
+    async fn renew_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // One statement: on PostgreSQL a concurrent claim that committed first makes the
+        // re-checked owner differ, and one that comes after sees the renewed lease.
+        let done = sqlx::query(
+            "UPDATE outbox SET lease_until = $1
+             WHERE id = $2 AND lease_owner = $3 AND sent_at IS NULL",
+        )
+        .bind(millis(until))
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn mark_sent(
         &self,
         id: i64,
@@ -110,8 +130,8 @@ impl OutboxStore for SqlStore {
         worker: &str,
         error: &str,
         retry_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
             "UPDATE outbox SET last_error = $1, next_attempt_at = $2, lease_owner = NULL,
                  lease_until = NULL
              WHERE id = $3 AND lease_owner = $4 AND sent_at IS NULL",
@@ -122,7 +142,7 @@ impl OutboxStore for SqlStore {
         .bind(worker)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn sent_at(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
