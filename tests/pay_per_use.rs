@@ -22,7 +22,9 @@ use tollbooth_core::money::Money;
 use tollbooth_core::order::Order;
 use tollbooth_core::payment::State;
 use tollbooth_core::site::{Division, Host, HostEmail};
-use tollbooth_core::store::{OutboxStore, PayPerUseStore, PaymentStore, SiteStore, Switches};
+use tollbooth_core::store::{
+    OutboxStore, PayPerUseStore, PaymentStore, PriceSource, SiteStore, Switches,
+};
 
 use common::app::browser;
 use common::{ADMIN_TOKEN, Db, Sender};
@@ -43,6 +45,7 @@ on_both_backends!(
     starts_heard_after_their_end_are_billed_or_told_but_never_ended,
     payments_the_host_does_not_owe_are_given_back,
     a_capture_refused_for_good_becomes_the_hosts_balance,
+    the_session_api_and_status_show_how_a_session_is_paid,
 );
 
 /// The meeting `App::session_order` is bound to; its occurrences are `{MEETING}_I_{n}`.
@@ -601,4 +604,71 @@ async fn a_capture_refused_for_good_becomes_the_hosts_balance(db: Db) {
         w.start(&next).await["blocked_reason"],
         "the host owes 7.20 USD from an earlier session"
     );
+}
+
+async fn the_session_api_and_status_show_how_a_session_is_paid(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    // Prices in force from before the session started, set after the order was made: the
+    // session keeps the order's.
+    let dearer = tollbooth_core::pricing::Prices {
+        currency: "USD".parse().unwrap(),
+        person_minute: "0.50".parse().unwrap(),
+        teleconference_minute: "0.50".parse().unwrap(),
+    };
+    let from = "2026-11-25T00:00:00Z".parse().unwrap();
+    w.app.store.set_prices(&dearer, from, PriceSource::Admin).await.unwrap();
+    let meeting = format!("{MEETING}_I_14");
+    let v = w.start(&meeting).await;
+    let payment = &v["payment"];
+    assert_eq!(payment["decision"], "paid", "{v}");
+    assert_eq!(payment["order"], order.id.as_str());
+    assert_eq!(
+        (payment["state"].as_str(), payment["authorised"].as_str()),
+        (Some("authorised"), Some("93.15"))
+    );
+    assert!(payment.get("captured").is_none(), "{v}");
+
+    let v = w.run_and_end(&meeting, 2, 30).await;
+    assert_eq!(v["cost"]["total"], "7.20", "the order's 0.12, not the new 0.50");
+    w.delivered(&format!("capture:{}", order.id)).await;
+    let v = w.sender.settled_session("webex", &meeting).await;
+    let payment = &v["payment"];
+    assert_eq!(payment["state"], "captured", "{v}");
+    assert_eq!(
+        (payment["captured"].as_str(), payment["outstanding"].as_str()),
+        (Some("7.20"), Some("0.00"))
+    );
+    let reference = payment["reference"].as_str().unwrap().to_owned();
+
+    let status = chat::command(
+        HOST_USER,
+        "status-1",
+        "session",
+        chat::sub(
+            "status",
+            chat::options(&[("platform", json!("webex")), ("meeting", json!(meeting))]),
+        ),
+        chat::MEMBER,
+    );
+    let said = chat::ask(&w.app.base, &w.discord, &status).await;
+    let text_of = said["content"].as_str().unwrap();
+    assert!(text_of.contains("Total so far: 7.20 USD"), "{text_of}");
+    assert!(
+        text_of.contains(&format!("Paid: 93.15 USD authorised (captured), reference {reference}; captured 7.20 USD, outstanding 0.00 USD")),
+        "{text_of}"
+    );
+
+    // Where pay-per-use is off, a start is free and says so.
+    w.app
+        .store
+        .set_switches(Switches {
+            ecommerce_enabled: true,
+            pay_per_use_enabled: false,
+            fee_based_enabled: false,
+        })
+        .await
+        .unwrap();
+    let free = format!("{MEETING}_I_15");
+    assert_eq!(w.start(&free).await["payment"], json!({"decision": "free"}));
 }

@@ -2,6 +2,7 @@
 //! recorded; the others are in `schedule.rs`.
 
 use chrono::{SecondsFormat, Utc};
+use tollbooth_core::billing::SessionPayment;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::session::{Bill, SessionState};
 use tollbooth_core::store::StoreError;
@@ -66,7 +67,12 @@ async fn read_status(
     }
     let now = Utc::now();
     let window = session.window(&record.connections, now);
-    let prices = bot.store.prices_at(window.start.unwrap_or(now)).await?;
+    let payment = bot.store.session_payment(platform, meeting).await?;
+    // A paid session is billed at the prices of its order.
+    let prices = match payment.as_ref().and_then(|p| p.prices.clone()) {
+        Some(prices) => prices,
+        None => bot.store.prices_at(window.start.unwrap_or(now)).await?,
+    };
     let bill = match Bill::new(window, &record.connections, &prices) {
         Ok(bill) => bill,
         Err(e) => return Ok(Message::private(e.to_string())),
@@ -107,5 +113,27 @@ async fn read_status(
             c.total
         ),
     };
-    Ok(Message::private(text))
+    Ok(Message::private(match payment.as_ref().and_then(|p| payment_line(lang, p)) {
+        Some(line) => format!("{text}\n{line}"),
+        None => text,
+    }))
+}
+
+/// What paid for a paid session, and what was taken once it was billed.
+fn payment_line(lang: Lang, p: &SessionPayment) -> Option<String> {
+    let (authorised, state) = (p.authorised?, p.state.as_deref().unwrap_or("-"));
+    let (cur, reference) = (authorised.currency(), p.reference.as_deref().unwrap_or("-"));
+    let mut line = match lang {
+        Lang::En => format!("Paid: {authorised} {cur} authorised ({state}), reference {reference}"),
+        Lang::No => {
+            format!("Betalt: {authorised} {cur} autorisert ({state}), referanse {reference}")
+        }
+    };
+    if let (Some(captured), Some(outstanding)) = (p.captured, p.outstanding) {
+        line.push_str(&match lang {
+            Lang::En => format!("; captured {captured} {cur}, outstanding {outstanding} {cur}"),
+            Lang::No => format!("; trukket {captured} {cur}, utestående {outstanding} {cur}"),
+        });
+    }
+    Some(line)
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::lang::Lang;
 use crate::money::Money;
 use crate::payment::CaptureLimit;
-use crate::pricing::Cost;
+use crate::pricing::{Cost, Prices};
 use crate::site::DivisionId;
 
 /// How a cost is split between the authorisation and the host's outstanding balance.
@@ -114,6 +114,34 @@ impl Charge {
     pub fn receipt_title(lang: Lang) -> &'static str {
         lang.pick("Receipt", "Kvittering")
     }
+}
+
+/// How a pay-per-use session is paid for: what the session API and `/session status` show
+/// beside its usage and cost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SessionPayment {
+    /// The start's decision: `free` (pay-per-use off, or exempt), `paid` or `blocked`.
+    pub decision: String,
+    /// The order whose authorisation paid for the start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    /// The payment's state: `authorised` until the session is billed, then `captured` (or
+    /// `voided` when nothing was used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorised: Option<Money>,
+    /// Set once the session is billed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captured: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outstanding: Option<Money>,
+    /// The gateway's reference of the payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The prices the order was made with, which the session is priced with.
+    #[serde(skip)]
+    pub prices: Option<Prices>,
 }
 
 /// A reporting period in whole days, both ends included, as administrators type it.

@@ -1,9 +1,11 @@
-//! `GET /api/v1/sessions/{platform}/{meeting_id}`: usage, cost and state of one session.
+//! `GET /api/v1/sessions/{platform}/{meeting_id}`: usage, cost, state and payment of one
+//! session.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use tollbooth_core::billing::SessionPayment;
 use tollbooth_core::metering::Usage;
 use tollbooth_core::money::{Currency, Money};
 use tollbooth_core::platform::PlatformKind;
@@ -25,6 +27,9 @@ pub struct SessionView {
     ended_at: Option<String>,
     usage: Usage,
     cost: CostView,
+    /// How pay-per-use paid for it; absent where pay-per-use never decided its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment: Option<SessionPayment>,
     /// Deliveries received for this session and not yet applied; 0 once the figures are final.
     pending_deliveries: u64,
 }
@@ -54,7 +59,12 @@ pub async fn show(
     let now = Utc::now();
     let session = &record.session;
     let window = session.window(&record.connections, now);
-    let prices = state.store.prices_at(window.start.unwrap_or(now)).await?;
+    let payment = state.store.session_payment(platform, &meeting_id).await?;
+    // A paid session is billed at the prices of its order (DESIGN: "when it was paid").
+    let prices = match payment.as_ref().and_then(|p| p.prices.clone()) {
+        Some(prices) => prices,
+        None => state.store.prices_at(window.start.unwrap_or(now)).await?,
+    };
     let bill = Bill::new(window, &record.connections, &prices).map_err(ApiError::internal)?;
     let ended = session.times.has_ended().then_some(window.end);
     Ok(Json(SessionView {
@@ -72,6 +82,7 @@ pub async fn show(
             teleconference: bill.cost.teleconference.amount,
             total: bill.cost.total,
         },
+        payment,
         pending_deliveries: record.pending_deliveries,
     }))
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::billing::{Charge, Month, Spend};
+use crate::billing::{Charge, Month, SessionPayment, Spend};
 use crate::enforcement::Exemption;
 use crate::money::{Currency, Money};
 use crate::order::OrderId;
@@ -44,6 +44,13 @@ pub trait PayPerUseStore {
         division: &DivisionId,
         month: Month,
     ) -> Result<Option<Money>, StoreError>;
+
+    /// How a session is paid for; None while pay-per-use has not decided its start.
+    async fn session_payment(
+        &self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<SessionPayment>, StoreError>;
 
     /// The charge of the session an order paid for, once it ended.
     async fn charge(&self, order: &OrderId) -> Result<Option<Charge>, StoreError>;

@@ -16,7 +16,7 @@ use super::outbox::enqueue_on;
 use super::payments::{amount, corrupt, insert_order, time};
 use super::sessions::{load_connections_of, load_session};
 use super::{SqlStore, flag, millis, parsed};
-use crate::billing::{self, Charge, Month, Spend};
+use crate::billing::{self, Charge, Month, SessionPayment, Spend};
 use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
 use crate::gateway::CaptureLimits;
 use crate::lang::Lang;
@@ -557,6 +557,76 @@ impl PayPerUseStore for SqlStore {
                 .fetch_optional(&self.pool)
                 .await?;
         row.as_ref().map(charge).transpose()
+    }
+
+    async fn session_payment(
+        &self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<SessionPayment>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let decision: Option<String> = sqlx::query(
+            "SELECT start_decision FROM sessions WHERE platform = $1 AND meeting_id = $2",
+        )
+        .bind(platform.as_str())
+        .bind(meeting_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("start_decision"))
+        .transpose()?
+        .flatten();
+        let Some(decision) = decision else { return Ok(None) };
+        let mut paid = SessionPayment {
+            decision,
+            order: None,
+            state: None,
+            authorised: None,
+            captured: None,
+            outstanding: None,
+            reference: None,
+            prices: None,
+        };
+        let order = sqlx::query(
+            "SELECT o.id, o.currency, o.person_minute, o.teleconference_minute
+             FROM paid_starts s JOIN orders o ON o.id = s.order_id
+             WHERE s.platform = $1 AND s.meeting_id = $2",
+        )
+        .bind(platform.as_str())
+        .bind(meeting_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(order) = order else { return Ok(Some(paid)) };
+        let id: String = order.try_get("id")?;
+        let currency: Currency = parsed(&order, "currency")?;
+        paid.prices = Some(Prices {
+            currency,
+            person_minute: parsed(&order, "person_minute")?,
+            teleconference_minute: parsed(&order, "teleconference_minute")?,
+        });
+        // The payment that holds or took the money; a second one given back is not it.
+        let payment = sqlx::query(
+            "SELECT state, amount, reference FROM payments WHERE order_id = $1
+             ORDER BY CASE WHEN state IN ('authorised', 'captured') THEN 0 ELSE 1 END, seq
+             LIMIT 1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(p) = &payment {
+            paid.state = Some(p.try_get("state")?);
+            paid.authorised = Some(amount(p, "amount", currency)?);
+            paid.reference = p.try_get("reference")?;
+        }
+        let charge = sqlx::query("SELECT captured, outstanding FROM charges WHERE order_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(c) = &charge {
+            paid.captured = Some(amount(c, "captured", currency)?);
+            paid.outstanding = Some(amount(c, "outstanding", currency)?);
+        }
+        paid.order = Some(id);
+        Ok(Some(paid))
     }
 
     async fn capture_refused(&self, payment: &PaymentId, why: &str) -> Result<(), StoreError> {
