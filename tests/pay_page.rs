@@ -26,7 +26,11 @@ use tollbooth_core::store::{PaymentStore, RegistrationStore, SiteStore};
 use chromium::{chromium, dump_dom, headless};
 use common::{Db, TempDir};
 
-on_both_backends!(the_pay_page_in_chromium, a_registration_fee_and_its_closed_page_in_chromium);
+on_both_backends!(
+    the_pay_page_in_chromium,
+    a_registration_fee_and_its_closed_page_in_chromium,
+    the_estimate_is_changed_on_the_pay_page_in_chromium,
+);
 
 fn screenshot_path(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -106,6 +110,34 @@ async fn the_pay_page_in_chromium(db: Db) {
     let payments = app.store.payments(&order.id).await.unwrap();
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0].state, State::Authorised);
+}
+
+/// A host opens the estimate's form, types another plan and sees the new estimate, on a new
+/// pay link; the order they came from is left as it was.
+async fn the_estimate_is_changed_on_the_pay_page_in_chromium(db: Db) {
+    let Some(browser) = chromium() else { return };
+    let app = common::app::start(&db, |_| {}).await;
+    let order = app.session_order().await;
+    let link = app.pay_link(&order, 1);
+    let mut tab = Tab::open(&browser, &link).await;
+    tab.wait_for("document.querySelector('#change-plan summary') !== null").await;
+    tab.click("#change-plan summary").await;
+    tab.wait_for("document.querySelector('#change-plan').open").await;
+    tab.eval("document.querySelector('#plan-minutes').value = '90'").await;
+    tab.eval("document.querySelector('#plan-computers').value = '3'").await;
+    tab.eval("document.querySelector('#plan-phones').value = '0'").await;
+    tab.click("#plan-submit").await;
+    tab.wait_for("document.querySelector('#plan').innerText.startsWith('90 minutes')").await;
+    let page = tab.text().await;
+    assert!(page.contains("90 minutes, 3 computers, 0 phones"), "{page}");
+    // 270 person-minutes at 0.12, and 15 % headroom held.
+    assert!(page.contains("32.40 USD") && page.contains("37.26 USD"), "{page}");
+    let moved = tab.eval("location.pathname").await;
+    assert_ne!(moved.as_str(), url::Url::parse(&link).unwrap().path().into(), "a new pay link");
+    tab.screenshot(&screenshot_path(&format!("pay-plan-{}.png", db.backend))).await;
+    drop(tab);
+    let unchanged = app.store.order(&order.id).await.unwrap().unwrap();
+    assert_eq!(unchanged.amount, order.amount);
 }
 
 /// An attendee's pay page shows the session fee; once the session is cancelled, the same link

@@ -46,6 +46,7 @@ on_both_backends!(
     payments_the_host_does_not_owe_are_given_back,
     a_capture_refused_for_good_becomes_the_hosts_balance,
     the_session_api_and_status_show_how_a_session_is_paid,
+    a_host_blocked_before_any_quote_is_offered_an_estimate_to_change_and_pay,
 );
 
 /// The meeting `App::session_order` is bound to; its occurrences are `{MEETING}_I_{n}`.
@@ -671,4 +672,43 @@ async fn the_session_api_and_status_show_how_a_session_is_paid(db: Db) {
         .unwrap();
     let free = format!("{MEETING}_I_15");
     assert_eq!(w.start(&free).await["payment"], json!({"decision": "free"}));
+}
+
+async fn a_host_blocked_before_any_quote_is_offered_an_estimate_to_change_and_pay(db: Db) {
+    let w = world(&db).await;
+    let meeting = format!("{MEETING}_I_16");
+    assert_eq!(w.start(&meeting).await["state"], "blocked");
+    w.delivered(&format!("blocked:webex:{meeting}")).await;
+    let told = w.messages().remove(0);
+    let link = chat::link(&told).expect("a pay link although the host never asked for a quote");
+    // An hour with one computer, with the site's headroom: 7.20 and 8.28 held.
+    let page = text(&link).await;
+    assert!(page.contains("60 minutes, 1 computers, 0 phones"), "{page}");
+    assert!(page.contains("8.28 USD"), "{page}");
+
+    // Bad numbers are named, and nothing is made of them.
+    let form = |minutes: &str, computers: &str| {
+        let fields = [("minutes", minutes), ("computers", computers), ("phones", "0")];
+        browser().post(format!("{link}/plan")).form(&fields).send()
+    };
+    let refused = form("90", "none").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let why = refused.text().await.unwrap();
+    assert!(why.contains("computers: `none` is not a whole number"), "{why}");
+    let refused = form("2000", "3").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("minutes"));
+
+    // The host changes the estimate, pays the new one, and starts again.
+    let changed = location(&form("90", "3").await.unwrap());
+    let page = text(&changed).await;
+    assert!(
+        page.contains("90 minutes, 3 computers, 0 phones") && page.contains("37.26 USD"),
+        "{page}"
+    );
+    w.pay(&changed).await;
+    let again = format!("{MEETING}_I_17");
+    assert_eq!(w.start(&again).await["state"], "running");
+    let v = w.run_and_end(&again, 3, 90).await;
+    assert_eq!(v["payment"]["authorised"], "37.26", "{v}");
 }

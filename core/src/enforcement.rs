@@ -7,6 +7,7 @@ use crate::money::Money;
 use crate::order::OrderId;
 use crate::outbox::{ChatMessage, Effect, EndMeeting, Link, Recipient};
 use crate::platform::PlatformKind;
+use crate::pricing::SessionPlan;
 use crate::site::{DivisionId, HostEmail};
 
 /// Who a site exempts from paying before a start.
@@ -54,6 +55,18 @@ pub fn binds(
 /// Webex series id, a Zoom meeting number), so the order pays for that meeting only.
 pub fn bound_to(platform: PlatformKind, meeting_id: &str) -> String {
     format!("{platform}/{meeting_id}")
+}
+
+/// What a blocked host who never asked for an estimate is offered to pay, so that the message
+/// can carry a pay link: an hour with one computer, which the pay page lets them change.
+pub fn offered_plan() -> SessionPlan {
+    SessionPlan::new(60, 1, 0).expect("an hour with one computer is within the limits")
+}
+
+/// What an order offered to a blocked host pays for: any meeting of theirs, as a quote does
+/// (`binds` takes a `session` that names no platform as unbound), named after the start.
+pub fn offered_for(platform: PlatformKind, meeting_id: &str) -> String {
+    format!("blocked-start/{platform}/{meeting_id}")
 }
 
 /// What is known about a start when it is decided.
@@ -149,7 +162,7 @@ pub fn blocked_effects(
     block: &Block,
     running: bool,
     host: Option<Recipient>,
-    pay: Option<Link>,
+    pay: Link,
 ) -> Vec<(String, Effect)> {
     let mut effects = Vec::new();
     if running {
@@ -171,18 +184,14 @@ pub fn blocked_effects(
                 "{platform}-møtet ditt var allerede over da tollbooth fikk vite at det startet: det {reason}."
             ),
         };
-        let next = match (lang, pay.is_some()) {
-            (Lang::En, true) => "Pay with the link below, then start the meeting again.",
-            (Lang::En, false) => {
-                "Use /quote to get an estimate and pay, then start the meeting again."
-            }
-            (Lang::No, true) => "Betal med lenken nedenfor, og start møtet på nytt.",
-            (Lang::No, false) => "Bruk /quote for et estimat og betal, og start møtet på nytt.",
-        };
+        let next = lang.pick(
+            "Pay with the link below (the estimate can be changed there), then start the meeting again.",
+            "Betal med lenken nedenfor (estimatet kan endres der), og start møtet på nytt.",
+        );
         let text = format!("{what} {next}");
         effects.push((
             format!("blocked:{platform}:{meeting_id}"),
-            Effect::ChatMessage(ChatMessage { discord_user_id, text, link: pay }),
+            Effect::ChatMessage(ChatMessage { discord_user_id, text, link: Some(pay) }),
         ));
     }
     effects
@@ -226,6 +235,14 @@ mod tests {
     }
 
     #[test]
+    fn an_offer_made_at_a_blocked_start_pays_for_any_meeting_of_the_host() {
+        let offer = offered_for(PlatformKind::Webex, "m_I_2");
+        assert!(binds(&offer, PlatformKind::Webex, "m_I_3", None));
+        assert!(binds(&offer, PlatformKind::Zoom, "uuid", Some("85746065432")));
+        assert_eq!(offered_plan().person_minutes(), 60);
+    }
+
+    #[test]
     fn zoom_orders_bind_to_the_meeting_number_not_the_instance() {
         use PlatformKind::{Webex, Zoom};
         let order = bound_to(Zoom, "85746065432");
@@ -239,16 +256,17 @@ mod tests {
 
     #[test]
     fn a_blocked_start_ends_the_meeting_and_tells_a_linked_host_once() {
-        let effects = blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, true, None, None);
+        let pay = Link { label: "Pay".into(), url: "https://x/pay/t".into() };
+        let blocked = |running, host| {
+            blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, running, host, pay.clone())
+        };
+        let effects = blocked(true, None);
         assert_eq!(effects.len(), 1);
         assert_eq!(effects[0].0, "end:zoom:u1");
-        assert!(
-            blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, false, None, None).is_empty()
-        );
+        assert!(blocked(false, None).is_empty());
         // Heard of after it ended: nothing to end, and the host is not told it was ended.
         let host = Recipient { discord_user_id: 7, lang: Lang::En };
-        let late =
-            blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, false, Some(host), None);
+        let late = blocked(false, Some(host));
         let [(key, Effect::ChatMessage(m))] = late.as_slice() else { panic!("{late:?}") };
         assert_eq!(key, "blocked:zoom:u1");
         assert!(
@@ -256,25 +274,14 @@ mod tests {
             "{}",
             m.text
         );
-        let link = Link { label: "Pay".into(), url: "https://x/pay/t".into() };
-        let effects = blocked_effects(
-            PlatformKind::Webex,
-            "m",
-            &Block::Unpaid,
-            true,
-            Some(host),
-            Some(link.clone()),
-        );
-        assert_eq!(effects[1].0, "blocked:webex:m");
+        let effects = blocked(true, Some(host));
+        assert_eq!(effects[1].0, "blocked:zoom:u1");
         let Effect::ChatMessage(m) = &effects[1].1 else { panic!("{effects:?}") };
         assert!(m.text.contains("without a paid authorisation"), "{}", m.text);
-        assert_eq!(m.discord_user_id, 7);
+        assert_eq!((m.discord_user_id, m.link.as_ref()), (7, Some(&pay)));
 
-        let norwegian = Recipient { lang: Lang::No, ..host };
-        let effects =
-            blocked_effects(PlatformKind::Webex, "m", &Block::Unpaid, true, Some(norwegian), None);
+        let effects = blocked(true, Some(Recipient { lang: Lang::No, ..host }));
         let Effect::ChatMessage(m) = &effects[1].1 else { panic!("{effects:?}") };
         assert!(m.text.contains("uten en betalt autorisasjon"), "{}", m.text);
-        assert!(m.text.contains("/quote"), "{}", m.text);
     }
 }

@@ -24,3 +24,4 @@ pub mod session;
 pub mod simulation;
 pub mod site;
 pub mod store;
+pub mod terms;

@@ -5,19 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tollbooth_core::gateway::CaptureLimits;
-use tollbooth_core::paylink::Links;
 use tollbooth_core::store::Store;
+use tollbooth_core::terms::Terms;
 
 const BATCH: usize = 500;
 /// Also look without being woken: deliveries stored by another instance, or before a restart.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
-pub fn start(store: Arc<dyn Store>, stored: Arc<Notify>, links: Links, captures: CaptureLimits) {
+pub fn start(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms) {
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match store.apply_deliveries(BATCH, &links, &captures).await {
+            match store.apply_deliveries(BATCH, &terms).await {
                 Ok(applied) => {
                     backoff = Duration::from_millis(100);
                     metrics::counter!("webhook_deliveries_applied_total").increment(applied as u64);

@@ -15,6 +15,7 @@ pub mod outbox;
 mod pages;
 mod pay;
 mod payments;
+mod plan;
 mod receipts;
 mod sessions;
 mod state;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::render))
         .route("/pay/{token}", get(pay::show).post(pay::choose))
+        .route("/pay/{token}/plan", post(plan::change))
         .route("/pay/{token}/return", get(pay::returned))
         .route("/pay/{token}/cancel", get(pay::cancelled))
         .route("/payments/{gateway}/notify", post(payments::notify))

@@ -19,6 +19,8 @@ pub struct PayPage<'a> {
     pub amount: String,
     pub currency: &'a str,
     pub change_url: Option<String>,
+    /// Where the form that changes the estimate posts (relative to `/pay/`), when it can.
+    pub plan_action: Option<String>,
     pub paid: bool,
     /// The money is held now and captured later, which the payer is told.
     pub authorise: bool,

@@ -36,7 +36,7 @@ pub struct Choice {
 }
 
 /// The order behind a token, or the page that explains why there is none.
-async fn open(
+pub(crate) async fn open(
     state: &AppState,
     token: &str,
     lang: Lang,
@@ -160,6 +160,10 @@ pub async fn show(
             amount: order.amount.to_string(),
             currency: order.amount.currency().code(),
             change_url: order.change_url.clone(),
+            // Only a pay-per-use estimate is the payer's to change, and only before paying.
+            plan_action: matches!(order.purchase, Purchase::Session { .. })
+                .then(|| format!("{token}/plan"))
+                .filter(|_| !paid),
             paid,
             authorise: order.action == Action::Authorise,
             methods,

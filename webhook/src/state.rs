@@ -11,19 +11,20 @@ use tokio::sync::RwLock;
 use tollbooth_bot::Bot;
 use tollbooth_core::cashier::Cashier;
 use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::gateway::Gateways;
 use tollbooth_core::gateway::express_checkout::ExpressCheckout;
 use tollbooth_core::gateway::payflow::Payflow;
 use tollbooth_core::gateway::paypal_orders::PaypalOrders;
 use tollbooth_core::gateway::sandbox::Sandbox;
 use tollbooth_core::gateway::stripe::Stripe;
 use tollbooth_core::gateway::website_payments_pro::WebsitePaymentsPro;
-use tollbooth_core::gateway::{CaptureLimits, Gateways};
 use tollbooth_core::method::Method;
 use tollbooth_core::paylink::{Links, PayLinks};
 use tollbooth_core::platform::webex_api::WebexApi;
 use tollbooth_core::platform::zoom_api::ZoomApi;
 use tollbooth_core::platform::{MeetingControl, PlatformKind, Platforms};
 use tollbooth_core::store::Store;
+use tollbooth_core::terms::Terms;
 use url::Url;
 
 use crate::discord::Endpoint;
@@ -46,10 +47,8 @@ pub struct AppState {
     /// The sandbox gateway, whose hosted test page tollbooth serves itself.
     pub sandbox: Arc<Sandbox>,
     pub pay_links: PayLinks,
-    /// Pay links and receipt links under the public URL, for work done in the background.
-    pub links: Links,
-    /// What each configured gateway lets a capture take, for billing ended sessions.
-    pub capture_limits: CaptureLimits,
+    /// What the applier decides starts and bills sessions with.
+    pub terms: Terms,
     /// The chat bot's command core, for whichever transport `discord.mode` picks.
     pub bot: Bot,
     /// The interactions endpoint, when `discord.mode = "http"`.
@@ -93,13 +92,12 @@ impl AppState {
             base: base(&config.public_url),
             pay_link_hours: i64::try_from(config.payments.pay_link_hours).unwrap_or(i64::MAX),
         };
-        let capture_limits = gateways.capture_limits();
-        crate::applier::start(
-            store.clone(),
-            ingest.stored.clone(),
-            links.clone(),
-            capture_limits.clone(),
-        );
+        let terms = Terms {
+            links,
+            captures: gateways.capture_limits(),
+            headroom_percent: config.pay_per_use.headroom_percent,
+        };
+        crate::applier::start(store.clone(), ingest.stored.clone(), terms.clone());
         let platforms = Platforms {
             webex: platform_api(&config, PlatformKind::Webex),
             zoom: platform_api(&config, PlatformKind::Zoom),
@@ -125,8 +123,7 @@ impl AppState {
         let discord = http.and_then(|http| endpoint(&config, &bot, http));
         AppState {
             cashier,
-            links,
-            capture_limits,
+            terms,
             store,
             metrics: crate::metrics::handle(),
             ingest,

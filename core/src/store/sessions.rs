@@ -4,11 +4,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::gateway::CaptureLimits;
 use crate::metering::Connection;
-use crate::paylink::Links;
 use crate::platform::PlatformKind;
 use crate::session::Session;
+use crate::terms::Terms;
 
 /// A verified delivery, to be stored before it is acknowledged.
 #[derive(Clone, Debug)]
@@ -42,12 +41,7 @@ pub trait SessionStore {
     /// the end of the meeting and a message with a pay link from `links`) and paid sessions
     /// that ended are charged (queuing the capture, as much as the payment's gateway allows by
     /// `captures`, and a receipt). Returns how many were processed.
-    async fn apply_deliveries(
-        &self,
-        limit: usize,
-        links: &Links,
-        captures: &CaptureLimits,
-    ) -> Result<usize, StoreError>;
+    async fn apply_deliveries(&self, limit: usize, terms: &Terms) -> Result<usize, StoreError>;
 
     async fn session(
         &self,

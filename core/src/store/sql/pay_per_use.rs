@@ -15,21 +15,21 @@ use sqlx::{AnyConnection, Row};
 use super::outbox::enqueue_on;
 use super::payments::{amount, corrupt, insert_order, time};
 use super::sessions::{load_connections_of, load_session};
+use super::site::prices_in_force;
 use super::{SqlStore, flag, millis, parsed};
 use crate::billing::{self, Charge, Month, SessionPayment, Spend};
 use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
-use crate::gateway::CaptureLimits;
 use crate::lang::Lang;
 use crate::money::{Currency, Money};
 use crate::order::{Order, OrderId};
 use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient, Refund};
-use crate::paylink::Links;
 use crate::payment::{Payment, PaymentId};
 use crate::platform::PlatformKind;
-use crate::pricing::{Cost, CostLine, Prices};
+use crate::pricing::{Cost, CostLine, Estimate, Prices};
 use crate::session::Bill;
 use crate::site::{DivisionId, HostEmail};
 use crate::store::{PayPerUseStore, StoreError};
+use crate::terms::Terms;
 
 pub(super) type SessionKey = (PlatformKind, String);
 
@@ -38,7 +38,7 @@ pub(super) type SessionKey = (PlatformKind, String);
 pub(super) async fn decide_starts(
     conn: &mut AnyConnection,
     started: &HashSet<SessionKey>,
-    links: &Links,
+    terms: &Terms,
     now: DateTime<Utc>,
 ) -> Result<HashSet<SessionKey>, StoreError> {
     let mut ended_before_decided = HashSet::new();
@@ -87,16 +87,18 @@ pub(super) async fn decide_starts(
                 let discord = discord_user(conn, &host).await?;
                 let lang = discord.map(|d| d.lang).unwrap_or_default();
                 let label = block.pay_label(lang).to_owned();
-                let pay = match block {
-                    enforcement::Block::Unpaid => unpaid_order(conn, &host)
-                        .await?
-                        .map(|order| Link { label, url: links.pay(&order, now).to_string() }),
+                let order = match block {
+                    enforcement::Block::Unpaid => match unpaid_order(conn, &host).await? {
+                        Some(order) => order,
+                        None => offer(conn, *platform, meeting_id, &host, terms, now).await?,
+                    },
                     enforcement::Block::Outstanding(owed) => {
                         let order = Order::for_balance(host.clone(), *owed);
                         insert_order(&mut *conn, &order).await?;
-                        Some(Link { label, url: links.pay(&order.id, now).to_string() })
+                        order.id
                     }
                 };
+                let pay = Link { label, url: terms.links.pay(&order, now).to_string() };
                 let effects = enforcement::blocked_effects(
                     *platform, meeting_id, block, running, discord, pay,
                 );
@@ -271,6 +273,26 @@ async fn discord_user(
     .transpose()
 }
 
+/// An order for [`enforcement::offered_plan`] at today's prices with the site's headroom, for a
+/// blocked host who has no order to pay yet.
+async fn offer(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+    host: &str,
+    terms: &Terms,
+    now: DateTime<Utc>,
+) -> Result<OrderId, StoreError> {
+    let prices = prices_in_force(conn, now).await?;
+    let estimate = Estimate::new(enforcement::offered_plan(), &prices)
+        .map_err(|e| StoreError::Invalid(format!("offer for {platform}/{meeting_id}: {e}")))?;
+    let session = enforcement::offered_for(platform, meeting_id);
+    let order = Order::for_session(session, host.to_owned(), &estimate, prices, None)
+        .with_headroom(terms.headroom_percent);
+    insert_order(&mut *conn, &order).await?;
+    Ok(order.id)
+}
+
 /// The host's newest pay-per-use order that nobody paid yet: what a blocked host is asked to
 /// pay. None when they never asked for a quote.
 async fn unpaid_order(conn: &mut AnyConnection, host: &str) -> Result<Option<OrderId>, StoreError> {
@@ -293,8 +315,7 @@ async fn unpaid_order(conn: &mut AnyConnection, host: &str) -> Result<Option<Ord
 pub(super) async fn bill_ended(
     conn: &mut AnyConnection,
     ended: &HashSet<SessionKey>,
-    links: &Links,
-    captures: &CaptureLimits,
+    terms: &Terms,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     for (platform, meeting_id) in ended {
@@ -339,7 +360,7 @@ pub(super) async fn bill_ended(
         };
         let authorised = amount(&payment, "amount", prices.currency)?;
         let gateway: String = payment.try_get("gateway")?;
-        let settlement = billing::settle(bill.cost.total, authorised, captures.of(&gateway));
+        let settlement = billing::settle(bill.cost.total, authorised, terms.captures.of(&gateway));
         let division: Option<DivisionId> =
             sqlx::query("SELECT division_id FROM hosts WHERE email = $1")
                 .bind(host.as_str())
@@ -379,7 +400,7 @@ pub(super) async fn bill_ended(
                 text: format!("{title}\n{}", charge.receipt_lines(lang).join("\n")),
                 link: Some(Link {
                     label: title.into(),
-                    url: links.receipt(&order, now, lang).to_string(),
+                    url: terms.links.receipt(&order, now, lang).to_string(),
                 }),
             });
             enqueue_on(&mut *conn, &format!("receipt:{order}"), &receipt).await?;

@@ -9,12 +9,11 @@ use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Row, Transaction}
 
 use super::pay_per_use::{SessionKey, bill_ended, decide_starts};
 use super::{SqlStore, flag, millis, opt_time, parsed};
-use crate::gateway::CaptureLimits;
 use crate::metering::{Connection, SessionTimes};
-use crate::paylink::Links;
 use crate::platform::{Inbound, Observation, PlatformKind};
 use crate::session::Session;
 use crate::store::{Backend, NewDelivery, SessionRecord, SessionStore, StoreError};
+use crate::terms::Terms;
 
 /// Serialises appliers across instances sharing one PostgreSQL: merging is read-modify-write.
 /// (SQLite's `BEGIN IMMEDIATE` already serialises them.)
@@ -53,12 +52,7 @@ impl SessionStore for SqlStore {
         Ok(query.execute(&self.pool).await?.rows_affected())
     }
 
-    async fn apply_deliveries(
-        &self,
-        limit: usize,
-        links: &Links,
-        captures: &CaptureLimits,
-    ) -> Result<usize, StoreError> {
+    async fn apply_deliveries(&self, limit: usize, terms: &Terms) -> Result<usize, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let applied = match self.backend {
             Backend::Postgres => {
@@ -68,7 +62,7 @@ impl SessionStore for SqlStore {
                     .execute(&mut *tx)
                     .await?;
                 let Some(batch) = read_batch(&mut tx, limit).await? else { return Ok(0) };
-                let applied = write_batch(&mut tx, &batch, links, captures).await?;
+                let applied = write_batch(&mut tx, &batch, terms).await?;
                 finish(tx, applied).await?
             }
             Backend::Sqlite => {
@@ -78,7 +72,7 @@ impl SessionStore for SqlStore {
                 // these deliveries meanwhile.
                 let Some(batch) = read_batch(&mut conn, limit).await? else { return Ok(0) };
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let applied = write_batch(&mut tx, &batch, links, captures).await?;
+                let applied = write_batch(&mut tx, &batch, terms).await?;
                 finish(tx, applied).await?
             }
         };
@@ -273,8 +267,7 @@ async fn read_batch(conn: &mut AnyConnection, limit: usize) -> Result<Option<Bat
 async fn write_batch(
     conn: &mut AnyConnection,
     batch: &Batch,
-    links: &Links,
-    captures: &CaptureLimits,
+    terms: &Terms,
 ) -> Result<usize, StoreError> {
     let now = millis(Utc::now());
     if !mark_processed(&mut *conn, &batch.ids, now).await? {
@@ -289,9 +282,9 @@ async fn write_batch(
         save_connections(&mut *conn, chunk).await?;
     }
     // Starts first: a session that started and ended within one batch is decided, then billed.
-    let late = decide_starts(&mut *conn, &batch.started, links, Utc::now()).await?;
+    let late = decide_starts(&mut *conn, &batch.started, terms, Utc::now()).await?;
     let ended: HashSet<SessionKey> = batch.ended.union(&late).cloned().collect();
-    bill_ended(&mut *conn, &ended, links, captures, Utc::now()).await?;
+    bill_ended(&mut *conn, &ended, terms, Utc::now()).await?;
     for (id, why) in &batch.unreadable {
         tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; skipped");
         sqlx::query("UPDATE deliveries SET error = $1 WHERE id = $2")

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::any::{AnyQueryResult, AnyRow};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::{SqlStore, flag, millis, parsed};
 use crate::method::{self, Method};
@@ -19,6 +19,26 @@ fn prices(row: &AnyRow) -> Result<Prices, StoreError> {
         person_minute: parsed::<Decimal>(row, "person_minute")?,
         teleconference_minute: parsed::<Decimal>(row, "teleconference_minute")?,
     })
+}
+
+/// The prices in force at `at`, read on `conn` (a caller's transaction, say). Before the
+/// first version, the first version applies: there were no other prices.
+pub(super) async fn prices_in_force(
+    conn: &mut AnyConnection,
+    at: DateTime<Utc>,
+) -> Result<Prices, StoreError> {
+    let row = sqlx::query(
+        "SELECT currency, person_minute, teleconference_minute FROM price_versions
+         ORDER BY CASE WHEN effective_from <= $1 THEN 0 ELSE 1 END,
+                  CASE WHEN effective_from <= $1 THEN -effective_from ELSE effective_from END,
+                  id DESC
+         LIMIT 1",
+    )
+    .bind(millis(at))
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound("price list".into()))?;
+    prices(&row)
 }
 
 /// The site's settings are one row, written by [`SiteStore::apply_config`] before any change.
@@ -177,19 +197,7 @@ impl SiteStore for SqlStore {
     }
 
     async fn prices_at(&self, at: DateTime<Utc>) -> Result<Prices, StoreError> {
-        // Before the first version, the first version applies: there were no other prices.
-        let row = sqlx::query(
-            "SELECT currency, person_minute, teleconference_minute FROM price_versions
-             ORDER BY CASE WHEN effective_from <= $1 THEN 0 ELSE 1 END,
-                      CASE WHEN effective_from <= $1 THEN -effective_from ELSE effective_from END,
-                      id DESC
-             LIMIT 1",
-        )
-        .bind(millis(at))
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound("price list".into()))?;
-        prices(&row)
+        prices_in_force(&mut *self.pool.acquire().await?, at).await
     }
 
     async fn put_division(&self, division: &Division) -> Result<(), StoreError> {

@@ -1,0 +1,15 @@
+//! The terms pay-per-use decisions are made on, taken from the configuration: the applier
+//! decides starts and bills sessions with them.
+
+use crate::gateway::CaptureLimits;
+use crate::paylink::Links;
+
+#[derive(Clone, Debug)]
+pub struct Terms {
+    /// Pay and receipt links for the messages a decision sends.
+    pub links: Links,
+    /// How much each gateway lets a capture take beyond its authorisation.
+    pub captures: CaptureLimits,
+    /// Added to an estimate when it is authorised (`pay_per_use.headroom_percent`).
+    pub headroom_percent: u32,
+}
