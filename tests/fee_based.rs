@@ -42,6 +42,7 @@ on_both_backends!(
     a_second_attendee_with_the_same_e_mail_is_refused_and_the_first_keeps_theirs,
     a_fee_that_cannot_change_is_refused_before_the_platform_is_asked,
     a_deadline_must_be_ahead_and_within_the_session,
+    a_payment_made_after_the_deadline_is_refunded_and_the_attendee_told,
 );
 
 const ADA: u64 = 5001;
@@ -516,4 +517,41 @@ async fn a_deadline_must_be_ahead_and_within_the_session(db: Db) {
     assert_eq!(w.webex.state().calls.len(), before, "Webex was not asked");
     let answer = w.set_fee("webex", &meeting, &[("amount", json!("30.00"))]).await;
     assert!(answer.contains("Fee 30.00 USD"), "{answer}");
+}
+
+async fn a_payment_made_after_the_deadline_is_refunded_and_the_attendee_told(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", None).await;
+    // A deadline seconds away (chat takes whole minutes), set the way `/session fee` sets it.
+    let deadline = Utc::now() + chrono::Duration::seconds(5);
+    let fee = Fee {
+        amount: Money::parse_exact("25.00", "USD".parse().unwrap()).unwrap(),
+        capacity: None,
+        deadline: Some(deadline),
+    };
+    w.app.store.set_fee(PlatformKind::Zoom, &meeting, &fee).await.unwrap();
+    // Ada opens the checkout in time, and pays once registration has closed.
+    let pay_link = w.pay_link(ADA, &meeting, "Ada").await;
+    let checkout = choose(&pay_link, "sandbox").await;
+    let closed = (deadline - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(closed + Duration::from_millis(500)).await;
+    let back =
+        location(&browser().post(&checkout).form(&[("decision", "approve")]).send().await.unwrap());
+    assert!(text(&back).await.contains("Payment received"));
+
+    eventually("Ada is told", || !dms(&w.discord, ADA).is_empty()).await;
+    let told = content(&dms(&w.discord, ADA)[0]);
+    assert!(told.contains("registration for the session has closed"), "{told}");
+    assert!(told.contains("refunded in full"), "{told}");
+    assert_eq!(w.state_of(ADA).await, RegistrationState::Refunded);
+    for _ in 0..100 {
+        if w.payments_of(ADA).await[0].state == State::Refunded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(w.payments_of(ADA).await[0].state, State::Refunded);
+    assert!(w.zoom.registrants(&meeting).is_empty(), "nobody was added");
+    // The pay link now says registration is closed, and takes no payment.
+    assert!(text(&pay_link).await.contains("closed"));
 }

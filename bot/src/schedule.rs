@@ -271,7 +271,7 @@ pub async fn set_fee(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         .await
         .map_err(|e| store_failed(lang, &e))?;
     if fixed {
-        return Err(Message::private(registration::fee_fixed_reason(&session.key())));
+        return Err(Message::private(registration::fee_fixed_reason(&session.key(), lang)));
     }
     // The platform first: a fee on a meeting anyone can join without registering sells nothing.
     let control =

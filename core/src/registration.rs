@@ -118,8 +118,15 @@ pub fn check_deadline(
 }
 
 /// Why a session's fee can no longer change: attendees were quoted the one it has.
-pub fn fee_fixed_reason(session_key: &str) -> String {
-    format!("attendees have registered for {session_key}; its fee can no longer change")
+pub fn fee_fixed_reason(session_key: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => {
+            format!("attendees have registered for {session_key}; its fee can no longer change")
+        }
+        Lang::No => {
+            format!("deltakere har meldt seg på {session_key}; avgiften kan ikke lenger endres")
+        }
+    }
 }
 
 /// A time as hosts type it in chat: `2026-12-01 14:00`, in UTC.

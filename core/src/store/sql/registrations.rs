@@ -9,6 +9,7 @@ use sqlx::{AnyConnection, Row};
 use super::outbox::enqueue_on;
 use super::payments::{amount, corrupt, insert_order, time};
 use super::{SqlStore, millis, opt_time, parsed};
+use crate::lang::Lang;
 use crate::money::Currency;
 use crate::order::Order;
 use crate::outbox::{CancelMeeting, Effect, Refund};
@@ -320,7 +321,7 @@ impl RegistrationStore for SqlStore {
         // Checked again under the lock: callers' earlier check may have been overtaken.
         if fee_fixed(&mut tx, platform, meeting_id).await? {
             let key = format!("{platform}/{meeting_id}");
-            return Err(StoreError::Invalid(registration::fee_fixed_reason(&key)));
+            return Err(StoreError::Invalid(registration::fee_fixed_reason(&key, Lang::En)));
         }
         let done = sqlx::query(
             "UPDATE scheduled_sessions SET fee = $1, currency = $2, capacity = $3, deadline = $4
