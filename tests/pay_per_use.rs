@@ -553,8 +553,12 @@ async fn payments_the_host_does_not_owe_are_given_back(db: Db) {
         links.push(chat::link(&told).unwrap());
     }
     assert_ne!(links[0], links[1], "two balance orders");
-    w.pay(&links[0]).await;
-    w.pay(&links[1]).await;
+    // Both checkouts are opened while the debt is owed; each is then paid.
+    let checkouts = [choose(&links[0], "payflow").await, choose(&links[1], "payflow").await];
+    for checkout in &checkouts {
+        let back = on_payflow_page(checkout, "approve").await;
+        assert!(text(&back).await.contains("Payment received"));
+    }
     for _ in 0..200 {
         if w.payflow.credits() == 1 {
             break;
@@ -562,6 +566,11 @@ async fn payments_the_host_does_not_owe_are_given_back(db: Db) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(w.payflow.credits(), 1, "the second balance payment is refunded");
+    // Once the debt is settled, a balance link takes no payment at all.
+    let settled = text(&links[1]).await;
+    assert!(settled.contains("Nothing is owed"), "{settled}");
+    let refused = browser().post(&links[1]).form(&[("method", "payflow")]).send().await.unwrap();
+    assert_eq!(refused.status(), 409);
 
     // One session order paid in two tabs, each opened before either paid: the second hold
     // is released, and the first pays for the next start.

@@ -89,6 +89,13 @@ async fn registration_closed(state: &AppState, order: &Order) -> Result<bool, Ap
     Ok(scheduled.open_for(taken, Utc::now()).is_err())
 }
 
+/// Whether the order is a balance its host no longer owes (paid with another balance link):
+/// a payment now could only be refunded, so none is taken.
+async fn balance_settled(state: &AppState, order: &Order) -> Result<bool, ApiError> {
+    let Purchase::Balance { host } = &order.purchase else { return Ok(false) };
+    Ok(!state.store.owes(host).await?)
+}
+
 /// The methods offered as the site stands now (administrators may change the country and
 /// choose among the configured methods).
 async fn methods(state: &AppState) -> Result<Vec<Method>, ApiError> {
@@ -146,6 +153,9 @@ pub async fn show(
     if !paid && registration_closed(&state, &order).await? {
         return pages::message(StatusCode::OK, lang, t.closed_title, t.closed_body, None);
     }
+    if !paid && balance_settled(&state, &order).await? {
+        return pages::message(StatusCode::OK, lang, t.settled_title, t.settled_body, None);
+    }
     let methods = methods(&state).await?.into_iter().map(|m| (m.as_str(), t.method(m))).collect();
     pages::render(
         StatusCode::OK,
@@ -182,9 +192,12 @@ pub async fn choose(
         Ok(order) => order,
         Err(page) => return Ok(page),
     };
+    let t = lang.texts();
     if registration_closed(&state, &order).await? {
-        let t = lang.texts();
         return pages::message(StatusCode::CONFLICT, lang, t.closed_title, t.closed_body, None);
+    }
+    if balance_settled(&state, &order).await? {
+        return pages::message(StatusCode::CONFLICT, lang, t.settled_title, t.settled_body, None);
     }
     let method: Method = choice.method.parse().map_err(ApiError::BadRequest)?;
     if !methods(&state).await?.contains(&method) {

@@ -27,6 +27,10 @@ pub trait PayPerUseStore {
         meeting_id: &str,
     ) -> Result<bool, StoreError>;
 
+    /// Whether `host` still owes something from sessions that cost more than their
+    /// authorisation: what a balance order is for.
+    async fn owes(&self, host: &str) -> Result<bool, StoreError>;
+
     /// Exempts a host or a division from paying before a start, or ends the exemption.
     async fn set_exempt(&self, who: &Exemption, exempt: bool) -> Result<(), StoreError>;
 

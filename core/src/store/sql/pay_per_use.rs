@@ -513,6 +513,12 @@ impl PayPerUseStore for SqlStore {
         Ok(!matches!(enforcement::decide(facts), StartDecision::Blocked(_)))
     }
 
+    async fn owes(&self, host: &str) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let owed = owed(&mut conn, &host.to_ascii_lowercase(), None).await?;
+        Ok(owed.is_some_and(|m| !m.amount().is_zero()))
+    }
+
     async fn set_exempt(&self, who: &Exemption, exempt: bool) -> Result<(), StoreError> {
         let query = if exempt {
             sqlx::query(
