@@ -133,9 +133,10 @@ impl DiscordEmulator {
         self.state().calls.clone()
     }
 
-    /// Waits until a request to `path` arrived (deferred work arrives after the answer).
+    /// Waits until a request to `path` arrived (deferred work arrives after the answer), for
+    /// up to 20 s: a loaded machine is slow, and only a failure waits that long.
     pub async fn wait_for(&self, method: Method, path: &str) -> Call {
-        for _ in 0..200 {
+        for _ in 0..800 {
             let found = self.calls().into_iter().find(|c| c.method == method && c.path == path);
             if let Some(call) = found {
                 return call;
