@@ -267,6 +267,13 @@ async fn discord_user(
     .bind(host)
     .fetch_optional(&mut *conn)
     .await?;
+    if row.is_none() {
+        // Hosts are reached in Discord only: what they are not told stays in the session API.
+        tracing::warn!(
+            host,
+            "host has no linked Discord member, so is not told; link with /admin link"
+        );
+    }
     row.map(|r| {
         Ok(Recipient { discord_user_id: parsed(&r, "discord_user_id")?, lang: parsed(&r, "lang")? })
     })
