@@ -147,6 +147,17 @@ impl World {
         self.app.store.payments(order).await.unwrap()
     }
 
+    /// Waits until the refund of `user`'s payment went through (the outbox worker refunds).
+    async fn refunded(&self, user: u64) {
+        for _ in 0..100 {
+            if self.payments_of(user).await[0].state == State::Refunded {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the payment of {user} was never refunded");
+    }
+
     async fn state_of(&self, user: u64) -> RegistrationState {
         self.app.store.registrations_of(user).await.unwrap()[0].0.state
     }
@@ -419,13 +430,7 @@ async fn a_registrant_the_platform_refuses_is_refunded_and_told(db: Db) {
     );
     assert!(w.zoom.registrants(&meeting).is_empty());
     assert_eq!(w.state_of(ADA).await, RegistrationState::Refunded);
-    for _ in 0..100 {
-        if w.payments_of(ADA).await[0].state == State::Refunded {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(w.payments_of(ADA).await[0].state, State::Refunded);
+    w.refunded(ADA).await;
 }
 
 async fn a_second_attendee_with_the_same_e_mail_is_refused_and_the_first_keeps_theirs(db: Db) {
@@ -544,13 +549,7 @@ async fn a_payment_made_after_the_deadline_is_refunded_and_the_attendee_told(db:
     assert!(told.contains("registration for the session has closed"), "{told}");
     assert!(told.contains("refunded in full"), "{told}");
     assert_eq!(w.state_of(ADA).await, RegistrationState::Refunded);
-    for _ in 0..100 {
-        if w.payments_of(ADA).await[0].state == State::Refunded {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(w.payments_of(ADA).await[0].state, State::Refunded);
+    w.refunded(ADA).await;
     assert!(w.zoom.registrants(&meeting).is_empty(), "nobody was added");
     // The pay link now says registration is closed, and takes no payment.
     assert!(text(&pay_link).await.contains("closed"));
