@@ -67,12 +67,8 @@ async fn read_status(
     }
     let now = Utc::now();
     let window = session.window(&record.connections, now);
-    let payment = bot.store.session_payment(platform, meeting).await?;
-    // A paid session is billed at the prices of its order.
-    let prices = match payment.as_ref().and_then(|p| p.prices.clone()) {
-        Some(prices) => prices,
-        None => bot.store.prices_at(window.start.unwrap_or(now)).await?,
-    };
+    let started = window.start.unwrap_or(now);
+    let (payment, prices) = bot.store.session_pricing(platform, meeting, started).await?;
     let bill = match Bill::new(window, &record.connections, &prices) {
         Ok(bill) => bill,
         Err(e) => return Ok(Message::private(e.to_string())),
@@ -121,7 +117,7 @@ async fn read_status(
 
 /// What paid for a paid session, and what was taken once it was billed.
 fn payment_line(lang: Lang, p: &SessionPayment) -> Option<String> {
-    let (authorised, state) = (p.authorised?, p.state.as_deref().unwrap_or("-"));
+    let (authorised, state) = (p.authorised?, p.state.map_or("-", |s| s.as_str()));
     let (cur, reference) = (authorised.currency(), p.reference.as_deref().unwrap_or("-"));
     let mut line = match lang {
         Lang::En => format!("Paid: {authorised} {cur} authorised ({state}), reference {reference}"),

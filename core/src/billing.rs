@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::lang::Lang;
 use crate::money::Money;
-use crate::payment::CaptureLimit;
+use crate::payment::{CaptureLimit, State};
 use crate::pricing::{Cost, Prices};
 use crate::site::DivisionId;
 
@@ -128,7 +128,7 @@ pub struct SessionPayment {
     /// The payment's state: `authorised` until the session is billed, then `captured` (or
     /// `voided` when nothing was used).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<State>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorised: Option<Money>,
     /// Set once the session is billed.

@@ -16,6 +16,11 @@ mod sql;
 mod webhook_secrets;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::billing::SessionPayment;
+use crate::platform::PlatformKind;
+use crate::pricing::Prices;
 
 pub use discord_links::DiscordLinkStore;
 pub use outbox::OutboxStore;
@@ -109,6 +114,22 @@ pub trait Store:
 
     /// Succeeds when the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// How a session is paid, and the prices it is billed at: its order's when pay-per-use
+    /// paid for it (DESIGN: "or when it was paid"), else those in force when it `started`.
+    async fn session_pricing(
+        &self,
+        platform: PlatformKind,
+        meeting_id: &str,
+        started: DateTime<Utc>,
+    ) -> Result<(Option<SessionPayment>, Prices), StoreError> {
+        let payment = self.session_payment(platform, meeting_id).await?;
+        let prices = match payment.as_ref().and_then(|p| p.prices.clone()) {
+            Some(prices) => prices,
+            None => self.prices_at(started).await?,
+        };
+        Ok((payment, prices))
+    }
 }
 
 /// Opens the database at `url` (creating an SQLite file if missing) and applies migrations.

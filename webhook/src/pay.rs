@@ -89,6 +89,11 @@ async fn registration_closed(state: &AppState, order: &Order) -> Result<bool, Ap
     Ok(scheduled.open_for(taken, Utc::now()).is_err())
 }
 
+/// Whether some payment of the order holds or took its money.
+pub(crate) async fn is_paid(state: &AppState, order: &Order) -> Result<bool, ApiError> {
+    Ok(state.store.payments(&order.id).await?.iter().any(|p| p.state.is_paid()))
+}
+
 /// Whether the order is a balance its host no longer owes (paid with another balance link):
 /// a payment now could only be refunded, so none is taken.
 async fn balance_settled(state: &AppState, order: &Order) -> Result<bool, ApiError> {
@@ -145,7 +150,7 @@ pub async fn show(
         Ok(order) => order,
         Err(page) => return Ok(page),
     };
-    let paid = state.store.payments(&order.id).await?.iter().any(|p| p.state.is_paid());
+    let paid = is_paid(&state, &order).await?;
     if !paid && let Some(refusal) = over_budget(&state, &order, lang).await? {
         return Ok(refusal);
     }

@@ -14,7 +14,7 @@ use tollbooth_core::pricing::{Estimate, EstimateError, SessionPlan};
 
 use crate::i18n::{Lang, Localised};
 use crate::pages;
-use crate::pay::open;
+use crate::pay::{is_paid, open};
 use crate::{ApiError, AppState};
 
 /// The form's fields, as typed: a number that is not one is named like one out of range.
@@ -42,7 +42,7 @@ pub async fn change(
         return Err(ApiError::BadRequest("only a session's estimate can be changed".into()));
     };
     // Paid meanwhile (another tab): the pay page says so.
-    if state.store.payments(&order.id).await?.iter().any(|p| p.state.is_paid()) {
+    if is_paid(&state, &order).await? {
         return Ok(Redirect::to(&back).into_response());
     }
     let plan = match plan(&form) {

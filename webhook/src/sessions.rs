@@ -59,12 +59,8 @@ pub async fn show(
     let now = Utc::now();
     let session = &record.session;
     let window = session.window(&record.connections, now);
-    let payment = state.store.session_payment(platform, &meeting_id).await?;
-    // A paid session is billed at the prices of its order (DESIGN: "when it was paid").
-    let prices = match payment.as_ref().and_then(|p| p.prices.clone()) {
-        Some(prices) => prices,
-        None => state.store.prices_at(window.start.unwrap_or(now)).await?,
-    };
+    let started = window.start.unwrap_or(now);
+    let (payment, prices) = state.store.session_pricing(platform, &meeting_id, started).await?;
     let bill = Bill::new(window, &record.connections, &prices).map_err(ApiError::internal)?;
     let ended = session.times.has_ended().then_some(window.end);
     Ok(Json(SessionView {

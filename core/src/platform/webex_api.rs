@@ -346,14 +346,13 @@ impl WebexApi {
         url: Url,
         body: Option<&Value>,
     ) -> Result<Response, WebexError> {
-        let response =
-            super::rate_limit::send("webex", &self.http, &self.token, (&method, &url), body)
-                .await
-                .map_err(|source| WebexError::Transport {
-                    method: method.clone(),
-                    path: url.path().to_owned(),
-                    source,
-                })?;
+        let sent =
+            super::rate_limit::send("webex", &self.http, &self.token, (&method, &url), body).await;
+        let response = sent.map_err(|source| WebexError::Transport {
+            method: method.clone(),
+            path: url.path().to_owned(),
+            source,
+        })?;
         if response.status().is_success() {
             return Ok(response);
         }

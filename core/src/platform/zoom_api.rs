@@ -315,14 +315,13 @@ impl ZoomApi {
         body: Option<&Value>,
     ) -> Result<Response, ZoomError> {
         let path = url.path().to_owned();
-        let response =
-            super::rate_limit::send("zoom", &self.http, &self.token, (&method, &url), body)
-                .await
-                .map_err(|source| ZoomError::Transport {
-                method: method.clone(),
-                path: path.clone(),
-                source,
-            })?;
+        let sent =
+            super::rate_limit::send("zoom", &self.http, &self.token, (&method, &url), body).await;
+        let response = sent.map_err(|source| ZoomError::Transport {
+            method: method.clone(),
+            path: path.clone(),
+            source,
+        })?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);

@@ -41,11 +41,20 @@ impl DiscordLinkStore for SqlStore {
     }
 
     async fn remember_lang(&self, discord_user_id: u64, lang: Lang) -> Result<(), StoreError> {
-        // Written only when it changed, so the usual command costs a read of one row.
-        sqlx::query("UPDATE discord_links SET lang = $1 WHERE discord_user_id = $2 AND lang <> $3")
+        // Read first: this runs on every command, and an UPDATE would take SQLite's one write
+        // lock each time even when nothing changes.
+        let user = discord_user_id.to_string();
+        let kept: Option<String> =
+            sqlx::query_scalar("SELECT lang FROM discord_links WHERE discord_user_id = $1")
+                .bind(user.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        if kept.is_none_or(|kept| kept == lang.code()) {
+            return Ok(());
+        }
+        sqlx::query("UPDATE discord_links SET lang = $1 WHERE discord_user_id = $2")
             .bind(lang.code())
-            .bind(discord_user_id.to_string())
-            .bind(lang.code())
+            .bind(user)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -15,7 +15,7 @@ use sqlx::{AnyConnection, Row};
 use super::outbox::enqueue_on;
 use super::payments::{amount, corrupt, insert_order, time};
 use super::sessions::{load_connections_of, load_session};
-use super::site::prices_in_force;
+use super::site::{prices, prices_in_force};
 use super::{SqlStore, flag, millis, parsed};
 use crate::billing::{self, Charge, Month, SessionPayment, Spend};
 use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
@@ -25,7 +25,7 @@ use crate::order::{Order, OrderId};
 use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient, Refund};
 use crate::payment::{Payment, PaymentId};
 use crate::platform::PlatformKind;
-use crate::pricing::{Cost, CostLine, Estimate, Prices};
+use crate::pricing::{Cost, CostLine, Estimate};
 use crate::session::Bill;
 use crate::site::{DivisionId, HostEmail};
 use crate::store::{PayPerUseStore, StoreError};
@@ -340,12 +340,7 @@ pub(super) async fn bill_ended(
         let Some(row) = row else { continue };
         let order: OrderId = parsed(&row, "order_id")?;
         let host: String = row.try_get("host_email")?;
-        let price = |column| -> Result<Decimal, StoreError> { parsed(&row, column) };
-        let prices = Prices {
-            currency: parsed(&row, "currency")?,
-            person_minute: price("person_minute")?,
-            teleconference_minute: price("teleconference_minute")?,
-        };
+        let prices = prices(&row)?;
         let Some(session) = load_session(&mut *conn, *platform, meeting_id).await? else {
             continue;
         };
@@ -631,12 +626,9 @@ impl PayPerUseStore for SqlStore {
         .await?;
         let Some(order) = order else { return Ok(Some(paid)) };
         let id: String = order.try_get("id")?;
-        let currency: Currency = parsed(&order, "currency")?;
-        paid.prices = Some(Prices {
-            currency,
-            person_minute: parsed(&order, "person_minute")?,
-            teleconference_minute: parsed(&order, "teleconference_minute")?,
-        });
+        let order_prices = prices(&order)?;
+        let currency = order_prices.currency;
+        paid.prices = Some(order_prices);
         // The payment that holds or took the money; a second one given back is not it.
         let payment = sqlx::query(
             "SELECT state, amount, reference FROM payments WHERE order_id = $1
@@ -647,7 +639,7 @@ impl PayPerUseStore for SqlStore {
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(p) = &payment {
-            paid.state = Some(p.try_get("state")?);
+            paid.state = Some(parsed(p, "state")?);
             paid.authorised = Some(amount(p, "amount", currency)?);
             paid.reference = p.try_get("reference")?;
         }

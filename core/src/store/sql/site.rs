@@ -13,7 +13,8 @@ use crate::pricing::Prices;
 use crate::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy, SiteSettings};
 use crate::store::{PriceSource, SiteStore, StoreError, Switches};
 
-fn prices(row: &AnyRow) -> Result<Prices, StoreError> {
+/// A price list from a row's `currency`, `person_minute` and `teleconference_minute`.
+pub(super) fn prices(row: &AnyRow) -> Result<Prices, StoreError> {
     Ok(Prices {
         currency: parsed::<Currency>(row, "currency")?,
         person_minute: parsed::<Decimal>(row, "person_minute")?,
