@@ -101,7 +101,11 @@ fn init_logging(format: LogFormat) {
 
 /// Opens and migrates the database, then brings the site in line with the configuration.
 pub async fn open_site(config: &Config) -> Result<SqlStore, Failure> {
-    let store = store::open(&config.database_url).await?;
+    let store =
+        store::open_with(&config.database_url, config.database_deadline()).await.map_err(|e| {
+            anyhow::Error::new(e)
+                .context("database_url (TOLLBOOTH_DATABASE_URL): cannot open the database")
+        })?;
     if store.apply_config(config.site.country, &config.prices()).await? {
         tracing::info!("site settings and prices taken from the configuration");
     }

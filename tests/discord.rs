@@ -463,7 +463,12 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
     };
     store.store_deliveries(&[delivery]).await.unwrap();
     let state = &bot.app.state;
-    while store.apply_deliveries(100, &state.terms).await.unwrap() > 0 {}
+    while store
+        .apply_deliveries(tollbooth_core::store::Pending::Oldest(100), &state.terms)
+        .await
+        .unwrap()
+        > 0
+    {}
 
     let unlinked = status(&bot, "t1", "m_I_1", MEMBER).await;
     assert!(unlinked.contains("No session webex/m_I_1"), "{unlinked}");

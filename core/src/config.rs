@@ -46,6 +46,69 @@ pub struct Config {
     pub stripe: StripeConfig,
     pub paypal: PaypalConfig,
     pub paypal_classic: PaypalClassicConfig,
+    pub database: DatabaseConfig,
+    pub server: ServerConfig,
+    pub retention: RetentionConfig,
+}
+
+/// How long database work may take (the URL is `database_url`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Seconds one database call may take before it counts as an outage (answered 503,
+    /// retried by workers); PostgreSQL enforces it as `statement_timeout` and `lock_timeout`.
+    #[serde(deserialize_with = "positive_seconds")]
+    pub timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { timeout_secs: 10 }
+    }
+}
+
+/// Limits that keep slow or idle clients from using up the server.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Connections open at once; more wait in the kernel's queue until one closes. Keep it
+    /// well under the process's file descriptor limit (`ulimit -n`), which the database
+    /// connections and outgoing calls share.
+    #[serde(deserialize_with = "positive_count")]
+    pub max_connections: u64,
+    /// Seconds a client has to send a request's headers, on a new or an idle kept-alive
+    /// connection, before the connection is closed.
+    #[serde(deserialize_with = "positive_seconds")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client may pause while sending a request's body before it is answered 408.
+    #[serde(deserialize_with = "positive_seconds")]
+    pub body_read_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_connections: 512,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 10,
+        }
+    }
+}
+
+/// How long raw data is kept.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days an applied webhook delivery's raw body is kept; sessions, connections, charges,
+    /// payments and quarantined deliveries are kept regardless.
+    #[serde(deserialize_with = "positive_count")]
+    pub deliveries_days: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { deliveries_days: 90 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -318,6 +381,9 @@ impl Default for Config {
             stripe: StripeConfig::default(),
             paypal: PaypalConfig::default(),
             paypal_classic: PaypalClassicConfig::default(),
+            database: DatabaseConfig::default(),
+            server: ServerConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -513,6 +579,11 @@ impl Config {
         Ok(())
     }
 
+    /// How long one database call may take.
+    pub fn database_deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.database.timeout_secs)
+    }
+
     /// The prices that this configuration asks for.
     pub fn prices(&self) -> Prices {
         Prices {
@@ -568,6 +639,22 @@ fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     u32::try_from(n).ok().filter(|n| *n <= 1000).ok_or_else(|| {
         serde::de::Error::custom(format!("expected a percentage from 0 to 1000, got {n}"))
     })
+}
+
+/// A whole number of seconds from 1 to a day.
+fn positive_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = whole_number(d)?;
+    (1..=86_400).contains(&n).then_some(n).ok_or_else(|| {
+        serde::de::Error::custom(format!("expected seconds from 1 to 86400, got {n}"))
+    })
+}
+
+/// A whole number of at least 1.
+fn positive_count<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = whole_number(d)?;
+    (n >= 1)
+        .then_some(n)
+        .ok_or_else(|| serde::de::Error::custom(format!("expected at least 1, got {n}")))
 }
 
 fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

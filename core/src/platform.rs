@@ -238,13 +238,76 @@ fn digest(value: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(&canonical))
 }
 
+/// The longest id kept (meeting, participant, device, meeting number), in bytes. Neither
+/// platform documents a limit: Webex ids are about 60 characters and Zoom's uuids 24, so this
+/// is far above real ids, and several together stay well under PostgreSQL's 2,704-byte limit
+/// for one index entry (an id past it used to fail every batch it was in).
+pub const MAX_ID_BYTES: usize = 256;
+/// RFC 5321's limit on a forward path, less its angle brackets.
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// The longest participant name kept (Zoom keys a participant without a uuid by id and name).
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// The earliest and latest times a platform may report: anything outside is a forgery or a
+/// bug, and would make connected time absurd.
+const EARLIEST: DateTime<Utc> = DateTime::from_timestamp(946_684_800, 0).unwrap(); // 2000-01-01
+const LATEST: DateTime<Utc> = DateTime::from_timestamp(4_102_444_800, 0).unwrap(); // 2100-01-01
+
+/// How a refused value is quoted back: escaped, and cut short, since it came from outside.
+fn quoted(text: &str) -> String {
+    const SHOWN: usize = 40;
+    let mut shown: String = text.chars().take(SHOWN).collect::<String>().escape_debug().to_string();
+    if text.chars().count() > SHOWN {
+        shown.push('…');
+    }
+    format!("`{shown}`")
+}
+
+/// Text from a delivery that will be stored: PostgreSQL's `text` cannot hold a NUL, and
+/// nothing longer than `max` bytes is kept. Refused here, alone, rather than failing the
+/// batch it would be written in.
+fn storable(field: &str, value: String, max: usize) -> Result<String, Malformed> {
+    if value.contains('\0') {
+        return Err(Malformed(format!("{field} contains a NUL character")));
+    }
+    if value.len() > max {
+        return Err(Malformed(format!(
+            "{field} is {} bytes long; at most {max} are accepted",
+            value.len()
+        )));
+    }
+    Ok(value)
+}
+
+/// An id: storable and not empty (a session with an empty id could never be looked up).
+fn id(field: &str, value: String) -> Result<String, Malformed> {
+    if value.trim().is_empty() {
+        return Err(Malformed(format!("{field} is empty")));
+    }
+    storable(field, value, MAX_ID_BYTES)
+}
+
+/// Optional text that will be stored; empty reads as absent.
+fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, Malformed> {
+    value.filter(|v| !v.is_empty()).map(|v| storable(field, v, max)).transpose()
+}
+
 /// A platform time: RFC 3339, where an absent value or the Unix epoch means "not yet".
 fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, Malformed> {
     let Some(text) = value.filter(|s| !s.is_empty()) else { return Ok(None) };
     let at = DateTime::parse_from_rfc3339(text)
-        .map_err(|_| Malformed(format!("{field} `{text}` is not an RFC 3339 time")))?
+        .map_err(|_| Malformed(format!("{field} {} is not an RFC 3339 time", quoted(text))))?
         .to_utc();
-    Ok((at.timestamp() != 0).then_some(at))
+    if at.timestamp() == 0 {
+        return Ok(None);
+    }
+    if !(EARLIEST..LATEST).contains(&at) {
+        return Err(Malformed(format!(
+            "{field} {} is not a possible time (expected 2000 to 2099)",
+            quoted(text)
+        )));
+    }
+    Ok(Some(at))
 }
 
 #[cfg(test)]
@@ -270,5 +333,33 @@ mod tests {
         assert_eq!(time("t", Some("1970-01-01T00:00:00Z")), Ok(None));
         assert!(time("t", Some("2026-11-25T10:00:00.000Z")).unwrap().is_some());
         assert!(time("leftTime", Some("yesterday")).unwrap_err().0.contains("leftTime"));
+    }
+
+    #[test]
+    fn impossible_times_are_refused_naming_the_field() {
+        for text in ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1999-12-31T23:59:59Z"] {
+            let refused = time("devices[].joinedTime", Some(text)).unwrap_err().0;
+            assert!(
+                refused.contains("devices[].joinedTime") && refused.contains("not a possible time"),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_that_cannot_be_stored_is_refused_naming_the_field() {
+        let nul = id("data.devices[].correlationId", "c\u{0}1".into()).unwrap_err().0;
+        assert_eq!(nul, "data.devices[].correlationId contains a NUL character");
+        let long = id("data.id", "x".repeat(MAX_ID_BYTES + 1)).unwrap_err().0;
+        assert!(long.starts_with("data.id is 257 bytes long"), "{long}");
+        assert_eq!(id("data.id", " ".into()).unwrap_err().0, "data.id is empty");
+        assert_eq!(optional("data.hostEmail", Some(String::new()), MAX_EMAIL_BYTES), Ok(None));
+        assert_eq!(id("data.id", "x".repeat(MAX_ID_BYTES)).map(|s| s.len()), Ok(MAX_ID_BYTES));
+    }
+
+    #[test]
+    fn refused_values_are_quoted_escaped_and_short() {
+        assert_eq!(quoted("a\u{0}b"), "`a\\0b`");
+        assert_eq!(quoted(&"y".repeat(100)).chars().count(), 40 + 3);
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use sqlx::Connection;
 
 pub mod app;
+pub mod proxy;
 
 /// Where the PostgreSQL half of the suite runs; `.ci/run` sets it.
 pub const POSTGRES_URL_VAR: &str = "TEST_POSTGRES_URL";
@@ -67,6 +68,26 @@ impl Db {
         let mut url = url::Url::parse(&base).expect("TEST_POSTGRES_URL is a URL");
         url.set_path(&name);
         Some(Db { url: url.to_string(), backend: "postgres", _dir: None })
+    }
+}
+
+impl Db {
+    /// An SQLite database in a file at `path` (in a folder the caller keeps).
+    pub fn sqlite_at(path: &std::path::Path) -> Db {
+        Db { url: format!("sqlite://{}", path.display()), backend: "sqlite", _dir: None }
+    }
+
+    /// The same PostgreSQL database reached through `port` on 127.0.0.1 (a proxy).
+    pub fn through_port(&self, port: u16) -> Db {
+        let mut url = url::Url::parse(&self.url).expect("database URL");
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(port)).unwrap();
+        Db { url: url.to_string(), backend: self.backend, _dir: None }
+    }
+
+    /// The database's name on its PostgreSQL server.
+    pub fn postgres_name(&self) -> String {
+        url::Url::parse(&self.url).unwrap().path().trim_start_matches('/').to_owned()
     }
 }
 
@@ -151,7 +172,10 @@ impl App {
     pub async fn start(db: &Db, env: &[(&str, &str)]) -> App {
         use tollbooth_core::store::SiteStore;
         let config = config(db, env);
-        let store = tollbooth_core::store::open(&config.database_url).await.expect("open store");
+        let deadline = config.database_deadline();
+        let store = tollbooth_core::store::open_with(&config.database_url, deadline)
+            .await
+            .expect("open store");
         store.apply_config(config.site.country, &config.prices()).await.expect("apply config");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

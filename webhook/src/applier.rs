@@ -1,37 +1,86 @@
 //! Applies stored deliveries to sessions in the background, so that what was acknowledged is
 //! processed from what was stored: after a crash, a restart finishes the work.
+//!
+//! One bad delivery must never hold back the others. A batch that fails for a reason other
+//! than an outage is taken apart: its deliveries are applied one by one, and one that fails
+//! alone is quarantined (kept with why, listed by `GET /api/v1/quarantine`). An outage (the
+//! database unreachable, full, read-only, or past its deadline) quarantines nothing: the pass
+//! is retried with backoff and reported to `/readyz`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tollbooth_core::store::Store;
+use tollbooth_core::store::{Pending, Store, StoreError, within};
 use tollbooth_core::terms::Terms;
+
+use crate::health::Health;
 
 const BATCH: usize = 500;
 /// Also look without being woken: deliveries stored by another instance, or before a restart.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// A pass writes a whole batch and its decisions: several statements, each within the
+/// store's deadline.
+const STATEMENTS_PER_PASS: u32 = 6;
+const PART: &str = "applier";
 
-pub fn start(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms) {
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match store.apply_deliveries(BATCH, &terms).await {
-                Ok(applied) => {
-                    backoff = Duration::from_millis(100);
-                    metrics::counter!("webhook_deliveries_applied_total").increment(applied as u64);
-                    if applied == BATCH {
-                        continue;
-                    }
-                    let _ = tokio::time::timeout(IDLE_POLL, stored.notified()).await;
+pub async fn run(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms, health: Health) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let deadline = store.deadline() * STATEMENTS_PER_PASS;
+        health.busy(PART, deadline * 2);
+        let outcome = within(deadline, pass(store.as_ref(), &terms)).await;
+        health.report(PART, &outcome);
+        match outcome {
+            Ok(applied) => {
+                backoff = Duration::from_millis(100);
+                metrics::counter!("webhook_deliveries_applied_total").increment(applied as u64);
+                if applied == BATCH {
+                    continue;
                 }
-                Err(e) => {
-                    metrics::counter!("webhook_apply_failures_total").increment(1);
-                    tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), retry_in = ?backoff, "applying deliveries failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                }
+                let _ = tokio::time::timeout(IDLE_POLL, stored.notified()).await;
+            }
+            Err(e) => {
+                metrics::counter!("webhook_apply_failures_total").increment(1);
+                tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), retry_in = ?backoff, "applying deliveries failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
             }
         }
-    });
+    }
+}
+
+/// Applies the oldest batch; if it fails for a reason other than an outage, applies its
+/// deliveries one at a time and quarantines each that fails alone. Returns how many were
+/// processed.
+async fn pass(store: &dyn Store, terms: &Terms) -> Result<usize, StoreError> {
+    match store.apply_deliveries(Pending::Oldest(BATCH), terms).await {
+        Err(e) if !e.is_unavailable() => {
+            tracing::warn!(error = %e, "a batch of deliveries failed; applying them one by one");
+            let mut processed = 0;
+            for id in store.pending_deliveries(BATCH).await? {
+                processed += match store.apply_deliveries(Pending::One(id), terms).await {
+                    Ok(n) => n,
+                    Err(e) if e.is_unavailable() => return Err(e),
+                    Err(e) => quarantine(store, id, &e).await?,
+                };
+            }
+            Ok(processed)
+        }
+        done => done,
+    }
+}
+
+async fn quarantine(store: &dyn Store, id: i64, e: &StoreError) -> Result<usize, StoreError> {
+    // The error's own words and its cause: what a person needs to mend the delivery.
+    let why = match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    };
+    tracing::error!(delivery = id, error = %why, "delivery quarantined; the ones after it go on");
+    let set_aside = store.quarantine_delivery(id, &why).await?;
+    if set_aside {
+        metrics::counter!("webhook_deliveries_quarantined_total").increment(1);
+    }
+    Ok(usize::from(set_aside))
 }

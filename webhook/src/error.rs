@@ -23,7 +23,7 @@ pub enum ApiError {
     Gateway(String),
     /// The database cannot be reached: 503 so that platforms and gateways retry.
     #[error("temporarily unavailable")]
-    Unavailable { location: &'static Location<'static> },
+    Unavailable { location: &'static Location<'static>, cause: String },
     #[error("internal error")]
     Internal { location: &'static Location<'static>, source: BoxError },
 }
@@ -42,7 +42,9 @@ impl From<StoreError> for ApiError {
     #[track_caller]
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) => ApiError::Unavailable { location: Location::caller() },
+            StoreError::Unavailable { .. } => {
+                ApiError::Unavailable { location: Location::caller(), cause: e.to_string() }
+            }
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::Invalid(why) => ApiError::BadRequest(why),
             other => ApiError::internal(other),
@@ -54,9 +56,11 @@ impl From<crate::ingest::Failure> for ApiError {
     #[track_caller]
     fn from(f: crate::ingest::Failure) -> Self {
         match f {
-            crate::ingest::Failure::Unavailable => {
-                ApiError::Unavailable { location: Location::caller() }
-            }
+            crate::ingest::Failure::Unavailable => ApiError::Unavailable {
+                location: Location::caller(),
+                cause: "deliveries could not be stored".into(),
+            },
+            crate::ingest::Failure::Refused(why) => ApiError::BadRequest(why),
             crate::ingest::Failure::Failed => ApiError::internal("delivery could not be stored"),
         }
     }
@@ -84,8 +88,8 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Gateway(_) => StatusCode::BAD_GATEWAY,
-            ApiError::Unavailable { location } => {
-                tracing::warn!(%location, "database unavailable");
+            ApiError::Unavailable { location, cause } => {
+                tracing::warn!(%location, %cause, "answered 503");
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal { location, source } => {
@@ -93,6 +97,14 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (status, Json(json!({ "error": self.to_string() }))).into_response()
+        let mut answer = (status, Json(json!({ "error": self.to_string() }))).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Platforms and gateways retry 5xx either way; this says when.
+            answer.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(crate::health::RETRY_AFTER_SECS),
+            );
+        }
+        answer
     }
 }

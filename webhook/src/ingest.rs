@@ -6,11 +6,19 @@
 //! it is in the database, and the cost of a commit is shared by everything that arrived
 //! meanwhile. On PostgreSQL several batches may be committing at once, since each commit
 //! waits for the server's disk; SQLite has one writer at a time whatever we do.
+//!
+//! A commit has the store's deadline: past it, or in an outage, every request of the batch is
+//! answered 503 so that the platforms retry. A batch refused for its data (which validation at
+//! the door should have caught) is stored again one delivery at a time, so that only the bad
+//! one fails and the good ones beside it are kept.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
-use tollbooth_core::store::{Backend, NewDelivery, Store, StoreError};
+use tollbooth_core::store::{Backend, NewDelivery, Store, StoreError, within};
+
+use crate::health::Health;
 
 /// Most deliveries written in one statement.
 const MAX_BATCH: usize = 512;
@@ -30,17 +38,20 @@ struct Job {
 }
 
 /// Why a delivery was not stored; cloneable, since one commit answers many requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
+    /// The database is out or slow: try again later.
     Unavailable,
+    /// The database refused this delivery's data; why, in words for the sender.
+    Refused(String),
     Failed,
 }
 
 impl Ingest {
-    pub fn start(store: Arc<dyn Store>) -> Ingest {
+    pub fn start(store: Arc<dyn Store>, health: Health) -> Ingest {
         let (jobs, receiver) = mpsc::channel(MAX_BATCH * 8);
         let stored = Arc::new(Notify::new());
-        tokio::spawn(write(store, receiver, stored.clone()));
+        tokio::spawn(write(store, receiver, stored.clone(), health));
         Ingest { jobs, stored }
     }
 
@@ -52,7 +63,12 @@ impl Ingest {
     }
 }
 
-async fn write(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>, stored: Arc<Notify>) {
+async fn write(
+    store: Arc<dyn Store>,
+    mut receiver: mpsc::Receiver<Job>,
+    stored: Arc<Notify>,
+    health: Health,
+) {
     let in_flight = Arc::new(Semaphore::new(match store.backend() {
         Backend::Sqlite => 1,
         Backend::Postgres => POSTGRES_COMMITS_IN_FLIGHT,
@@ -65,36 +81,64 @@ async fn write(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Job>, stored:
         if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
             return;
         }
-        let (store, stored) = (store.clone(), stored.clone());
+        let (store, stored, health) = (store.clone(), stored.clone(), health.clone());
         tokio::spawn(async move {
-            commit(store.as_ref(), batch, &stored).await;
+            commit(store.as_ref(), batch, &stored, &health).await;
             drop(permit);
         });
     }
 }
 
-async fn commit(store: &dyn Store, batch: Vec<Job>, stored: &Notify) {
+/// How long a failed commit keeps `/readyz` at 503 (see [`Health::report_for`]).
+const FAILURE_SHOWS_FOR: Duration = Duration::from_secs(10);
+
+async fn commit(store: &dyn Store, batch: Vec<Job>, stored: &Notify, health: &Health) {
     let deliveries: Vec<NewDelivery> = batch.iter().map(|job| job.delivery.clone()).collect();
-    let outcome = match store.store_deliveries(&deliveries).await {
+    let outcome = store_within_deadline(store, &deliveries).await;
+    let outage = match &outcome {
+        Err(Failure::Unavailable) => Err("deliveries could not be stored".to_owned()),
+        _ => Ok(()),
+    };
+    health.report_for("ingest", outage, FAILURE_SHOWS_FOR);
+    if matches!(outcome, Err(Failure::Refused(_)) | Err(Failure::Failed)) && batch.len() > 1 {
+        for job in batch {
+            let alone = store_within_deadline(store, std::slice::from_ref(&job.delivery)).await;
+            if alone.is_ok() {
+                stored.notify_one();
+            }
+            let _ = job.done.send(alone);
+        }
+        return;
+    }
+    if outcome.is_ok() {
+        stored.notify_one();
+    }
+    for job in batch {
+        // The requester may have gone away; the delivery is stored all the same.
+        let _ = job.done.send(outcome.clone());
+    }
+}
+
+async fn store_within_deadline(
+    store: &dyn Store,
+    deliveries: &[NewDelivery],
+) -> Result<(), Failure> {
+    match within(store.deadline(), store.store_deliveries(deliveries)).await {
         Ok(new) => {
             metrics::counter!("webhook_deliveries_stored_total").increment(new);
             metrics::counter!("webhook_deliveries_duplicate_total")
                 .increment(deliveries.len() as u64 - new);
             metrics::histogram!("webhook_commit_batch_size").record(deliveries.len() as f64);
-            stored.notify_one();
             Ok(())
         }
-        Err(StoreError::Unavailable(e)) => {
-            tracing::warn!(error = %e, count = deliveries.len(), "database unavailable; deliveries refused with 503");
+        Err(e @ StoreError::Unavailable { .. }) => {
+            tracing::warn!(error = %e, count = deliveries.len(), "deliveries refused with 503");
             Err(Failure::Unavailable)
         }
+        Err(StoreError::Invalid(why)) => Err(Failure::Refused(why)),
         Err(e) => {
             tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "storing deliveries failed");
             Err(Failure::Failed)
         }
-    };
-    for job in batch {
-        // The requester may have gone away; the delivery is stored all the same.
-        let _ = job.done.send(outcome);
     }
 }

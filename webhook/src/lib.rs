@@ -3,31 +3,36 @@
 //! domain in `tollbooth-core`, and render; they hold no business rules.
 
 mod admin;
-mod applier;
+pub mod applier;
 mod discord;
 mod divisions;
 mod error;
-mod health;
+pub mod health;
 mod i18n;
-mod ingest;
+pub mod ingest;
 mod metrics;
 pub mod outbox;
 mod pages;
 mod pay;
 mod payments;
 mod plan;
+mod quarantine;
 mod receipts;
+mod retention;
+pub mod server;
 mod sessions;
 mod state;
 mod webhooks;
 
 use std::future::Future;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
@@ -36,6 +41,7 @@ pub use webhooks::MAX_BODY as MAX_WEBHOOK_BODY;
 
 /// The whole HTTP surface of tollbooth.
 pub fn router(state: AppState) -> Router {
+    let body_read_timeout = Duration::from_secs(state.config.server.body_read_timeout_secs);
     let webhooks = Router::new()
         .route("/webhooks/webex", post(webhooks::webex))
         .route("/webhooks/zoom", post(webhooks::zoom))
@@ -48,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/discord/interactions", post(discord::interactions))
         .route("/api/v1/sessions/{platform}/{meeting_id}", get(sessions::show))
         .route("/api/v1/divisions/{division}/spend", get(divisions::spend))
+        .route("/api/v1/quarantine", get(quarantine::list))
         .route("/receipts/{token}", get(receipts::show))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -61,17 +68,25 @@ pub fn router(state: AppState) -> Router {
             "/payments/sandbox/checkout/{id}",
             get(payments::sandbox_page).post(payments::sandbox_decide),
         )
+        // A client that stops sending a body part-way is answered 408 instead of holding
+        // its handler (and connection) open.
+        .layer(RequestBodyTimeoutLayer::new(body_read_timeout))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 /// Serves on an already bound listener (port 0 in tests) until `shutdown` resolves, then lets
-/// requests in flight finish.
+/// requests in flight finish; with the connection limits of the configuration's `server`.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let server = &state.config.server;
+    let limits = server::Limits {
+        max_connections: usize::try_from(server.max_connections).unwrap_or(usize::MAX),
+        header_read_timeout: Duration::from_secs(server.header_read_timeout_secs),
+    };
+    server::serve(listener, router(state), limits, shutdown).await
 }

@@ -20,7 +20,9 @@ use tollbooth_core::payment::PaymentId;
 use tollbooth_core::platform::control::{Attendee, HostedMeeting};
 use tollbooth_core::platform::{LONGEST_REQUEST, MOST_REQUESTS_PER_CALL, Platforms};
 use tollbooth_core::registration::{RegistrationId, RegistrationState};
-use tollbooth_core::store::{Store, StoreError};
+use tollbooth_core::store::{Store, StoreError, within};
+
+use crate::health::Health;
 
 /// How long a claim holds a batch: only until the worker reaches each effect and renews its
 /// lease for that delivery ([`lease_for`]); effects it has not reached by then may be taken
@@ -40,16 +42,18 @@ pub struct Deliverers {
     pub cashier: Cashier,
 }
 
-/// Starts the worker in the background; `worker` names this instance in leases.
-pub fn start(store: Arc<dyn Store>, deliverers: Deliverers, worker: String) {
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = run_once(store.as_ref(), &deliverers, &worker, Utc::now()).await {
-                tracing::warn!(error = %e, "outbox: could not claim effects");
-            }
-            tokio::time::sleep(POLL).await;
+/// The worker's loop; `worker` names this instance in leases. Each store call has the store's
+/// deadline; a pass whose store calls fail is reported to `/readyz` and tried again after
+/// [`POLL`]. Deliveries themselves are bounded by their adapters' timeouts.
+pub async fn run(store: Arc<dyn Store>, deliverers: Deliverers, worker: String, health: Health) {
+    loop {
+        let outcome = run_once(store.as_ref(), &deliverers, &worker, Utc::now()).await;
+        if let Err(e) = &outcome {
+            tracing::warn!(error = %e, "outbox: could not claim or record effects");
         }
-    });
+        health.report("outbox", &outcome);
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 /// Delivers what is due at `now`; returns how many effects were delivered.
@@ -59,7 +63,7 @@ pub async fn run_once(
     worker: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let claimed = store.claim(worker, now, now + LEASE, BATCH).await?;
+    let claimed = within(store.deadline(), store.claim(worker, now, now + LEASE, BATCH)).await?;
     deliver_claimed(store, deliverers, worker, claimed, now).await
 }
 
@@ -77,16 +81,18 @@ pub async fn deliver_claimed(
     // `now` moved on by the time spent here, so tests can run the worker at a chosen time.
     let started = std::time::Instant::now();
     let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or(LEASE);
+    let deadline = store.deadline();
     let mut delivered = 0;
     for claimed in claimed {
         let kind = claimed.effect.kind();
-        if !store.renew_lease(claimed.id, worker, clock() + lease_for(&claimed.effect)).await? {
+        let until = clock() + lease_for(&claimed.effect);
+        if !within(deadline, store.renew_lease(claimed.id, worker, until)).await? {
             tracing::warn!(key = claimed.key, "outbox: lease lost before delivering; skipped");
             continue;
         }
         match deliver(deliverers, store, &claimed).await {
             Ok(()) => {
-                if store.mark_sent(claimed.id, worker, Utc::now()).await? {
+                if within(deadline, store.mark_sent(claimed.id, worker, Utc::now())).await? {
                     metrics::counter!("outbox_delivered_total", "kind" => kind).increment(1);
                     delivered += 1;
                 } else {
@@ -97,7 +103,7 @@ pub async fn deliver_claimed(
                 metrics::counter!("outbox_failures_total", "kind" => kind).increment(1);
                 let retry_at = next_attempt(claimed.attempts, clock());
                 tracing::warn!(key = claimed.key, kind, attempts = claimed.attempts, %retry_at, error = %e, "outbox: delivery failed");
-                if !store.mark_failed(claimed.id, worker, &e, retry_at).await? {
+                if !within(deadline, store.mark_failed(claimed.id, worker, &e, retry_at)).await? {
                     tracing::warn!(key = claimed.key, "outbox: lease lost while delivering");
                 }
             }

@@ -28,6 +28,7 @@ use tollbooth_core::terms::Terms;
 use url::Url;
 
 use crate::discord::Endpoint;
+use crate::health::Health;
 use crate::ingest::Ingest;
 use crate::outbox::Deliverers;
 
@@ -53,15 +54,21 @@ pub struct AppState {
     pub bot: Bot,
     /// The interactions endpoint, when `discord.mode = "http"`.
     pub discord: Option<Endpoint>,
+    /// What the background workers and the write probe last said, for `/readyz`.
+    pub health: Health,
     /// Secrets of hooks that `tollbooth register webhooks` created, with when they were read.
     stored_secrets: Arc<RwLock<HashMap<PlatformKind, StoredSecrets>>>,
 }
 
 impl AppState {
     /// Starts the background tasks that the application needs: the delivery writer, the
-    /// applier and the outbox worker. Must be called inside a Tokio runtime.
+    /// applier, the outbox worker, the storage probe and retention. Must be called inside a
+    /// Tokio runtime.
     pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> AppState {
-        let ingest = Ingest::start(store.clone());
+        let health = Health::default();
+        let ingest = Ingest::start(store.clone(), health.clone());
+        tokio::spawn(crate::health::probe_storage(store.clone(), health.clone()));
+        tokio::spawn(crate::retention::run(store.clone(), config.retention.deliveries_days));
         let sandbox = Arc::new(Sandbox::new(base(&config.public_url)));
         let mut gateways = Gateways::default();
         for method in &config.payments.methods {
@@ -97,7 +104,12 @@ impl AppState {
             captures: gateways.capture_limits(),
             headroom_percent: config.pay_per_use.headroom_percent,
         };
-        crate::applier::start(store.clone(), ingest.stored.clone(), terms.clone());
+        tokio::spawn(crate::applier::run(
+            store.clone(),
+            ingest.stored.clone(),
+            terms.clone(),
+            health.clone(),
+        ));
         let platforms = Platforms {
             webex: platform_api(&config, PlatformKind::Webex),
             zoom: platform_api(&config, PlatformKind::Zoom),
@@ -119,7 +131,7 @@ impl AppState {
             cashier: cashier.clone(),
         };
         let worker = format!("{}-{}", std::process::id(), rand::random::<u32>());
-        crate::outbox::start(store.clone(), deliverers, worker);
+        tokio::spawn(crate::outbox::run(store.clone(), deliverers, worker, health.clone()));
         let discord = http.and_then(|http| endpoint(&config, &bot, http));
         AppState {
             cashier,
@@ -131,6 +143,7 @@ impl AppState {
             pay_links,
             bot,
             discord,
+            health,
             config,
             stored_secrets: Arc::default(),
         }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use sha1::Sha1;
 
 use super::{
-    Inbound, Malformed, Observation, Platform, PlatformKind, SignatureError, SignedRequest, digest,
-    hex_hmac, signed_by_any, time,
+    Inbound, MAX_EMAIL_BYTES, Malformed, Observation, Platform, PlatformKind, SignatureError,
+    SignedRequest, digest, hex_hmac, id, optional, signed_by_any, time,
 };
 use crate::metering::Connection;
 
@@ -84,21 +84,28 @@ impl Platform for Webex {
                 let m: Meeting = read("meeting", data)?;
                 let observation = Observation::Started {
                     at: time("data.start", m.start.as_deref())?,
-                    host_email: m.host_email,
+                    host_email: optional("data.hostEmail", m.host_email, MAX_EMAIL_BYTES)?,
                     meeting_number: None,
                 };
-                Ok(Inbound::Session { meeting_id: m.id, digest, observations: vec![observation] })
+                let meeting_id = id("data.id", m.id)?;
+                Ok(Inbound::Session { meeting_id, digest, observations: vec![observation] })
             }
             ("meetings", "ended") => {
                 let m: Meeting = read("meeting", data)?;
                 let observation = Observation::Ended { at: time("data.end", m.end.as_deref())? };
-                Ok(Inbound::Session { meeting_id: m.id, digest, observations: vec![observation] })
+                let meeting_id = id("data.id", m.id)?;
+                Ok(Inbound::Session { meeting_id, digest, observations: vec![observation] })
             }
             ("meetingParticipants", "joined" | "left") => {
                 let p: Participant = read("participant", data)?;
-                let observations =
-                    p.devices.into_iter().map(|d| connected(&p.id, d)).collect::<Result<_, _>>()?;
-                Ok(Inbound::Session { meeting_id: p.meeting_id, digest, observations })
+                let participant = id("data.id", p.id)?;
+                let meeting_id = id("data.meetingId", p.meeting_id)?;
+                let observations = p
+                    .devices
+                    .into_iter()
+                    .map(|d| connected(&participant, d))
+                    .collect::<Result<_, _>>()?;
+                Ok(Inbound::Session { meeting_id, digest, observations })
             }
             _ => Ok(Inbound::Ignored { what }),
         }
@@ -123,7 +130,7 @@ fn connected(participant: &str, d: Device) -> Result<Observation, Malformed> {
     };
     Ok(Observation::Connected {
         participant: participant.to_owned(),
-        device: d.correlation_id,
+        device: id("data.devices[].correlationId", d.correlation_id)?,
         connection,
     })
 }
@@ -212,6 +219,36 @@ mod tests {
         };
         assert_eq!(d(a), d(b));
         assert_ne!(d(a), d(c));
+    }
+
+    #[test]
+    fn text_a_database_cannot_hold_is_refused_naming_the_field() {
+        let participant = |id: &str, correlation: &str, meeting: &str| {
+            serde_json::json!({"resource":"meetingParticipants","event":"joined","data":{
+                "id": id, "meetingId": meeting, "devices":[{"correlationId": correlation,
+                "joinedTime":"2026-11-25T10:00:00Z"}]}})
+            .to_string()
+        };
+        let refused = |body: String| Webex.parse(body.as_bytes()).unwrap_err().0;
+        assert_eq!(refused(participant("p\0", "c", "m")), "data.id contains a NUL character");
+        assert_eq!(
+            refused(participant("p", "c\0", "m")),
+            "data.devices[].correlationId contains a NUL character"
+        );
+        assert_eq!(refused(participant("p", "c", "")), "data.meetingId is empty");
+        assert!(
+            refused(participant(&"p".repeat(3000), "c", "m")).starts_with("data.id is 3000 bytes")
+        );
+        let started = |id: &str, host: &str| {
+            serde_json::json!({"resource":"meetings","event":"started","data":{"id": id, "hostEmail": host}})
+                .to_string()
+        };
+        assert_eq!(refused(started("m\0", "h@example.com")), "data.id contains a NUL character");
+        assert_eq!(
+            refused(started("m", "h\0@example.com")),
+            "data.hostEmail contains a NUL character"
+        );
+        assert_eq!(refused(started("", "h@example.com")), "data.id is empty");
     }
 
     #[test]

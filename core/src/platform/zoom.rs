@@ -9,8 +9,9 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use super::{
-    Inbound, Malformed, Observation, Platform, PlatformKind, SignatureError, SignedRequest, digest,
-    hex_hmac, signed_by_any, time,
+    Inbound, MAX_EMAIL_BYTES, MAX_ID_BYTES, MAX_NAME_BYTES, Malformed, Observation, Platform,
+    PlatformKind, SignatureError, SignedRequest, digest, hex_hmac, id, optional, signed_by_any,
+    time,
 };
 use crate::metering::Connection;
 
@@ -118,8 +119,8 @@ impl Platform for Zoom {
         let observation = match action {
             "started" => Observation::Started {
                 at: time("payload.object.start_time", o.start_time.as_deref())?,
-                host_email: o.host_email,
-                meeting_number: o.id,
+                host_email: optional("payload.object.host_email", o.host_email, MAX_EMAIL_BYTES)?,
+                meeting_number: optional("payload.object.id", o.id, MAX_ID_BYTES)?,
             },
             "ended" => {
                 Observation::Ended { at: time("payload.object.end_time", o.end_time.as_deref())? }
@@ -131,7 +132,8 @@ impl Platform for Zoom {
                 connected(p)?
             }
         };
-        Ok(Inbound::Session { meeting_id: o.uuid, digest, observations: vec![observation] })
+        let meeting_id = id("payload.object.uuid", o.uuid)?;
+        Ok(Inbound::Session { meeting_id, digest, observations: vec![observation] })
     }
 }
 
@@ -157,11 +159,14 @@ fn timestamp_seconds(text: &str) -> Result<i64, SignatureError> {
 
 fn connected(p: Participant) -> Result<Observation, Malformed> {
     // DESIGN.md: keyed by participant_uuid, else participant id with user_name.
-    let name = p.user_name.unwrap_or_default();
+    let field = |name: &str| format!("payload.object.participant.{name}");
+    let name = optional(&field("user_name"), p.user_name, MAX_NAME_BYTES)?.unwrap_or_default();
     let participant = match (p.participant_uuid, p.id, p.user_id) {
-        (Some(uuid), _, _) if !uuid.is_empty() => uuid,
-        (_, Some(id), _) if !id.is_empty() => format!("{id}/{name}"),
-        (_, _, Some(user_id)) if !user_id.is_empty() => format!("user:{user_id}/{name}"),
+        (Some(uuid), _, _) if !uuid.is_empty() => id(&field("participant_uuid"), uuid)?,
+        (_, Some(pid), _) if !pid.is_empty() => format!("{}/{name}", id(&field("id"), pid)?),
+        (_, _, Some(user)) if !user.is_empty() => {
+            format!("user:{}/{name}", id(&field("user_id"), user)?)
+        }
         _ => return Err(Malformed("participant has no participant_uuid, id or user_id".into())),
     };
     let telephone = p.phone_number.is_some_and(|n| !n.is_empty());
@@ -244,6 +249,36 @@ mod tests {
         let token = encrypted_token(&secret("s3cret"), "qgg8vlvZRS6UYooatFL8Aw");
         assert_eq!(token.len(), 64);
         assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn text_a_database_cannot_hold_is_refused_naming_the_field() {
+        let joined = |uuid: &str, participant: serde_json::Value| {
+            serde_json::json!({"event":"meeting.participant_joined","payload":{"object":{
+                "uuid": uuid, "participant": participant}}})
+            .to_string()
+        };
+        let refused = |body: String| Zoom.parse(body.as_bytes()).unwrap_err().0;
+        let someone =
+            serde_json::json!({"participant_uuid":"P1","join_time":"2026-11-25T10:00:00Z"});
+        assert_eq!(
+            refused(joined("u\0", someone.clone())),
+            "payload.object.uuid contains a NUL character"
+        );
+        assert_eq!(refused(joined("", someone)), "payload.object.uuid is empty");
+        assert_eq!(
+            refused(joined("u", serde_json::json!({"id":"1","user_name":"Ann\0"}))),
+            "payload.object.participant.user_name contains a NUL character"
+        );
+        assert_eq!(
+            refused(joined("u", serde_json::json!({"participant_uuid":"P\0"}))),
+            "payload.object.participant.participant_uuid contains a NUL character"
+        );
+        let long = refused(joined("u", serde_json::json!({"id": "9".repeat(3000)})));
+        assert!(long.starts_with("payload.object.participant.id is 3000 bytes"), "{long}");
+        let year_zero =
+            serde_json::json!({"participant_uuid":"P","join_time":"0000-01-01T00:00:00Z"});
+        assert!(refused(joined("u", year_zero)).contains("participant.join_time"));
     }
 
     #[test]

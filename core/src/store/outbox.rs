@@ -7,6 +7,17 @@ use chrono::{DateTime, Utc};
 use super::StoreError;
 use crate::outbox::{Claimed, Effect};
 
+/// An effect set aside because its stored payload no longer reads (a bug or a manual edit),
+/// so that the effects after it go on; it waits for a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantinedEffect {
+    pub id: i64,
+    pub key: String,
+    pub kind: String,
+    pub quarantined_at: DateTime<Utc>,
+    pub error: String,
+}
+
 #[async_trait]
 pub trait OutboxStore {
     /// Stores an effect under `key`; `false` when one with that key is already stored (the
@@ -15,7 +26,8 @@ pub trait OutboxStore {
 
     /// Takes up to `limit` effects that are due and not sent, nor leased by anyone until
     /// after `now`, and leases them to `worker` until `until`. Two workers never get the same
-    /// effect while a lease runs.
+    /// effect while a lease runs. An effect whose payload does not read is quarantined instead
+    /// of returned.
     async fn claim(
         &self,
         worker: &str,
@@ -50,6 +62,10 @@ pub trait OutboxStore {
         error: &str,
         retry_at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Effects quarantined by [`OutboxStore::claim`], newest first.
+    async fn quarantined_effects(&self, limit: usize)
+    -> Result<Vec<QuarantinedEffect>, StoreError>;
 
     /// When the effect stored under `key` was sent, if it was: for tests and support.
     async fn sent_at(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError>;

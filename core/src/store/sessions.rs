@@ -21,6 +21,27 @@ pub struct NewDelivery {
     pub received_at: DateTime<Utc>,
 }
 
+/// Which stored deliveries to apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pending {
+    /// Up to this many, oldest first.
+    Oldest(usize),
+    /// This one alone, if it is still pending: how a failing batch is taken apart.
+    One(i64),
+}
+
+/// A delivery set aside with why: it could not be read, or applying it failed for a reason
+/// that retrying cannot mend. It is kept for inspection and never pruned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantinedDelivery {
+    pub id: i64,
+    pub platform: PlatformKind,
+    pub meeting_id: String,
+    pub received_at: DateTime<Utc>,
+    pub quarantined_at: DateTime<Utc>,
+    pub error: String,
+}
+
 /// A session with its connections and the deliveries for it not yet applied.
 #[derive(Clone, Debug)]
 pub struct SessionRecord {
@@ -41,7 +62,28 @@ pub trait SessionStore {
     /// the end of the meeting and a message with a pay link from `links`) and paid sessions
     /// that ended are charged (queuing the capture, as much as the payment's gateway allows by
     /// `captures`, and a receipt). Returns how many were processed.
-    async fn apply_deliveries(&self, limit: usize, terms: &Terms) -> Result<usize, StoreError>;
+    async fn apply_deliveries(&self, which: Pending, terms: &Terms) -> Result<usize, StoreError>;
+
+    /// The ids of up to `limit` deliveries not applied yet, oldest first.
+    async fn pending_deliveries(&self, limit: usize) -> Result<Vec<i64>, StoreError>;
+
+    /// Sets a pending delivery aside with why, so that the deliveries after it go on; `false`
+    /// when it was no longer pending.
+    async fn quarantine_delivery(&self, id: i64, why: &str) -> Result<bool, StoreError>;
+
+    /// Deliveries set aside, newest first.
+    async fn quarantined_deliveries(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<QuarantinedDelivery>, StoreError>;
+
+    /// Deletes up to `limit` deliveries applied before `before` (never quarantined ones: they
+    /// wait for a person); returns how many went.
+    async fn prune_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64, StoreError>;
 
     async fn session(
         &self,

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Connection as _, Row, Transaction};
 
 use super::{Backend, Store, StoreError};
 
@@ -26,11 +26,26 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    deadline: Duration,
 }
 
+/// How long one database call may take before it counts as an outage, when not configured
+/// (`database.timeout_secs`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
 impl SqlStore {
-    /// Connects without migrating. SQLite files are created if missing and run in WAL mode.
+    /// Connects without migrating, with the default deadline.
     pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+        SqlStore::connect_with(url, DEFAULT_DEADLINE).await
+    }
+
+    /// Connects without migrating. SQLite files are created if missing and run in WAL mode.
+    ///
+    /// `deadline` bounds each call on the server's side too: PostgreSQL cancels a statement
+    /// or lock wait that outlasts it and ends a session left idle inside a transaction (a
+    /// client cut off by the network would otherwise hold its locks), and SQLite waits for
+    /// the write lock that long.
+    pub async fn connect_with(url: &str, deadline: Duration) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let (url, max_connections) = match backend {
@@ -41,37 +56,65 @@ impl SqlStore {
             Backend::Sqlite => (url.to_owned(), 8),
             Backend::Postgres => (url.to_owned(), 16),
         };
+        let ms = deadline.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(deadline.min(Duration::from_secs(5)))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; NORMAL is durable in WAL mode
-                        // except on power loss, where the last commits may roll back.
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = NORMAL",
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 5000",
-                        ] {
-                            sqlx::query(pragma).execute(&mut *conn).await?;
-                        }
+                    let settings = match backend {
+                        // WAL lets readers run beside the writer; NORMAL is durable in WAL
+                        // mode except on power loss, where the last commits may roll back.
+                        Backend::Sqlite => vec![
+                            "PRAGMA journal_mode = WAL".to_owned(),
+                            "PRAGMA synchronous = NORMAL".to_owned(),
+                            "PRAGMA foreign_keys = ON".to_owned(),
+                            format!("PRAGMA busy_timeout = {ms}"),
+                        ],
+                        Backend::Postgres => vec![
+                            format!("SET statement_timeout = {ms}"),
+                            format!("SET lock_timeout = {ms}"),
+                            format!("SET idle_in_transaction_session_timeout = {}", ms * 6),
+                        ],
+                    };
+                    for setting in settings {
+                        sqlx::query(AssertSqlSafe(setting)).execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
             })
+            // sqlx pings a connection given back to the pool; on a connection the network has
+            // stalled that ping would wait forever and hold a place in the pool, so it gets
+            // the deadline too, and a connection that misses it is closed.
+            .after_release(move |conn, _| {
+                Box::pin(async move {
+                    // An error makes sqlx drop the connection without a goodbye, which could
+                    // wait on the same silent network.
+                    match tokio::time::timeout(deadline, conn.ping()).await {
+                        Ok(pinged) => pinged.map(|()| true),
+                        Err(_) => Err(sqlx::Error::Io(std::io::ErrorKind::TimedOut.into())),
+                    }
+                })
+            })
             .connect(&url)
             .await?;
-        Ok(SqlStore { pool, backend })
+        Ok(SqlStore { pool, backend, deadline })
     }
 
+    /// Applies the migrations on a connection of their own, without the statement deadline
+    /// (a migration may rewrite a large table), which is then closed.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await?;
+        }
+        let done = migrator.run(&mut *conn).await;
+        conn.close_on_drop();
+        done?;
         Ok(())
     }
 
@@ -87,6 +130,13 @@ impl SqlStore {
             Backend::Postgres => self.pool.begin().await?,
         })
     }
+}
+
+/// An error text as stored beside what it is about: without NULs (which PostgreSQL's text
+/// cannot hold) and short, since it may quote what a sender sent.
+pub(crate) fn storable_text(text: &str) -> String {
+    const LONGEST_CHARS: usize = 1000;
+    text.chars().filter(|c| *c != '\0').take(LONGEST_CHARS).collect()
 }
 
 pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
@@ -126,8 +176,23 @@ impl Store for SqlStore {
         self.backend
     }
 
+    fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn probe_write(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO write_probe (id, written_at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
+        )
+        .bind(millis(at))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use super::{SqlStore, millis, opt_time};
+use super::{SqlStore, millis, opt_time, storable_text};
 use crate::outbox::{Claimed, Effect};
-use crate::store::{OutboxStore, StoreError};
+use crate::store::{OutboxStore, QuarantinedEffect, StoreError};
 
 /// Stores an effect on `conn`, inside whatever transaction the caller decided it in.
 pub(super) async fn enqueue_on(
@@ -52,7 +52,8 @@ impl OutboxStore for SqlStore {
         let rows = sqlx::query(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
              WHERE id IN (SELECT id FROM outbox
-                          WHERE sent_at IS NULL AND next_attempt_at <= $3
+                          WHERE sent_at IS NULL AND quarantined_at IS NULL
+                            AND next_attempt_at <= $3
                             AND (lease_until IS NULL OR lease_until <= $3)
                           ORDER BY id LIMIT $4)
                AND sent_at IS NULL AND (lease_until IS NULL OR lease_until <= $3)
@@ -64,25 +65,62 @@ impl OutboxStore for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
-        tx.commit().await?;
-        let mut claimed = rows
-            .iter()
-            .map(|r| {
-                let payload: String = r.try_get("payload")?;
-                let effect = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt {
-                    column: "outbox.payload",
-                    reason: e.to_string(),
-                })?;
-                Ok(Claimed {
-                    id: r.try_get("id")?,
+        let mut claimed = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = r.try_get("id")?;
+            let payload: String = r.try_get("payload")?;
+            match serde_json::from_str(&payload) {
+                Ok(effect) => claimed.push(Claimed {
+                    id,
                     key: r.try_get("effect_key")?,
                     effect,
                     attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+                }),
+                // One effect that no longer reads must not stop the others behind it.
+                Err(e) => {
+                    let why = format!("the stored effect cannot be read: {e}");
+                    tracing::error!(effect = id, error = %why, "outbox: effect quarantined");
+                    metrics::counter!("outbox_quarantined_total").increment(1);
+                    sqlx::query(
+                        "UPDATE outbox SET quarantined_at = $1, last_error = $2,
+                             lease_owner = NULL, lease_until = NULL
+                         WHERE id = $3",
+                    )
+                    .bind(millis(now))
+                    .bind(storable_text(&why))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
         claimed.sort_by_key(|c| c.id);
         Ok(claimed)
+    }
+
+    async fn quarantined_effects(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<QuarantinedEffect>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, effect_key, kind, quarantined_at, last_error FROM outbox
+             WHERE quarantined_at IS NOT NULL ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QuarantinedEffect {
+                    id: r.try_get("id")?,
+                    key: r.try_get("effect_key")?,
+                    kind: r.try_get("kind")?,
+                    quarantined_at: opt_time(r, "quarantined_at")?.unwrap_or_default(),
+                    error: r.try_get::<Option<String>, _>("last_error")?.unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     async fn renew_lease(
@@ -136,7 +174,7 @@ impl OutboxStore for SqlStore {
                  lease_until = NULL
              WHERE id = $3 AND lease_owner = $4 AND sent_at IS NULL",
         )
-        .bind(error)
+        .bind(storable_text(error))
         .bind(millis(retry_at))
         .bind(id)
         .bind(worker)

@@ -3,16 +3,18 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Row, Transaction};
 
 use super::pay_per_use::{SessionKey, bill_ended, decide_starts};
-use super::{SqlStore, flag, millis, opt_time, parsed};
+use super::{SqlStore, flag, millis, opt_time, parsed, storable_text};
 use crate::metering::{Connection, SessionTimes};
 use crate::platform::{Inbound, Observation, PlatformKind};
 use crate::session::Session;
-use crate::store::{Backend, NewDelivery, SessionRecord, SessionStore, StoreError};
+use crate::store::{
+    Backend, NewDelivery, Pending, QuarantinedDelivery, SessionRecord, SessionStore, StoreError,
+};
 use crate::terms::Terms;
 
 /// Serialises appliers across instances sharing one PostgreSQL: merging is read-modify-write.
@@ -52,7 +54,7 @@ impl SessionStore for SqlStore {
         Ok(query.execute(&self.pool).await?.rows_affected())
     }
 
-    async fn apply_deliveries(&self, limit: usize, terms: &Terms) -> Result<usize, StoreError> {
+    async fn apply_deliveries(&self, which: Pending, terms: &Terms) -> Result<usize, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let applied = match self.backend {
             Backend::Postgres => {
@@ -61,7 +63,7 @@ impl SessionStore for SqlStore {
                     .bind(APPLY_LOCK)
                     .execute(&mut *tx)
                     .await?;
-                let Some(batch) = read_batch(&mut tx, limit).await? else { return Ok(0) };
+                let Some(batch) = read_batch(&mut tx, which).await? else { return Ok(0) };
                 let applied = write_batch(&mut tx, &batch, terms).await?;
                 finish(tx, applied).await?
             }
@@ -70,13 +72,82 @@ impl SessionStore for SqlStore {
                 // deliveries waits only for the short write below. Only the applier writes
                 // sessions and connections, and the write checks that no other applier took
                 // these deliveries meanwhile.
-                let Some(batch) = read_batch(&mut conn, limit).await? else { return Ok(0) };
+                let Some(batch) = read_batch(&mut conn, which).await? else { return Ok(0) };
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
                 let applied = write_batch(&mut tx, &batch, terms).await?;
                 finish(tx, applied).await?
             }
         };
         Ok(applied)
+    }
+
+    async fn pending_deliveries(&self, limit: usize) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM deliveries WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    async fn quarantine_delivery(&self, id: i64, why: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET processed_at = $1, error = $2
+             WHERE id = $3 AND processed_at IS NULL",
+        )
+        .bind(millis(Utc::now()))
+        .bind(storable_text(why))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn quarantined_deliveries(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<QuarantinedDelivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, platform, meeting_id, received_at, processed_at, error FROM deliveries
+             WHERE error IS NOT NULL ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let time = |column| {
+                    opt_time(r, column)?
+                        .ok_or(StoreError::Corrupt { column, reason: "missing".into() })
+                };
+                Ok(QuarantinedDelivery {
+                    id: r.try_get("id")?,
+                    platform: parsed(r, "platform")?,
+                    meeting_id: r.try_get("meeting_id")?,
+                    received_at: time("received_at")?,
+                    quarantined_at: time("processed_at")?,
+                    error: r.try_get("error")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn prune_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM deliveries WHERE id IN (
+                 SELECT id FROM deliveries
+                 WHERE processed_at < $1 AND error IS NULL ORDER BY processed_at LIMIT $2)",
+        )
+        .bind(millis(before))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn session(
@@ -184,14 +255,20 @@ struct Batch {
     ended: HashSet<SessionKey>,
 }
 
-async fn read_batch(conn: &mut AnyConnection, limit: usize) -> Result<Option<Batch>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, platform, body, received_at FROM deliveries
-         WHERE processed_at IS NULL ORDER BY id LIMIT $1",
-    )
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .fetch_all(&mut *conn)
-    .await?;
+async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<Batch>, StoreError> {
+    let query = match which {
+        Pending::Oldest(limit) => sqlx::query(
+            "SELECT id, platform, body, received_at FROM deliveries
+             WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+        Pending::One(id) => sqlx::query(
+            "SELECT id, platform, body, received_at FROM deliveries
+             WHERE processed_at IS NULL AND id = $1",
+        )
+        .bind(id),
+    };
+    let rows = query.fetch_all(&mut *conn).await?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -286,9 +363,10 @@ async fn write_batch(
     let ended: HashSet<SessionKey> = batch.ended.union(&late).cloned().collect();
     bill_ended(&mut *conn, &ended, terms, Utc::now()).await?;
     for (id, why) in &batch.unreadable {
-        tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; skipped");
+        tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; quarantined");
+        metrics::counter!("webhook_deliveries_quarantined_total").increment(1);
         sqlx::query("UPDATE deliveries SET error = $1 WHERE id = $2")
-            .bind(why.as_str())
+            .bind(storable_text(why))
             .bind(*id)
             .execute(&mut *conn)
             .await?;
