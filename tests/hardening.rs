@@ -20,6 +20,7 @@ on_both_backends!(
     a_stored_delivery_that_cannot_be_applied_is_quarantined_and_the_others_are_applied,
     an_effect_that_no_longer_reads_is_quarantined_and_the_next_is_claimed,
     applied_deliveries_are_pruned_and_quarantined_ones_kept,
+    a_group_commit_the_database_refuses_is_stored_again_one_by_one,
 );
 
 fn started(id: &str, host: &str) -> Vec<u8> {
@@ -497,4 +498,32 @@ async fn half_sent_requests_are_closed_and_health_still_answers() {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+async fn a_group_commit_the_database_refuses_is_stored_again_one_by_one(db: Db) {
+    use std::sync::Arc;
+    use tollbooth_core::store::Store;
+    use tollbooth_webhook::health::Health;
+    use tollbooth_webhook::ingest::{Failure, Ingest};
+    let store: Arc<dyn Store> = Arc::new(tollbooth_core::store::open(&db.url).await.unwrap());
+    let ingest = Ingest::start(store.clone(), Health::default());
+    // Past the door's checks (which refuse it with 400): what the database itself refuses.
+    let delivery = |i: usize| NewDelivery {
+        platform: PlatformKind::Webex,
+        digest: format!("digest-{i}"),
+        meeting_id: if i == 25 { "m\0bad".into() } else { "m_fine".into() },
+        body: "{}".into(),
+        received_at: Utc::now(),
+    };
+    let outcomes =
+        futures_util::future::join_all((0..50).map(|i| ingest.submit(delivery(i)))).await;
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match (db.backend, i) {
+            ("postgres", 25) => assert_eq!(
+                outcome,
+                Err(Failure::Refused("a text value contains a NUL character".into()))
+            ),
+            _ => assert_eq!(outcome, Ok(()), "delivery {i} on {}", db.backend),
+        }
+    }
 }

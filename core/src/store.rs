@@ -142,8 +142,10 @@ impl Outage {
             sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => Some(Outage::ConnectionLost),
             sqlx::Error::Database(db) => {
                 let code = db.code()?;
-                match code.parse::<i64>() {
-                    Ok(extended) => match extended & 0xff {
+                // SQLSTATEs may be all digits too: the driver says which kind of code it is.
+                let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
+                match code.parse::<i64>().ok().filter(|_| sqlite) {
+                    Some(extended) => match extended & 0xff {
                         5..=7 => Some(Outage::Busy), // BUSY, LOCKED, NOMEM
                         8 => Some(Outage::ReadOnly),
                         10 => Some(Outage::Io),
@@ -151,7 +153,7 @@ impl Outage {
                         14 => Some(Outage::Unreachable), // CANTOPEN
                         _ => None,
                     },
-                    Err(_) => match code.as_ref() {
+                    None => match code.as_ref() {
                         "53100" => Some(Outage::DiskFull),
                         "3D000" | "57P04" => Some(Outage::MissingDatabase),
                         "25006" => Some(Outage::ReadOnly),

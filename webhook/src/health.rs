@@ -123,9 +123,14 @@ pub async fn live() -> &'static str {
     "ok"
 }
 
-/// The process can do its work: storage takes writes and no worker is failing or stuck.
+/// The process can do its work: the database answers now, storage took the last probe's
+/// write, and no worker is failing or stuck.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let problems = state.health.problems();
+    let mut problems = state.health.problems();
+    let store = state.store.as_ref();
+    if let Err(e) = within(store.deadline(), store.ping()).await {
+        problems.insert("database", e.to_string());
+    }
     if problems.is_empty() {
         return "ready".into_response();
     }

@@ -32,6 +32,8 @@ const LEASE: chrono::Duration = chrono::Duration::seconds(LONGEST_GATEWAY_TIMEOU
 /// How often the worker looks for due effects.
 const POLL: Duration = Duration::from_secs(1);
 const BATCH: u32 = 20;
+/// The longest wait after passes whose store calls failed, doubling from [`POLL`].
+const MOST_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Where each kind of effect goes. A missing one (no Discord token, no platform token) makes
 /// its effects fail, visibly, until it is configured.
@@ -46,13 +48,18 @@ pub struct Deliverers {
 /// deadline; a pass whose store calls fail is reported to `/readyz` and tried again after
 /// [`POLL`]. Deliveries themselves are bounded by their adapters' timeouts.
 pub async fn run(store: Arc<dyn Store>, deliverers: Deliverers, worker: String, health: Health) {
+    let mut wait = POLL;
     loop {
         let outcome = run_once(store.as_ref(), &deliverers, &worker, Utc::now()).await;
-        if let Err(e) = &outcome {
-            tracing::warn!(error = %e, "outbox: could not claim or record effects");
-        }
         health.report("outbox", &outcome);
-        tokio::time::sleep(POLL).await;
+        match outcome {
+            Ok(_) => wait = POLL,
+            Err(e) => {
+                wait = (wait * 2).min(MOST_BACKOFF);
+                tracing::warn!(error = %e, retry_in = ?wait, "outbox: could not claim or record effects");
+            }
+        }
+        tokio::time::sleep(wait).await;
     }
 }
 
