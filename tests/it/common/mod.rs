@@ -1,5 +1,4 @@
 //! What the end-to-end tests share: a fresh database on each backend, and the binary.
-#![allow(dead_code)] // each test file uses its own part of this module
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -11,7 +10,12 @@ use std::time::Duration;
 use sqlx::Connection;
 
 pub mod app;
+pub mod chat;
+pub mod chromium;
+pub mod control;
+pub mod pay;
 pub mod proxy;
+pub mod world;
 
 /// Where the PostgreSQL half of the suite runs; `.ci/run` sets it.
 pub const POSTGRES_URL_VAR: &str = "TEST_POSTGRES_URL";

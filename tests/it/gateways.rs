@@ -6,8 +6,8 @@
 //! charges once, and callbacks that claim the wrong amount or were tampered with. Then the pay
 //! page, which offers each method only in the countries where it belongs.
 
-mod common;
-mod emulators;
+use crate::common;
+use crate::emulators;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! `tollbooth register webhooks` as a process against the Webex emulator, on both backends.
 
-mod common;
-mod emulators;
+use crate::common;
+use crate::emulators;
 
 use std::collections::HashSet;
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! The Zoom REST client against the Zoom emulator over real HTTP.
 
-mod control;
-mod emulators;
+use crate::common::control;
+use crate::emulators;
 
 use axum::http::{Method, StatusCode};
 use secrecy::SecretString;

@@ -1,7 +1,7 @@
 //! The webhook receiver over real HTTP on both backends: signatures, answers, duplicates,
 //! ordering, and metering end to end.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use rand::SeedableRng;

@@ -1,7 +1,7 @@
 //! `tollbooth register commands` as a process against the Discord emulator.
 
-mod common;
-mod emulators;
+use crate::common;
+use crate::emulators;
 
 use std::process::Output;
 

@@ -2,7 +2,7 @@
 //! bad item holding a queue back, databases that stall, vanish, fill up or reset, and clients
 //! that send half a request.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,10 +2,9 @@
 //! nothing, and a restart finishes applying what it had stored. A server killed after the
 //! gateway took the money but before it recorded that takes it once, not twice.
 
-mod common;
-mod emulators;
-#[path = "common/pay.rs"]
-mod pay;
+use crate::common;
+use crate::common::pay;
+use crate::emulators;
 
 use chrono::{Duration, Utc};
 use rust_decimal::Decimal;

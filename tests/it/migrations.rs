@@ -4,7 +4,7 @@
 //! back on); PostgreSQL's alters `orders` and `sessions` in place. Every row must come through
 //! unchanged, and the keys and constraints must still hold.
 
-mod common;
+use crate::common;
 
 use sqlx::AnyPool;
 use sqlx::migrate::Migrator;

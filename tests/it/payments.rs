@@ -1,10 +1,9 @@
 //! Payments end to end over real HTTP, on SQLite and PostgreSQL: the sandbox and PayPal Payflow
 //! Pro (against the emulator) from the pay link to the money, and the ways callbacks go wrong.
 
-mod common;
-mod emulators;
-#[path = "common/pay.rs"]
-mod pay;
+use crate::common;
+use crate::common::pay;
+use crate::emulators;
 
 use std::time::Duration;
 

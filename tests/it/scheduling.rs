@@ -3,14 +3,10 @@
 //! lets that meeting start but no other (Webex and Zoom emulators, Payflow emulator, both
 //! backends).
 
-#[path = "common/chat.rs"]
-mod chat;
-mod common;
-mod emulators;
-#[path = "common/pay.rs"]
-mod pay;
-#[path = "common/world.rs"]
-mod world;
+use crate::common;
+use crate::common::chat;
+use crate::common::pay;
+use crate::common::world;
 
 use serde_json::{Value, json};
 use tollbooth_core::platform::PlatformKind;

@@ -1,7 +1,5 @@
 //! Slash commands as Discord sends them to the interactions endpoint: signed with the
-//! application's Ed25519 key, from a given member. Test files that use it declare
-//! `mod emulators;` too and include it with `#[path = "common/chat.rs"] mod chat;`.
-#![allow(dead_code)] // each test file uses its own part of this module
+//! application's Ed25519 key, from a given member.
 
 use axum::http::Method;
 use ed25519_dalek::{Signer, SigningKey};

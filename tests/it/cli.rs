@@ -1,6 +1,6 @@
 //! The command line run as a process: `quote`, exit statuses, `migrate`.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

@@ -1,7 +1,5 @@
 //! Paying through the pages as a payer would: the pay page, the Payflow emulator's hosted
-//! page, and the return. Test files that use it declare `mod emulators;` too and include it
-//! with `#[path = "common/pay.rs"] mod pay;` (files without emulators cannot compile it).
-#![allow(dead_code)] // each test file uses its own part of this module
+//! page, and the return.
 
 use tollbooth_core::config::Config;
 use tollbooth_core::method::Method;

@@ -1,21 +1,19 @@
 //! The whole service against every emulator a chat-driven flow needs: the router with
 //! Payflow (and the sandbox), the Webex, Zoom and Discord APIs, signed webhook senders, the
-//! admin API, and one host linked to a Discord member. Test files that use it declare
-//! `mod emulators;` and `#[path = "common/pay.rs"] mod pay;` too, and include it with
-//! `#[path = "common/world.rs"] mod world;`.
-#![allow(dead_code)] // each test file uses its own part of this module
+//! admin API, and one host linked to a Discord member.
 
 use secrecy::SecretString;
 use tollbooth_core::config::Config;
 use tollbooth_core::site::HostEmail;
 use tollbooth_core::store::{DiscordLinkStore, SiteStore, Switches};
 
+use crate::common::app::browser;
 use crate::common::app::{self, App};
+use crate::common::pay::{choose, location, text, with_payflow};
 use crate::common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
 use crate::emulators::{
     self, discord::DiscordEmulator, payflow::Payflow, webex::WebexEmulator, zoom::ZoomEmulator,
 };
-use crate::pay::with_payflow;
 
 pub const HOST: &str = "host@example.com";
 /// The Discord member linked to [`HOST`].
@@ -32,6 +30,15 @@ pub struct World {
 }
 
 impl World {
+    /// Approves what `link` asks for on the sandbox's checkout page; returns the page the
+    /// payer comes back to.
+    pub async fn pay_in_sandbox(&self, link: &str) -> String {
+        let checkout = choose(link, "sandbox").await;
+        let decision = [("decision", "approve")];
+        let back = location(&browser().post(&checkout).form(&decision).send().await.unwrap());
+        text(&back).await
+    }
+
     /// Everything started, the site switched as `switches` says; Payflow calls time out after
     /// `payflow_timeout_secs`.
     pub async fn serve(db: &Db, switches: Switches, payflow_timeout_secs: u64) -> World {

@@ -2,7 +2,7 @@
 //! inside the payment's own transaction (seats, refunds, effects), concurrent payments for the
 //! last seats, reuse of an open registration, and cancelling.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use tollbooth_core::lang::Lang;

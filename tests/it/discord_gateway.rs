@@ -4,10 +4,9 @@
 //! the same command core as the HTTP endpoint: at once through the interaction callback, or
 //! "thinking…" first and the answer later through the interaction's webhook (both backends).
 
-#[path = "common/chat.rs"]
-mod chat;
-mod common;
-mod emulators;
+use crate::common;
+use crate::common::chat;
+use crate::emulators;
 
 use axum::http::Method;
 use serde_json::json;

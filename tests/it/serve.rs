@@ -1,7 +1,7 @@
 //! `tollbooth serve` as a process and the router on a real port: health, readiness, metrics,
 //! graceful shutdown.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! worker at a time, and direct messages delivered once through the Discord emulator even
 //! when an attempt fails or its answer is lost.
 
-mod common;
-mod emulators;
+use crate::common;
+use crate::emulators;
 
 use std::sync::Arc;
 

@@ -1,10 +1,9 @@
 //! The Discord interactions endpoint over real HTTP, with real Ed25519 signatures, on both
 //! backends; deferred answers and pay links against the Discord emulator.
 
-#[path = "common/chat.rs"]
-mod chat;
-mod common;
-mod emulators;
+use crate::common;
+use crate::common::chat;
+use crate::emulators;
 
 use axum::http::Method;
 use ed25519_dalek::{Signer, SigningKey};

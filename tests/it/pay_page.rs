@@ -2,9 +2,8 @@
 //! person sees them, the methods per country, and a real mouse click through the sandbox to
 //! the success page. Screenshots are saved under `target/tmp/` for a person to look at.
 
-#[path = "common/chromium.rs"]
-mod chromium;
-mod common;
+use crate::common;
+use crate::common::chromium;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};

@@ -1,6 +1,4 @@
-//! Headless Chromium (Debian's `chromium`) for the page tests. Test files include it with
-//! `#[path = "common/chromium.rs"] mod chromium;` beside `mod common;`.
-#![allow(dead_code)] // each test file uses its own part of this module
+//! Headless Chromium (Debian's `chromium`) for the page tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -3,16 +3,12 @@
 //! emulators), captures the metered cost once, tells the host (Discord emulator), and books
 //! the charge to the host's division.
 
-#[path = "common/chat.rs"]
-mod chat;
-#[path = "common/chromium.rs"]
-mod chromium;
-mod common;
-mod emulators;
-#[path = "common/pay.rs"]
-mod pay;
-#[path = "common/world.rs"]
-mod world;
+use crate::common;
+use crate::common::chat;
+use crate::common::chromium;
+use crate::common::pay;
+use crate::common::world;
+use crate::emulators;
 
 use std::time::Duration;
 
@@ -93,15 +89,6 @@ impl World {
         let back = on_payflow_page(&choose(link, "payflow").await, "approve").await;
         let done = text(&back).await;
         assert!(done.contains("Payment authorised") || done.contains("Payment received"), "{done}");
-    }
-
-    /// Pays what `link` asks for in the sandbox, whose captures never exceed the authorisation.
-    async fn pay_in_sandbox(&self, link: &str) {
-        let checkout = choose(link, "sandbox").await;
-        let decision = [("decision", "approve")];
-        let back = location(&browser().post(&checkout).form(&decision).send().await.unwrap());
-        let done = text(&back).await;
-        assert!(done.contains("Payment authorised"), "{done}");
     }
 
     async fn paid_order(&self) -> Order {
@@ -330,7 +317,9 @@ async fn usage_above_the_authorisation_is_owed_and_blocks_the_next_start(db: Db)
     let w = world(&db).await;
     // The sandbox, like most gateways, captures at most what it authorised.
     let order = w.app.session_order().await;
-    w.pay_in_sandbox(&w.app.pay_link(&order, 1)).await;
+    // The sandbox's captures never exceed the authorisation.
+    let done = w.pay_in_sandbox(&w.app.pay_link(&order, 1)).await;
+    assert!(done.contains("Payment authorised"), "{done}");
     let meeting = format!("{MEETING}_I_4");
     w.start(&meeting).await;
     // 14 computers for an hour: 840 × 0.12 = 100.80 against 93.15 authorised (the 81.00
@@ -535,7 +524,9 @@ async fn payments_the_host_does_not_owe_are_given_back(db: Db) {
     // A debt (the sandbox captures at most what it authorised), and two blocked starts that
     // each link a balance order for it: the one paid second is refunded.
     let order = w.app.session_order().await;
-    w.pay_in_sandbox(&w.app.pay_link(&order, 1)).await;
+    // The sandbox's captures never exceed the authorisation.
+    let done = w.pay_in_sandbox(&w.app.pay_link(&order, 1)).await;
+    assert!(done.contains("Payment authorised"), "{done}");
     let meeting = format!("{MEETING}_I_8");
     w.start(&meeting).await;
     let v = w.run_and_end(&meeting, 12, 120).await;

@@ -1,6 +1,6 @@
 //! The storage interface on SQLite and on PostgreSQL: every test here runs on both.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};

@@ -1,0 +1,29 @@
+//! The end-to-end tests, in one binary (one link, one run): real HTTP on loopback against the
+//! real router or binary, both backends, and local emulators of the services tollbooth calls.
+//! `common` holds what they share, `emulators` the emulated services.
+
+#[macro_use]
+mod common;
+mod emulators;
+
+mod cli;
+mod crash;
+mod discord;
+mod discord_gateway;
+mod fee_based;
+mod gateways;
+mod hardening;
+mod migrations;
+mod outbox;
+mod pay_page;
+mod pay_per_use;
+mod payments;
+mod register_commands;
+mod register_webhooks;
+mod registration_store;
+mod scheduling;
+mod serve;
+mod store;
+mod webex_api;
+mod webhooks;
+mod zoom_api;
