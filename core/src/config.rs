@@ -28,6 +28,7 @@ pub struct Config {
     pub database_url: String,
     pub bind: SocketAddr,
     /// Base URL of links that the bot hands out.
+    #[serde(deserialize_with = "http_url")]
     pub public_url: Url,
     /// Bearer token for `/api/v1/*`; without it the admin API answers 401 to everyone.
     pub admin_token: Option<SecretString>,
@@ -140,6 +141,7 @@ pub struct WebexConfig {
     /// One secret, or several separated by commas while they are rotated.
     #[serde(deserialize_with = "secret_list")]
     pub webhook_secret: Vec<SecretString>,
+    #[serde(deserialize_with = "http_url")]
     pub api_base: Url,
     pub token: Option<SecretString>,
 }
@@ -148,6 +150,7 @@ pub struct WebexConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ZoomConfig {
     pub webhook_secret_token: Option<SecretString>,
+    #[serde(deserialize_with = "http_url")]
     pub api_base: Url,
     pub token: Option<SecretString>,
 }
@@ -167,6 +170,7 @@ pub struct DiscordConfig {
     pub public_key: Option<String>,
     pub application_id: Option<String>,
     pub token: Option<SecretString>,
+    #[serde(deserialize_with = "http_url")]
     pub api_base: Url,
 }
 
@@ -220,8 +224,10 @@ impl PayflowMode {
 pub struct PayflowConfig {
     pub mode: PayflowMode,
     /// The API (server-to-server NVP) base URL.
+    #[serde(deserialize_with = "optional_http_url")]
     pub host: Option<Url>,
     /// The hosted checkout pages' URL.
+    #[serde(deserialize_with = "optional_http_url")]
     pub hosted_host: Option<Url>,
     pub partner: String,
     pub vendor: String,
@@ -259,6 +265,7 @@ impl PayflowConfig {
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StripeConfig {
+    #[serde(deserialize_with = "http_url")]
     pub api_base: Url,
     /// The secret API key (`sk_…`).
     pub secret_key: SecretString,
@@ -272,6 +279,7 @@ pub struct StripeConfig {
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PaypalConfig {
+    #[serde(deserialize_with = "http_url")]
     pub api_base: Url,
     pub client_id: String,
     pub client_secret: SecretString,
@@ -286,10 +294,13 @@ pub struct PaypalConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct PaypalClassicConfig {
     /// The NVP endpoint (signature credentials).
+    #[serde(deserialize_with = "http_url")]
     pub api_url: Url,
     /// Where payers are sent with an Express Checkout token (`…/cgi-bin/webscr`).
+    #[serde(deserialize_with = "http_url")]
     pub web_url: Url,
     /// Where IPN messages are posted back for verification.
+    #[serde(deserialize_with = "http_url")]
     pub ipn_url: Url,
     pub user: String,
     pub password: SecretString,
@@ -446,8 +457,8 @@ impl DiscordConfig {
         // origin, so the path must be exactly that.
         if self.api_base.path().trim_end_matches('/') != "/api/v10" {
             return Err(ConfigError(format!(
-                "discord.api_base (TOLLBOOTH_DISCORD__API_BASE) must end in /api/v10, got `{}`",
-                self.api_base
+                "discord.api_base (TOLLBOOTH_DISCORD__API_BASE) must end in /api/v10, got the path `{}`",
+                self.api_base.path()
             )));
         }
         Ok(())
@@ -488,8 +499,12 @@ impl Config {
             Some(path) if !path.exists() => {
                 return Err(ConfigError(format!("config file {} does not exist", path.display())));
             }
-            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            Some(path) => {
+                check_toml_syntax(path)?;
+                figment = figment.merge(Toml::file_exact(path));
+            }
             None if Path::new("tollbooth.toml").exists() => {
+                check_toml_syntax(Path::new("tollbooth.toml"))?;
                 figment = figment.merge(Toml::file_exact("tollbooth.toml"));
             }
             None => {}
@@ -512,12 +527,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let scheme = self.database_url.split(':').next().unwrap_or_default();
-        if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
-            return Err(ConfigError(format!(
-                "database_url (TOLLBOOTH_DATABASE_URL): expected sqlite://… or postgres://…, got `{scheme}:`"
-            )));
-        }
+        check_database_url(&self.database_url)?;
         if self.discord.mode == DiscordMode::Http && self.discord.public_key.is_none() {
             return Err(ConfigError(
                 "discord.public_key (TOLLBOOTH_DISCORD__PUBLIC_KEY) is required when discord.mode = \"http\"".into(),
@@ -594,21 +604,178 @@ impl Config {
     }
 }
 
+/// Keys whose values are secrets (every `SecretString` above), and `database_url`, which may
+/// hold a password: an error about one of them names the key and never what was written.
+const SECRET_KEYS: &[&str] = &[
+    "admin_token",
+    "pay_link_secret",
+    "database_url",
+    "webex.webhook_secret",
+    "webex.token",
+    "zoom.webhook_secret_token",
+    "zoom.token",
+    "discord.token",
+    "payflow.password",
+    "stripe.secret_key",
+    "stripe.webhook_secret",
+    "paypal.client_secret",
+    "paypal_classic.password",
+    "paypal_classic.signature",
+];
+
+/// A key's environment variable: `webex.api_base` → `TOLLBOOTH_WEBEX__API_BASE`.
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase().replace('.', "__"))
+}
+
 /// Turns figment's error into one line naming the key both as written in the file and as an
-/// environment variable.
+/// environment variable, and the file when it came from one.
 fn describe(error: &figment::Error) -> ConfigError {
     let mut lines = Vec::new();
     for e in error.clone() {
         let key = e.path.join(".");
         let mut line = String::new();
         if !key.is_empty() {
-            let env = format!("{ENV_PREFIX}{}", key.to_ascii_uppercase().replace('.', "__"));
-            line.push_str(&format!("{key} ({env}): "));
+            line.push_str(&format!("{key} ({}): ", env_name(&key)));
         }
-        line.push_str(&e.kind.to_string());
+        line.push_str(&reason(&key, &e.kind));
+        if let Some(file) = e.metadata.as_ref().and_then(|m| m.source.as_ref()?.file_path()) {
+            line.push_str(&format!(" (in {})", file.display()));
+        }
         lines.push(line);
     }
     ConfigError(lines.join("; "))
+}
+
+/// What is wrong, without the value where it could be a secret.
+fn reason(key: &str, kind: &figment::error::Kind) -> String {
+    use figment::error::Kind;
+    match kind {
+        // The type alone says what is wrong; the value could be a secret written unquoted
+        // (`admin_token = 12345`), whatever the key.
+        Kind::InvalidType(actual, expected) => {
+            format!("expected {expected}, found {}", type_name(actual))
+        }
+        _ if !SECRET_KEYS.contains(&key) => kind.to_string(),
+        Kind::InvalidValue(_, expected) => format!("invalid value, expected {expected}"),
+        Kind::MissingField(_) | Kind::DuplicateField(_) | Kind::UnknownField(..) => {
+            kind.to_string()
+        }
+        _ => "invalid value (not shown, since this key is secret)".to_owned(),
+    }
+}
+
+/// The kind of a value without the value.
+fn type_name(actual: &figment::error::Actual) -> &'static str {
+    use figment::error::Actual;
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
+        Actual::Float(_) => "a float",
+        Actual::Char(_) => "a character",
+        Actual::Str(_) => "a string",
+        Actual::Bytes(_) => "bytes",
+        Actual::Unit => "nothing",
+        Actual::Seq => "an array",
+        Actual::Map => "a table",
+        _ => "a value of another type",
+    }
+}
+
+/// figment's TOML syntax error quotes the offending line, which may hold a secret: the file is
+/// parsed here first so that the error tells only where and what.
+fn check_toml_syntax(path: &Path) -> Result<(), ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    let Err(e) = toml::from_str::<toml::Table>(&text) else { return Ok(()) };
+    let (line, column) = e.span().map_or((1, 1), |span| line_and_column(&text, span.start));
+    // toml's messages name keys and what the grammar expected, never the value; some take
+    // two lines.
+    let what: Vec<&str> = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    Err(ConfigError(format!(
+        "config file {}: TOML syntax error at line {line}, column {column}: {}",
+        path.display(),
+        what.join("; ")
+    )))
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// `database_url` as the store will read it (sqlx parses it as a URL, then per backend), so a
+/// bad port or host stops start-up naming the key. The URL is never shown: it may hold a
+/// password.
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    use sqlx::ConnectOptions;
+    let bad = |what: String| ConfigError(format!("database_url (TOLLBOOTH_DATABASE_URL): {what}"));
+    // The store picks its backend by this prefix, case and all.
+    let scheme = url.split(':').next().unwrap_or_default();
+    if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+        // A scheme followed by `://` is one; anything else may be a password pasted alone.
+        let got = if url.starts_with(&format!("{scheme}://"))
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        {
+            format!(", got `{scheme}:`")
+        } else {
+            String::new()
+        };
+        return Err(bad(format!("expected sqlite://… or postgres://…{got}")));
+    }
+    let parsed = Url::parse(url).map_err(|e| bad(url_problem(e)))?;
+    let checked = if scheme == "sqlite" {
+        sqlx::sqlite::SqliteConnectOptions::from_url(&parsed).map(drop)
+    } else {
+        sqlx::postgres::PgConnectOptions::from_url(&parsed).map(drop)
+    };
+    checked.map_err(|e| {
+        // sqlx's own wording ("unknown value "x" for `ssl_mode`") names a parameter, not the
+        // URL; it wraps it in "error with configuration: " once or twice.
+        let mut text = e.to_string();
+        while let Some(rest) = text.strip_prefix("error with configuration: ") {
+            text = rest.to_owned();
+        }
+        bad(text)
+    })
+}
+
+/// What is wrong with a URL, in words, without the URL.
+fn url_problem(e: url::ParseError) -> String {
+    use url::ParseError as P;
+    match e {
+        P::InvalidPort => "the port must be a number from 0 to 65535".into(),
+        P::EmptyHost => "the host is empty".into(),
+        P::InvalidIpv4Address => "the host is not a valid IPv4 address".into(),
+        P::InvalidIpv6Address => "the host is not a valid IPv6 address".into(),
+        P::IdnaError | P::InvalidDomainCharacter => "the host is not a valid host name".into(),
+        P::RelativeUrlWithoutBase => {
+            "not a URL: it must start with a scheme, such as https://".into()
+        }
+        other => format!("not a valid URL: {other}"),
+    }
+}
+
+/// An `http://` or `https://` URL (every URL key is an HTTP endpoint). The error does not
+/// echo the value, since a URL may carry credentials.
+fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
+    let text = String::deserialize(d)?;
+    let url = Url::parse(&text).map_err(|e| serde::de::Error::custom(url_problem(e)))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(serde::de::Error::custom("must be an http:// or https:// URL"));
+    }
+    Ok(url)
+}
+
+fn optional_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    http_url(d).map(Some)
 }
 
 fn price<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
@@ -858,5 +1025,171 @@ mod tests {
         let err =
             Config::load_from(Some(Path::new("/no/such/tollbooth.toml")), env(&[])).unwrap_err();
         assert!(err.to_string().contains("/no/such/tollbooth.toml"));
+    }
+
+    /// A file of its own in a fresh folder, for tests that need a configuration file.
+    fn file(name: &str, text: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("tollbooth-config-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tollbooth.toml");
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_secret_written_as_a_number_is_named_but_never_shown() {
+        for key in SECRET_KEYS {
+            let text = match key.split_once('.') {
+                Some((section, name)) => format!("[{section}]\n{name} = 918273645\n"),
+                None => format!("{key} = 918273645\n"),
+            };
+            let path = file(&key.replace('.', "-"), &text);
+            let err = Config::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+            assert!(err.contains(&format!("{key} ({})", env_name(key))), "{err}");
+            assert!(err.contains("expected a string, found an integer"), "{err}");
+            assert!(err.contains(&path.display().to_string()), "names the file: {err}");
+            assert!(!err.contains("918273645"), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_secret_of_any_other_wrong_type_is_not_shown_either() {
+        let path = file("secret-array", "[stripe]\nsecret_key = [\"sk_live_hunter2\"]\n");
+        let err = Config::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("stripe.secret_key (TOLLBOOTH_STRIPE__SECRET_KEY)"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let path = file("secret-float", "pay_link_secret = 3.14159\n");
+        let err = Config::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("pay_link_secret (TOLLBOOTH_PAY_LINK_SECRET)"), "{err}");
+        assert!(!err.contains("3.14159"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_its_key_and_the_types_only() {
+        let path = file("bind-number", "bind = 8080\n");
+        let err = Config::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.starts_with("bind (TOLLBOOTH_BIND): expected "), "{err}");
+        assert!(err.contains("found an integer"), "{err}");
+        assert!(!err.contains("8080"), "{err}");
+    }
+
+    #[test]
+    fn a_toml_syntax_error_gives_line_and_column_but_not_the_line() {
+        let text = "bind = \"127.0.0.1:9000\"\n[webex]\nwebhook_secret = \"hunter2-unterminated\n";
+        let path = file("syntax", text);
+        let err = Config::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "config file {}: TOML syntax error at line 3, column ",
+                path.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let path = file("syntax-key", "admin_token = \"ok\"\nhunter2-pasted-alone\n");
+        let err = Config::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("line 2, column "), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn line_and_column_count_characters_from_one() {
+        assert_eq!(line_and_column("a = 1\nbé = x", 11), (2, 5));
+        assert_eq!(line_and_column("", 0), (1, 1));
+        assert_eq!(line_and_column("ab", 99), (1, 3));
+        assert_eq!(line_and_column("é", 1), (1, 1)); // inside a character: its start
+    }
+
+    #[test]
+    fn a_bad_database_url_names_the_key_and_what_is_wrong_but_not_the_url() {
+        let cases = [
+            (
+                "postgres://u:hunter2@127.0.0.1:99999/db",
+                "the port must be a number from 0 to 65535",
+            ),
+            ("postgres://u:hunter2@127.0.0.1:port/db", "the port must be a number"),
+            ("postgres://u:hunter2@[::1/db", "the host is not a valid IPv6 address"),
+            ("postgres://u:hunter2@exa mple.com/db", "the host is not a valid host name"),
+            (
+                "postgres://u:hunter2@h/db?sslmode=sometimes",
+                ": unknown value \"sometimes\" for `ssl_mode`",
+            ),
+            ("mysql://u:hunter2@h/db", "expected sqlite://… or postgres://…, got `mysql:`"),
+            ("u:hunter2@h/db", "expected sqlite://… or postgres://…"),
+            ("hunter2", "expected sqlite://… or postgres://…"),
+            (
+                "sqlite://db.sqlite?mode=sometimes&hunter2",
+                ": unknown value \"sometimes\" for `mode`",
+            ),
+        ];
+        for (url, reason) in cases {
+            let err = load(&[("TOLLBOOTH_DATABASE_URL", url)]).unwrap_err().to_string();
+            assert!(err.starts_with("database_url (TOLLBOOTH_DATABASE_URL): "), "{url}: {err}");
+            assert!(err.contains(reason), "{url}: expected {reason:?} in {err}");
+            assert!(!err.contains("hunter2"), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn good_database_urls_of_both_backends_load() {
+        for url in [
+            "sqlite://tollbooth.db",
+            "sqlite::memory:",
+            "sqlite:///var/lib/tollbooth/db.sqlite?mode=rwc",
+            "postgres://tollbooth:p%40ss@db.internal:5432/tollbooth?sslmode=require",
+            "postgresql://127.0.0.1/tollbooth",
+            "postgres:///tollbooth?host=/var/run/postgresql",
+        ] {
+            let c = load(&[("TOLLBOOTH_DATABASE_URL", url)]);
+            assert!(c.is_ok(), "{url}: {}", c.unwrap_err());
+        }
+    }
+
+    #[test]
+    fn every_url_key_names_itself_and_hides_the_value() {
+        let keys = [
+            "public_url",
+            "webex.api_base",
+            "zoom.api_base",
+            "discord.api_base",
+            "payflow.host",
+            "payflow.hosted_host",
+            "stripe.api_base",
+            "paypal.api_base",
+            "paypal_classic.api_url",
+            "paypal_classic.web_url",
+            "paypal_classic.ipn_url",
+        ];
+        for key in keys {
+            let var = env_name(key);
+            let err = load(&[(var.as_str(), "https://user:hunter2@example.com:99999/")])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(&format!("{key} ({var}): ")), "{err}");
+            assert!(err.contains("the port must be a number"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+            let err = load(&[(var.as_str(), "example.com/hunter2")]).unwrap_err().to_string();
+            assert!(err.contains("must start with a scheme"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+            let err = load(&[(var.as_str(), "ftp://example.com/hunter2")]).unwrap_err().to_string();
+            assert!(err.contains("must be an http:// or https:// URL"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_secret_keys_are_the_secret_strings() {
+        // Setting each listed key from the environment must reach a secret field (not be an
+        // unknown key), and must not show in Debug output.
+        let mut pairs: Vec<(String, String)> = SECRET_KEYS
+            .iter()
+            .filter(|k| **k != "database_url")
+            .map(|k| (env_name(k), format!("hunter2-{k}-hunter2-hunter2-hunter2")))
+            .collect();
+        pairs.push(("TOLLBOOTH_DISCORD__MODE".into(), "gateway".into()));
+        let c = Config::load_from(Some(Path::new("/dev/null")), pairs).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
     }
 }

@@ -239,7 +239,7 @@ mod tests {
         let offer = offered_for(PlatformKind::Webex, "m_I_2");
         assert!(binds(&offer, PlatformKind::Webex, "m_I_3", None));
         assert!(binds(&offer, PlatformKind::Zoom, "uuid", Some("85746065432")));
-        assert_eq!(offered_plan().person_minutes(), 60);
+        assert_eq!(offered_plan().person_minutes(), Ok(60));
     }
 
     #[test]

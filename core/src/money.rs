@@ -169,7 +169,11 @@ impl Money {
 
     /// The amount in minor units (cents, yen, fils), as gateways such as Stripe want it.
     pub fn minor(&self) -> Result<i64, MoneyError> {
-        let scaled = self.amount * Decimal::from(10_i64.pow(self.currency.minor_units()));
+        // Decimal's `*` panics past its 96-bit range, and an amount near it times 1000 is past.
+        let scaled = self
+            .amount
+            .checked_mul(Decimal::from(10_i64.pow(self.currency.minor_units())))
+            .ok_or(MoneyError::Overflow)?;
         i64::try_from(scaled).map_err(|_| MoneyError::Overflow)
     }
 
@@ -268,5 +272,20 @@ mod tests {
         assert_eq!(parse_non_negative("-0.01"), Err(MoneyError::Negative("-0.01".into())));
         assert!(parse_non_negative("abc").is_err());
         assert_eq!(parse_non_negative("0.12").unwrap().to_string(), "0.12");
+    }
+
+    #[test]
+    fn minor_units_of_a_huge_amount_are_an_overflow_not_a_panic() {
+        let huge = Money::round(Decimal::MAX, cur("KWD"));
+        assert_eq!(huge.minor(), Err(MoneyError::Overflow));
+        // Fits a Decimal but not the i64 that gateways take.
+        let big = Money::round(Decimal::from(i64::MAX), Currency::USD);
+        assert_eq!(big.minor(), Err(MoneyError::Overflow));
+    }
+
+    #[test]
+    fn adding_past_the_largest_decimal_is_an_overflow() {
+        let max = Money::round(Decimal::MAX, cur("JPY"));
+        assert_eq!(max.checked_add(Money::from_minor(1, cur("JPY"))), Err(MoneyError::Overflow));
     }
 }

@@ -84,12 +84,13 @@ impl SessionPlan {
         })
     }
 
-    pub fn person_minutes(&self) -> u64 {
-        self.minutes * self.computers
+    /// Checked because the fields are public: a plan built by hand skips `new`'s limits.
+    pub fn person_minutes(&self) -> Result<u64, MoneyError> {
+        self.minutes.checked_mul(self.computers).ok_or(MoneyError::Overflow)
     }
 
-    pub fn teleconference_minutes(&self) -> u64 {
-        self.minutes * self.phones
+    pub fn teleconference_minutes(&self) -> Result<u64, MoneyError> {
+        self.minutes.checked_mul(self.phones).ok_or(MoneyError::Overflow)
     }
 }
 
@@ -109,7 +110,7 @@ pub struct Estimate {
 
 impl Estimate {
     pub fn new(plan: SessionPlan, prices: &Prices) -> Result<Self, MoneyError> {
-        let cost = prices.cost(plan.person_minutes(), plan.teleconference_minutes())?;
+        let cost = prices.cost(plan.person_minutes()?, plan.teleconference_minutes()?)?;
         Ok(Estimate { plan, cost })
     }
 }
@@ -182,5 +183,20 @@ mod tests {
         assert_eq!(err.to_string(), "computers must be between 1 and 100000, got -3");
         let err = SessionPlan::new(10, 1, 100_001).unwrap_err();
         assert_eq!(err.to_string(), "phones must be between 0 and 100000, got 100001");
+    }
+
+    #[test]
+    fn a_hand_built_plan_past_u64_is_an_overflow_not_a_panic() {
+        let plan = SessionPlan { minutes: u64::MAX, computers: 2, phones: 0 };
+        assert_eq!(plan.person_minutes(), Err(MoneyError::Overflow));
+        assert_eq!(plan.teleconference_minutes(), Ok(0));
+        let err = Estimate::new(plan, &prices("USD", "0.12", "0.05")).unwrap_err();
+        assert_eq!(err, MoneyError::Overflow);
+    }
+
+    #[test]
+    fn a_price_too_large_for_the_minutes_is_an_overflow() {
+        let err = prices("USD", "79228162514264337593543950335", "0").cost(2, 0).unwrap_err();
+        assert_eq!(err, MoneyError::Overflow);
     }
 }

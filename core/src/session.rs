@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::metering::{self, Connection, SessionTimes, Usage, Window};
+use crate::metering::{self, Connection, MeteringError, SessionTimes, Usage, Window};
 use crate::money::MoneyError;
 use crate::platform::{Observation, PlatformKind};
 use crate::pricing::{Cost, Prices};
@@ -82,6 +82,15 @@ impl Session {
     }
 }
 
+/// Why a session cannot be billed: its connected time or its cost does not fit.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BillError {
+    #[error(transparent)]
+    Metering(#[from] MeteringError),
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
 /// What a session used and what it costs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bill {
@@ -95,8 +104,8 @@ impl Bill {
         window: Window,
         connections: impl IntoIterator<Item = &'a Connection>,
         prices: &Prices,
-    ) -> Result<Bill, MoneyError> {
-        let usage = metering::usage(window, connections);
+    ) -> Result<Bill, BillError> {
+        let usage = metering::usage(window, connections)?;
         let cost = prices.cost(usage.person_minutes, usage.teleconference_minutes)?;
         Ok(Bill { usage, cost })
     }
@@ -124,5 +133,35 @@ mod tests {
         assert_eq!(s.state(), SessionState::Ended);
         s.blocked = true;
         assert_eq!(s.state(), SessionState::Blocked);
+    }
+
+    #[test]
+    fn a_bill_of_overflowing_time_is_an_error_not_a_wrapped_total() {
+        let year = |y| {
+            chrono::NaiveDate::from_ymd_opt(y, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+        };
+        let c = Connection {
+            joined_at: Some(year(0)),
+            left_at: Some(year(9999)),
+            computer: true,
+            telephone_audio: false,
+        };
+        let prices = Prices {
+            currency: crate::money::Currency::USD,
+            person_minute: "0.12".parse().unwrap(),
+            teleconference_minute: "0.05".parse().unwrap(),
+        };
+        let window = Window { start: None, end: year(9999) };
+        let err = Bill::new(window, &vec![c; 60_000], &prices).unwrap_err();
+        assert_eq!(err, BillError::Metering(MeteringError::Overflow));
+        assert_eq!(err.to_string(), "connected time of this session overflows");
+        // One such connection fits in the sum, but its price does not fit in a Decimal.
+        let dear = Prices { person_minute: rust_decimal::Decimal::MAX, ..prices };
+        let err = Bill::new(window, &[c], &dear).unwrap_err();
+        assert_eq!(err, BillError::Money(MoneyError::Overflow));
     }
 }

@@ -144,3 +144,76 @@ fn migrate_creates_the_default_sqlite_database() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(dir.0.join("tollbooth.db").exists());
 }
+
+/// Runs `tollbooth quote` with `toml` as ./tollbooth.toml; the configuration is read before
+/// anything else happens.
+fn quote_with_config_file(toml: &str, env: &[(&str, &str)]) -> Output {
+    let dir = TempDir::new();
+    std::fs::write(dir.0.join("tollbooth.toml"), toml).unwrap();
+    tollbooth(&dir, &["quote", "--minutes", "10", "--computers", "1"], env)
+}
+
+#[test]
+fn a_secret_written_as_a_number_exits_2_naming_the_key_but_not_the_value() {
+    let cases = [
+        ("admin_token = 918273645\n", "admin_token (TOLLBOOTH_ADMIN_TOKEN)"),
+        (
+            "[webex]\nwebhook_secret = 987654321\n",
+            "webex.webhook_secret (TOLLBOOTH_WEBEX__WEBHOOK_SECRET)",
+        ),
+        ("[stripe]\nsecret_key = 918273645\n", "stripe.secret_key (TOLLBOOTH_STRIPE__SECRET_KEY)"),
+    ];
+    for (toml, key) in cases {
+        let out = quote_with_config_file(toml, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{toml}: {err}");
+        assert!(err.contains(key), "{toml}: {err}");
+        assert!(err.contains("expected a string, found an integer"), "{err}");
+        assert!(!err.contains("918273645") && !err.contains("987654321"), "{err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(stdout(&out).is_empty());
+    }
+}
+
+#[test]
+fn a_toml_syntax_error_exits_2_with_line_and_column_but_not_the_line() {
+    let out =
+        quote_with_config_file("bind = \"127.0.0.1:9000\"\nadmin_token = \"hunter2-open\n", &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("tollbooth.toml: TOML syntax error at line 2, column "), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn a_bad_database_port_exits_2_naming_the_key_but_not_the_url() {
+    let dir = TempDir::new();
+    for command in ["migrate", "serve"] {
+        let out = tollbooth(
+            &dir,
+            &[command],
+            &[("TOLLBOOTH_DATABASE_URL", "postgres://u:hunter2@127.0.0.1:99999/db")],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert!(err.contains("database_url (TOLLBOOTH_DATABASE_URL): the port must be"), "{err}");
+        assert!(!err.contains("hunter2"), "{command}: {err}");
+    }
+}
+
+#[test]
+fn a_bad_url_setting_exits_2_naming_its_key_but_not_the_value() {
+    let out = quote_with_config_file(
+        "[stripe]\napi_base = \"https://sk_live_hunter2@api.stripe.com:70000/\"\n",
+        &[],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("stripe.api_base (TOLLBOOTH_STRIPE__API_BASE)"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let out = quote_with_config_file("", &[("TOLLBOOTH_PUBLIC_URL", "pay.example.com")]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("public_url (TOLLBOOTH_PUBLIC_URL): not a URL"), "{err}");
+}
