@@ -23,6 +23,8 @@ pub enum MoneyError {
     Negative(String),
     #[error("amount is too large")]
     Overflow,
+    #[error("amount `{0}` is over the largest accepted, 1000000000000")]
+    TooLarge(String),
     #[error("cannot add {0} to {1}")]
     CurrencyMismatch(Currency, Currency),
 }
@@ -131,8 +133,17 @@ pub fn parse_non_negative(s: &str) -> Result<Decimal, MoneyError> {
     if value.is_sign_negative() && !value.is_zero() {
         return Err(MoneyError::Negative(s.to_owned()));
     }
+    // Far above any real price or fee, and low enough that a day of the most computers a
+    // quote allows, with the most headroom, stays well inside `Decimal`: no cost, hold or
+    // sum built from accepted amounts can overflow.
+    if value > Decimal::from(MOST_ACCEPTED) {
+        return Err(MoneyError::TooLarge(s.to_owned()));
+    }
     Ok(value)
 }
+
+/// The largest price or amount accepted, in currency units.
+pub const MOST_ACCEPTED: i64 = 1_000_000_000_000;
 
 /// An amount in a currency, always held at exactly the currency's minor unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -272,6 +283,11 @@ mod tests {
         assert_eq!(parse_non_negative("-0.01"), Err(MoneyError::Negative("-0.01".into())));
         assert!(parse_non_negative("abc").is_err());
         assert_eq!(parse_non_negative("0.12").unwrap().to_string(), "0.12");
+        assert!(parse_non_negative("1000000000000").is_ok());
+        assert_eq!(
+            parse_non_negative("500000000000000000000"),
+            Err(MoneyError::TooLarge("500000000000000000000".into()))
+        );
     }
 
     #[test]

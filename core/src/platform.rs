@@ -248,11 +248,6 @@ pub const MAX_EMAIL_BYTES: usize = 254;
 /// The longest participant name kept (Zoom keys a participant without a uuid by id and name).
 pub const MAX_NAME_BYTES: usize = 256;
 
-/// The earliest and latest times a platform may report: anything outside is a forgery or a
-/// bug, and would make connected time absurd.
-const EARLIEST: DateTime<Utc> = DateTime::from_timestamp(946_684_800, 0).unwrap(); // 2000-01-01
-const LATEST: DateTime<Utc> = DateTime::from_timestamp(4_102_444_800, 0).unwrap(); // 2100-01-01
-
 /// How a refused value is quoted back: escaped, and cut short, since it came from outside.
 fn quoted(text: &str) -> String {
     const SHOWN: usize = 40;
@@ -301,13 +296,8 @@ fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, Malfo
     if at.timestamp() == 0 {
         return Ok(None);
     }
-    if !(EARLIEST..LATEST).contains(&at) {
-        return Err(Malformed(format!(
-            "{field} {} is not a possible time (expected 2000 to 2099)",
-            quoted(text)
-        )));
-    }
-    Ok(Some(at))
+    // Anything far outside is a forgery or a bug, and would make connected time absurd.
+    crate::metering::plausible(field, at).map(Some).map_err(|e| Malformed(e.to_string()))
 }
 
 #[cfg(test)]
@@ -340,7 +330,8 @@ mod tests {
         for text in ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1999-12-31T23:59:59Z"] {
             let refused = time("devices[].joinedTime", Some(text)).unwrap_err().0;
             assert!(
-                refused.contains("devices[].joinedTime") && refused.contains("not a possible time"),
+                refused.contains("devices[].joinedTime")
+                    && refused.contains("not a plausible time"),
                 "{refused}"
             );
         }

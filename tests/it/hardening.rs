@@ -148,7 +148,7 @@ async fn deliveries_a_database_cannot_hold_are_refused_alone_and_metering_goes_o
             "a join in year 0",
             PlatformKind::Webex,
             joined("m_ok", "p", "c1", "0000-01-01T00:00:00Z"),
-            "is not a possible time",
+            "is not a plausible time",
         ),
     ];
     for (what, platform, body, says) in &cases {
