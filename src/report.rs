@@ -2,8 +2,8 @@
 //! line per session and the total, for reimbursement.
 
 use clap::Args;
-use tollbooth_core::billing::Period;
 use tollbooth_core::config::Config;
+use tollbooth_core::pay_per_use::billing::Period;
 use tollbooth_core::site::DivisionId;
 use tollbooth_core::store::{PayPerUseStore, SiteStore};
 

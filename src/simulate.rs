@@ -12,10 +12,10 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use tollbooth::simulation::{Plan, Simulated, simulate};
 use tollbooth_core::config::Config;
 use tollbooth_core::metering::Usage;
 use tollbooth_core::platform::{PlatformKind, webex, zoom};
-use tollbooth_core::simulation::{Plan, Simulated, simulate};
 use url::Url;
 
 use crate::cli::Failure;

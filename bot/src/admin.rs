@@ -3,10 +3,10 @@
 //! that per server, so the permission Discord sends with the interaction is checked here too.
 
 use chrono::Utc;
-use tollbooth_core::billing::Month;
-use tollbooth_core::enforcement::Exemption;
-use tollbooth_core::method::{self, Method};
 use tollbooth_core::money::{Country, Currency, Money, parse_non_negative};
+use tollbooth_core::pay_per_use::billing::Month;
+use tollbooth_core::pay_per_use::enforcement::Exemption;
+use tollbooth_core::payments::method::{self, Method};
 use tollbooth_core::pricing::Prices;
 use tollbooth_core::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy};
 use tollbooth_core::store::{PriceSource, StoreError, Switches};

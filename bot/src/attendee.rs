@@ -4,9 +4,11 @@
 
 use chrono::{Duration, Utc};
 use serenity::all::CreateButton;
-use tollbooth_core::order::Order;
+use tollbooth_core::fee_based::registration::{
+    self, Registration, RegistrationState, ScheduledSession,
+};
+use tollbooth_core::payments::order::Order;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::registration::{self, Registration, RegistrationState, ScheduledSession};
 use tollbooth_core::store::{Registered, StoreError};
 
 use crate::command::{Args, BadOption};

@@ -23,8 +23,8 @@ use serenity::all::{
     CommandInteraction, CreateInteractionResponse, Interaction, Member, Permissions,
 };
 use tollbooth_core::manifest::{self, Manifest};
-use tollbooth_core::method::Method;
-use tollbooth_core::paylink::PayLinks;
+use tollbooth_core::payments::method::Method;
+use tollbooth_core::payments::paylink::PayLinks;
 use tollbooth_core::platform::Platforms;
 use tollbooth_core::store::{Store, StoreError};
 use url::Url;

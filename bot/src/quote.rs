@@ -7,9 +7,9 @@ use serenity::all::{
     ActionRowComponent, ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton,
     CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
-use tollbooth_core::budget::{self, OverBudget};
 use tollbooth_core::money::Money;
-use tollbooth_core::order::Order;
+use tollbooth_core::pay_per_use::budget::{self, OverBudget};
+use tollbooth_core::payments::order::Order;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::site::OverBudgetPolicy;
 use tollbooth_core::store::StoreError;

@@ -1,6 +1,6 @@
 //! `/report division from to`: a division's spend, for administrators.
 
-use tollbooth_core::billing::Period;
+use tollbooth_core::pay_per_use::billing::Period;
 use tollbooth_core::site::DivisionId;
 
 use crate::command::{Args, BadOption};

@@ -5,11 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use serenity::all::CreateButton;
-use tollbooth_core::enforcement;
+use tollbooth_core::fee_based::registration::{self, Fee, ScheduledSession};
 use tollbooth_core::money::Money;
+use tollbooth_core::pay_per_use::enforcement;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::control::{HostedMeeting, MeetingRequest, Registration};
-use tollbooth_core::registration::{self, Fee, ScheduledSession};
 use tollbooth_core::site::HostEmail;
 
 use crate::command::{Args, BadOption};

@@ -2,9 +2,9 @@
 //! recorded; the others are in `schedule.rs`.
 
 use chrono::{SecondsFormat, Utc};
-use tollbooth_core::billing::SessionPayment;
+use tollbooth_core::metering::session::{Bill, SessionState};
+use tollbooth_core::pay_per_use::billing::SessionPayment;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::session::{Bill, SessionState};
 use tollbooth_core::store::StoreError;
 
 use crate::command::Args;

@@ -12,8 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-use crate::method::{self, Method};
 use crate::money::{Country, Currency, parse_non_negative};
+use crate::payments::method::{self, Method};
 use crate::pricing::Prices;
 
 pub const ENV_PREFIX: &str = "TOLLBOOTH_";

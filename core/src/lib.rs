@@ -1,27 +1,27 @@
-//! The domain of tollbooth: money, pricing, metering, billing, orders and payments as pure
-//! rules, the configuration, and the `Store` interface with its SQLite and PostgreSQL
-//! implementation. Nothing here knows about HTTP or Discord.
+//! The domain of tollbooth, one folder per feature, with its rules as pure functions:
+//!
+//! - `metering/`: connections to billable minutes, and sessions with their usage and cost.
+//! - `payments/`: orders, payments and their transition table, the cashier, pay links, payment
+//!   methods per country, and the gateway adapters (`payments/gateway/`).
+//! - `pay_per_use/`: hosts pay before they start: enforcement of starts, billing of ended
+//!   sessions, division budgets, and the terms the decisions are taken with.
+//! - `fee_based/`: attendees register and pay a session's fee.
+//! - `platform/`: what Webex and Zoom deliveries say, and their REST clients.
+//! - `store/`: the `Store` interface with its SQLite and PostgreSQL implementation.
+//!
+//! Shared kernels stay at the top: money, pricing, languages, configuration, the manifest,
+//! site settings and the outbox of effects. Nothing here knows about HTTP or Discord.
 
-pub mod billing;
-pub mod budget;
-pub mod cashier;
 pub mod config;
-pub mod enforcement;
-pub mod gateway;
+pub mod fee_based;
 pub mod lang;
 pub mod manifest;
 pub mod metering;
-pub mod method;
 pub mod money;
-pub mod order;
 pub mod outbox;
-pub mod paylink;
-pub mod payment;
+pub mod pay_per_use;
+pub mod payments;
 pub mod platform;
 pub mod pricing;
-pub mod registration;
-pub mod session;
-pub mod simulation;
 pub mod site;
 pub mod store;
-pub mod terms;

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::method::{self, Method};
 use crate::money::Country;
+use crate::payments::method::{self, Method};
 use crate::pricing::Prices;
 
 /// Site-wide switches and the prices in force.

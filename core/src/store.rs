@@ -18,7 +18,7 @@ mod webhook_secrets;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::billing::SessionPayment;
+use crate::pay_per_use::billing::SessionPayment;
 use crate::platform::PlatformKind;
 use crate::pricing::Prices;
 

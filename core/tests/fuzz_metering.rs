@@ -6,10 +6,10 @@
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
+use tollbooth_core::metering::session::{Bill, BillError};
 use tollbooth_core::metering::{Connection, MeteringError, Usage, Window, usage};
 use tollbooth_core::money::{Currency, Money, MoneyError};
 use tollbooth_core::pricing::{Estimate, Prices, SessionPlan};
-use tollbooth_core::session::{Bill, BillError};
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig { cases, ..ProptestConfig::default() }

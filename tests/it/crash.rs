@@ -11,14 +11,14 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::json;
 use sqlx::Connection;
+use tollbooth::simulation::{Plan, simulate};
 use tollbooth_core::config::PayPerUseConfig;
 use tollbooth_core::money::Money;
-use tollbooth_core::order::Order;
-use tollbooth_core::paylink::PayLinks;
-use tollbooth_core::payment::{Payment, State};
+use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::paylink::PayLinks;
+use tollbooth_core::payments::payment::{Payment, State};
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
-use tollbooth_core::simulation::{Plan, simulate};
 use tollbooth_core::store::{PayPerUseStore, PaymentStore, SiteStore, SqlStore, Switches};
 
 use common::{ADMIN_TOKEN, Db, Sender, Server, TempDir, WEBEX_SECRET, ZOOM_SECRET};

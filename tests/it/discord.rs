@@ -9,8 +9,8 @@ use axum::http::Method;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 use tollbooth_core::config::Config;
-use tollbooth_core::method::Method as PayMethod;
-use tollbooth_core::order::OrderId;
+use tollbooth_core::payments::method::Method as PayMethod;
+use tollbooth_core::payments::order::OrderId;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::site::{Division, HostEmail, OverBudgetPolicy};
 use tollbooth_core::store::{

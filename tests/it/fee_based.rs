@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::{Value, json};
+use tollbooth_core::fee_based::registration::{Fee, RegistrationState, ScheduledSession};
 use tollbooth_core::money::Money;
-use tollbooth_core::order::OrderId;
-use tollbooth_core::payment::State;
+use tollbooth_core::payments::order::OrderId;
+use tollbooth_core::payments::payment::State;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::registration::{Fee, RegistrationState, ScheduledSession};
 use tollbooth_core::site::HostEmail;
 use tollbooth_core::store::{DiscordLinkStore, PaymentStore, RegistrationStore, Switches};
 
@@ -129,7 +129,7 @@ impl World {
     }
 
     /// The attendee's registration's payments (one order per registration).
-    async fn payments_of(&self, user: u64) -> Vec<tollbooth_core::payment::Payment> {
+    async fn payments_of(&self, user: u64) -> Vec<tollbooth_core::payments::payment::Payment> {
         let mine = self.app.store.registrations_of(user).await.unwrap();
         let order: &OrderId = &mine[0].0.order_id;
         self.app.store.payments(order).await.unwrap()

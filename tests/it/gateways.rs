@@ -11,12 +11,12 @@ use crate::emulators;
 
 use std::time::Duration;
 
-use tollbooth_core::cashier::CashierError;
 use tollbooth_core::config::Config;
-use tollbooth_core::method::Method;
 use tollbooth_core::money::Money;
-use tollbooth_core::order::Order;
-use tollbooth_core::payment::{Payment, State};
+use tollbooth_core::payments::cashier::CashierError;
+use tollbooth_core::payments::method::Method;
+use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::payment::{Payment, State};
 use tollbooth_core::store::PaymentStore;
 
 use common::Db;
@@ -597,14 +597,14 @@ async fn the_pay_page_offers_each_method_only_where_it_belongs(db: Db) {
         ("NO", None),
     ] {
         let app = app::start(&db, |config| {
-            config.payments.methods = tollbooth_core::method::ALL.to_vec();
+            config.payments.methods = tollbooth_core::payments::method::ALL.to_vec();
             config.site.country = country.parse().unwrap();
         })
         .await;
         let order = app.registration_order("25.00").await;
         let link = app.pay_link(&order, 1);
         let page = text(&link).await;
-        for method in tollbooth_core::method::ALL {
+        for method in tollbooth_core::payments::method::ALL {
             let name = method.as_str();
             let offered = everywhere.contains(&name) || only_here == Some(name);
             let shown = page.contains(&format!("id=\"method-{name}\""));

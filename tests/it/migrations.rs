@@ -9,8 +9,8 @@ use crate::common;
 use sqlx::AnyPool;
 use sqlx::migrate::Migrator;
 use tollbooth_core::money::Money;
-use tollbooth_core::order::{OrderId, Purchase};
-use tollbooth_core::payment::State;
+use tollbooth_core::payments::order::{OrderId, Purchase};
+use tollbooth_core::payments::payment::State;
 use tollbooth_core::store::PaymentStore;
 
 use common::Db;

@@ -9,15 +9,15 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
-use tollbooth_core::cashier::Cashier;
 use tollbooth_core::config::DiscordConfig;
-use tollbooth_core::gateway::Gateways;
+use tollbooth_core::fee_based::registration::{self, Fee, Registration, ScheduledSession};
 use tollbooth_core::money::Money;
-use tollbooth_core::order::Order;
 use tollbooth_core::outbox::{Admit, ChatMessage, Effect, Link};
+use tollbooth_core::payments::cashier::Cashier;
+use tollbooth_core::payments::gateway::Gateways;
+use tollbooth_core::payments::order::Order;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::Platforms;
-use tollbooth_core::registration::{self, Fee, Registration, ScheduledSession};
 use tollbooth_core::store::{self, OutboxStore, RegistrationStore, Store};
 
 use tollbooth_webhook::outbox::Deliverers;

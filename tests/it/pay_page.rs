@@ -14,12 +14,12 @@ use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tollbooth_core::method::Method;
+use tollbooth_core::fee_based::registration::{self, Fee, Registration, ScheduledSession};
 use tollbooth_core::money::Money;
-use tollbooth_core::order::Order;
-use tollbooth_core::payment::State;
+use tollbooth_core::payments::method::Method;
+use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::payment::State;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::registration::{self, Fee, Registration, ScheduledSession};
 use tollbooth_core::store::{PaymentStore, RegistrationStore, SiteStore};
 
 use chromium::{chromium, dump_dom, headless};

@@ -13,10 +13,10 @@ use crate::emulators;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tollbooth_core::enforcement::Exemption;
 use tollbooth_core::money::Money;
-use tollbooth_core::order::Order;
-use tollbooth_core::payment::State;
+use tollbooth_core::pay_per_use::enforcement::Exemption;
+use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::payment::State;
 use tollbooth_core::site::{Division, Host, HostEmail};
 use tollbooth_core::store::{
     OutboxStore, PayPerUseStore, PaymentStore, PriceSource, SiteStore, Switches,

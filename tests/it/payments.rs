@@ -7,10 +7,10 @@ use crate::emulators;
 
 use std::time::Duration;
 
-use tollbooth_core::cashier::CashierError;
 use tollbooth_core::money::Money;
-use tollbooth_core::order::Order;
-use tollbooth_core::payment::{Payment, State};
+use tollbooth_core::payments::cashier::CashierError;
+use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::payment::{Payment, State};
 use tollbooth_core::store::PaymentStore;
 
 use common::Db;

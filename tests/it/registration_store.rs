@@ -5,16 +5,16 @@
 use crate::common;
 
 use chrono::{Duration, Utc};
-use tollbooth_core::lang::Lang;
-use tollbooth_core::money::Money;
-use tollbooth_core::order::Order;
-use tollbooth_core::outbox::Effect;
-use tollbooth_core::payment::{Applied, CaptureLimit, Event, Payment};
-use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::platform::control::Registrant;
-use tollbooth_core::registration::{
+use tollbooth_core::fee_based::registration::{
     self, Fee, Registration, RegistrationState as S, ScheduledSession,
 };
+use tollbooth_core::lang::Lang;
+use tollbooth_core::money::Money;
+use tollbooth_core::outbox::Effect;
+use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::payment::{Applied, CaptureLimit, Event, Payment};
+use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::platform::control::Registrant;
 use tollbooth_core::store::{
     self, OutboxStore, PaymentStore, Registered, RegistrationStore, SqlStore, StoreError,
 };

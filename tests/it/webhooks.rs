@@ -7,8 +7,8 @@ use chrono::{Duration, Utc};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde_json::{Value, json};
+use tollbooth::simulation::{Plan, Simulated, simulate};
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::simulation::{Plan, Simulated, simulate};
 use tollbooth_core::store::{PriceSource, SiteStore, WebhookSecretStore};
 
 use common::{ADMIN_TOKEN, App, Db, Sender, ZOOM_SECRET};

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tollbooth_core::pay_per_use::terms::Terms;
 use tollbooth_core::store::{Pending, Store, StoreError, within};
-use tollbooth_core::terms::Terms;
 
 use crate::health::Health;
 

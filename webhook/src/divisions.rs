@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use tollbooth_core::billing::{Period, Spend};
+use tollbooth_core::pay_per_use::billing::{Period, Spend};
 use tollbooth_core::site::{BadDivisionId, DivisionId};
 
 use crate::admin::Admin;

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tollbooth_core::cashier::CashierError;
+use tollbooth_core::payments::cashier::CashierError;
 use tollbooth_core::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

@@ -2,9 +2,9 @@
 
 use axum::http::HeaderMap;
 use axum::http::header::ACCEPT_LANGUAGE;
-use tollbooth_core::budget::OverBudget;
-use tollbooth_core::method::Method;
 use tollbooth_core::money::Money;
+use tollbooth_core::pay_per_use::budget::OverBudget;
+use tollbooth_core::payments::method::Method;
 
 pub use tollbooth_core::lang::Lang;
 

@@ -10,16 +10,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serenity::all::Http;
-use tollbooth_core::cashier::{Cashier, CashierError};
 use tollbooth_core::config::LONGEST_GATEWAY_TIMEOUT_SECS;
+use tollbooth_core::fee_based::registration::{RegistrationId, RegistrationState};
 use tollbooth_core::money::Money;
 use tollbooth_core::outbox::{
     Admit, CancelMeeting, Capture, Claimed, Effect, EndMeeting, Refund, next_attempt,
 };
-use tollbooth_core::payment::PaymentId;
+use tollbooth_core::payments::cashier::{Cashier, CashierError};
+use tollbooth_core::payments::payment::PaymentId;
 use tollbooth_core::platform::control::{Attendee, HostedMeeting};
 use tollbooth_core::platform::{LONGEST_REQUEST, MOST_REQUESTS_PER_CALL, Platforms};
-use tollbooth_core::registration::{RegistrationId, RegistrationState};
 use tollbooth_core::store::{Store, StoreError, within};
 
 use crate::health::Health;

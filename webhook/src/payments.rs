@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Redirect, Response};
 use serde::Deserialize;
-use tollbooth_core::gateway::Callback;
-use tollbooth_core::gateway::sandbox::Decision;
+use tollbooth_core::payments::gateway::Callback;
+use tollbooth_core::payments::gateway::sandbox::Decision;
 
 use crate::i18n::{Lang, Localised};
 use crate::pages::{self, SandboxPage};

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
-use tollbooth_core::order::{Order, Purchase};
+use tollbooth_core::payments::order::{Order, Purchase};
 use tollbooth_core::pricing::{Estimate, EstimateError, SessionPlan};
 
 use crate::i18n::{Lang, Localised};

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 
-use tollbooth_core::billing::Charge;
+use tollbooth_core::pay_per_use::billing::Charge;
 
 use crate::i18n::{Lang, Localised};
 use crate::pages::render;

@@ -5,11 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use tollbooth_core::billing::SessionPayment;
 use tollbooth_core::metering::Usage;
+use tollbooth_core::metering::session::{Bill, SessionState};
 use tollbooth_core::money::{Currency, Money};
+use tollbooth_core::pay_per_use::billing::SessionPayment;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::session::{Bill, SessionState};
 
 use crate::admin::Admin;
 use crate::{ApiError, AppState};

@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::billing::{Charge, Month, SessionPayment, Spend};
-use crate::enforcement::Exemption;
 use crate::money::{Currency, Money};
-use crate::order::OrderId;
-use crate::payment::PaymentId;
+use crate::pay_per_use::billing::{Charge, Month, SessionPayment, Spend};
+use crate::pay_per_use::enforcement::Exemption;
+use crate::payments::order::OrderId;
+use crate::payments::payment::PaymentId;
 use crate::platform::PlatformKind;
 use crate::site::{DivisionId, HostEmail};
 

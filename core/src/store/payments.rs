@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::order::{Order, OrderId};
-use crate::payment::{Event, Payment, PaymentId, State};
+use crate::payments::order::{Order, OrderId};
+use crate::payments::payment::{Event, Payment, PaymentId, State};
 
 /// One applied transition, as the audit trail keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::order::Order;
+use crate::fee_based::registration::{Fee, Registration, RegistrationId, ScheduledSession};
+use crate::payments::order::Order;
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
-use crate::registration::{Fee, Registration, RegistrationId, ScheduledSession};
 
 /// What `/register` found or made.
 #[derive(Clone, Debug, PartialEq, Eq)]

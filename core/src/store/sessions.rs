@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::metering::Connection;
+use crate::metering::session::Session;
+use crate::pay_per_use::terms::Terms;
 use crate::platform::PlatformKind;
-use crate::session::Session;
-use crate::terms::Terms;
 
 /// A verified delivery, to be stored before it is acknowledged.
 #[derive(Clone, Debug)]

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::method::Method;
 use crate::money::Country;
+use crate::payments::method::Method;
 use crate::pricing::Prices;
 use crate::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy, SiteSettings};
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
 use tollbooth_core::config::Config;
-use tollbooth_core::order::Order;
+use tollbooth_core::payments::order::Order;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::store::{self, PaymentStore, SiteStore, SqlStore};
 use tollbooth_webhook::AppState;

@@ -2,7 +2,7 @@
 //! page, and the return.
 
 use tollbooth_core::config::Config;
-use tollbooth_core::method::Method;
+use tollbooth_core::payments::method::Method;
 
 use crate::common::app::browser;
 use crate::emulators::payflow::{self, Payflow};

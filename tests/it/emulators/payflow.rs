@@ -19,7 +19,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use rust_decimal::Decimal;
-use tollbooth_core::gateway::payflow::nvp;
+use tollbooth_core::payments::gateway::payflow::nvp;
 
 pub const PARTNER: &str = "PayPal";
 pub const VENDOR: &str = "tollbooth-test";

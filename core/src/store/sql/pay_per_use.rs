@@ -17,19 +17,19 @@ use super::payments::{amount, corrupt, insert_order, time};
 use super::sessions::{load_connections_of, load_session};
 use super::site::{prices, prices_in_force};
 use super::{SqlStore, flag, millis, parsed};
-use crate::billing::{self, Charge, Month, SessionPayment, Spend};
-use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
 use crate::lang::Lang;
+use crate::metering::session::Bill;
 use crate::money::{Currency, Money};
-use crate::order::{Order, OrderId};
 use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient, Refund};
-use crate::payment::{Payment, PaymentId};
+use crate::pay_per_use::billing::{self, Charge, Month, SessionPayment, Spend};
+use crate::pay_per_use::enforcement::{self, Exemption, StartDecision, StartFacts};
+use crate::pay_per_use::terms::Terms;
+use crate::payments::order::{Order, OrderId};
+use crate::payments::payment::{Payment, PaymentId};
 use crate::platform::PlatformKind;
 use crate::pricing::{Cost, CostLine, Estimate};
-use crate::session::Bill;
 use crate::site::{DivisionId, HostEmail};
 use crate::store::{PayPerUseStore, StoreError};
-use crate::terms::Terms;
 
 pub(super) type SessionKey = (PlatformKind, String);
 

@@ -8,8 +8,8 @@ use sqlx::{AnyConnection, Row};
 
 use super::{SqlStore, millis, parsed};
 use crate::money::{Currency, Money};
-use crate::order::{Order, OrderId, Purchase};
-use crate::payment::{Event, Payment, PaymentId, State};
+use crate::payments::order::{Order, OrderId, Purchase};
+use crate::payments::payment::{Event, Payment, PaymentId, State};
 use crate::pricing::{Prices, SessionPlan};
 use crate::store::{CallbackRecord, PaymentStore, StepState, StoreError, Transition};
 

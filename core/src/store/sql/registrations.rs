@@ -9,16 +9,16 @@ use sqlx::{AnyConnection, Row};
 use super::outbox::enqueue_on;
 use super::payments::{amount, corrupt, insert_order, time};
 use super::{SqlStore, millis, opt_time, parsed};
-use crate::lang::Lang;
-use crate::money::Currency;
-use crate::order::Order;
-use crate::outbox::{CancelMeeting, Effect, Refund};
-use crate::payment::Payment;
-use crate::platform::PlatformKind;
-use crate::platform::control::{Attendee, Registrant};
-use crate::registration::{
+use crate::fee_based::registration::{
     self, Fee, OnPaid, Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
+use crate::lang::Lang;
+use crate::money::Currency;
+use crate::outbox::{CancelMeeting, Effect, Refund};
+use crate::payments::order::Order;
+use crate::payments::payment::Payment;
+use crate::platform::PlatformKind;
+use crate::platform::control::{Attendee, Registrant};
 use crate::store::{Cancelled, Registered, RegistrationStore, StoreError};
 
 fn scheduled(row: &AnyRow) -> Result<ScheduledSession, StoreError> {

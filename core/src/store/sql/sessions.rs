@@ -9,13 +9,13 @@ use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Row, Transaction}
 
 use super::pay_per_use::{SessionKey, bill_ended, decide_starts};
 use super::{SqlStore, flag, millis, opt_time, parsed, storable_text};
+use crate::metering::session::Session;
 use crate::metering::{Connection, SessionTimes};
+use crate::pay_per_use::terms::Terms;
 use crate::platform::{Inbound, Observation, PlatformKind};
-use crate::session::Session;
 use crate::store::{
     Backend, NewDelivery, Pending, QuarantinedDelivery, SessionRecord, SessionStore, StoreError,
 };
-use crate::terms::Terms;
 
 /// Serialises appliers across instances sharing one PostgreSQL: merging is read-modify-write.
 /// (SQLite's `BEGIN IMMEDIATE` already serialises them.)

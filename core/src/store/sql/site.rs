@@ -7,8 +7,8 @@ use sqlx::any::{AnyQueryResult, AnyRow};
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::{SqlStore, flag, millis, parsed};
-use crate::method::{self, Method};
 use crate::money::{Country, Currency};
+use crate::payments::method::{self, Method};
 use crate::pricing::Prices;
 use crate::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy, SiteSettings};
 use crate::store::{PriceSource, SiteStore, StoreError, Switches};

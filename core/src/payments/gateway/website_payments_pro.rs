@@ -14,8 +14,8 @@ use super::paypal_classic::{Classic, amt};
 use super::{Callback, Checkout, CheckoutRequest, Done, Gateway, GatewayError, Notice, Status};
 use crate::config::PaypalClassicConfig;
 use crate::money::Money;
-use crate::order::Action;
-use crate::payment::{IdempotencyKey, Payment};
+use crate::payments::order::Action;
+use crate::payments::payment::{IdempotencyKey, Payment};
 
 pub const NAME: &str = "website-payments-pro";
 

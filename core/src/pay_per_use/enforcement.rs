@@ -4,8 +4,8 @@
 
 use crate::lang::Lang;
 use crate::money::Money;
-use crate::order::OrderId;
 use crate::outbox::{ChatMessage, Effect, EndMeeting, Link, Recipient};
+use crate::payments::order::OrderId;
 use crate::platform::PlatformKind;
 use crate::pricing::SessionPlan;
 use crate::site::{DivisionId, HostEmail};

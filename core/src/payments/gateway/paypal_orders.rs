@@ -19,8 +19,8 @@ use super::{
 };
 use crate::config::PaypalConfig;
 use crate::money::{Currency, Money};
-use crate::order::Action;
-use crate::payment::{IdempotencyKey, Payment, Step};
+use crate::payments::order::Action;
+use crate::payments::payment::{IdempotencyKey, Payment, Step};
 
 pub const NAME: &str = "paypal";
 

@@ -17,8 +17,8 @@ use super::http;
 use super::{Callback, Checkout, CheckoutRequest, Done, Gateway, GatewayError, Notice, Status};
 use crate::config::{PayflowConfig, PayflowMode};
 use crate::money::{Currency, Money};
-use crate::order::Action;
-use crate::payment::{CaptureLimit, IdempotencyKey, Payment};
+use crate::payments::order::Action;
+use crate::payments::payment::{CaptureLimit, IdempotencyKey, Payment};
 
 pub const NAME: &str = "payflow";
 

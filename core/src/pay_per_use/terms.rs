@@ -1,8 +1,8 @@
 //! The terms pay-per-use decisions are made on, taken from the configuration: the applier
 //! decides starts and bills sessions with them.
 
-use crate::gateway::CaptureLimits;
-use crate::paylink::Links;
+use crate::payments::gateway::CaptureLimits;
+use crate::payments::paylink::Links;
 
 #[derive(Clone, Debug)]
 pub struct Terms {

@@ -18,8 +18,8 @@ use super::{
 };
 use crate::config::StripeConfig;
 use crate::money::{Currency, Money};
-use crate::order::Action;
-use crate::payment::{IdempotencyKey, Payment};
+use crate::payments::order::Action;
+use crate::payments::payment::{IdempotencyKey, Payment};
 
 pub const NAME: &str = "stripe";
 

@@ -8,10 +8,12 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use url::Url;
 
-use crate::gateway::{Callback, CheckoutRequest, Gateway, GatewayError, Gateways, Status};
 use crate::money::Money;
-use crate::order::{Order, Purchase};
-use crate::payment::{Applied, Event, Illegal, Payment, PaymentId, State, Step};
+use crate::payments::gateway::{
+    Callback, CheckoutRequest, Gateway, GatewayError, Gateways, Status,
+};
+use crate::payments::order::{Order, Purchase};
+use crate::payments::payment::{Applied, Event, Illegal, Payment, PaymentId, State, Step};
 use crate::store::{CallbackRecord, StepState, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::billing::{self, Month};
 use crate::lang::Lang;
 use crate::money::Money;
+use crate::pay_per_use::billing::{self, Month};
 use crate::site::{DivisionId, HostEmail};
 use crate::store::{Store, StoreError};
 

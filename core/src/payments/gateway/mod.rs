@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::money::Money;
-use crate::order::{Action, OrderId};
-use crate::payment::{CaptureLimit, IdempotencyKey, Payment, PaymentId};
+use crate::payments::order::{Action, OrderId};
+use crate::payments::payment::{CaptureLimit, IdempotencyKey, Payment, PaymentId};
 
 /// What a gateway needs to open a hosted checkout for one payment.
 #[derive(Clone, Debug)]
@@ -175,7 +175,7 @@ pub trait Gateway: Send + Sync {
 
     /// Asks the gateway what became of a payment's checkout. Where the gateway needs the
     /// merchant to complete a checkout the payer approved (Express Checkout, PayPal Orders),
-    /// this completes it, with the key of [`crate::payment::Step::Complete`], so that the
+    /// this completes it, with the key of [`crate::payments::payment::Step::Complete`], so that the
     /// browser's return and a callback racing it complete it once.
     async fn inquire(&self, payment: &Payment) -> Result<Status, GatewayError>;
 

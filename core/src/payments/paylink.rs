@@ -11,7 +11,7 @@ use sha2::Sha256;
 use url::Url;
 
 use crate::lang::Lang;
-use crate::order::OrderId;
+use crate::payments::order::OrderId;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 

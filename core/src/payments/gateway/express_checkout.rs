@@ -12,8 +12,8 @@ use super::paypal_classic::{Classic, amt, status_of};
 use super::{Callback, Checkout, CheckoutRequest, Done, Gateway, GatewayError, Notice, Status};
 use crate::config::PaypalClassicConfig;
 use crate::money::Money;
-use crate::order::Action;
-use crate::payment::{IdempotencyKey, Payment, Step};
+use crate::payments::order::Action;
+use crate::payments::payment::{IdempotencyKey, Payment, Step};
 
 pub const NAME: &str = "express-checkout";
 

@@ -140,7 +140,7 @@ impl Order {
     /// Holds `percent` more than the estimate (pay-per-use headroom): the authorisation must
     /// cover a session that runs a little over, since no gateway captures more than it holds.
     pub fn with_headroom(mut self, percent: u32) -> Order {
-        self.amount = crate::billing::with_headroom(self.amount, percent);
+        self.amount = crate::pay_per_use::billing::with_headroom(self.amount, percent);
         self
     }
 

@@ -17,7 +17,7 @@ use url::Url;
 use super::{Callback, Done, GatewayError, Notice, Status, http};
 use crate::config::PaypalClassicConfig;
 use crate::money::{Currency, Money};
-use crate::payment::{IdempotencyKey, Payment};
+use crate::payments::payment::{IdempotencyKey, Payment};
 
 /// The NVP API version whose field names (`PAYMENTREQUEST_0_*`, `PAYMENTINFO_0_*`) are used.
 const VERSION: &str = "124.0";

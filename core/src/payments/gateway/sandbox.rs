@@ -14,8 +14,8 @@ use url::Url;
 
 use super::{Callback, Checkout, CheckoutRequest, Done, Gateway, GatewayError, Notice, Status};
 use crate::money::Money;
-use crate::order::Action;
-use crate::payment::{IdempotencyKey, Payment};
+use crate::payments::order::Action;
+use crate::payments::payment::{IdempotencyKey, Payment};
 
 pub const NAME: &str = "sandbox";
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::lang::Lang;
 use crate::money::Money;
-use crate::payment::{CaptureLimit, State};
+use crate::payments::payment::{CaptureLimit, State};
 use crate::pricing::{Cost, Prices};
 use crate::site::DivisionId;
 

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use crate::lang::Lang;
 use crate::money::Money;
-use crate::order::OrderId;
 use crate::outbox::{ChatMessage, Effect};
+use crate::payments::order::OrderId;
 use crate::platform::PlatformKind;
 use crate::platform::control::Attendee;
 

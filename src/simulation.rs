@@ -8,8 +8,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::metering::Usage;
-use crate::platform::PlatformKind;
+use tollbooth_core::metering::Usage;
+use tollbooth_core::platform::PlatformKind;
 
 /// What to play.
 #[derive(Clone, Copy, Debug)]
@@ -284,7 +284,7 @@ fn zoom_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::{Inbound, Observation};
+    use tollbooth_core::platform::{Inbound, Observation};
 
     fn plan(platform: PlatformKind) -> Plan {
         Plan {

@@ -1,0 +1,4 @@
+//! Fee-based training: attendees register for a session with a fee, pay, and only then become
+//! approved registrants on the platform.
+
+pub mod registration;
