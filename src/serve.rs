@@ -21,7 +21,9 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     let gateway = config.discord.mode == DiscordMode::Gateway;
     let http =
         tollbooth_bot::api::http(&config.discord).map_err(|e| Failure::Usage(e.to_string()))?;
-    let state = AppState::new(Arc::new(store), Arc::new(config));
+    let (state, workers) = AppState::new(Arc::new(store), Arc::new(config));
+    // The ingest writer, the applier, the outbox worker, the storage probe and retention.
+    workers.spawn();
     if gateway {
         let bot = state.bot.clone();
         tokio::spawn(async move {

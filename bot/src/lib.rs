@@ -51,6 +51,22 @@ pub struct Bot {
     commands: Arc<manifest::Discord>,
 }
 
+/// What the bot works with, given once.
+pub struct Dependencies {
+    pub store: Arc<dyn Store>,
+    pub pay_links: PayLinks,
+    /// Base of the links the bot hands out, with a trailing slash.
+    pub public_url: Url,
+    /// The configured payment methods.
+    pub methods: Vec<Method>,
+    /// How long a pay link works.
+    pub pay_link_hours: u64,
+    /// What pay-per-use authorisations hold above the estimate, in percent.
+    pub headroom_percent: u32,
+    /// Where meetings are scheduled and cancelled.
+    pub platforms: Platforms,
+}
+
 /// Who is asking, in which language, and whether Discord says they may manage the server.
 #[derive(Clone, Copy, Debug)]
 pub struct Caller {
@@ -72,14 +88,16 @@ impl Caller {
 }
 
 impl Bot {
-    pub fn new(
-        store: Arc<dyn Store>,
-        pay_links: PayLinks,
-        public_url: Url,
-        methods: Vec<Method>,
-        pay_link_hours: u64,
-        headroom_percent: u32,
-    ) -> Bot {
+    pub fn new(deps: Dependencies) -> Bot {
+        let Dependencies {
+            store,
+            pay_links,
+            public_url,
+            methods,
+            pay_link_hours,
+            headroom_percent,
+            platforms,
+        } = deps;
         Bot {
             store,
             pay_links,
@@ -87,15 +105,9 @@ impl Bot {
             methods,
             pay_link_hours: i64::try_from(pay_link_hours).unwrap_or(i64::MAX),
             headroom_percent,
-            platforms: Platforms::default(),
+            platforms,
             commands: Arc::new(Manifest::built_in().discord),
         }
-    }
-
-    /// The platform clients to schedule and cancel meetings with.
-    pub fn with_platforms(mut self, platforms: Platforms) -> Bot {
-        self.platforms = platforms;
-        self
     }
 
     /// Answers one interaction. Never panics on input: bad input becomes an ephemeral message.

@@ -506,7 +506,8 @@ async fn a_group_commit_the_database_refuses_is_stored_again_one_by_one(db: Db) 
     use tollbooth_webhook::health::Health;
     use tollbooth_webhook::ingest::{Failure, Ingest};
     let store: Arc<dyn Store> = Arc::new(tollbooth_core::store::open(&db.url).await.unwrap());
-    let ingest = Ingest::start(store.clone(), Health::default());
+    let (ingest, writer) = Ingest::new(store.clone(), Health::default());
+    tokio::spawn(writer.run());
     // Past the door's checks (which refuse it with 400): what the database itself refuses.
     let delivery = |i: usize| NewDelivery {
         platform: PlatformKind::Webex,

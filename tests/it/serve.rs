@@ -48,7 +48,8 @@ async fn serve_refuses_a_bad_configuration_with_status_2() {
 async fn router_on_port_0(store: SqlStore) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(Arc::new(store), Arc::new(Config::default()));
+    let (state, workers) = AppState::new(Arc::new(store), Arc::new(Config::default()));
+    workers.spawn();
     tokio::spawn(tollbooth_webhook::serve(listener, state, std::future::pending()));
     base
 }

@@ -24,7 +24,24 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 const STATEMENTS_PER_PASS: u32 = 6;
 const PART: &str = "applier";
 
-pub async fn run(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms, health: Health) {
+/// The applier's inputs; [`Applier::run`] runs it.
+pub struct Applier {
+    pub store: Arc<dyn Store>,
+    /// Woken by the ingest writer after each commit.
+    pub stored: Arc<Notify>,
+    pub terms: Terms,
+    pub health: Health,
+}
+
+impl Applier {
+    #[tracing::instrument(name = "applier", skip_all)]
+    pub async fn run(self) {
+        let Applier { store, stored, terms, health } = self;
+        run(store, stored, terms, health).await;
+    }
+}
+
+async fn run(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms, health: Health) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let deadline = store.deadline() * STATEMENTS_PER_PASS;
@@ -53,6 +70,7 @@ pub async fn run(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms, healt
 /// Applies the oldest batch; if it fails for a reason other than an outage, applies its
 /// deliveries one at a time and quarantines each that fails alone. Returns how many were
 /// processed.
+#[tracing::instrument(skip_all)]
 async fn pass(store: &dyn Store, terms: &Terms) -> Result<usize, StoreError> {
     match store.apply_deliveries(Pending::Oldest(BATCH), terms).await {
         Err(e) if !e.is_unavailable() => {
@@ -71,6 +89,7 @@ async fn pass(store: &dyn Store, terms: &Terms) -> Result<usize, StoreError> {
     }
 }
 
+#[tracing::instrument(skip(store, e))]
 async fn quarantine(store: &dyn Store, id: i64, e: &StoreError) -> Result<usize, StoreError> {
     // The error's own words and its cause: what a person needs to mend the delivery.
     let why = match std::error::Error::source(e) {

@@ -101,10 +101,18 @@ impl Health {
 
 /// Writes one row every [`PROBE_EVERY`], within the store's deadline, and reports it as
 /// `storage`.
-pub async fn probe_storage(store: Arc<dyn Store>, health: Health) {
-    loop {
-        probe_once(store.as_ref(), &health).await;
-        tokio::time::sleep(PROBE_EVERY).await;
+pub struct StorageProbe {
+    pub store: Arc<dyn Store>,
+    pub health: Health,
+}
+
+impl StorageProbe {
+    #[tracing::instrument(name = "storage_probe", skip_all)]
+    pub async fn run(self) {
+        loop {
+            probe_once(self.store.as_ref(), &self.health).await;
+            tokio::time::sleep(PROBE_EVERY).await;
+        }
     }
 }
 

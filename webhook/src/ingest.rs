@@ -47,12 +47,22 @@ pub enum Failure {
     Failed,
 }
 
+/// The one writer task, which [`Writer::run`] runs: it takes what handlers submit.
+pub struct Writer {
+    store: Arc<dyn Store>,
+    receiver: mpsc::Receiver<Job>,
+    stored: Arc<Notify>,
+    health: Health,
+}
+
 impl Ingest {
-    pub fn start(store: Arc<dyn Store>, health: Health) -> Ingest {
+    /// The handle handlers submit through, and the writer that must be running for them to
+    /// be answered.
+    pub fn new(store: Arc<dyn Store>, health: Health) -> (Ingest, Writer) {
         let (jobs, receiver) = mpsc::channel(MAX_BATCH * 8);
         let stored = Arc::new(Notify::new());
-        tokio::spawn(write(store, receiver, stored.clone(), health));
-        Ingest { jobs, stored }
+        let writer = Writer { store, receiver, stored: stored.clone(), health };
+        (Ingest { jobs, stored }, writer)
     }
 
     /// Returns once the delivery is committed (or was already there).
@@ -63,9 +73,18 @@ impl Ingest {
     }
 }
 
+impl Writer {
+    /// Runs until every [`Ingest`] handle is gone.
+    #[tracing::instrument(name = "ingest_writer", skip_all)]
+    pub async fn run(self) {
+        let Writer { store, mut receiver, stored, health } = self;
+        write(store, &mut receiver, stored, health).await;
+    }
+}
+
 async fn write(
     store: Arc<dyn Store>,
-    mut receiver: mpsc::Receiver<Job>,
+    receiver: &mut mpsc::Receiver<Job>,
     stored: Arc<Notify>,
     health: Health,
 ) {
@@ -92,6 +111,7 @@ async fn write(
 /// How long a failed commit keeps `/readyz` at 503 (see [`Health::report_for`]).
 const FAILURE_SHOWS_FOR: Duration = Duration::from_secs(10);
 
+#[tracing::instrument(skip_all, fields(deliveries = batch.len()))]
 async fn commit(store: &dyn Store, batch: Vec<Job>, stored: &Notify, health: &Health) {
     let deliveries: Vec<NewDelivery> = batch.iter().map(|job| job.delivery.clone()).collect();
     let outcome = store_within_deadline(store, &deliveries).await;

@@ -18,11 +18,12 @@ mod payments;
 mod plan;
 mod quarantine;
 mod receipts;
-mod retention;
+pub mod retention;
 pub mod server;
 mod sessions;
 mod state;
 mod webhooks;
+pub mod workers;
 
 use std::future::Future;
 use std::time::Duration;
@@ -38,6 +39,7 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 pub use state::AppState;
 pub use webhooks::MAX_BODY as MAX_WEBHOOK_BODY;
+pub use workers::Workers;
 
 /// The whole HTTP surface of tollbooth.
 pub fn router(state: AppState) -> Router {

@@ -44,10 +44,26 @@ pub struct Deliverers {
     pub cashier: Cashier,
 }
 
-/// The worker's loop; `worker` names this instance in leases. Each store call has the store's
+/// The outbox worker: its inputs, and [`Worker::run`], its loop. Each store call has the store's
 /// deadline; a pass whose store calls fail is reported to `/readyz` and tried again after
 /// [`POLL`]. Deliveries themselves are bounded by their adapters' timeouts.
-pub async fn run(store: Arc<dyn Store>, deliverers: Deliverers, worker: String, health: Health) {
+pub struct Worker {
+    pub store: Arc<dyn Store>,
+    pub deliverers: Deliverers,
+    /// This instance's name in leases.
+    pub name: String,
+    pub health: Health,
+}
+
+impl Worker {
+    #[tracing::instrument(name = "outbox", skip_all, fields(worker = %self.name))]
+    pub async fn run(self) {
+        let Worker { store, deliverers, name, health } = self;
+        run(store, deliverers, name, health).await;
+    }
+}
+
+async fn run(store: Arc<dyn Store>, deliverers: Deliverers, worker: String, health: Health) {
     let mut wait = POLL;
     loop {
         let outcome = run_once(store.as_ref(), &deliverers, &worker, Utc::now()).await;
@@ -135,6 +151,7 @@ fn lease_for(effect: &Effect) -> chrono::Duration {
 }
 
 /// One attempt at one effect; the error says what went wrong, for the log and the row.
+#[tracing::instrument(skip_all, fields(key = %claimed.key, kind = claimed.effect.kind()))]
 async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result<(), String> {
     match &claimed.effect {
         Effect::ChatMessage(message) => {

@@ -14,10 +14,19 @@ const EVERY: Duration = Duration::from_secs(3600);
 /// Deleted per statement, so that no prune holds SQLite's write lock for long.
 const CHUNK: usize = 1000;
 
-pub async fn run(store: Arc<dyn Store>, days: u64) {
-    loop {
-        prune(store.as_ref(), days).await;
-        tokio::time::sleep(EVERY).await;
+pub struct Retention {
+    pub store: Arc<dyn Store>,
+    /// `retention.deliveries_days`.
+    pub days: u64,
+}
+
+impl Retention {
+    #[tracing::instrument(name = "retention", skip_all, fields(days = self.days))]
+    pub async fn run(self) {
+        loop {
+            prune(self.store.as_ref(), self.days).await;
+            tokio::time::sleep(EVERY).await;
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 use serenity::all::Http;
 use tokio::sync::RwLock;
-use tollbooth_bot::Bot;
+use tollbooth_bot::{Bot, Dependencies};
 use tollbooth_core::config::{Config, DiscordMode};
 use tollbooth_core::pay_per_use::terms::Terms;
 use tollbooth_core::payments::cashier::Cashier;
@@ -27,10 +27,13 @@ use tollbooth_core::platform::{MeetingControl, PlatformKind, Platforms};
 use tollbooth_core::store::Store;
 use url::Url;
 
+use crate::applier::Applier;
 use crate::discord::Endpoint;
-use crate::health::Health;
+use crate::health::{Health, StorageProbe};
 use crate::ingest::Ingest;
-use crate::outbox::Deliverers;
+use crate::outbox::{self, Deliverers};
+use crate::retention::Retention;
+use crate::workers::Workers;
 
 /// Hook secrets are re-read at most this often, however many bad signatures arrive.
 const SECRETS_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
@@ -61,14 +64,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Starts the background tasks that the application needs: the delivery writer, the
-    /// applier, the outbox worker, the storage probe and retention. Must be called inside a
-    /// Tokio runtime.
-    pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> AppState {
+    /// What handlers need, and the background workers that must run beside them (see
+    /// [`Workers`]); nothing is started here.
+    pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> (AppState, Workers) {
         let health = Health::default();
-        let ingest = Ingest::start(store.clone(), health.clone());
-        tokio::spawn(crate::health::probe_storage(store.clone(), health.clone()));
-        tokio::spawn(crate::retention::run(store.clone(), config.retention.deliveries_days));
+        let (ingest, ingest_writer) = Ingest::new(store.clone(), health.clone());
         let sandbox = Arc::new(Sandbox::new(base(&config.public_url)));
         let mut gateways = Gateways::default();
         for method in &config.payments.methods {
@@ -104,25 +104,25 @@ impl AppState {
             captures: gateways.capture_limits(),
             headroom_percent: config.pay_per_use.headroom_percent,
         };
-        tokio::spawn(crate::applier::run(
-            store.clone(),
-            ingest.stored.clone(),
-            terms.clone(),
-            health.clone(),
-        ));
+        let applier = Applier {
+            store: store.clone(),
+            stored: ingest.stored.clone(),
+            terms: terms.clone(),
+            health: health.clone(),
+        };
         let platforms = Platforms {
             webex: platform_api(&config, PlatformKind::Webex),
             zoom: platform_api(&config, PlatformKind::Zoom),
         };
-        let bot = Bot::new(
-            store.clone(),
-            pay_links.clone(),
-            base(&config.public_url),
-            config.payments.methods.clone(),
-            config.payments.pay_link_hours,
-            config.pay_per_use.headroom_percent,
-        )
-        .with_platforms(platforms.clone());
+        let bot = Bot::new(Dependencies {
+            store: store.clone(),
+            pay_links: pay_links.clone(),
+            public_url: base(&config.public_url),
+            methods: config.payments.methods.clone(),
+            pay_link_hours: config.payments.pay_link_hours,
+            headroom_percent: config.pay_per_use.headroom_percent,
+            platforms: platforms.clone(),
+        });
         let cashier = Cashier::new(store.clone(), gateways);
         let http = discord_http(&config);
         let deliverers = Deliverers {
@@ -130,10 +130,21 @@ impl AppState {
             platforms,
             cashier: cashier.clone(),
         };
-        let worker = format!("{}-{}", std::process::id(), rand::random::<u32>());
-        tokio::spawn(crate::outbox::run(store.clone(), deliverers, worker, health.clone()));
+        let outbox = outbox::Worker {
+            store: store.clone(),
+            deliverers,
+            name: format!("{}-{}", std::process::id(), rand::random::<u32>()),
+            health: health.clone(),
+        };
+        let workers = Workers {
+            ingest_writer,
+            applier,
+            outbox,
+            storage_probe: StorageProbe { store: store.clone(), health: health.clone() },
+            retention: Retention { store: store.clone(), days: config.retention.deliveries_days },
+        };
         let discord = http.and_then(|http| endpoint(&config, &bot, http));
-        AppState {
+        let state = AppState {
             cashier,
             terms,
             store,
@@ -146,7 +157,8 @@ impl AppState {
             health,
             config,
             stored_secrets: Arc::default(),
-        }
+        };
+        (state, workers)
     }
 
     /// An absolute URL under the public base URL, for links that leave this process.

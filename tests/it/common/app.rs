@@ -30,7 +30,8 @@ pub async fn start(db: &Db, configure: impl FnOnce(&mut Config)) -> App {
     configure(&mut config);
     let store = store::open(&db.url).await.unwrap();
     store.apply_config(config.site.country, &config.prices()).await.unwrap();
-    let state = AppState::new(Arc::new(store.clone()), Arc::new(config));
+    let (state, workers) = AppState::new(Arc::new(store.clone()), Arc::new(config));
+    workers.spawn();
     tokio::spawn(tollbooth_webhook::serve(listener, state.clone(), std::future::pending()));
     App { base, state, store }
 }

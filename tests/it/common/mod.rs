@@ -183,10 +183,11 @@ impl App {
         store.apply_config(config.site.country, &config.prices()).await.expect("apply config");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = tollbooth_webhook::AppState::new(
+        let (state, workers) = tollbooth_webhook::AppState::new(
             std::sync::Arc::new(store.clone()),
             std::sync::Arc::new(config),
         );
+        workers.spawn();
         tokio::spawn(tollbooth_webhook::serve(listener, state, std::future::pending()));
         App { base, store }
     }

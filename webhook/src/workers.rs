@@ -1,0 +1,34 @@
+//! The background workers that run beside the HTTP application. [`crate::AppState::new`] makes
+//! them and starts none; whoever serves starts them, each as its own task and named in its
+//! tracing span.
+
+use crate::applier::Applier;
+use crate::health::StorageProbe;
+use crate::ingest;
+use crate::outbox;
+use crate::retention::Retention;
+
+pub struct Workers {
+    /// Stores verified deliveries in group commits; webhooks wait for it.
+    pub ingest_writer: ingest::Writer,
+    /// Applies stored deliveries to sessions and takes the pay-per-use decisions.
+    pub applier: Applier,
+    /// Delivers stored effects: messages, platform calls, captures, refunds.
+    pub outbox: outbox::Worker,
+    /// Writes one row every few seconds for `/readyz`.
+    pub storage_probe: StorageProbe,
+    /// Deletes applied deliveries past `retention.deliveries_days`.
+    pub retention: Retention,
+}
+
+impl Workers {
+    /// Starts every worker as a task of its own. Must be called inside a Tokio runtime.
+    pub fn spawn(self) {
+        let Workers { ingest_writer, applier, outbox, storage_probe, retention } = self;
+        tokio::spawn(ingest_writer.run());
+        tokio::spawn(applier.run());
+        tokio::spawn(outbox.run());
+        tokio::spawn(storage_probe.run());
+        tokio::spawn(retention.run());
+    }
+}
