@@ -18,7 +18,7 @@ use tollbooth_core::store::{
 };
 
 use chat::{ADMIN, MEMBER, key, sub};
-use common::app::{self, App};
+use common::app::{App, browser};
 use common::{Db, TempDir, binary};
 use emulators::discord::{APPLICATION_ID, DiscordEmulator};
 
@@ -38,7 +38,7 @@ async fn start(db: &Db) -> Bot {
 async fn start_with(db: &Db, configure: impl FnOnce(&mut Config)) -> Bot {
     let discord = DiscordEmulator::start().await;
     let clients = emulators::clients(None, None, Some(&discord));
-    let app = app::start(db, |c| {
+    let app = App::configured(db, |c| {
         clients(c);
         configure(c);
     })
@@ -580,7 +580,7 @@ async fn paying_over_a_divisions_budget_is_refused_in_chat_and_on_the_pay_page_w
     let html = page.text().await.unwrap();
     assert!(html.contains("Division sales has a budget of 50.00 USD"), "{html}");
     assert!(html.contains("would take it 31.00 USD over"), "{html}");
-    let chosen = app::browser().post(&earlier).form(&[("method", "sandbox")]).send().await.unwrap();
+    let chosen = browser().post(&earlier).form(&[("method", "sandbox")]).send().await.unwrap();
     assert_eq!(chosen.status(), 403);
     let token = earlier.rsplit('/').next().unwrap();
     let order: OrderId = token.split('.').next().unwrap().parse().unwrap();

@@ -20,7 +20,7 @@ use tollbooth_core::payments::payment::{Payment, State};
 use tollbooth_core::store::PaymentStore;
 
 use common::Db;
-use common::app::{self, App, browser};
+use common::app::{App, browser};
 use emulators::payflow::{self, Payflow};
 use emulators::paypal::{self, Paypal};
 use emulators::paypal_classic::{self, PaypalClassic};
@@ -253,7 +253,7 @@ struct Rig {
 impl Rig {
     async fn start(kind: Kind, db: &Db) -> Rig {
         let emulator = kind.emulator().await;
-        let app = app::start(db, |config| {
+        let app = App::configured(db, |config| {
             config.payments.methods = vec![kind.method()];
             kind.site(config);
             if let Some(e) = &emulator {
@@ -596,7 +596,7 @@ async fn the_pay_page_offers_each_method_only_where_it_belongs(db: Db) {
         ("GB", Some("website-payments-pro")),
         ("NO", None),
     ] {
-        let app = app::start(&db, |config| {
+        let app = App::configured(&db, |config| {
             config.payments.methods = tollbooth_core::payments::method::ALL.to_vec();
             config.site.country = country.parse().unwrap();
         })

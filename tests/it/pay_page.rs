@@ -23,7 +23,7 @@ use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::{PaymentStore, RegistrationStore, SiteStore};
 
 use chromium::{chromium, dump_dom, headless};
-use common::{Db, TempDir};
+use common::{App, Db, TempDir};
 
 on_both_backends!(
     the_pay_page_in_chromium,
@@ -60,7 +60,7 @@ async fn save_screenshot(browser: &Path, url: &str, name: &str) {
 
 async fn the_pay_page_in_chromium(db: Db) {
     let Some(browser) = chromium() else { return };
-    let app = common::app::start(&db, |config| {
+    let app = App::configured(&db, |config| {
         config.payments.methods = vec![Method::Sandbox, Method::Payflow];
     })
     .await;
@@ -115,7 +115,7 @@ async fn the_pay_page_in_chromium(db: Db) {
 /// pay link; the order they came from is left as it was.
 async fn the_estimate_is_changed_on_the_pay_page_in_chromium(db: Db) {
     let Some(browser) = chromium() else { return };
-    let app = common::app::start(&db, |_| {}).await;
+    let app = App::configured(&db, |_| {}).await;
     let order = app.session_order().await;
     let link = app.pay_link(&order, 1);
     let mut tab = Tab::open(&browser, &link).await;
@@ -143,7 +143,7 @@ async fn the_estimate_is_changed_on_the_pay_page_in_chromium(db: Db) {
 /// says registration is closed and offers no way to pay.
 async fn a_registration_fee_and_its_closed_page_in_chromium(db: Db) {
     let Some(browser) = chromium() else { return };
-    let app = common::app::start(&db, |config| {
+    let app = App::configured(&db, |config| {
         config.payments.methods = vec![Method::Sandbox, Method::Payflow];
     })
     .await;

@@ -14,7 +14,7 @@ use tollbooth_core::payments::payment::{Payment, State};
 use tollbooth_core::store::PaymentStore;
 
 use common::Db;
-use common::app::{self, App, browser};
+use common::app::{App, browser};
 use emulators::payflow::Payflow;
 use pay::{choose, location, on_payflow_page, text, with_payflow};
 
@@ -40,7 +40,7 @@ async fn only_payment(app: &App, order: &Order) -> Payment {
 }
 
 async fn a_full_sandbox_payment(db: Db) {
-    let app = app::start(&db, |_| {}).await;
+    let app = App::configured(&db, |_| {}).await;
     let order = app.registration_order("25.00").await;
     let link = app.pay_link(&order, 1);
     let page = text(&link).await;
@@ -89,7 +89,7 @@ async fn a_full_sandbox_payment(db: Db) {
 
 async fn a_full_payflow_payment(db: Db) {
     let emulator = Payflow::start().await;
-    let app = app::start(&db, with_payflow(&emulator, 10)).await;
+    let app = App::configured(&db, with_payflow(&emulator, 10)).await;
     let order = app.session_order().await;
     let link = app.pay_link(&order, 1);
     let page = text(&link).await;
@@ -125,7 +125,7 @@ async fn a_full_payflow_payment(db: Db) {
 
 async fn a_declined_card(db: Db) {
     let emulator = Payflow::start().await;
-    let app = app::start(&db, with_payflow(&emulator, 10)).await;
+    let app = App::configured(&db, with_payflow(&emulator, 10)).await;
     let order = app.registration_order("40.00").await;
     let link = app.pay_link(&order, 1);
     let back = on_payflow_page(&choose(&link, "payflow").await, "decline").await;
@@ -145,7 +145,7 @@ async fn a_declined_card(db: Db) {
 
 async fn silent_posts_for_unknown_orders_or_wrong_amounts_are_rejected_and_recorded(db: Db) {
     let emulator = Payflow::start().await;
-    let app = app::start(&db, with_payflow(&emulator, 10)).await;
+    let app = App::configured(&db, with_payflow(&emulator, 10)).await;
     let notify = format!("{}/payments/payflow/notify", app.base);
     let post = |form: Vec<(&'static str, String)>| {
         let notify = notify.clone();
@@ -210,7 +210,7 @@ async fn silent_posts_for_unknown_orders_or_wrong_amounts_are_rejected_and_recor
 async fn the_same_silent_post_three_times_racing_the_return_gives_one_payment(db: Db) {
     let emulator = Payflow::start().await;
     emulator.silent_posts(false);
-    let app = app::start(&db, with_payflow(&emulator, 10)).await;
+    let app = App::configured(&db, with_payflow(&emulator, 10)).await;
     let order = app.session_order().await;
     let back = on_payflow_page(&choose(&app.pay_link(&order, 1), "payflow").await, "approve").await;
     let silent_post = emulator.last_silent_post().unwrap();
@@ -245,7 +245,7 @@ async fn the_same_silent_post_three_times_racing_the_return_gives_one_payment(db
 
 async fn a_capture_retried_after_a_timeout_charges_once(db: Db) {
     let emulator = Payflow::start().await;
-    let app = app::start(&db, with_payflow(&emulator, 1)).await;
+    let app = App::configured(&db, with_payflow(&emulator, 1)).await;
     let order = app.session_order().await;
     let back = on_payflow_page(&choose(&app.pay_link(&order, 1), "payflow").await, "approve").await;
     assert!(text(&back).await.contains("Payment authorised"));
@@ -274,7 +274,7 @@ async fn a_capture_retried_after_a_timeout_charges_once(db: Db) {
 }
 
 async fn an_expired_pay_link_answers_with_a_clear_page(db: Db) {
-    let app = app::start(&db, |_| {}).await;
+    let app = App::configured(&db, |_| {}).await;
     let order = app.session_order().await;
     let expired = app.pay_link(&order, -1);
     let page = text(&expired).await;
@@ -294,7 +294,7 @@ async fn an_expired_pay_link_answers_with_a_clear_page(db: Db) {
 
 async fn a_cancelled_checkout_and_a_fraud_review_are_said_in_plain_words(db: Db) {
     let emulator = Payflow::start().await;
-    let app = app::start(&db, with_payflow(&emulator, 10)).await;
+    let app = App::configured(&db, with_payflow(&emulator, 10)).await;
     let order = app.session_order().await;
     let link = app.pay_link(&order, 1);
 

@@ -1,4 +1,5 @@
-//! The router on a real port with a fresh store, and orders with signed pay links.
+//! The one app harness: the router and its workers on a real port with a fresh store, and
+//! orders with signed pay links.
 
 use std::sync::Arc;
 
@@ -18,22 +19,39 @@ pub struct App {
     pub store: SqlStore,
 }
 
-/// Serves the router on 127.0.0.1:0 with the default configuration, changed by `configure`.
-pub async fn start(db: &Db, configure: impl FnOnce(&mut Config)) -> App {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = Config {
-        public_url: format!("{base}/").parse().unwrap(),
-        pay_link_secret: Some(SecretString::from("test-pay-link-secret-of-32-chars-or-more")),
-        ..Config::default()
-    };
-    configure(&mut config);
-    let store = store::open(&db.url).await.unwrap();
-    store.apply_config(config.site.country, &config.prices()).await.unwrap();
-    let (state, workers) = AppState::new(Arc::new(store.clone()), Arc::new(config));
-    workers.spawn();
-    tokio::spawn(tollbooth_webhook::serve(listener, state.clone(), std::future::pending()));
-    App { base, state, store }
+impl App {
+    /// Serves on 127.0.0.1:0, configured as `tollbooth serve` would be by the environment
+    /// pairs `env`, on top of the test secrets and admin token.
+    pub async fn start(db: &Db, env: &[(&str, &str)]) -> App {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        App::serve(listener, db, super::config(db, env)).await
+    }
+
+    /// Serves on 127.0.0.1:0 with the default configuration (its public URL this server's,
+    /// with a fixed pay link secret), changed by `configure`.
+    pub async fn configured(db: &Db, configure: impl FnOnce(&mut Config)) -> App {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = Config {
+            public_url: format!("{base}/").parse().unwrap(),
+            pay_link_secret: Some(SecretString::from("test-pay-link-secret-of-32-chars-or-more")),
+            ..Config::default()
+        };
+        configure(&mut config);
+        App::serve(listener, db, config).await
+    }
+
+    /// The store opened and brought in line with `config`, the workers started, and the
+    /// router served on `listener`.
+    async fn serve(listener: tokio::net::TcpListener, db: &Db, config: Config) -> App {
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let store = store::open_with(&db.url, config.database_deadline()).await.unwrap();
+        store.apply_config(config.site.country, &config.prices()).await.unwrap();
+        let (state, workers) = AppState::new(Arc::new(store.clone()), Arc::new(config));
+        workers.spawn();
+        tokio::spawn(tollbooth_webhook::serve(listener, state.clone(), std::future::pending()));
+        App { base, state, store }
+    }
 }
 
 impl App {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use sqlx::Connection;
 
 pub mod app;
+pub use app::App;
 pub mod chat;
 pub mod chromium;
 pub mod control;
@@ -148,12 +149,6 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The application's router served on `127.0.0.1:0` in this process.
-pub struct App {
-    pub base: String,
-    pub store: tollbooth_core::store::SqlStore,
-}
-
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub const WEBEX_SECRET: &str = "webex-test-secret";
 pub const ZOOM_SECRET: &str = "zoom-test-secret";
@@ -170,27 +165,6 @@ pub fn config(db: &Db, env: &[(&str, &str)]) -> tollbooth_core::config::Config {
     vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     tollbooth_core::config::Config::load_from(Some(std::path::Path::new("/dev/null")), vars)
         .expect("test configuration")
-}
-
-impl App {
-    pub async fn start(db: &Db, env: &[(&str, &str)]) -> App {
-        use tollbooth_core::store::SiteStore;
-        let config = config(db, env);
-        let deadline = config.database_deadline();
-        let store = tollbooth_core::store::open_with(&config.database_url, deadline)
-            .await
-            .expect("open store");
-        store.apply_config(config.site.country, &config.prices()).await.expect("apply config");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (state, workers) = tollbooth_webhook::AppState::new(
-            std::sync::Arc::new(store.clone()),
-            std::sync::Arc::new(config),
-        );
-        workers.spawn();
-        tokio::spawn(tollbooth_webhook::serve(listener, state, std::future::pending()));
-        App { base, store }
-    }
 }
 
 /// The status of a POST written by hand on a plain TCP connection: `headers` are extra header

@@ -7,8 +7,8 @@ use tollbooth_core::config::Config;
 use tollbooth_core::site::HostEmail;
 use tollbooth_core::store::{DiscordLinkStore, SiteStore, Switches};
 
+use crate::common::app::App;
 use crate::common::app::browser;
-use crate::common::app::{self, App};
 use crate::common::pay::{choose, location, text, with_payflow};
 use crate::common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
 use crate::emulators::{
@@ -49,7 +49,7 @@ impl World {
             DiscordEmulator::start().await,
         );
         let config = configure(&payflow, &webex, &zoom, &discord, payflow_timeout_secs);
-        let app = app::start(db, config).await;
+        let app = App::configured(db, config).await;
         app.store.set_switches(switches).await.unwrap();
         let host: HostEmail = HOST.parse().unwrap();
         app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
@@ -60,7 +60,7 @@ impl World {
     /// A second server on the same database, calling the same emulators.
     pub async fn another_server(&self, db: &Db) -> App {
         let (p, w, z, d) = (&self.payflow, &self.webex, &self.zoom, &self.discord);
-        app::start(db, configure(p, w, z, d, self.payflow_timeout_secs)).await
+        App::configured(db, configure(p, w, z, d, self.payflow_timeout_secs)).await
     }
 }
 
