@@ -9,6 +9,7 @@ mod discord_links;
 mod outbox;
 mod pay_per_use;
 mod payments;
+mod port;
 mod registrations;
 mod sessions;
 mod site;
@@ -26,6 +27,7 @@ pub use discord_links::DiscordLinkStore;
 pub use outbox::{OutboxStore, QuarantinedEffect};
 pub use pay_per_use::PayPerUseStore;
 pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
+pub use port::Tx;
 pub use registrations::{Cancelled, Registered, RegistrationStore};
 pub use sessions::{NewDelivery, Pending, QuarantinedDelivery, SessionRecord, SessionStore};
 pub use site::{PriceSource, SiteStore, Switches};
@@ -236,6 +238,10 @@ pub trait Store:
     /// How long one call may take before it counts as an outage ([`Outage::Deadline`]); the
     /// server enforces it too where it can (see [`SqlStore::connect_with`]).
     fn deadline(&self) -> std::time::Duration;
+
+    /// A write transaction for a workflow to decide in (see [`Tx`]); dropped without
+    /// [`Tx::commit`], it rolls back.
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
 
     /// Succeeds when the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -130,7 +130,11 @@ fn discord_deliverers(s: &store::SqlStore, discord: &DiscordEmulator) -> Deliver
     Deliverers {
         discord: Some(Arc::new(http)),
         platforms: Platforms::default(),
-        cashier: Cashier::new(Arc::new(s.clone()), Gateways::default()),
+        cashier: Cashier::new(
+            Arc::new(s.clone()),
+            Gateways::default(),
+            tollbooth_core::when_paid(),
+        ),
     }
 }
 
@@ -237,7 +241,11 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
     let deliverers = Deliverers {
         discord: None,
         platforms: Platforms::default(),
-        cashier: Cashier::new(Arc::new(s.clone()), Gateways::default()),
+        cashier: Cashier::new(
+            Arc::new(s.clone()),
+            Gateways::default(),
+            tollbooth_core::when_paid(),
+        ),
     };
     let later = now + Duration::seconds(1);
     let delivered = tollbooth_webhook::outbox::run_once(&s, &deliverers, "w", later).await;

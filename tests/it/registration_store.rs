@@ -3,6 +3,7 @@
 //! last seats, reuse of an open registration, and cancelling.
 
 use crate::common;
+use tollbooth_core::payments::service::record_transition;
 
 use chrono::{Duration, Utc};
 use tollbooth_core::fee_based::registration::{
@@ -72,7 +73,7 @@ async fn register(s: &SqlStore, user: u64) -> Registration {
 }
 
 /// A payment for the registration's order, sold at the gateway: the transition the cashier
-/// saves when the gateway confirms it.
+/// records when the gateway confirms it, with what the features decide about it.
 async fn pay(s: &SqlStore, r: &Registration) -> Payment {
     let order = s.order(&r.order_id).await.unwrap().unwrap();
     let created = s.create_payment(&order, "sandbox").await.unwrap();
@@ -80,7 +81,8 @@ async fn pay(s: &SqlStore, r: &Registration) -> Payment {
     let Ok(Applied::Changed(next)) = created.apply(&event, CaptureLimit::Authorised) else {
         panic!()
     };
-    assert!(s.save_transition(&created, &next, &event).await.unwrap());
+    let when_paid = tollbooth_core::when_paid();
+    assert!(record_transition(s, &when_paid, &created, &next, &event).await.unwrap());
     *next
 }
 

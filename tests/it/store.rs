@@ -1,6 +1,7 @@
 //! The storage interface on SQLite and on PostgreSQL: every test here runs on both.
 
 use crate::common;
+use tollbooth_core::payments::service::record_transition;
 
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -299,8 +300,10 @@ async fn a_transition_is_applied_by_one_writer_only(db: Db) {
     let Ok(Applied::Changed(next)) = created.apply(&event, CaptureLimit::Authorised) else {
         panic!()
     };
-    assert!(s.save_transition(&created, &next, &event).await.unwrap());
-    assert!(!s.save_transition(&created, &next, &event).await.unwrap(), "stale version");
+    let when_paid = tollbooth_core::when_paid();
+    assert!(record_transition(&s, &when_paid, &created, &next, &event).await.unwrap());
+    let stale = record_transition(&s, &when_paid, &created, &next, &event).await.unwrap();
+    assert!(!stale, "stale version");
     let stored = s.payment(&created.id).await.unwrap().unwrap();
     assert_eq!(
         (stored.state, stored.reference.as_deref(), stored.version),

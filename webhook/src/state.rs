@@ -123,7 +123,7 @@ impl AppState {
             headroom_percent: config.pay_per_use.headroom_percent,
             platforms: platforms.clone(),
         });
-        let cashier = Cashier::new(store.clone(), gateways);
+        let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid());
         let http = discord_http(&config);
         let deliverers = Deliverers {
             discord: http.clone().filter(|_| config.discord.token.is_some()),

@@ -2,3 +2,4 @@
 //! approved registrants on the platform.
 
 pub mod registration;
+pub mod service;

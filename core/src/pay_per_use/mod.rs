@@ -6,4 +6,5 @@
 pub mod billing;
 pub mod budget;
 pub mod enforcement;
+pub mod service;
 pub mod terms;

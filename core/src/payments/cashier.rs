@@ -2,6 +2,7 @@
 //! turns callbacks into confirmed transitions, and moves money (capture, void, refund) so that
 //! a retry, a duplicate or a race can never charge twice.
 
+use crate::payments::service::{WhenPaid, record_transition};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -57,11 +58,17 @@ enum Operation {
 pub struct Cashier {
     store: Arc<dyn Store>,
     gateways: Gateways,
+    /// What features decide when a payment becomes paid ([`crate::when_paid`]).
+    when_paid: Vec<Arc<dyn WhenPaid>>,
 }
 
 impl Cashier {
-    pub fn new(store: Arc<dyn Store>, gateways: Gateways) -> Cashier {
-        Cashier { store, gateways }
+    pub fn new(
+        store: Arc<dyn Store>,
+        gateways: Gateways,
+        when_paid: Vec<Arc<dyn WhenPaid>>,
+    ) -> Cashier {
+        Cashier { store, gateways, when_paid }
     }
 
     fn gateway(&self, name: &str) -> Result<&Arc<dyn Gateway>, CashierError> {
@@ -313,7 +320,8 @@ impl Cashier {
             let payment = self.load(id).await?;
             match payment.apply(&event, self.gateways.capture_limit(&payment.gateway)) {
                 Ok(Applied::Changed(next)) => {
-                    if self.store.save_transition(&payment, &next, &event).await? {
+                    let store = self.store.as_ref();
+                    if record_transition(store, &self.when_paid, &payment, &next, &event).await? {
                         metrics::counter!("payment_transitions_total", "gateway" => payment.gateway.clone(), "state" => next.state.as_str())
                             .increment(1);
                         tracing::info!(payment = %id, from = %payment.state, to = %next.state, reference = event.reference(), "payment transition");

@@ -8,3 +8,4 @@ pub mod method;
 pub mod order;
 pub mod paylink;
 pub mod payment;
+pub mod service;

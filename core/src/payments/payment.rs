@@ -60,6 +60,18 @@ impl State {
     pub fn is_paid(self) -> bool {
         matches!(self, State::Authorised | State::Captured | State::Sale)
     }
+
+    /// Every state, for queries that select by a rule such as [`State::is_paid`].
+    pub const ALL: [State; 8] = [
+        State::Created,
+        State::Authorised,
+        State::Captured,
+        State::Voided,
+        State::Refunded,
+        State::Sale,
+        State::Failed,
+        State::Expired,
+    ];
 }
 
 impl FromStr for State {

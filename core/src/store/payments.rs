@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::payments::order::{Order, OrderId};
-use crate::payments::payment::{Event, Payment, PaymentId, State};
+use crate::payments::payment::{Payment, PaymentId, State};
 
 /// One applied transition, as the audit trail keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,14 +69,6 @@ pub trait PaymentStore {
     ) -> Result<Option<Payment>, StoreError>;
     async fn payments(&self, order: &OrderId) -> Result<Vec<Payment>, StoreError>;
 
-    /// Saves `next` and the transition's record if the payment is still at `before`'s version;
-    /// `false` when another writer applied something first (the caller reloads and retries).
-    async fn save_transition(
-        &self,
-        before: &Payment,
-        next: &Payment,
-        event: &Event,
-    ) -> Result<bool, StoreError>;
     async fn transitions(&self, payment: &PaymentId) -> Result<Vec<Transition>, StoreError>;
 
     /// Reserves `step` of a payment under `key`, or returns how far it already got.

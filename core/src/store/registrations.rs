@@ -1,6 +1,6 @@
 //! Sessions scheduled through tollbooth and attendees' registrations for those with a fee.
-//! What a successful payment does for a registration is decided inside
-//! [`super::PaymentStore::save_transition`], in the same transaction that records it.
+//! What a successful payment does for a registration is decided by
+//! `fee_based::service::SeatOnPayment`, in the transaction that records the payment.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -4,6 +4,7 @@ mod discord_links;
 mod outbox;
 mod pay_per_use;
 mod payments;
+mod port;
 mod registrations;
 mod sessions;
 mod site;
@@ -17,7 +18,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Connection as _, Row, Transaction};
 
-use super::{Backend, Store, StoreError};
+use super::{Backend, Store, StoreError, Tx};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -178,6 +179,10 @@ impl Store for SqlStore {
 
     fn deadline(&self) -> Duration {
         self.deadline
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+        Ok(Box::new(port::SqlTx(self.write().await?)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -20,12 +20,12 @@ use super::{SqlStore, flag, millis, parsed};
 use crate::lang::Lang;
 use crate::metering::session::Bill;
 use crate::money::{Currency, Money};
-use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient, Refund};
+use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient};
 use crate::pay_per_use::billing::{self, Charge, Month, SessionPayment, Spend};
 use crate::pay_per_use::enforcement::{self, Exemption, StartDecision, StartFacts};
 use crate::pay_per_use::terms::Terms;
 use crate::payments::order::{Order, OrderId};
-use crate::payments::payment::{Payment, PaymentId};
+use crate::payments::payment::PaymentId;
 use crate::platform::PlatformKind;
 use crate::pricing::{Cost, CostLine, Estimate};
 use crate::site::{DivisionId, HostEmail};
@@ -179,7 +179,7 @@ async fn start_facts(
 
 /// What a host owes: the parts of their sessions' cost their authorisations did not cover,
 /// less what their paid balance orders paid (but `except`). None when nothing was ever owed.
-async fn owed(
+pub(super) async fn owed(
     conn: &mut AnyConnection,
     host: &str,
     except: Option<&str>,
@@ -209,50 +209,6 @@ async fn owed(
         }
     }
     Ok(total.zip(currency).map(|(t, c)| Money::round(t.max(Decimal::ZERO), c)))
-}
-
-/// A payment has just become paid. For a pay-per-use order, a payment the host does not owe
-/// is given back at once, never kept: a second payment of a session order (two tabs, or the
-/// quote's link and the blocked start's link to the same order), or of a balance order, or a
-/// balance paid when nothing is owed any more (two balance links for one debt).
-pub(super) async fn on_payment_paid(
-    conn: &mut AnyConnection,
-    payment: &Payment,
-) -> Result<(), StoreError> {
-    let order = payment.order_id.as_str();
-    let Some(row) = sqlx::query("SELECT kind, payer FROM orders WHERE id = $1")
-        .bind(order)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
-        return Ok(());
-    };
-    let kind: String = row.try_get("kind")?;
-    if kind != "session" && kind != "balance" {
-        return Ok(());
-    }
-    let others: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM payments
-         WHERE order_id = $1 AND id <> $2 AND state IN ('authorised', 'captured', 'sale')",
-    )
-    .bind(order)
-    .bind(payment.id.as_str())
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("n")?;
-    let surplus = others > 0
-        || (kind == "balance" && {
-            let payer: String = row.try_get("payer")?;
-            let host = payer.to_ascii_lowercase();
-            owed(conn, &host, Some(order)).await?.is_none_or(|m| m.amount().is_zero())
-        });
-    if surplus {
-        tracing::warn!(%order, payment = %payment.id, kind, "payment not owed; giving it back");
-        metrics::counter!("pay_per_use_payments_given_back_total", "kind" => kind).increment(1);
-        let back = Effect::Refund(Refund { payment: payment.id.to_string() });
-        enqueue_on(&mut *conn, &format!("refund:{}", payment.id), &back).await?;
-    }
-    Ok(())
 }
 
 /// The Discord user linked to a host most recently, who hears about their sessions.

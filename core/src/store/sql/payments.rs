@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::{SqlStore, millis, parsed};
 use crate::money::{Currency, Money};
@@ -152,6 +152,85 @@ pub(super) async fn insert_order(conn: &mut AnyConnection, o: &Order) -> Result<
     Ok(())
 }
 
+/// Saves `next` and the transition's record on `conn` if the payment is still at `before`'s
+/// version; `false` when another writer applied something first.
+pub(super) async fn save_transition_on(
+    conn: &mut AnyConnection,
+    before: &Payment,
+    next: &Payment,
+    event: &Event,
+) -> Result<bool, StoreError> {
+    let now = millis(Utc::now());
+    let done = sqlx::query(
+        "UPDATE payments SET state = $1, captured = $2, refunded = $3, reference = $4,
+             capture_ref = $5, version = $6, updated_at = $7
+         WHERE id = $8 AND version = $9",
+    )
+    .bind(next.state.as_str())
+    .bind(next.captured.to_string())
+    .bind(next.refunded.to_string())
+    .bind(next.reference.clone())
+    .bind(next.capture_ref.clone())
+    .bind(next.version)
+    .bind(now)
+    .bind(before.id.as_str())
+    .bind(before.version)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO payment_transitions (payment_id, from_state, to_state, event, reference,
+             amount, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(before.id.as_str())
+    .bind(before.state.as_str())
+    .bind(next.state.as_str())
+    .bind(event.name())
+    .bind(event.reference().map(str::to_owned))
+    .bind(event.amount().map(|m| m.to_string()))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// How many payments of `order` other than `except` are in a paid state (the states come
+/// from [`State::is_paid`], bound as values).
+pub(super) async fn other_paid_payments(
+    conn: &mut AnyConnection,
+    order: &OrderId,
+    except: &PaymentId,
+) -> Result<u64, StoreError> {
+    let paid: Vec<State> = State::ALL.into_iter().filter(|s| s.is_paid()).collect();
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM payments WHERE order_id = $1 AND id <> $2 AND state IN ({})",
+        (0..paid.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(",")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(order.as_str()).bind(except.as_str());
+    for state in paid {
+        query = query.bind(state.as_str());
+    }
+    let n: i64 = query.fetch_one(&mut *conn).await?.try_get("n")?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// An order, read on `conn`.
+pub(super) async fn load_order(
+    conn: &mut AnyConnection,
+    id: &OrderId,
+) -> Result<Option<Order>, StoreError> {
+    sqlx::query("SELECT * FROM orders WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(order)
+        .transpose()
+}
+
 #[async_trait]
 impl PaymentStore for SqlStore {
     async fn create_order(&self, o: &Order) -> Result<(), StoreError> {
@@ -160,13 +239,8 @@ impl PaymentStore for SqlStore {
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
-        sqlx::query("SELECT * FROM orders WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(order)
-            .transpose()
+        let mut conn = self.pool.acquire().await?;
+        load_order(&mut conn, id).await
     }
 
     async fn create_payment(&self, o: &Order, gateway: &str) -> Result<Payment, StoreError> {
@@ -288,55 +362,6 @@ impl PaymentStore for SqlStore {
         .iter()
         .map(payment)
         .collect()
-    }
-
-    async fn save_transition(
-        &self,
-        before: &Payment,
-        next: &Payment,
-        event: &Event,
-    ) -> Result<bool, StoreError> {
-        let now = millis(Utc::now());
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE payments SET state = $1, captured = $2, refunded = $3, reference = $4,
-                 capture_ref = $5, version = $6, updated_at = $7
-             WHERE id = $8 AND version = $9",
-        )
-        .bind(next.state.as_str())
-        .bind(next.captured.to_string())
-        .bind(next.refunded.to_string())
-        .bind(next.reference.clone())
-        .bind(next.capture_ref.clone())
-        .bind(next.version)
-        .bind(now)
-        .bind(before.id.as_str())
-        .bind(before.version)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO payment_transitions (payment_id, from_state, to_state, event, reference,
-                 amount, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(before.id.as_str())
-        .bind(before.state.as_str())
-        .bind(next.state.as_str())
-        .bind(event.name())
-        .bind(event.reference().map(str::to_owned))
-        .bind(event.amount().map(|m| m.to_string()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if next.state.is_paid() && !before.state.is_paid() {
-            super::registrations::on_payment_paid(&mut tx, next, Utc::now()).await?;
-            super::pay_per_use::on_payment_paid(&mut tx, next).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
     }
 
     async fn transitions(&self, id: &PaymentId) -> Result<Vec<Transition>, StoreError> {

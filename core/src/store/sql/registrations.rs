@@ -15,8 +15,7 @@ use crate::fee_based::registration::{
 use crate::lang::Lang;
 use crate::money::Currency;
 use crate::outbox::{CancelMeeting, Effect, Refund};
-use crate::payments::order::Order;
-use crate::payments::payment::Payment;
+use crate::payments::order::{Order, OrderId};
 use crate::platform::PlatformKind;
 use crate::platform::control::{Attendee, Registrant};
 use crate::store::{Cancelled, Registered, RegistrationStore, StoreError};
@@ -73,7 +72,7 @@ fn registration(row: &AnyRow) -> Result<Registration, StoreError> {
     })
 }
 
-async fn load_scheduled(
+pub(super) async fn load_scheduled(
     conn: &mut AnyConnection,
     platform: PlatformKind,
     meeting_id: &str,
@@ -104,7 +103,7 @@ async fn load_registration(
 /// Takes the session's row lock, so that concurrent payments count seats one at a time
 /// (PostgreSQL; SQLite's write transactions are serial already). A no-op update is the lock
 /// both dialects understand.
-async fn lock_session(
+pub(super) async fn lock_session(
     conn: &mut AnyConnection,
     platform: PlatformKind,
     meeting_id: &str,
@@ -119,7 +118,7 @@ async fn lock_session(
     Ok(())
 }
 
-async fn count_seats(
+pub(super) async fn count_seats(
     conn: &mut AnyConnection,
     platform: PlatformKind,
     meeting_id: &str,
@@ -155,7 +154,7 @@ async fn fee_fixed(
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
-async fn set_state(
+pub(super) async fn set_state(
     conn: &mut AnyConnection,
     id: &RegistrationId,
     state: RegistrationState,
@@ -177,50 +176,18 @@ async fn set_state(
     Ok(())
 }
 
-/// A payment just became paid: when it is for a registration, decide whether it buys a seat
-/// and store the decision and its effects on `conn`, in the payment's own transaction.
-pub(super) async fn on_payment_paid(
+/// The registration an order pays for, if any.
+pub(super) async fn registration_by_order(
     conn: &mut AnyConnection,
-    payment: &Payment,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let Some(row) = sqlx::query("SELECT * FROM registrations WHERE order_id = $1")
-        .bind(payment.order_id.as_str())
-        .fetch_optional(&mut *conn)
+    order: &OrderId,
+) -> Result<Option<Registration>, StoreError> {
+    sqlx::query("SELECT * FROM registrations WHERE order_id = $1")
+        .bind(order.as_str())
+        .fetch_optional(conn)
         .await?
-    else {
-        return Ok(());
-    };
-    let reg = registration(&row)?;
-    lock_session(conn, reg.platform, &reg.meeting_id).await?;
-    let session = load_scheduled(conn, reg.platform, &reg.meeting_id)
-        .await?
-        .ok_or_else(|| corrupt("registrations.meeting_id", "no scheduled session"))?;
-    let taken = count_seats(conn, reg.platform, &reg.meeting_id).await?;
-    let paid = payment.id.as_str();
-    let decision = registration::on_paid(&reg, paid, &session, taken, now);
-    match &decision {
-        OnPaid::Admit => {
-            set_state(conn, &reg.id, RegistrationState::Paid, Some(paid), None).await?
-        }
-        OnPaid::Refuse(closed) => {
-            let state = RegistrationState::Refunded;
-            set_state(conn, &reg.id, state, Some(paid), Some(closed.reason())).await?;
-        }
-        OnPaid::RefundSecond | OnPaid::Nothing => {}
-    }
-    let outcome = match &decision {
-        OnPaid::Admit => "admitted",
-        OnPaid::Refuse(_) => "refused",
-        OnPaid::RefundSecond => "second_payment",
-        OnPaid::Nothing => "repeated",
-    };
-    metrics::counter!("registration_payments_total", "outcome" => outcome).increment(1);
-    tracing::info!(registration = %reg.id, payment = paid, ?decision, "registration paid");
-    for (key, effect) in registration::effects(&decision, &reg, &session, paid) {
-        enqueue_on(conn, &key, &effect).await?;
-    }
-    Ok(())
+        .as_ref()
+        .map(registration)
+        .transpose()
 }
 
 impl SqlStore {
