@@ -21,6 +21,14 @@ macro_rules! payment_columns {
     };
 }
 
+/// The columns an [`Order`] is read from.
+macro_rules! order_columns {
+    () => {
+        "id, kind, session, payer, amount, currency, action, plan_minutes, plan_computers,
+         plan_phones, person_minute, teleconference_minute, change_url, created_at"
+    };
+}
+
 pub(super) fn corrupt(column: &'static str, reason: impl ToString) -> StoreError {
     StoreError::Corrupt { column, reason: reason.to_string() }
 }
@@ -222,7 +230,7 @@ pub(super) async fn load_order(
     conn: &mut AnyConnection,
     id: &OrderId,
 ) -> Result<Option<Order>, StoreError> {
-    sqlx::query("SELECT * FROM orders WHERE id = $1")
+    sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE id = $1"))
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?
