@@ -200,8 +200,16 @@ async fn quote_gives_the_same_lines_and_total_as_the_command_line(db: Db) {
     let mut norwegian = quote(60, 10, 3);
     norwegian["locale"] = json!("no");
     let answer = bot.interact(&norwegian).await;
-    assert!(content(&answer).contains("Anslått kostnad"), "{}", content(&answer));
+    assert!(content(&answer).contains("Beregnet øktkostnad"), "{}", content(&answer));
     assert!(content(&answer).contains("Totalt: 81.00 USD"), "{}", content(&answer));
+
+    // Counts take their plural, in both languages.
+    let one = content(&bot.interact(&quote(1, 1, 1)).await).to_owned();
+    assert!(one.contains("1 minute, 1 computer, 1 phone\n"), "{one}");
+    let mut norwegian = quote(1, 1, 0);
+    norwegian["locale"] = json!("no");
+    let one = content(&bot.interact(&norwegian).await).to_owned();
+    assert!(one.contains("1 minutt, 1 datamaskin, 0 telefoner\n"), "{one}");
 }
 
 /// A click on one of the quote's buttons; Discord sends the whole message it sits on.

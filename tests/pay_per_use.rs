@@ -468,7 +468,7 @@ async fn a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_nor
         "options": chat::options(&[("minutes", json!(60)), ("computers", json!(2))])});
     let asked = chat::interaction(HOST_USER, "t-no", 2, quote, "no", chat::MEMBER);
     let answer = chat::ask(&w.app.base, &w.discord, &asked).await;
-    assert!(answer["content"].as_str().unwrap().contains("Anslått kostnad"), "{answer}");
+    assert!(answer["content"].as_str().unwrap().contains("Beregnet øktkostnad"), "{answer}");
 
     // An unpaid start: the meeting is ended and the host told in Norwegian, with a pay button.
     let order = w.app.session_order().await;
@@ -692,7 +692,7 @@ async fn a_host_blocked_before_any_quote_is_offered_an_estimate_to_change_and_pa
     let link = chat::link(&told).expect("a pay link although the host never asked for a quote");
     // An hour with one computer, with the site's headroom: 7.20 and 8.28 held.
     let page = text(&link).await;
-    assert!(page.contains("60 minutes, 1 computers, 0 phones"), "{page}");
+    assert!(page.contains("60 minutes, 1 computer, 0 phones"), "{page}");
     assert!(page.contains("8.28 USD"), "{page}");
 
     // Bad numbers are named, and nothing is made of them.

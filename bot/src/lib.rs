@@ -116,7 +116,9 @@ impl Bot {
                 quote::on_form(self, caller, &modal).await
             }
             // Autocomplete is not used by any command; anything newer is not understood.
-            _ => Reply::now(Message::private("This interaction is not supported.").respond()),
+            _ => Reply::now(
+                Message::private(Lang::default().text("interaction-unsupported")).respond(),
+            ),
         }
     }
 
@@ -131,12 +133,8 @@ impl Bot {
     async fn command(&self, command: &CommandInteraction) -> Reply {
         let caller = Caller::new(command.user.id.get(), &command.locale, command.member.as_deref());
         self.remember_lang(caller).await;
-        let unknown = || {
-            Reply::now(
-                Message::private(caller.lang.pick("Unknown command.", "Ukjent kommando."))
-                    .respond(),
-            )
-        };
+        let unknown =
+            || Reply::now(Message::private(caller.lang.text("unknown-command")).respond());
         let Some(spec) = self.commands.command(&command.data.name) else {
             return unknown();
         };
@@ -164,8 +162,5 @@ impl Bot {
 /// What a member sees when the database failed; the details go to the log only.
 pub fn store_failed(lang: Lang, error: &StoreError) -> Message {
     tracing::warn!(error = %error, "chat command failed on the store");
-    Message::private(lang.pick(
-        "Something went wrong on our side; please try again in a minute.",
-        "Noe gikk galt hos oss; prøv igjen om et minutt.",
-    ))
+    Message::private(lang.text("store-failed"))
 }

@@ -9,6 +9,8 @@ use rust_decimal::Decimal;
 use url::Url;
 
 use crate::gateway::{Callback, CheckoutRequest, Gateway, GatewayError, Gateways, Status};
+use crate::lang::Lang;
+use crate::messages::Args;
 use crate::money::Money;
 use crate::order::{Order, Purchase};
 use crate::payment::{Applied, Event, Illegal, Payment, PaymentId, State, Step};
@@ -85,7 +87,7 @@ impl Cashier {
             payment: payment.id.clone(),
             action: order.action,
             amount: order.amount,
-            description: describe(order),
+            description: describe(order, Lang::En),
             return_url: urls.return_url,
             cancel_url: urls.cancel_url,
             notify_url: urls.notify_url,
@@ -337,13 +339,21 @@ impl Cashier {
 }
 
 /// What the gateway shows the payer and keeps as the transaction's comment.
-fn describe(order: &Order) -> String {
+fn describe(order: &Order, lang: Lang) -> String {
     match &order.purchase {
-        Purchase::Session { session, plan, .. } => format!(
-            "Session {session}: {} minutes, {} computers, {} phones",
-            plan.minutes, plan.computers, plan.phones
-        ),
-        Purchase::Registration { session, .. } => format!("Registration for session {session}"),
-        Purchase::Balance { host } => format!("Outstanding balance of {host}"),
+        Purchase::Session { session, plan, .. } => {
+            let args = Args::new()
+                .str("session", session)
+                .num("minutes", plan.minutes)
+                .num("computers", plan.computers)
+                .num("phones", plan.phones);
+            lang.text_with("checkout-session", &args)
+        }
+        Purchase::Registration { session, .. } => {
+            lang.text_with("checkout-registration", &Args::new().str("session", session))
+        }
+        Purchase::Balance { host } => {
+            lang.text_with("checkout-balance", &Args::new().str("host", host))
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod enforcement;
 pub mod gateway;
 pub mod lang;
 pub mod manifest;
+pub mod messages;
 pub mod metering;
 pub mod method;
 pub mod money;

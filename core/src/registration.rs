@@ -11,6 +11,7 @@ use rand::RngCore;
 use serde::Serialize;
 
 use crate::lang::Lang;
+use crate::messages::Args;
 use crate::money::Money;
 use crate::order::OrderId;
 use crate::outbox::{ChatMessage, Effect};
@@ -55,22 +56,18 @@ pub enum Closed {
 
 impl Closed {
     /// As stored with a refused registration.
-    pub fn reason(self) -> &'static str {
+    pub fn reason(self) -> String {
         self.said(Lang::En)
     }
 
     /// As told to the attendee.
-    pub fn said(self, lang: Lang) -> &'static str {
+    pub fn said(self, lang: Lang) -> String {
         match self {
-            Closed::NoFee => {
-                lang.pick("the session has no registration fee", "økten har ingen avgift")
-            }
-            Closed::Cancelled => lang.pick("the session was cancelled", "økten er avlyst"),
-            Closed::DeadlinePassed => lang
-                .pick("registration for the session has closed", "påmeldingen til økten er stengt"),
-            Closed::Full => lang.pick("the session is full", "økten er full"),
-            Closed::PlatformRefused => lang
-                .pick("the platform refused the registration", "plattformen avviste påmeldingen"),
+            Closed::NoFee => lang.text("closed-no-fee"),
+            Closed::Cancelled => lang.text("closed-cancelled"),
+            Closed::DeadlinePassed => lang.text("closed-deadline"),
+            Closed::Full => lang.text("closed-full"),
+            Closed::PlatformRefused => lang.text("closed-platform-refused"),
         }
     }
 }
@@ -119,14 +116,7 @@ pub fn check_deadline(
 
 /// Why a session's fee can no longer change: attendees were quoted the one it has.
 pub fn fee_fixed_reason(session_key: &str, lang: Lang) -> String {
-    match lang {
-        Lang::En => {
-            format!("attendees have registered for {session_key}; its fee can no longer change")
-        }
-        Lang::No => {
-            format!("deltakere har meldt seg på {session_key}; avgiften kan ikke lenger endres")
-        }
-    }
+    lang.text_with("fee-fixed", &Args::new().str("session", session_key))
 }
 
 /// A time as hosts type it in chat: `2026-12-01 14:00`, in UTC.
@@ -356,29 +346,16 @@ pub fn effects(
             }),
         )],
         OnPaid::Refuse(closed) => {
-            let why = closed.said(registration.lang);
-            let text = match registration.lang {
-                Lang::En => format!(
-                    "Your payment for **{title}** could not be honoured: {why}. It is being refunded in full."
-                ),
-                Lang::No => format!(
-                    "Betalingen din for **{title}** kunne ikke godtas: {why}. Hele beløpet refunderes."
-                ),
-            };
+            let args = Args::new().str("title", title).str("why", closed.said(registration.lang));
+            let text = registration.lang.text_with("registration-refused", &args);
             vec![
                 (format!("refund:{payment}"), refund()),
                 (format!("refused:{id}"), registration.tell(text)),
             ]
         }
         OnPaid::RefundSecond => {
-            let text = match registration.lang {
-                Lang::En => format!(
-                    "You paid twice for **{title}**; the second payment is being refunded in full."
-                ),
-                Lang::No => format!(
-                    "Du betalte to ganger for **{title}**; den andre betalingen refunderes i sin helhet."
-                ),
-            };
+            let args = Args::new().str("title", title);
+            let text = registration.lang.text_with("registration-paid-twice", &args);
             vec![
                 (format!("refund:{payment}"), refund()),
                 (format!("second:{payment}"), registration.tell(text)),
@@ -391,14 +368,9 @@ pub fn effects(
 /// What cancelling a session tells an attendee who had paid (their refund is queued with it).
 pub fn cancelled_effect(registration: &Registration, session: &ScheduledSession) -> Effect {
     let title = &session.title;
-    registration.tell(match registration.lang {
-        Lang::En => format!(
-            "**{title}** was cancelled by its host. Your registration fee is being refunded in full."
-        ),
-        Lang::No => format!(
-            "**{title}** er avlyst av verten. Påmeldingsavgiften din refunderes i sin helhet."
-        ),
-    })
+    registration.tell(
+        registration.lang.text_with("registration-cancelled", &Args::new().str("title", title)),
+    )
 }
 
 /// The message that completes a registration: the join link and a receipt.
@@ -416,23 +388,26 @@ pub fn joined_message(
     );
     let (cur, reference) = (fee.currency(), payment_reference.unwrap_or("-"));
     let webex = session.platform == PlatformKind::Webex;
-    let text = match registration.lang {
-        Lang::En => format!(
-            "You are registered for **{title}** ({at} UTC).{}\n\
-             Receipt: registration {id} for {who}, {fee} {cur}, payment reference {reference}.",
-            if webex { " Webex also e-mails you the link." } else { "" }
-        ),
-        Lang::No => format!(
-            "Du er påmeldt **{title}** ({at} UTC).{}\n\
-             Kvittering: påmelding {id} for {who}, {fee} {cur}, betalingsreferanse {reference}.",
-            if webex { " Webex sender deg også lenken på e-post." } else { "" }
-        ),
-    };
+    let lang = registration.lang;
+    let mut text =
+        lang.text_with("registration-joined", &Args::new().str("title", title).str("at", at));
+    if webex {
+        text.push(' ');
+        text.push_str(&lang.text("registration-joined-webex"));
+    }
+    let receipt = Args::new()
+        .str("id", id)
+        .str("who", who)
+        .str("fee", fee)
+        .str("currency", cur)
+        .str("reference", reference);
+    text.push('\n');
+    text.push_str(&lang.text_with("registration-receipt", &receipt));
     ChatMessage {
         discord_user_id: registration.discord_user_id,
         text,
         link: Some(crate::outbox::Link {
-            label: registration.lang.pick("Join", "Bli med").to_owned(),
+            label: registration.lang.text("button-join"),
             url: join_url.to_owned(),
         }),
     }
@@ -508,10 +483,14 @@ mod tests {
     #[test]
     fn attendees_are_told_in_their_language() {
         let s = session(Some(1));
-        let r = registration(&s).in_language(Lang::No);
+        let r = registration(&s).in_language(Lang::from_locale("no"));
         let fee = Money::parse_exact("25.00", Currency::USD).unwrap();
         let joined = joined_message(&r, &s, &fee, Some("VXYZ01234567"));
-        assert!(joined.text.starts_with("Du er påmeldt **Rust for payments**"), "{}", joined.text);
+        assert!(
+            joined.text.starts_with("Du er registrert for **Rust for payments**"),
+            "{}",
+            joined.text
+        );
         assert!(joined.text.contains("25.00 USD, betalingsreferanse VXYZ01234567"));
         assert_eq!(joined.link.unwrap().label, "Bli med");
         let refused = effects(&OnPaid::Refuse(Closed::Full), &r, &s, "p1");

@@ -19,7 +19,7 @@ use super::site::{prices, prices_in_force};
 use super::{SqlStore, flag, millis, parsed};
 use crate::billing::{self, Charge, Month, SessionPayment, Spend};
 use crate::enforcement::{self, Exemption, StartDecision, StartFacts};
-use crate::lang::Lang;
+use crate::messages::Args;
 use crate::money::{Currency, Money};
 use crate::order::{Order, OrderId};
 use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient, Refund};
@@ -86,7 +86,7 @@ pub(super) async fn decide_starts(
                 metrics::counter!("pay_per_use_blocked_starts_total").increment(1);
                 let discord = discord_user(conn, &host).await?;
                 let lang = discord.map(|d| d.lang).unwrap_or_default();
-                let label = block.pay_label(lang).to_owned();
+                let label = block.pay_label(lang);
                 let order = match block {
                     enforcement::Block::Unpaid => match unpaid_order(conn, &host).await? {
                         Some(order) => order,
@@ -401,7 +401,7 @@ pub(super) async fn bill_ended(
                 discord_user_id,
                 text: format!("{title}\n{}", charge.receipt_lines(lang).join("\n")),
                 link: Some(Link {
-                    label: title.into(),
+                    label: title.clone(),
                     url: terms.links.receipt(&order, now, lang).to_string(),
                 }),
             });
@@ -690,16 +690,12 @@ impl PayPerUseStore for SqlStore {
         if let Some(Recipient { discord_user_id, lang }) = discord_user(&mut tx, &host).await? {
             let (amount, cur) = (charge.captured, charge.captured.currency());
             let session = format!("{}/{}", charge.platform, charge.meeting_id);
-            let text = match lang {
-                Lang::En => format!(
-                    "We could not collect {amount} {cur} for your session {session}: {why}. \
-                     It is now your outstanding balance, to be paid before your next start."
-                ),
-                Lang::No => format!(
-                    "Vi fikk ikke trukket {amount} {cur} for økten {session}: {why}. \
-                     Beløpet er nå utestående og betales før neste start."
-                ),
-            };
+            let args = Args::new()
+                .str("amount", amount)
+                .str("currency", cur)
+                .str("session", session)
+                .str("why", why);
+            let text = lang.text_with("capture-refused", &args);
             let told = Effect::ChatMessage(ChatMessage { discord_user_id, text, link: None });
             enqueue_on(&mut tx, &format!("capture_refused:{}", charge.order), &told).await?;
         }

@@ -205,7 +205,7 @@ pub(super) async fn on_payment_paid(
         }
         OnPaid::Refuse(closed) => {
             let state = RegistrationState::Refunded;
-            set_state(conn, &reg.id, state, Some(paid), Some(closed.reason())).await?;
+            set_state(conn, &reg.id, state, Some(paid), Some(&closed.reason())).await?;
         }
         OnPaid::RefundSecond | OnPaid::Nothing => {}
     }
@@ -507,7 +507,7 @@ impl RegistrationStore for SqlStore {
             .await?
             .ok_or_else(|| corrupt("registrations.meeting_id", "no scheduled session"))?;
         let refused = registration::Closed::PlatformRefused;
-        set_state(&mut tx, id, RegistrationState::Refunded, None, Some(refused.reason())).await?;
+        set_state(&mut tx, id, RegistrationState::Refunded, None, Some(&refused.reason())).await?;
         let decision = OnPaid::Refuse(refused);
         for (key, effect) in registration::effects(&decision, &reg, &session, &payment) {
             enqueue_on(&mut tx, &key, &effect).await?;
@@ -548,12 +548,12 @@ impl RegistrationStore for SqlStore {
         for row in &rows {
             let reg = registration(row)?;
             if !reg.state.holds_seat() {
-                set_state(&mut tx, &reg.id, RegistrationState::Cancelled, None, Some(reason))
+                set_state(&mut tx, &reg.id, RegistrationState::Cancelled, None, Some(&reason))
                     .await?;
                 summary.closed += 1;
                 continue;
             }
-            set_state(&mut tx, &reg.id, RegistrationState::Refunded, None, Some(reason)).await?;
+            set_state(&mut tx, &reg.id, RegistrationState::Refunded, None, Some(&reason)).await?;
             let payment = reg.payment_id.clone().unwrap_or_default();
             let refund = Effect::Refund(Refund { payment: payment.clone() });
             enqueue_on(&mut tx, &format!("refund:{payment}"), &refund).await?;
