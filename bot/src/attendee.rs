@@ -106,7 +106,7 @@ async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message,
     let token = bot
         .pay_links
         .sign(&registration.order_id, Utc::now() + Duration::hours(bot.pay_link_hours));
-    let url = bot.url(&format!("pay/{token}"));
+    let url = bot.pay_url(&token, lang);
     let args = TextArgs::new()
         .str("amount", fee.amount)
         .str("currency", fee.amount.currency())

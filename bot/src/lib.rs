@@ -157,6 +157,14 @@ impl Bot {
     pub fn url(&self, path: &str) -> Url {
         self.public_url.join(path).expect("a relative path joins any base URL")
     }
+
+    /// The pay page of a signed order token, in the member's language: the page then speaks
+    /// it whatever the browser prefers.
+    pub fn pay_url(&self, token: &str, lang: Lang) -> Url {
+        let mut url = self.url(&format!("pay/{token}"));
+        url.query_pairs_mut().append_pair("lang", lang.code());
+        url
+    }
 }
 
 /// What a member sees when the database failed; the details go to the log only.

@@ -271,7 +271,7 @@ pub async fn pay(
         return store_failed(lang, &e);
     }
     let token = bot.pay_links.sign(&order.id, Utc::now() + Duration::hours(bot.pay_link_hours));
-    let url = bot.url(&format!("pay/{token}"));
+    let url = bot.pay_url(&token, lang);
     let cur = order.amount.currency();
     let args = TextArgs::new()
         .str("amount", order.amount)

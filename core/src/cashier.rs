@@ -69,11 +69,13 @@ impl Cashier {
     }
 
     /// Opens a fresh payment and gateway checkout for an order, and returns where to send the
-    /// payer. Each visit gets a new one, since gateway checkouts expire.
+    /// payer. Each visit gets a new one, since gateway checkouts expire. `lang` is the payer's,
+    /// which the checkout speaks where the gateway lets it.
     pub async fn start_checkout(
         &self,
         order: &Order,
         gateway: &str,
+        lang: Lang,
         urls: impl FnOnce(&PaymentId) -> CheckoutUrls,
     ) -> Result<Url, CashierError> {
         let gw = self.gateway(gateway)?;
@@ -87,7 +89,8 @@ impl Cashier {
             payment: payment.id.clone(),
             action: order.action,
             amount: order.amount,
-            description: describe(order, Lang::En),
+            description: describe(order, lang),
+            lang,
             return_url: urls.return_url,
             cancel_url: urls.cancel_url,
             notify_url: urls.notify_url,

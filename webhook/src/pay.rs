@@ -217,7 +217,7 @@ pub async fn choose(
         cancel_url: page_url("/cancel", payment),
         notify_url: state.url(&format!("payments/{method}/notify")),
     };
-    match state.cashier.start_checkout(&order, method.as_str(), urls).await {
+    match state.cashier.start_checkout(&order, method.as_str(), lang, urls).await {
         Ok(redirect) => Ok(Redirect::to(redirect.as_str()).into_response()),
         // Paid in another tab meanwhile: the pay page says so.
         Err(CashierError::Rejected(_)) => {

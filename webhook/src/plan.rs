@@ -66,8 +66,7 @@ pub async fn change(
         .with_headroom(headroom);
     state.store.create_order(&changed).await?;
     tracing::info!(from = %order.id, to = %changed.id, "estimate changed on the pay page");
-    let mut next = state.terms.links.pay(&changed.id, Utc::now());
-    next.query_pairs_mut().append_pair("lang", lang.code());
+    let next = state.terms.links.pay(&changed.id, Utc::now(), lang);
     Ok(Redirect::to(next.as_str()).into_response())
 }
 

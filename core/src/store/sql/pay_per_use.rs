@@ -98,7 +98,7 @@ pub(super) async fn decide_starts(
                         order.id
                     }
                 };
-                let pay = Link { label, url: terms.links.pay(&order, now).to_string() };
+                let pay = Link { label, url: terms.links.pay(&order, now, lang).to_string() };
                 let effects = enforcement::blocked_effects(
                     *platform, meeting_id, block, running, discord, pay,
                 );
