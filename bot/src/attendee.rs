@@ -81,7 +81,7 @@ async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message,
         args.str("last_name").map_err(|b| bad(lang, b))?,
         args.str("email").map_err(|b| bad(lang, b))?,
     )
-    .map_err(|why| bad(lang, BadOption::invalid("email", why)))?;
+    .map_err(|why| bad(lang, BadOption::invalid("email", why.said(lang))))?;
     let session = find(bot, lang, named).await?;
     let taken = bot
         .store

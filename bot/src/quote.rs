@@ -32,7 +32,7 @@ pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
         let minutes = args.int("minutes")?;
         let computers = args.int("computers")?;
         let phones = args.opt_int("phones").unwrap_or(0);
-        plan(minutes.into(), computers.into(), phones.into())
+        plan(caller.lang, minutes.into(), computers.into(), phones.into())
     })();
     match plan {
         Ok(plan) => quote(bot, caller, plan).await,
@@ -41,10 +41,17 @@ pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
 }
 
 /// The domain's check, with the option it names.
-pub fn plan(minutes: i128, computers: i128, phones: i128) -> Result<SessionPlan, BadOption> {
+pub fn plan(
+    lang: Lang,
+    minutes: i128,
+    computers: i128,
+    phones: i128,
+) -> Result<SessionPlan, BadOption> {
     SessionPlan::new(minutes, computers, phones).map_err(|e| {
-        let tollbooth_core::pricing::EstimateError::OutOfRange { name, .. } = &e;
-        BadOption::invalid(name, e.to_string())
+        let tollbooth_core::pricing::EstimateError::OutOfRange { name, min, max, got } = e;
+        let args =
+            TextArgs::new().str("field", name).str("min", min).str("max", max).str("got", got);
+        BadOption::invalid(name, lang.text_with("plan-out-of-range", &args))
     })
 }
 
@@ -220,7 +227,7 @@ pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Rep
             BadOption::invalid(name, caller.lang.text_with("not-a-whole-number", &args))
         })
     };
-    let plan = (|| plan(field("minutes")?, field("computers")?, field("phones")?))();
+    let plan = (|| plan(caller.lang, field("minutes")?, field("computers")?, field("phones")?))();
     match plan {
         Ok(plan) => Reply::now(quote(bot, caller, plan).await.update()),
         Err(bad) => Reply::now(Message::private(bad.describe(caller.lang)).respond()),

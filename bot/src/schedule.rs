@@ -109,9 +109,8 @@ async fn fee(
     let deadline = args
         .opt_str("deadline")
         .map(|text| {
-            let deadline = registration::parse_time(text)?;
-            registration::check_deadline(deadline, session_ends, Utc::now())
-                .map_err(str::to_owned)?;
+            let deadline = registration::parse_time(text, lang)?;
+            registration::check_deadline(deadline, session_ends, Utc::now(), lang)?;
             Ok(deadline)
         })
         .transpose()
@@ -140,7 +139,7 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let platform = platform(lang, args).map_err(|b| bad(lang, b))?;
     let title = args.str("title").map_err(|b| bad(lang, b))?.to_owned();
     let start = args.str("start").map_err(|b| bad(lang, b)).and_then(|t| {
-        registration::parse_time(t).map_err(|e| bad(lang, BadOption::invalid("start", e)))
+        registration::parse_time(t, lang).map_err(|e| bad(lang, BadOption::invalid("start", e)))
     })?;
     if start <= Utc::now() {
         return Err(bad(lang, BadOption::invalid("start", lang.text("option-in-future"))));
@@ -155,7 +154,7 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         .opt_int("computers")
         .map(|computers| {
             let phones = args.opt_int("phones").unwrap_or(0);
-            crate::quote::plan(minutes.into(), computers.into(), phones.into())
+            crate::quote::plan(lang, minutes.into(), computers.into(), phones.into())
         })
         .transpose()
         .map_err(|b| bad(lang, b))?;

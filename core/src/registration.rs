@@ -104,12 +104,13 @@ pub fn check_deadline(
     deadline: DateTime<Utc>,
     session_ends: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), &'static str> {
+    lang: Lang,
+) -> Result<(), String> {
     if deadline <= now {
-        return Err("must be in the future");
+        return Err(lang.text("option-in-future"));
     }
     if deadline > session_ends {
-        return Err("must not be after the session ends");
+        return Err(lang.text("deadline-after-end"));
     }
     Ok(())
 }
@@ -120,20 +121,39 @@ pub fn fee_fixed_reason(session_key: &str, lang: Lang) -> String {
 }
 
 /// A time as hosts type it in chat: `2026-12-01 14:00`, in UTC.
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(text: &str, lang: Lang) -> Result<DateTime<Utc>, String> {
     NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M")
         .map(|t| t.and_utc())
-        .map_err(|_| format!("`{text}` is not a time like 2026-12-01 14:00 (UTC)"))
+        .map_err(|_| lang.text_with("not-a-time", &Args::new().str("text", text)))
+}
+
+/// What is wrong with what an attendee typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BadAttendee {
+    Names,
+    Email(String),
+}
+
+impl BadAttendee {
+    /// As told to the attendee.
+    pub fn said(&self, lang: Lang) -> String {
+        match self {
+            BadAttendee::Names => lang.text("attendee-names"),
+            BadAttendee::Email(email) => {
+                lang.text_with("not-an-email", &Args::new().str("email", email))
+            }
+        }
+    }
 }
 
 /// Checks what an attendee typed into what the platforms' registrant forms need.
-pub fn attendee(first_name: &str, last_name: &str, email: &str) -> Result<Attendee, String> {
+pub fn attendee(first_name: &str, last_name: &str, email: &str) -> Result<Attendee, BadAttendee> {
     let (first_name, last_name, email) = (first_name.trim(), last_name.trim(), email.trim());
     if first_name.is_empty() || last_name.is_empty() {
-        return Err("first and last name are both needed".to_owned());
+        return Err(BadAttendee::Names);
     }
     // The same check as hosts' addresses; the attendee's own spelling is kept for the platform.
-    email.parse::<crate::site::HostEmail>().map_err(|e| e.to_string())?;
+    email.parse::<crate::site::HostEmail>().map_err(|_| BadAttendee::Email(email.to_owned()))?;
     Ok(Attendee {
         first_name: first_name.to_owned(),
         last_name: last_name.to_owned(),
@@ -424,7 +444,7 @@ mod tests {
             meeting_id: "85746065432".into(),
             title: "Rust for payments".into(),
             host_email: "host@example.com".into(),
-            starts_at: parse_time("2026-12-01 14:00").unwrap(),
+            starts_at: parse_time("2026-12-01 14:00", Lang::En).unwrap(),
             minutes: 60,
             join_url: "https://zoom.us/j/85746065432".into(),
             start_url: "https://zoom.us/s/85746065432".into(),
@@ -504,22 +524,30 @@ mod tests {
     fn a_deadline_is_ahead_and_not_after_the_session_ends() {
         let s = session(None);
         let now = s.starts_at - Duration::days(1);
-        assert_eq!(check_deadline(s.starts_at, s.ends_at(), now), Ok(()));
-        assert_eq!(check_deadline(s.ends_at(), s.ends_at(), now), Ok(()));
-        assert!(check_deadline(now, s.ends_at(), now).is_err(), "not in the past");
+        let check = |deadline| check_deadline(deadline, s.ends_at(), now, Lang::En);
+        assert_eq!(check(s.starts_at), Ok(()));
+        assert_eq!(check(s.ends_at()), Ok(()));
+        assert!(check(now).is_err(), "not in the past");
         let late = s.ends_at() + Duration::minutes(1);
-        assert!(check_deadline(late, s.ends_at(), now).is_err(), "not after the end");
+        assert_eq!(check(late), Err("must not be after the session ends".into()));
     }
 
     #[test]
     fn attendees_need_names_and_an_address() {
         assert!(attendee("Ada", "Lovelace", " ada@example.com ").is_ok());
-        assert!(attendee("", "Lovelace", "ada@example.com").unwrap_err().contains("name"));
+        assert!(
+            attendee("", "Lovelace", "ada@example.com")
+                .unwrap_err()
+                .said(Lang::En)
+                .contains("name")
+        );
         for bad in ["ada", "ada@", "@example.com", "ada@example", "a da@example.com"] {
             assert!(attendee("Ada", "L", bad).is_err(), "{bad}");
         }
-        assert!(parse_time("2026-12-01 14:00").is_ok());
-        assert!(parse_time("tomorrow").unwrap_err().contains("tomorrow"));
+        assert!(parse_time("2026-12-01 14:00", Lang::En).is_ok());
+        assert!(parse_time("tomorrow", Lang::En).unwrap_err().contains("tomorrow"));
+        let norwegian = parse_time("i morgen", Lang::from_locale("no")).unwrap_err();
+        assert_eq!(norwegian, "`i morgen` er ikke et tidspunkt som 2026-12-01 14:00 (UTC)");
         assert!("reg_0123456789abcdef01234567".parse::<RegistrationId>().is_ok());
         assert!("reg_x".parse::<RegistrationId>().is_err());
     }

@@ -82,5 +82,10 @@ fn plan(form: &PlanForm, lang: Lang) -> Result<SessionPlan, String> {
         number("computers", &form.computers)?,
         number("phones", &form.phones)?,
     );
-    SessionPlan::new(minutes, computers, phones).map_err(|e: EstimateError| e.to_string())
+    SessionPlan::new(minutes, computers, phones).map_err(|e| {
+        let EstimateError::OutOfRange { name, min, max, got } = e;
+        let args =
+            TextArgs::new().str("field", name).str("min", min).str("max", max).str("got", got);
+        lang.text_with("plan-out-of-range", &args)
+    })
 }

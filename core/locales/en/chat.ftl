@@ -22,6 +22,10 @@ option-platform = must be webex or zoom
 option-needs = needs `{ $option }`
 option-above-zero = must be more than zero
 option-in-future = must be in the future
+not-a-time = `{ $text }` is not a time like 2026-12-01 14:00 (UTC)
+deadline-after-end = must not be after the session ends
+attendee-names = first and last name are both needed
+not-an-email = `{ $email }` is not an e-mail address
 
 ## /quote
 

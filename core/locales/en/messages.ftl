@@ -44,6 +44,8 @@ count-phones =
     }
 # A session plan: in the quote, on the pay page and at the gateway.
 plan-summary = { count-minutes }, { count-computers }, { count-phones }
+# A plan refused: "minutes must be between 1 and 1440, got 0".
+plan-out-of-range = { $field } must be between { $min } and { $max }, got { $got }
 
 ## Receipts of paid sessions, in chat and on the receipt page
 

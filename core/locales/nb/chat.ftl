@@ -22,6 +22,10 @@ option-platform = må være webex eller zoom
 option-needs = krever `{ $option }`
 option-above-zero = må være mer enn null
 option-in-future = må være fram i tid
+not-a-time = `{ $text }` er ikke et tidspunkt som 2026-12-01 14:00 (UTC)
+deadline-after-end = kan ikke være etter at økten slutter
+attendee-names = både fornavn og etternavn trengs
+not-an-email = `{ $email }` er ikke en e-postadresse
 
 ## /quote
 

@@ -45,6 +45,7 @@ count-phones =
        *[other] { $phones } telefoner
     }
 plan-summary = { count-minutes }, { count-computers }, { count-phones }
+plan-out-of-range = { $field } må være mellom { $min } og { $max }, fikk { $got }
 
 ## Kvitteringer
 
