@@ -3,6 +3,8 @@
 use chrono::Utc;
 use clap::Args;
 use tollbooth_core::config::Config;
+use tollbooth_core::lang::Lang;
+use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::store::SiteStore;
 
@@ -44,17 +46,22 @@ fn table(e: &Estimate) -> String {
     let line = |label: &str, minutes: u64, price: &rust_decimal::Decimal, amount| {
         format!("{:<50}{amount:>14} {cur}\n", format!("{label:<24}{minutes:>10} × {price} {cur} ="))
     };
-    let mut out = format!(
-        "Estimated session cost\n{} minutes, {} computers, {} phones\n\n",
-        e.plan.minutes, e.plan.computers, e.plan.phones
-    );
-    out += &line("Person-minutes", c.person.minutes, &c.person.price_per_minute, c.person.amount);
+    // The command line is the operator's, in English, with the chat quote's words.
+    let en = Lang::En;
+    let plan = TextArgs::new()
+        .num("minutes", e.plan.minutes)
+        .num("computers", e.plan.computers)
+        .num("phones", e.plan.phones);
+    let mut out =
+        format!("{}\n{}\n\n", en.text("estimated-cost"), en.text_with("plan-summary", &plan));
+    let (person, teleconference) = (en.text("person-minutes"), en.text("teleconference-minutes"));
+    out += &line(&person, c.person.minutes, &c.person.price_per_minute, c.person.amount);
     out += &line(
-        "Teleconference minutes",
+        &teleconference,
         c.teleconference.minutes,
         &c.teleconference.price_per_minute,
         c.teleconference.amount,
     );
-    out += &format!("{:<50}{:>14} {cur}\n", "Total", c.total);
+    out += &format!("{:<50}{:>14} {cur}\n", en.text("total"), c.total);
     out
 }

@@ -3,6 +3,7 @@
 
 use clap::Args;
 use tollbooth_core::config::Config;
+use tollbooth_core::lang::Lang;
 use tollbooth_core::pay_per_use::billing::Period;
 use tollbooth_core::site::DivisionId;
 use tollbooth_core::store::{PayPerUseStore, SiteStore};
@@ -42,7 +43,8 @@ pub async fn run(args: ReportArgs, config: &Config) -> Result<(), Failure> {
         print!("{}", spend.csv());
     } else {
         println!("Division {division}, {} to {}", period.from, period.to);
-        for line in spend.lines() {
+        // The command line is the operator's, in English.
+        for line in spend.lines(Lang::En) {
             println!("{line}");
         }
     }

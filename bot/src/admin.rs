@@ -3,6 +3,7 @@
 //! that per server, so the permission Discord sends with the interaction is checked here too.
 
 use chrono::Utc;
+use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::money::{Country, Currency, Money, parse_non_negative};
 use tollbooth_core::pay_per_use::billing::Month;
 use tollbooth_core::pay_per_use::enforcement::Exemption;
@@ -37,10 +38,7 @@ impl From<StoreError> for Failure {
 pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
     let lang = caller.lang;
     if !caller.manages_guild {
-        return Message::private(lang.pick(
-            "Only members with the Manage Server permission may use /admin.",
-            "Bare medlemmer med tillatelsen Administrer server kan bruke /admin.",
-        ));
+        return Message::private(lang.text("admin-only"));
     }
     match apply(bot, caller, args).await {
         Ok(text) => Message::private(text),
@@ -51,12 +49,10 @@ pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
     }
 }
 
-fn on_off(lang: Lang, on: bool) -> &'static str {
-    match (lang, on) {
-        (Lang::En, true) => "on",
-        (Lang::En, false) => "off",
-        (Lang::No, true) => "på",
-        (Lang::No, false) => "av",
+fn on_off(lang: Lang, on: bool) -> String {
+    match on {
+        true => lang.text("switch-on"),
+        false => lang.text("switch-off"),
     }
 }
 
@@ -70,7 +66,7 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             let mut switches = switches(bot).await?;
             switches.ecommerce_enabled = on;
             store.set_switches(switches).await?;
-            format!("{}: {}", lang.pick("E-commerce", "Netthandel"), on_off(lang, on))
+            lang.text_with("admin-ecommerce", &TextArgs::new().str("state", on_off(lang, on)))
         }
         "feature" => {
             let on = args.bool("enabled")?;
@@ -79,20 +75,19 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             let name = match feature {
                 "pay-per-use" => {
                     switches.pay_per_use_enabled = on;
-                    lang.pick("Pay-per-use", "Betaling per bruk")
+                    lang.text("admin-pay-per-use")
                 }
                 _ => {
                     switches.fee_based_enabled = on;
-                    lang.pick("Fee-based training", "Kurs med avgift")
+                    lang.text("admin-fee-based")
                 }
             };
             store.set_switches(switches).await?;
-            let mut text = format!("{name}: {}", on_off(lang, on));
+            let args = TextArgs::new().str("feature", name).str("state", on_off(lang, on));
+            let mut text = lang.text_with("admin-feature", &args);
             if on && !switches.ecommerce_enabled {
-                text += lang.pick(
-                    " (e-commerce itself is still off)",
-                    " (netthandel er fortsatt slått av)",
-                );
+                text.push(' ');
+                text += &lang.text("admin-ecommerce-still-off");
             }
             text
         }
@@ -122,7 +117,7 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             let code = args.str("code")?.to_ascii_uppercase();
             let country: Country = code.parse().map_err(|e| BadOption::invalid("code", e))?;
             store.set_country(country).await?;
-            format!("{}: {country}", lang.pick("Country", "Land"))
+            lang.text_with("admin-country", &TextArgs::new().str("country", country))
         }
         "methods" => {
             let text = args.str("methods")?;
@@ -136,21 +131,19 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             let site = store.site_settings().await?;
             let offered = site.offered_methods(&bot.methods);
             let offered = if offered.is_empty() {
-                lang.pick("none", "ingen").to_owned()
+                lang.text("admin-methods-none")
             } else {
                 method::join(&offered)
             };
-            match lang {
-                Lang::En => format!("Payment methods offered in {}: {offered}", site.country),
-                Lang::No => format!("Betalingsmåter som tilbys i {}: {offered}", site.country),
-            }
+            let args = TextArgs::new().str("country", site.country).str("methods", offered);
+            lang.text_with("admin-methods", &args)
         }
         "division" => {
             let id: DivisionId =
                 args.str("id")?.parse().map_err(|e| BadOption::invalid("id", e))?;
             let name = args.str("name")?.to_owned();
             store.put_division(&Division { id: id.clone(), name: name.clone() }).await?;
-            format!("{}: {id} ({name})", lang.pick("Division", "Avdeling"))
+            lang.text_with("admin-division", &TextArgs::new().str("id", id).str("name", name))
         }
         "host" => {
             let email: HostEmail =
@@ -161,17 +154,17 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
                 .transpose()?;
             store.put_host(&Host { email: email.clone(), division: division.clone() }).await?;
             let division = division.map_or_else(|| "-".to_owned(), |d| d.to_string());
-            format!("{}: {email} ({division})", lang.pick("Host", "Vert"))
+            let args = TextArgs::new().str("email", email).str("division", division);
+            lang.text_with("admin-host", &args)
         }
         "link" => {
             let member = args.user("member")?;
             let email: HostEmail =
                 args.str("email")?.parse().map_err(|e| BadOption::invalid("email", e))?;
             store.link_discord_user(member, &email, caller.user_id).await?;
-            match lang {
-                Lang::En => format!("<@{member}> now acts as host {email}."),
-                Lang::No => format!("<@{member}> opptrer nå som verten {email}."),
-            }
+            // A Discord id is past what a Fluent number holds exactly: it goes as text.
+            let args = TextArgs::new().str("member", member).str("email", email);
+            lang.text_with("admin-linked", &args)
         }
         "budget" => {
             let division: DivisionId =
@@ -182,27 +175,21 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             let amount = Money::parse_exact(args.str("amount")?, currency)
                 .map_err(|e| BadOption::invalid("amount", e))?;
             store.set_budget(&division, month, amount).await?;
-            format!("{}: {division} {month}: {amount} {currency}", lang.pick("Budget", "Budsjett"))
+            let args = TextArgs::new()
+                .str("division", division)
+                .str("month", month)
+                .str("amount", amount)
+                .str("currency", currency);
+            lang.text_with("admin-budget", &args)
         }
         "over-budget" => {
             let policy: OverBudgetPolicy =
                 args.str("action")?.parse().map_err(|e| BadOption::invalid("action", e))?;
             store.set_over_budget(policy).await?;
-            let what = match (lang, policy) {
-                (Lang::En, OverBudgetPolicy::Warn) => {
-                    "a session over its division's budget is warned about in the quote"
-                }
-                (Lang::En, OverBudgetPolicy::Block) => {
-                    "paying for a session over its division's budget is refused"
-                }
-                (Lang::No, OverBudgetPolicy::Warn) => {
-                    "en økt over avdelingens budsjett gir en advarsel i tilbudet"
-                }
-                (Lang::No, OverBudgetPolicy::Block) => {
-                    "betaling for en økt over avdelingens budsjett avvises"
-                }
-            };
-            format!("{}: {what}", lang.pick("Over budget", "Over budsjett"))
+            match policy {
+                OverBudgetPolicy::Warn => lang.text("admin-over-budget-warn"),
+                OverBudgetPolicy::Block => lang.text("admin-over-budget-block"),
+            }
         }
         "exempt" => {
             let who = args.str("who")?;
@@ -214,13 +201,12 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
                 Exemption::Division(who.parse().map_err(|e| BadOption::invalid("who", e))?)
             };
             store.set_exempt(&exemption, on).await?;
-            format!(
-                "{} {who}: {}",
-                lang.pick("Exempt from paying before a start", "Unntatt fra å betale før start"),
-                on_off(lang, on)
-            )
+            let args = TextArgs::new().str("who", who).str("state", on_off(lang, on));
+            lang.text_with("admin-exempt", &args)
         }
-        other => return Err(BadOption::invalid(other, "unknown subcommand").into()),
+        other => {
+            return Err(BadOption::invalid(other, lang.text("option-unknown-subcommand")).into());
+        }
     })
 }
 
@@ -230,27 +216,11 @@ fn chosen(bot: &Bot, lang: Lang, text: &str) -> Result<Vec<Method>, BadOption> {
     let methods = method::parse_list(&text.to_ascii_lowercase()).map_err(invalid)?;
     if let Some(m) = methods.iter().find(|m| !bot.methods.contains(m)) {
         let configured = method::join(&bot.methods);
-        return Err(invalid(match lang {
-            Lang::En => {
-                format!(
-                    "names `{m}`, which is not configured on this server (configured: {configured})"
-                )
-            }
-            Lang::No => {
-                format!(
-                    "nevner `{m}`, som ikke er satt opp på denne serveren (satt opp: {configured})"
-                )
-            }
-        }));
+        let args = TextArgs::new().str("method", m).str("configured", configured);
+        return Err(invalid(lang.text_with("admin-method-not-configured", &args)));
     }
     if methods.is_empty() {
-        return Err(invalid(
-            lang.pick(
-                "must name at least one method, or `all`",
-                "må nevne minst én betalingsmåte, eller `all`",
-            )
-            .to_owned(),
-        ));
+        return Err(invalid(lang.text("admin-methods-empty")));
     }
     Ok(methods)
 }
@@ -265,15 +235,9 @@ async fn switches(bot: &Bot) -> Result<Switches, StoreError> {
 }
 
 fn describe_prices(lang: Lang, p: &Prices) -> String {
-    let cur = p.currency;
-    match lang {
-        Lang::En => format!(
-            "Prices from now on: {} {cur} per person-minute, {} {cur} per teleconference minute.",
-            p.person_minute, p.teleconference_minute
-        ),
-        Lang::No => format!(
-            "Priser fra nå: {} {cur} per personminutt, {} {cur} per telefonminutt.",
-            p.person_minute, p.teleconference_minute
-        ),
-    }
+    let args = TextArgs::new()
+        .str("person", p.person_minute)
+        .str("teleconference", p.teleconference_minute)
+        .str("currency", p.currency);
+    lang.text_with("admin-prices", &args)
 }

@@ -7,6 +7,7 @@ use serenity::all::CreateButton;
 use tollbooth_core::fee_based::registration::{
     self, Registration, RegistrationState, ScheduledSession,
 };
+use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::payments::order::Order;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::{Registered, StoreError};
@@ -47,52 +48,34 @@ async fn find(bot: &Bot, lang: Lang, named: &str) -> Result<ScheduledSession, Me
     found.retain(|s| platform.is_none_or(|p| s.platform == p) && s.fee.is_some());
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err(Message::private(match lang {
-            Lang::En => format!("No session with a fee has the id `{named}`."),
-            Lang::No => format!("Ingen økt med avgift har id-en `{named}`."),
-        })),
-        _ => Err(Message::private(match lang {
-            Lang::En => {
-                format!("`{named}` is on both platforms: write webex/{meeting} or zoom/{meeting}.")
-            }
-            Lang::No => format!(
-                "`{named}` finnes på begge plattformene: skriv webex/{meeting} eller zoom/{meeting}."
-            ),
-        })),
+        0 => {
+            let args = TextArgs::new().str("named", named);
+            Err(Message::private(lang.text_with("no-fee-session", &args)))
+        }
+        _ => {
+            let args = TextArgs::new().str("named", named).str("meeting", meeting);
+            Err(Message::private(lang.text_with("ambiguous-session", &args)))
+        }
     }
 }
 
 fn closed_text(lang: Lang, session: &ScheduledSession, closed: registration::Closed) -> Message {
-    let why = closed.said(lang);
-    Message::private(match lang {
-        Lang::En => format!("You cannot register for **{}**: {why}.", session.title),
-        Lang::No => format!("Du kan ikke melde deg på **{}**: {why}.", session.title),
-    })
+    let args = TextArgs::new().str("title", &session.title).str("why", closed.said(lang));
+    Message::private(lang.text_with("cannot-register", &args))
 }
 
 /// The platform knows registrants by e-mail, so an address someone else registered with would
 /// make their seat and join link this attendee's.
 fn email_taken(lang: Lang, session: &ScheduledSession, email: &str) -> Message {
-    Message::private(match lang {
-        Lang::En => format!(
-            "Someone else has already registered for **{}** with the e-mail address {email}. Register with your own e-mail address.",
-            session.title
-        ),
-        Lang::No => format!(
-            "Noen andre er allerede påmeldt **{}** med e-postadressen {email}. Meld deg på med din egen e-postadresse.",
-            session.title
-        ),
-    })
+    let args = TextArgs::new().str("title", &session.title).str("email", email);
+    Message::private(lang.text_with("email-taken", &args))
 }
 
 async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message, Message> {
     let lang = caller.lang;
     let site = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?;
     if !(site.ecommerce_enabled && site.fee_based_enabled) {
-        return Err(Message::private(lang.pick(
-            "Registration with a fee is turned off on this site.",
-            "Påmelding med avgift er slått av på dette nettstedet.",
-        )));
+        return Err(Message::private(lang.text("registration-off")));
     }
     let named = args.str("session").map_err(|b| bad(lang, b))?;
     let attendee = registration::attendee(
@@ -100,7 +83,7 @@ async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message,
         args.str("last_name").map_err(|b| bad(lang, b))?,
         args.str("email").map_err(|b| bad(lang, b))?,
     )
-    .map_err(|why| bad(lang, BadOption::invalid("email", why)))?;
+    .map_err(|why| bad(lang, BadOption::invalid("email", why.said(lang))))?;
     let session = find(bot, lang, named).await?;
     let taken = bot
         .store
@@ -119,44 +102,29 @@ async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message,
         Err(e) => return Err(store_failed(lang, &e)),
     };
     if registration.state != RegistrationState::AwaitingPayment {
-        return Ok(Message::private(match lang {
-            Lang::En => {
-                format!("You are registered for **{}** already; see /registrations.", session.title)
-            }
-            Lang::No => format!("Du er allerede påmeldt **{}**; se /registrations.", session.title),
-        }));
+        let args = TextArgs::new().str("title", &session.title);
+        return Ok(Message::private(lang.text_with("already-registered", &args)));
     }
     let token = bot
         .pay_links
         .sign(&registration.order_id, Utc::now() + Duration::hours(bot.pay_link_hours));
-    let url = bot.url(&format!("pay/{token}"));
-    let cur = fee.amount.currency();
-    Ok(Message::private(match lang {
-        Lang::En => format!(
-            "Pay the fee of {} {cur} for **{}** ({} UTC). Once it is paid you are registered and get the join link here.",
-            fee.amount,
-            session.title,
-            session.starts_at.format("%Y-%m-%d %H:%M")
-        ),
-        Lang::No => format!(
-            "Betal avgiften på {} {cur} for **{}** ({} UTC). Når den er betalt er du påmeldt og får lenken her.",
-            fee.amount,
-            session.title,
-            session.starts_at.format("%Y-%m-%d %H:%M")
-        ),
-    })
-    .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.pick("Pay now", "Betal nå"))]))
+    let url = bot.pay_url(&token, lang);
+    let args = TextArgs::new()
+        .str("amount", fee.amount)
+        .str("currency", fee.amount.currency())
+        .str("title", &session.title)
+        .str("at", session.starts_at.format("%Y-%m-%d %H:%M"));
+    Ok(Message::private(lang.text_with("pay-fee", &args))
+        .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.text("pay-now"))]))
 }
 
-fn state_text(lang: Lang, state: RegistrationState) -> &'static str {
+fn state_text(lang: Lang, state: RegistrationState) -> String {
     match state {
-        RegistrationState::AwaitingPayment => {
-            lang.pick("waiting for payment", "venter på betaling")
-        }
-        RegistrationState::Paid => lang.pick("paid, being registered", "betalt, meldes på"),
-        RegistrationState::Approved => lang.pick("registered", "påmeldt"),
-        RegistrationState::Refunded => lang.pick("refunded", "refundert"),
-        RegistrationState::Cancelled => lang.pick("cancelled", "avlyst"),
+        RegistrationState::AwaitingPayment => lang.text("registration-awaiting-payment"),
+        RegistrationState::Paid => lang.text("registration-paid"),
+        RegistrationState::Approved => lang.text("registration-approved"),
+        RegistrationState::Refunded => lang.text("registration-refunded"),
+        RegistrationState::Cancelled => lang.text("registration-cancelled-state"),
     }
 }
 
@@ -167,10 +135,7 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
         Err(e) => return store_failed(lang, &e),
     };
     if found.is_empty() {
-        return Message::private(lang.pick(
-            "You have no registrations. Register with /register.",
-            "Du har ingen påmeldinger. Meld deg på med /register.",
-        ));
+        return Message::private(lang.text("no-registrations"));
     }
     let lines: Vec<String> = found
         .iter()

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serenity::all::{CommandData, CommandDataOption, CommandDataOptionValue};
 use tollbooth_core::manifest::{self, CommandOption, OptionKind};
+use tollbooth_core::messages::Args as TextArgs;
 
 use crate::lang::Lang;
 
@@ -66,47 +67,37 @@ impl BadOption {
     pub fn describe(&self, lang: Lang) -> String {
         let bound = |b: Option<i64>| b.map_or("…".to_owned(), |b| b.to_string());
         let len = |b: Option<u16>| b.map_or("…".to_owned(), |b| b.to_string());
-        let what = match (&self.problem, lang) {
-            (Problem::Missing, Lang::En) => "is required".to_owned(),
-            (Problem::Missing, Lang::No) => "må fylles ut".to_owned(),
-            (Problem::Unknown, Lang::En) => "is not an option of this command".to_owned(),
-            (Problem::Unknown, Lang::No) => "finnes ikke for denne kommandoen".to_owned(),
-            (Problem::WrongType { expected }, _) => kind(*expected, lang).to_owned(),
-            (Problem::OutOfRange { min, max, got }, Lang::En) => {
-                format!("must be between {} and {}, got {got}", bound(*min), bound(*max))
-            }
-            (Problem::OutOfRange { min, max, got }, Lang::No) => {
-                format!("må være mellom {} og {}, fikk {got}", bound(*min), bound(*max))
-            }
-            (Problem::Length { min, max }, Lang::En) => {
-                format!("must be {} to {} characters long", len(*min), len(*max))
-            }
-            (Problem::Length { min, max }, Lang::No) => {
-                format!("må være {} til {} tegn lang", len(*min), len(*max))
-            }
-            (Problem::NotAChoice { choices }, Lang::En) => {
-                format!("must be one of {}", choices.join(", "))
-            }
-            (Problem::NotAChoice { choices }, Lang::No) => {
-                format!("må være en av {}", choices.join(", "))
-            }
-            (Problem::Invalid(why), _) => why.clone(),
+        let problem = match &self.problem {
+            Problem::Missing => lang.text("option-missing"),
+            Problem::Unknown => lang.text("option-unknown"),
+            Problem::WrongType { expected } => kind(*expected, lang),
+            Problem::OutOfRange { min, max, got } => lang.text_with(
+                "option-out-of-range",
+                &TextArgs::new().str("min", bound(*min)).str("max", bound(*max)).str("got", got),
+            ),
+            Problem::Length { min, max } => lang.text_with(
+                "option-length",
+                &TextArgs::new().str("min", len(*min)).str("max", len(*max)),
+            ),
+            Problem::NotAChoice { choices } => lang.text_with(
+                "option-not-a-choice",
+                &TextArgs::new().str("choices", choices.join(", ")),
+            ),
+            Problem::Invalid(why) => why.clone(),
         };
-        match lang {
-            Lang::En => format!("Option `{}` {what}.", self.option),
-            Lang::No => format!("Valget `{}` {what}.", self.option),
-        }
+        let args = TextArgs::new().str("option", &self.option).str("problem", problem);
+        lang.text_with("option-problem", &args)
     }
 }
 
 /// What a value of `kind` must be, as said after the option's name.
-fn kind(kind: OptionKind, lang: Lang) -> &'static str {
+fn kind(kind: OptionKind, lang: Lang) -> String {
     match kind {
-        OptionKind::Integer => lang.pick("must be a whole number", "må være et heltall"),
-        OptionKind::String => lang.pick("must be text", "må være tekst"),
-        OptionKind::Boolean => lang.pick("must be true or false", "må være sann eller usann"),
-        OptionKind::User => lang.pick("must be a member", "må være et medlem"),
-        OptionKind::SubCommand => lang.pick("must be a subcommand", "må være en underkommando"),
+        OptionKind::Integer => lang.text("kind-integer"),
+        OptionKind::String => lang.text("kind-string"),
+        OptionKind::Boolean => lang.text("kind-boolean"),
+        OptionKind::User => lang.text("kind-user"),
+        OptionKind::SubCommand => lang.text("kind-subcommand"),
     }
 }
 
@@ -309,6 +300,6 @@ mod tests {
     fn messages_in_both_languages() {
         let bad = BadOption { option: "phones".into(), problem: Problem::Missing };
         assert_eq!(bad.describe(Lang::En), "Option `phones` is required.");
-        assert_eq!(bad.describe(Lang::No), "Valget `phones` må fylles ut.");
+        assert_eq!(bad.describe(Lang::from_locale("no")), "Valget `phones` må fylles ut.");
     }
 }

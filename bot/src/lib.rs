@@ -128,7 +128,9 @@ impl Bot {
                 quote::on_form(self, caller, &modal).await
             }
             // Autocomplete is not used by any command; anything newer is not understood.
-            _ => Reply::now(Message::private("This interaction is not supported.").respond()),
+            _ => Reply::now(
+                Message::private(Lang::default().text("interaction-unsupported")).respond(),
+            ),
         }
     }
 
@@ -143,12 +145,8 @@ impl Bot {
     async fn command(&self, command: &CommandInteraction) -> Reply {
         let caller = Caller::new(command.user.id.get(), &command.locale, command.member.as_deref());
         self.remember_lang(caller).await;
-        let unknown = || {
-            Reply::now(
-                Message::private(caller.lang.pick("Unknown command.", "Ukjent kommando."))
-                    .respond(),
-            )
-        };
+        let unknown =
+            || Reply::now(Message::private(caller.lang.text("unknown-command")).respond());
         let Some(spec) = self.commands.command(&command.data.name) else {
             return unknown();
         };
@@ -171,13 +169,18 @@ impl Bot {
     pub fn url(&self, path: &str) -> Url {
         self.public_url.join(path).expect("a relative path joins any base URL")
     }
+
+    /// The pay page of a signed order token, in the member's language: the page then speaks
+    /// it whatever the browser prefers.
+    pub fn pay_url(&self, token: &str, lang: Lang) -> Url {
+        let mut url = self.url(&format!("pay/{token}"));
+        url.query_pairs_mut().append_pair("lang", lang.code());
+        url
+    }
 }
 
 /// What a member sees when the database failed; the details go to the log only.
 pub fn store_failed(lang: Lang, error: &StoreError) -> Message {
     tracing::warn!(error = %error, "chat command failed on the store");
-    Message::private(lang.pick(
-        "Something went wrong on our side; please try again in a minute.",
-        "Noe gikk galt hos oss; prøv igjen om et minutt.",
-    ))
+    Message::private(lang.text("store-failed"))
 }

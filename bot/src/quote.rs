@@ -7,6 +7,7 @@ use serenity::all::{
     ActionRowComponent, ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton,
     CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
+use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::money::Money;
 use tollbooth_core::pay_per_use::budget::{self, OverBudget};
 use tollbooth_core::payments::order::Order;
@@ -31,7 +32,7 @@ pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
         let minutes = args.int("minutes")?;
         let computers = args.int("computers")?;
         let phones = args.opt_int("phones").unwrap_or(0);
-        plan(minutes.into(), computers.into(), phones.into())
+        plan(caller.lang, minutes.into(), computers.into(), phones.into())
     })();
     match plan {
         Ok(plan) => quote(bot, caller, plan).await,
@@ -40,10 +41,17 @@ pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
 }
 
 /// The domain's check, with the option it names.
-pub fn plan(minutes: i128, computers: i128, phones: i128) -> Result<SessionPlan, BadOption> {
+pub fn plan(
+    lang: Lang,
+    minutes: i128,
+    computers: i128,
+    phones: i128,
+) -> Result<SessionPlan, BadOption> {
     SessionPlan::new(minutes, computers, phones).map_err(|e| {
-        let tollbooth_core::pricing::EstimateError::OutOfRange { name, .. } = &e;
-        BadOption::invalid(name, e.to_string())
+        let tollbooth_core::pricing::EstimateError::OutOfRange { name, min, max, got } = e;
+        let args =
+            TextArgs::new().str("field", name).str("min", min).str("max", max).str("got", got);
+        BadOption::invalid(name, lang.text_with("plan-out-of-range", &args))
     })
 }
 
@@ -59,10 +67,10 @@ async fn quote(bot: &Bot, caller: Caller, plan: SessionPlan) -> Message {
             .await
             .buttons(vec![
                 CreateButton::new(custom_id(CHANGE, plan))
-                    .label(lang.pick("Change", "Endre"))
+                    .label(lang.text("button-change"))
                     .style(ButtonStyle::Secondary),
                 CreateButton::new(custom_id(PAY, plan))
-                    .label(lang.pick("Pay", "Betal"))
+                    .label(lang.text("button-pay"))
                     .style(ButtonStyle::Success),
             ]),
         Err(message) => message,
@@ -83,22 +91,17 @@ async fn with_budget_warning(
     };
     match check.await {
         Ok(Some((o, policy))) => {
-            let cur = o.over.currency();
-            let (division, month, over) = (&o.division, o.month, o.over);
+            let args = TextArgs::new()
+                .str("division", &o.division)
+                .str("over", o.over)
+                .str("currency", o.over.currency())
+                .str("month", o.month);
             let mut message = message;
-            message.text.push_str(&match caller.lang {
-                Lang::En => format!(
-                    "\n⚠️ This session would take division {division} {over} {cur} over its budget for {month}."
-                ),
-                Lang::No => format!(
-                    "\n⚠️ Denne økten ville ført avdelingen {division} {over} {cur} over budsjettet for {month}."
-                ),
-            });
+            message.text.push('\n');
+            message.text.push_str(&caller.lang.text_with("quote-over-budget", &args));
             if policy == OverBudgetPolicy::Block {
-                message.text.push_str(caller.lang.pick(
-                    " This site does not let you pay for sessions over budget.",
-                    " Dette nettstedet lar deg ikke betale for økter over budsjett.",
-                ));
+                message.text.push(' ');
+                message.text.push_str(&caller.lang.text("quote-over-budget-blocked"));
             }
             message
         }
@@ -121,9 +124,7 @@ async fn over_budget_by(
 
 /// Why *Pay* is refused for a session over its division's budget, with the figures.
 fn over_budget_refusal(lang: Lang, o: &OverBudget, estimate: Money) -> String {
-    let refused =
-        lang.pick("Paying for this session is refused.", "Betaling for denne økten er avvist.");
-    format!("{refused} {}", o.explain(lang, estimate))
+    format!("{} {}", lang.text("pay-refused-over-budget"), o.explain(lang, estimate))
 }
 
 /// The lines of `tollbooth quote`, in the member's language.
@@ -131,40 +132,25 @@ pub fn render(lang: Lang, e: &Estimate) -> Message {
     let c = &e.cost;
     let cur = c.currency;
     let p = &e.plan;
-    let [title, minutes, computers, phones, person, teleconference, total] = match lang {
-        Lang::En => [
-            "Estimated session cost",
-            "minutes",
-            "computers",
-            "phones",
-            "Person-minutes",
-            "Teleconference minutes",
-            "Total",
-        ],
-        Lang::No => [
-            "Anslått kostnad for økten",
-            "minutter",
-            "datamaskiner",
-            "telefoner",
-            "Personminutter",
-            "Telekonferanseminutter",
-            "Totalt",
-        ],
+    let plan = TextArgs::new()
+        .num("minutes", p.minutes)
+        .num("computers", p.computers)
+        .num("phones", p.phones);
+    let priced = |l: &tollbooth_core::pricing::CostLine| {
+        TextArgs::new()
+            .str("minutes", l.minutes)
+            .str("price", l.price_per_minute)
+            .str("amount", l.amount)
+            .str("currency", cur)
     };
+    let total = TextArgs::new().str("amount", c.total).str("currency", cur);
     let text = format!(
-        "**{title}**\n{} {minutes}, {} {computers}, {} {phones}\n\
-         {person}: {} × {} {cur} = {} {cur}\n\
-         {teleconference}: {} × {} {cur} = {} {cur}\n**{total}: {} {cur}**",
-        p.minutes,
-        p.computers,
-        p.phones,
-        c.person.minutes,
-        c.person.price_per_minute,
-        c.person.amount,
-        c.teleconference.minutes,
-        c.teleconference.price_per_minute,
-        c.teleconference.amount,
-        c.total
+        "**{}**\n{}\n{}\n{}\n**{}**",
+        lang.text("estimated-cost"),
+        lang.text_with("plan-summary", &plan),
+        lang.text_with("quote-person", &priced(&c.person)),
+        lang.text_with("quote-teleconference", &priced(&c.teleconference)),
+        lang.text_with("quote-total", &total),
     );
     Message::public(text)
 }
@@ -192,18 +178,14 @@ pub async fn on_button(bot: &Bot, caller: Caller, component: &ComponentInteracti
         let quote = format!("discord-quote/{}", change_url.rsplit('/').next().unwrap_or_default());
         return Reply::now(pay(bot, caller, plan, quote, Some(change_url)).await.respond());
     }
-    let text =
-        caller.lang.pick("This button is no longer valid.", "Denne knappen virker ikke lenger.");
+    let text = caller.lang.text("button-invalid");
     Reply::now(Message::private(text).respond())
 }
 
 /// The *Change* form, filled in with the plan being changed.
 fn form(lang: Lang, plan: SessionPlan) -> CreateInteractionResponse {
-    let labels = [
-        lang.pick("Minutes (1–1440)", "Minutter (1–1440)"),
-        lang.pick("Computers", "Datamaskiner"),
-        lang.pick("Phones", "Telefoner"),
-    ];
+    let labels =
+        [lang.text("form-minutes"), lang.text("label-computers"), lang.text("label-phones")];
     let values = [plan.minutes, plan.computers, plan.phones];
     let rows = FIELDS
         .iter()
@@ -219,15 +201,14 @@ fn form(lang: Lang, plan: SessionPlan) -> CreateInteractionResponse {
         })
         .collect();
     CreateInteractionResponse::Modal(
-        CreateModal::new(FORM, lang.pick("Change the quote", "Endre tilbudet")).components(rows),
+        CreateModal::new(FORM, lang.text("form-title")).components(rows),
     )
 }
 
 /// The submitted *Change* form: the quote message is replaced by the new quote.
 pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Reply {
     if modal.data.custom_id != FORM {
-        let text =
-            caller.lang.pick("This form is no longer valid.", "Dette skjemaet virker ikke lenger.");
+        let text = caller.lang.text("form-invalid");
         return Reply::now(Message::private(text).respond());
     }
     let field = |name: &str| -> Result<i128, BadOption> {
@@ -242,10 +223,11 @@ pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Rep
             })
             .unwrap_or_default();
         text.trim().parse().map_err(|_| {
-            BadOption::invalid(name, format!("`{}` is not a whole number", text.trim()))
+            let args = TextArgs::new().str("text", text.trim());
+            BadOption::invalid(name, caller.lang.text_with("not-a-whole-number", &args))
         })
     };
-    let plan = (|| plan(field("minutes")?, field("computers")?, field("phones")?))();
+    let plan = (|| plan(caller.lang, field("minutes")?, field("computers")?, field("phones")?))();
     match plan {
         Ok(plan) => Reply::now(quote(bot, caller, plan).await.update()),
         Err(bad) => Reply::now(Message::private(bad.describe(caller.lang)).respond()),
@@ -269,19 +251,11 @@ pub async fn pay(
         Err(e) => return store_failed(lang, &e),
     };
     if !(site.ecommerce_enabled && site.pay_per_use_enabled) {
-        return Message::private(lang.pick(
-            "Paying for sessions is turned off on this site; an administrator can turn it on with /admin.",
-            "Betaling for økter er slått av; en administrator kan slå det på med /admin.",
-        ));
+        return Message::private(lang.text("pay-off"));
     }
     let host = match bot.store.linked_host(caller.user_id).await {
         Ok(Some(host)) => host,
-        Ok(None) => {
-            return Message::private(lang.pick(
-                "Your Discord account is not linked to a host yet: ask an administrator to run /admin link.",
-                "Discord-kontoen din er ikke koblet til en vert ennå: be en administrator kjøre /admin link.",
-            ));
-        }
+        Ok(None) => return Message::private(lang.text("not-linked")),
         Err(e) => return store_failed(lang, &e),
     };
     let estimate = match estimate(bot, lang, plan).await {
@@ -304,31 +278,15 @@ pub async fn pay(
         return store_failed(lang, &e);
     }
     let token = bot.pay_links.sign(&order.id, Utc::now() + Duration::hours(bot.pay_link_hours));
-    let url = bot.url(&format!("pay/{token}"));
-    let text = match lang {
-        Lang::En => {
-            format!(
-                "Pay {} {} to run this session (the estimate of {} {} plus {} % headroom, held now; you are charged for the minutes used):",
-                order.amount,
-                order.amount.currency(),
-                estimate.cost.total,
-                order.amount.currency(),
-                bot.headroom_percent
-            )
-        }
-        Lang::No => {
-            format!(
-                "Betal {} {} for å holde økten (anslaget på {} {} pluss {} % margin, reservert nå; du betaler for minuttene som brukes):",
-                order.amount,
-                order.amount.currency(),
-                estimate.cost.total,
-                order.amount.currency(),
-                bot.headroom_percent
-            )
-        }
-    };
-    Message::private(text)
-        .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.pick("Pay now", "Betal nå"))])
+    let url = bot.pay_url(&token, lang);
+    let cur = order.amount.currency();
+    let args = TextArgs::new()
+        .str("amount", order.amount)
+        .str("currency", cur)
+        .str("estimate", estimate.cost.total)
+        .str("headroom", bot.headroom_percent);
+    Message::private(lang.text_with("pay-session", &args))
+        .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.text("pay-now"))])
 }
 
 #[cfg(test)]

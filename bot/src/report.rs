@@ -1,23 +1,17 @@
 //! `/report division from to`: a division's spend, for administrators.
 
+use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::pay_per_use::billing::Period;
 use tollbooth_core::site::DivisionId;
 
 use crate::command::{Args, BadOption};
-use crate::lang::Lang;
 use crate::reply::{Message, Reply};
 use crate::{Bot, Caller, store_failed};
 
 pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
     let lang = caller.lang;
     if !caller.manages_guild {
-        return Reply::now(
-            Message::private(lang.pick(
-                "Only members with the Manage Server permission may read reports.",
-                "Bare medlemmer med tillatelsen Administrer server kan lese rapporter.",
-            ))
-            .respond(),
-        );
+        return Reply::now(Message::private(lang.text("report-only-admins")).respond());
     }
     let parsed = (|| -> Result<(DivisionId, Period), BadOption> {
         let division: DivisionId =
@@ -38,7 +32,9 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
             let division = match bot.store.division(&division).await {
                 Ok(Some(d)) => d,
                 Ok(None) => {
-                    let bad = BadOption::invalid("division", format!("no division `{division}`"));
+                    let args = TextArgs::new().str("division", &division);
+                    let why = lang.text_with("report-no-division", &args);
+                    let bad = BadOption::invalid("division", why);
                     return Message::private(bad.describe(lang));
                 }
                 Err(e) => return store_failed(lang, &e),
@@ -55,17 +51,13 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
                 Ok(spend) => spend,
                 Err(e) => return store_failed(lang, &e),
             };
-            let heading = match lang {
-                Lang::En => format!(
-                    "**{}** ({}), {} to {}:",
-                    division.name, division.id, period.from, period.to
-                ),
-                Lang::No => format!(
-                    "**{}** ({}), {} til {}:",
-                    division.name, division.id, period.from, period.to
-                ),
-            };
-            Message::private(format!("{heading}\n{}", spend.lines().join("\n")))
+            let args = TextArgs::new()
+                .str("name", &division.name)
+                .str("id", &division.id)
+                .str("from", period.from)
+                .str("to", period.to);
+            let heading = lang.text_with("report-heading", &args);
+            Message::private(format!("{heading}\n{}", spend.lines(lang).join("\n")))
         }),
     }
 }

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serenity::all::CreateButton;
 use tollbooth_core::fee_based::registration::{self, Fee, ScheduledSession};
+use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::money::Money;
 use tollbooth_core::pay_per_use::enforcement;
 use tollbooth_core::platform::PlatformKind;
@@ -26,53 +27,40 @@ fn bad(lang: Lang, bad: BadOption) -> Message {
 
 fn platform_failed(lang: Lang, platform: PlatformKind, error: impl std::fmt::Display) -> Message {
     tracing::warn!(%platform, error = %error, "platform call from chat failed");
-    Message::private(match lang {
-        Lang::En => format!("{platform} did not accept the request: {error}"),
-        Lang::No => format!("{platform} godtok ikke forespørselen: {error}"),
-    })
+    let args = TextArgs::new().str("platform", platform).str("error", error);
+    Message::private(lang.text_with("platform-refused", &args))
 }
 
 /// This server has no client for the platform: the administrator's to fix, not the host's.
 fn not_set_up(lang: Lang, platform: PlatformKind, why: &str) -> Message {
     tracing::warn!(%platform, why, "platform call from chat impossible");
-    Message::private(match lang {
-        Lang::En => format!("Sessions on {platform} cannot be managed from chat here: {why}."),
-        Lang::No => format!("Økter på {platform} kan ikke styres fra chatten her: {why}."),
-    })
+    let args = TextArgs::new().str("platform", platform).str("why", why);
+    Message::private(lang.text_with("platform-not-set-up", &args))
 }
 
 /// The host the member acts as.
 async fn host(bot: &Bot, caller: Caller) -> Result<HostEmail, Message> {
     match bot.store.linked_host(caller.user_id).await {
         Ok(Some(host)) => Ok(host),
-        Ok(None) => Err(Message::private(caller.lang.pick(
-            "Your Discord account is not linked to a host yet: ask an administrator to run /admin link.",
-            "Discord-kontoen din er ikke koblet til en vert ennå: be en administrator kjøre /admin link.",
-        ))),
+        Ok(None) => Err(Message::private(caller.lang.text("not-linked"))),
         Err(e) => Err(store_failed(caller.lang, &e)),
     }
 }
 
-pub fn platform(args: &Args) -> Result<PlatformKind, BadOption> {
+pub fn platform(lang: Lang, args: &Args) -> Result<PlatformKind, BadOption> {
     args.str("platform")?
         .parse()
-        .map_err(|_| BadOption::invalid("platform", "must be webex or zoom"))
+        .map_err(|_| BadOption::invalid("platform", lang.text("option-platform")))
 }
 
 /// The session `platform`/`meeting` if the caller may act on it.
 async fn own_session(bot: &Bot, caller: Caller, args: &Args) -> Result<ScheduledSession, Message> {
     let lang = caller.lang;
-    let platform = platform(args).map_err(|b| bad(lang, b))?;
+    let platform = platform(lang, args).map_err(|b| bad(lang, b))?;
     let meeting = args.str("meeting").map_err(|b| bad(lang, b))?;
     let not_found = || {
-        Message::private(match lang {
-            Lang::En => format!(
-                "No session {platform}/{meeting} was scheduled through tollbooth for you; schedule one with /session schedule."
-            ),
-            Lang::No => format!(
-                "Ingen økt {platform}/{meeting} er planlagt for deg gjennom tollbooth; planlegg en med /session schedule."
-            ),
-        })
+        let args = TextArgs::new().str("platform", platform).str("meeting", meeting);
+        Message::private(lang.text_with("session-not-found", &args))
     };
     let session = match bot.store.scheduled(platform, meeting).await {
         Ok(Some(session)) => session,
@@ -100,30 +88,29 @@ async fn fee(
     let Some(text) = args.opt_str(option) else {
         // Limits on registering mean nothing without a fee to register with.
         return match ["capacity", "deadline"].into_iter().find(|o| args.has(o)) {
-            Some(limit) => Err(bad(lang, BadOption::invalid(limit, format!("needs `{option}`")))),
+            Some(limit) => {
+                let why = lang.text_with("option-needs", &TextArgs::new().str("option", option));
+                Err(bad(lang, BadOption::invalid(limit, why)))
+            }
             None => Ok(None),
         };
     };
     let site = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?;
     if !(site.ecommerce_enabled && site.fee_based_enabled) {
-        return Err(Message::private(lang.pick(
-            "Fees are turned off on this site; an administrator can turn fee-based training on with /admin.",
-            "Avgifter er slått av; en administrator kan slå på kurs med avgift med /admin.",
-        )));
+        return Err(Message::private(lang.text("fees-off")));
     }
     let currency = site.prices.currency;
     let amount =
         Money::parse_exact(text, currency).map_err(|e| bad(lang, BadOption::invalid(option, e)))?;
     if amount.amount() <= rust_decimal::Decimal::ZERO {
-        return Err(bad(lang, BadOption::invalid(option, "must be more than zero")));
+        return Err(bad(lang, BadOption::invalid(option, lang.text("option-above-zero"))));
     }
     let capacity = args.opt_int("capacity").map(|c| u32::try_from(c).unwrap_or(u32::MAX));
     let deadline = args
         .opt_str("deadline")
         .map(|text| {
-            let deadline = registration::parse_time(text)?;
-            registration::check_deadline(deadline, session_ends, Utc::now())
-                .map_err(str::to_owned)?;
+            let deadline = registration::parse_time(text, lang)?;
+            registration::check_deadline(deadline, session_ends, Utc::now(), lang)?;
             Ok(deadline)
         })
         .transpose()
@@ -134,31 +121,28 @@ async fn fee(
 /// How a session with a fee is announced: attendees register with its id.
 fn fee_line(lang: Lang, session: &ScheduledSession, fee: &Fee) -> String {
     let cur = fee.amount.currency();
-    let capacity = fee.capacity.map(|c| c.to_string()).unwrap_or_else(|| "-".to_owned());
-    match lang {
-        Lang::En => format!(
-            "Fee {} {cur}, {capacity} seats. Attendees register with `/register session:{}`.",
-            fee.amount,
-            session.key()
-        ),
-        Lang::No => format!(
-            "Avgift {} {cur}, {capacity} plasser. Deltakere melder seg på med `/register session:{}`.",
-            fee.amount,
-            session.key()
-        ),
-    }
+    let args = TextArgs::new()
+        .str("amount", fee.amount)
+        .str("currency", cur)
+        .str("session", session.key());
+    // A number picks the plural; without a limit the seats are "-".
+    let args = match fee.capacity {
+        Some(capacity) => args.num("capacity", capacity),
+        None => args.str("capacity", "-"),
+    };
+    lang.text_with("fee-line", &args)
 }
 
 pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let lang = caller.lang;
     let host = host(bot, caller).await?;
-    let platform = platform(args).map_err(|b| bad(lang, b))?;
+    let platform = platform(lang, args).map_err(|b| bad(lang, b))?;
     let title = args.str("title").map_err(|b| bad(lang, b))?.to_owned();
     let start = args.str("start").map_err(|b| bad(lang, b)).and_then(|t| {
-        registration::parse_time(t).map_err(|e| bad(lang, BadOption::invalid("start", e)))
+        registration::parse_time(t, lang).map_err(|e| bad(lang, BadOption::invalid("start", e)))
     })?;
     if start <= Utc::now() {
-        return Err(bad(lang, BadOption::invalid("start", "must be in the future")));
+        return Err(bad(lang, BadOption::invalid("start", lang.text("option-in-future"))));
     }
     let minutes = args.int("minutes").map_err(|b| bad(lang, b))?;
     let minutes =
@@ -170,7 +154,7 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         .opt_int("computers")
         .map(|computers| {
             let phones = args.opt_int("phones").unwrap_or(0);
-            crate::quote::plan(minutes.into(), computers.into(), phones.into())
+            crate::quote::plan(lang, minutes.into(), computers.into(), phones.into())
         })
         .transpose()
         .map_err(|b| bad(lang, b))?;
@@ -213,20 +197,13 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         fee = session.fee.is_some(),
         "session scheduled from chat"
     );
-    let mut text = match lang {
-        Lang::En => format!(
-            "Scheduled **{}** on {platform} for {} UTC, {minutes} minutes: meeting `{}`.",
-            session.title,
-            session.starts_at.format("%Y-%m-%d %H:%M"),
-            session.meeting_id
-        ),
-        Lang::No => format!(
-            "Planla **{}** på {platform} {} UTC, {minutes} minutter: møte `{}`.",
-            session.title,
-            session.starts_at.format("%Y-%m-%d %H:%M"),
-            session.meeting_id
-        ),
-    };
+    let args = TextArgs::new()
+        .str("title", &session.title)
+        .str("platform", platform)
+        .str("at", session.starts_at.format("%Y-%m-%d %H:%M"))
+        .num("minutes", minutes)
+        .str("meeting", &session.meeting_id);
+    let mut text = lang.text_with("session-scheduled", &args);
     if let Some(fee) = &session.fee {
         text.push('\n');
         text.push_str(&fee_line(lang, &session, fee));
@@ -238,10 +215,7 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     }
     let Some(plan) = plan else {
         text.push('\n');
-        text.push_str(lang.pick(
-            "Pay before you start: /quote and *Pay*, then /session start gives the start link.",
-            "Betal før start: /quote og *Betal*, så gir /session start startlenken.",
-        ));
+        text.push_str(&lang.text("pay-before-start"));
         return Ok(Message::private(text));
     };
     let bound_to = enforcement::bound_to(session.platform, &session.meeting_id);
@@ -259,9 +233,7 @@ pub async fn set_fee(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         ));
     };
     if session.cancelled_at.is_some() {
-        return Err(Message::private(
-            lang.pick("That session was cancelled.", "Den økten er avlyst."),
-        ));
+        return Err(Message::private(lang.text("session-was-cancelled")));
     }
     // Refused before the platform is changed, so that the two never disagree; set_fee checks
     // again under its lock for a registration that comes in between.
@@ -295,9 +267,7 @@ pub async fn start(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let lang = caller.lang;
     let session = own_session(bot, caller, args).await?;
     if session.cancelled_at.is_some() {
-        return Err(Message::private(
-            lang.pick("That session was cancelled.", "Den økten er avlyst."),
-        ));
+        return Err(Message::private(lang.text("session-was-cancelled")));
     }
     let host: HostEmail = session
         .host_email
@@ -309,16 +279,11 @@ pub async fn start(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         .await
         .map_err(|e| store_failed(lang, &e))?;
     if !paid {
-        return Err(Message::private(lang.pick(
-            "This session is not paid for yet: use /quote and *Pay*, then ask for the start link again.",
-            "Økten er ikke betalt ennå: bruk /quote og *Betal*, og be om startlenken igjen.",
-        )));
+        return Err(Message::private(lang.text("start-unpaid")));
     }
-    Ok(Message::private(match lang {
-        Lang::En => format!("Start **{}** here:", session.title),
-        Lang::No => format!("Start **{}** her:", session.title),
-    })
-    .buttons(vec![CreateButton::new_link(&session.start_url).label(lang.pick("Start", "Start"))]))
+    let here = lang.text_with("start-here", &TextArgs::new().str("title", &session.title));
+    Ok(Message::private(here)
+        .buttons(vec![CreateButton::new_link(&session.start_url).label(lang.text("button-start"))]))
 }
 
 pub async fn cancel(bot: &Bot, caller: Caller, args: &Args) -> Answer {
@@ -330,14 +295,10 @@ pub async fn cancel(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         .await
         .map_err(|e| store_failed(lang, &e))?;
     tracing::info!(session = session.key(), refunds = done.refunds, "session cancelled from chat");
-    Ok(Message::private(match lang {
-        Lang::En => format!(
-            "Cancelled **{}**: {} paid registrations are being refunded, {} unpaid ones closed; the meeting is being deleted on {}.",
-            session.title, done.refunds, done.closed, session.platform
-        ),
-        Lang::No => format!(
-            "Avlyste **{}**: {} betalte påmeldinger refunderes, {} ubetalte lukkes; møtet slettes på {}.",
-            session.title, done.refunds, done.closed, session.platform
-        ),
-    }))
+    let args = TextArgs::new()
+        .str("title", &session.title)
+        .num("refunds", done.refunds)
+        .num("closed", done.closed)
+        .str("platform", session.platform);
+    Ok(Message::private(lang.text_with("session-cancelled", &args)))
 }

@@ -2,6 +2,7 @@
 //! recorded; the others are in `schedule.rs`.
 
 use chrono::{SecondsFormat, Utc};
+use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::metering::session::{Bill, SessionState};
 use tollbooth_core::pay_per_use::billing::SessionPayment;
 use tollbooth_core::platform::PlatformKind;
@@ -33,7 +34,8 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
 
 async fn status(bot: &Bot, caller: Caller, args: &Args) -> Result<Message, Message> {
     let lang = caller.lang;
-    let platform = schedule::platform(args).map_err(|b| Message::private(b.describe(lang)))?;
+    let platform =
+        schedule::platform(lang, args).map_err(|b| Message::private(b.describe(lang)))?;
     let meeting = args.str("meeting").map_err(|b| Message::private(b.describe(lang)))?;
     read_status(bot, caller, platform, meeting).await.map_err(|e| store_failed(lang, &e))
 }
@@ -46,10 +48,8 @@ async fn read_status(
 ) -> Result<Message, StoreError> {
     let lang = caller.lang;
     let not_found = || {
-        Message::private(match lang {
-            Lang::En => format!("No session {platform}/{meeting} is known."),
-            Lang::No => format!("Økten {platform}/{meeting} er ukjent."),
-        })
+        let args = TextArgs::new().str("platform", platform).str("meeting", meeting);
+        Message::private(lang.text_with("session-unknown", &args))
     };
     let Some(record) = bot.store.session(platform, meeting).await? else {
         return Ok(not_found());
@@ -73,42 +73,34 @@ async fn read_status(
         Ok(bill) => bill,
         Err(e) => return Ok(Message::private(e.to_string())),
     };
-    let state = match (session.state(), lang) {
-        (SessionState::Running, Lang::En) => "running",
-        (SessionState::Running, Lang::No) => "pågår",
-        (SessionState::Ended, Lang::En) => "ended",
-        (SessionState::Ended, Lang::No) => "avsluttet",
-        (SessionState::Blocked, Lang::En) => "blocked (started unpaid)",
-        (SessionState::Blocked, Lang::No) => "stoppet (startet uten betaling)",
+    let state = match session.state() {
+        SessionState::Running => lang.text("state-running"),
+        SessionState::Ended => lang.text("state-ended"),
+        SessionState::Blocked => lang.text("state-blocked"),
     };
     let started = window
         .start
         .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
     let (u, c, cur) = (&bill.usage, &bill.cost, bill.cost.currency);
-    let text = match lang {
-        Lang::En => format!(
-            "**Session {platform}/{meeting}**: {state}, started {started}\n\
-             {} connections; person-minutes {} = {} {cur}; teleconference minutes {} = {} {cur}\n\
-             **Total so far: {} {cur}**",
-            u.connections,
-            u.person_minutes,
-            c.person.amount,
-            u.teleconference_minutes,
-            c.teleconference.amount,
-            c.total
-        ),
-        Lang::No => format!(
-            "**Økt {platform}/{meeting}**: {state}, startet {started}\n\
-             {} tilkoblinger; personminutter {} = {} {cur}; telefonminutter {} = {} {cur}\n\
-             **Totalt så langt: {} {cur}**",
-            u.connections,
-            u.person_minutes,
-            c.person.amount,
-            u.teleconference_minutes,
-            c.teleconference.amount,
-            c.total
-        ),
-    };
+    let heading = TextArgs::new()
+        .str("platform", platform)
+        .str("meeting", meeting)
+        .str("state", state)
+        .str("started", started);
+    let usage = TextArgs::new()
+        .num("connections", u.connections)
+        .str("person", u.person_minutes)
+        .str("person_amount", c.person.amount)
+        .str("teleconference", u.teleconference_minutes)
+        .str("teleconference_amount", c.teleconference.amount)
+        .str("currency", cur);
+    let total = TextArgs::new().str("amount", c.total).str("currency", cur);
+    let text = format!(
+        "{}\n{}\n**{}**",
+        lang.text_with("status-heading", &heading),
+        lang.text_with("status-usage", &usage),
+        lang.text_with("status-total", &total)
+    );
     Ok(Message::private(match payment.as_ref().and_then(|p| payment_line(lang, p)) {
         Some(line) => format!("{text}\n{line}"),
         None => text,
@@ -119,17 +111,19 @@ async fn read_status(
 fn payment_line(lang: Lang, p: &SessionPayment) -> Option<String> {
     let (authorised, state) = (p.authorised?, p.state.map_or("-", |s| s.as_str()));
     let (cur, reference) = (authorised.currency(), p.reference.as_deref().unwrap_or("-"));
-    let mut line = match lang {
-        Lang::En => format!("Paid: {authorised} {cur} authorised ({state}), reference {reference}"),
-        Lang::No => {
-            format!("Betalt: {authorised} {cur} autorisert ({state}), referanse {reference}")
-        }
-    };
+    let args = TextArgs::new()
+        .str("authorised", authorised)
+        .str("currency", cur)
+        .str("state", state)
+        .str("reference", reference);
+    let mut line = lang.text_with("status-paid", &args);
     if let (Some(captured), Some(outstanding)) = (p.captured, p.outstanding) {
-        line.push_str(&match lang {
-            Lang::En => format!("; captured {captured} {cur}, outstanding {outstanding} {cur}"),
-            Lang::No => format!("; trukket {captured} {cur}, utestående {outstanding} {cur}"),
-        });
+        let args = TextArgs::new()
+            .str("captured", captured)
+            .str("outstanding", outstanding)
+            .str("currency", cur);
+        line.push_str("; ");
+        line.push_str(&lang.text_with("status-captured", &args));
     }
     Some(line)
 }

@@ -1,5 +1,5 @@
 //! English and Norwegian (`no`): the two languages tollbooth writes in, for chat replies,
-//! direct messages and pages alike.
+//! direct messages and pages alike. The words themselves are in `messages`.
 
 use std::str::FromStr;
 
@@ -32,14 +32,6 @@ impl Lang {
         match self {
             Lang::En => "en",
             Lang::No => "no",
-        }
-    }
-
-    /// Picks the text for this language.
-    pub fn pick<'a>(self, en: &'a str, no: &'a str) -> &'a str {
-        match self {
-            Lang::En => en,
-            Lang::No => no,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod fee_based;
 pub mod lang;
 pub mod manifest;
+pub mod messages;
 pub mod metering;
 pub mod money;
 pub mod outbox;

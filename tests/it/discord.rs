@@ -199,8 +199,16 @@ async fn quote_gives_the_same_lines_and_total_as_the_command_line(db: Db) {
     let mut norwegian = quote(60, 10, 3);
     norwegian["locale"] = json!("no");
     let answer = bot.interact(&norwegian).await;
-    assert!(content(&answer).contains("Anslått kostnad"), "{}", content(&answer));
+    assert!(content(&answer).contains("Beregnet øktkostnad"), "{}", content(&answer));
     assert!(content(&answer).contains("Totalt: 81.00 USD"), "{}", content(&answer));
+
+    // Counts take their plural, in both languages.
+    let one = content(&bot.interact(&quote(1, 1, 1)).await).to_owned();
+    assert!(one.contains("1 minute, 1 computer, 1 phone\n"), "{one}");
+    let mut norwegian = quote(1, 1, 0);
+    norwegian["locale"] = json!("no");
+    let one = content(&bot.interact(&norwegian).await).to_owned();
+    assert!(one.contains("1 minutt, 1 datamaskin, 0 telefoner\n"), "{one}");
 }
 
 /// A click on one of the quote's buttons; Discord sends the whole message it sits on.
@@ -285,6 +293,8 @@ async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
     assert_eq!(button["style"], 5, "a link button");
     let url = button["url"].as_str().unwrap();
     assert!(url.starts_with(&format!("{}/pay/", bot.app.base)), "{url}");
+    // The member's language rides on the link, whatever the browser prefers.
+    assert!(url.ends_with("?lang=en"), "{url}");
     let page = reqwest::get(url).await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
@@ -293,6 +303,22 @@ async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
         html.contains("https://discord.com/channels/700/800/9001"),
         "Change leads back to the quote"
     );
+
+    // A Norwegian member's *Pay now* opens the pay page in Norwegian, even for a browser that
+    // asks for English.
+    let mut norwegian = click("quote:pay:60:10:3");
+    norwegian["locale"] = json!("no");
+    let paid = bot.interact(&norwegian).await;
+    assert!(content(&paid).starts_with("Betal 93.15 USD"), "{}", content(&paid));
+    let button = &paid["data"]["components"][0]["components"][0];
+    assert_eq!(button["label"], "Betal nå");
+    let url = button["url"].as_str().unwrap();
+    assert!(url.ends_with("?lang=no"), "{url}");
+    let page = reqwest::Client::new().get(url).header("accept-language", "en").send().await;
+    let html = page.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"<html lang="no">"#), "{html}");
+    assert!(html.contains("Beregnet øktkostnad"), "{html}");
+    assert!(html.contains("60 minutter, 10 datamaskiner, 3 telefoner"), "{html}");
 }
 
 async fn admin_is_refused_to_members_without_manage_server(db: Db) {

@@ -371,7 +371,7 @@ async fn attendees_and_other_hosts_never_see_what_is_not_theirs(db: Db) {
     assert!(content(&w.ask(by_bob).await).contains("No session zoom/"));
     assert_eq!(w.state_of(ADA).await, RegistrationState::Approved, "nothing cancelled");
     let by_admin = command(BOB, "cancel-admin", "session", sub("cancel", opts), ADMIN);
-    assert!(content(&w.ask(by_admin).await).contains("1 paid registrations are being refunded"));
+    assert!(content(&w.ask(by_admin).await).contains("1 paid registration is being refunded"));
     // Bad input is named.
     let bad = w.register(BOB, &meeting, "Bob", "not-an-address").await;
     assert!(content(&bad).contains("`not-an-address` is not an e-mail address"), "{bad}");
@@ -443,7 +443,7 @@ async fn a_second_attendee_with_the_same_e_mail_is_refused_and_the_first_keeps_t
     ]);
     let data = json!({"id": "55", "name": "register", "type": 1, "options": opts});
     let norwegian = w.ask(interaction(BOB, "register-bob-no", 2, data, "no", MEMBER)).await;
-    assert!(content(&norwegian).contains("Noen andre er allerede påmeldt"), "{norwegian}");
+    assert!(content(&norwegian).contains("Noen andre har allerede registrert seg"), "{norwegian}");
 
     // Ada registering again reuses her order, and she pays and is registered as before.
     let again = w.pay_link(ADA, &meeting, "Ada").await;

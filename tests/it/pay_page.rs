@@ -29,6 +29,7 @@ on_both_backends!(
     the_pay_page_in_chromium,
     a_registration_fee_and_its_closed_page_in_chromium,
     the_estimate_is_changed_on_the_pay_page_in_chromium,
+    a_norwegian_payer_keeps_norwegian_through_the_sandbox_in_chromium,
 );
 
 fn screenshot_path(name: &str) -> PathBuf {
@@ -108,6 +109,35 @@ async fn the_pay_page_in_chromium(db: Db) {
 
     let payments = app.store.payments(&order.id).await.unwrap();
     assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0].state, State::Authorised);
+}
+
+/// `?lang=no` on a pay link holds through every hop: the pay page, the sandbox's test
+/// checkout (whose link the gateway makes), and the page the payer comes back to, although
+/// Chromium asks for English.
+async fn a_norwegian_payer_keeps_norwegian_through_the_sandbox_in_chromium(db: Db) {
+    let Some(browser) = chromium() else { return };
+    let app = App::configured(&db, |_| {}).await;
+    let order = app.session_order().await;
+    let link = format!("{}?lang=no", app.pay_link(&order, 1));
+    let mut tab = Tab::open(&browser, &link).await;
+    tab.wait_for("document.querySelector('#method-sandbox') !== null").await;
+    let page = tab.text().await;
+    assert!(page.contains("Beregnet øktkostnad"), "{page}");
+    assert!(page.contains("60 minutter, 10 datamaskiner, 3 telefoner"), "{page}");
+    tab.click("#method-sandbox").await;
+    tab.wait_for("document.querySelector('#test-mode') !== null").await;
+    let sandbox = tab.text().await;
+    assert!(sandbox.contains("TESTMODUS") && sandbox.contains("Godkjenn betalingen"), "{sandbox}");
+    assert!(sandbox.contains("60 minutter, 10 datamaskiner, 3 telefoner"), "{sandbox}");
+    assert_eq!(tab.eval("location.search").await, json!("?lang=no"));
+    tab.screenshot(&screenshot_path(&format!("sandbox-no-{}.png", db.backend))).await;
+    tab.click("#approve").await;
+    tab.wait_for("document.querySelector('#title') !== null").await;
+    let done = tab.text().await;
+    assert!(done.contains("Betalingen er autorisert"), "{done}");
+    drop(tab);
+    let payments = app.store.payments(&order.id).await.unwrap();
     assert_eq!(payments[0].state, State::Authorised);
 }
 

@@ -457,7 +457,7 @@ async fn a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_nor
         "options": chat::options(&[("minutes", json!(60)), ("computers", json!(2))])});
     let asked = chat::interaction(HOST_USER, "t-no", 2, quote, "no", chat::MEMBER);
     let answer = chat::ask(&w.app.base, &w.discord, &asked).await;
-    assert!(answer["content"].as_str().unwrap().contains("Anslått kostnad"), "{answer}");
+    assert!(answer["content"].as_str().unwrap().contains("Beregnet øktkostnad"), "{answer}");
 
     // An unpaid start: the meeting is ended and the host told in Norwegian, with a pay button.
     let order = w.app.session_order().await;
@@ -468,6 +468,11 @@ async fn a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_nor
     let text_of = told["content"].as_str().unwrap();
     assert!(text_of.contains("ble avsluttet") && text_of.contains("uten en betalt"), "{text_of}");
     assert_eq!(told["components"][0]["components"][0]["label"], "Betal nå");
+    // Its link opens the pay page in Norwegian, with the seed's name for the estimate.
+    let link = chat::link(&told).unwrap();
+    assert!(link.ends_with("?lang=no"), "{link}");
+    let page = text(&link).await;
+    assert!(page.contains(r#"<html lang="no">"#) && page.contains("Beregnet øktkostnad"), "{page}");
 
     // Paid with that button, started again and billed: the receipt is Norwegian in chat and
     // on its page, as Chromium shows it.
@@ -683,13 +688,15 @@ async fn a_host_blocked_before_any_quote_is_offered_an_estimate_to_change_and_pa
     let link = chat::link(&told).expect("a pay link although the host never asked for a quote");
     // An hour with one computer, with the site's headroom: 7.20 and 8.28 held.
     let page = text(&link).await;
-    assert!(page.contains("60 minutes, 1 computers, 0 phones"), "{page}");
+    assert!(page.contains("60 minutes, 1 computer, 0 phones"), "{page}");
     assert!(page.contains("8.28 USD"), "{page}");
 
     // Bad numbers are named, and nothing is made of them.
     let form = |minutes: &str, computers: &str| {
         let fields = [("minutes", minutes), ("computers", computers), ("phones", "0")];
-        browser().post(format!("{link}/plan")).form(&fields).send()
+        let mut plan = url::Url::parse(&link).unwrap();
+        plan.set_path(&format!("{}/plan", plan.path()));
+        browser().post(plan).form(&fields).send()
     };
     let refused = form("90", "none").await.unwrap();
     assert_eq!(refused.status(), 422);

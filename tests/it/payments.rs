@@ -47,7 +47,7 @@ async fn a_full_sandbox_payment(db: Db) {
     assert!(page.contains("Session fee") && page.contains("25.00 USD"), "{page}");
     assert!(page.contains("Test payment (sandbox)"), "{page}");
     let norsk = text(&format!("{link}?lang=no")).await;
-    assert!(norsk.contains("Kursavgift") && norsk.contains("Testbetaling"), "{norsk}");
+    assert!(norsk.contains("Øktgebyr") && norsk.contains("Testbetaling"), "{norsk}");
 
     let checkout = choose(&link, "sandbox").await;
     assert!(checkout.starts_with(&format!("{}/payments/sandbox/checkout/", app.base)));

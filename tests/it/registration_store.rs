@@ -257,7 +257,7 @@ async fn a_payment_after_the_deadline_is_refunded_with_the_reason(db: Db) {
     let effects = queued(&s).await;
     assert_eq!(effects[0].0, format!("refund:{}", late.id));
     let Effect::ChatMessage(told) = &effects[1].1 else { panic!("{effects:?}") };
-    assert!(told.text.contains("påmeldingen til økten er stengt"), "{}", told.text);
+    assert!(told.text.contains("registreringen til økten er stengt"), "{}", told.text);
     assert_eq!(told.discord_user_id, 1);
 }
 

@@ -1,4 +1,5 @@
-//! HTML pages (askama templates under `templates/`, which escape every value they print).
+//! HTML pages (askama templates under `templates/`, which escape every value they print). The
+//! templates take their words from the page's `lang` (`lang.text("…")`).
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -6,16 +7,17 @@ use axum::response::{Html, IntoResponse, Response};
 use tollbooth_core::pricing::Estimate;
 
 use crate::ApiError;
-use crate::i18n::{Lang, Texts};
+use crate::i18n::Lang;
 
 #[derive(Template)]
 #[template(path = "pay.html")]
 pub struct PayPage<'a> {
-    pub lang: &'static str,
-    pub t: &'static Texts,
+    pub lang: Lang,
     pub estimate: Option<Estimate>,
+    /// The estimate's plan in words (`60 minutes, 1 computer, 0 phones`), when there is one.
+    pub plan: String,
     /// What an order without an estimate is for: a session fee or an outstanding balance.
-    pub label: &'static str,
+    pub label: String,
     pub amount: String,
     pub currency: &'a str,
     pub change_url: Option<String>,
@@ -25,14 +27,13 @@ pub struct PayPage<'a> {
     /// The money is held now and captured later, which the payer is told.
     pub authorise: bool,
     /// (form value, label) of each method offered.
-    pub methods: Vec<(&'static str, &'static str)>,
+    pub methods: Vec<(&'static str, String)>,
 }
 
 #[derive(Template)]
 #[template(path = "sandbox.html")]
 pub struct SandboxPage<'a> {
-    pub lang: &'static str,
-    pub t: &'static Texts,
+    pub lang: Lang,
     pub description: &'a str,
     pub amount: String,
     pub currency: &'a str,
@@ -42,7 +43,7 @@ pub struct SandboxPage<'a> {
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {
-    lang: &'static str,
+    lang: Lang,
     title: &'a str,
     body: &'a str,
     link: Option<(String, &'a str)>,
@@ -60,5 +61,5 @@ pub fn message(
     body: &str,
     link: Option<(String, &str)>,
 ) -> Result<Response, ApiError> {
-    render(status, &MessagePage { lang: lang.code(), title, body, link })
+    render(status, &MessagePage { lang, title, body, link })
 }

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
+use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::pay_per_use::budget;
 use tollbooth_core::payments::cashier::{CashierError, CheckoutUrls};
 use tollbooth_core::payments::gateway::GatewayError;
@@ -15,6 +16,7 @@ use tollbooth_core::payments::method::{self, Method};
 use tollbooth_core::payments::order::{Action, Order, Purchase};
 use tollbooth_core::payments::paylink::PayLinkError;
 use tollbooth_core::payments::payment::{PaymentId, State as PaymentState};
+use tollbooth_core::pricing::SessionPlan;
 use tollbooth_core::site::{HostEmail, OverBudgetPolicy};
 use tollbooth_core::store::StoreError;
 
@@ -41,38 +43,22 @@ pub(crate) async fn open(
     token: &str,
     lang: Lang,
 ) -> Result<Result<Order, Response>, ApiError> {
-    let t = lang.texts();
+    let invalid = || {
+        let (title, body) = (lang.text("invalid-title"), lang.text("invalid-body"));
+        pages::message(StatusCode::NOT_FOUND, lang, &title, &body, None)
+    };
     let id = match state.pay_links.verify(token, Utc::now()) {
         Ok(id) => id,
         // Expiry is an everyday event, not an error: a page that says what to do next.
         Err(PayLinkError::Expired { .. }) => {
-            return Ok(Err(pages::message(
-                StatusCode::OK,
-                lang,
-                t.expired_title,
-                t.expired_body,
-                None,
-            )?));
+            let (title, body) = (lang.text("expired-title"), lang.text("expired-body"));
+            return Ok(Err(pages::message(StatusCode::OK, lang, &title, &body, None)?));
         }
-        Err(PayLinkError::Invalid) => {
-            return Ok(Err(pages::message(
-                StatusCode::NOT_FOUND,
-                lang,
-                t.invalid_title,
-                t.invalid_body,
-                None,
-            )?));
-        }
+        Err(PayLinkError::Invalid) => return Ok(Err(invalid()?)),
     };
     match state.store.order(&id).await? {
         Some(order) => Ok(Ok(order)),
-        None => Ok(Err(pages::message(
-            StatusCode::NOT_FOUND,
-            lang,
-            t.invalid_title,
-            t.invalid_body,
-            None,
-        )?)),
+        None => Ok(Err(invalid()?)),
     }
 }
 
@@ -135,8 +121,9 @@ async fn over_budget(
         return Ok(None);
     };
     tracing::info!(order = %order.id, division = %o.division, over = %o.over, "payment refused: over the division's budget");
-    let title = lang.texts().over_budget_title;
-    pages::message(StatusCode::FORBIDDEN, lang, title, &lang.over_budget(&o, total), None).map(Some)
+    let title = lang.text("over-budget-title");
+    pages::message(StatusCode::FORBIDDEN, lang, &title, &lang.over_budget(&o, total), None)
+        .map(Some)
 }
 
 pub async fn show(
@@ -154,23 +141,29 @@ pub async fn show(
     if !paid && let Some(refusal) = over_budget(&state, &order, lang).await? {
         return Ok(refusal);
     }
-    let t = lang.texts();
     if !paid && registration_closed(&state, &order).await? {
-        return pages::message(StatusCode::OK, lang, t.closed_title, t.closed_body, None);
+        let (title, body) = (lang.text("closed-title"), lang.text("closed-body"));
+        return pages::message(StatusCode::OK, lang, &title, &body, None);
     }
     if !paid && balance_settled(&state, &order).await? {
-        return pages::message(StatusCode::OK, lang, t.settled_title, t.settled_body, None);
+        let (title, body) = (lang.text("settled-title"), lang.text("settled-body"));
+        return pages::message(StatusCode::OK, lang, &title, &body, None);
     }
-    let methods = methods(&state).await?.into_iter().map(|m| (m.as_str(), t.method(m))).collect();
+    let methods =
+        methods(&state).await?.into_iter().map(|m| (m.as_str(), label(lang, m))).collect();
+    let estimate = order.estimate();
+    let plan = estimate.as_ref().map(|e| plan_in_words(lang, &e.plan)).unwrap_or_default();
     pages::render(
         StatusCode::OK,
         &PayPage {
-            lang: lang.code(),
-            t,
-            estimate: order.estimate(),
+            lang,
+            estimate,
+            plan,
             label: match order.purchase {
-                Purchase::Balance { .. } => t.outstanding_balance,
-                Purchase::Session { .. } | Purchase::Registration { .. } => t.session_fee,
+                Purchase::Balance { .. } => lang.text("outstanding-balance"),
+                Purchase::Session { .. } | Purchase::Registration { .. } => {
+                    lang.text("session-fee")
+                }
             },
             amount: order.amount.to_string(),
             currency: order.amount.currency().code(),
@@ -197,12 +190,13 @@ pub async fn choose(
         Ok(order) => order,
         Err(page) => return Ok(page),
     };
-    let t = lang.texts();
     if registration_closed(&state, &order).await? {
-        return pages::message(StatusCode::CONFLICT, lang, t.closed_title, t.closed_body, None);
+        let (title, body) = (lang.text("closed-title"), lang.text("closed-body"));
+        return pages::message(StatusCode::CONFLICT, lang, &title, &body, None);
     }
     if balance_settled(&state, &order).await? {
-        return pages::message(StatusCode::CONFLICT, lang, t.settled_title, t.settled_body, None);
+        let (title, body) = (lang.text("settled-title"), lang.text("settled-body"));
+        return pages::message(StatusCode::CONFLICT, lang, &title, &body, None);
     }
     let method: Method = choice.method.parse().map_err(ApiError::BadRequest)?;
     if !methods(&state).await?.contains(&method) {
@@ -223,7 +217,7 @@ pub async fn choose(
         cancel_url: page_url("/cancel", payment),
         notify_url: state.url(&format!("payments/{method}/notify")),
     };
-    match state.cashier.start_checkout(&order, method.as_str(), urls).await {
+    match state.cashier.start_checkout(&order, method.as_str(), lang, urls).await {
         Ok(redirect) => Ok(Redirect::to(redirect.as_str()).into_response()),
         // Paid in another tab meanwhile: the pay page says so.
         Err(CashierError::Rejected(_)) => {
@@ -231,13 +225,15 @@ pub async fn choose(
         }
         Err(CashierError::Gateway(e)) => {
             tracing::warn!(order = %order.id, %method, error = %e, "could not open a checkout");
-            let t = lang.texts();
             let (title, body) = match e {
-                GatewayError::Communication(_) => (t.unavailable_title, t.unavailable_body),
-                _ => (t.declined_title, t.declined_body),
+                GatewayError::Communication(_) => {
+                    (lang.text("unavailable-title"), lang.text("unavailable-body"))
+                }
+                _ => (lang.text("declined-title"), lang.text("declined-body")),
             };
-            let again = (format!("/pay/{token}?lang={}", lang.code()), t.try_again);
-            pages::message(StatusCode::BAD_GATEWAY, lang, title, body, Some(again))
+            let again = lang.text("try-again");
+            let link = (format!("/pay/{token}?lang={}", lang.code()), again.as_str());
+            pages::message(StatusCode::BAD_GATEWAY, lang, &title, &body, Some(link))
         }
         Err(e) => Err(e.into()),
     }
@@ -271,7 +267,6 @@ async fn back(
     cancelled: bool,
 ) -> Result<Response, ApiError> {
     let lang = Lang::detect(query.lang.as_deref(), &headers);
-    let t = lang.texts();
     let order = match open(&state, &token, lang).await? {
         Ok(order) => order,
         Err(page) => return Ok(page),
@@ -296,15 +291,41 @@ async fn back(
         }
         Err(e) => return Err(e.into()),
     };
-    let again = || Some((format!("/pay/{token}?lang={}", lang.code()), t.try_again));
-    let (title, body, link) = match payment_state {
-        PaymentState::Authorised => (t.authorised_title, t.authorised_body, None),
-        PaymentState::Captured | PaymentState::Sale => (t.paid_title, t.paid_body, None),
-        PaymentState::Failed => (t.declined_title, t.declined_body, again()),
-        PaymentState::Created => (t.pending_title, t.pending_body, None),
+    let (title, body, again) = match payment_state {
+        PaymentState::Authorised => {
+            (lang.text("authorised-title"), lang.text("authorised-body"), false)
+        }
+        PaymentState::Captured | PaymentState::Sale => {
+            (lang.text("paid-title"), lang.text("paid-body"), false)
+        }
+        PaymentState::Failed => (lang.text("declined-title"), lang.text("declined-body"), true),
+        PaymentState::Created => (lang.text("pending-title"), lang.text("pending-body"), false),
         PaymentState::Expired | PaymentState::Voided | PaymentState::Refunded => {
-            (t.cancelled_title, t.cancelled_body, again())
+            (lang.text("cancelled-title"), lang.text("cancelled-body"), true)
         }
     };
-    pages::message(StatusCode::OK, lang, title, body, link)
+    let try_again = lang.text("try-again");
+    let link = again.then(|| (format!("/pay/{token}?lang={}", lang.code()), try_again.as_str()));
+    pages::message(StatusCode::OK, lang, &title, &body, link)
+}
+
+/// How a payment method is named to the payer.
+fn label(lang: Lang, method: Method) -> String {
+    match method {
+        Method::Sandbox => lang.text("method-sandbox"),
+        Method::Payflow => lang.text("method-payflow"),
+        Method::Stripe => lang.text("method-stripe"),
+        Method::Paypal => lang.text("method-paypal"),
+        Method::ExpressCheckout => lang.text("method-express-checkout"),
+        Method::WebsitePaymentsPro => lang.text("method-website-payments-pro"),
+    }
+}
+
+/// `60 minutes, 1 computer, 0 phones`: counts as numbers, so each takes its plural.
+fn plan_in_words(lang: Lang, plan: &SessionPlan) -> String {
+    let args = TextArgs::new()
+        .num("minutes", plan.minutes)
+        .num("computers", plan.computers)
+        .num("phones", plan.phones);
+    lang.text_with("plan-summary", &args)
 }

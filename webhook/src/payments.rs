@@ -52,8 +52,7 @@ pub async fn sandbox_page(
     pages::render(
         StatusCode::OK,
         &SandboxPage {
-            lang: lang.code(),
-            t: lang.texts(),
+            lang,
             description: &checkout.description,
             amount: checkout.amount.to_string(),
             currency: checkout.amount.currency().code(),

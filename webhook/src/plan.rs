@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
+use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::payments::order::{Order, Purchase};
 use tollbooth_core::pricing::{Estimate, EstimateError, SessionPlan};
 
@@ -45,17 +46,16 @@ pub async fn change(
     if is_paid(&state, &order).await? {
         return Ok(Redirect::to(&back).into_response());
     }
-    let plan = match plan(&form) {
+    let plan = match plan(&form, lang) {
         Ok(plan) => plan,
         Err(why) => {
-            let t = lang.texts();
-            let again = Some((back, t.try_again));
+            let again = lang.text("try-again");
             return pages::message(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 lang,
-                t.plan_title,
+                &lang.text("plan-title"),
                 &why,
-                again,
+                Some((back, &again)),
             );
         }
     };
@@ -66,19 +66,26 @@ pub async fn change(
         .with_headroom(headroom);
     state.store.create_order(&changed).await?;
     tracing::info!(from = %order.id, to = %changed.id, "estimate changed on the pay page");
-    let mut next = state.terms.links.pay(&changed.id, Utc::now());
-    next.query_pairs_mut().append_pair("lang", lang.code());
+    let next = state.terms.links.pay(&changed.id, Utc::now(), lang);
     Ok(Redirect::to(next.as_str()).into_response())
 }
 
-fn plan(form: &PlanForm) -> Result<SessionPlan, String> {
+fn plan(form: &PlanForm, lang: Lang) -> Result<SessionPlan, String> {
     let number = |name: &'static str, text: &str| {
-        text.trim().parse::<i128>().map_err(|_| format!("{name}: `{text}` is not a whole number"))
+        text.trim().parse::<i128>().map_err(|_| {
+            let args = TextArgs::new().str("field", name).str("text", text);
+            lang.text_with("plan-not-a-number", &args)
+        })
     };
     let (minutes, computers, phones) = (
         number("minutes", &form.minutes)?,
         number("computers", &form.computers)?,
         number("phones", &form.phones)?,
     );
-    SessionPlan::new(minutes, computers, phones).map_err(|e: EstimateError| e.to_string())
+    SessionPlan::new(minutes, computers, phones).map_err(|e| {
+        let EstimateError::OutOfRange { name, min, max, got } = e;
+        let args =
+            TextArgs::new().str("field", name).str("min", min).str("max", max).str("got", got);
+        lang.text_with("plan-out-of-range", &args)
+    })
 }

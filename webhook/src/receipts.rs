@@ -17,8 +17,8 @@ use crate::{ApiError, AppState};
 #[derive(Template)]
 #[template(path = "receipt.html")]
 struct ReceiptPage {
-    lang: &'static str,
-    title: &'static str,
+    lang: Lang,
+    title: String,
     lines: Vec<String>,
 }
 
@@ -40,5 +40,5 @@ pub async fn show(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("receipt for order {order}")))?;
     let (title, lines) = (Charge::receipt_title(lang), charge.receipt_lines(lang));
-    render(StatusCode::OK, &ReceiptPage { lang: lang.code(), title, lines })
+    render(StatusCode::OK, &ReceiptPage { lang, title, lines })
 }

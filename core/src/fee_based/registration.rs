@@ -11,6 +11,7 @@ use rand::RngCore;
 use serde::Serialize;
 
 use crate::lang::Lang;
+use crate::messages::Args;
 use crate::money::Money;
 use crate::outbox::{ChatMessage, Effect};
 use crate::payments::order::OrderId;
@@ -55,22 +56,18 @@ pub enum Closed {
 
 impl Closed {
     /// As stored with a refused registration.
-    pub fn reason(self) -> &'static str {
+    pub fn reason(self) -> String {
         self.said(Lang::En)
     }
 
     /// As told to the attendee.
-    pub fn said(self, lang: Lang) -> &'static str {
+    pub fn said(self, lang: Lang) -> String {
         match self {
-            Closed::NoFee => {
-                lang.pick("the session has no registration fee", "økten har ingen avgift")
-            }
-            Closed::Cancelled => lang.pick("the session was cancelled", "økten er avlyst"),
-            Closed::DeadlinePassed => lang
-                .pick("registration for the session has closed", "påmeldingen til økten er stengt"),
-            Closed::Full => lang.pick("the session is full", "økten er full"),
-            Closed::PlatformRefused => lang
-                .pick("the platform refused the registration", "plattformen avviste påmeldingen"),
+            Closed::NoFee => lang.text("closed-no-fee"),
+            Closed::Cancelled => lang.text("closed-cancelled"),
+            Closed::DeadlinePassed => lang.text("closed-deadline"),
+            Closed::Full => lang.text("closed-full"),
+            Closed::PlatformRefused => lang.text("closed-platform-refused"),
         }
     }
 }
@@ -107,43 +104,56 @@ pub fn check_deadline(
     deadline: DateTime<Utc>,
     session_ends: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), &'static str> {
+    lang: Lang,
+) -> Result<(), String> {
     if deadline <= now {
-        return Err("must be in the future");
+        return Err(lang.text("option-in-future"));
     }
     if deadline > session_ends {
-        return Err("must not be after the session ends");
+        return Err(lang.text("deadline-after-end"));
     }
     Ok(())
 }
 
 /// Why a session's fee can no longer change: attendees were quoted the one it has.
 pub fn fee_fixed_reason(session_key: &str, lang: Lang) -> String {
-    match lang {
-        Lang::En => {
-            format!("attendees have registered for {session_key}; its fee can no longer change")
-        }
-        Lang::No => {
-            format!("deltakere har meldt seg på {session_key}; avgiften kan ikke lenger endres")
-        }
-    }
+    lang.text_with("fee-fixed", &Args::new().str("session", session_key))
 }
 
 /// A time as hosts type it in chat: `2026-12-01 14:00`, in UTC.
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(text: &str, lang: Lang) -> Result<DateTime<Utc>, String> {
     NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M")
         .map(|t| t.and_utc())
-        .map_err(|_| format!("`{text}` is not a time like 2026-12-01 14:00 (UTC)"))
+        .map_err(|_| lang.text_with("not-a-time", &Args::new().str("text", text)))
+}
+
+/// What is wrong with what an attendee typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BadAttendee {
+    Names,
+    Email(String),
+}
+
+impl BadAttendee {
+    /// As told to the attendee.
+    pub fn said(&self, lang: Lang) -> String {
+        match self {
+            BadAttendee::Names => lang.text("attendee-names"),
+            BadAttendee::Email(email) => {
+                lang.text_with("not-an-email", &Args::new().str("email", email))
+            }
+        }
+    }
 }
 
 /// Checks what an attendee typed into what the platforms' registrant forms need.
-pub fn attendee(first_name: &str, last_name: &str, email: &str) -> Result<Attendee, String> {
+pub fn attendee(first_name: &str, last_name: &str, email: &str) -> Result<Attendee, BadAttendee> {
     let (first_name, last_name, email) = (first_name.trim(), last_name.trim(), email.trim());
     if first_name.is_empty() || last_name.is_empty() {
-        return Err("first and last name are both needed".to_owned());
+        return Err(BadAttendee::Names);
     }
     // The same check as hosts' addresses; the attendee's own spelling is kept for the platform.
-    email.parse::<crate::site::HostEmail>().map_err(|e| e.to_string())?;
+    email.parse::<crate::site::HostEmail>().map_err(|_| BadAttendee::Email(email.to_owned()))?;
     Ok(Attendee {
         first_name: first_name.to_owned(),
         last_name: last_name.to_owned(),
@@ -356,29 +366,16 @@ pub fn effects(
             }),
         )],
         OnPaid::Refuse(closed) => {
-            let why = closed.said(registration.lang);
-            let text = match registration.lang {
-                Lang::En => format!(
-                    "Your payment for **{title}** could not be honoured: {why}. It is being refunded in full."
-                ),
-                Lang::No => format!(
-                    "Betalingen din for **{title}** kunne ikke godtas: {why}. Hele beløpet refunderes."
-                ),
-            };
+            let args = Args::new().str("title", title).str("why", closed.said(registration.lang));
+            let text = registration.lang.text_with("registration-refused", &args);
             vec![
                 (format!("refund:{payment}"), refund()),
                 (format!("refused:{id}"), registration.tell(text)),
             ]
         }
         OnPaid::RefundSecond => {
-            let text = match registration.lang {
-                Lang::En => format!(
-                    "You paid twice for **{title}**; the second payment is being refunded in full."
-                ),
-                Lang::No => format!(
-                    "Du betalte to ganger for **{title}**; den andre betalingen refunderes i sin helhet."
-                ),
-            };
+            let args = Args::new().str("title", title);
+            let text = registration.lang.text_with("registration-paid-twice", &args);
             vec![
                 (format!("refund:{payment}"), refund()),
                 (format!("second:{payment}"), registration.tell(text)),
@@ -391,14 +388,9 @@ pub fn effects(
 /// What cancelling a session tells an attendee who had paid (their refund is queued with it).
 pub fn cancelled_effect(registration: &Registration, session: &ScheduledSession) -> Effect {
     let title = &session.title;
-    registration.tell(match registration.lang {
-        Lang::En => format!(
-            "**{title}** was cancelled by its host. Your registration fee is being refunded in full."
-        ),
-        Lang::No => format!(
-            "**{title}** er avlyst av verten. Påmeldingsavgiften din refunderes i sin helhet."
-        ),
-    })
+    registration.tell(
+        registration.lang.text_with("registration-cancelled", &Args::new().str("title", title)),
+    )
 }
 
 /// The message that completes a registration: the join link and a receipt.
@@ -416,23 +408,26 @@ pub fn joined_message(
     );
     let (cur, reference) = (fee.currency(), payment_reference.unwrap_or("-"));
     let webex = session.platform == PlatformKind::Webex;
-    let text = match registration.lang {
-        Lang::En => format!(
-            "You are registered for **{title}** ({at} UTC).{}\n\
-             Receipt: registration {id} for {who}, {fee} {cur}, payment reference {reference}.",
-            if webex { " Webex also e-mails you the link." } else { "" }
-        ),
-        Lang::No => format!(
-            "Du er påmeldt **{title}** ({at} UTC).{}\n\
-             Kvittering: påmelding {id} for {who}, {fee} {cur}, betalingsreferanse {reference}.",
-            if webex { " Webex sender deg også lenken på e-post." } else { "" }
-        ),
-    };
+    let lang = registration.lang;
+    let mut text =
+        lang.text_with("registration-joined", &Args::new().str("title", title).str("at", at));
+    if webex {
+        text.push(' ');
+        text.push_str(&lang.text("registration-joined-webex"));
+    }
+    let receipt = Args::new()
+        .str("id", id)
+        .str("who", who)
+        .str("fee", fee)
+        .str("currency", cur)
+        .str("reference", reference);
+    text.push('\n');
+    text.push_str(&lang.text_with("registration-receipt", &receipt));
     ChatMessage {
         discord_user_id: registration.discord_user_id,
         text,
         link: Some(crate::outbox::Link {
-            label: registration.lang.pick("Join", "Bli med").to_owned(),
+            label: registration.lang.text("button-join"),
             url: join_url.to_owned(),
         }),
     }
@@ -449,7 +444,7 @@ mod tests {
             meeting_id: "85746065432".into(),
             title: "Rust for payments".into(),
             host_email: "host@example.com".into(),
-            starts_at: parse_time("2026-12-01 14:00").unwrap(),
+            starts_at: parse_time("2026-12-01 14:00", Lang::En).unwrap(),
             minutes: 60,
             join_url: "https://zoom.us/j/85746065432".into(),
             start_url: "https://zoom.us/s/85746065432".into(),
@@ -508,10 +503,14 @@ mod tests {
     #[test]
     fn attendees_are_told_in_their_language() {
         let s = session(Some(1));
-        let r = registration(&s).in_language(Lang::No);
+        let r = registration(&s).in_language(Lang::from_locale("no"));
         let fee = Money::parse_exact("25.00", Currency::USD).unwrap();
         let joined = joined_message(&r, &s, &fee, Some("VXYZ01234567"));
-        assert!(joined.text.starts_with("Du er påmeldt **Rust for payments**"), "{}", joined.text);
+        assert!(
+            joined.text.starts_with("Du er registrert for **Rust for payments**"),
+            "{}",
+            joined.text
+        );
         assert!(joined.text.contains("25.00 USD, betalingsreferanse VXYZ01234567"));
         assert_eq!(joined.link.unwrap().label, "Bli med");
         let refused = effects(&OnPaid::Refuse(Closed::Full), &r, &s, "p1");
@@ -525,22 +524,30 @@ mod tests {
     fn a_deadline_is_ahead_and_not_after_the_session_ends() {
         let s = session(None);
         let now = s.starts_at - Duration::days(1);
-        assert_eq!(check_deadline(s.starts_at, s.ends_at(), now), Ok(()));
-        assert_eq!(check_deadline(s.ends_at(), s.ends_at(), now), Ok(()));
-        assert!(check_deadline(now, s.ends_at(), now).is_err(), "not in the past");
+        let check = |deadline| check_deadline(deadline, s.ends_at(), now, Lang::En);
+        assert_eq!(check(s.starts_at), Ok(()));
+        assert_eq!(check(s.ends_at()), Ok(()));
+        assert!(check(now).is_err(), "not in the past");
         let late = s.ends_at() + Duration::minutes(1);
-        assert!(check_deadline(late, s.ends_at(), now).is_err(), "not after the end");
+        assert_eq!(check(late), Err("must not be after the session ends".into()));
     }
 
     #[test]
     fn attendees_need_names_and_an_address() {
         assert!(attendee("Ada", "Lovelace", " ada@example.com ").is_ok());
-        assert!(attendee("", "Lovelace", "ada@example.com").unwrap_err().contains("name"));
+        assert!(
+            attendee("", "Lovelace", "ada@example.com")
+                .unwrap_err()
+                .said(Lang::En)
+                .contains("name")
+        );
         for bad in ["ada", "ada@", "@example.com", "ada@example", "a da@example.com"] {
             assert!(attendee("Ada", "L", bad).is_err(), "{bad}");
         }
-        assert!(parse_time("2026-12-01 14:00").is_ok());
-        assert!(parse_time("tomorrow").unwrap_err().contains("tomorrow"));
+        assert!(parse_time("2026-12-01 14:00", Lang::En).is_ok());
+        assert!(parse_time("tomorrow", Lang::En).unwrap_err().contains("tomorrow"));
+        let norwegian = parse_time("i morgen", Lang::from_locale("no")).unwrap_err();
+        assert_eq!(norwegian, "`i morgen` er ikke et tidspunkt som 2026-12-01 14:00 (UTC)");
         assert!("reg_0123456789abcdef01234567".parse::<RegistrationId>().is_ok());
         assert!("reg_x".parse::<RegistrationId>().is_err());
     }

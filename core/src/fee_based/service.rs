@@ -40,7 +40,7 @@ impl WhenPaid for SeatOnPayment {
             }
             OnPaid::Refuse(closed) => {
                 let state = RegistrationState::Refunded;
-                tx.set_registration_state(&reg.id, state, Some(paid), Some(closed.reason()))
+                tx.set_registration_state(&reg.id, state, Some(paid), Some(&closed.reason()))
                     .await?;
             }
             OnPaid::RefundSecond | OnPaid::Nothing => {}

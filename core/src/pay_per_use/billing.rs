@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::lang::Lang;
+use crate::messages::Args;
 use crate::money::Money;
 use crate::payments::payment::{CaptureLimit, State};
 use crate::pricing::{Cost, Prices};
@@ -65,54 +66,36 @@ impl Charge {
     pub fn receipt_lines(&self, lang: Lang) -> Vec<String> {
         let c = &self.cost;
         let code = c.currency.code();
-        let [session, person, teleconference, total, charged, outstanding, reference, none] =
-            match lang {
-                Lang::En => [
-                    "Session",
-                    "Person-minutes",
-                    "Teleconference minutes",
-                    "Total",
-                    "Charged to your payment",
-                    "Outstanding (above the authorisation)",
-                    "Payment reference",
-                    "none",
-                ],
-                Lang::No => [
-                    "Økt",
-                    "Personminutter",
-                    "Telekonferanseminutter",
-                    "Totalt",
-                    "Belastet betalingen din",
-                    "Utestående (over autorisasjonen)",
-                    "Betalingsreferanse",
-                    "ingen",
-                ],
-            };
+        let money = |amount: Money| Args::new().str("amount", amount).str("currency", code);
+        let priced = |line: &crate::pricing::CostLine| {
+            Args::new()
+                .str("minutes", line.minutes)
+                .str("price", line.price_per_minute)
+                .str("amount", line.amount)
+                .str("currency", code)
+        };
+        let session = format!("{}/{}", self.platform, self.meeting_id);
         let mut lines = vec![
-            format!("{session} {}/{}", self.platform, self.meeting_id),
-            format!(
-                "{person}: {} × {} = {} {code}",
-                c.person.minutes, c.person.price_per_minute, c.person.amount
-            ),
-            format!(
-                "{teleconference}: {} × {} = {} {code}",
-                c.teleconference.minutes,
-                c.teleconference.price_per_minute,
-                c.teleconference.amount
-            ),
-            format!("{total}: {} {code}", c.total),
-            format!("{charged}: {} {code}", self.captured),
+            lang.text_with("receipt-session", &Args::new().str("session", session)),
+            lang.text_with("receipt-person", &priced(&c.person)),
+            lang.text_with("receipt-teleconference", &priced(&c.teleconference)),
+            lang.text_with("receipt-total", &money(c.total)),
+            lang.text_with("receipt-charged", &money(self.captured)),
         ];
         if !self.outstanding.amount().is_zero() {
-            lines.push(format!("{outstanding}: {} {code}", self.outstanding));
+            lines.push(lang.text_with("receipt-outstanding", &money(self.outstanding)));
         }
-        lines.push(format!("{reference}: {}", self.payment_reference.as_deref().unwrap_or(none)));
+        let reference = match self.payment_reference.as_deref() {
+            Some(reference) => reference.to_owned(),
+            None => lang.text("receipt-no-reference"),
+        };
+        lines.push(lang.text_with("receipt-reference", &Args::new().str("reference", reference)));
         lines
     }
 
     /// The heading of the receipt, in chat and on its page.
-    pub fn receipt_title(lang: Lang) -> &'static str {
-        lang.pick("Receipt", "Kvittering")
+    pub fn receipt_title(lang: Lang) -> String {
+        lang.text("receipt-title")
     }
 }
 
@@ -246,26 +229,29 @@ pub struct Spend {
 
 impl Spend {
     /// One line per session and the total, for chat and the terminal.
-    pub fn lines(&self) -> Vec<String> {
+    pub fn lines(&self, lang: Lang) -> Vec<String> {
         let code = self.total.currency().code();
+        let none = lang.text("receipt-no-reference");
         let mut lines: Vec<String> = self
             .charges
             .iter()
             .map(|c| {
-                format!(
-                    "{} {} {}/{}: {} person-minutes, {} teleconference minutes, {} {code} (payment {})",
-                    c.started_at.format("%Y-%m-%d"),
-                    c.host_email,
-                    c.platform,
-                    c.meeting_id,
-                    c.cost.person.minutes,
-                    c.cost.teleconference.minutes,
-                    c.cost.total,
-                    c.payment_reference.as_deref().unwrap_or("none")
-                )
+                let args = Args::new()
+                    .str("date", c.started_at.format("%Y-%m-%d"))
+                    .str("host", &c.host_email)
+                    .str("session", format!("{}/{}", c.platform, c.meeting_id))
+                    .num("person", c.cost.person.minutes)
+                    .num("teleconference", c.cost.teleconference.minutes)
+                    .str("amount", c.cost.total)
+                    .str("currency", code)
+                    .str("reference", c.payment_reference.as_deref().unwrap_or(&none));
+                lang.text_with("spend-line", &args)
             })
             .collect();
-        lines.push(format!("Total: {} {code} ({} sessions)", self.total, self.charges.len()));
+        let sessions = u64::try_from(self.charges.len()).unwrap_or(u64::MAX);
+        let total =
+            Args::new().str("amount", self.total).str("currency", code).num("sessions", sessions);
+        lines.push(lang.text_with("spend-total", &total));
         lines
     }
 
@@ -354,7 +340,7 @@ mod tests {
         assert_eq!(en[1], "Person-minutes: 90 × 0.12 = 10.80 USD");
         assert_eq!(en[5], "Outstanding (above the authorisation): 1.30 USD");
         assert_eq!(en[6], "Payment reference: none");
-        let no = charge.receipt_lines(Lang::No);
+        let no = charge.receipt_lines(Lang::from_locale("no"));
         assert_eq!(no[1], "Personminutter: 90 × 0.12 = 10.80 USD");
         assert_eq!(no[3], "Totalt: 11.30 USD");
         assert_eq!(no[6], "Betalingsreferanse: ingen");

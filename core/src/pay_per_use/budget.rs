@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::lang::Lang;
+use crate::messages::Args;
 use crate::money::Money;
 use crate::pay_per_use::billing::{self, Month};
 use crate::site::{DivisionId, HostEmail};
@@ -23,16 +24,14 @@ impl OverBudget {
     /// The figures, as one sentence: the division, its budget for the month, and by how much a
     /// session of `estimate` would go over it.
     pub fn explain(&self, lang: Lang, estimate: Money) -> String {
-        let cur = self.budget.currency();
-        let (division, budget, month, over) = (&self.division, self.budget, self.month, self.over);
-        match lang {
-            Lang::En => format!(
-                "Division {division} has a budget of {budget} {cur} for {month}, and this session ({estimate} {cur}) would take it {over} {cur} over."
-            ),
-            Lang::No => format!(
-                "Avdelingen {division} har et budsjett på {budget} {cur} for {month}, og denne økten ({estimate} {cur}) ville ført den {over} {cur} over."
-            ),
-        }
+        let args = Args::new()
+            .str("division", &self.division)
+            .str("budget", self.budget)
+            .str("currency", self.budget.currency())
+            .str("month", self.month)
+            .str("estimate", estimate)
+            .str("over", self.over);
+        lang.text_with("over-budget-explain", &args)
     }
 }
 

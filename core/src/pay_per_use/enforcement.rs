@@ -3,6 +3,7 @@
 //! `started` event, so the decision and its effects are stored together or not at all.
 
 use crate::lang::Lang;
+use crate::messages::Args;
 use crate::money::Money;
 use crate::outbox::{ChatMessage, Effect, EndMeeting, Link, Recipient};
 use crate::payments::order::OrderId;
@@ -97,23 +98,20 @@ impl Block {
 
     /// Why the start was stopped, in the host's language.
     pub fn explain(&self, lang: Lang) -> String {
-        match (self, lang) {
-            (Block::Unpaid, Lang::En) => "started without a paid authorisation".to_owned(),
-            (Block::Unpaid, Lang::No) => "ble startet uten en betalt autorisasjon".to_owned(),
-            (Block::Outstanding(owed), Lang::En) => {
-                format!("the host owes {owed} {} from an earlier session", owed.currency())
-            }
-            (Block::Outstanding(owed), Lang::No) => {
-                format!("verten skylder {owed} {} fra en tidligere økt", owed.currency())
-            }
+        match self {
+            Block::Unpaid => lang.text("block-unpaid"),
+            Block::Outstanding(owed) => lang.text_with(
+                "block-outstanding",
+                &Args::new().str("owed", owed).str("currency", owed.currency()),
+            ),
         }
     }
 
     /// The label of the button that pays what unblocks the host.
-    pub fn pay_label(&self, lang: Lang) -> &'static str {
+    pub fn pay_label(&self, lang: Lang) -> String {
         match self {
-            Block::Unpaid => lang.pick("Pay now", "Betal nå"),
-            Block::Outstanding(_) => lang.pick("Pay balance", "Betal utestående"),
+            Block::Unpaid => lang.text("pay-now"),
+            Block::Outstanding(_) => lang.text("pay-balance"),
         }
     }
 }
@@ -172,22 +170,13 @@ pub fn blocked_effects(
         ));
     }
     if let Some(Recipient { discord_user_id, lang }) = host {
-        let reason = block.explain(lang);
+        let args = Args::new().str("platform", platform).str("reason", block.explain(lang));
         // A start heard of only after the meeting ended (deliveries out of order) ended nothing.
-        let what = match (lang, running) {
-            (Lang::En, true) => format!("Your {platform} meeting was ended: it {reason}."),
-            (Lang::En, false) => format!(
-                "Your {platform} meeting had already ended when tollbooth heard it start: it {reason}."
-            ),
-            (Lang::No, true) => format!("{platform}-møtet ditt ble avsluttet: det {reason}."),
-            (Lang::No, false) => format!(
-                "{platform}-møtet ditt var allerede over da tollbooth fikk vite at det startet: det {reason}."
-            ),
+        let what = match running {
+            true => lang.text_with("blocked-ended", &args),
+            false => lang.text_with("blocked-late", &args),
         };
-        let next = lang.pick(
-            "Pay with the link below (the estimate can be changed there), then start the meeting again.",
-            "Betal med lenken nedenfor (estimatet kan endres der), og start møtet på nytt.",
-        );
+        let next = lang.text("blocked-next");
         let text = format!("{what} {next}");
         effects.push((
             format!("blocked:{platform}:{meeting_id}"),
@@ -280,7 +269,7 @@ mod tests {
         assert!(m.text.contains("without a paid authorisation"), "{}", m.text);
         assert_eq!((m.discord_user_id, m.link.as_ref()), (7, Some(&pay)));
 
-        let effects = blocked(true, Some(Recipient { lang: Lang::No, ..host }));
+        let effects = blocked(true, Some(Recipient { lang: Lang::from_locale("no"), ..host }));
         let Effect::ChatMessage(m) = &effects[1].1 else { panic!("{effects:?}") };
         assert!(m.text.contains("uten en betalt autorisasjon"), "{}", m.text);
     }

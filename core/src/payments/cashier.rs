@@ -9,6 +9,8 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use url::Url;
 
+use crate::lang::Lang;
+use crate::messages::Args;
 use crate::money::Money;
 use crate::payments::gateway::{
     Callback, CheckoutRequest, Gateway, GatewayError, Gateways, Status,
@@ -76,11 +78,13 @@ impl Cashier {
     }
 
     /// Opens a fresh payment and gateway checkout for an order, and returns where to send the
-    /// payer. Each visit gets a new one, since gateway checkouts expire.
+    /// payer. Each visit gets a new one, since gateway checkouts expire. `lang` is the payer's,
+    /// which the checkout speaks where the gateway lets it.
     pub async fn start_checkout(
         &self,
         order: &Order,
         gateway: &str,
+        lang: Lang,
         urls: impl FnOnce(&PaymentId) -> CheckoutUrls,
     ) -> Result<Url, CashierError> {
         let gw = self.gateway(gateway)?;
@@ -94,7 +98,8 @@ impl Cashier {
             payment: payment.id.clone(),
             action: order.action,
             amount: order.amount,
-            description: describe(order),
+            description: describe(order, lang),
+            lang,
             return_url: urls.return_url,
             cancel_url: urls.cancel_url,
             notify_url: urls.notify_url,
@@ -347,13 +352,21 @@ impl Cashier {
 }
 
 /// What the gateway shows the payer and keeps as the transaction's comment.
-fn describe(order: &Order) -> String {
+fn describe(order: &Order, lang: Lang) -> String {
     match &order.purchase {
-        Purchase::Session { session, plan, .. } => format!(
-            "Session {session}: {} minutes, {} computers, {} phones",
-            plan.minutes, plan.computers, plan.phones
-        ),
-        Purchase::Registration { session, .. } => format!("Registration for session {session}"),
-        Purchase::Balance { host } => format!("Outstanding balance of {host}"),
+        Purchase::Session { session, plan, .. } => {
+            let args = Args::new()
+                .str("session", session)
+                .num("minutes", plan.minutes)
+                .num("computers", plan.computers)
+                .num("phones", plan.phones);
+            lang.text_with("checkout-session", &args)
+        }
+        Purchase::Registration { session, .. } => {
+            lang.text_with("checkout-registration", &Args::new().str("session", session))
+        }
+        Purchase::Balance { host } => {
+            lang.text_with("checkout-balance", &Args::new().str("host", host))
+        }
     }
 }

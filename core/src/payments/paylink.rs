@@ -81,10 +81,13 @@ pub struct Links {
 }
 
 impl Links {
-    /// `/pay/{token}` for an order, valid for `pay_link_hours`.
-    pub fn pay(&self, order: &OrderId, now: DateTime<Utc>) -> Url {
+    /// `/pay/{token}?lang=…` for an order, valid for `pay_link_hours`, in the payer's language.
+    pub fn pay(&self, order: &OrderId, now: DateTime<Utc>, lang: Lang) -> Url {
         let token = self.signer.sign(order, now + chrono::Duration::hours(self.pay_link_hours));
-        self.base.join(&format!("pay/{token}")).expect("a relative path joins any base URL")
+        let mut url =
+            self.base.join(&format!("pay/{token}")).expect("a relative path joins any base URL");
+        url.query_pairs_mut().append_pair("lang", lang.code());
+        url
     }
 
     /// `/receipts/{token}?lang=…`: the receipt of the session an order paid for, in `lang`.

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use url::Url;
 
+use crate::lang::Lang;
 use crate::money::Money;
 use crate::payments::order::{Action, OrderId};
 use crate::payments::payment::{CaptureLimit, IdempotencyKey, Payment, PaymentId};
@@ -38,6 +39,8 @@ pub struct CheckoutRequest {
     /// Where the gateway posts its server-to-server callback.
     pub notify_url: Url,
     pub key: IdempotencyKey,
+    /// The payer's language, for a checkout page that can speak it.
+    pub lang: Lang,
 }
 
 /// An open hosted checkout.

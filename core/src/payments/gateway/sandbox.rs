@@ -152,10 +152,12 @@ impl Gateway for Sandbox {
 
     async fn create_checkout(&self, r: &CheckoutRequest) -> Result<Checkout, GatewayError> {
         let id = random_id("sbx_");
-        let redirect = self
+        let mut redirect = self
             .base
             .join(&format!("payments/sandbox/checkout/{id}"))
             .map_err(|e| GatewayError::Unsupported(e.to_string()))?;
+        // The test page is ours, so it speaks the payer's language like the pay page did.
+        redirect.query_pairs_mut().append_pair("lang", r.lang.code());
         self.ledger().checkouts.insert(
             id.clone(),
             SandboxCheckout {

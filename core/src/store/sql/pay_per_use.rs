@@ -17,7 +17,7 @@ use super::payments::{amount, corrupt, insert_order, time};
 use super::sessions::{load_connections_of, load_session};
 use super::site::{prices, prices_in_force};
 use super::{SqlStore, flag, millis, parsed};
-use crate::lang::Lang;
+use crate::messages::Args;
 use crate::metering::session::Bill;
 use crate::money::{Currency, Money};
 use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient};
@@ -86,7 +86,7 @@ pub(super) async fn decide_starts(
                 metrics::counter!("pay_per_use_blocked_starts_total").increment(1);
                 let discord = discord_user(conn, &host).await?;
                 let lang = discord.map(|d| d.lang).unwrap_or_default();
-                let label = block.pay_label(lang).to_owned();
+                let label = block.pay_label(lang);
                 let order = match block {
                     enforcement::Block::Unpaid => match unpaid_order(conn, &host).await? {
                         Some(order) => order,
@@ -98,7 +98,7 @@ pub(super) async fn decide_starts(
                         order.id
                     }
                 };
-                let pay = Link { label, url: terms.links.pay(&order, now).to_string() };
+                let pay = Link { label, url: terms.links.pay(&order, now, lang).to_string() };
                 let effects = enforcement::blocked_effects(
                     *platform, meeting_id, block, running, discord, pay,
                 );
@@ -357,7 +357,7 @@ pub(super) async fn bill_ended(
                 discord_user_id,
                 text: format!("{title}\n{}", charge.receipt_lines(lang).join("\n")),
                 link: Some(Link {
-                    label: title.into(),
+                    label: title.clone(),
                     url: terms.links.receipt(&order, now, lang).to_string(),
                 }),
             });
@@ -646,16 +646,12 @@ impl PayPerUseStore for SqlStore {
         if let Some(Recipient { discord_user_id, lang }) = discord_user(&mut tx, &host).await? {
             let (amount, cur) = (charge.captured, charge.captured.currency());
             let session = format!("{}/{}", charge.platform, charge.meeting_id);
-            let text = match lang {
-                Lang::En => format!(
-                    "We could not collect {amount} {cur} for your session {session}: {why}. \
-                     It is now your outstanding balance, to be paid before your next start."
-                ),
-                Lang::No => format!(
-                    "Vi fikk ikke trukket {amount} {cur} for økten {session}: {why}. \
-                     Beløpet er nå utestående og betales før neste start."
-                ),
-            };
+            let args = Args::new()
+                .str("amount", amount)
+                .str("currency", cur)
+                .str("session", session)
+                .str("why", why);
+            let text = lang.text_with("capture-refused", &args);
             let told = Effect::ChatMessage(ChatMessage { discord_user_id, text, link: None });
             enqueue_on(&mut tx, &format!("capture_refused:{}", charge.order), &told).await?;
         }

@@ -474,7 +474,7 @@ impl RegistrationStore for SqlStore {
             .await?
             .ok_or_else(|| corrupt("registrations.meeting_id", "no scheduled session"))?;
         let refused = registration::Closed::PlatformRefused;
-        set_state(&mut tx, id, RegistrationState::Refunded, None, Some(refused.reason())).await?;
+        set_state(&mut tx, id, RegistrationState::Refunded, None, Some(&refused.reason())).await?;
         let decision = OnPaid::Refuse(refused);
         for (key, effect) in registration::effects(&decision, &reg, &session, &payment) {
             enqueue_on(&mut tx, &key, &effect).await?;
@@ -515,12 +515,12 @@ impl RegistrationStore for SqlStore {
         for row in &rows {
             let reg = registration(row)?;
             if !reg.state.holds_seat() {
-                set_state(&mut tx, &reg.id, RegistrationState::Cancelled, None, Some(reason))
+                set_state(&mut tx, &reg.id, RegistrationState::Cancelled, None, Some(&reason))
                     .await?;
                 summary.closed += 1;
                 continue;
             }
-            set_state(&mut tx, &reg.id, RegistrationState::Refunded, None, Some(reason)).await?;
+            set_state(&mut tx, &reg.id, RegistrationState::Refunded, None, Some(&reason)).await?;
             let payment = reg.payment_id.clone().unwrap_or_default();
             let refund = Effect::Refund(Refund { payment: payment.clone() });
             enqueue_on(&mut tx, &format!("refund:{payment}"), &refund).await?;

@@ -1,0 +1,129 @@
+# Chat replies: what the bot answers to commands, buttons and forms.
+
+unknown-command = Unknown command.
+interaction-unsupported = This interaction is not supported.
+store-failed = Something went wrong on our side; please try again in a minute.
+
+## A bad option: "Option `minutes` must be a whole number."
+
+option-problem = Option `{ $option }` { $problem }.
+option-missing = is required
+option-unknown = is not an option of this command
+option-out-of-range = must be between { $min } and { $max }, got { $got }
+option-length = must be { $min } to { $max } characters long
+option-not-a-choice = must be one of { $choices }
+kind-integer = must be a whole number
+kind-string = must be text
+kind-boolean = must be true or false
+kind-user = must be a member
+kind-subcommand = must be a subcommand
+option-unknown-subcommand = unknown subcommand
+option-platform = must be webex or zoom
+option-needs = needs `{ $option }`
+option-above-zero = must be more than zero
+option-in-future = must be in the future
+not-a-time = `{ $text }` is not a time like 2026-12-01 14:00 (UTC)
+deadline-after-end = must not be after the session ends
+attendee-names = first and last name are both needed
+not-an-email = `{ $email }` is not an e-mail address
+
+## /quote
+
+quote-person = { -person-minutes-label }: { $minutes } × { $price } { $currency } = { $amount } { $currency }
+quote-teleconference = { -teleconference-minutes-label }: { $minutes } × { $price } { $currency } = { $amount } { $currency }
+quote-total = { -total-label }: { $amount } { $currency }
+quote-over-budget = ⚠️ This session would take division { $division } { $over } { $currency } over its budget for { $month }.
+quote-over-budget-blocked = This site does not let you pay for sessions over budget.
+pay-refused-over-budget = Paying for this session is refused.
+button-invalid = This button is no longer valid.
+form-title = Change the quote
+form-minutes = { label-minutes } (1–1440)
+form-invalid = This form is no longer valid.
+pay-off = Paying for sessions is turned off on this site; an administrator can turn it on with /admin.
+pay-session = Pay { $amount } { $currency } to run this session (the estimate of { $estimate } { $currency } plus { $headroom } % headroom, held now; you are charged for the minutes used):
+
+## /admin
+
+admin-only = Only members with the Manage Server permission may use /admin.
+switch-on = on
+switch-off = off
+admin-ecommerce = E-commerce: { $state }
+admin-pay-per-use = Pay-per-use
+admin-fee-based = Fee-based training
+admin-feature = { $feature }: { $state }
+admin-ecommerce-still-off = (e-commerce itself is still off)
+admin-prices = Prices from now on: { $person } { $currency } per person-minute, { $teleconference } { $currency } per teleconference minute.
+admin-country = Country: { $country }
+admin-methods = Payment methods offered in { $country }: { $methods }
+admin-methods-none = none
+admin-method-not-configured = names `{ $method }`, which is not configured on this server (configured: { $configured })
+admin-methods-empty = must name at least one method, or `all`
+admin-division = Division: { $id } ({ $name })
+admin-host = Host: { $email } ({ $division })
+admin-linked = <@{ $member }> now acts as host { $email }.
+admin-budget = Budget: { $division } { $month }: { $amount } { $currency }
+admin-over-budget-warn = Over budget: a session over its division's budget is warned about in the quote
+admin-over-budget-block = Over budget: paying for a session over its division's budget is refused
+admin-exempt = Exempt from paying before a start { $who }: { $state }
+
+## /report
+
+report-only-admins = Only members with the Manage Server permission may read reports.
+report-no-division = no division `{ $division }`
+report-heading = **{ $name }** ({ $id }), { $from } to { $to }:
+
+## /session
+
+platform-refused = { $platform } did not accept the request: { $error }
+platform-not-set-up = Sessions on { $platform } cannot be managed from chat here: { $why }.
+session-not-found = No session { $platform }/{ $meeting } was scheduled through tollbooth for you; schedule one with /session schedule.
+fees-off = Fees are turned off on this site; an administrator can turn fee-based training on with /admin.
+# $capacity is a number, or "-" when there is no limit.
+fee-line =
+    Fee { $amount } { $currency }, { $capacity ->
+        [one] { $capacity } seat
+       *[other] { $capacity } seats
+    }. Attendees register with `/register session:{ $session }`.
+session-scheduled = Scheduled **{ $title }** on { $platform } for { $at } UTC, { count-minutes }: meeting `{ $meeting }`.
+pay-before-start = Pay before you start: /quote and *Pay*, then /session start gives the start link.
+session-was-cancelled = That session was cancelled.
+start-unpaid = This session is not paid for yet: use /quote and *Pay*, then ask for the start link again.
+start-here = Start **{ $title }** here:
+button-start = Start
+session-cancelled =
+    Cancelled **{ $title }**: { $refunds ->
+        [one] { $refunds } paid registration is being refunded
+       *[other] { $refunds } paid registrations are being refunded
+    }, { $closed ->
+        [one] { $closed } unpaid one closed
+       *[other] { $closed } unpaid ones closed
+    }; the meeting is being deleted on { $platform }.
+session-unknown = No session { $platform }/{ $meeting } is known.
+state-running = running
+state-ended = ended
+state-blocked = blocked (started unpaid)
+status-heading = **Session { $platform }/{ $meeting }**: { $state }, started { $started }
+status-usage =
+    { $connections ->
+        [one] { $connections } connection
+       *[other] { $connections } connections
+    }; person-minutes { $person } = { $person_amount } { $currency }; teleconference minutes { $teleconference } = { $teleconference_amount } { $currency }
+status-total = Total so far: { $amount } { $currency }
+status-paid = Paid: { $authorised } { $currency } authorised ({ $state }), reference { $reference }
+status-captured = captured { $captured } { $currency }, outstanding { $outstanding } { $currency }
+
+## /register and /registrations
+
+no-fee-session = No session with a fee has the id `{ $named }`.
+ambiguous-session = `{ $named }` is on both platforms: write webex/{ $meeting } or zoom/{ $meeting }.
+cannot-register = You cannot register for **{ $title }**: { $why }.
+email-taken = Someone else has already registered for **{ $title }** with the e-mail address { $email }. Register with your own e-mail address.
+registration-off = Registration with a fee is turned off on this site.
+already-registered = You are registered for **{ $title }** already; see /registrations.
+pay-fee = Pay the fee of { $amount } { $currency } for **{ $title }** ({ $at } UTC). Once it is paid you are registered and get the join link here.
+registration-awaiting-payment = waiting for payment
+registration-paid = paid, being registered
+registration-approved = registered
+registration-refunded = refunded
+registration-cancelled-state = cancelled
+no-registrations = You have no registrations. Register with /register.

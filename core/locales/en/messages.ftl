@@ -1,0 +1,111 @@
+# Shared words and the direct messages tollbooth sends on its own (blocked starts, receipts,
+# registrations), plus the texts the domain hands to chat and pages.
+#
+# Terms (names starting with "-") hold the words of one concept, so that chat, pages and
+# messages say it the same way; code reads messages only.
+
+-estimated-cost-label = Estimated session cost
+-person-minutes-label = Person-minutes
+-teleconference-minutes-label = Teleconference minutes
+-total-label = Total
+
+## Shared words
+
+estimated-cost = { -estimated-cost-label }
+person-minutes = { -person-minutes-label }
+teleconference-minutes = { -teleconference-minutes-label }
+total = { -total-label }
+label-minutes = Minutes
+label-computers = Computers
+label-phones = Phones
+button-change = Change
+button-pay = Pay
+pay-now = Pay now
+pay-balance = Pay balance
+not-linked = Your Discord account is not linked to a host yet: ask an administrator to run /admin link.
+not-a-whole-number = `{ $text }` is not a whole number
+
+## Counts: $minutes, $computers, $phones are numbers, so the plural follows them.
+
+count-minutes =
+    { $minutes ->
+        [one] { $minutes } minute
+       *[other] { $minutes } minutes
+    }
+count-computers =
+    { $computers ->
+        [one] { $computers } computer
+       *[other] { $computers } computers
+    }
+count-phones =
+    { $phones ->
+        [one] { $phones } phone
+       *[other] { $phones } phones
+    }
+# A session plan: in the quote, on the pay page and at the gateway.
+plan-summary = { count-minutes }, { count-computers }, { count-phones }
+# A plan refused: "minutes must be between 1 and 1440, got 0".
+plan-out-of-range = { $field } must be between { $min } and { $max }, got { $got }
+
+## Receipts of paid sessions, in chat and on the receipt page
+
+receipt-title = Receipt
+receipt-session = Session { $session }
+receipt-person = { -person-minutes-label }: { $minutes } × { $price } = { $amount } { $currency }
+receipt-teleconference = { -teleconference-minutes-label }: { $minutes } × { $price } = { $amount } { $currency }
+receipt-total = { -total-label }: { $amount } { $currency }
+receipt-charged = Charged to your payment: { $amount } { $currency }
+receipt-outstanding = Outstanding (above the authorisation): { $amount } { $currency }
+receipt-reference = Payment reference: { $reference }
+receipt-no-reference = none
+
+## A division's spend (/report)
+
+spend-line =
+    { $date } { $host } { $session }: { $person ->
+        [one] { $person } person-minute
+       *[other] { $person } person-minutes
+    }, { $teleconference ->
+        [one] { $teleconference } teleconference minute
+       *[other] { $teleconference } teleconference minutes
+    }, { $amount } { $currency } (payment { $reference })
+spend-total =
+    { -total-label }: { $amount } { $currency } ({ $sessions ->
+        [one] { $sessions } session
+       *[other] { $sessions } sessions
+    })
+
+## Budgets
+
+over-budget-explain = Division { $division } has a budget of { $budget } { $currency } for { $month }, and this session ({ $estimate } { $currency }) would take it { $over } { $currency } over.
+
+## Pay-per-use: blocked starts and refused captures
+
+block-unpaid = started without a paid authorisation
+block-outstanding = the host owes { $owed } { $currency } from an earlier session
+blocked-ended = Your { $platform } meeting was ended: it { $reason }.
+blocked-late = Your { $platform } meeting had already ended when tollbooth heard it start: it { $reason }.
+blocked-next = Pay with the link below (the estimate can be changed there), then start the meeting again.
+capture-refused = We could not collect { $amount } { $currency } for your session { $session }: { $why }. It is now your outstanding balance, to be paid before your next start.
+
+## Fee-based training: registrations
+
+closed-no-fee = the session has no registration fee
+closed-cancelled = the session was cancelled
+closed-deadline = registration for the session has closed
+closed-full = the session is full
+closed-platform-refused = the platform refused the registration
+fee-fixed = attendees have registered for { $session }; its fee can no longer change
+registration-refused = Your payment for **{ $title }** could not be honoured: { $why }. It is being refunded in full.
+registration-paid-twice = You paid twice for **{ $title }**; the second payment is being refunded in full.
+registration-cancelled = **{ $title }** was cancelled by its host. Your registration fee is being refunded in full.
+registration-joined = You are registered for **{ $title }** ({ $at } UTC).
+registration-joined-webex = Webex also e-mails you the link.
+registration-receipt = Receipt: registration { $id } for { $who }, { $fee } { $currency }, payment reference { $reference }.
+button-join = Join
+
+## What a gateway's checkout says it is for
+
+checkout-session = Session { $session }: { plan-summary }
+checkout-registration = Registration for session { $session }
+checkout-balance = Outstanding balance of { $host }

@@ -1,0 +1,60 @@
+# Page texts: the pay page, the pages a payer is sent back to, and the sandbox checkout.
+
+page-pay-title = Pay
+price-per-minute = Price per minute
+amount = Amount
+session-fee = Session fee
+outstanding-balance = Outstanding balance
+plan-title = Change the estimate
+plan-submit = Show the new estimate
+# A field of the change form that is not a number: "computers: `none` is not a whole number".
+plan-not-a-number = { $field }: { not-a-whole-number }
+choose-method = Choose how to pay
+authorise-note = The reserved amount is held on your card now. When the session ends you pay for the minutes actually used; anything above the reserved amount is owed before your next session.
+# The row under an estimate with what is reserved: the estimate plus headroom.
+reserved = Reserved now (estimate plus headroom)
+no-methods = No payment method is available for this site's country. Please contact the site administrator.
+already-paid = This order is paid. Thank you!
+
+## What happened
+
+expired-title = This pay link has expired
+expired-body = Pay links work for a limited time, and this one is too old. Nothing was charged. Ask for a new link in chat (for example with /quote) and pay from there.
+invalid-title = This is not a valid pay link
+invalid-body = The link is incomplete or was changed. Check that you copied all of it, or ask for a new one in chat.
+closed-title = Registration is closed
+closed-body = This session no longer takes registrations: it is full, was cancelled or is past its registration deadline. Nothing was charged.
+settled-title = Nothing is owed
+settled-body = This balance has been paid already. Nothing was charged.
+over-budget-title = Over the division's budget
+over-budget-rule = This site does not allow sessions over budget; nothing was charged.
+authorised-title = Payment authorised
+authorised-body = The amount is reserved on your card. When the session ends you are charged for the minutes actually used, never more than this. You may close this page.
+paid-title = Payment received
+paid-body = Thank you, your payment was received. You may close this page.
+declined-title = Payment declined
+declined-body = The payment was declined and nothing was charged. You can try again with another card or method.
+pending-title = Waiting for confirmation
+pending-body = We have not heard back from the payment service yet. Reload this page in a minute; you do not need to pay again.
+cancelled-title = Payment cancelled
+cancelled-body = You cancelled the payment and nothing was charged.
+unavailable-title = Payment service unavailable
+unavailable-body = We could not reach the payment service. Nothing was charged. Please try again in a few minutes.
+try-again = Try again
+
+## The sandbox checkout
+
+test-mode = TEST MODE
+test-mode-body = This is tollbooth's sandbox checkout. No card is asked for and no real money moves.
+approve = Approve payment
+decline = Decline payment
+cancel = Cancel and go back
+
+## Payment methods
+
+method-sandbox = Test payment (sandbox)
+method-payflow = Credit or debit card
+method-stripe = Card (Stripe)
+method-paypal = PayPal
+method-express-checkout = PayPal Express Checkout
+method-website-payments-pro = PayPal Website Payments Pro

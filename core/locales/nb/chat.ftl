@@ -1,0 +1,128 @@
+# Svar i chat, nøkkel for nøkkel som en/chat.ftl.
+
+unknown-command = Ukjent kommando.
+interaction-unsupported = Denne interaksjonen støttes ikke.
+store-failed = Noe gikk galt hos oss; prøv igjen om et minutt.
+
+## Et ugyldig valg
+
+option-problem = Valget `{ $option }` { $problem }.
+option-missing = må fylles ut
+option-unknown = finnes ikke for denne kommandoen
+option-out-of-range = må være mellom { $min } og { $max }, fikk { $got }
+option-length = må være { $min } til { $max } tegn lang
+option-not-a-choice = må være en av { $choices }
+kind-integer = må være et heltall
+kind-string = må være tekst
+kind-boolean = må være sann eller usann
+kind-user = må være et medlem
+kind-subcommand = må være en underkommando
+option-unknown-subcommand = ukjent underkommando
+option-platform = må være webex eller zoom
+option-needs = krever `{ $option }`
+option-above-zero = må være mer enn null
+option-in-future = må være fram i tid
+not-a-time = `{ $text }` er ikke et tidspunkt som 2026-12-01 14:00 (UTC)
+deadline-after-end = kan ikke være etter at økten slutter
+attendee-names = både fornavn og etternavn trengs
+not-an-email = `{ $email }` er ikke en e-postadresse
+
+## /quote
+
+quote-person = { -person-minutes-label }: { $minutes } × { $price } { $currency } = { $amount } { $currency }
+quote-teleconference = { -teleconference-minutes-label }: { $minutes } × { $price } { $currency } = { $amount } { $currency }
+quote-total = { -total-label }: { $amount } { $currency }
+quote-over-budget = ⚠️ Denne økten ville ført divisjonen { $division } { $over } { $currency } over budsjettet for { $month }.
+quote-over-budget-blocked = Dette nettstedet lar deg ikke betale for økter over budsjett.
+pay-refused-over-budget = Betaling for denne økten er avvist.
+button-invalid = Denne knappen virker ikke lenger.
+form-title = Endre anslaget
+form-minutes = { label-minutes } (1–1440)
+form-invalid = Dette skjemaet virker ikke lenger.
+pay-off = Betaling for økter er slått av på dette nettstedet; en administrator kan slå det på med /admin.
+pay-session = Betal { $amount } { $currency } for å holde økten (anslaget på { $estimate } { $currency } pluss { $headroom } % margin, reservert nå; du belastes for minuttene som brukes):
+
+## /admin
+
+admin-only = Bare medlemmer med tillatelsen Administrer server kan bruke /admin.
+switch-on = på
+switch-off = av
+admin-ecommerce = Netthandel: { $state }
+admin-pay-per-use = Betal-per-bruk-opplæring
+admin-fee-based = Gebyrbasert opplæring
+admin-feature = { $feature }: { $state }
+admin-ecommerce-still-off = (netthandel er fortsatt slått av)
+admin-prices = Priser fra nå: { $person } { $currency } per personminutt, { $teleconference } { $currency } per telekonferanseminutt.
+admin-country = Land: { $country }
+admin-methods = Betalingsmåter som tilbys i { $country }: { $methods }
+admin-methods-none = ingen
+admin-method-not-configured = nevner `{ $method }`, som ikke er satt opp på denne serveren (satt opp: { $configured })
+admin-methods-empty = må nevne minst én betalingsmåte, eller `all`
+admin-division = Divisjon: { $id } ({ $name })
+admin-host = Vert: { $email } ({ $division })
+admin-linked = <@{ $member }> opptrer nå som verten { $email }.
+admin-budget = Budsjett: { $division } { $month }: { $amount } { $currency }
+admin-over-budget-warn = Over budsjett: en økt over divisjonens budsjett gir en advarsel i anslaget
+admin-over-budget-block = Over budsjett: betaling for en økt over divisjonens budsjett avvises
+admin-exempt = Unntatt fra å betale før start { $who }: { $state }
+
+## /report
+
+report-only-admins = Bare medlemmer med tillatelsen Administrer server kan lese rapporter.
+report-no-division = ingen divisjon `{ $division }`
+report-heading = **{ $name }** ({ $id }), { $from } til { $to }:
+
+## /session
+
+platform-refused = { $platform } godtok ikke forespørselen: { $error }
+platform-not-set-up = Økter på { $platform } kan ikke styres fra chatten her: { $why }.
+session-not-found = Ingen økt { $platform }/{ $meeting } er planlagt for deg gjennom tollbooth; planlegg en med /session schedule.
+fees-off = Gebyrer er slått av; en administrator kan slå på gebyrbasert opplæring med /admin.
+fee-line =
+    Gebyr { $amount } { $currency }, { $capacity ->
+        [one] { $capacity } plass
+       *[other] { $capacity } plasser
+    }. Deltakere registrerer seg med `/register session:{ $session }`.
+session-scheduled = Planla **{ $title }** på { $platform } { $at } UTC, { count-minutes }: møte `{ $meeting }`.
+pay-before-start = Betal før start: /quote og *Betal*, så gir /session start startlenken.
+session-was-cancelled = Den økten er avlyst.
+start-unpaid = Økten er ikke betalt ennå: bruk /quote og *Betal*, og be om startlenken igjen.
+start-here = Start **{ $title }** her:
+button-start = Start
+session-cancelled =
+    Avlyste **{ $title }**: { $refunds ->
+        [one] { $refunds } betalt registrering refunderes
+       *[other] { $refunds } betalte registreringer refunderes
+    }, { $closed ->
+        [one] { $closed } ubetalt lukkes
+       *[other] { $closed } ubetalte lukkes
+    }; møtet slettes på { $platform }.
+session-unknown = Økten { $platform }/{ $meeting } er ukjent.
+state-running = pågår
+state-ended = avsluttet
+state-blocked = stoppet (startet uten betaling)
+status-heading = **Økt { $platform }/{ $meeting }**: { $state }, startet { $started }
+status-usage =
+    { $connections ->
+        [one] { $connections } tilkobling
+       *[other] { $connections } tilkoblinger
+    }; personminutter { $person } = { $person_amount } { $currency }; telekonferanseminutter { $teleconference } = { $teleconference_amount } { $currency }
+status-total = Totalt så langt: { $amount } { $currency }
+status-paid = Betalt: { $authorised } { $currency } autorisert ({ $state }), referanse { $reference }
+status-captured = belastet { $captured } { $currency }, utestående { $outstanding } { $currency }
+
+## /register og /registrations
+
+no-fee-session = Ingen økt med gebyr har id-en `{ $named }`.
+ambiguous-session = `{ $named }` finnes på begge plattformene: skriv webex/{ $meeting } eller zoom/{ $meeting }.
+cannot-register = Du kan ikke registrere deg for **{ $title }**: { $why }.
+email-taken = Noen andre har allerede registrert seg for **{ $title }** med e-postadressen { $email }. Registrer deg med din egen e-postadresse.
+registration-off = Registrering med gebyr er slått av på dette nettstedet.
+already-registered = Du er allerede registrert for **{ $title }**; se /registrations.
+pay-fee = Betal gebyret på { $amount } { $currency } for **{ $title }** ({ $at } UTC). Når det er betalt, er du registrert og får lenken her.
+registration-awaiting-payment = venter på betaling
+registration-paid = betalt, registreres
+registration-approved = registrert
+registration-refunded = refundert
+registration-cancelled-state = avlyst
+no-registrations = Du har ingen registreringer. Registrer deg med /register.

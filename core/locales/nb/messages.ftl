@@ -1,0 +1,111 @@
+# Norwegian Bokmål, key for key as en/messages.ftl.
+#
+# One word per concept, the seed's own where it has one (shared/seed): "Beregnet
+# øktkostnad", personminutter, telekonferanseminutter, gebyr, registrering, divisjon, vert,
+# deltaker, betal-per-bruk, gebyrbasert opplæring, nettstedsadministrator. Elsewhere: anslag
+# (estimate), autorisere (authorise), belaste (charge, capture), utestående (outstanding),
+# margin (headroom), betalingsmåte (payment method), betalingslenke (pay link).
+
+-estimated-cost-label = Beregnet øktkostnad
+-person-minutes-label = Personminutter
+-teleconference-minutes-label = Telekonferanseminutter
+-total-label = Totalt
+
+## Felles ord
+
+estimated-cost = { -estimated-cost-label }
+person-minutes = { -person-minutes-label }
+teleconference-minutes = { -teleconference-minutes-label }
+total = { -total-label }
+label-minutes = Minutter
+label-computers = Datamaskiner
+label-phones = Telefoner
+button-change = Endre
+button-pay = Betal
+pay-now = Betal nå
+pay-balance = Betal utestående
+not-linked = Discord-kontoen din er ikke koblet til en vert ennå: be en administrator kjøre /admin link.
+not-a-whole-number = `{ $text }` er ikke et heltall
+
+## Antall
+
+count-minutes =
+    { $minutes ->
+        [one] { $minutes } minutt
+       *[other] { $minutes } minutter
+    }
+count-computers =
+    { $computers ->
+        [one] { $computers } datamaskin
+       *[other] { $computers } datamaskiner
+    }
+count-phones =
+    { $phones ->
+        [one] { $phones } telefon
+       *[other] { $phones } telefoner
+    }
+plan-summary = { count-minutes }, { count-computers }, { count-phones }
+plan-out-of-range = { $field } må være mellom { $min } og { $max }, fikk { $got }
+
+## Kvitteringer
+
+receipt-title = Kvittering
+receipt-session = Økt { $session }
+receipt-person = { -person-minutes-label }: { $minutes } × { $price } = { $amount } { $currency }
+receipt-teleconference = { -teleconference-minutes-label }: { $minutes } × { $price } = { $amount } { $currency }
+receipt-total = { -total-label }: { $amount } { $currency }
+receipt-charged = Belastet betalingen din: { $amount } { $currency }
+receipt-outstanding = Utestående (over autorisasjonen): { $amount } { $currency }
+receipt-reference = Betalingsreferanse: { $reference }
+receipt-no-reference = ingen
+
+## En divisjons forbruk (/report)
+
+spend-line =
+    { $date } { $host } { $session }: { $person ->
+        [one] { $person } personminutt
+       *[other] { $person } personminutter
+    }, { $teleconference ->
+        [one] { $teleconference } telekonferanseminutt
+       *[other] { $teleconference } telekonferanseminutter
+    }, { $amount } { $currency } (betaling { $reference })
+spend-total =
+    { -total-label }: { $amount } { $currency } ({ $sessions ->
+        [one] { $sessions } økt
+       *[other] { $sessions } økter
+    })
+
+## Budsjetter
+
+over-budget-explain = Divisjonen { $division } har et budsjett på { $budget } { $currency } for { $month }, og denne økten ({ $estimate } { $currency }) ville ført den { $over } { $currency } over.
+
+## Betal-per-bruk: stoppede starter og avviste belastninger
+
+block-unpaid = ble startet uten en betalt autorisasjon
+block-outstanding = verten skylder { $owed } { $currency } fra en tidligere økt
+blocked-ended = { $platform }-møtet ditt ble avsluttet: det { $reason }.
+blocked-late = { $platform }-møtet ditt var allerede over da tollbooth fikk vite at det startet: det { $reason }.
+blocked-next = Betal med lenken nedenfor (anslaget kan endres der), og start møtet på nytt.
+capture-refused = Vi fikk ikke belastet { $amount } { $currency } for økten { $session }: { $why }. Beløpet er nå utestående og betales før neste start.
+
+## Gebyrbasert opplæring: registreringer
+
+closed-no-fee = økten har ikke noe registreringsgebyr
+closed-cancelled = økten er avlyst
+closed-deadline = registreringen til økten er stengt
+closed-full = økten er full
+closed-platform-refused = plattformen avviste registreringen
+fee-fixed = deltakere har registrert seg for { $session }; gebyret kan ikke lenger endres
+registration-refused = Betalingen din for **{ $title }** kunne ikke godtas: { $why }. Hele beløpet refunderes.
+registration-paid-twice = Du betalte to ganger for **{ $title }**; den andre betalingen refunderes i sin helhet.
+registration-cancelled = **{ $title }** er avlyst av verten. Registreringsgebyret ditt refunderes i sin helhet.
+registration-joined = Du er registrert for **{ $title }** ({ $at } UTC).
+registration-joined-webex = Webex sender deg også lenken på e-post.
+registration-receipt = Kvittering: registrering { $id } for { $who }, { $fee } { $currency }, betalingsreferanse { $reference }.
+button-join = Bli med
+
+## Hva en betalingstjenestes kasse sier at den gjelder
+
+checkout-session = Økt { $session }: { plan-summary }
+checkout-registration = Registrering for økten { $session }
+checkout-balance = Utestående beløp for { $host }

@@ -1,0 +1,58 @@
+# Sidetekster, nøkkel for nøkkel som en/pages.ftl.
+
+page-pay-title = Betal
+price-per-minute = Pris per minutt
+amount = Beløp
+session-fee = Øktgebyr
+outstanding-balance = Utestående beløp
+plan-title = Endre anslaget
+plan-submit = Vis det nye anslaget
+plan-not-a-number = { $field }: { not-a-whole-number }
+choose-method = Velg betalingsmåte
+authorise-note = Det reserverte beløpet holdes av på kortet ditt nå. Når økten er slutt, betaler du for minuttene som faktisk ble brukt; det som går over det reserverte beløpet, må betales før neste økt.
+reserved = Reserveres nå (anslag pluss margin)
+no-methods = Ingen betalingsmåte er tilgjengelig for dette nettstedets land. Kontakt nettstedsadministratoren.
+already-paid = Denne bestillingen er betalt. Takk!
+
+## Hva som skjedde
+
+expired-title = Denne betalingslenken er utløpt
+expired-body = Betalingslenker virker bare en begrenset tid, og denne er for gammel. Ingenting er belastet. Be om en ny lenke i chatten (for eksempel med /quote) og betal derfra.
+invalid-title = Dette er ikke en gyldig betalingslenke
+invalid-body = Lenken er ufullstendig eller endret. Sjekk at du kopierte hele lenken, eller be om en ny i chatten.
+closed-title = Registreringen er stengt
+closed-body = Denne økten tar ikke imot flere registreringer: den er full, avlyst eller forbi registreringsfristen. Ingenting er belastet.
+settled-title = Ingenting utestående
+settled-body = Dette utestående beløpet er allerede betalt. Ingenting er belastet.
+over-budget-title = Over divisjonens budsjett
+over-budget-rule = Dette nettstedet tillater ikke økter over budsjett; ingenting er belastet.
+authorised-title = Betalingen er autorisert
+authorised-body = Beløpet er reservert på kortet ditt. Når økten er slutt, belastes du for minuttene som faktisk ble brukt, aldri mer enn dette. Du kan lukke denne siden.
+paid-title = Betalingen er mottatt
+paid-body = Takk, betalingen din er mottatt. Du kan lukke denne siden.
+declined-title = Betalingen ble avvist
+declined-body = Betalingen ble avvist, og ingenting er belastet. Du kan prøve igjen med et annet kort eller en annen betalingsmåte.
+pending-title = Venter på bekreftelse
+pending-body = Vi har ikke fått svar fra betalingstjenesten ennå. Last inn siden på nytt om et minutt; du trenger ikke betale igjen.
+cancelled-title = Betalingen er avbrutt
+cancelled-body = Du avbrøt betalingen, og ingenting er belastet.
+unavailable-title = Betalingstjenesten er utilgjengelig
+unavailable-body = Vi fikk ikke kontakt med betalingstjenesten. Ingenting er belastet. Prøv igjen om noen minutter.
+try-again = Prøv igjen
+
+## Testkassen (sandkasse)
+
+test-mode = TESTMODUS
+test-mode-body = Dette er tollbooths testkasse (sandkasse). Det spørres ikke etter kort, og ingen ekte penger flyttes.
+approve = Godkjenn betalingen
+decline = Avvis betalingen
+cancel = Avbryt og gå tilbake
+
+## Betalingsmåter
+
+method-sandbox = Testbetaling (sandkasse)
+method-payflow = Kreditt- eller debetkort
+method-stripe = Kort (Stripe)
+method-paypal = PayPal
+method-express-checkout = PayPal Express Checkout
+method-website-payments-pro = PayPal Website Payments Pro
