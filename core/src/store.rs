@@ -286,5 +286,28 @@ pub async fn within<T>(
     deadline: std::time::Duration,
     call: impl std::future::Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
-    tokio::time::timeout(deadline, call).await.unwrap_or_else(|_| Err(StoreError::deadline()))
+    tokio::time::timeout(deadline, call).await.unwrap_or_else(|_| {
+        LAST_ABANDONED.store(now_secs(), std::sync::atomic::Ordering::Relaxed);
+        Err(StoreError::deadline())
+    })
+}
+
+/// When [`within`] last abandoned a call, in seconds since the Unix epoch (0: never).
+static LAST_ABANDONED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How long after an abandoned call released connections are checked before reuse.
+const CHECK_RELEASES_FOR_SECS: u64 = 300;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Whether a call was abandoned at its deadline in the last few minutes: the network or the
+/// database may be stalled, so connections given back to the pool are checked (see
+/// [`SqlStore::connect_with`]).
+fn calls_abandoned_lately() -> bool {
+    let last = LAST_ABANDONED.load(std::sync::atomic::Ordering::Relaxed);
+    last != 0 && now_secs().saturating_sub(last) < CHECK_RELEASES_FOR_SECS
 }

@@ -84,11 +84,16 @@ impl SqlStore {
                     Ok(())
                 })
             })
-            // sqlx pings a connection given back to the pool; on a connection the network has
-            // stalled that ping would wait forever and hold a place in the pool, so it gets
-            // the deadline too, and a connection that misses it is closed.
+            // sqlx pings every connection given back to the pool, without a timeout: on a
+            // connection the network has stalled that ping waits forever and holds a place in
+            // the pool. While calls are being abandoned at their deadline (a stall), each
+            // released connection is pinged first within the deadline, and one that misses it
+            // is closed; otherwise this adds nothing to a release.
             .after_release(move |conn, _| {
                 Box::pin(async move {
+                    if !super::calls_abandoned_lately() {
+                        return Ok(true);
+                    }
                     // An error makes sqlx drop the connection without a goodbye, which could
                     // wait on the same silent network.
                     match tokio::time::timeout(deadline, conn.ping()).await {
