@@ -299,9 +299,7 @@ static LAST_ABANDONED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU
 const CHECK_RELEASES_FOR_SECS: u64 = 300;
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Whether a call was abandoned at its deadline in the last few minutes: the network or the

@@ -1,5 +1,6 @@
--- Hardening: effects set aside because they cannot be read, the write probe behind /readyz,
--- and an index for pruning applied deliveries.
+-- Hardening: effects set aside because they cannot be read, and the write probe behind
+-- /readyz. (Retention walks deliveries by id, oldest first: an index on processed_at would
+-- cost every stored and applied delivery an index write for an hourly prune.)
 
 -- An effect whose stored payload no longer reads is quarantined (with why, in last_error)
 -- instead of failing every claim after it.
@@ -11,6 +12,3 @@ CREATE TABLE write_probe (
     id         INTEGER PRIMARY KEY,
     written_at INTEGER NOT NULL
 );
-
--- Retention deletes applied deliveries by age; quarantined ones (error set) are kept.
-CREATE INDEX deliveries_applied ON deliveries (processed_at) WHERE error IS NULL;

@@ -141,7 +141,7 @@ impl SessionStore for SqlStore {
         let done = sqlx::query(
             "DELETE FROM deliveries WHERE id IN (
                  SELECT id FROM deliveries
-                 WHERE processed_at < $1 AND error IS NULL ORDER BY processed_at LIMIT $2)",
+                 WHERE processed_at < $1 AND error IS NULL ORDER BY id LIMIT $2)",
         )
         .bind(millis(before))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
