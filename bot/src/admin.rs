@@ -3,13 +3,14 @@
 //! that per server, so the permission Discord sends with the interaction is checked here too.
 
 use chrono::Utc;
+use tollbooth_core::email::Email;
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::money::{Country, Currency, Money, parse_non_negative};
 use tollbooth_core::pay_per_use::billing::Month;
 use tollbooth_core::pay_per_use::enforcement::Exemption;
 use tollbooth_core::payments::method::{self, Method};
 use tollbooth_core::pricing::Prices;
-use tollbooth_core::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy};
+use tollbooth_core::site::{Division, DivisionId, Host, OverBudgetPolicy};
 use tollbooth_core::store::{PriceSource, StoreError, Switches};
 
 use crate::command::{Args, BadOption};
@@ -146,7 +147,7 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             lang.text_with("admin-division", &TextArgs::new().str("id", id).str("name", name))
         }
         "host" => {
-            let email: HostEmail =
+            let email: Email =
                 args.str("email")?.parse().map_err(|e| BadOption::invalid("email", e))?;
             let division = args
                 .opt_str("division")
@@ -159,7 +160,7 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
         }
         "link" => {
             let member = args.user("member")?;
-            let email: HostEmail =
+            let email: Email =
                 args.str("email")?.parse().map_err(|e| BadOption::invalid("email", e))?;
             store.link_discord_user(member, &email, caller.user_id).await?;
             // A Discord id is past what a Fluent number holds exactly: it goes as text.

@@ -10,7 +10,7 @@ use serenity::all::{
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::money::Money;
 use tollbooth_core::pay_per_use::budget::{self, OverBudget};
-use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::order::{Binding, Order};
 use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::site::OverBudgetPolicy;
 use tollbooth_core::store::StoreError;
@@ -175,7 +175,8 @@ pub async fn on_button(bot: &Bot, caller: Caller, component: &ComponentInteracti
     if let Some(plan) = plan_in(id, PAY) {
         let change_url = component.message.link();
         // Not bound to a meeting; the quote message identifies what was paid for.
-        let quote = format!("discord-quote/{}", change_url.rsplit('/').next().unwrap_or_default());
+        let message = change_url.rsplit('/').next().unwrap_or_default().to_owned();
+        let quote = Binding::Quote { message };
         return Reply::now(pay(bot, caller, plan, quote, Some(change_url)).await.respond());
     }
     let text = caller.lang.text("button-invalid");
@@ -242,7 +243,7 @@ pub async fn pay(
     bot: &Bot,
     caller: Caller,
     plan: SessionPlan,
-    bound_to: String,
+    bound_to: Binding,
     change_url: Option<String>,
 ) -> Message {
     let lang = caller.lang;

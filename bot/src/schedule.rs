@@ -5,13 +5,15 @@
 
 use chrono::{DateTime, Utc};
 use serenity::all::CreateButton;
+use tollbooth_core::email::Email;
+use tollbooth_core::fee_based;
 use tollbooth_core::fee_based::registration::{self, Fee, ScheduledSession};
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::money::Money;
-use tollbooth_core::pay_per_use::enforcement;
+use tollbooth_core::pay_per_use;
+use tollbooth_core::payments::order::Binding;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::control::{HostedMeeting, MeetingRequest, Registration};
-use tollbooth_core::site::HostEmail;
 
 use crate::command::{Args, BadOption};
 use crate::lang::Lang;
@@ -39,7 +41,7 @@ fn not_set_up(lang: Lang, platform: PlatformKind, why: &str) -> Message {
 }
 
 /// The host the member acts as.
-async fn host(bot: &Bot, caller: Caller) -> Result<HostEmail, Message> {
+async fn host(bot: &Bot, caller: Caller) -> Result<Email, Message> {
     match bot.store.linked_host(caller.user_id).await {
         Ok(Some(host)) => Ok(host),
         Ok(None) => Err(Message::private(caller.lang.text("not-linked"))),
@@ -218,8 +220,9 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         text.push_str(&lang.text("pay-before-start"));
         return Ok(Message::private(text));
     };
-    let bound_to = enforcement::bound_to(session.platform, &session.meeting_id);
-    let pay = crate::quote::pay(bot, caller, plan, bound_to, None).await;
+    let bound =
+        Binding::Meeting { platform: session.platform, meeting_id: session.meeting_id.clone() };
+    let pay = crate::quote::pay(bot, caller, plan, bound, None).await;
     Ok(pay.prefixed(&text))
 }
 
@@ -269,15 +272,18 @@ pub async fn start(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     if session.cancelled_at.is_some() {
         return Err(Message::private(lang.text("session-was-cancelled")));
     }
-    let host: HostEmail = session
+    let host: Email = session
         .host_email
         .parse()
-        .map_err(|e: tollbooth_core::site::BadEmail| Message::private(e.to_string()))?;
-    let paid = bot
-        .store
-        .start_is_paid(&host, session.platform, &session.meeting_id)
-        .await
-        .map_err(|e| store_failed(lang, &e))?;
+        .map_err(|e: tollbooth_core::email::BadEmail| Message::private(e.to_string()))?;
+    let paid = pay_per_use::service::start_is_paid(
+        bot.store.as_ref(),
+        &host,
+        session.platform,
+        &session.meeting_id,
+    )
+    .await
+    .map_err(|e| store_failed(lang, &e))?;
     if !paid {
         return Err(Message::private(lang.text("start-unpaid")));
     }
@@ -289,11 +295,14 @@ pub async fn start(bot: &Bot, caller: Caller, args: &Args) -> Answer {
 pub async fn cancel(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let lang = caller.lang;
     let session = own_session(bot, caller, args).await?;
-    let done = bot
-        .store
-        .cancel_scheduled(session.platform, &session.meeting_id, Utc::now())
-        .await
-        .map_err(|e| store_failed(lang, &e))?;
+    let done = fee_based::service::cancel_session(
+        bot.store.as_ref(),
+        session.platform,
+        &session.meeting_id,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| store_failed(lang, &e))?;
     tracing::info!(session = session.key(), refunds = done.refunds, "session cancelled from chat");
     let args = TextArgs::new()
         .str("title", &session.title)

@@ -13,6 +13,7 @@
 //! site settings and the outbox of effects. Nothing here knows about HTTP or Discord.
 
 pub mod config;
+pub mod email;
 pub mod fee_based;
 pub mod lang;
 pub mod manifest;

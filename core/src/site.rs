@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::email::Email;
 use serde::Serialize;
 
 use crate::money::Country;
@@ -103,48 +104,10 @@ pub struct Division {
     pub name: String,
 }
 
-/// A host's e-mail address as the platforms report it, compared case-insensitively.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct HostEmail(String);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("`{0}` is not an e-mail address")]
-pub struct BadEmail(String);
-
-impl FromStr for HostEmail {
-    type Err = BadEmail;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        match s.split_once('@') {
-            Some((local, domain))
-                if !local.is_empty()
-                    && domain.contains('.')
-                    && !s.contains(char::is_whitespace) =>
-            {
-                Ok(HostEmail(s.to_ascii_lowercase()))
-            }
-            _ => Err(BadEmail(s.to_owned())),
-        }
-    }
-}
-
-impl HostEmail {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for HostEmail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A person who hosts sessions, and the division their charges are booked to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Host {
-    pub email: HostEmail,
+    pub email: Email,
     pub division: Option<DivisionId>,
 }
 
@@ -168,12 +131,5 @@ mod tests {
         assert_eq!(OverBudgetPolicy::default(), OverBudgetPolicy::Warn);
         let err = "stop".parse::<OverBudgetPolicy>().unwrap_err();
         assert_eq!(err, "`stop` is not an over-budget policy (warn or block)");
-    }
-
-    #[test]
-    fn emails_are_lowercased_and_checked() {
-        assert_eq!("Host@Example.com".parse::<HostEmail>().unwrap().as_str(), "host@example.com");
-        assert!("host".parse::<HostEmail>().is_err());
-        assert!("@example.com".parse::<HostEmail>().is_err());
     }
 }

@@ -27,8 +27,8 @@ pub use discord_links::DiscordLinkStore;
 pub use outbox::{OutboxStore, QuarantinedEffect};
 pub use pay_per_use::PayPerUseStore;
 pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
-pub use port::Tx;
-pub use registrations::{Cancelled, Registered, RegistrationStore};
+pub use port::{Begun, PaidStart, Tx};
+pub use registrations::{Registered, RegistrationStore};
 pub use sessions::{NewDelivery, Pending, QuarantinedDelivery, SessionRecord, SessionStore};
 pub use site::{PriceSource, SiteStore, Switches};
 pub use sql::{DEFAULT_DEADLINE, SqlStore};
@@ -182,6 +182,11 @@ impl std::fmt::Display for Outage {
 }
 
 impl StoreError {
+    /// A stored value that does not read as what `column` holds.
+    pub fn corrupt(column: &'static str, reason: impl ToString) -> StoreError {
+        StoreError::Corrupt { column, reason: reason.to_string() }
+    }
+
     /// A call that passed its deadline.
     pub fn deadline() -> StoreError {
         StoreError::Unavailable { cause: Outage::Deadline, source: None }
@@ -240,8 +245,12 @@ pub trait Store:
     fn deadline(&self) -> std::time::Duration;
 
     /// A write transaction for a workflow to decide in (see [`Tx`]); dropped without
-    /// [`Tx::commit`], it rolls back.
-    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
+    /// [`Begun::commit`], it rolls back.
+    async fn begin(&self) -> Result<Box<dyn Begun>, StoreError>;
+
+    /// A transaction for a workflow that only reads (it takes no write lock, and is rolled
+    /// back when dropped): one consistent view of what a decision would be taken on.
+    async fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
 
     /// Succeeds when the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;

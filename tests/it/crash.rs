@@ -14,7 +14,7 @@ use sqlx::Connection;
 use tollbooth::simulation::{Plan, simulate};
 use tollbooth_core::config::PayPerUseConfig;
 use tollbooth_core::money::Money;
-use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::order::{Binding, Order};
 use tollbooth_core::payments::paylink::PayLinks;
 use tollbooth_core::payments::payment::{Payment, State};
 use tollbooth_core::platform::PlatformKind;
@@ -134,9 +134,14 @@ async fn killed_between_the_gateway_capture_and_its_record_then_restarted_captur
     store.set_switches(on).await.unwrap();
     let prices = store.prices_at(Utc::now()).await.unwrap();
     let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
-    let order =
-        Order::for_session(format!("webex/{MEETING}"), HOST.into(), &estimate, prices, None)
-            .with_headroom(PayPerUseConfig::default().headroom_percent);
+    let order = Order::for_session(
+        Binding::Meeting { platform: PlatformKind::Webex, meeting_id: MEETING.into() },
+        HOST.into(),
+        &estimate,
+        prices,
+        None,
+    )
+    .with_headroom(PayPerUseConfig::default().headroom_percent);
     store.create_order(&order).await.unwrap();
     let token = PayLinks::new(SecretString::from(PAY_LINK_SECRET))
         .sign(&order.id, Utc::now() + Duration::hours(1));

@@ -9,10 +9,11 @@ use axum::http::Method;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 use tollbooth_core::config::Config;
+use tollbooth_core::email::Email;
 use tollbooth_core::payments::method::Method as PayMethod;
 use tollbooth_core::payments::order::OrderId;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::site::{Division, HostEmail, OverBudgetPolicy};
+use tollbooth_core::site::{Division, OverBudgetPolicy};
 use tollbooth_core::store::{
     DiscordLinkStore, NewDelivery, PaymentStore, SessionStore, SiteStore, Switches,
 };
@@ -281,7 +282,7 @@ async fn pay_answers_with_an_ephemeral_link_to_the_pay_page(db: Db) {
     let unlinked = bot.interact(&click("quote:pay:60:10:3")).await;
     assert!(content(&unlinked).contains("/admin link"), "{}", content(&unlinked));
 
-    let host: HostEmail = "host@example.com".parse().unwrap();
+    let host: Email = "host@example.com".parse().unwrap();
     store.link_discord_user(USER_ID, &host, 1).await.unwrap();
     let paid = bot.interact(&click("quote:pay:60:10:3")).await;
     assert_eq!(paid["type"], 4);
@@ -489,7 +490,10 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
     store.store_deliveries(&[delivery]).await.unwrap();
     let state = &bot.app.state;
     while store
-        .apply_deliveries(tollbooth_core::store::Pending::Oldest(100), &state.terms)
+        .apply_deliveries(
+            tollbooth_core::store::Pending::Oldest(100),
+            &tollbooth_core::pay_per_use::service::StartsAndEnds { terms: &state.terms },
+        )
         .await
         .unwrap()
         > 0
@@ -497,11 +501,11 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
 
     let unlinked = status(&bot, "t1", "m_I_1", MEMBER).await;
     assert!(unlinked.contains("No session webex/m_I_1"), "{unlinked}");
-    let other: HostEmail = "other@example.com".parse().unwrap();
+    let other: Email = "other@example.com".parse().unwrap();
     store.link_discord_user(USER_ID, &other, 1).await.unwrap();
     let others = status(&bot, "t2", "m_I_1", MEMBER).await;
     assert!(others.contains("No session webex/m_I_1"), "someone else's meeting: {others}");
-    let host: HostEmail = "HOST@example.com".parse().unwrap();
+    let host: Email = "HOST@example.com".parse().unwrap();
     store.link_discord_user(USER_ID, &host, 1).await.unwrap();
     let own = status(&bot, "t3", "m_I_1", MEMBER).await;
     assert!(
@@ -534,7 +538,7 @@ async fn a_quote_warns_when_it_would_take_the_division_over_its_budget(db: Db) {
         ))
         .await;
     assert!(content(&bad).contains("month `2026-13`"), "{}", content(&bad));
-    let host: HostEmail = "host@example.com".parse().unwrap();
+    let host: Email = "host@example.com".parse().unwrap();
     bot.app.store.link_discord_user(USER_ID, &host, 1).await.unwrap();
     // 81.00 against a budget of 50.00 with nothing spent yet.
     let over = bot.interact(&quote(60, 10, 3)).await;
@@ -567,7 +571,7 @@ async fn paying_over_a_divisions_budget_is_refused_in_chat_and_on_the_pay_page_w
         let answer = bot.interact(&admin(sub_name, options)).await;
         assert!(!content(&answer).contains("Option"), "{sub_name}: {}", content(&answer));
     }
-    let host: HostEmail = "host@example.com".parse().unwrap();
+    let host: Email = "host@example.com".parse().unwrap();
     store.link_discord_user(USER_ID, &host, 1).await.unwrap();
     let pay_link = |answer: &Value| {
         answer["data"]["components"][0]["components"][0]["url"].as_str().map(str::to_owned)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use tollbooth_core::config::DiscordConfig;
+use tollbooth_core::fee_based;
 use tollbooth_core::fee_based::registration::{self, Fee, Registration, ScheduledSession};
 use tollbooth_core::money::Money;
 use tollbooth_core::outbox::{Admit, ChatMessage, Effect, Link};
@@ -224,7 +225,9 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
     let order = Order::for_registration(session.key(), attendee.email.clone(), fee);
     let r = Registration::new(&session, 7, attendee, order.id.clone());
     s.register(&r, &order).await.unwrap();
-    s.cancel_scheduled(PlatformKind::Zoom, &session.meeting_id, Utc::now()).await.unwrap();
+    fee_based::service::cancel_session(&s, PlatformKind::Zoom, &session.meeting_id, Utc::now())
+        .await
+        .unwrap();
     // Only the admission is to be due: the cancellation's own effects are claimed out of the way.
     let now = Utc::now();
     s.claim("other", now, now + Duration::seconds(600), 10).await.unwrap();

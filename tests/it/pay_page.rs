@@ -14,6 +14,7 @@ use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use tollbooth_core::fee_based;
 use tollbooth_core::fee_based::registration::{self, Fee, Registration, ScheduledSession};
 use tollbooth_core::money::Money;
 use tollbooth_core::payments::method::Method;
@@ -209,7 +210,14 @@ async fn a_registration_fee_and_its_closed_page_in_chromium(db: Db) {
     }
     assert!(!dom.contains("Estimated session cost"), "{dom}");
 
-    app.store.cancel_scheduled(PlatformKind::Zoom, &session.meeting_id, Utc::now()).await.unwrap();
+    fee_based::service::cancel_session(
+        &app.store,
+        PlatformKind::Zoom,
+        &session.meeting_id,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     let dom = render(link.clone()).await.unwrap();
     assert!(dom.contains("Registration is closed") && dom.contains("Nothing was charged"), "{dom}");
     assert!(!dom.contains("method-sandbox"), "no way to pay: {dom}");

@@ -13,11 +13,12 @@ use crate::emulators;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tollbooth_core::email::Email;
 use tollbooth_core::money::Money;
 use tollbooth_core::pay_per_use::enforcement::Exemption;
 use tollbooth_core::payments::order::Order;
 use tollbooth_core::payments::payment::State;
-use tollbooth_core::site::{Division, Host, HostEmail};
+use tollbooth_core::site::{Division, Host};
 use tollbooth_core::store::{
     OutboxStore, PayPerUseStore, PaymentStore, PriceSource, SiteStore, Switches,
 };
@@ -56,7 +57,7 @@ async fn world(db: &Db) -> World {
     let w = World::serve(db, switches, 1).await;
     let training = Division { id: "training".parse().unwrap(), name: "Training".into() };
     w.app.store.put_division(&training).await.unwrap();
-    let host: HostEmail = HOST.parse().unwrap();
+    let host: Email = HOST.parse().unwrap();
     w.app.store.put_host(&Host { email: host, division: Some(training.id) }).await.unwrap();
     w
 }

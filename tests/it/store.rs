@@ -5,12 +5,12 @@ use tollbooth_core::payments::service::record_transition;
 
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use tollbooth_core::lang::Lang;
 use tollbooth_core::money::Country;
 use tollbooth_core::money::Money;
 use tollbooth_core::payments::method::Method;
-use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::order::{Binding, Order};
 use tollbooth_core::payments::payment::{Applied, CaptureLimit, Event, State};
+use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::pricing::Prices;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::site::{Division, Host};
@@ -55,15 +55,15 @@ async fn discord_users_link_to_one_host_each(db: Db) {
     s.link_discord_user(42, &first, 7).await.unwrap();
     assert_eq!(s.linked_host(42).await.unwrap(), Some(first));
     // Re-linking replaces; the largest snowflake round-trips although it exceeds BIGINT.
-    let second: tollbooth_core::site::HostEmail = "second@example.com".parse().unwrap();
+    let second: tollbooth_core::email::Email = "second@example.com".parse().unwrap();
     s.link_discord_user(42, &second, 7).await.unwrap();
     s.link_discord_user(u64::MAX, &second, 7).await.unwrap();
     assert_eq!(s.linked_host(42).await.unwrap(), Some(second.clone()));
     assert_eq!(s.linked_host(u64::MAX).await.unwrap(), Some(second));
     // A language is kept for linked users only; it links nobody.
-    s.remember_lang(42, Lang::No).await.unwrap();
-    s.remember_lang(42, Lang::No).await.unwrap();
-    s.remember_lang(43, Lang::No).await.unwrap();
+    s.remember_lang(42, common::norwegian()).await.unwrap();
+    s.remember_lang(42, common::norwegian()).await.unwrap();
+    s.remember_lang(43, common::norwegian()).await.unwrap();
     assert_eq!(s.linked_host(43).await.unwrap(), None);
 }
 
@@ -244,7 +244,8 @@ async fn webhook_secrets_are_kept_per_platform_and_hook(db: Db) {
 fn session_order() -> Order {
     let usd = prices("USD", "0.125", "0.05");
     let estimate = Estimate::new(SessionPlan::new(30, 3, 1).unwrap(), &usd).unwrap();
-    Order::for_session("webex/m".into(), "h@example.com".into(), &estimate, usd, None)
+    let bound = Binding::Meeting { platform: PlatformKind::Webex, meeting_id: "m".into() };
+    Order::for_session(bound, "h@example.com".into(), &estimate, usd, None)
 }
 
 async fn orders_and_payments_round_trip(db: Db) {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tollbooth_core::pay_per_use::service::StartsAndEnds;
 use tollbooth_core::pay_per_use::terms::Terms;
 use tollbooth_core::store::{Pending, Store, StoreError, within};
 
@@ -72,12 +73,13 @@ async fn run(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms, health: H
 /// processed.
 #[tracing::instrument(skip_all)]
 async fn pass(store: &dyn Store, terms: &Terms) -> Result<usize, StoreError> {
-    match store.apply_deliveries(Pending::Oldest(BATCH), terms).await {
+    let decide = StartsAndEnds { terms };
+    match store.apply_deliveries(Pending::Oldest(BATCH), &decide).await {
         Err(e) if !e.is_unavailable() => {
             tracing::warn!(error = %e, "a batch of deliveries failed; applying them one by one");
             let mut processed = 0;
             for id in store.pending_deliveries(BATCH).await? {
-                processed += match store.apply_deliveries(Pending::One(id), terms).await {
+                processed += match store.apply_deliveries(Pending::One(id), &decide).await {
                     Ok(n) => n,
                     Err(e) if e.is_unavailable() => return Err(e),
                     Err(e) => quarantine(store, id, &e).await?,

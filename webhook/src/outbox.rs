@@ -11,11 +11,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serenity::all::Http;
 use tollbooth_core::config::LONGEST_GATEWAY_TIMEOUT_SECS;
-use tollbooth_core::fee_based::registration::{RegistrationId, RegistrationState};
+use tollbooth_core::fee_based::{
+    self,
+    registration::{RegistrationId, RegistrationState},
+};
 use tollbooth_core::money::Money;
 use tollbooth_core::outbox::{
     Admit, CancelMeeting, Capture, Claimed, Effect, EndMeeting, Refund, next_attempt,
 };
+use tollbooth_core::pay_per_use;
 use tollbooth_core::payments::cashier::{Cashier, CashierError};
 use tollbooth_core::payments::payment::PaymentId;
 use tollbooth_core::platform::control::{Attendee, HostedMeeting};
@@ -192,7 +196,9 @@ async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result
                 Ok(_) => Ok(()),
                 // Retrying cannot collect it, so the host owes it instead.
                 Err(e) if refused_for_good(&e) => {
-                    store.capture_refused(&id, &e.to_string()).await.map_err(|e| e.to_string())
+                    pay_per_use::service::capture_refused(store, &id, &e.to_string())
+                        .await
+                        .map_err(|e| e.to_string())
                 }
                 Err(e) => Err(format!("capture of {payment}: {e}")),
             }
@@ -227,13 +233,13 @@ async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), S
     let control = d.platforms.get(admit.platform)?;
     let meeting = HostedMeeting { id: &admit.meeting_id, host_email: &admit.host_email };
     match control.admit(meeting, &attendee).await {
-        Ok(registrant) => {
-            store.registrant_admitted(&id, &registrant).await.map_err(|e| e.to_string())
-        }
+        Ok(registrant) => fee_based::service::registrant_admitted(store, &id, &registrant)
+            .await
+            .map_err(|e| e.to_string()),
         // Retrying cannot change a refusal: the payment cannot be honoured, so it is given back.
         Err(e) if e.is_refusal() => {
             tracing::warn!(registration = %id, error = %e, "platform refused a paid registrant; refunding");
-            store.registrant_refused(&id).await.map_err(|e| e.to_string())
+            fee_based::service::registrant_refused(store, &id).await.map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
     }

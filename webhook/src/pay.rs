@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
+use tollbooth_core::email::Email;
 use tollbooth_core::messages::Args as TextArgs;
-use tollbooth_core::pay_per_use::budget;
+use tollbooth_core::pay_per_use::{self as pay_per_use, budget};
 use tollbooth_core::payments::cashier::{CashierError, CheckoutUrls};
 use tollbooth_core::payments::gateway::GatewayError;
 use tollbooth_core::payments::method::{self, Method};
@@ -17,7 +18,7 @@ use tollbooth_core::payments::order::{Action, Order, Purchase};
 use tollbooth_core::payments::paylink::PayLinkError;
 use tollbooth_core::payments::payment::{PaymentId, State as PaymentState};
 use tollbooth_core::pricing::SessionPlan;
-use tollbooth_core::site::{HostEmail, OverBudgetPolicy};
+use tollbooth_core::site::OverBudgetPolicy;
 use tollbooth_core::store::StoreError;
 
 use crate::i18n::{Lang, Localised};
@@ -84,7 +85,8 @@ pub(crate) async fn is_paid(state: &AppState, order: &Order) -> Result<bool, Api
 /// a payment now could only be refunded, so none is taken.
 async fn balance_settled(state: &AppState, order: &Order) -> Result<bool, ApiError> {
     let Purchase::Balance { host } = &order.purchase else { return Ok(false) };
-    Ok(!state.store.owes(host).await?)
+    let host: Email = host.parse().map_err(|e| StoreError::corrupt("orders.session", e))?;
+    Ok(!pay_per_use::service::owes(state.store.as_ref(), &host).await?)
 }
 
 /// The methods offered as the site stands now (administrators may change the country and
@@ -114,7 +116,7 @@ async fn over_budget(
         Err(StoreError::NotFound(_)) => OverBudgetPolicy::default(),
         Err(e) => return Err(e.into()),
     };
-    let host = order.payer.parse::<HostEmail>();
+    let host = order.payer.parse::<Email>();
     let (OverBudgetPolicy::Block, Ok(host)) = (policy, host) else { return Ok(None) };
     let total = estimate.cost.total;
     let Some(o) = budget::over_budget(state.store.as_ref(), &host, total, Utc::now()).await? else {

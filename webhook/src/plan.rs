@@ -39,7 +39,7 @@ pub async fn change(
         Err(page) => return Ok(page),
     };
     let back = format!("/pay/{token}?lang={}", lang.code());
-    let Purchase::Session { session, .. } = &order.purchase else {
+    let Purchase::Session { bound, .. } = &order.purchase else {
         return Err(ApiError::BadRequest("only a session's estimate can be changed".into()));
     };
     // Paid meanwhile (another tab): the pay page says so.
@@ -62,7 +62,7 @@ pub async fn change(
     let prices = state.store.prices_at(Utc::now()).await?;
     let estimate = Estimate::new(plan, &prices).map_err(ApiError::internal)?;
     let headroom = state.config.pay_per_use.headroom_percent;
-    let changed = Order::for_session(session.clone(), order.payer.clone(), &estimate, prices, None)
+    let changed = Order::for_session(bound.clone(), order.payer.clone(), &estimate, prices, None)
         .with_headroom(headroom);
     state.store.create_order(&changed).await?;
     tracing::info!(from = %order.id, to = %changed.id, "estimate changed on the pay page");

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::email::Email;
 use crate::lang::Lang;
 use crate::messages::Args;
 use crate::money::Money;
@@ -152,12 +153,13 @@ pub fn attendee(first_name: &str, last_name: &str, email: &str) -> Result<Attend
     if first_name.is_empty() || last_name.is_empty() {
         return Err(BadAttendee::Names);
     }
-    // The same check as hosts' addresses; the attendee's own spelling is kept for the platform.
-    email.parse::<crate::site::HostEmail>().map_err(|_| BadAttendee::Email(email.to_owned()))?;
+    // In its normal form, as stored and compared: the platforms know registrants by an
+    // address without regard to case.
+    let email: Email = email.parse().map_err(|_| BadAttendee::Email(email.to_owned()))?;
     Ok(Attendee {
         first_name: first_name.to_owned(),
         last_name: last_name.to_owned(),
-        email: email.to_owned(),
+        email: email.to_string(),
     })
 }
 
@@ -229,21 +231,34 @@ impl RegistrationState {
     pub fn holds_seat(self) -> bool {
         matches!(self, RegistrationState::Paid | RegistrationState::Approved)
     }
+
+    /// Still open: not given back or cancelled. An attendee has one open registration per
+    /// session, and an e-mail address is on one open registration per session.
+    pub fn is_open(self) -> bool {
+        self.holds_seat() || self == RegistrationState::AwaitingPayment
+    }
+
+    pub const ALL: [RegistrationState; 5] = [
+        RegistrationState::AwaitingPayment,
+        RegistrationState::Paid,
+        RegistrationState::Approved,
+        RegistrationState::Refunded,
+        RegistrationState::Cancelled,
+    ];
+
+    /// The states that satisfy `rule`, for queries that select by it (bound as values).
+    pub fn all_where(rule: fn(RegistrationState) -> bool) -> Vec<RegistrationState> {
+        RegistrationState::ALL.into_iter().filter(|s| rule(*s)).collect()
+    }
 }
 
 impl FromStr for RegistrationState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            RegistrationState::AwaitingPayment,
-            RegistrationState::Paid,
-            RegistrationState::Approved,
-            RegistrationState::Refunded,
-            RegistrationState::Cancelled,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == s)
-        .ok_or_else(|| format!("unknown registration state `{s}`"))
+        RegistrationState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown registration state `{s}`"))
     }
 }
 

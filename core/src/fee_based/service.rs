@@ -1,12 +1,18 @@
-//! Fee-based workflows that run in another workflow's transaction.
+//! Fee-based workflows: what a registration's payment buys, what the platform's answer about
+//! the registrant does, and cancelling a session. Each runs on the transactional port, in the
+//! payment's transaction or one of its own, so that a registration's new state and the effects
+//! it queues (join link, refund, messages, deleting the meeting) are stored together, once.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::fee_based::registration::{self, OnPaid, RegistrationState};
-use crate::payments::payment::Payment;
+use crate::fee_based::registration::{self, OnPaid, RegistrationId, RegistrationState};
+use crate::outbox::{CancelMeeting, Effect, Refund};
+use crate::payments::payment::{Payment, PaymentId};
 use crate::payments::service::WhenPaid;
-use crate::store::{StoreError, Tx};
+use crate::platform::PlatformKind;
+use crate::platform::control::Registrant;
+use crate::store::{Store, StoreError, Tx};
 
 /// A registration's payment decides whether it buys a seat: counted under the session's lock,
 /// so that concurrent payers never exceed the capacity; a payment that cannot be honoured is
@@ -24,13 +30,10 @@ impl WhenPaid for SeatOnPayment {
         let Some(reg) = tx.registration_by_order(&payment.order_id).await? else {
             return Ok(());
         };
-        let session = tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(|| {
-            StoreError::Corrupt {
-                column: "registrations.meeting_id",
-                reason: "no scheduled session".into(),
-            }
-        })?;
-        let taken = tx.seats_taken(reg.platform, &reg.meeting_id).await?;
+        let session =
+            tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+        let seated = RegistrationState::all_where(RegistrationState::holds_seat);
+        let taken = tx.count_registrations_in(reg.platform, &reg.meeting_id, &seated).await?;
         let paid = payment.id.as_str();
         let decision = registration::on_paid(&reg, paid, &session, taken, now);
         match &decision {
@@ -58,4 +61,125 @@ impl WhenPaid for SeatOnPayment {
         }
         Ok(())
     }
+}
+
+fn no_session() -> StoreError {
+    StoreError::corrupt("registrations.meeting_id", "no scheduled session")
+}
+
+/// The platform approved the registrant: the registration is complete, and the join link and
+/// receipt are queued for the attendee (once). A registration refunded meanwhile (the session
+/// was cancelled) only keeps the registrant's id.
+pub async fn registrant_admitted(
+    store: &dyn Store,
+    id: &RegistrationId,
+    registrant: &Registrant,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let mut reg = tx
+        .registration(id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
+    let approve = reg.state == RegistrationState::Paid;
+    let state = if approve { RegistrationState::Approved } else { reg.state };
+    tx.set_registrant(id, registrant, state).await?;
+    if approve {
+        reg.join_url.clone_from(&registrant.join_url);
+        let session =
+            tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+        let paid: PaymentId = reg
+            .payment_id
+            .as_deref()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| StoreError::corrupt("registrations.payment_id", e))?;
+        let payment = tx
+            .payment(&paid)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("payment {paid}")))?;
+        let message = registration::joined_message(
+            &reg,
+            &session,
+            &payment.amount,
+            payment.reference.as_deref(),
+        );
+        tx.enqueue(&format!("joined:{id}"), &Effect::ChatMessage(message)).await?;
+    }
+    tx.commit().await
+}
+
+/// The platform refused to register a paid attendee for good: the payment is refunded and the
+/// attendee told why (once). Nothing happens to a registration that is no longer paid.
+pub async fn registrant_refused(store: &dyn Store, id: &RegistrationId) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let reg = tx
+        .registration(id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
+    let Some(payment) = reg.payment_id.clone().filter(|_| reg.state == RegistrationState::Paid)
+    else {
+        return Ok(());
+    };
+    let session = tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+    let refused = registration::Closed::PlatformRefused;
+    tx.set_registration_state(id, RegistrationState::Refunded, None, Some(&refused.reason()))
+        .await?;
+    for (key, effect) in registration::effects(&OnPaid::Refuse(refused), &reg, &session, &payment) {
+        tx.enqueue(&key, &effect).await?;
+    }
+    tx.commit().await
+}
+
+/// What cancelling a session did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cancelled {
+    /// Paid registrations being refunded.
+    pub refunds: usize,
+    /// Unpaid registrations closed.
+    pub closed: usize,
+    /// Whether this call cancelled it (false when it was cancelled already).
+    pub now: bool,
+}
+
+/// Cancels a session: every paid registration is refunded and its attendee told, unpaid ones
+/// are closed, and the meeting is deleted on the platform, each effect once.
+pub async fn cancel_session(
+    store: &dyn Store,
+    platform: PlatformKind,
+    meeting_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Cancelled, StoreError> {
+    let mut tx = store.begin().await?;
+    let now = tx.cancel_scheduled(platform, meeting_id, at).await?;
+    let session = tx
+        .lock_scheduled(platform, meeting_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("session {platform}/{meeting_id}")))?;
+    let mut summary = Cancelled { now, ..Cancelled::default() };
+    let open = RegistrationState::all_where(RegistrationState::is_open);
+    let reason = registration::Closed::Cancelled.reason();
+    for reg in tx.registrations_in(platform, meeting_id, &open).await? {
+        if !reg.state.holds_seat() {
+            tx.set_registration_state(&reg.id, RegistrationState::Cancelled, None, Some(&reason))
+                .await?;
+            summary.closed += 1;
+            continue;
+        }
+        tx.set_registration_state(&reg.id, RegistrationState::Refunded, None, Some(&reason))
+            .await?;
+        let payment = reg.payment_id.clone().unwrap_or_default();
+        let refund = Effect::Refund(Refund { payment: payment.clone() });
+        tx.enqueue(&format!("refund:{payment}"), &refund).await?;
+        let tell = registration::cancelled_effect(&reg, &session);
+        tx.enqueue(&format!("cancelled:{}", reg.id), &tell).await?;
+        summary.refunds += 1;
+    }
+    let delete = Effect::CancelMeeting(CancelMeeting {
+        platform,
+        meeting_id: meeting_id.to_owned(),
+        host_email: session.host_email.clone(),
+    });
+    tx.enqueue(&format!("cancel:{platform}:{meeting_id}"), &delete).await?;
+    tx.commit().await?;
+    Ok(summary)
 }

@@ -4,6 +4,7 @@
 //! whatever the platform reports, in any order and any number of times, so that duplicates
 //! change nothing and a later event may complete an earlier one.
 
+pub mod service;
 pub mod session;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::lang::Lang;
 use crate::messages::Args;
 use crate::money::Money;
-use crate::payments::payment::{CaptureLimit, State};
+use crate::payments::payment::{CaptureLimit, Payment, State};
 use crate::pricing::{Cost, Prices};
 use crate::site::DivisionId;
 
@@ -97,6 +97,23 @@ impl Charge {
     pub fn receipt_title(lang: Lang) -> String {
         lang.text("receipt-title")
     }
+}
+
+/// Of a session order's payments (oldest first), the one that pays for it: the one holding or
+/// having taken the money (a second payment given back is not it), else the first.
+pub fn paying(payments: &[Payment]) -> Option<&Payment> {
+    let holds = |p: &&Payment| matches!(p.state, State::Authorised | State::Captured);
+    payments.iter().find(holds).or(payments.first())
+}
+
+/// What a host owes: what their charges left outstanding less what their balance orders
+/// paid, never below zero; `None` when nothing was ever charged or paid. The currency is the
+/// site's one (DESIGN: one currency per site).
+pub fn owed(outstanding: &[Money], paid: &[Money]) -> Option<Money> {
+    let currency = outstanding.iter().chain(paid).last()?.currency();
+    let charged: Decimal = outstanding.iter().map(|m| m.amount()).sum();
+    let paid: Decimal = paid.iter().map(|m| m.amount()).sum();
+    Some(Money::round((charged - paid).max(Decimal::ZERO), currency))
 }
 
 /// How a pay-per-use session is paid for: what the session API and `/session status` show
@@ -295,6 +312,14 @@ mod tests {
 
     fn usd(s: &str) -> Money {
         Money::parse_exact(s, Currency::USD).unwrap()
+    }
+
+    #[test]
+    fn a_host_owes_what_charges_left_outstanding_less_balances_paid_never_below_zero() {
+        assert_eq!(owed(&[], &[]), None);
+        assert_eq!(owed(&[usd("10.00"), usd("5.50")], &[usd("10.00")]), Some(usd("5.50")));
+        assert_eq!(owed(&[usd("3.00")], &[usd("5.00")]), Some(usd("0.00")));
+        assert_eq!(owed(&[usd("0.00")], &[]), Some(usd("0.00")));
     }
 
     #[test]

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::email::Email;
 use crate::lang::Lang;
 use crate::messages::Args;
 use crate::money::Money;
 use crate::pay_per_use::billing::{self, Month};
-use crate::site::{DivisionId, HostEmail};
+use crate::site::DivisionId;
 use crate::store::{Store, StoreError};
 
 /// A session that would take a division over its budget for a month, and by how much.
@@ -40,7 +41,7 @@ impl OverBudget {
 /// budget that month.
 pub async fn over_budget(
     store: &dyn Store,
-    host: &HostEmail,
+    host: &Email,
     estimate: Money,
     at: DateTime<Utc>,
 ) -> Result<Option<OverBudget>, StoreError> {

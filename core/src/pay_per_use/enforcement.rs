@@ -1,20 +1,22 @@
-//! Pay-per-use enforcement: what happens when a host's meeting starts. The rule is pure; the
-//! store gathers the facts and applies the decision in the transaction that applied the
-//! `started` event, so the decision and its effects are stored together or not at all.
+//! Pay-per-use enforcement: what happens when a host's meeting starts. The rules are pure;
+//! `pay_per_use::service` gathers the facts and applies the decision in the transaction that
+//! applied the `started` event, so the decision and its effects are stored together or not
+//! at all.
 
+use crate::email::Email;
 use crate::lang::Lang;
 use crate::messages::Args;
 use crate::money::Money;
 use crate::outbox::{ChatMessage, Effect, EndMeeting, Link, Recipient};
-use crate::payments::order::OrderId;
+use crate::payments::order::{Binding, OrderId};
 use crate::platform::PlatformKind;
 use crate::pricing::SessionPlan;
-use crate::site::{DivisionId, HostEmail};
+use crate::site::DivisionId;
 
 /// Who a site exempts from paying before a start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Exemption {
-    Host(HostEmail),
+    Host(Email),
     Division(DivisionId),
 }
 
@@ -28,46 +30,35 @@ impl Exemption {
     }
 }
 
-/// Whether an order made for `bound_to` (its `session`) may pay for a start of `meeting_id`
-/// on `platform`. An order made before the meeting was known (from a chat quote) pays for any
-/// of its host's meetings; one bound to `{platform}/{meeting}` pays for that meeting only. A
-/// Webex start names it by the series id, or an occurrence of it (`{meeting}_I_{n}`); a Zoom
-/// start is keyed by the instance's uuid, so it is matched by its `meeting_number` (Zoom's
-/// reusable meeting id, the one scheduling returned).
+/// Whether an order `bound` as it is may pay for a start of `meeting_id` on `platform`. A
+/// quote, or an offer made at a blocked start, pays for any of its host's meetings; an order
+/// for a scheduled meeting pays for that meeting only. A Webex start names it by the series
+/// id, or an occurrence of it (`{meeting}_I_{n}`); a Zoom start is keyed by the instance's
+/// uuid, so it is matched by its `meeting_number` (Zoom's reusable meeting id, the one
+/// scheduling returned).
 pub fn binds(
-    bound_to: &str,
+    bound: &Binding,
     platform: PlatformKind,
     meeting_id: &str,
     meeting_number: Option<&str>,
 ) -> bool {
-    let Some((kind, bound)) = bound_to.split_once('/') else { return true };
-    let Ok(kind) = kind.parse::<PlatformKind>() else { return true };
-    kind == platform
+    let Binding::Meeting { platform: kind, meeting_id: bound } = bound else { return true };
+    *kind == platform
         && match platform {
             PlatformKind::Webex => {
                 bound == meeting_id
-                    || meeting_id.strip_prefix(bound).is_some_and(|rest| rest.starts_with("_I_"))
+                    || meeting_id
+                        .strip_prefix(bound.as_str())
+                        .is_some_and(|rest| rest.starts_with("_I_"))
             }
-            PlatformKind::Zoom => meeting_number == Some(bound),
+            PlatformKind::Zoom => meeting_number == Some(bound.as_str()),
         }
-}
-
-/// What an order made for a scheduled meeting is bound to: the id scheduling returned (a
-/// Webex series id, a Zoom meeting number), so the order pays for that meeting only.
-pub fn bound_to(platform: PlatformKind, meeting_id: &str) -> String {
-    format!("{platform}/{meeting_id}")
 }
 
 /// What a blocked host who never asked for an estimate is offered to pay, so that the message
 /// can carry a pay link: an hour with one computer, which the pay page lets them change.
 pub fn offered_plan() -> SessionPlan {
     SessionPlan::new(60, 1, 0).expect("an hour with one computer is within the limits")
-}
-
-/// What an order offered to a blocked host pays for: any meeting of theirs, as a quote does
-/// (`binds` takes a `session` that names no platform as unbound), named after the start.
-pub fn offered_for(platform: PlatformKind, meeting_id: &str) -> String {
-    format!("blocked-start/{platform}/{meeting_id}")
 }
 
 /// What is known about a start when it is decided.
@@ -210,22 +201,27 @@ mod tests {
         assert!(matches!(decide(nothing_owed), StartDecision::Paid(_)));
     }
 
+    fn meeting(platform: PlatformKind, id: &str) -> Binding {
+        Binding::Meeting { platform, meeting_id: id.into() }
+    }
+
     #[test]
     fn orders_bind_to_their_meeting_or_to_any() {
         use PlatformKind::{Webex, Zoom};
-        assert!(binds("discord-quote/123", Webex, "m_I_1", None));
-        assert!(binds("discord-quote/123", Zoom, "uuid==", Some("857")));
-        assert!(binds("webex/m", Webex, "m", None));
-        assert!(binds("webex/m", Webex, "m_I_204", None));
-        assert!(!binds("webex/m", Webex, "mx", None));
-        assert!(!binds("webex/m", Zoom, "m", Some("m")));
-        assert!(binds(&bound_to(Webex, "m"), Webex, "m_I_3", None));
-        assert!(!binds(&bound_to(Webex, "m"), Webex, "n", None));
+        let quote = Binding::Quote { message: "123".into() };
+        assert!(binds(&quote, Webex, "m_I_1", None));
+        assert!(binds(&quote, Zoom, "uuid==", Some("857")));
+        assert!(binds(&meeting(Webex, "m"), Webex, "m", None));
+        assert!(binds(&meeting(Webex, "m"), Webex, "m_I_204", None));
+        assert!(!binds(&meeting(Webex, "m"), Webex, "mx", None));
+        assert!(!binds(&meeting(Webex, "m"), Webex, "n", None));
+        assert!(!binds(&meeting(Webex, "m"), Zoom, "m", Some("m")));
     }
 
     #[test]
     fn an_offer_made_at_a_blocked_start_pays_for_any_meeting_of_the_host() {
-        let offer = offered_for(PlatformKind::Webex, "m_I_2");
+        let offer =
+            Binding::BlockedStart { platform: PlatformKind::Webex, meeting_id: "m_I_2".into() };
         assert!(binds(&offer, PlatformKind::Webex, "m_I_3", None));
         assert!(binds(&offer, PlatformKind::Zoom, "uuid", Some("85746065432")));
         assert_eq!(offered_plan().person_minutes(), Ok(60));
@@ -234,8 +230,7 @@ mod tests {
     #[test]
     fn zoom_orders_bind_to_the_meeting_number_not_the_instance() {
         use PlatformKind::{Webex, Zoom};
-        let order = bound_to(Zoom, "85746065432");
-        assert_eq!(order, "zoom/85746065432");
+        let order = meeting(Zoom, "85746065432");
         assert!(binds(&order, Zoom, "tubFEWg9SAaVamwu6V0+kw==", Some("85746065432")));
         assert!(!binds(&order, Zoom, "tubFEWg9SAaVamwu6V0+kw==", Some("85746065433")));
         // A start whose number is not known cannot be told apart from another meeting's.

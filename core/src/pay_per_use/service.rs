@@ -1,13 +1,311 @@
-//! Pay-per-use workflows that run in another workflow's transaction.
+//! Pay-per-use workflows: deciding a start when a session starts, charging a paid session when
+//! it ends, what a host owes, a capture the gateway refused for good, and giving back what is
+//! not owed. Each runs on the transactional port, inside the transaction of the workflow that
+//! set it off (applying deliveries, recording a payment) or one of its own, so that a decision
+//! and the effects it queues are stored together or not at all; each decision is recorded
+//! (`start_decision`, paid starts, charges) so that a replayed event decides nothing twice.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 
-use crate::outbox::{Effect, Refund};
-use crate::payments::order::Purchase;
-use crate::payments::payment::Payment;
+use crate::email::Email;
+use crate::messages::Args;
+use crate::metering::service::{Applied, WhenApplied};
+use crate::metering::session::Bill;
+use crate::money::Money;
+use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient, Refund};
+use crate::pay_per_use::billing::{self, Charge};
+use crate::pay_per_use::enforcement::{self, Block, StartDecision, StartFacts};
+use crate::pay_per_use::terms::Terms;
+use crate::payments::order::{Binding, Order, OrderId, Purchase};
+use crate::payments::payment::{Payment, PaymentId, State};
 use crate::payments::service::WhenPaid;
-use crate::store::{StoreError, Tx};
+use crate::platform::PlatformKind;
+use crate::pricing::Estimate;
+use crate::store::{Store, StoreError, Tx};
+
+/// Decides the starts and charges the ends that a batch of deliveries reported, with the
+/// site's `terms`. Starts first: a session that started and ended within one batch is
+/// decided, then charged.
+pub struct StartsAndEnds<'t> {
+    pub terms: &'t Terms,
+}
+
+#[async_trait]
+impl WhenApplied for StartsAndEnds<'_> {
+    async fn applied(
+        &self,
+        tx: &mut dyn Tx,
+        applied: &Applied,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut ended = applied.ended.clone();
+        for (platform, meeting_id) in &applied.started {
+            if decide_start(tx, self.terms, *platform, meeting_id, now).await? {
+                ended.insert((*platform, meeting_id.clone()));
+            }
+        }
+        for (platform, meeting_id) in &ended {
+            charge_ended(tx, self.terms, *platform, meeting_id, now).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Decides a start not decided yet: free, paid by the host's oldest unused authorisation, or
+/// blocked (the meeting ended, the host told, with an order to pay). True when it was paid
+/// for but had ended already (its `ended` came first), so that it is charged now.
+async fn decide_start(
+    tx: &mut dyn Tx,
+    terms: &Terms,
+    platform: PlatformKind,
+    meeting_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(session) = tx.session(platform, meeting_id).await? else { return Ok(false) };
+    if tx.start_decided(platform, meeting_id).await? {
+        return Ok(false);
+    }
+    // Without a host there is nobody to hold to pay; a later delivery may name them.
+    let Some(reported) = session.host_email.as_deref() else { return Ok(false) };
+    let Ok(host) = reported.parse::<Email>() else {
+        tracing::warn!(%platform, meeting_id, host = reported, "host is not an e-mail address; start not decided");
+        return Ok(false);
+    };
+    let running = !session.times.has_ended();
+    let number = session.meeting_number.as_deref();
+    let facts = start_facts(tx, &host, platform, meeting_id, number).await?;
+    let decision = enforcement::decide(facts);
+    let mut blocked_reason = None;
+    match &decision {
+        StartDecision::Free => {}
+        StartDecision::Paid(order) => {
+            tx.record_paid_start(order, platform, meeting_id, &host, now).await?;
+        }
+        StartDecision::Blocked(block) => {
+            tracing::info!(%platform, meeting_id, %host, reason = block.reason(), "unpaid start blocked");
+            metrics::counter!("pay_per_use_blocked_starts_total").increment(1);
+            let recipient = recipient(tx, &host).await?;
+            let lang = recipient.map(|r| r.lang).unwrap_or_default();
+            let order =
+                order_to_unblock(tx, terms, block, &host, platform, meeting_id, now).await?;
+            let pay = Link {
+                label: block.pay_label(lang),
+                url: terms.links.pay(&order, now, lang).to_string(),
+            };
+            let effects =
+                enforcement::blocked_effects(platform, meeting_id, block, running, recipient, pay);
+            for (key, effect) in &effects {
+                tx.enqueue(key, effect).await?;
+            }
+            blocked_reason = Some(block.reason());
+        }
+    }
+    tx.record_start_decision(platform, meeting_id, &decision, blocked_reason.as_deref()).await?;
+    Ok(matches!(decision, StartDecision::Paid(_)) && !running)
+}
+
+/// What a start of `meeting_id` by `host` is decided on.
+async fn start_facts(
+    tx: &mut dyn Tx,
+    host: &Email,
+    platform: PlatformKind,
+    meeting_id: &str,
+    meeting_number: Option<&str>,
+) -> Result<StartFacts, StoreError> {
+    let pay_per_use = tx.pay_per_use_on().await?;
+    let exempt = tx.exempt(host).await?;
+    let outstanding = owed(tx, host, None).await?;
+    // Oldest first, so that an order paid earlier is used up first.
+    let orders = tx.unused_session_orders(host, State::Authorised).await?;
+    let authorisation = orders
+        .into_iter()
+        .find(|o| match &o.purchase {
+            Purchase::Session { bound, .. } => {
+                enforcement::binds(bound, platform, meeting_id, meeting_number)
+            }
+            _ => false,
+        })
+        .map(|o| o.id);
+    Ok(StartFacts { pay_per_use, exempt, outstanding, authorisation })
+}
+
+/// What a blocked host is asked to pay: their balance; else their newest session order that
+/// nobody paid; else a new one for [`enforcement::offered_plan`] at today's prices with the
+/// site's headroom.
+async fn order_to_unblock(
+    tx: &mut dyn Tx,
+    terms: &Terms,
+    block: &Block,
+    host: &Email,
+    platform: PlatformKind,
+    meeting_id: &str,
+    now: DateTime<Utc>,
+) -> Result<OrderId, StoreError> {
+    let order = match block {
+        Block::Outstanding(owed) => Order::for_balance(host.to_string(), *owed),
+        Block::Unpaid => {
+            let paid_once = State::all_where(State::was_paid);
+            if let Some(unpaid) = tx.newest_session_order_without(host, &paid_once).await? {
+                return Ok(unpaid);
+            }
+            let prices = tx.prices_in_force(now).await?;
+            let estimate = Estimate::new(enforcement::offered_plan(), &prices).map_err(|e| {
+                StoreError::Invalid(format!("offer for {platform}/{meeting_id}: {e}"))
+            })?;
+            let bound = Binding::BlockedStart { platform, meeting_id: meeting_id.to_owned() };
+            Order::for_session(bound, host.to_string(), &estimate, prices, None)
+                .with_headroom(terms.headroom_percent)
+        }
+    };
+    tx.insert_order(&order).await?;
+    Ok(order.id)
+}
+
+/// Charges a paid session that ended and was not charged yet: prices its usage at the prices
+/// its order was paid at, books it to the host's division, and queues the capture (as much of
+/// the cost as the payment's gateway lets it take) and the receipt.
+async fn charge_ended(
+    tx: &mut dyn Tx,
+    terms: &Terms,
+    platform: PlatformKind,
+    meeting_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(paid) = tx.uncharged_paid_start(platform, meeting_id).await? else { return Ok(()) };
+    let Some(session) = tx.session(platform, meeting_id).await? else { return Ok(()) };
+    let order = &paid.order;
+    let connections = tx.connections(platform, meeting_id).await?;
+    let window = session.window(&connections, now);
+    let bill = Bill::new(window, &connections, &paid.prices)
+        .map_err(|e| StoreError::Invalid(format!("session {platform}/{meeting_id}: {e}")))?;
+    let Some(payment) = tx.newest_payment_in(order, State::Authorised).await? else {
+        tracing::warn!(%order, %platform, meeting_id, "paid session ended, but its authorisation is no longer held; not charged");
+        return Ok(());
+    };
+    let settlement =
+        billing::settle(bill.cost.total, payment.amount, terms.captures.of(&payment.gateway));
+    let charge = Charge {
+        order: order.to_string(),
+        platform: platform.to_string(),
+        meeting_id: meeting_id.to_owned(),
+        host_email: paid.host.to_string(),
+        division: tx.division_of(&paid.host).await?,
+        cost: bill.cost,
+        authorised: payment.amount,
+        captured: settlement.capture,
+        outstanding: settlement.outstanding,
+        payment_reference: payment.reference.clone(),
+        started_at: window.start.unwrap_or(now),
+        ended_at: window.end,
+    };
+    tx.insert_charge(&charge, &payment.id, now).await?;
+    let capture = Effect::Capture(Capture {
+        payment: payment.id.to_string(),
+        amount: settlement.capture.amount(),
+        currency: paid.prices.currency,
+    });
+    tx.enqueue(&format!("capture:{order}"), &capture).await?;
+    if let Some(Recipient { discord_user_id, lang }) = recipient(tx, &paid.host).await? {
+        let title = Charge::receipt_title(lang);
+        let receipt = Effect::ChatMessage(ChatMessage {
+            discord_user_id,
+            text: format!("{title}\n{}", charge.receipt_lines(lang).join("\n")),
+            link: Some(Link {
+                label: title.clone(),
+                url: terms.links.receipt(order, now, lang).to_string(),
+            }),
+        });
+        tx.enqueue(&format!("receipt:{order}"), &receipt).await?;
+    }
+    tracing::info!(%order, %platform, meeting_id, total = %charge.cost.total, outstanding = %charge.outstanding, "paid session charged");
+    Ok(())
+}
+
+/// The Discord member who hears about `host`'s sessions; hosts are reached in Discord only,
+/// so what one without a link is not told stays in the session API.
+async fn recipient(tx: &mut dyn Tx, host: &Email) -> Result<Option<Recipient>, StoreError> {
+    let found = tx.host_recipient(host).await?;
+    if found.is_none() {
+        tracing::warn!(%host, "host has no linked Discord member, so is not told; link with /admin link");
+    }
+    Ok(found)
+}
+
+/// What `host` owes from charges their authorisations did not cover, less what their balance
+/// orders paid, leaving out `except`; `None` when they never owed.
+async fn owed(
+    tx: &mut dyn Tx,
+    host: &Email,
+    except: Option<&OrderId>,
+) -> Result<Option<Money>, StoreError> {
+    let outstanding = tx.outstanding_charges(host).await?;
+    let paid = tx.balance_orders_paid(host, except, State::Sale).await?;
+    Ok(billing::owed(&outstanding, &paid))
+}
+
+/// Whether a start of this meeting by `host` would be allowed now (pay-per-use off, the host
+/// exempt, or a paid authorisation that can pay for it and nothing owed): what `/session
+/// start` checks before it hands out the start link. `meeting_id` is the id scheduling
+/// returned: a Webex series id, a Zoom meeting number.
+pub async fn start_is_paid(
+    store: &dyn Store,
+    host: &Email,
+    platform: PlatformKind,
+    meeting_id: &str,
+) -> Result<bool, StoreError> {
+    let mut tx = store.read().await?;
+    let number = (platform == PlatformKind::Zoom).then_some(meeting_id);
+    let facts = start_facts(tx.as_mut(), host, platform, meeting_id, number).await?;
+    Ok(!matches!(enforcement::decide(facts), StartDecision::Blocked(_)))
+}
+
+/// Whether `host` still owes something from sessions that cost more than their
+/// authorisation: what a balance order is for.
+pub async fn owes(store: &dyn Store, host: &Email) -> Result<bool, StoreError> {
+    let mut tx = store.read().await?;
+    Ok(owed(tx.as_mut(), host, None).await?.is_some_and(|m| !m.amount().is_zero()))
+}
+
+/// The gateway refused for good to capture a charge's payment (its authorisation expired or
+/// was voided outside tollbooth): what the charge meant to capture becomes the host's
+/// outstanding balance, and the host is told why. Done once, however often it is called.
+pub async fn capture_refused(
+    store: &dyn Store,
+    payment: &PaymentId,
+    why: &str,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let Some(charge) = tx.charge_of_payment(payment).await? else { return Ok(()) };
+    let meant = charge.captured;
+    if meant.amount().is_zero() {
+        return Ok(());
+    }
+    let owed = charge
+        .outstanding
+        .checked_add(meant)
+        .map_err(|e| StoreError::Invalid(format!("charge {}: {e}", charge.order)))?;
+    let nothing = Money::round(Decimal::ZERO, meant.currency());
+    if !tx.resettle_charge(&charge.order, nothing, owed, Utc::now()).await? {
+        return Ok(());
+    }
+    tracing::warn!(order = charge.order, %payment, why, %owed, "capture refused for good; the cost is owed");
+    metrics::counter!("pay_per_use_captures_refused_total").increment(1);
+    let host: Email =
+        charge.host_email.parse().map_err(|e| StoreError::corrupt("charges.host_email", e))?;
+    if let Some(Recipient { discord_user_id, lang }) = recipient(tx.as_mut(), &host).await? {
+        let args = Args::new()
+            .str("amount", meant)
+            .str("currency", meant.currency())
+            .str("session", format!("{}/{}", charge.platform, charge.meeting_id))
+            .str("why", why);
+        let text = lang.text_with("capture-refused", &args);
+        let told = Effect::ChatMessage(ChatMessage { discord_user_id, text, link: None });
+        tx.enqueue(&format!("capture_refused:{}", charge.order), &told).await?;
+    }
+    tx.commit().await
+}
 
 /// A payment the host does not owe is given back at once, never kept: a second payment of a
 /// session order (two tabs, or the quote's link and the blocked start's link to the same
@@ -29,10 +327,15 @@ impl WhenPaid for GiveBackWhatIsNotOwed {
             Purchase::Balance { .. } => "balance",
             Purchase::Registration { .. } => return Ok(()),
         };
-        let surplus = tx.other_payments_holding_money(&order.id, &payment.id).await? > 0
+        let paid = State::all_where(State::is_paid);
+        let second = tx.other_payments_in(&order.id, &payment.id, &paid).await? > 0;
+        let surplus = second
             || (kind == "balance" && {
-                let host = order.payer.to_ascii_lowercase();
-                tx.owed(&host, Some(&order.id)).await?.is_none_or(|m| m.amount().is_zero())
+                let host = order
+                    .payer
+                    .parse::<Email>()
+                    .map_err(|e| StoreError::corrupt("orders.payer", e))?;
+                owed(tx, &host, Some(&order.id)).await?.is_none_or(|m| m.amount().is_zero())
             });
         if surplus {
             tracing::warn!(order = %order.id, payment = %payment.id, kind, "payment not owed; giving it back");

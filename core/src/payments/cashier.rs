@@ -354,9 +354,9 @@ impl Cashier {
 /// What the gateway shows the payer and keeps as the transaction's comment.
 fn describe(order: &Order, lang: Lang) -> String {
     match &order.purchase {
-        Purchase::Session { session, plan, .. } => {
+        Purchase::Session { bound, plan, .. } => {
             let args = Args::new()
-                .str("session", session)
+                .str("session", bound)
                 .num("minutes", plan.minutes)
                 .num("computers", plan.computers)
                 .num("phones", plan.phones);

@@ -8,6 +8,7 @@ use rand::RngCore;
 use serde::Serialize;
 
 use crate::money::Money;
+use crate::platform::PlatformKind;
 use crate::pricing::{Estimate, Prices, SessionPlan};
 
 /// An order's identifier: `ord_` and 24 hex digits, random so that it cannot be guessed.
@@ -77,12 +78,101 @@ impl FromStr for Action {
     }
 }
 
+/// What a pay-per-use order pays for (DESIGN's "bound to a session"): a start of any meeting
+/// of its host, or of one meeting. Stored in typed columns (`orders.bound_kind`,
+/// `bound_platform`, `bound_id`); written as text where a person or the API reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Binding {
+    /// Made from a quote in chat, before any meeting was known: pays for any meeting of its
+    /// host. Named after the quote's message.
+    Quote { message: String },
+    /// Offered to a host whose start was blocked: pays for any meeting of theirs, as a quote
+    /// does. Named after the start.
+    BlockedStart { platform: PlatformKind, meeting_id: String },
+    /// Made for a meeting scheduled through tollbooth: pays for that meeting only, named by
+    /// the id scheduling returned (a Webex series id, a Zoom meeting number).
+    Meeting { platform: PlatformKind, meeting_id: String },
+}
+
+impl Binding {
+    /// As stored in `orders.bound_kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Binding::Quote { .. } => "quote",
+            Binding::BlockedStart { .. } => "blocked-start",
+            Binding::Meeting { .. } => "meeting",
+        }
+    }
+
+    /// The platform it names, if any (`orders.bound_platform`).
+    pub fn platform(&self) -> Option<PlatformKind> {
+        match self {
+            Binding::Quote { .. } => None,
+            Binding::BlockedStart { platform, .. } | Binding::Meeting { platform, .. } => {
+                Some(*platform)
+            }
+        }
+    }
+
+    /// The quote's message or the meeting it names (`orders.bound_id`).
+    pub fn id(&self) -> &str {
+        match self {
+            Binding::Quote { message } => message,
+            Binding::BlockedStart { meeting_id, .. } | Binding::Meeting { meeting_id, .. } => {
+                meeting_id
+            }
+        }
+    }
+
+    /// Reads the stored columns back.
+    pub fn from_parts(kind: &str, platform: Option<&str>, id: &str) -> Result<Binding, String> {
+        let platform = || -> Result<PlatformKind, String> {
+            platform
+                .ok_or_else(|| format!("a `{kind}` binding names no platform"))?
+                .parse()
+                .map_err(|e| format!("{e}"))
+        };
+        let id = id.to_owned();
+        match kind {
+            "quote" => Ok(Binding::Quote { message: id }),
+            "blocked-start" => Ok(Binding::BlockedStart { platform: platform()?, meeting_id: id }),
+            "meeting" => Ok(Binding::Meeting { platform: platform()?, meeting_id: id }),
+            other => Err(format!("unknown binding `{other}`")),
+        }
+    }
+}
+
+/// `discord-quote/{message}`, `blocked-start/{platform}/{meeting}` or `{platform}/{meeting}`:
+/// what the API, checkout descriptions and the `session` column show.
+impl fmt::Display for Binding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Binding::Quote { message } => write!(f, "discord-quote/{message}"),
+            Binding::BlockedStart { platform, meeting_id } => {
+                write!(f, "blocked-start/{platform}/{meeting_id}")
+            }
+            Binding::Meeting { platform, meeting_id } => write!(f, "{platform}/{meeting_id}"),
+        }
+    }
+}
+
+impl Serialize for Binding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// What an order buys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Purchase {
     /// One start of a pay-per-use session, priced from the host's plan.
-    Session { session: String, plan: SessionPlan, prices: Prices },
+    Session {
+        #[serde(rename = "session")]
+        bound: Binding,
+        plan: SessionPlan,
+        prices: Prices,
+    },
     /// An attendee's registration for a session with a fee.
     Registration { session: String, fee: Money },
     /// What a pay-per-use host owes from sessions that cost more than their authorisation.
@@ -107,7 +197,7 @@ pub struct Order {
 impl Order {
     /// A host's pay-per-use order: the estimate is authorised, and captured after the session.
     pub fn for_session(
-        session: String,
+        bound: Binding,
         payer: String,
         estimate: &Estimate,
         prices: Prices,
@@ -116,7 +206,7 @@ impl Order {
         Order {
             id: OrderId::random(),
             amount: estimate.cost.total,
-            purchase: Purchase::Session { session, plan: estimate.plan, prices },
+            purchase: Purchase::Session { bound, plan: estimate.plan, prices },
             payer,
             action: Action::Authorise,
             change_url,
@@ -192,11 +282,36 @@ mod tests {
             teleconference_minute: "0.05".parse().unwrap(),
         };
         let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
-        let order =
-            Order::for_session("webex/m1".into(), "h@example.com".into(), &estimate, prices, None);
+        let bound = Binding::Meeting { platform: PlatformKind::Webex, meeting_id: "m1".into() };
+        let order = Order::for_session(bound, "h@example.com".into(), &estimate, prices, None);
         assert_eq!(order.amount.to_string(), "81.00");
         assert_eq!(order.action, Action::Authorise);
         assert_eq!(order.estimate().unwrap(), estimate);
         assert_eq!(order.with_headroom(15).amount.to_string(), "93.15");
+    }
+
+    #[test]
+    fn a_binding_reads_back_from_its_columns_and_shows_as_before() {
+        let bindings = [
+            (Binding::Quote { message: "9001".into() }, "discord-quote/9001"),
+            (
+                Binding::BlockedStart { platform: PlatformKind::Webex, meeting_id: "m_I_2".into() },
+                "blocked-start/webex/m_I_2",
+            ),
+            (
+                Binding::Meeting { platform: PlatformKind::Zoom, meeting_id: "857".into() },
+                "zoom/857",
+            ),
+        ];
+        for (binding, shown) in bindings {
+            let platform = binding.platform().map(PlatformKind::as_str);
+            assert_eq!(
+                Binding::from_parts(binding.kind(), platform, binding.id()),
+                Ok(binding.clone())
+            );
+            assert_eq!(binding.to_string(), shown);
+        }
+        assert!(Binding::from_parts("meeting", None, "m").is_err());
+        assert!(Binding::from_parts("series", Some("webex"), "m").is_err());
     }
 }

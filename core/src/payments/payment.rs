@@ -61,6 +61,16 @@ impl State {
         matches!(self, State::Authorised | State::Captured | State::Sale)
     }
 
+    /// The payer paid at some point: the money is held or taken, or was and was given back.
+    pub fn was_paid(self) -> bool {
+        self.is_paid() || matches!(self, State::Voided | State::Refunded)
+    }
+
+    /// The states that satisfy `rule`, for queries that select by it (bound as values).
+    pub fn all_where(rule: fn(State) -> bool) -> Vec<State> {
+        State::ALL.into_iter().filter(|s| rule(*s)).collect()
+    }
+
     /// Every state, for queries that select by a rule such as [`State::is_paid`].
     pub const ALL: [State; 8] = [
         State::Created,

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use super::StoreError;
+use crate::email::Email;
 use crate::lang::Lang;
-use crate::site::HostEmail;
 
 #[async_trait]
 pub trait DiscordLinkStore {
@@ -14,11 +14,11 @@ pub trait DiscordLinkStore {
     async fn link_discord_user(
         &self,
         discord_user_id: u64,
-        host: &HostEmail,
+        host: &Email,
         linked_by: u64,
     ) -> Result<(), StoreError>;
 
-    async fn linked_host(&self, discord_user_id: u64) -> Result<Option<HostEmail>, StoreError>;
+    async fn linked_host(&self, discord_user_id: u64) -> Result<Option<Email>, StoreError>;
 
     /// Remembers the language `discord_user_id`'s client uses, for the messages sent to them
     /// later; nothing happens for a user who is not linked.

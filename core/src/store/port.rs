@@ -1,22 +1,44 @@
 //! The transactional port: one write transaction through which a workflow reads what it
 //! decides on and writes what it decided, with the effects it queues. The workflow's caller
-//! opens it ([`super::Store::begin`]) and commits it, so a decision and its effects are kept
-//! together or not at all; the store only stores.
+//! opens it ([`super::Store::begin`]) and commits it ([`Begun::commit`]), or a store hands it
+//! to a workflow inside a transaction of its own (applying deliveries); either way a decision
+//! and its effects are kept together or not at all. Each method is one typed read or write:
+//! the rules are the workflows', in the feature services.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::email::Email;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
+use crate::metering::Connection;
+use crate::metering::session::Session;
 use crate::money::Money;
-use crate::outbox::Effect;
+use crate::outbox::{Effect, Recipient};
+use crate::pay_per_use::billing::Charge;
+use crate::pay_per_use::enforcement::StartDecision;
 use crate::payments::order::{Order, OrderId};
-use crate::payments::payment::{Event, Payment, PaymentId};
+use crate::payments::payment::{Event, Payment, PaymentId, State};
 use crate::platform::PlatformKind;
+use crate::platform::control::Registrant;
+use crate::pricing::Prices;
+use crate::site::DivisionId;
+
+/// An order that paid for a session's start and was not charged yet.
+#[derive(Clone, Debug)]
+pub struct PaidStart {
+    pub order: OrderId,
+    pub host: Email,
+    /// The prices the order was paid at, which the session is billed at.
+    pub prices: Prices,
+}
 
 #[async_trait]
 pub trait Tx: Send {
+    // Payments.
+
     /// Saves `next` and the transition's record if the payment is still at `before`'s
     /// version; `false` when another writer applied something first (the caller rolls back,
     /// reloads and retries).
@@ -29,26 +51,151 @@ pub trait Tx: Send {
 
     async fn order(&mut self, id: &OrderId) -> Result<Option<Order>, StoreError>;
 
-    /// How many payments of `order` other than `except` hold or took money (authorised,
-    /// captured or sold).
-    async fn other_payments_holding_money(
+    async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError>;
+
+    async fn payment(&mut self, id: &PaymentId) -> Result<Option<Payment>, StoreError>;
+
+    /// The newest payment of `order` in `state`.
+    async fn newest_payment_in(
+        &mut self,
+        order: &OrderId,
+        state: State,
+    ) -> Result<Option<Payment>, StoreError>;
+
+    /// How many payments of `order` other than `except` are in one of `states`.
+    async fn other_payments_in(
         &mut self,
         order: &OrderId,
         except: &PaymentId,
+        states: &[State],
     ) -> Result<u64, StoreError>;
 
-    /// What `host` owes from charges their authorisations did not cover, less what their
-    /// balance orders paid, leaving out the payments of `except`; `None` when they never owed.
-    async fn owed(
+    // Pay-per-use.
+
+    /// Whether the site has e-commerce and pay-per-use both turned on.
+    async fn pay_per_use_on(&mut self) -> Result<bool, StoreError>;
+
+    /// Whether `host`, or the division they are booked to, is exempt from paying first.
+    async fn exempt(&mut self, host: &Email) -> Result<bool, StoreError>;
+
+    async fn division_of(&mut self, host: &Email) -> Result<Option<DivisionId>, StoreError>;
+
+    /// The session orders of `payer`, oldest first, with a payment in `state`, that paid for
+    /// no start yet.
+    async fn unused_session_orders(
         &mut self,
-        host: &str,
+        payer: &Email,
+        state: State,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// The newest session order of `payer` with no payment in any of `states`.
+    async fn newest_session_order_without(
+        &mut self,
+        payer: &Email,
+        states: &[State],
+    ) -> Result<Option<OrderId>, StoreError>;
+
+    /// What is still outstanding on each of the host's charges.
+    async fn outstanding_charges(&mut self, host: &Email) -> Result<Vec<Money>, StoreError>;
+
+    /// The amounts of the host's balance orders, but `except`, with a payment in `state`.
+    async fn balance_orders_paid(
+        &mut self,
+        host: &Email,
         except: Option<&OrderId>,
-    ) -> Result<Option<Money>, StoreError>;
+        state: State,
+    ) -> Result<Vec<Money>, StoreError>;
+
+    /// The Discord member linked to `host` most recently, who hears about their sessions.
+    async fn host_recipient(&mut self, host: &Email) -> Result<Option<Recipient>, StoreError>;
+
+    async fn prices_in_force(&mut self, at: DateTime<Utc>) -> Result<Prices, StoreError>;
+
+    async fn session(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<Session>, StoreError>;
+
+    async fn connections(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Vec<Connection>, StoreError>;
+
+    /// Whether the session's start was decided already (a replayed `started` decides nothing).
+    async fn start_decided(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<bool, StoreError>;
+
+    async fn record_start_decision(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+        decision: &StartDecision,
+        blocked_reason: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Records that `order` paid for this start, so that it pays for no other.
+    async fn record_paid_start(
+        &mut self,
+        order: &OrderId,
+        platform: PlatformKind,
+        meeting_id: &str,
+        host: &Email,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The order that paid for the session's start, if it was not charged yet.
+    async fn uncharged_paid_start(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<PaidStart>, StoreError>;
+
+    async fn insert_charge(
+        &mut self,
+        charge: &Charge,
+        payment: &PaymentId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn charge_of_payment(
+        &mut self,
+        payment: &PaymentId,
+    ) -> Result<Option<Charge>, StoreError>;
+
+    /// Sets what a charge captured and what it leaves outstanding once its capture was
+    /// refused for good; `false` when that was done already.
+    async fn resettle_charge(
+        &mut self,
+        order: &str,
+        captured: Money,
+        outstanding: Money,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    // Fee-based.
+
+    async fn registration(
+        &mut self,
+        id: &RegistrationId,
+    ) -> Result<Option<Registration>, StoreError>;
 
     async fn registration_by_order(
         &mut self,
         order: &OrderId,
     ) -> Result<Option<Registration>, StoreError>;
+
+    /// The session's registrations in one of `states`.
+    async fn registrations_in(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+        states: &[RegistrationState],
+    ) -> Result<Vec<Registration>, StoreError>;
 
     /// A scheduled session, locked until the transaction ends, so that concurrent payments
     /// count its seats one at a time.
@@ -58,11 +205,20 @@ pub trait Tx: Send {
         meeting_id: &str,
     ) -> Result<Option<ScheduledSession>, StoreError>;
 
-    /// Registrations of the session that hold a seat (paid or approved).
-    async fn seats_taken(
+    /// Marks the session cancelled at `at`; `false` when it was cancelled already.
+    async fn cancel_scheduled(
         &mut self,
         platform: PlatformKind,
         meeting_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// How many of the session's registrations are in one of `states`.
+    async fn count_registrations_in(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+        states: &[RegistrationState],
     ) -> Result<u32, StoreError>;
 
     async fn set_registration_state(
@@ -73,9 +229,25 @@ pub trait Tx: Send {
         reason: Option<&str>,
     ) -> Result<(), StoreError>;
 
+    /// Keeps the platform's registrant (its id and personal join link) on the registration,
+    /// which moves to `state`.
+    async fn set_registrant(
+        &mut self,
+        id: &RegistrationId,
+        registrant: &Registrant,
+        state: RegistrationState,
+    ) -> Result<(), StoreError>;
+
+    // Effects.
+
     /// Stores an effect under `key` for the outbox worker; `false` when one with that key is
     /// already stored (the decision was retried or duplicated).
     async fn enqueue(&mut self, key: &str, effect: &Effect) -> Result<bool, StoreError>;
+}
 
+/// A transaction a workflow opened: what it wrote is kept by [`Begun::commit`], and dropped
+/// when it is dropped uncommitted.
+#[async_trait]
+pub trait Begun: Tx {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -1,15 +1,13 @@
 //! Sessions scheduled through tollbooth and attendees' registrations for those with a fee.
-//! What a successful payment does for a registration is decided by
-//! `fee_based::service::SeatOnPayment`, in the transaction that records the payment.
+//! What a payment, the platform's answer and a cancellation do to registrations is decided
+//! in `fee_based::service`, on the transactional port.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::fee_based::registration::{Fee, Registration, RegistrationId, ScheduledSession};
 use crate::payments::order::Order;
 use crate::platform::PlatformKind;
-use crate::platform::control::Registrant;
 
 /// What `/register` found or made.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,17 +16,6 @@ pub enum Registered {
     New(Registration),
     /// The attendee's open registration for the session: its order is reused.
     Existing(Registration),
-}
-
-/// What cancelling a session did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Cancelled {
-    /// Paid registrations being refunded.
-    pub refunds: usize,
-    /// Unpaid registrations closed.
-    pub closed: usize,
-    /// Whether this call cancelled it (false when it was cancelled already).
-    pub now: bool,
 }
 
 #[async_trait]
@@ -89,26 +76,4 @@ pub trait RegistrationStore {
         &self,
         discord_user_id: u64,
     ) -> Result<Vec<(Registration, ScheduledSession)>, StoreError>;
-
-    /// The platform approved the registrant: the registration is complete, and the join link
-    /// and receipt are queued for the attendee (once). A registration refunded meanwhile (the
-    /// session was cancelled) only keeps the registrant's id.
-    async fn registrant_admitted(
-        &self,
-        id: &RegistrationId,
-        registrant: &Registrant,
-    ) -> Result<(), StoreError>;
-
-    /// The platform refused to register a paid attendee for good: the payment is refunded and
-    /// the attendee told why (once). Nothing happens to a registration that is no longer paid.
-    async fn registrant_refused(&self, id: &RegistrationId) -> Result<(), StoreError>;
-
-    /// Cancels a session: every paid registration is refunded and its attendee told, unpaid
-    /// ones are closed, and the meeting is deleted on the platform, each effect once.
-    async fn cancel_scheduled(
-        &self,
-        platform: PlatformKind,
-        meeting_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Cancelled, StoreError>;
 }

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::metering::Connection;
+use crate::metering::service::WhenApplied;
 use crate::metering::session::Session;
-use crate::pay_per_use::terms::Terms;
 use crate::platform::PlatformKind;
 
 /// A verified delivery, to be stored before it is acknowledged.
@@ -56,13 +56,16 @@ pub trait SessionStore {
     /// dropped. Returns how many were new.
     async fn store_deliveries(&self, deliveries: &[NewDelivery]) -> Result<u64, StoreError>;
 
-    /// Applies up to `limit` stored deliveries, oldest first, to their sessions and marks them
-    /// processed, in one transaction. A delivery that cannot be read is marked with why and
-    /// skipped. In the same transaction, pay-per-use starts are decided (a blocked one queues
-    /// the end of the meeting and a message with a pay link from `links`) and paid sessions
-    /// that ended are charged (queuing the capture, as much as the payment's gateway allows by
-    /// `captures`, and a receipt). Returns how many were processed.
-    async fn apply_deliveries(&self, which: Pending, terms: &Terms) -> Result<usize, StoreError>;
+    /// Applies the stored deliveries `which` names to their sessions (metering's merge) and
+    /// marks them processed, in one transaction. A delivery that cannot be read is marked with
+    /// why and skipped. In the same transaction, `after` decides on the sessions the deliveries
+    /// started and ended (pay-per-use: `pay_per_use::service::StartsAndEnds`). Returns how
+    /// many were processed.
+    async fn apply_deliveries(
+        &self,
+        which: Pending,
+        after: &dyn WhenApplied,
+    ) -> Result<usize, StoreError>;
 
     /// The ids of up to `limit` deliveries not applied yet, oldest first.
     async fn pending_deliveries(&self, limit: usize) -> Result<Vec<i64>, StoreError>;

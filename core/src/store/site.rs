@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::email::Email;
 use crate::money::Country;
 use crate::payments::method::Method;
 use crate::pricing::Prices;
-use crate::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy, SiteSettings};
+use crate::site::{Division, DivisionId, Host, OverBudgetPolicy, SiteSettings};
 
 /// Who changed the prices: the operator's configuration or an administrator in chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,5 +63,5 @@ pub trait SiteStore {
     async fn division(&self, id: &DivisionId) -> Result<Option<Division>, StoreError>;
 
     async fn put_host(&self, host: &Host) -> Result<(), StoreError>;
-    async fn host(&self, email: &HostEmail) -> Result<Option<Host>, StoreError>;
+    async fn host(&self, email: &Email) -> Result<Option<Host>, StoreError>;
 }

@@ -1,5 +1,22 @@
 //! [`Store`] on SQLite or PostgreSQL, chosen by the URL; one file per concept under `sql/`.
 
+/// The columns a [`Payment`] is read from, as a macro so that queries stay static strings.
+macro_rules! payment_columns {
+    () => {
+        "id, order_id, gateway, action, state, amount, captured, refunded, currency, reference,
+         capture_ref, checkout_ref, checkout_token, version"
+    };
+}
+
+/// The columns an [`Order`] is read from.
+macro_rules! order_columns {
+    () => {
+        "id, kind, session, bound_kind, bound_platform, bound_id, payer, amount, currency,
+         action, plan_minutes, plan_computers, plan_phones, person_minute,
+         teleconference_minute, change_url, created_at"
+    };
+}
+
 mod discord_links;
 mod outbox;
 mod pay_per_use;
@@ -18,7 +35,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Connection as _, Row, Transaction};
 
-use super::{Backend, Store, StoreError, Tx};
+use super::{Backend, Begun, Store, StoreError, Tx};
+use crate::email::Email;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -121,6 +139,75 @@ impl SqlStore {
         let done = migrator.run(&mut *conn).await;
         conn.close_on_drop();
         done?;
+        self.normalise_emails().await
+    }
+
+    /// Brings the e-mail addresses stored before migration 0015 to [`Email`]'s normal form,
+    /// once: SQL cannot fold case alike on both backends, so Rust does it. An address whose
+    /// normal form is stored already in the same column is left as it is (two rows would
+    /// then collide), with a warning.
+    async fn normalise_emails(&self) -> Result<(), StoreError> {
+        const FIX: &str = "emails-normalised";
+        const COLUMNS: [(&str, &str); 7] = [
+            ("hosts", "email"),
+            ("discord_links", "host_email"),
+            ("orders", "payer"),
+            ("registrations", "email"),
+            ("paid_starts", "host_email"),
+            ("charges", "host_email"),
+            ("scheduled_sessions", "host_email"),
+        ];
+        let mut tx = self.write().await?;
+        let fixed = sqlx::query("SELECT name FROM data_fixes WHERE name = $1")
+            .bind(FIX)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if fixed.is_some() {
+            return Ok(());
+        }
+        for (table, column) in COLUMNS {
+            // Table and column names come from the list above, never from input.
+            let values =
+                sqlx::query(AssertSqlSafe(format!("SELECT DISTINCT {column} AS v FROM {table}")))
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for row in &values {
+                let stored: String = row.try_get("v")?;
+                let Ok(normal) = stored.parse::<Email>() else { continue };
+                if normal.as_str() == stored {
+                    continue;
+                }
+                let taken: i64 = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1"
+                )))
+                .bind(normal.as_str())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+                if taken > 0 {
+                    tracing::warn!(
+                        table,
+                        column,
+                        address = stored,
+                        "e-mail address left as stored: its normal form is stored already"
+                    );
+                    continue;
+                }
+                sqlx::query(AssertSqlSafe(format!(
+                    "UPDATE {table} SET {column} = $1 WHERE {column} = $2"
+                )))
+                .bind(normal.as_str())
+                .bind(stored.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2)")
+            .bind(FIX)
+            .bind(millis(Utc::now()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -143,6 +230,52 @@ impl SqlStore {
 pub(crate) fn storable_text(text: &str) -> String {
     const LONGEST_CHARS: usize = 1000;
     text.chars().filter(|c| *c != '\0').take(LONGEST_CHARS).collect()
+}
+
+/// The transactional port ([`Tx`], implemented in `sql/port.rs`) on `C`: a transaction a
+/// workflow opened, or a connection inside one the store holds.
+struct SqlTx<C>(C);
+
+/// A rule of the schema that refused a statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Constraint {
+    Unique,
+    ForeignKey,
+    Check,
+}
+
+impl Constraint {
+    /// Which rule refused the statement, when one did.
+    pub(crate) fn of(e: &sqlx::Error) -> Option<Constraint> {
+        let sqlx::Error::Database(db) = e else { return None };
+        if db.is_unique_violation() {
+            Some(Constraint::Unique)
+        } else if db.is_foreign_key_violation() {
+            Some(Constraint::ForeignKey)
+        } else if db.is_check_violation() {
+            Some(Constraint::Check)
+        } else {
+            None
+        }
+    }
+}
+
+/// The one place a refused constraint becomes an error that says what was wrong: `what` when
+/// one of `rules` refused the statement, any other error as usual.
+pub(crate) fn refused(
+    e: sqlx::Error,
+    rules: &[Constraint],
+    what: impl FnOnce() -> StoreError,
+) -> StoreError {
+    match Constraint::of(&e) {
+        Some(rule) if rules.contains(&rule) => what(),
+        _ => e.into(),
+    }
+}
+
+/// `$first,…`: `n` numbered placeholders, for a list of values bound one by one (`IN (…)`).
+pub(crate) fn list(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
 }
 
 pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
@@ -186,8 +319,12 @@ impl Store for SqlStore {
         self.deadline
     }
 
-    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
-        Ok(Box::new(port::SqlTx(self.write().await?)))
+    async fn begin(&self) -> Result<Box<dyn Begun>, StoreError> {
+        Ok(Box::new(SqlTx(self.write().await?)))
+    }
+
+    async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
+        Ok(Box::new(SqlTx(self.pool.begin().await?)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

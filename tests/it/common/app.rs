@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
 use tollbooth_core::config::Config;
-use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::order::{Binding, Order};
+use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::store::{self, PaymentStore, SiteStore, SqlStore};
 use tollbooth_webhook::AppState;
@@ -62,7 +63,10 @@ impl App {
         let prices = self.state.config.prices();
         let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
         let order = Order::for_session(
-            "webex/560d7b784f5143e3be2fc3064a5c4999".into(),
+            Binding::Meeting {
+                platform: PlatformKind::Webex,
+                meeting_id: "560d7b784f5143e3be2fc3064a5c4999".into(),
+            },
             "host@example.com".into(),
             &estimate,
             prices,

@@ -325,3 +325,8 @@ impl Drop for Server {
         let _ = self.child.kill();
     }
 }
+
+/// Norwegian Bokmål, as a member's Discord locale names it.
+pub fn norwegian() -> tollbooth_core::lang::Lang {
+    tollbooth_core::lang::Lang::parse("nb").expect("Norwegian is a language tollbooth speaks")
+}

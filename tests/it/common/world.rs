@@ -4,7 +4,7 @@
 
 use secrecy::SecretString;
 use tollbooth_core::config::Config;
-use tollbooth_core::site::HostEmail;
+use tollbooth_core::email::Email;
 use tollbooth_core::store::{DiscordLinkStore, SiteStore, Switches};
 
 use crate::common::app::App;
@@ -51,7 +51,7 @@ impl World {
         let config = configure(&payflow, &webex, &zoom, &discord, payflow_timeout_secs);
         let app = App::configured(db, config).await;
         app.store.set_switches(switches).await.unwrap();
-        let host: HostEmail = HOST.parse().unwrap();
+        let host: Email = HOST.parse().unwrap();
         app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
         let sender = Sender::new(&app.base);
         World { app, payflow_timeout_secs, sender, payflow, webex, zoom, discord }

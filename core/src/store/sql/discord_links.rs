@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::{SqlStore, millis, parsed};
+use crate::email::Email;
 use crate::lang::Lang;
-use crate::site::HostEmail;
 use crate::store::{DiscordLinkStore, StoreError};
 
 #[async_trait]
@@ -13,7 +13,7 @@ impl DiscordLinkStore for SqlStore {
     async fn link_discord_user(
         &self,
         discord_user_id: u64,
-        host: &HostEmail,
+        host: &Email,
         linked_by: u64,
     ) -> Result<(), StoreError> {
         // Snowflakes are kept as text: they exceed BIGINT's range in principle (u64).
@@ -32,12 +32,12 @@ impl DiscordLinkStore for SqlStore {
         Ok(())
     }
 
-    async fn linked_host(&self, discord_user_id: u64) -> Result<Option<HostEmail>, StoreError> {
+    async fn linked_host(&self, discord_user_id: u64) -> Result<Option<Email>, StoreError> {
         let row = sqlx::query("SELECT host_email FROM discord_links WHERE discord_user_id = $1")
             .bind(discord_user_id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| parsed::<HostEmail>(&r, "host_email")).transpose()
+        row.map(|r| parsed::<Email>(&r, "host_email")).transpose()
     }
 
     async fn remember_lang(&self, discord_user_id: u64, lang: Lang) -> Result<(), StoreError> {

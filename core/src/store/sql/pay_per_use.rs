@@ -1,374 +1,292 @@
-//! [`PayPerUseStore`] in SQL, and the two decisions taken while deliveries are applied: a
-//! start is paid, free or blocked; a paid session that ended is charged. Both run on the
-//! applier's transaction, so a decision and the effects it queues commit together, and both
-//! are recorded (`sessions.start_decision`, `charges`) so that a replayed event decides
-//! nothing twice.
-
-use std::collections::HashSet;
+//! [`PayPerUseStore`] in SQL, and the reads and writes the pay-per-use workflows
+//! (`pay_per_use::service`) make on the transactional port. Nothing here decides: the
+//! states a query looks for are bound as values by its caller.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::outbox::enqueue_on;
-use super::payments::{amount, corrupt, insert_order, time};
-use super::sessions::{load_connections_of, load_session};
-use super::site::{prices, prices_in_force};
-use super::{SqlStore, flag, millis, parsed};
-use crate::messages::Args;
-use crate::metering::session::Bill;
+use super::payments::{amount, corrupt, order, payment, time};
+use super::site::prices;
+use super::{Constraint, SqlStore, flag, list, millis, parsed, refused};
+use crate::email::Email;
 use crate::money::{Currency, Money};
-use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient};
+use crate::outbox::Recipient;
 use crate::pay_per_use::billing::{self, Charge, Month, SessionPayment, Spend};
-use crate::pay_per_use::enforcement::{self, Exemption, StartDecision, StartFacts};
-use crate::pay_per_use::terms::Terms;
+use crate::pay_per_use::enforcement::{Exemption, StartDecision};
 use crate::payments::order::{Order, OrderId};
-use crate::payments::payment::PaymentId;
+use crate::payments::payment::{PaymentId, State};
 use crate::platform::PlatformKind;
-use crate::pricing::{Cost, CostLine, Estimate};
-use crate::site::{DivisionId, HostEmail};
-use crate::store::{PayPerUseStore, StoreError};
+use crate::pricing::{Cost, CostLine};
+use crate::site::DivisionId;
+use crate::store::{PaidStart, PayPerUseStore, StoreError};
 
-pub(super) type SessionKey = (PlatformKind, String);
-
-/// Decides every start in `started` that was not decided yet, and returns the sessions it
-/// found paid for that had already ended (their `ended` came first), which are billed now.
-pub(super) async fn decide_starts(
-    conn: &mut AnyConnection,
-    started: &HashSet<SessionKey>,
-    terms: &Terms,
-    now: DateTime<Utc>,
-) -> Result<HashSet<SessionKey>, StoreError> {
-    let mut ended_before_decided = HashSet::new();
-    for (platform, meeting_id) in started {
-        let row = sqlx::query(
-            "SELECT host_email, meeting_number, start_decision, ended_received_at FROM sessions
-             WHERE platform = $1 AND meeting_id = $2",
-        )
-        .bind(platform.as_str())
-        .bind(meeting_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(row) = row else { continue };
-        let decided: Option<String> = row.try_get("start_decision")?;
-        let host: Option<String> = row.try_get("host_email")?;
-        // Without a host there is nobody to hold to pay; a later delivery may name them.
-        let (None, Some(host)) = (decided, host) else { continue };
-        let host = host.to_ascii_lowercase();
-        let running = row.try_get::<Option<i64>, _>("ended_received_at")?.is_none();
-        let number: Option<String> = row.try_get("meeting_number")?;
-        let facts = start_facts(conn, *platform, meeting_id, number.as_deref(), &host).await?;
-        let decision = enforcement::decide(facts);
-        let mut blocked_reason = None;
-        match &decision {
-            StartDecision::Free => {}
-            StartDecision::Paid(order) => {
-                sqlx::query(
-                    "INSERT INTO paid_starts (order_id, platform, meeting_id, host_email, used_at)
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(order.as_str())
-                .bind(platform.as_str())
-                .bind(meeting_id.as_str())
-                .bind(host.as_str())
-                .bind(millis(now))
-                .execute(&mut *conn)
-                .await?;
-                if !running {
-                    ended_before_decided.insert((*platform, meeting_id.clone()));
-                }
-            }
-            StartDecision::Blocked(block) => {
-                let reason = block.reason();
-                tracing::info!(%platform, meeting_id, host, reason, "unpaid start blocked");
-                metrics::counter!("pay_per_use_blocked_starts_total").increment(1);
-                let discord = discord_user(conn, &host).await?;
-                let lang = discord.map(|d| d.lang).unwrap_or_default();
-                let label = block.pay_label(lang);
-                let order = match block {
-                    enforcement::Block::Unpaid => match unpaid_order(conn, &host).await? {
-                        Some(order) => order,
-                        None => offer(conn, *platform, meeting_id, &host, terms, now).await?,
-                    },
-                    enforcement::Block::Outstanding(owed) => {
-                        let order = Order::for_balance(host.clone(), *owed);
-                        insert_order(&mut *conn, &order).await?;
-                        order.id
-                    }
-                };
-                let pay = Link { label, url: terms.links.pay(&order, now, lang).to_string() };
-                let effects = enforcement::blocked_effects(
-                    *platform, meeting_id, block, running, discord, pay,
-                );
-                for (key, effect) in &effects {
-                    enqueue_on(&mut *conn, key, effect).await?;
-                }
-                blocked_reason = Some(reason);
-            }
-        }
-        sqlx::query(
-            "UPDATE sessions SET start_decision = $1, blocked = $2, blocked_reason = $3
-             WHERE platform = $4 AND meeting_id = $5",
-        )
-        .bind(decision.as_str())
-        .bind(blocked_reason.is_some())
-        .bind(blocked_reason)
-        .bind(platform.as_str())
-        .bind(meeting_id.as_str())
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(ended_before_decided)
+/// The columns a [`Charge`] is read from.
+macro_rules! charge_columns {
+    () => {
+        "order_id, platform, meeting_id, host_email, division_id, currency, person_minutes,
+         teleconference_minutes, person_minute, teleconference_minute, person, teleconference,
+         total, authorised, captured, outstanding, payment_reference, started_at, ended_at"
+    };
 }
 
-async fn start_facts(
-    conn: &mut AnyConnection,
-    platform: PlatformKind,
-    meeting_id: &str,
-    meeting_number: Option<&str>,
-    host: &str,
-) -> Result<StartFacts, StoreError> {
+pub(super) async fn pay_per_use_on(conn: &mut AnyConnection) -> Result<bool, StoreError> {
     let site = sqlx::query(
         "SELECT ecommerce_enabled, pay_per_use_enabled FROM site_settings WHERE id = 1",
     )
     .fetch_optional(&mut *conn)
     .await?;
-    let pay_per_use = match &site {
-        Some(row) => flag(row, "ecommerce_enabled")? && flag(row, "pay_per_use_enabled")?,
-        None => false,
-    };
-    let division: Option<String> = sqlx::query("SELECT division_id FROM hosts WHERE email = $1")
-        .bind(host)
+    match &site {
+        Some(row) => Ok(flag(row, "ecommerce_enabled")? && flag(row, "pay_per_use_enabled")?),
+        None => Ok(false),
+    }
+}
+
+pub(super) async fn division_of(
+    conn: &mut AnyConnection,
+    host: &Email,
+) -> Result<Option<DivisionId>, StoreError> {
+    sqlx::query("SELECT division_id FROM hosts WHERE email = $1")
+        .bind(host.as_str())
         .fetch_optional(&mut *conn)
         .await?
-        .map(|row| row.try_get("division_id"))
+        .map(|r| r.try_get::<Option<String>, _>("division_id"))
         .transpose()?
-        .flatten();
-    let exempt: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM pay_per_use_exemptions WHERE subject = $1 OR subject = $2",
-    )
-    .bind(format!("host:{host}"))
-    .bind(format!("division:{}", division.unwrap_or_default()))
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("n")?;
-    let outstanding = owed(conn, host, None).await?;
-    // Oldest first, so an order paid earlier is used up first.
-    let candidates = sqlx::query(
-        "SELECT o.id, o.session FROM orders o
-         WHERE o.kind = 'session' AND lower(o.payer) = $1
-           AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.state = 'authorised')
+        .flatten()
+        .map(|d| d.parse().map_err(|e| corrupt("hosts.division_id", e)))
+        .transpose()
+}
+
+pub(super) async fn exempt(conn: &mut AnyConnection, host: &Email) -> Result<bool, StoreError> {
+    let mut subjects = vec![Exemption::Host(host.clone()).subject()];
+    if let Some(division) = division_of(conn, host).await? {
+        subjects.push(Exemption::Division(division).subject());
+    }
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM pay_per_use_exemptions WHERE subject IN ({})",
+        list(1, subjects.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for subject in subjects {
+        query = query.bind(subject);
+    }
+    Ok(query.fetch_one(&mut *conn).await?.try_get::<i64, _>("n")? > 0)
+}
+
+pub(super) async fn unused_session_orders(
+    conn: &mut AnyConnection,
+    payer: &Email,
+    state: State,
+) -> Result<Vec<Order>, StoreError> {
+    sqlx::query(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders o
+         WHERE o.kind = 'session' AND o.payer = $1
+           AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.state = $2)
            AND NOT EXISTS (SELECT 1 FROM paid_starts s WHERE s.order_id = o.id)
-         ORDER BY o.created_at, o.id",
-    )
-    .bind(host)
+         ORDER BY o.created_at, o.id"
+    ))
+    .bind(payer.as_str())
+    .bind(state.as_str())
     .fetch_all(&mut *conn)
-    .await?;
-    let mut authorisation = None;
-    for row in &candidates {
-        let bound: String = row.try_get("session")?;
-        if enforcement::binds(&bound, platform, meeting_id, meeting_number) {
-            authorisation = Some(parsed(row, "id")?);
-            break;
-        }
-    }
-    Ok(StartFacts { pay_per_use, exempt: exempt > 0, outstanding, authorisation })
+    .await?
+    .iter()
+    .map(order)
+    .collect()
 }
 
-/// What a host owes: the parts of their sessions' cost their authorisations did not cover,
-/// less what their paid balance orders paid (but `except`). None when nothing was ever owed.
-pub(super) async fn owed(
+pub(super) async fn newest_session_order_without(
     conn: &mut AnyConnection,
-    host: &str,
-    except: Option<&str>,
-) -> Result<Option<Money>, StoreError> {
-    let charged =
-        sqlx::query("SELECT outstanding AS amount, currency FROM charges WHERE host_email = $1")
-            .bind(host)
-            .fetch_all(&mut *conn)
-            .await?;
-    let paid = sqlx::query(
+    payer: &Email,
+    states: &[State],
+) -> Result<Option<OrderId>, StoreError> {
+    let sql = format!(
+        "SELECT o.id FROM orders o
+         WHERE o.kind = 'session' AND o.payer = $1
+           AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id
+                           AND p.state IN ({}))
+         ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
+        list(2, states.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(payer.as_str());
+    for state in states {
+        query = query.bind(state.as_str());
+    }
+    let row = query.fetch_optional(&mut *conn).await?;
+    row.map(|r| parsed(&r, "id")).transpose()
+}
+
+pub(super) async fn outstanding_charges(
+    conn: &mut AnyConnection,
+    host: &Email,
+) -> Result<Vec<Money>, StoreError> {
+    sqlx::query("SELECT outstanding, currency FROM charges WHERE host_email = $1")
+        .bind(host.as_str())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| amount(r, "outstanding", parsed(r, "currency")?))
+        .collect()
+}
+
+pub(super) async fn balance_orders_paid(
+    conn: &mut AnyConnection,
+    host: &Email,
+    except: Option<&OrderId>,
+    state: State,
+) -> Result<Vec<Money>, StoreError> {
+    sqlx::query(
         "SELECT o.amount, o.currency FROM orders o
-         WHERE o.kind = 'balance' AND lower(o.payer) = $1 AND o.id <> $2
-           AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.state = 'sale')",
+         WHERE o.kind = 'balance' AND o.payer = $1 AND o.id <> $2
+           AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.state = $3)",
     )
-    .bind(host)
-    .bind(except.unwrap_or_default())
+    .bind(host.as_str())
+    .bind(except.map(OrderId::as_str).unwrap_or_default())
+    .bind(state.as_str())
     .fetch_all(&mut *conn)
-    .await?;
-    let mut total: Option<Decimal> = None;
-    let mut currency = None;
-    for (rows, sign) in [(&charged, Decimal::ONE), (&paid, Decimal::NEGATIVE_ONE)] {
-        for row in rows {
-            let c: Currency = parsed(row, "currency")?;
-            let amount = amount(row, "amount", c)?;
-            currency = Some(c);
-            total = Some(total.unwrap_or_default() + sign * amount.amount());
-        }
-    }
-    Ok(total.zip(currency).map(|(t, c)| Money::round(t.max(Decimal::ZERO), c)))
+    .await?
+    .iter()
+    .map(|r| amount(r, "amount", parsed(r, "currency")?))
+    .collect()
 }
 
-/// The Discord user linked to a host most recently, who hears about their sessions.
-async fn discord_user(
+pub(super) async fn host_recipient(
     conn: &mut AnyConnection,
-    host: &str,
+    host: &Email,
 ) -> Result<Option<Recipient>, StoreError> {
     let row = sqlx::query(
-        "SELECT discord_user_id, lang FROM discord_links WHERE lower(host_email) = $1
+        "SELECT discord_user_id, lang FROM discord_links WHERE host_email = $1
          ORDER BY linked_at DESC LIMIT 1",
     )
-    .bind(host)
+    .bind(host.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    if row.is_none() {
-        // Hosts are reached in Discord only: what they are not told stays in the session API.
-        tracing::warn!(
-            host,
-            "host has no linked Discord member, so is not told; link with /admin link"
-        );
-    }
     row.map(|r| {
         Ok(Recipient { discord_user_id: parsed(&r, "discord_user_id")?, lang: parsed(&r, "lang")? })
     })
     .transpose()
 }
 
-/// An order for [`enforcement::offered_plan`] at today's prices with the site's headroom, for a
-/// blocked host who has no order to pay yet.
-async fn offer(
+pub(super) async fn start_decided(
     conn: &mut AnyConnection,
     platform: PlatformKind,
     meeting_id: &str,
-    host: &str,
-    terms: &Terms,
-    now: DateTime<Utc>,
-) -> Result<OrderId, StoreError> {
-    let prices = prices_in_force(conn, now).await?;
-    let estimate = Estimate::new(enforcement::offered_plan(), &prices)
-        .map_err(|e| StoreError::Invalid(format!("offer for {platform}/{meeting_id}: {e}")))?;
-    let session = enforcement::offered_for(platform, meeting_id);
-    let order = Order::for_session(session, host.to_owned(), &estimate, prices, None)
-        .with_headroom(terms.headroom_percent);
-    insert_order(&mut *conn, &order).await?;
-    Ok(order.id)
+) -> Result<bool, StoreError> {
+    let decision: Option<String> =
+        sqlx::query("SELECT start_decision FROM sessions WHERE platform = $1 AND meeting_id = $2")
+            .bind(platform.as_str())
+            .bind(meeting_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get("start_decision"))
+            .transpose()?
+            .flatten();
+    Ok(decision.is_some())
 }
 
-/// The host's newest pay-per-use order that nobody paid yet: what a blocked host is asked to
-/// pay. None when they never asked for a quote.
-async fn unpaid_order(conn: &mut AnyConnection, host: &str) -> Result<Option<OrderId>, StoreError> {
-    let row = sqlx::query(
-        "SELECT o.id FROM orders o
-         WHERE o.kind = 'session' AND lower(o.payer) = $1
-           AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id
-                           AND p.state IN ('authorised', 'captured', 'voided', 'sale', 'refunded'))
-         ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
-    )
-    .bind(host)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| parsed(&r, "id")).transpose()
-}
-
-/// Charges every paid session in `ended` that was not charged yet: prices its usage at the
-/// prices its order was paid at, books it to the host's division, and queues the capture (as
-/// much of the cost as the payment's gateway lets it take) and the receipt.
-pub(super) async fn bill_ended(
+pub(super) async fn record_start_decision(
     conn: &mut AnyConnection,
-    ended: &HashSet<SessionKey>,
-    terms: &Terms,
-    now: DateTime<Utc>,
+    platform: PlatformKind,
+    meeting_id: &str,
+    decision: &StartDecision,
+    blocked_reason: Option<&str>,
 ) -> Result<(), StoreError> {
-    for (platform, meeting_id) in ended {
-        let row = sqlx::query(
-            "SELECT s.order_id, s.host_email, o.currency, o.person_minute,
-                    o.teleconference_minute
-             FROM paid_starts s JOIN orders o ON o.id = s.order_id
-             WHERE s.platform = $1 AND s.meeting_id = $2
-               AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.order_id = s.order_id)",
-        )
-        .bind(platform.as_str())
-        .bind(meeting_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(row) = row else { continue };
-        let order: OrderId = parsed(&row, "order_id")?;
-        let host: String = row.try_get("host_email")?;
-        let prices = prices(&row)?;
-        let Some(session) = load_session(&mut *conn, *platform, meeting_id).await? else {
-            continue;
-        };
-        let connections = load_connections_of(&mut *conn, *platform, meeting_id).await?;
-        let window = session.window(&connections, now);
-        let bill = Bill::new(window, &connections, &prices)
-            .map_err(|e| StoreError::Invalid(format!("session {platform}/{meeting_id}: {e}")))?;
-        let payment = sqlx::query(
-            "SELECT id, gateway, amount, reference FROM payments
-             WHERE order_id = $1 AND state = 'authorised'
-             ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(order.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(payment) = payment else {
-            tracing::warn!(%order, %platform, meeting_id, "paid session ended, but its authorisation is no longer held; not charged");
-            continue;
-        };
-        let authorised = amount(&payment, "amount", prices.currency)?;
-        let gateway: String = payment.try_get("gateway")?;
-        let settlement = billing::settle(bill.cost.total, authorised, terms.captures.of(&gateway));
-        let division: Option<DivisionId> =
-            sqlx::query("SELECT division_id FROM hosts WHERE email = $1")
-                .bind(host.as_str())
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|r| r.try_get::<Option<String>, _>("division_id"))
-                .transpose()?
-                .flatten()
-                .map(|d| d.parse().map_err(|e| corrupt("hosts.division_id", e)))
-                .transpose()?;
-        let charge = Charge {
-            order: order.to_string(),
-            platform: platform.to_string(),
-            meeting_id: meeting_id.clone(),
-            host_email: host.clone(),
-            division,
-            cost: bill.cost,
-            authorised,
-            captured: settlement.capture,
-            outstanding: settlement.outstanding,
-            payment_reference: payment.try_get("reference")?,
-            started_at: window.start.unwrap_or(now),
-            ended_at: window.end,
-        };
-        let payment_id: String = payment.try_get("id")?;
-        insert_charge(conn, &charge, &payment_id, now).await?;
-        let capture = Effect::Capture(Capture {
-            payment: payment_id,
-            amount: settlement.capture.amount(),
-            currency: prices.currency,
-        });
-        enqueue_on(&mut *conn, &format!("capture:{order}"), &capture).await?;
-        if let Some(Recipient { discord_user_id, lang }) = discord_user(conn, &host).await? {
-            let title = Charge::receipt_title(lang);
-            let receipt = Effect::ChatMessage(ChatMessage {
-                discord_user_id,
-                text: format!("{title}\n{}", charge.receipt_lines(lang).join("\n")),
-                link: Some(Link {
-                    label: title.clone(),
-                    url: terms.links.receipt(&order, now, lang).to_string(),
-                }),
-            });
-            enqueue_on(&mut *conn, &format!("receipt:{order}"), &receipt).await?;
-        }
-        tracing::info!(%order, %platform, meeting_id, total = %charge.cost.total, outstanding = %charge.outstanding, "paid session charged");
-    }
+    sqlx::query(
+        "UPDATE sessions SET start_decision = $1, blocked = $2, blocked_reason = $3
+         WHERE platform = $4 AND meeting_id = $5",
+    )
+    .bind(decision.as_str())
+    .bind(blocked_reason.is_some())
+    .bind(blocked_reason.map(str::to_owned))
+    .bind(platform.as_str())
+    .bind(meeting_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-async fn insert_charge(
+pub(super) async fn record_paid_start(
+    conn: &mut AnyConnection,
+    order: &OrderId,
+    platform: PlatformKind,
+    meeting_id: &str,
+    host: &Email,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO paid_starts (order_id, platform, meeting_id, host_email, used_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(order.as_str())
+    .bind(platform.as_str())
+    .bind(meeting_id)
+    .bind(host.as_str())
+    .bind(millis(at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn uncharged_paid_start(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+) -> Result<Option<PaidStart>, StoreError> {
+    let row = sqlx::query(
+        "SELECT s.order_id, s.host_email, o.currency, o.person_minute, o.teleconference_minute
+         FROM paid_starts s JOIN orders o ON o.id = s.order_id
+         WHERE s.platform = $1 AND s.meeting_id = $2
+           AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.order_id = s.order_id)",
+    )
+    .bind(platform.as_str())
+    .bind(meeting_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(PaidStart {
+            order: parsed(&r, "order_id")?,
+            host: parsed(&r, "host_email")?,
+            prices: prices(&r)?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn charge_of_payment(
+    conn: &mut AnyConnection,
+    payment: &PaymentId,
+) -> Result<Option<Charge>, StoreError> {
+    let row =
+        sqlx::query(concat!("SELECT ", charge_columns!(), " FROM charges WHERE payment_id = $1"))
+            .bind(payment.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.as_ref().map(charge).transpose()
+}
+
+pub(super) async fn resettle_charge(
+    conn: &mut AnyConnection,
+    order: &str,
+    captured: Money,
+    outstanding: Money,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE charges SET captured = $1, outstanding = $2, capture_refused_at = $3
+         WHERE order_id = $4 AND capture_refused_at IS NULL",
+    )
+    .bind(captured.to_string())
+    .bind(outstanding.to_string())
+    .bind(millis(at))
+    .bind(order)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn insert_charge(
     conn: &mut AnyConnection,
     c: &Charge,
     payment_id: &str,
@@ -406,15 +324,6 @@ async fn insert_charge(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// The columns a [`Charge`] is read from.
-macro_rules! charge_columns {
-    () => {
-        "order_id, platform, meeting_id, host_email, division_id, currency, person_minutes,
-         teleconference_minutes, person_minute, teleconference_minute, person, teleconference,
-         total, authorised, captured, outstanding, payment_reference, started_at, ended_at"
-    };
 }
 
 fn charge(row: &AnyRow) -> Result<Charge, StoreError> {
@@ -457,26 +366,6 @@ fn charge(row: &AnyRow) -> Result<Charge, StoreError> {
 
 #[async_trait]
 impl PayPerUseStore for SqlStore {
-    async fn start_is_paid(
-        &self,
-        host: &HostEmail,
-        platform: PlatformKind,
-        meeting_id: &str,
-    ) -> Result<bool, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let host = host.as_str().to_ascii_lowercase();
-        // The meeting is named by the id scheduling returned, which on Zoom is its number.
-        let number = (platform == PlatformKind::Zoom).then_some(meeting_id);
-        let facts = start_facts(&mut conn, platform, meeting_id, number, &host).await?;
-        Ok(!matches!(enforcement::decide(facts), StartDecision::Blocked(_)))
-    }
-
-    async fn owes(&self, host: &str) -> Result<bool, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let owed = owed(&mut conn, &host.to_ascii_lowercase(), None).await?;
-        Ok(owed.is_some_and(|m| !m.amount().is_zero()))
-    }
-
     async fn set_exempt(&self, who: &Exemption, exempt: bool) -> Result<(), StoreError> {
         let query = if exempt {
             sqlx::query(
@@ -511,11 +400,10 @@ impl PayPerUseStore for SqlStore {
         .bind(millis(Utc::now()))
         .execute(&self.pool)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+        .map_err(|e| {
+            refused(e, &[Constraint::ForeignKey], || {
                 StoreError::Invalid(format!("division `{division}` does not exist"))
-            }
-            other => other.into(),
+            })
         })?;
         Ok(())
     }
@@ -585,19 +473,21 @@ impl PayPerUseStore for SqlStore {
         let order_prices = prices(&order)?;
         let currency = order_prices.currency;
         paid.prices = Some(order_prices);
-        // The payment that holds or took the money; a second one given back is not it.
-        let payment = sqlx::query(
-            "SELECT state, amount, reference FROM payments WHERE order_id = $1
-             ORDER BY CASE WHEN state IN ('authorised', 'captured') THEN 0 ELSE 1 END, seq
-             LIMIT 1",
-        )
+        let payments = sqlx::query(concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE order_id = $1 ORDER BY seq"
+        ))
         .bind(id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(p) = &payment {
-            paid.state = Some(parsed(p, "state")?);
-            paid.authorised = Some(amount(p, "amount", currency)?);
-            paid.reference = p.try_get("reference")?;
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(payment)
+        .collect::<Result<Vec<_>, _>>()?;
+        if let Some(p) = billing::paying(&payments) {
+            paid.state = Some(p.state);
+            paid.authorised = Some(p.amount);
+            paid.reference.clone_from(&p.reference);
         }
         let charge = sqlx::query("SELECT captured, outstanding FROM charges WHERE order_id = $1")
             .bind(id.as_str())
@@ -609,54 +499,6 @@ impl PayPerUseStore for SqlStore {
         }
         paid.order = Some(id);
         Ok(Some(paid))
-    }
-
-    async fn capture_refused(&self, payment: &PaymentId, why: &str) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            charge_columns!(),
-            " FROM charges WHERE payment_id = $1"
-        ))
-        .bind(payment.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(charge) = row.as_ref().map(charge).transpose()? else { return Ok(()) };
-        if charge.captured.amount().is_zero() {
-            return Ok(());
-        }
-        let owed = charge
-            .outstanding
-            .checked_add(charge.captured)
-            .map_err(|e| StoreError::Invalid(format!("charge {}: {e}", charge.order)))?;
-        let zero = Money::round(Decimal::ZERO, charge.captured.currency());
-        sqlx::query(
-            "UPDATE charges SET captured = $1, outstanding = $2
-             WHERE order_id = $3 AND captured = $4",
-        )
-        .bind(zero.to_string())
-        .bind(owed.to_string())
-        .bind(charge.order.as_str())
-        .bind(charge.captured.to_string())
-        .execute(&mut *tx)
-        .await?;
-        tracing::warn!(order = charge.order, %payment, why, owed = %owed, "capture refused for good; the cost is owed");
-        metrics::counter!("pay_per_use_captures_refused_total").increment(1);
-        let host = charge.host_email.to_ascii_lowercase();
-        if let Some(Recipient { discord_user_id, lang }) = discord_user(&mut tx, &host).await? {
-            let (amount, cur) = (charge.captured, charge.captured.currency());
-            let session = format!("{}/{}", charge.platform, charge.meeting_id);
-            let args = Args::new()
-                .str("amount", amount)
-                .str("currency", cur)
-                .str("session", session)
-                .str("why", why);
-            let text = lang.text_with("capture-refused", &args);
-            let told = Effect::ChatMessage(ChatMessage { discord_user_id, text, link: None });
-            enqueue_on(&mut tx, &format!("capture_refused:{}", charge.order), &told).await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn division_spend(

@@ -6,31 +6,16 @@ use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{SqlStore, millis, parsed};
+use super::{Constraint, SqlStore, list, millis, parsed, refused};
 use crate::money::{Currency, Money};
-use crate::payments::order::{Order, OrderId, Purchase};
+use crate::payments::order::{Binding, Order, OrderId, Purchase};
 use crate::payments::payment::{Event, Payment, PaymentId, State};
+use crate::platform::PlatformKind;
 use crate::pricing::{Prices, SessionPlan};
 use crate::store::{CallbackRecord, PaymentStore, StepState, StoreError, Transition};
 
-/// The columns a [`Payment`] is read from, as a macro so that queries stay static strings.
-macro_rules! payment_columns {
-    () => {
-        "id, order_id, gateway, action, state, amount, captured, refunded, currency, reference,
-         capture_ref, checkout_ref, checkout_token, version"
-    };
-}
-
-/// The columns an [`Order`] is read from.
-macro_rules! order_columns {
-    () => {
-        "id, kind, session, payer, amount, currency, action, plan_minutes, plan_computers,
-         plan_phones, person_minute, teleconference_minute, change_url, created_at"
-    };
-}
-
 pub(super) fn corrupt(column: &'static str, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt { column, reason: reason.to_string() }
+    StoreError::corrupt(column, reason)
 }
 
 pub(super) fn time(
@@ -97,7 +82,16 @@ pub(super) fn order(row: &AnyRow) -> Result<Order, StoreError> {
                 person_minute: price("person_minute")?,
                 teleconference_minute: price("teleconference_minute")?,
             };
-            Purchase::Session { session, plan, prices }
+            let kind: Option<String> = row.try_get("bound_kind")?;
+            let platform: Option<String> = row.try_get("bound_platform")?;
+            let id: Option<String> = row.try_get("bound_id")?;
+            let bound = Binding::from_parts(
+                kind.as_deref().unwrap_or_default(),
+                platform.as_deref(),
+                id.as_deref().unwrap_or_default(),
+            )
+            .map_err(|e| corrupt("orders.bound_kind", e))?;
+            Purchase::Session { bound, plan, prices }
         }
         "registration" => Purchase::Registration { session, fee: total },
         "balance" => Purchase::Balance { host: session },
@@ -114,29 +108,30 @@ pub(super) fn order(row: &AnyRow) -> Result<Order, StoreError> {
     })
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
 /// Stores an order on `conn`, inside whatever transaction the caller made it in.
 pub(super) async fn insert_order(conn: &mut AnyConnection, o: &Order) -> Result<(), StoreError> {
-    let (kind, session, plan, prices) = match &o.purchase {
-        Purchase::Session { session, plan, prices } => {
-            ("session", session, Some(plan), Some(prices))
+    let (kind, session, bound, plan, prices) = match &o.purchase {
+        Purchase::Session { bound, plan, prices } => {
+            ("session", bound.to_string(), Some(bound), Some(plan), Some(prices))
         }
-        Purchase::Registration { session, .. } => ("registration", session, None, None),
-        Purchase::Balance { host } => ("balance", host, None, None),
+        Purchase::Registration { session, .. } => {
+            ("registration", session.clone(), None, None, None)
+        }
+        Purchase::Balance { host } => ("balance", host.clone(), None, None, None),
     };
     let count = |n: fn(&SessionPlan) -> u64| plan.map(|p| n(p) as i64);
     sqlx::query(
-        "INSERT INTO orders (id, kind, session, payer, amount, currency, action, plan_minutes,
-             plan_computers, plan_phones, person_minute, teleconference_minute, change_url,
-             created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "INSERT INTO orders (id, kind, session, bound_kind, bound_platform, bound_id, payer,
+             amount, currency, action, plan_minutes, plan_computers, plan_phones, person_minute,
+             teleconference_minute, change_url, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(o.id.as_str())
     .bind(kind)
-    .bind(session.as_str())
+    .bind(session)
+    .bind(bound.map(Binding::kind))
+    .bind(bound.and_then(Binding::platform).map(PlatformKind::as_str))
+    .bind(bound.map(|b| b.id().to_owned()))
     .bind(o.payer.as_str())
     .bind(o.amount.to_string())
     .bind(o.amount.currency().code())
@@ -151,11 +146,9 @@ pub(super) async fn insert_order(conn: &mut AnyConnection, o: &Order) -> Result<
     .execute(conn)
     .await
     .map_err(|e| {
-        if is_unique_violation(&e) {
+        refused(e, &[Constraint::Unique], || {
             StoreError::Invalid(format!("order {} exists already", o.id))
-        } else {
-            e.into()
-        }
+        })
     })?;
     Ok(())
 }
@@ -205,24 +198,55 @@ pub(super) async fn save_transition_on(
     Ok(true)
 }
 
-/// How many payments of `order` other than `except` are in a paid state (the states come
-/// from [`State::is_paid`], bound as values).
-pub(super) async fn other_paid_payments(
+/// How many payments of `order` other than `except` are in one of `states`.
+pub(super) async fn other_payments_in(
     conn: &mut AnyConnection,
     order: &OrderId,
     except: &PaymentId,
+    states: &[State],
 ) -> Result<u64, StoreError> {
-    let paid: Vec<State> = State::ALL.into_iter().filter(|s| s.is_paid()).collect();
     let sql = format!(
         "SELECT COUNT(*) AS n FROM payments WHERE order_id = $1 AND id <> $2 AND state IN ({})",
-        (0..paid.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(",")
+        list(3, states.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql)).bind(order.as_str()).bind(except.as_str());
-    for state in paid {
+    for state in states {
         query = query.bind(state.as_str());
     }
     let n: i64 = query.fetch_one(&mut *conn).await?.try_get("n")?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+pub(super) async fn load_payment(
+    conn: &mut AnyConnection,
+    id: &PaymentId,
+) -> Result<Option<Payment>, StoreError> {
+    sqlx::query(concat!("SELECT ", payment_columns!(), " FROM payments WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(payment)
+        .transpose()
+}
+
+pub(super) async fn newest_payment_in(
+    conn: &mut AnyConnection,
+    order: &OrderId,
+    state: State,
+) -> Result<Option<Payment>, StoreError> {
+    sqlx::query(concat!(
+        "SELECT ",
+        payment_columns!(),
+        " FROM payments WHERE order_id = $1 AND state = $2 ORDER BY seq DESC LIMIT 1"
+    ))
+    .bind(order.as_str())
+    .bind(state.as_str())
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(payment)
+    .transpose()
 }
 
 /// An order, read on `conn`.
@@ -290,11 +314,13 @@ impl PaymentStore for SqlStore {
                     tx.commit().await?;
                     return payment(&row);
                 }
-                Err(e) if is_unique_violation(&e) => continue,
-                Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                    return Err(StoreError::NotFound(format!("order {}", o.id)));
+                // Another payment took this sequence number: take the next.
+                Err(e) if Constraint::of(&e) == Some(Constraint::Unique) => continue,
+                Err(e) => {
+                    return Err(refused(e, &[Constraint::ForeignKey], || {
+                        StoreError::NotFound(format!("order {}", o.id))
+                    }));
                 }
-                Err(e) => return Err(e.into()),
             }
         }
         Err(StoreError::Invalid(format!("too many concurrent payments for order {}", o.id)))
@@ -317,11 +343,9 @@ impl PaymentStore for SqlStore {
         .execute(&self.pool)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
+            refused(e, &[Constraint::Unique], || {
                 StoreError::Invalid(format!("checkout {reference} belongs to another payment"))
-            } else {
-                e.into()
-            }
+            })
         })?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("payment {id}")));

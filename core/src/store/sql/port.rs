@@ -1,24 +1,38 @@
-//! [`Tx`], the transactional port, on one SQL write transaction: each method is one of the
-//! concept files' queries, run on the transaction.
+//! [`Tx`], the transactional port, on one SQL transaction: each method is one of the concept
+//! files' queries, run on the transaction. `C` is a transaction tollbooth opened (a workflow's,
+//! committed through [`Begun`]) or a connection inside one the store holds (applying
+//! deliveries).
+
+use std::ops::DerefMut;
 
 use async_trait::async_trait;
-use sqlx::{Any, Transaction};
+use chrono::{DateTime, Utc};
+use sqlx::{Any, AnyConnection, Transaction};
 
-use super::{outbox, pay_per_use, payments, registrations};
+use super::{SqlTx, outbox, pay_per_use, payments, registrations, sessions, site};
+use crate::email::Email;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
+use crate::metering::Connection;
+use crate::metering::session::Session;
 use crate::money::Money;
-use crate::outbox::Effect;
+use crate::outbox::{Effect, Recipient};
+use crate::pay_per_use::billing::Charge;
+use crate::pay_per_use::enforcement::StartDecision;
 use crate::payments::order::{Order, OrderId};
-use crate::payments::payment::{Event, Payment, PaymentId};
+use crate::payments::payment::{Event, Payment, PaymentId, State};
 use crate::platform::PlatformKind;
-use crate::store::{StoreError, Tx};
-
-pub(super) struct SqlTx(pub(super) Transaction<'static, Any>);
+use crate::platform::control::Registrant;
+use crate::pricing::Prices;
+use crate::site::DivisionId;
+use crate::store::{Begun, PaidStart, StoreError, Tx};
 
 #[async_trait]
-impl Tx for SqlTx {
+impl<C> Tx for SqlTx<C>
+where
+    C: DerefMut<Target = AnyConnection> + Send,
+{
     async fn save_transition(
         &mut self,
         before: &Payment,
@@ -32,20 +46,171 @@ impl Tx for SqlTx {
         payments::load_order(&mut self.0, id).await
     }
 
-    async fn other_payments_holding_money(
+    async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {
+        payments::insert_order(&mut self.0, order).await
+    }
+
+    async fn payment(&mut self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        payments::load_payment(&mut self.0, id).await
+    }
+
+    async fn newest_payment_in(
+        &mut self,
+        order: &OrderId,
+        state: State,
+    ) -> Result<Option<Payment>, StoreError> {
+        payments::newest_payment_in(&mut self.0, order, state).await
+    }
+
+    async fn other_payments_in(
         &mut self,
         order: &OrderId,
         except: &PaymentId,
+        states: &[State],
     ) -> Result<u64, StoreError> {
-        payments::other_paid_payments(&mut self.0, order, except).await
+        payments::other_payments_in(&mut self.0, order, except, states).await
     }
 
-    async fn owed(
+    async fn pay_per_use_on(&mut self) -> Result<bool, StoreError> {
+        pay_per_use::pay_per_use_on(&mut self.0).await
+    }
+
+    async fn exempt(&mut self, host: &Email) -> Result<bool, StoreError> {
+        pay_per_use::exempt(&mut self.0, host).await
+    }
+
+    async fn division_of(&mut self, host: &Email) -> Result<Option<DivisionId>, StoreError> {
+        pay_per_use::division_of(&mut self.0, host).await
+    }
+
+    async fn unused_session_orders(
         &mut self,
-        host: &str,
+        payer: &Email,
+        state: State,
+    ) -> Result<Vec<Order>, StoreError> {
+        pay_per_use::unused_session_orders(&mut self.0, payer, state).await
+    }
+
+    async fn newest_session_order_without(
+        &mut self,
+        payer: &Email,
+        states: &[State],
+    ) -> Result<Option<OrderId>, StoreError> {
+        pay_per_use::newest_session_order_without(&mut self.0, payer, states).await
+    }
+
+    async fn outstanding_charges(&mut self, host: &Email) -> Result<Vec<Money>, StoreError> {
+        pay_per_use::outstanding_charges(&mut self.0, host).await
+    }
+
+    async fn balance_orders_paid(
+        &mut self,
+        host: &Email,
         except: Option<&OrderId>,
-    ) -> Result<Option<Money>, StoreError> {
-        pay_per_use::owed(&mut self.0, host, except.map(OrderId::as_str)).await
+        state: State,
+    ) -> Result<Vec<Money>, StoreError> {
+        pay_per_use::balance_orders_paid(&mut self.0, host, except, state).await
+    }
+
+    async fn host_recipient(&mut self, host: &Email) -> Result<Option<Recipient>, StoreError> {
+        pay_per_use::host_recipient(&mut self.0, host).await
+    }
+
+    async fn prices_in_force(&mut self, at: DateTime<Utc>) -> Result<Prices, StoreError> {
+        site::prices_in_force(&mut self.0, at).await
+    }
+
+    async fn session(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        sessions::load_session(&mut *self.0, platform, meeting_id).await
+    }
+
+    async fn connections(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Vec<Connection>, StoreError> {
+        sessions::load_connections_of(&mut self.0, platform, meeting_id).await
+    }
+
+    async fn start_decided(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<bool, StoreError> {
+        pay_per_use::start_decided(&mut self.0, platform, meeting_id).await
+    }
+
+    async fn record_start_decision(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+        decision: &StartDecision,
+        blocked_reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        pay_per_use::record_start_decision(
+            &mut self.0,
+            platform,
+            meeting_id,
+            decision,
+            blocked_reason,
+        )
+        .await
+    }
+
+    async fn record_paid_start(
+        &mut self,
+        order: &OrderId,
+        platform: PlatformKind,
+        meeting_id: &str,
+        host: &Email,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        pay_per_use::record_paid_start(&mut self.0, order, platform, meeting_id, host, at).await
+    }
+
+    async fn uncharged_paid_start(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<PaidStart>, StoreError> {
+        pay_per_use::uncharged_paid_start(&mut self.0, platform, meeting_id).await
+    }
+
+    async fn insert_charge(
+        &mut self,
+        charge: &Charge,
+        payment: &PaymentId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        pay_per_use::insert_charge(&mut self.0, charge, payment.as_str(), at).await
+    }
+
+    async fn charge_of_payment(
+        &mut self,
+        payment: &PaymentId,
+    ) -> Result<Option<Charge>, StoreError> {
+        pay_per_use::charge_of_payment(&mut self.0, payment).await
+    }
+
+    async fn resettle_charge(
+        &mut self,
+        order: &str,
+        captured: Money,
+        outstanding: Money,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        pay_per_use::resettle_charge(&mut self.0, order, captured, outstanding, at).await
+    }
+
+    async fn registration(
+        &mut self,
+        id: &RegistrationId,
+    ) -> Result<Option<Registration>, StoreError> {
+        registrations::load_registration(&mut *self.0, id).await
     }
 
     async fn registration_by_order(
@@ -55,21 +220,40 @@ impl Tx for SqlTx {
         registrations::registration_by_order(&mut self.0, order).await
     }
 
+    async fn registrations_in(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+        states: &[RegistrationState],
+    ) -> Result<Vec<Registration>, StoreError> {
+        registrations::registrations_in(&mut self.0, platform, meeting_id, states).await
+    }
+
     async fn lock_scheduled(
         &mut self,
         platform: PlatformKind,
         meeting_id: &str,
     ) -> Result<Option<ScheduledSession>, StoreError> {
         registrations::lock_session(&mut self.0, platform, meeting_id).await?;
-        registrations::load_scheduled(&mut self.0, platform, meeting_id).await
+        registrations::load_scheduled(&mut *self.0, platform, meeting_id).await
     }
 
-    async fn seats_taken(
+    async fn cancel_scheduled(
         &mut self,
         platform: PlatformKind,
         meeting_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        registrations::mark_cancelled(&mut self.0, platform, meeting_id, at).await
+    }
+
+    async fn count_registrations_in(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+        states: &[RegistrationState],
     ) -> Result<u32, StoreError> {
-        registrations::count_seats(&mut self.0, platform, meeting_id).await
+        registrations::count_in(&mut self.0, platform, meeting_id, states).await
     }
 
     async fn set_registration_state(
@@ -82,10 +266,22 @@ impl Tx for SqlTx {
         registrations::set_state(&mut self.0, id, state, payment, reason).await
     }
 
+    async fn set_registrant(
+        &mut self,
+        id: &RegistrationId,
+        registrant: &Registrant,
+        state: RegistrationState,
+    ) -> Result<(), StoreError> {
+        registrations::set_registrant(&mut self.0, id, registrant, state).await
+    }
+
     async fn enqueue(&mut self, key: &str, effect: &Effect) -> Result<bool, StoreError> {
         outbox::enqueue_on(&mut self.0, key, effect).await
     }
+}
 
+#[async_trait]
+impl Begun for SqlTx<Transaction<'static, Any>> {
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.0.commit().await?;
         Ok(())

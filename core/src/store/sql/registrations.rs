@@ -4,21 +4,35 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
-use super::outbox::enqueue_on;
 use super::payments::{amount, corrupt, insert_order, time};
-use super::{SqlStore, millis, opt_time, parsed};
+use super::{Constraint, SqlStore, list, millis, opt_time, parsed};
 use crate::fee_based::registration::{
-    self, Fee, OnPaid, Registration, RegistrationId, RegistrationState, ScheduledSession,
+    self, Fee, Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
 use crate::lang::Lang;
 use crate::money::Currency;
-use crate::outbox::{CancelMeeting, Effect, Refund};
 use crate::payments::order::{Order, OrderId};
 use crate::platform::PlatformKind;
 use crate::platform::control::{Attendee, Registrant};
-use crate::store::{Cancelled, Registered, RegistrationStore, StoreError};
+use crate::store::{Registered, RegistrationStore, StoreError};
+
+/// The columns a [`ScheduledSession`] is read from.
+macro_rules! scheduled_columns {
+    () => {
+        "platform, meeting_id, title, host_email, starts_at, minutes, join_url, start_url, fee,
+         currency, capacity, deadline, cancelled_at"
+    };
+}
+
+/// The columns a [`Registration`] is read from.
+macro_rules! registration_columns {
+    () => {
+        "id, platform, meeting_id, discord_user_id, first_name, last_name, email, order_id,
+         state, payment_id, reason, registrant_id, join_url, lang, created_at"
+    };
+}
 
 fn scheduled(row: &AnyRow) -> Result<ScheduledSession, StoreError> {
     let fee = match row.try_get::<Option<String>, _>("currency")? {
@@ -72,26 +86,36 @@ fn registration(row: &AnyRow) -> Result<Registration, StoreError> {
     })
 }
 
-pub(super) async fn load_scheduled(
-    conn: &mut AnyConnection,
+pub(super) async fn load_scheduled<'c, E>(
+    conn: E,
     platform: PlatformKind,
     meeting_id: &str,
-) -> Result<Option<ScheduledSession>, StoreError> {
-    sqlx::query("SELECT * FROM scheduled_sessions WHERE platform = $1 AND meeting_id = $2")
-        .bind(platform.as_str())
-        .bind(meeting_id)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(scheduled)
-        .transpose()
+) -> Result<Option<ScheduledSession>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    sqlx::query(concat!(
+        "SELECT ",
+        scheduled_columns!(),
+        " FROM scheduled_sessions WHERE platform = $1 AND meeting_id = $2"
+    ))
+    .bind(platform.as_str())
+    .bind(meeting_id)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(scheduled)
+    .transpose()
 }
 
-async fn load_registration(
-    conn: &mut AnyConnection,
+pub(super) async fn load_registration<'c, E>(
+    conn: E,
     id: &RegistrationId,
-) -> Result<Option<Registration>, StoreError> {
-    sqlx::query("SELECT * FROM registrations WHERE id = $1")
+) -> Result<Option<Registration>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    sqlx::query(concat!("SELECT ", registration_columns!(), " FROM registrations WHERE id = $1"))
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?
@@ -118,21 +142,83 @@ pub(super) async fn lock_session(
     Ok(())
 }
 
-pub(super) async fn count_seats(
+pub(super) async fn count_in(
     conn: &mut AnyConnection,
     platform: PlatformKind,
     meeting_id: &str,
+    states: &[RegistrationState],
 ) -> Result<u32, StoreError> {
-    let row = sqlx::query(
+    let sql = format!(
         "SELECT COUNT(*) AS n FROM registrations
-         WHERE platform = $1 AND meeting_id = $2 AND state IN ('paid', 'approved')",
+         WHERE platform = $1 AND meeting_id = $2 AND state IN ({})",
+        list(3, states.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id);
+    for state in states {
+        query = query.bind(state.as_str());
+    }
+    let n: i64 = query.fetch_one(conn).await?.try_get("n")?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn registrations_in(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+    states: &[RegistrationState],
+) -> Result<Vec<Registration>, StoreError> {
+    let sql = format!(
+        concat!(
+            "SELECT ",
+            registration_columns!(),
+            " FROM registrations WHERE platform = $1 AND meeting_id = $2 AND state IN ({})
+              ORDER BY created_at, id"
+        ),
+        list(3, states.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id);
+    for state in states {
+        query = query.bind(state.as_str());
+    }
+    query.fetch_all(conn).await?.iter().map(registration).collect()
+}
+
+pub(super) async fn mark_cancelled(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE scheduled_sessions SET cancelled_at = $1
+         WHERE platform = $2 AND meeting_id = $3 AND cancelled_at IS NULL",
     )
+    .bind(millis(at))
     .bind(platform.as_str())
     .bind(meeting_id)
-    .fetch_one(conn)
+    .execute(conn)
     .await?;
-    let n: i64 = row.try_get("n")?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn set_registrant(
+    conn: &mut AnyConnection,
+    id: &RegistrationId,
+    registrant: &Registrant,
+    state: RegistrationState,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE registrations SET registrant_id = $1, join_url = $2, state = $3, updated_at = $4
+         WHERE id = $5",
+    )
+    .bind(registrant.id.as_str())
+    .bind(registrant.join_url.clone())
+    .bind(state.as_str())
+    .bind(millis(Utc::now()))
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Whether anyone registered for the session, paid or not: unpaid orders hold the fee they
@@ -144,11 +230,11 @@ async fn fee_fixed(
 ) -> Result<bool, StoreError> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS n FROM registrations
-         WHERE platform = $1 AND meeting_id = $2
-           AND (payment_id IS NOT NULL OR state = 'awaiting_payment')",
+         WHERE platform = $1 AND meeting_id = $2 AND (payment_id IS NOT NULL OR state = $3)",
     )
     .bind(platform.as_str())
     .bind(meeting_id)
+    .bind(RegistrationState::AwaitingPayment.as_str())
     .fetch_one(conn)
     .await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
@@ -181,49 +267,62 @@ pub(super) async fn registration_by_order(
     conn: &mut AnyConnection,
     order: &OrderId,
 ) -> Result<Option<Registration>, StoreError> {
-    sqlx::query("SELECT * FROM registrations WHERE order_id = $1")
-        .bind(order.as_str())
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(registration)
-        .transpose()
+    sqlx::query(concat!(
+        "SELECT ",
+        registration_columns!(),
+        " FROM registrations WHERE order_id = $1"
+    ))
+    .bind(order.as_str())
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(registration)
+    .transpose()
 }
 
 impl SqlStore {
-    /// The attendee's registration for the same session that is not refunded or cancelled.
+    /// The attendee's open registration for the same session.
     async fn open_registration(
         &self,
         r: &Registration,
     ) -> Result<Option<Registration>, StoreError> {
-        sqlx::query(
-            "SELECT * FROM registrations WHERE platform = $1 AND meeting_id = $2
-                 AND discord_user_id = $3 AND state IN ('awaiting_payment', 'paid', 'approved')",
-        )
-        .bind(r.platform.as_str())
-        .bind(r.meeting_id.as_str())
-        .bind(r.discord_user_id.to_string())
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(registration)
-        .transpose()
+        let open = RegistrationState::all_where(RegistrationState::is_open);
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                registration_columns!(),
+                " FROM registrations WHERE platform = $1 AND meeting_id = $2
+                    AND discord_user_id = $3 AND state IN ({})"
+            ),
+            list(4, open.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(r.platform.as_str())
+            .bind(r.meeting_id.as_str())
+            .bind(r.discord_user_id.to_string());
+        for state in open {
+            query = query.bind(state.as_str());
+        }
+        query.fetch_optional(&self.pool).await?.as_ref().map(registration).transpose()
     }
 
-    /// Whether an open registration for the same session has the attendee's e-mail address,
-    /// compared as `registrations_open_email` compares it.
+    /// Whether an open registration for the same session has the attendee's e-mail address
+    /// (stored in its normal form, as `registrations_open_email` indexes it).
     async fn email_taken(&self, r: &Registration) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM registrations WHERE platform = $1 AND meeting_id = $2
-                 AND lower(email) = lower($3)
-                 AND state IN ('awaiting_payment', 'paid', 'approved')",
-        )
-        .bind(r.platform.as_str())
-        .bind(r.meeting_id.as_str())
-        .bind(r.attendee.email.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        let open = RegistrationState::all_where(RegistrationState::is_open);
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM registrations
+             WHERE platform = $1 AND meeting_id = $2 AND email = $3 AND state IN ({})",
+            list(4, open.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(r.platform.as_str())
+            .bind(r.meeting_id.as_str())
+            .bind(r.attendee.email.as_str());
+        for state in open {
+            query = query.bind(state.as_str());
+        }
+        Ok(query.fetch_one(&self.pool).await?.try_get::<i64, _>("n")? > 0)
     }
 }
 
@@ -260,21 +359,24 @@ impl RegistrationStore for SqlStore {
         platform: PlatformKind,
         meeting_id: &str,
     ) -> Result<Option<ScheduledSession>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        load_scheduled(&mut conn, platform, meeting_id).await
+        load_scheduled(&self.pool, platform, meeting_id).await
     }
 
     async fn scheduled_by_meeting(
         &self,
         meeting_id: &str,
     ) -> Result<Vec<ScheduledSession>, StoreError> {
-        sqlx::query("SELECT * FROM scheduled_sessions WHERE meeting_id = $1 ORDER BY platform")
-            .bind(meeting_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(scheduled)
-            .collect()
+        sqlx::query(concat!(
+            "SELECT ",
+            scheduled_columns!(),
+            " FROM scheduled_sessions WHERE meeting_id = $1 ORDER BY platform"
+        ))
+        .bind(meeting_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(scheduled)
+        .collect()
     }
 
     async fn set_fee(
@@ -324,7 +426,8 @@ impl RegistrationStore for SqlStore {
         meeting_id: &str,
     ) -> Result<u32, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        count_seats(&mut conn, platform, meeting_id).await
+        let seated = RegistrationState::all_where(RegistrationState::holds_seat);
+        count_in(&mut conn, platform, meeting_id, &seated).await
     }
 
     async fn register(&self, r: &Registration, order: &Order) -> Result<Registered, StoreError> {
@@ -361,7 +464,7 @@ impl RegistrationStore for SqlStore {
             // Which one is read back rather than from the error, which SQLite does not name:
             // the attendee's own open registration (two `/register`s at once) is reused; another
             // attendee's with this e-mail is refused.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(e) if Constraint::of(&e) == Some(Constraint::Unique) => {
                 tx.rollback().await?;
                 if let Some(open) = self.open_registration(r).await? {
                     return Ok(Registered::Existing(open));
@@ -379,27 +482,29 @@ impl RegistrationStore for SqlStore {
     }
 
     async fn registration(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        load_registration(&mut conn, id).await
+        load_registration(&self.pool, id).await
     }
 
     async fn registrations_of(
         &self,
         discord_user_id: u64,
     ) -> Result<Vec<(Registration, ScheduledSession)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM registrations WHERE discord_user_id = $1
-             ORDER BY created_at DESC, id",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            registration_columns!(),
+            " FROM registrations WHERE discord_user_id = $1 ORDER BY created_at DESC, id"
+        ))
         .bind(discord_user_id.to_string())
         .fetch_all(&self.pool)
         .await?;
         // Their sessions in one query, not one per registration.
-        let sessions: Vec<ScheduledSession> = sqlx::query(
-            "SELECT * FROM scheduled_sessions s WHERE EXISTS (SELECT 1 FROM registrations r
+        let sessions: Vec<ScheduledSession> = sqlx::query(concat!(
+            "SELECT ",
+            scheduled_columns!(),
+            " FROM scheduled_sessions s WHERE EXISTS (SELECT 1 FROM registrations r
                  WHERE r.discord_user_id = $1 AND r.platform = s.platform
-                   AND r.meeting_id = s.meeting_id)",
-        )
+                   AND r.meeting_id = s.meeting_id)"
+        ))
         .bind(discord_user_id.to_string())
         .fetch_all(&self.pool)
         .await?
@@ -417,124 +522,5 @@ impl RegistrationStore for SqlStore {
                 Ok((reg, session))
             })
             .collect()
-    }
-
-    async fn registrant_admitted(
-        &self,
-        id: &RegistrationId,
-        registrant: &Registrant,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let mut reg = load_registration(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
-        let approve = reg.state == RegistrationState::Paid;
-        sqlx::query(
-            "UPDATE registrations SET registrant_id = $1, join_url = $2, state = $3,
-                 updated_at = $4
-             WHERE id = $5",
-        )
-        .bind(registrant.id.as_str())
-        .bind(registrant.join_url.clone())
-        .bind(if approve { RegistrationState::Approved } else { reg.state }.as_str())
-        .bind(millis(Utc::now()))
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if approve {
-            reg.join_url = registrant.join_url.clone();
-            let session = load_scheduled(&mut tx, reg.platform, &reg.meeting_id)
-                .await?
-                .ok_or_else(|| corrupt("registrations.meeting_id", "no scheduled session"))?;
-            let payment =
-                sqlx::query("SELECT amount, currency, reference FROM payments WHERE id = $1")
-                    .bind(reg.payment_id.clone())
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let currency: Currency = parsed(&payment, "currency")?;
-            let fee = amount(&payment, "amount", currency)?;
-            let reference: Option<String> = payment.try_get("reference")?;
-            let message = registration::joined_message(&reg, &session, &fee, reference.as_deref());
-            enqueue_on(&mut tx, &format!("joined:{id}"), &Effect::ChatMessage(message)).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn registrant_refused(&self, id: &RegistrationId) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let reg = load_registration(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
-        let Some(payment) = reg.payment_id.clone().filter(|_| reg.state == RegistrationState::Paid)
-        else {
-            return Ok(());
-        };
-        let session = load_scheduled(&mut tx, reg.platform, &reg.meeting_id)
-            .await?
-            .ok_or_else(|| corrupt("registrations.meeting_id", "no scheduled session"))?;
-        let refused = registration::Closed::PlatformRefused;
-        set_state(&mut tx, id, RegistrationState::Refunded, None, Some(&refused.reason())).await?;
-        let decision = OnPaid::Refuse(refused);
-        for (key, effect) in registration::effects(&decision, &reg, &session, &payment) {
-            enqueue_on(&mut tx, &key, &effect).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn cancel_scheduled(
-        &self,
-        platform: PlatformKind,
-        meeting_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Cancelled, StoreError> {
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE scheduled_sessions SET cancelled_at = $1
-             WHERE platform = $2 AND meeting_id = $3 AND cancelled_at IS NULL",
-        )
-        .bind(millis(at))
-        .bind(platform.as_str())
-        .bind(meeting_id)
-        .execute(&mut *tx)
-        .await?;
-        let session = load_scheduled(&mut tx, platform, meeting_id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("session {platform}/{meeting_id}")))?;
-        let mut summary = Cancelled { now: done.rows_affected() == 1, ..Cancelled::default() };
-        let rows = sqlx::query(
-            "SELECT * FROM registrations WHERE platform = $1 AND meeting_id = $2
-                 AND state IN ('awaiting_payment', 'paid', 'approved')",
-        )
-        .bind(platform.as_str())
-        .bind(meeting_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let reason = registration::Closed::Cancelled.reason();
-        for row in &rows {
-            let reg = registration(row)?;
-            if !reg.state.holds_seat() {
-                set_state(&mut tx, &reg.id, RegistrationState::Cancelled, None, Some(&reason))
-                    .await?;
-                summary.closed += 1;
-                continue;
-            }
-            set_state(&mut tx, &reg.id, RegistrationState::Refunded, None, Some(&reason)).await?;
-            let payment = reg.payment_id.clone().unwrap_or_default();
-            let refund = Effect::Refund(Refund { payment: payment.clone() });
-            enqueue_on(&mut tx, &format!("refund:{payment}"), &refund).await?;
-            let tell = registration::cancelled_effect(&reg, &session);
-            enqueue_on(&mut tx, &format!("cancelled:{}", reg.id), &tell).await?;
-            summary.refunds += 1;
-        }
-        let delete = Effect::CancelMeeting(CancelMeeting {
-            platform,
-            meeting_id: meeting_id.to_owned(),
-            host_email: session.host_email.clone(),
-        });
-        enqueue_on(&mut tx, &format!("cancel:{platform}:{meeting_id}"), &delete).await?;
-        tx.commit().await?;
-        Ok(summary)
     }
 }

@@ -1,17 +1,16 @@
 //! [`SessionStore`] in SQL.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Row, Transaction};
 
-use super::pay_per_use::{SessionKey, bill_ended, decide_starts};
-use super::{SqlStore, flag, millis, opt_time, parsed, storable_text};
+use super::{SqlStore, SqlTx, flag, millis, opt_time, parsed, storable_text};
+use crate::metering::service::{Applied, SessionKey, WhenApplied};
 use crate::metering::session::Session;
 use crate::metering::{Connection, SessionTimes};
-use crate::pay_per_use::terms::Terms;
 use crate::platform::{Inbound, Observation, PlatformKind};
 use crate::store::{
     Backend, NewDelivery, Pending, QuarantinedDelivery, SessionRecord, SessionStore, StoreError,
@@ -54,7 +53,11 @@ impl SessionStore for SqlStore {
         Ok(query.execute(&self.pool).await?.rows_affected())
     }
 
-    async fn apply_deliveries(&self, which: Pending, terms: &Terms) -> Result<usize, StoreError> {
+    async fn apply_deliveries(
+        &self,
+        which: Pending,
+        after: &dyn WhenApplied,
+    ) -> Result<usize, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let applied = match self.backend {
             Backend::Postgres => {
@@ -64,7 +67,7 @@ impl SessionStore for SqlStore {
                     .execute(&mut *tx)
                     .await?;
                 let Some(batch) = read_batch(&mut tx, which).await? else { return Ok(0) };
-                let applied = write_batch(&mut tx, &batch, terms).await?;
+                let applied = write_batch(&mut tx, &batch, after).await?;
                 finish(tx, applied).await?
             }
             Backend::Sqlite => {
@@ -74,7 +77,7 @@ impl SessionStore for SqlStore {
                 // these deliveries meanwhile.
                 let Some(batch) = read_batch(&mut conn, which).await? else { return Ok(0) };
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let applied = write_batch(&mut tx, &batch, terms).await?;
+                let applied = write_batch(&mut tx, &batch, after).await?;
                 finish(tx, applied).await?
             }
         };
@@ -250,9 +253,8 @@ struct Batch {
     unreadable: Vec<(i64, String)>,
     sessions: HashMap<SessionKey, Session>,
     connections: HashMap<ConnectionKey, Connection>,
-    /// Sessions this batch says started, and ended: the pay-per-use decisions look at them.
-    started: HashSet<SessionKey>,
-    ended: HashSet<SessionKey>,
+    /// Sessions this batch says started, and ended, for the features to decide on.
+    applied: Applied,
 }
 
 async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<Batch>, StoreError> {
@@ -277,8 +279,7 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
         unreadable: Vec::new(),
         sessions: HashMap::new(),
         connections: HashMap::new(),
-        started: HashSet::new(),
-        ended: HashSet::new(),
+        applied: Applied::default(),
     };
     let mut readings = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -325,8 +326,8 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
                 session.observe(observation, received_at);
             }
             match observation {
-                Observation::Started { .. } => _ = batch.started.insert(key.clone()),
-                Observation::Ended { .. } => _ = batch.ended.insert(key.clone()),
+                Observation::Started { .. } => _ = batch.applied.started.insert(key.clone()),
+                Observation::Ended { .. } => _ = batch.applied.ended.insert(key.clone()),
                 Observation::Connected { .. } => {}
             }
             if let Observation::Connected { participant, device, connection } = observation {
@@ -338,13 +339,13 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
     Ok(Some(batch))
 }
 
-/// Writes a merged batch and takes the pay-per-use decisions it calls for, in the caller's
-/// transaction; returns how many deliveries it applied, 0 if another applier took them first
-/// (nothing is written then).
+/// Writes a merged batch and lets `after` decide on what it started and ended, in the
+/// caller's transaction; returns how many deliveries it applied, 0 if another applier took
+/// them first (nothing is written then).
 async fn write_batch(
     conn: &mut AnyConnection,
     batch: &Batch,
-    terms: &Terms,
+    after: &dyn WhenApplied,
 ) -> Result<usize, StoreError> {
     let now = millis(Utc::now());
     if !mark_processed(&mut *conn, &batch.ids, now).await? {
@@ -358,10 +359,7 @@ async fn write_batch(
     for chunk in connections.chunks(1000) {
         save_connections(&mut *conn, chunk).await?;
     }
-    // Starts first: a session that started and ended within one batch is decided, then billed.
-    let late = decide_starts(&mut *conn, &batch.started, terms, Utc::now()).await?;
-    let ended: HashSet<SessionKey> = batch.ended.union(&late).cloned().collect();
-    bill_ended(&mut *conn, &ended, terms, Utc::now()).await?;
+    after.applied(&mut SqlTx(&mut *conn), &batch.applied, Utc::now()).await?;
     for (id, why) in &batch.unreadable {
         tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; quarantined");
         metrics::counter!("webhook_deliveries_quarantined_total").increment(1);

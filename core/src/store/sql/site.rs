@@ -6,11 +6,12 @@ use rust_decimal::Decimal;
 use sqlx::any::{AnyQueryResult, AnyRow};
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
-use super::{SqlStore, flag, millis, parsed};
+use super::{Constraint, SqlStore, flag, millis, parsed, refused};
+use crate::email::Email;
 use crate::money::{Country, Currency};
 use crate::payments::method::{self, Method};
 use crate::pricing::Prices;
-use crate::site::{Division, DivisionId, Host, HostEmail, OverBudgetPolicy, SiteSettings};
+use crate::site::{Division, DivisionId, Host, OverBudgetPolicy, SiteSettings};
 use crate::store::{PriceSource, SiteStore, StoreError, Switches};
 
 /// A price list from a row's `currency`, `person_minute` and `teleconference_minute`.
@@ -48,16 +49,6 @@ fn settings_updated(done: AnyQueryResult) -> Result<(), StoreError> {
         return Err(StoreError::NotFound("site settings".into()));
     }
     Ok(())
-}
-
-/// Turns a constraint the database enforced into an error that says what was wrong.
-fn refused(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() || db.is_check_violation() => {
-            StoreError::Invalid(what())
-        }
-        _ => e.into(),
-    }
 }
 
 #[async_trait]
@@ -244,17 +235,17 @@ impl SiteStore for SqlStore {
         .execute(&self.pool)
         .await
         .map_err(|e| {
-            refused(e, || {
-                format!(
+            refused(e, &[Constraint::ForeignKey, Constraint::Check], || {
+                StoreError::Invalid(format!(
                     "division `{}` does not exist",
                     host.division.as_ref().map_or("", |d| d.as_str())
-                )
+                ))
             })
         })?;
         Ok(())
     }
 
-    async fn host(&self, email: &HostEmail) -> Result<Option<Host>, StoreError> {
+    async fn host(&self, email: &Email) -> Result<Option<Host>, StoreError> {
         let row = sqlx::query("SELECT email, division_id FROM hosts WHERE email = $1")
             .bind(email.as_str())
             .fetch_optional(&self.pool)
