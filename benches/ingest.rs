@@ -1,13 +1,23 @@
 //! Ingest benchmark: signed webhook deliveries through the real server on SQLite and on
 //! PostgreSQL, next to a bare axum handler that answers 200, all driven by the same load
-//! generator (`tollbooth simulate --no-verify`, a separate process) in the same run.
+//! generator (`tollbooth simulate --no-verify`, a separate process) in the same run, at each
+//! number of deliveries in flight.
+//!
+//! Per target it prints deliveries/s, latency, the ratio to the bare handler at the same
+//! concurrency, the CPU the server and the load generator used (from `/proc`, in per cent of
+//! one core; the machine's cores are shared by both), the metering lag (from the last
+//! acknowledgement until every delivery is applied, read from the database), and the mean time
+//! of each ingest stage from the server's `/metrics`.
 //!
 //! `cargo bench --bench ingest` (PostgreSQL from `TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/test`). Knobs: `BENCH_SESSIONS` (default 400, about
-//! 52 deliveries each), `BENCH_CONCURRENCY` (default 32).
+//! 52 deliveries each), `BENCH_CONCURRENCY` (default `32,128`; a comma-separated list),
+//! `BENCH_SERVER` (another `tollbooth` binary to serve, such as an earlier commit's, to
+//! compare with the same load generator on the same machine state).
 
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -16,66 +26,181 @@ use serde_json::Value;
 use sqlx::Connection;
 
 const SECRET: &str = "bench-secret";
+/// The stages `webhook_stage_seconds` times, in the order a delivery passes them.
+const STAGES: [&str; 4] = ["verify", "store", "commit", "apply"];
+
+struct Target {
+    name: &'static str,
+    /// The database a tollbooth server stores into; none for the bare handler.
+    database: Option<String>,
+    server: Option<Server>,
+}
+
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+/// One measured load run.
+struct Row {
+    target: &'static str,
+    concurrency: u32,
+    load: Value,
+    server_cpu: Option<f64>,
+    load_cpu: f64,
+    lag: Option<Duration>,
+    stages: BTreeMap<&'static str, f64>,
+}
 
 fn main() {
+    sqlx::any::install_default_drivers();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let sessions = std::env::var("BENCH_SESSIONS").unwrap_or_else(|_| "400".into());
-    let concurrency = std::env::var("BENCH_CONCURRENCY").unwrap_or_else(|_| "32".into());
-    let load = |url: &str| run_load(url, &sessions, &concurrency);
+    let concurrencies: Vec<u32> = std::env::var("BENCH_CONCURRENCY")
+        .unwrap_or_else(|_| "32,128".into())
+        .split(',')
+        .map(|c| c.trim().parse().expect("BENCH_CONCURRENCY is a list of numbers"))
+        .collect();
 
     let bare = runtime.block_on(bare_server());
-    // A first pass warms connections and caches; the second is measured.
-    load(&bare);
-    let baseline = load(&bare);
-
-    let mut rows = vec![("bare axum handler (200)".to_owned(), baseline.clone())];
     let dir = std::env::temp_dir().join(format!("tollbooth-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite = format!("sqlite://{}", dir.join("bench.db").display());
-    let postgres = runtime.block_on(fresh_postgres());
-    for (name, url) in
-        [("tollbooth on SQLite", Some(sqlite)), ("tollbooth on PostgreSQL", postgres)]
-    {
-        let Some(url) = url else {
-            rows.push((format!("{name}: skipped (no PostgreSQL)"), Value::Null));
-            continue;
-        };
-        let (mut server, base) = start_server(&url, &dir);
-        load(&base);
-        rows.push((name.to_owned(), load(&base)));
-        let _ = server.kill();
-        let _ = server.wait();
+    let mut targets =
+        vec![Target { name: "bare axum handler (200)", database: None, server: None }];
+    for (name, url) in [
+        ("tollbooth on SQLite", Some(sqlite)),
+        ("tollbooth on PostgreSQL", runtime.block_on(fresh_postgres())),
+    ] {
+        match url {
+            Some(url) => {
+                let server = start_server(&url, &dir);
+                targets.push(Target { name, database: Some(url), server: Some(server) });
+            }
+            None => println!("{name}: skipped (no PostgreSQL)"),
+        }
+    }
+
+    // Each run sends new sessions (its own seed): a repeated run would only send duplicates.
+    let mut seed = 0;
+    let mut rows = Vec::new();
+    for &concurrency in &concurrencies {
+        for target in &targets {
+            let base = target.server.as_ref().map_or(bare.as_str(), |s| s.base.as_str());
+            seed += 1;
+            load(base, &sessions, concurrency, seed); // warms connections and caches
+            seed += 1;
+            let row = runtime.block_on(measure(target, base, &sessions, concurrency, seed));
+            rows.push(row);
+        }
+    }
+    for target in &mut targets {
+        if let Some(server) = &mut target.server {
+            let _ = server.child.kill();
+            let _ = server.child.wait();
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    report(&rows, &sessions);
+}
 
-    let base_rate = baseline["per_second"].as_f64().unwrap_or(1.0);
+/// Runs the load once, measured: throughput and latency from the generator, CPU from `/proc`,
+/// the lag until the database has applied everything, and the stage times the server saw.
+async fn measure(target: &Target, base: &str, sessions: &str, concurrency: u32, seed: u32) -> Row {
+    let pid = target.server.as_ref().map_or(std::process::id(), |s| s.child.id());
+    let stages_before = stage_totals(target, base).await;
+    let (server_before, children_before) = (cpu_ticks(pid), children_ticks());
+    let started = Instant::now();
+    let result = load(base, sessions, concurrency, seed);
+    let elapsed = started.elapsed().as_secs_f64();
+    let server_ticks = cpu_ticks(pid) - server_before;
+    let load_ticks = children_ticks() - children_before;
+    let lag = match &target.database {
+        Some(url) => Some(metering_lag(url).await),
+        None => None,
+    };
+    let stages_after = stage_totals(target, base).await;
+    let stages = STAGES
+        .iter()
+        .filter_map(|stage| {
+            let (sum, count) = stages_after.get(*stage)?;
+            let (sum0, count0) = stages_before.get(*stage).copied().unwrap_or_default();
+            (count > &count0).then(|| (*stage, (sum - sum0) / (count - count0) * 1000.0))
+        })
+        .collect();
+    let per_cent = |ticks: u64| ticks as f64 / ticks_per_second() / elapsed * 100.0;
+    Row {
+        target: target.name,
+        concurrency,
+        load: result,
+        // The bare handler runs in this process, beside nothing else.
+        server_cpu: Some(per_cent(server_ticks)),
+        load_cpu: per_cent(load_ticks),
+        lag,
+        stages,
+    }
+}
+
+fn report(rows: &[Row], sessions: &str) {
     println!(
-        "\ningest benchmark: {sessions} sessions × ~52 signed deliveries, {concurrency} in flight, 2 cores shared by server and load generator\n"
+        "\ningest benchmark: {sessions} sessions × ~52 signed deliveries per run; server and \
+         load generator share the machine's cores; CPU in per cent of one core\n"
     );
     println!(
-        "{:<28}{:>12}{:>10}{:>10}{:>10}{:>12}",
-        "target", "events/s", "p50 ms", "p99 ms", "max ms", "ratio"
+        "{:<26}{:>6}{:>10}{:>9}{:>9}{:>9}{:>8}{:>10}{:>10}{:>10}",
+        "target",
+        "conc",
+        "events/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "ratio",
+        "srv CPU",
+        "gen CPU",
+        "lag ms"
     );
-    for (name, r) in &rows {
-        if r.is_null() {
-            println!("{name}");
-            continue;
-        }
-        let rate = r["per_second"].as_f64().unwrap_or(0.0);
+    for row in rows {
+        let rate = |r: &Row| r.load["per_second"].as_f64().unwrap_or(0.0);
+        let bare = rows
+            .iter()
+            .find(|r| r.concurrency == row.concurrency && r.target.starts_with("bare"))
+            .map_or(1.0, rate);
+        let lat = |q: &str| row.load["latency_ms"][q].as_f64().unwrap_or(0.0);
         println!(
-            "{:<28}{:>12.0}{:>10.2}{:>10.2}{:>10.2}{:>12.2}",
-            name,
-            rate,
-            r["latency_ms"]["p50"].as_f64().unwrap_or(0.0),
-            r["latency_ms"]["p99"].as_f64().unwrap_or(0.0),
-            r["latency_ms"]["max"].as_f64().unwrap_or(0.0),
-            rate / base_rate
+            "{:<26}{:>6}{:>10.0}{:>9.2}{:>9.2}{:>9.2}{:>8.2}{:>9.0}%{:>9.0}%{:>10}",
+            row.target,
+            row.concurrency,
+            rate(row),
+            lat("p50"),
+            lat("p99"),
+            lat("max"),
+            rate(row) / bare,
+            row.server_cpu.unwrap_or(0.0),
+            row.load_cpu,
+            row.lag.map_or("-".to_owned(), |l| format!("{:.0}", l.as_secs_f64() * 1000.0)),
+        );
+    }
+    println!("\nmean time per stage, ms (webhook_stage_seconds; apply is per applied batch)\n");
+    println!(
+        "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}",
+        "target", "conc", "verify", "store", "commit", "apply"
+    );
+    for row in rows.iter().filter(|r| !r.stages.is_empty()) {
+        let stage = |s: &str| row.stages.get(s).map_or("-".to_owned(), |ms| format!("{ms:.3}"));
+        println!(
+            "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}",
+            row.target,
+            row.concurrency,
+            stage("verify"),
+            stage("store"),
+            stage("commit"),
+            stage("apply")
         );
     }
 }
 
 /// Runs the load generator once against `base` and returns its JSON summary.
-fn run_load(base: &str, sessions: &str, concurrency: &str) -> Value {
+fn load(base: &str, sessions: &str, concurrency: u32, seed: u32) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_tollbooth"))
         .args([
             "simulate",
@@ -88,7 +213,8 @@ fn run_load(base: &str, sessions: &str, concurrency: &str) -> Value {
             "--phones",
             "2",
         ])
-        .args(["--concurrency", concurrency, "--seed", "1", "--no-verify", "--json"])
+        .args(["--concurrency", &concurrency.to_string(), "--seed", &seed.to_string()])
+        .args(["--no-verify", "--json"])
         .env("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", SECRET)
         .env("RUST_LOG", "error")
         .stderr(Stdio::inherit())
@@ -96,6 +222,83 @@ fn run_load(base: &str, sessions: &str, concurrency: &str) -> Value {
         .expect("run the load generator");
     assert!(out.status.success(), "load generator failed against {base}");
     serde_json::from_slice(&out.stdout).expect("load generator JSON")
+}
+
+/// How long until the database holds no delivery that is not applied yet.
+async fn metering_lag(url: &str) -> Duration {
+    let started = Instant::now();
+    let mut db = sqlx::AnyConnection::connect(url).await.expect("read the bench database");
+    loop {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE processed_at IS NULL")
+                .fetch_one(&mut db)
+                .await
+                .expect("count pending deliveries");
+        if pending == 0 || started.elapsed() > Duration::from_secs(120) {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// `webhook_stage_seconds` sums and counts per stage, from the server's `/metrics`.
+async fn stage_totals(target: &Target, base: &str) -> BTreeMap<String, (f64, f64)> {
+    let mut totals = BTreeMap::new();
+    if target.server.is_none() {
+        return totals;
+    }
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("scrape /metrics")
+        .text()
+        .await
+        .expect("read /metrics");
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("webhook_stage_seconds_") else { continue };
+        let Some((kind, rest)) = rest.split_once("{stage=\"") else { continue };
+        let Some((stage, value)) = rest.split_once("\"}") else { continue };
+        let value: f64 = value.trim().parse().unwrap_or(0.0);
+        let entry = totals.entry(stage.to_owned()).or_insert((0.0, 0.0));
+        match kind {
+            "sum" => entry.0 = value,
+            "count" => entry.1 = value,
+            _ => {}
+        }
+    }
+    totals
+}
+
+/// User and system CPU time of a process so far, in clock ticks (`/proc/{pid}/stat`).
+fn cpu_ticks(pid: u32) -> u64 {
+    stat_fields(&format!("/proc/{pid}/stat"), 14, 15)
+}
+
+/// CPU time of this process's children that have ended and been waited for (the load
+/// generator's runs), in clock ticks.
+fn children_ticks() -> u64 {
+    stat_fields("/proc/self/stat", 16, 17)
+}
+
+/// The sum of fields `a` and `b` (numbered from 1, as in `man 5 proc`) of a `/proc/*/stat`
+/// line.
+fn stat_fields(path: &str, a: usize, b: usize) -> u64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // The command (field 2) is in parentheses and may hold spaces; field 3 follows it.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    field(a) + field(b)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
+fn ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 async fn bare_server() -> String {
@@ -106,10 +309,12 @@ async fn bare_server() -> String {
     base
 }
 
-fn start_server(database_url: &str, dir: &std::path::Path) -> (std::process::Child, String) {
+fn start_server(database_url: &str, dir: &std::path::Path) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tollbooth"))
+    let binary =
+        std::env::var("BENCH_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tollbooth").into());
+    let mut child = Command::new(binary)
         .current_dir(dir)
         .arg("serve")
         .env("TOLLBOOTH_DATABASE_URL", database_url)
@@ -120,7 +325,7 @@ fn start_server(database_url: &str, dir: &std::path::Path) -> (std::process::Chi
         .expect("start tollbooth serve");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (child, base);
+            return Server { child, base };
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -18,6 +18,9 @@ use tollbooth_core::store::{Pending, Store, StoreError, within};
 use crate::health::Health;
 
 const BATCH: usize = 500;
+/// How long a busy applier lets deliveries gather before its next pass: well inside the
+/// promise that what is acknowledged is metered within a second.
+const GATHER: Duration = Duration::from_millis(25);
 /// Also look without being woken: deliveries stored by another instance, or before a restart.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// A pass writes a whole batch and its decisions: several statements, each within the
@@ -47,16 +50,27 @@ async fn run(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms, health: H
     loop {
         let deadline = store.deadline() * STATEMENTS_PER_PASS;
         health.busy(PART, deadline * 2);
+        let started = std::time::Instant::now();
         let outcome = within(deadline, pass(store.as_ref(), &terms)).await;
         health.report(PART, &outcome);
         match outcome {
             Ok(applied) => {
+                if applied > 0 {
+                    metrics::histogram!("webhook_stage_seconds", "stage" => "apply")
+                        .record(started.elapsed().as_secs_f64());
+                }
                 backoff = Duration::from_millis(100);
                 metrics::counter!("webhook_deliveries_applied_total").increment(applied as u64);
                 if applied == BATCH {
                     continue;
                 }
                 let _ = tokio::time::timeout(IDLE_POLL, stored.notified()).await;
+                if applied > 0 {
+                    // Deliveries are streaming in: let more of them gather, so that one pass
+                    // (whose reads and writes cost much the same for 10 deliveries as for
+                    // 200) applies many. An idle applier answers the first delivery at once.
+                    tokio::time::sleep(GATHER).await;
+                }
             }
             Err(e) => {
                 metrics::counter!("webhook_apply_failures_total").increment(1);

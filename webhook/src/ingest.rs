@@ -113,29 +113,33 @@ const FAILURE_SHOWS_FOR: Duration = Duration::from_secs(10);
 
 #[tracing::instrument(skip_all, fields(deliveries = batch.len()))]
 async fn commit(store: &dyn Store, batch: Vec<Job>, stored: &Notify, health: &Health) {
-    let deliveries: Vec<NewDelivery> = batch.iter().map(|job| job.delivery.clone()).collect();
+    let (deliveries, answers): (Vec<NewDelivery>, Vec<_>) =
+        batch.into_iter().map(|job| (job.delivery, job.done)).unzip();
+    let started = std::time::Instant::now();
     let outcome = store_within_deadline(store, &deliveries).await;
+    metrics::histogram!("webhook_stage_seconds", "stage" => "commit")
+        .record(started.elapsed().as_secs_f64());
     let outage = match &outcome {
         Err(Failure::Unavailable) => Err("deliveries could not be stored".to_owned()),
         _ => Ok(()),
     };
     health.report_for("ingest", outage, FAILURE_SHOWS_FOR);
-    if matches!(outcome, Err(Failure::Refused(_)) | Err(Failure::Failed)) && batch.len() > 1 {
-        for job in batch {
-            let alone = store_within_deadline(store, std::slice::from_ref(&job.delivery)).await;
+    if matches!(outcome, Err(Failure::Refused(_)) | Err(Failure::Failed)) && deliveries.len() > 1 {
+        for (delivery, done) in deliveries.iter().zip(answers) {
+            let alone = store_within_deadline(store, std::slice::from_ref(delivery)).await;
             if alone.is_ok() {
                 stored.notify_one();
             }
-            let _ = job.done.send(alone);
+            let _ = done.send(alone);
         }
         return;
     }
     if outcome.is_ok() {
         stored.notify_one();
     }
-    for job in batch {
+    for done in answers {
         // The requester may have gone away; the delivery is stored all the same.
-        let _ = job.done.send(outcome.clone());
+        let _ = done.send(outcome.clone());
     }
 }
 

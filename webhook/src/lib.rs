@@ -4,6 +4,7 @@
 
 mod admin;
 pub mod applier;
+mod checkpointer;
 mod discord;
 mod divisions;
 mod error;

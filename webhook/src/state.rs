@@ -28,6 +28,7 @@ use tollbooth_core::store::Store;
 use url::Url;
 
 use crate::applier::Applier;
+use crate::checkpointer::Checkpointer;
 use crate::discord::Endpoint;
 use crate::health::{Health, StorageProbe};
 use crate::ingest::Ingest;
@@ -142,6 +143,7 @@ impl AppState {
             outbox,
             storage_probe: StorageProbe { store: store.clone(), health: health.clone() },
             retention: Retention { store: store.clone(), days: config.retention.deliveries_days },
+            checkpointer: Checkpointer { store: store.clone() },
         };
         let discord = http.and_then(|http| endpoint(&config, &bot, http));
         let state = AppState {

@@ -3,6 +3,7 @@
 //! tracing span.
 
 use crate::applier::Applier;
+use crate::checkpointer::Checkpointer;
 use crate::health::StorageProbe;
 use crate::ingest;
 use crate::outbox;
@@ -19,16 +20,20 @@ pub struct Workers {
     pub storage_probe: StorageProbe,
     /// Deletes applied deliveries past `retention.deliveries_days`.
     pub retention: Retention,
+    /// Checkpoints SQLite's write-ahead log beside the writer.
+    pub checkpointer: Checkpointer,
 }
 
 impl Workers {
     /// Starts every worker as a task of its own. Must be called inside a Tokio runtime.
     pub fn spawn(self) {
-        let Workers { ingest_writer, applier, outbox, storage_probe, retention } = self;
+        let Workers { ingest_writer, applier, outbox, storage_probe, retention, checkpointer } =
+            self;
         tokio::spawn(ingest_writer.run());
         tokio::spawn(applier.run());
         tokio::spawn(outbox.run());
         tokio::spawn(storage_probe.run());
         tokio::spawn(retention.run());
+        tokio::spawn(checkpointer.run());
     }
 }

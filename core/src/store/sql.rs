@@ -43,7 +43,11 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 #[derive(Clone, Debug)]
 pub struct SqlStore {
+    /// For reads (and everything on PostgreSQL).
     pool: AnyPool,
+    /// For writes: on SQLite one connection of its own, so that writers queue in the process
+    /// rather than on the file lock; on PostgreSQL the same pool.
+    writer: AnyPool,
     backend: Backend,
     deadline: Duration,
 }
@@ -67,62 +71,34 @@ impl SqlStore {
     pub async fn connect_with(url: &str, deadline: Duration) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let (url, max_connections) = match backend {
+        let url = match backend {
             Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
                 let sep = if url.contains('?') { '&' } else { '?' };
-                (format!("{url}{sep}mode=rwc"), 8)
+                format!("{url}{sep}mode=rwc")
             }
-            Backend::Sqlite => (url.to_owned(), 8),
-            Backend::Postgres => (url.to_owned(), 16),
+            _ => url.to_owned(),
         };
-        let ms = deadline.as_millis();
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(deadline.min(Duration::from_secs(5)))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    let settings = match backend {
-                        // WAL lets readers run beside the writer; NORMAL is durable in WAL
-                        // mode except on power loss, where the last commits may roll back.
-                        Backend::Sqlite => vec![
-                            "PRAGMA journal_mode = WAL".to_owned(),
-                            "PRAGMA synchronous = NORMAL".to_owned(),
-                            "PRAGMA foreign_keys = ON".to_owned(),
-                            format!("PRAGMA busy_timeout = {ms}"),
-                        ],
-                        Backend::Postgres => vec![
-                            format!("SET statement_timeout = {ms}"),
-                            format!("SET lock_timeout = {ms}"),
-                            format!("SET idle_in_transaction_session_timeout = {}", ms * 6),
-                        ],
-                    };
-                    for setting in settings {
-                        sqlx::query(AssertSqlSafe(setting)).execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            })
-            // sqlx pings every connection given back to the pool, without a timeout: on a
-            // connection the network has stalled that ping waits forever and holds a place in
-            // the pool. While calls are being abandoned at their deadline (a stall), each
-            // released connection is pinged first within the deadline, and one that misses it
-            // is closed; otherwise this adds nothing to a release.
-            .after_release(move |conn, _| {
-                Box::pin(async move {
-                    if !super::calls_abandoned_lately() {
-                        return Ok(true);
-                    }
-                    // An error makes sqlx drop the connection without a goodbye, which could
-                    // wait on the same silent network.
-                    match tokio::time::timeout(deadline, conn.ping()).await {
-                        Ok(pinged) => pinged.map(|()| true),
-                        Err(_) => Err(sqlx::Error::Io(std::io::ErrorKind::TimedOut.into())),
-                    }
-                })
-            })
-            .connect(&url)
-            .await?;
-        Ok(SqlStore { pool, backend, deadline })
+        let (pool, writer) = match backend {
+            // SQLite takes one writer at a time. Writers that each had a connection would
+            // queue on the file lock by sleeping in its busy handler (1, 2, 5, 10 … ms), so
+            // every write goes through one connection of its own and writers queue in the
+            // process instead, woken the moment it is free; reads use the other pool, beside
+            // the writer (WAL).
+            // An in-memory database lives in its one connection.
+            Backend::Sqlite if url.contains(":memory:") => {
+                let pool = connect_pool(&url, backend, deadline, 1).await?;
+                (pool.clone(), pool)
+            }
+            Backend::Sqlite => {
+                let writer = connect_pool(&url, backend, deadline, 1).await?;
+                (connect_pool(&url, backend, deadline, 8).await?, writer)
+            }
+            Backend::Postgres => {
+                let pool = connect_pool(&url, backend, deadline, 16).await?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(SqlStore { pool, writer, backend, deadline })
     }
 
     /// Applies the migrations on a connection of their own, without the statement deadline
@@ -132,12 +108,13 @@ impl SqlStore {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await?;
         }
         let done = migrator.run(&mut *conn).await;
         conn.close_on_drop();
+        drop(conn);
         done?;
         self.normalise_emails().await
     }
@@ -213,16 +190,77 @@ impl SqlStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     /// A write transaction. SQLite's must take the write lock up front (`IMMEDIATE`): a
     /// deferred one that reads first fails with SQLITE_BUSY instead of waiting its turn.
     async fn write(&self) -> Result<Transaction<'static, Any>, StoreError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         })
     }
+}
+
+/// A pool of up to `max_connections` with tollbooth's settings on each new connection.
+async fn connect_pool(
+    url: &str,
+    backend: Backend,
+    deadline: Duration,
+    max_connections: u32,
+) -> Result<AnyPool, StoreError> {
+    let ms = deadline.as_millis();
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(deadline.min(Duration::from_secs(5)))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                let settings = match backend {
+                    // WAL lets readers run beside the writer; NORMAL is durable in WAL mode
+                    // except on power loss, where the last commits may roll back.
+                    // A commit checkpoints the log itself only once it holds 10,000 pages
+                    // (about 40 MB): `serve` checkpoints beside the writer long before.
+                    Backend::Sqlite => vec![
+                        "PRAGMA journal_mode = WAL".to_owned(),
+                        "PRAGMA synchronous = NORMAL".to_owned(),
+                        "PRAGMA wal_autocheckpoint = 10000".to_owned(),
+                        "PRAGMA foreign_keys = ON".to_owned(),
+                        format!("PRAGMA busy_timeout = {ms}"),
+                    ],
+                    Backend::Postgres => vec![
+                        format!("SET statement_timeout = {ms}"),
+                        format!("SET lock_timeout = {ms}"),
+                        format!("SET idle_in_transaction_session_timeout = {}", ms * 6),
+                    ],
+                };
+                for setting in settings {
+                    sqlx::query(AssertSqlSafe(setting)).execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+        // sqlx pings every connection given back to the pool, without a timeout: on a
+        // connection the network has stalled that ping waits forever and holds a place in the
+        // pool. While calls are being abandoned at their deadline (a stall), each released
+        // connection is pinged first within the deadline, and one that misses it is closed;
+        // otherwise this adds nothing to a release.
+        .after_release(move |conn, _| {
+            Box::pin(async move {
+                if !super::calls_abandoned_lately() {
+                    return Ok(true);
+                }
+                // An error makes sqlx drop the connection without a goodbye, which could wait
+                // on the same silent network.
+                match tokio::time::timeout(deadline, conn.ping()).await {
+                    Ok(pinged) => pinged.map(|()| true),
+                    Err(_) => Err(sqlx::Error::Io(std::io::ErrorKind::TimedOut.into())),
+                }
+            })
+        })
+        .connect(url)
+        .await?;
+    Ok(pool)
 }
 
 /// An error text as stored beside what it is about: without NULs (which PostgreSQL's text
@@ -271,6 +309,19 @@ pub(crate) fn refused(
         Some(rule) if rules.contains(&rule) => what(),
         _ => e.into(),
     }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Binds each of `values` in turn, for the placeholders [`list`] wrote.
+pub(crate) fn bind_each<'q, T>(
+    query: AnyQuery<'q>,
+    values: impl IntoIterator<Item = T>,
+) -> AnyQuery<'q>
+where
+    T: 'q + Send + sqlx::Encode<'q, Any> + sqlx::Type<Any>,
+{
+    values.into_iter().fold(query, |query, value| query.bind(value))
 }
 
 /// `$first,…`: `n` numbered placeholders, for a list of values bound one by one (`IN (…)`).
@@ -327,6 +378,13 @@ impl Store for SqlStore {
         Ok(Box::new(SqlTx(self.pool.begin().await?)))
     }
 
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -338,7 +396,7 @@ impl Store for SqlStore {
              ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
         )
         .bind(millis(at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

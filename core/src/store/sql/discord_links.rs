@@ -27,7 +27,7 @@ impl DiscordLinkStore for SqlStore {
         .bind(host.as_str())
         .bind(linked_by.to_string())
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -55,7 +55,7 @@ impl DiscordLinkStore for SqlStore {
         sqlx::query("UPDATE discord_links SET lang = $1 WHERE discord_user_id = $2")
             .bind(lang.code())
             .bind(user)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

@@ -34,7 +34,7 @@ pub(super) async fn enqueue_on(
 #[async_trait]
 impl OutboxStore for SqlStore {
     async fn enqueue(&self, key: &str, effect: &Effect) -> Result<bool, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         enqueue_on(&mut conn, key, effect).await
     }
 
@@ -138,7 +138,7 @@ impl OutboxStore for SqlStore {
         .bind(millis(until))
         .bind(id)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -157,7 +157,7 @@ impl OutboxStore for SqlStore {
         .bind(millis(at))
         .bind(id)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -178,7 +178,7 @@ impl OutboxStore for SqlStore {
         .bind(millis(retry_at))
         .bind(id)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::payments::{amount, corrupt, order, payment, time};
 use super::site::prices;
-use super::{Constraint, SqlStore, flag, list, millis, parsed, refused};
+use super::{Constraint, SqlStore, bind_each, flag, list, millis, parsed, refused};
 use crate::email::Email;
 use crate::money::{Currency, Money};
 use crate::outbox::Recipient;
@@ -67,10 +67,7 @@ pub(super) async fn exempt(conn: &mut AnyConnection, host: &Email) -> Result<boo
         "SELECT COUNT(*) AS n FROM pay_per_use_exemptions WHERE subject IN ({})",
         list(1, subjects.len())
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for subject in subjects {
-        query = query.bind(subject);
-    }
+    let query = bind_each(sqlx::query(AssertSqlSafe(sql)), subjects);
     Ok(query.fetch_one(&mut *conn).await?.try_get::<i64, _>("n")? > 0)
 }
 
@@ -110,10 +107,10 @@ pub(super) async fn newest_session_order_without(
          ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
         list(2, states.len())
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(payer.as_str());
-    for state in states {
-        query = query.bind(state.as_str());
-    }
+    let query = bind_each(
+        sqlx::query(AssertSqlSafe(sql)).bind(payer.as_str()),
+        states.iter().map(|s| s.as_str()),
+    );
     let row = query.fetch_optional(&mut *conn).await?;
     row.map(|r| parsed(&r, "id")).transpose()
 }
@@ -377,7 +374,7 @@ impl PayPerUseStore for SqlStore {
         } else {
             sqlx::query("DELETE FROM pay_per_use_exemptions WHERE subject = $1").bind(who.subject())
         };
-        query.execute(&self.pool).await?;
+        query.execute(&self.writer).await?;
         Ok(())
     }
 
@@ -398,7 +395,7 @@ impl PayPerUseStore for SqlStore {
         .bind(amount.to_string())
         .bind(amount.currency().code())
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| {
             refused(e, &[Constraint::ForeignKey], || {

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{Constraint, SqlStore, list, millis, parsed, refused};
+use super::{Constraint, SqlStore, bind_each, list, millis, parsed, refused};
 use crate::money::{Currency, Money};
 use crate::payments::order::{Binding, Order, OrderId, Purchase};
 use crate::payments::payment::{Event, Payment, PaymentId, State};
@@ -209,10 +209,10 @@ pub(super) async fn other_payments_in(
         "SELECT COUNT(*) AS n FROM payments WHERE order_id = $1 AND id <> $2 AND state IN ({})",
         list(3, states.len())
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(order.as_str()).bind(except.as_str());
-    for state in states {
-        query = query.bind(state.as_str());
-    }
+    let query = bind_each(
+        sqlx::query(AssertSqlSafe(sql)).bind(order.as_str()).bind(except.as_str()),
+        states.iter().map(|s| s.as_str()),
+    );
     let n: i64 = query.fetch_one(&mut *conn).await?.try_get("n")?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
@@ -266,7 +266,7 @@ pub(super) async fn load_order(
 #[async_trait]
 impl PaymentStore for SqlStore {
     async fn create_order(&self, o: &Order) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         insert_order(&mut conn, o).await
     }
 
@@ -340,7 +340,7 @@ impl PaymentStore for SqlStore {
         .bind(token)
         .bind(millis(Utc::now()))
         .bind(id.as_str())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| {
             refused(e, &[Constraint::Unique], || {
@@ -485,7 +485,7 @@ impl PaymentStore for SqlStore {
         .bind(millis(Utc::now()))
         .bind(id.as_str())
         .bind(step)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -516,7 +516,7 @@ impl PaymentStore for SqlStore {
         .bind(fields)
         .bind(c.outcome.as_str())
         .bind(millis(c.received_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 use super::payments::{amount, corrupt, insert_order, time};
-use super::{Constraint, SqlStore, list, millis, opt_time, parsed};
+use super::{Constraint, SqlStore, bind_each, list, millis, opt_time, parsed};
 use crate::fee_based::registration::{
     self, Fee, Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
@@ -153,10 +153,10 @@ pub(super) async fn count_in(
          WHERE platform = $1 AND meeting_id = $2 AND state IN ({})",
         list(3, states.len())
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id);
-    for state in states {
-        query = query.bind(state.as_str());
-    }
+    let query = bind_each(
+        sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id),
+        states.iter().map(|s| s.as_str()),
+    );
     let n: i64 = query.fetch_one(conn).await?.try_get("n")?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
@@ -176,10 +176,10 @@ pub(super) async fn registrations_in(
         ),
         list(3, states.len())
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id);
-    for state in states {
-        query = query.bind(state.as_str());
-    }
+    let query = bind_each(
+        sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id),
+        states.iter().map(|s| s.as_str()),
+    );
     query.fetch_all(conn).await?.iter().map(registration).collect()
 }
 
@@ -296,13 +296,13 @@ impl SqlStore {
             ),
             list(4, open.len())
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(r.platform.as_str())
-            .bind(r.meeting_id.as_str())
-            .bind(r.discord_user_id.to_string());
-        for state in open {
-            query = query.bind(state.as_str());
-        }
+        let query = bind_each(
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(r.platform.as_str())
+                .bind(r.meeting_id.as_str())
+                .bind(r.discord_user_id.to_string()),
+            open.iter().map(|s| s.as_str()),
+        );
         query.fetch_optional(&self.pool).await?.as_ref().map(registration).transpose()
     }
 
@@ -315,13 +315,13 @@ impl SqlStore {
              WHERE platform = $1 AND meeting_id = $2 AND email = $3 AND state IN ({})",
             list(4, open.len())
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(r.platform.as_str())
-            .bind(r.meeting_id.as_str())
-            .bind(r.attendee.email.as_str());
-        for state in open {
-            query = query.bind(state.as_str());
-        }
+        let query = bind_each(
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(r.platform.as_str())
+                .bind(r.meeting_id.as_str())
+                .bind(r.attendee.email.as_str()),
+            open.iter().map(|s| s.as_str()),
+        );
         Ok(query.fetch_one(&self.pool).await?.try_get::<i64, _>("n")? > 0)
     }
 }
@@ -349,7 +349,7 @@ impl RegistrationStore for SqlStore {
         .bind(s.fee.as_ref().and_then(|f| f.deadline).map(millis))
         .bind(s.cancelled_at.map(millis))
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Row, Transaction};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row, Transaction};
 
 use super::{SqlStore, SqlTx, flag, millis, opt_time, parsed, storable_text};
 use crate::metering::service::{Applied, SessionKey, WhenApplied};
@@ -29,20 +29,18 @@ impl SessionStore for SqlStore {
             return Ok(0);
         }
         // One multi-row statement: one round trip and one commit for the whole batch. Only
-        // placeholders are formatted into the SQL; every value is bound.
-        let mut sql = String::from(
-            "INSERT INTO deliveries (platform, digest, meeting_id, body, received_at) VALUES ",
+        // placeholders are formatted into the SQL; every value is bound. The rows are padded
+        // to a power of two with repeats of the last delivery (a repeat is a conflict, which
+        // stores nothing), so that a connection prepares at most one statement per size and
+        // then finds it in its cache: one round trip on PostgreSQL instead of two.
+        let rows = deliveries.len().next_power_of_two();
+        let sql = format!(
+            "INSERT INTO deliveries (platform, digest, meeting_id, body, received_at) VALUES {}
+             ON CONFLICT (platform, digest) DO NOTHING",
+            placeholders(rows, 5, 1)
         );
-        for i in 0..deliveries.len() {
-            let n = i * 5;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("(${},${},${},${},${})", n + 1, n + 2, n + 3, n + 4, n + 5));
-        }
-        sql.push_str(" ON CONFLICT (platform, digest) DO NOTHING");
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for d in deliveries {
+        for d in padded(deliveries) {
             query = query
                 .bind(d.platform.as_str())
                 .bind(d.digest.as_str())
@@ -50,7 +48,7 @@ impl SessionStore for SqlStore {
                 .bind(d.body.as_str())
                 .bind(millis(d.received_at));
         }
-        Ok(query.execute(&self.pool).await?.rows_affected())
+        Ok(query.execute(&self.writer).await?.rows_affected())
     }
 
     async fn apply_deliveries(
@@ -58,10 +56,9 @@ impl SessionStore for SqlStore {
         which: Pending,
         after: &dyn WhenApplied,
     ) -> Result<usize, StoreError> {
-        let mut conn = self.pool.acquire().await?;
         let applied = match self.backend {
             Backend::Postgres => {
-                let mut tx = conn.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(APPLY_LOCK)
                     .execute(&mut *tx)
@@ -75,8 +72,10 @@ impl SessionStore for SqlStore {
                 // deliveries waits only for the short write below. Only the applier writes
                 // sessions and connections, and the write checks that no other applier took
                 // these deliveries meanwhile.
-                let Some(batch) = read_batch(&mut conn, which).await? else { return Ok(0) };
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                let mut reader = self.pool.acquire().await?;
+                let Some(batch) = read_batch(&mut reader, which).await? else { return Ok(0) };
+                drop(reader);
+                let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
                 let applied = write_batch(&mut tx, &batch, after).await?;
                 finish(tx, applied).await?
             }
@@ -102,7 +101,7 @@ impl SessionStore for SqlStore {
         .bind(millis(Utc::now()))
         .bind(storable_text(why))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -148,7 +147,7 @@ impl SessionStore for SqlStore {
         )
         .bind(millis(before))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -315,7 +314,7 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
         );
         names.sort();
         names.dedup();
-        for chunk in names.chunks(500) {
+        for chunk in names.chunks(512) {
             load_connections(&mut *conn, &key, chunk, &mut batch.connections).await?;
         }
     }
@@ -352,11 +351,11 @@ async fn write_batch(
         return Ok(0);
     }
     let sessions: Vec<&Session> = batch.sessions.values().collect();
-    for chunk in sessions.chunks(1000) {
+    for chunk in sized_chunks(&sessions, 512) {
         save_sessions(&mut *conn, chunk, now).await?;
     }
     let connections: Vec<(&ConnectionKey, &Connection)> = batch.connections.iter().collect();
-    for chunk in connections.chunks(1000) {
+    for chunk in sized_chunks(&connections, 512) {
         save_connections(&mut *conn, chunk).await?;
     }
     after.applied(&mut SqlTx(&mut *conn), &batch.applied, Utc::now()).await?;
@@ -370,6 +369,30 @@ async fn write_batch(
             .await?;
     }
     Ok(batch.ids.len())
+}
+
+/// `items` in chunks whose sizes are powers of two, largest first (at most `most`, itself a
+/// power of two): a statement per size, which each connection prepares once and then finds in
+/// its statement cache, instead of a new statement for every batch's count.
+fn sized_chunks<T>(items: &[T], most: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = most.min(1 << rest.len().ilog2());
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        Some(chunk)
+    })
+}
+
+/// `values` padded to a power of two with repeats of the last one, for an `IN` list (where a
+/// repeat changes nothing) whose statement is then one of a few sizes; see [`sized_chunks`].
+fn padded<T>(values: &[T]) -> impl Iterator<Item = &T> {
+    let last = values.last();
+    let pad = values.len().next_power_of_two() - values.len();
+    values.iter().chain(std::iter::repeat_n(last, pad).flatten())
 }
 
 /// `(${first},…),(…)`: `rows` groups of `columns` numbered placeholders.
@@ -427,11 +450,11 @@ async fn load_connections(
     let sql = format!(
         "SELECT participant, device, joined_at, left_at, computer, telephone_audio
          FROM connections WHERE platform = $1 AND meeting_id = $2 AND participant IN {}",
-        placeholders(1, participants.len(), 3)
+        placeholders(1, participants.len().next_power_of_two(), 3)
     );
     let mut query =
         sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id.as_str());
-    for p in participants {
+    for p in padded(participants) {
         query = query.bind(p.as_str());
     }
     for row in query.fetch_all(&mut *conn).await? {
@@ -489,12 +512,31 @@ async fn mark_processed(
 ) -> Result<bool, StoreError> {
     let sql = format!(
         "UPDATE deliveries SET processed_at = $1 WHERE processed_at IS NULL AND id IN {}",
-        placeholders(1, ids.len(), 2)
+        placeholders(1, ids.len().next_power_of_two(), 2)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now);
-    for id in ids {
+    for id in padded(ids) {
         query = query.bind(*id);
     }
     let marked = query.execute(&mut *conn).await?.rows_affected();
     Ok(marked == ids.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_come_in_a_few_sizes_whatever_the_count() {
+        let items: Vec<u32> = (0..1300).collect();
+        let sizes: Vec<usize> = sized_chunks(&items, 512).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [512, 512, 256, 16, 4]);
+        let again: Vec<u32> = sized_chunks(&items, 512).flatten().copied().collect();
+        assert_eq!(again, items, "every item once, in order");
+        assert_eq!(sized_chunks(&items[..0], 512).count(), 0);
+
+        let padded: Vec<u32> = padded(&items[..5]).copied().collect();
+        assert_eq!(padded, [0, 1, 2, 3, 4, 4, 4, 4]);
+        assert_eq!(super::padded(&items[..4]).count(), 4);
+    }
 }

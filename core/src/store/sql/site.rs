@@ -140,7 +140,7 @@ impl SiteStore for SqlStore {
         .bind(s.pay_per_use_enabled)
         .bind(s.fee_based_enabled)
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         settings_updated(done)
     }
@@ -150,7 +150,7 @@ impl SiteStore for SqlStore {
             sqlx::query("UPDATE site_settings SET country = $1, updated_at = $2 WHERE id = 1")
                 .bind(country.code())
                 .bind(millis(Utc::now()))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         settings_updated(done)
     }
@@ -161,7 +161,7 @@ impl SiteStore for SqlStore {
         )
         .bind(methods.map(method::join))
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         settings_updated(done)
     }
@@ -171,7 +171,7 @@ impl SiteStore for SqlStore {
             sqlx::query("UPDATE site_settings SET over_budget = $1, updated_at = $2 WHERE id = 1")
                 .bind(policy.as_str())
                 .bind(millis(Utc::now()))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         settings_updated(done)
     }
@@ -200,7 +200,7 @@ impl SiteStore for SqlStore {
         .bind(division.id.as_str())
         .bind(division.name.as_str())
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -232,7 +232,7 @@ impl SiteStore for SqlStore {
         .bind(host.email.as_str())
         .bind(host.division.as_ref().map(|d| d.as_str().to_owned()))
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| {
             refused(e, &[Constraint::ForeignKey, Constraint::Check], || {

@@ -26,7 +26,7 @@ impl WebhookSecretStore for SqlStore {
         .bind(hook_id)
         .bind(secret.expose_secret())
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
