@@ -75,7 +75,9 @@ async fn run(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms, health: H
             Err(e) => {
                 metrics::counter!("webhook_apply_failures_total").increment(1);
                 tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), retry_in = ?backoff, "applying deliveries failed");
-                tokio::time::sleep(backoff).await;
+                // A delivery committed meanwhile says the database takes writes again: try
+                // at once rather than at the end of a backoff that may have grown to 30 s.
+                let _ = tokio::time::timeout(backoff, stored.notified()).await;
                 backoff = (backoff * 2).min(Duration::from_secs(30));
             }
         }
