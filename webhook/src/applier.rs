@@ -16,6 +16,7 @@ use tollbooth_core::pay_per_use::terms::Terms;
 use tollbooth_core::store::{Pending, Store, StoreError, within};
 
 use crate::health::Health;
+use crate::metrics::{Stage, stage};
 
 const BATCH: usize = 500;
 /// How long a busy applier lets deliveries gather before its next pass: well inside the
@@ -56,8 +57,7 @@ async fn run(store: Arc<dyn Store>, stored: Arc<Notify>, terms: Terms, health: H
         match outcome {
             Ok(applied) => {
                 if applied > 0 {
-                    metrics::histogram!("webhook_stage_seconds", "stage" => "apply")
-                        .record(started.elapsed().as_secs_f64());
+                    stage(Stage::Apply, started);
                 }
                 backoff = Duration::from_millis(100);
                 metrics::counter!("webhook_deliveries_applied_total").increment(applied as u64);

@@ -19,6 +19,7 @@ use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tollbooth_core::store::{Backend, NewDelivery, Store, StoreError, within};
 
 use crate::health::Health;
+use crate::metrics::{Stage, stage};
 
 /// Most deliveries written in one statement.
 const MAX_BATCH: usize = 512;
@@ -117,8 +118,7 @@ async fn commit(store: &dyn Store, batch: Vec<Job>, stored: &Notify, health: &He
         batch.into_iter().map(|job| (job.delivery, job.done)).unzip();
     let started = std::time::Instant::now();
     let outcome = store_within_deadline(store, &deliveries).await;
-    metrics::histogram!("webhook_stage_seconds", "stage" => "commit")
-        .record(started.elapsed().as_secs_f64());
+    stage(Stage::Commit, started);
     let outage = match &outcome {
         Err(Failure::Unavailable) => Err("deliveries could not be stored".to_owned()),
         _ => Ok(()),

@@ -24,6 +24,31 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
+/// The stages a delivery passes on its way in, timed in `webhook_stage_seconds`.
+#[derive(Clone, Copy)]
+pub enum Stage {
+    /// Signature check and parse.
+    Verify,
+    /// From handing the delivery to the ingest writer until its commit answered.
+    Store,
+    /// One group commit.
+    Commit,
+    /// One applier pass that applied something.
+    Apply,
+}
+
+/// Records how long `stage` took since `started`.
+pub fn stage(stage: Stage, started: Instant) {
+    let name = match stage {
+        Stage::Verify => "verify",
+        Stage::Store => "store",
+        Stage::Commit => "commit",
+        Stage::Apply => "apply",
+    };
+    metrics::histogram!("webhook_stage_seconds", "stage" => name)
+        .record(started.elapsed().as_secs_f64());
+}
+
 pub async fn render(State(state): State<AppState>) -> String {
     state.metrics.render()
 }

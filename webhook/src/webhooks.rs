@@ -1,6 +1,6 @@
 //! `POST /webhooks/webex` and `POST /webhooks/zoom`: verify, store, then answer.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -14,6 +14,7 @@ use tollbooth_core::platform::{
 };
 use tollbooth_core::store::NewDelivery;
 
+use crate::metrics::{Stage, stage};
 use crate::{ApiError, AppState};
 
 /// The largest delivery accepted; larger ones are answered 413 before any work is done.
@@ -66,10 +67,10 @@ async fn receive(
                 .map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
             let delivery =
                 NewDelivery { platform, digest, meeting_id, body, received_at: Utc::now() };
+            stage(Stage::Verify, started);
             let verified = Instant::now();
-            stage("verify", verified - started);
             state.ingest.submit(delivery).await?;
-            stage("store", verified.elapsed());
+            stage(Stage::Store, verified);
             Ok(Json(json!({ "status": "stored" })))
         }
         Inbound::Ignored { what } => {
@@ -83,11 +84,6 @@ async fn receive(
             Ok(Json(json!({ "plainToken": plain_token, "encryptedToken": encrypted })))
         }
     }
-}
-
-/// How long each step of taking a delivery in took, for `/metrics` (`webhook_stage_seconds`).
-fn stage(name: &'static str, took: Duration) {
-    metrics::histogram!("webhook_stage_seconds", "stage" => name).record(took.as_secs_f64());
 }
 
 enum Refused {

@@ -85,8 +85,7 @@ pub async fn registrant_admitted(
     tx.set_registrant(id, registrant, state).await?;
     if approve {
         reg.join_url.clone_from(&registrant.join_url);
-        let session =
-            tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+        let session = tx.scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
         let paid: PaymentId = reg
             .payment_id
             .as_deref()
@@ -120,7 +119,7 @@ pub async fn registrant_refused(store: &dyn Store, id: &RegistrationId) -> Resul
     else {
         return Ok(());
     };
-    let session = tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+    let session = tx.scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
     let refused = registration::Closed::PlatformRefused;
     tx.set_registration_state(id, RegistrationState::Refunded, None, Some(&refused.reason()))
         .await?;
@@ -152,7 +151,7 @@ pub async fn cancel_session(
     let mut tx = store.begin().await?;
     let now = tx.cancel_scheduled(platform, meeting_id, at).await?;
     let session = tx
-        .lock_scheduled(platform, meeting_id)
+        .scheduled(platform, meeting_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("session {platform}/{meeting_id}")))?;
     let mut summary = Cancelled { now, ..Cancelled::default() };

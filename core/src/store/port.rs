@@ -197,6 +197,12 @@ pub trait Tx: Send {
         states: &[RegistrationState],
     ) -> Result<Vec<Registration>, StoreError>;
 
+    async fn scheduled(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<ScheduledSession>, StoreError>;
+
     /// A scheduled session, locked until the transaction ends, so that concurrent payments
     /// count its seats one at a time.
     async fn lock_scheduled(

@@ -229,6 +229,14 @@ where
         registrations::registrations_in(&mut self.0, platform, meeting_id, states).await
     }
 
+    async fn scheduled(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<ScheduledSession>, StoreError> {
+        registrations::load_scheduled(&mut *self.0, platform, meeting_id).await
+    }
+
     async fn lock_scheduled(
         &mut self,
         platform: PlatformKind,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row, Transaction};
 
-use super::{SqlStore, SqlTx, flag, millis, opt_time, parsed, storable_text};
+use super::{SqlStore, SqlTx, flag, list, millis, opt_time, parsed, storable_text};
 use crate::metering::service::{Applied, SessionKey, WhenApplied};
 use crate::metering::session::Session;
 use crate::metering::{Connection, SessionTimes};
@@ -398,11 +398,7 @@ fn padded<T>(values: &[T]) -> impl Iterator<Item = &T> {
 /// `(${first},…),(…)`: `rows` groups of `columns` numbered placeholders.
 fn placeholders(rows: usize, columns: usize, first: usize) -> String {
     (0..rows)
-        .map(|r| {
-            let group: Vec<String> =
-                (0..columns).map(|c| format!("${}", first + r * columns + c)).collect();
-            format!("({})", group.join(","))
-        })
+        .map(|r| format!("({})", list(first + r * columns, columns)))
         .collect::<Vec<_>>()
         .join(",")
 }
