@@ -9,9 +9,17 @@
 //! acknowledgement until every delivery is applied, read from the database), and the mean time
 //! of each ingest stage from the server's `/metrics`.
 //!
+//!
+//! Then, per tollbooth target, two very large sessions: a join storm (by default 10,000
+//! participants in one meeting), timed from its last acknowledgement until the session API
+//! shows every delivery applied; and a session of 50,000 connections, whose bill (the
+//! session API: every connection loaded and summed) is timed once it is applied. Last, each
+//! server's resident memory, idle before the load and idle after it.
+//!
 //! `cargo bench --bench ingest` (PostgreSQL from `TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/test`). Knobs: `BENCH_SESSIONS` (default 400, about
 //! 52 deliveries each), `BENCH_CONCURRENCY` (default `32,128`; a comma-separated list),
+//! `BENCH_STORM` and `BENCH_BILLED` (participants of the two large sessions; 0 skips one),
 //! `BENCH_SERVER` (another `tollbooth` binary to serve, such as an earlier commit's, to
 //! compare with the same load generator on the same machine state).
 
@@ -22,10 +30,14 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
+use chrono::Utc;
 use serde_json::Value;
 use sqlx::Connection;
+use tollbooth::simulation::{Plan, simulate};
+use tollbooth_core::platform::PlatformKind;
 
 const SECRET: &str = "bench-secret";
+const ADMIN: &str = "bench-admin";
 /// The stages `webhook_stage_seconds` times, in the order a delivery passes them.
 const STAGES: [&str; 4] = ["verify", "store", "commit", "apply"];
 
@@ -39,6 +51,8 @@ struct Target {
 struct Server {
     child: std::process::Child,
     base: String,
+    /// Resident memory once started, before any load, in KiB.
+    idle_rss_kb: u64,
 }
 
 /// One measured load run.
@@ -50,6 +64,21 @@ struct Row {
     load_cpu: f64,
     lag: Option<Duration>,
     stages: BTreeMap<&'static str, f64>,
+}
+
+/// One very large session, played once.
+struct Large {
+    target: &'static str,
+    participants: u32,
+    load: Value,
+    /// From the last acknowledgement until the session API showed every delivery applied.
+    readable_after: Duration,
+    /// One session API answer once applied (every connection loaded and billed), the median
+    /// of five.
+    bill: Duration,
+    connections: u64,
+    /// The server's usage equals what the generator's timeline adds up to.
+    matches: bool,
 }
 
 fn main() {
@@ -94,6 +123,22 @@ fn main() {
             rows.push(row);
         }
     }
+    let mut large = Vec::new();
+    for (knob, default) in [("BENCH_STORM", 10_000), ("BENCH_BILLED", 50_000)] {
+        let participants = std::env::var(knob).map_or(default, |n| {
+            n.parse().unwrap_or_else(|_| panic!("{knob} is a number of participants"))
+        });
+        for target in targets.iter().filter(|t| t.server.is_some() && participants > 0) {
+            seed += 1;
+            large.push(runtime.block_on(play_large(target, participants, seed)));
+        }
+    }
+    // Idle again: what the servers keep once the load is over.
+    std::thread::sleep(Duration::from_secs(2));
+    let memory: Vec<(&str, u64, u64)> = targets
+        .iter()
+        .filter_map(|t| t.server.as_ref().map(|s| (t.name, s.idle_rss_kb, rss_kb(s.child.id()))))
+        .collect();
     for target in &mut targets {
         if let Some(server) = &mut target.server {
             let _ = server.child.kill();
@@ -102,6 +147,7 @@ fn main() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     report(&rows, &sessions);
+    report_large(&large, &memory);
 }
 
 /// Runs the load once, measured: throughput and latency from the generator, CPU from `/proc`,
@@ -199,20 +245,21 @@ fn report(rows: &[Row], sessions: &str) {
     }
 }
 
-/// Runs the load generator once against `base` and returns its JSON summary.
+/// Runs the load generator once against `base` (sessions of 20 computers, the host's and 2
+/// phones) and returns its JSON summary.
 fn load(base: &str, sessions: &str, concurrency: u32, seed: u32) -> Value {
+    generate(
+        base,
+        &["--sessions", sessions, "--computers", "20", "--phones", "2"],
+        concurrency,
+        seed,
+    )
+}
+
+fn generate(base: &str, shape: &[&str], concurrency: u32, seed: u32) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_tollbooth"))
-        .args([
-            "simulate",
-            "--url",
-            base,
-            "--sessions",
-            sessions,
-            "--computers",
-            "20",
-            "--phones",
-            "2",
-        ])
+        .args(["simulate", "--url", base])
+        .args(shape)
         .args(["--concurrency", &concurrency.to_string(), "--seed", &seed.to_string()])
         .args(["--no-verify", "--json"])
         .env("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", SECRET)
@@ -227,6 +274,14 @@ fn load(base: &str, sessions: &str, concurrency: u32, seed: u32) -> Value {
 /// How long until the database holds no delivery that is not applied yet.
 async fn metering_lag(url: &str) -> Duration {
     let started = Instant::now();
+    all_applied(url, started).await;
+    started.elapsed()
+}
+
+/// Waits until the database holds no delivery that is not applied yet (at most two minutes
+/// after `since`).
+async fn all_applied(url: &str, since: Instant) {
+    let started = since;
     let mut db = sqlx::AnyConnection::connect(url).await.expect("read the bench database");
     loop {
         let pending: i64 =
@@ -235,10 +290,101 @@ async fn metering_lag(url: &str) -> Duration {
                 .await
                 .expect("count pending deliveries");
         if pending == 0 || started.elapsed() > Duration::from_secs(120) {
-            return started.elapsed();
+            return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Plays one session of `participants` computers besides the host (at 64 in flight), then
+/// times how soon the session API shows all of it applied and how long one bill takes.
+async fn play_large(target: &Target, participants: u32, seed: u32) -> Large {
+    let server = target.server.as_ref().expect("a tollbooth server");
+    let shape = ["--sessions", "1", "--computers", &participants.to_string(), "--phones", "0"];
+    let load = generate(&server.base, &shape, 64, seed);
+    let acknowledged = Instant::now();
+    // The generator's session, made again from its seed: its id and what it adds up to.
+    let played = simulate(&Plan {
+        platform: PlatformKind::Webex,
+        computers: participants,
+        phones: 0,
+        minutes: 60,
+        started_at: Utc::now(),
+        seed: u64::from(seed),
+    });
+    let url = format!("{}/api/v1/sessions/webex/{}", server.base, played.meeting_id);
+    let client = reqwest::Client::new();
+    let read = || async {
+        let started = Instant::now();
+        let response = client.get(&url).bearer_auth(ADMIN).send().await.expect("session API");
+        assert!(response.status().is_success(), "session API answered {}", response.status());
+        let view: Value = response.json().await.expect("session JSON");
+        (view, started.elapsed())
+    };
+    let database = target.database.as_deref().expect("a database");
+    let view = loop {
+        all_applied(database, acknowledged).await;
+        let (view, _) = read().await;
+        if view["pending_deliveries"] == 0 || acknowledged.elapsed() > Duration::from_secs(120) {
+            break view;
+        }
+    };
+    let readable_after = acknowledged.elapsed();
+    let mut bills = Vec::new();
+    for _ in 0..5 {
+        bills.push(read().await.1);
+    }
+    bills.sort();
+    let usage = &view["usage"];
+    let expected = played.expected;
+    Large {
+        target: target.name,
+        participants,
+        load,
+        readable_after,
+        bill: bills[bills.len() / 2],
+        connections: usage["connections"].as_u64().unwrap_or(0),
+        matches: usage["person_seconds"] == expected.person_seconds
+            && usage["teleconference_seconds"] == expected.teleconference_seconds,
+    }
+}
+
+fn report_large(large: &[Large], memory: &[(&str, u64, u64)]) {
+    println!(
+        "\nlarge sessions: one meeting of N computers and its host, 64 in flight; applied = \
+         from the last acknowledgement until the session API shows every delivery applied; \
+         bill = one session API answer (every connection loaded and summed), median of 5\n"
+    );
+    println!(
+        "{:<26}{:>8}{:>12}{:>10}{:>12}{:>10}{:>9}",
+        "target", "N", "connections", "events/s", "applied ms", "bill ms", "usage"
+    );
+    for l in large {
+        println!(
+            "{:<26}{:>8}{:>12}{:>10.0}{:>12.0}{:>10.1}{:>9}",
+            l.target,
+            l.participants,
+            l.connections,
+            l.load["per_second"].as_f64().unwrap_or(0.0),
+            l.readable_after.as_secs_f64() * 1000.0,
+            l.bill.as_secs_f64() * 1000.0,
+            if l.matches { "equal" } else { "DIFFERS" },
+        );
+    }
+    println!("\nresident memory, MiB (VmRSS): idle after start, idle after all of the above\n");
+    for (name, before, after) in memory {
+        println!("{name:<26}{:>8.1}{:>8.1}", *before as f64 / 1024.0, *after as f64 / 1024.0);
+    }
+}
+
+/// Resident memory of a process, in KiB (`VmRSS` in `/proc/{pid}/status`).
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// `webhook_stage_seconds` sums and counts per stage, from the server's `/metrics`.
@@ -320,12 +466,16 @@ fn start_server(database_url: &str, dir: &std::path::Path) -> Server {
         .env("TOLLBOOTH_DATABASE_URL", database_url)
         .env("TOLLBOOTH_BIND", format!("127.0.0.1:{port}"))
         .env("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", SECRET)
+        .env("TOLLBOOTH_ADMIN_TOKEN", ADMIN)
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("start tollbooth serve");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server { child, base };
+            // Let start-up work (migrations, workers' first passes) settle before measuring.
+            std::thread::sleep(Duration::from_secs(1));
+            let idle_rss_kb = rss_kb(child.id());
+            return Server { child, base, idle_rss_kb };
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, AssertSqlSafe, Connection as _, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Connection as _, Row, Transaction};
 
 use super::{Backend, Begun, Store, StoreError, Tx};
 use crate::email::Email;
@@ -327,6 +327,14 @@ where
 /// `$first,…`: `n` numbered placeholders, for a list of values bound one by one (`IN (…)`).
 pub(crate) fn list(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+}
+
+/// Which database a connection talks to, for the few statements whose SQL differs.
+pub(crate) fn backend_of(conn: &AnyConnection) -> Backend {
+    match conn.backend_name() {
+        "PostgreSQL" => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
 }
 
 pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
