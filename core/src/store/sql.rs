@@ -203,6 +203,13 @@ impl SqlStore {
     }
 }
 
+/// Reads map the database file rather than copy each page through `read()`: a bill reads all
+/// of a session's connections, and in a profile of the session API on 50,000 connections
+/// half the time went to copying pages from the kernel. Mapped pages are the kernel's page
+/// cache, shared by the connections and given back under memory pressure; writes still go
+/// through the write-ahead log.
+const MAP_DATABASE: &str = "PRAGMA mmap_size = 268435456";
+
 /// A pool of up to `max_connections` with tollbooth's settings on each new connection.
 async fn connect_pool(
     url: &str,
@@ -227,6 +234,7 @@ async fn connect_pool(
                         "PRAGMA wal_autocheckpoint = 10000".to_owned(),
                         "PRAGMA foreign_keys = ON".to_owned(),
                         format!("PRAGMA busy_timeout = {ms}"),
+                        MAP_DATABASE.to_owned(),
                     ],
                     Backend::Postgres => vec![
                         format!("SET statement_timeout = {ms}"),
