@@ -52,7 +52,7 @@ struct Server {
     child: std::process::Child,
     base: String,
     /// Resident memory once started, before any load, in KiB (see [`rss_kb`]).
-    idle_rss_kb: (u64, u64),
+    idle_rss_kb: Rss,
 }
 
 /// One measured load run.
@@ -135,7 +135,7 @@ fn main() {
     }
     // Idle again: what the servers keep once the load is over.
     std::thread::sleep(Duration::from_secs(2));
-    let memory: Vec<(&str, (u64, u64), (u64, u64))> = targets
+    let memory: Vec<(&str, Rss, Rss)> = targets
         .iter()
         .filter_map(|t| t.server.as_ref().map(|s| (t.name, s.idle_rss_kb, rss_kb(s.child.id()))))
         .collect();
@@ -349,7 +349,7 @@ async fn play_large(target: &Target, participants: u32, seed: u32) -> Large {
     }
 }
 
-fn report_large(large: &[Large], memory: &[(&str, (u64, u64), (u64, u64))]) {
+fn report_large(large: &[Large], memory: &[(&str, Rss, Rss)]) {
     println!(
         "\nlarge sessions: one meeting of N computers and its host, 64 in flight; applied = \
          from the last acknowledgement until the session API shows every delivery applied; \
@@ -377,21 +377,28 @@ fn report_large(large: &[Large], memory: &[(&str, (u64, u64), (u64, u64))]) {
     );
     println!("{:<26}{:>10}{:>10}{:>10}{:>10}", "target", "own", "mapped", "own", "mapped");
     let mib = |kb: u64| kb as f64 / 1024.0;
-    for (name, (own0, file0), (own1, file1)) in memory {
+    for (name, idle, after) in memory {
         println!(
             "{name:<26}{:>10.1}{:>10.1}{:>10.1}{:>10.1}",
-            mib(*own0),
-            mib(*file0),
-            mib(*own1),
-            mib(*file1)
+            mib(idle.own),
+            mib(idle.mapped),
+            mib(after.own),
+            mib(after.mapped)
         );
     }
+}
+
+/// Resident memory of a process, in KiB.
+#[derive(Clone, Copy)]
+struct Rss {
+    own: u64,
+    mapped: u64,
 }
 
 /// Resident memory of a process, in KiB: its own (`RssAnon` in `/proc/{pid}/status`: heap,
 /// stacks) and the database file it maps (`RssFile`: the kernel's page cache, shared and given
 /// back under memory pressure; SQLite's reads map the file).
-fn rss_kb(pid: u32) -> (u64, u64) {
+fn rss_kb(pid: u32) -> Rss {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -400,7 +407,7 @@ fn rss_kb(pid: u32) -> (u64, u64) {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
     };
-    (field("RssAnon:"), field("RssFile:"))
+    Rss { own: field("RssAnon:"), mapped: field("RssFile:") }
 }
 
 /// `webhook_stage_seconds` sums and counts per stage, from the server's `/metrics`.
