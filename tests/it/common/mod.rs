@@ -66,6 +66,7 @@ impl Db {
         let mut admin = sqlx::PgConnection::connect(&base)
             .await
             .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {base}: {e}"));
+        drop_leftovers(&mut admin).await;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)
             .await
@@ -74,6 +75,36 @@ impl Db {
         url.set_path(&name);
         Some(Db { url: url.to_string(), backend: "postgres", _dir: None })
     }
+}
+
+/// Drops, once per test process, test databases created more than an hour ago: a test
+/// database outlives its test (a failing test's data can be looked at), and a full run makes
+/// about 170 of them. The creation time is in the name ([`unique`]); no test runs for an hour,
+/// so a database that old belongs to a run that has ended, whichever machine or container ran
+/// it.
+async fn drop_leftovers(admin: &mut sqlx::PgConnection) {
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    SWEPT
+        .get_or_init(|| async {
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'tollbooth\\_test\\_%'",
+            )
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            for name in names {
+                let created = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok());
+                if created.is_some_and(|secs| secs + 3600 < now) {
+                    // Another test process may drop it first; either way it is gone.
+                    let drop = format!("DROP DATABASE IF EXISTS {name}");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut *admin).await;
+                }
+            }
+        })
+        .await;
 }
 
 impl Db {
