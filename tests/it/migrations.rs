@@ -18,8 +18,9 @@ use common::Db;
 
 on_both_backends!(migration_0008_keeps_every_order_payment_and_session_and_their_keys);
 
-/// The tables 0008 rebuilds or alters, and those that refer to them, with their columns as of
-/// 0007 and the column that orders their rows.
+/// The tables 0008 and later migrations rebuild or alter (SQLite's 0016 rebuilds
+/// `connections`), and those that refer to them, with their columns as of 0007 and the column
+/// that orders their rows.
 const TABLES: &[(&str, &str, &[&str])] = &[
     (
         "orders",
@@ -98,6 +99,20 @@ const TABLES: &[(&str, &str, &[&str])] = &[
             "updated_at",
         ],
     ),
+    (
+        "connections",
+        "participant",
+        &[
+            "platform",
+            "meeting_id",
+            "participant",
+            "device",
+            "joined_at",
+            "left_at",
+            "computer",
+            "telephone_audio",
+        ],
+    ),
 ];
 
 const SESSION_ORDER: &str = "ord_0123456789abcdef01234567";
@@ -154,6 +169,10 @@ const ROWS: &[&str] = &[
         'done', 're_1', 1764064990000, 1764064999000)",
     "INSERT INTO sessions VALUES ('webex', '560d7b78_I_1', 'host@example.com', 1764064800000,
         1764066600000, 1764066601000, FALSE, 1764064800500, 1764066601000)",
+    "INSERT INTO connections VALUES ('webex', '560d7b78_I_1', 'p-1', 'd-1', 1764064810000,
+        1764066000000, TRUE, FALSE)",
+    "INSERT INTO connections VALUES ('webex', '560d7b78_I_1', 'p-2', 'd-2', 1764064900000,
+        1764066500000, FALSE, TRUE)",
 ];
 
 async fn pool(db: &Db) -> AnyPool {
