@@ -281,7 +281,6 @@ async fn metering_lag(url: &str) -> Duration {
 /// Waits until the database holds no delivery that is not applied yet (at most two minutes
 /// after `since`).
 async fn all_applied(url: &str, since: Instant) {
-    let started = since;
     let mut db = sqlx::AnyConnection::connect(url).await.expect("read the bench database");
     loop {
         let pending: i64 =
@@ -289,7 +288,7 @@ async fn all_applied(url: &str, since: Instant) {
                 .fetch_one(&mut db)
                 .await
                 .expect("count pending deliveries");
-        if pending == 0 || started.elapsed() > Duration::from_secs(120) {
+        if pending == 0 || since.elapsed() > Duration::from_secs(120) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;

@@ -353,9 +353,12 @@ pub(crate) fn opt_time(
     row: &AnyRow,
     column: &'static str,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let Some(ms) = row.try_get::<Option<i64>, _>(column)? else { return Ok(None) };
+    row.try_get::<Option<i64>, _>(column)?.map(|ms| time_of(column, ms)).transpose()
+}
+
+/// A stored time (milliseconds since the epoch) read from `column`.
+pub(crate) fn time_of(column: &'static str, ms: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(ms)
-        .map(Some)
         .ok_or_else(|| StoreError::Corrupt { column, reason: format!("{ms} is not a time") })
 }
 

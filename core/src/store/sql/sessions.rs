@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row, Transaction};
 
-use super::{SqlStore, SqlTx, backend_of, flag, millis, opt_time, parsed, storable_text};
+use super::{SqlStore, SqlTx, backend_of, flag, millis, opt_time, parsed, storable_text, time_of};
 use crate::metering::service::{Applied, SessionKey, WhenApplied};
 use crate::metering::session::Session;
 use crate::metering::{Connection, SessionTimes};
@@ -252,15 +252,9 @@ pub(super) async fn load_connections_of(
     let Some(text) = row.try_get::<Option<String>, _>("connections")? else {
         return Ok(Vec::new());
     };
-    let corrupt = |reason: String| StoreError::Corrupt { column: "connections", reason };
-    let rows: Vec<(Option<i64>, Option<i64>, u8, u8)> =
-        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-    let time = |ms: Option<i64>| match ms {
-        None => Ok(None),
-        Some(ms) => DateTime::from_timestamp_millis(ms)
-            .map(Some)
-            .ok_or_else(|| corrupt(format!("{ms} is not a time"))),
-    };
+    let rows: Vec<(Option<i64>, Option<i64>, u8, u8)> = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Corrupt { column: "connections", reason: e.to_string() })?;
+    let time = |ms: Option<i64>| ms.map(|ms| time_of("connections", ms)).transpose();
     rows.into_iter()
         .map(|(joined_at, left_at, computer, telephone_audio)| {
             Ok(Connection {
