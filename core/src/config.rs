@@ -144,6 +144,10 @@ pub struct WebexConfig {
     #[serde(deserialize_with = "http_url")]
     pub api_base: Url,
     pub token: Option<SecretString>,
+    /// The Webex site whose usage report bills are settled against, as Webex names it in
+    /// `siteUrl` (`example.webex.com`). Without it the report is not read.
+    #[serde(deserialize_with = "site_host")]
+    pub site_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -420,6 +424,7 @@ impl Default for WebexConfig {
             webhook_secret: Vec::new(),
             api_base: Url::parse("https://webexapis.com/v1").expect("valid default URL"),
             token: None,
+            site_url: None,
         }
     }
 }
@@ -778,6 +783,19 @@ fn optional_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::
     http_url(d).map(Some)
 }
 
+/// A host name as Webex's `siteUrl` takes it: no scheme, no path.
+fn site_host<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    let host = text.trim();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.');
+    if host.is_empty() || !host.chars().all(allowed) {
+        return Err(serde::de::Error::custom(format!(
+            "`{host}` is not a site's host name, such as example.webex.com (no https:// or path)"
+        )));
+    }
+    Ok(Some(host.to_ascii_lowercase()))
+}
+
 fn price<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     let text = String::deserialize(d)
         .map_err(|_| serde::de::Error::custom("expected a decimal string such as \"0.12\""))?;
@@ -920,6 +938,18 @@ mod tests {
         assert!(err.contains("colour"), "{err}");
         let err = load(&[("TOLLBOOTH_DATABASE_URL", "mysql://x")]).unwrap_err().to_string();
         assert!(err.contains("TOLLBOOTH_DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn the_webex_site_is_a_host_name() {
+        assert_eq!(load(&[]).unwrap().webex.site_url, None);
+        let c = load(&[("TOLLBOOTH_WEBEX__SITE_URL", " Example.webex.com ")]).unwrap();
+        assert_eq!(c.webex.site_url.as_deref(), Some("example.webex.com"));
+        for bad in ["https://example.webex.com", "example.webex.com/meet", "a b.webex.com"] {
+            let err = load(&[("TOLLBOOTH_WEBEX__SITE_URL", bad)]).unwrap_err().to_string();
+            assert!(err.starts_with("webex.site_url (TOLLBOOTH_WEBEX__SITE_URL): "), "{err}");
+            assert!(err.contains("such as example.webex.com"), "{err}");
+        }
     }
 
     #[test]

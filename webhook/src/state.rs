@@ -229,6 +229,7 @@ fn platform_api(config: &Config, platform: PlatformKind) -> Option<Arc<dyn Meeti
         PlatformKind::Webex => {
             let token = config.webex.token.clone()?;
             WebexApi::new(config.webex.api_base.clone(), token)
+                .map(|api| api.with_site_url(config.webex.site_url.clone()))
                 .map(|api| Arc::new(api) as Arc<dyn MeetingControl>)
                 .map_err(|e| e.to_string())
         }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::records::{MeetingStanding, Recorded, ReportedUsage};
 use super::webex_api::{WebexApi, WebexError};
 use super::zoom_api::{ZoomApi, ZoomError};
 
@@ -124,6 +125,25 @@ pub trait MeetingControl: Send + Sync {
     /// Deletes a scheduled meeting (the host cancelled the session). A meeting the platform
     /// no longer has counts as deleted.
     async fn cancel_meeting(&self, meeting: HostedMeeting<'_>) -> Result<(), ControlError>;
+
+    /// Every connection the platform recorded for this meeting instance, all pages. A record
+    /// the platform does not have yet (Webex answers 404 while it syncs) is an error, never an
+    /// empty list.
+    async fn participants(&self, meeting: HostedMeeting<'_>)
+    -> Result<Vec<Recorded>, ControlError>;
+
+    /// Whether the instance has ended, per the platform (Webex `GET /meetings/{id}` `state`
+    /// and `end`; Zoom `GET /past_meetings/{uuid}` `end_time`).
+    async fn standing(&self, meeting: HostedMeeting<'_>) -> Result<MeetingStanding, ControlError>;
+
+    /// The instance's totals in the usage report, when the platform has one (Webex: Some once
+    /// the report lists it, None while it does not or without `webex.site_url`; Zoom: always
+    /// None). `started` bounds the report's window.
+    async fn usage_report(
+        &self,
+        meeting: HostedMeeting<'_>,
+        started: DateTime<Utc>,
+    ) -> Result<Option<ReportedUsage>, ControlError>;
 }
 
 /// Each client's own methods, behind the trait: one impl for both, so they cannot drift.
@@ -160,6 +180,28 @@ macro_rules! meeting_control {
 
             async fn cancel_meeting(&self, meeting: HostedMeeting<'_>) -> Result<(), ControlError> {
                 Ok(<$api>::cancel_meeting(self, meeting).await?)
+            }
+
+            async fn participants(
+                &self,
+                meeting: HostedMeeting<'_>,
+            ) -> Result<Vec<Recorded>, ControlError> {
+                Ok(<$api>::participants(self, meeting).await?)
+            }
+
+            async fn standing(
+                &self,
+                meeting: HostedMeeting<'_>,
+            ) -> Result<MeetingStanding, ControlError> {
+                Ok(<$api>::standing(self, meeting).await?)
+            }
+
+            async fn usage_report(
+                &self,
+                meeting: HostedMeeting<'_>,
+                started: DateTime<Utc>,
+            ) -> Result<Option<ReportedUsage>, ControlError> {
+                Ok(<$api>::usage_report(self, meeting, started).await?)
             }
         }
     };

@@ -5,6 +5,7 @@
 
 pub mod control;
 mod rate_limit;
+pub mod records;
 pub mod webex;
 pub mod webex_api;
 pub mod zoom;

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use sha1::Sha1;
 
+use super::records::Recorded;
 use super::{
     Inbound, MAX_EMAIL_BYTES, Malformed, Observation, Platform, PlatformKind, SignatureError,
     SignedRequest, digest, hex_hmac, id, optional, signed_by_any, time,
@@ -33,11 +34,15 @@ struct Meeting {
     host_email: Option<String>,
 }
 
+/// A participant as webhooks deliver it and as `GET /meetingParticipants` lists it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Participant {
+pub(super) struct Participant {
     id: String,
     meeting_id: String,
+    /// The participant's own times, read only when the record lists no devices.
+    joined_time: Option<String>,
+    left_time: Option<String>,
     #[serde(default)]
     devices: Vec<Device>,
 }
@@ -120,19 +125,61 @@ fn read<T: serde::de::DeserializeOwned>(
 }
 
 fn connected(participant: &str, d: Device) -> Result<Observation, Malformed> {
-    // A `deviceType` of phone or pstn is a telephone; everything else is a computer.
-    let telephone = matches!(d.device_type.as_deref(), Some("phone" | "pstn"));
-    let connection = Connection {
-        joined_at: time("devices[].joinedTime", d.joined_time.as_deref())?,
-        left_at: time("devices[].leftTime", d.left_time.as_deref())?,
-        computer: !telephone,
-        telephone_audio: telephone || d.audio_type.as_deref() == Some("pstn"),
-    };
+    let connection = connection(&d)?;
     Ok(Observation::Connected {
         participant: participant.to_owned(),
         device: id("data.devices[].correlationId", d.correlation_id)?,
         connection,
     })
+}
+
+/// A device's times and kind, the same whether a webhook or the record tells them.
+fn connection(d: &Device) -> Result<Connection, Malformed> {
+    // A `deviceType` of phone or pstn is a telephone; everything else is a computer.
+    let telephone = matches!(d.device_type.as_deref(), Some("phone" | "pstn"));
+    Ok(Connection {
+        joined_at: time("devices[].joinedTime", d.joined_time.as_deref())?,
+        left_at: time("devices[].leftTime", d.left_time.as_deref())?,
+        computer: !telephone,
+        telephone_audio: telephone || d.audio_type.as_deref() == Some("pstn"),
+    })
+}
+
+/// One participant of `GET /meetingParticipants`, as the connections Webex recorded: one per
+/// device, each keyed as its webhooks key it.
+pub(super) fn recorded(p: Participant) -> Result<Vec<Recorded>, Malformed> {
+    let participant = id("items[].id", p.id)?;
+    if p.devices.is_empty() {
+        // A participant listed without devices (Webex leaves `devices` out for some kinds of
+        // join) still joined and left: its own times are the only record of that connection.
+        // Its kind is not said, so it counts as a computer, as an unknown device does.
+        if p.joined_time.is_none() && p.left_time.is_none() {
+            return Ok(Vec::new());
+        }
+        let connection = Connection {
+            joined_at: time("items[].joinedTime", p.joined_time.as_deref())?,
+            left_at: time("items[].leftTime", p.left_time.as_deref())?,
+            computer: true,
+            telephone_audio: false,
+        };
+        return Ok(vec![Recorded {
+            participant,
+            device: String::new(),
+            connection,
+            kind_known: false,
+        }]);
+    }
+    p.devices
+        .into_iter()
+        .map(|d| {
+            Ok(Recorded {
+                participant: participant.clone(),
+                connection: connection(&d)?,
+                device: id("items[].devices[].correlationId", d.correlation_id)?,
+                kind_known: d.device_type.is_some() || d.audio_type.is_some(),
+            })
+        })
+        .collect()
 }
 
 /// The signature Webex would send for `body` under `secret` (for senders such as `simulate`).
@@ -206,6 +253,54 @@ mod tests {
         let Observation::Connected { connection, .. } = &observations[1] else { panic!() };
         assert!(!connection.computer && connection.telephone_audio);
         assert_eq!(connection.left_at, None, "the epoch means still connected");
+    }
+
+    fn listed(json: &str) -> Result<Vec<Recorded>, Malformed> {
+        recorded(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn a_listed_participant_is_one_record_per_device_keyed_as_its_webhooks() {
+        let rows = listed(
+            r#"{"id":"m_I_1_p","meetingId":"m_I_1","state":"end",
+            "joinedTime":"2026-11-25T10:00:00Z","leftTime":"2026-11-25T10:30:00Z","devices":[
+              {"correlationId":"c1","deviceType":"mac","audioType":"voip",
+               "joinedTime":"2026-11-25T10:00:00.000Z","leftTime":"2026-11-25T10:30:00.000Z",
+               "durationSecond":1800},
+              {"correlationId":"c2","deviceType":"pstn","audioType":"pstn","callType":"callIn",
+               "joinedTime":"2026-11-25T10:01:00.000Z","leftTime":"1970-01-01T00:00:00.000Z"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].participant.as_str(), rows[0].device.as_str()), ("m_I_1_p", "c1"));
+        assert!(rows[0].kind_known && rows[0].connection.computer);
+        assert!(!rows[0].connection.telephone_audio);
+        assert_eq!(rows[0].connection.left_at, Some("2026-11-25T10:30:00Z".parse().unwrap()));
+        assert!(!rows[1].connection.computer && rows[1].connection.telephone_audio);
+        assert_eq!(rows[1].connection.left_at, None, "the epoch: not filled in yet");
+    }
+
+    #[test]
+    fn a_listed_participant_without_devices_is_one_record_of_its_own_times() {
+        let rows = listed(r#"{"id":"p","meetingId":"m_I_1","joinedTime":"2026-11-25T10:00:00Z"}"#)
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].device.as_str(), rows[0].kind_known), ("", false));
+        assert!(rows[0].connection.joined_at.is_some() && rows[0].connection.left_at.is_none());
+        assert_eq!(listed(r#"{"id":"p","meetingId":"m_I_1"}"#).unwrap(), []);
+    }
+
+    #[test]
+    fn a_listed_participant_with_impossible_times_is_refused_naming_the_field() {
+        let refused = listed(
+            r#"{"id":"p","meetingId":"m","devices":[{"correlationId":"c",
+                "joinedTime":"1999-01-01T00:00:00Z"}]}"#,
+        )
+        .unwrap_err()
+        .0;
+        assert!(refused.contains("devices[].joinedTime"), "{refused}");
+        let refused = listed(r#"{"id":"","meetingId":"m","joinedTime":"2026-11-25T10:00:00Z"}"#);
+        assert_eq!(refused.unwrap_err().0, "items[].id is empty");
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! A client of the Webex REST API (`webex.api_base`, default `https://webexapis.com/v1`):
-//! webhooks, scheduling and ending meetings, and meeting registrants. The bearer token never
+//! webhooks, scheduling and ending meetings, meeting registrants, and what Webex recorded of a
+//! meeting instance (participants, state, the site's usage report). The bearer token never
 //! leaves the `Authorization` header, which reqwest marks sensitive, so it is neither logged
 //! nor printed.
 
+use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use reqwest::header::LINK;
 use reqwest::{Method, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -15,6 +18,13 @@ use super::control::{
     Attendee, HostedMeeting, MeetingRequest, Registrant, Registration, ScheduledMeeting,
     utc_seconds,
 };
+use super::records::{MeetingStanding, Recorded, ReportedUsage};
+use super::webex;
+
+/// The largest page of `GET /meetingParticipants`.
+const PARTICIPANTS_PER_PAGE: &str = "100";
+/// The largest page of `GET /meetingReports/usage`.
+const REPORT_ITEMS_PER_PAGE: &str = "1000";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebexError {
@@ -41,6 +51,10 @@ pub enum WebexError {
         #[source]
         source: reqwest::Error,
     },
+    /// Webex answered 2xx with something tollbooth will not take as its record (an
+    /// impossible time, an id no database can hold, a next page on another host).
+    #[error("Webex answered {method} {path} with a record tollbooth refuses: {reason}")]
+    Refused { method: Method, path: String, reason: String },
     #[error(
         "webex.api_base (TOLLBOOTH_WEBEX__API_BASE) `{0}` is not a base URL that can carry paths"
     )]
@@ -92,6 +106,8 @@ pub struct WebexApi {
     http: reqwest::Client,
     base: Url,
     token: SecretString,
+    /// The site whose usage report is read (`webex.site_url`, e.g. `example.webex.com`).
+    site_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +131,59 @@ struct WebexRegistrant {
     email: String,
     /// `approved`, `pending` or `rejected`; a paid attendee in any but the first is approved.
     status: String,
+}
+
+/// The part of Webex's meeting object that says how an instance stands.
+#[derive(Deserialize)]
+struct MeetingState {
+    state: Option<String>,
+    end: Option<String>,
+}
+
+/// One meeting of `GET /meetingReports/usage`; totals Webex leaves out are 0.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageItem {
+    meeting_id: String,
+    #[serde(default)]
+    total_people_minutes: u64,
+    #[serde(default)]
+    total_call_in_minutes: u64,
+    #[serde(default)]
+    total_call_in_toll_free_minutes: u64,
+    #[serde(default)]
+    total_call_out_domestic: u64,
+    #[serde(default)]
+    total_call_out_international: u64,
+    #[serde(default)]
+    tracking_codes: Vec<TrackingCode>,
+}
+
+#[derive(Deserialize)]
+struct TrackingCode {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    value: String,
+}
+
+impl UsageItem {
+    fn reported(self) -> Result<ReportedUsage, String> {
+        let teleconference = [
+            self.total_call_in_minutes,
+            self.total_call_in_toll_free_minutes,
+            self.total_call_out_domestic,
+            self.total_call_out_international,
+        ]
+        .into_iter()
+        .try_fold(0u64, u64::checked_add)
+        .ok_or_else(|| format!("the teleconference minutes of {} overflow", self.meeting_id))?;
+        Ok(ReportedUsage {
+            person_minutes: self.total_people_minutes,
+            teleconference_minutes: teleconference,
+            tracking_codes: self.tracking_codes.into_iter().map(|c| (c.name, c.value)).collect(),
+        })
+    }
 }
 
 /// Webex's error body: `{"message": "...", "errors": [{"description": "..."}], "trackingId": "..."}`.
@@ -144,7 +213,13 @@ impl WebexApi {
             .timeout(super::rate_limit::REQUEST_TIMEOUT)
             .build()
             .expect("a client with no custom TLS or proxy settings builds");
-        Ok(WebexApi { http, base, token })
+        Ok(WebexApi { http, base, token, site_url: None })
+    }
+
+    /// The site whose usage report [`WebexApi::usage_report`] reads; without one it reads none.
+    pub fn with_site_url(mut self, site_url: Option<String>) -> WebexApi {
+        self.site_url = site_url;
+        self
     }
 
     /// `GET /webhooks?max=100`: the first page of the token owner's webhooks, which holds
@@ -280,6 +355,119 @@ impl WebexApi {
         }
     }
 
+    /// `GET /meetingParticipants?meetingId=…&hostEmail=…`, every page: one [`Recorded`] per
+    /// device of each participant. A record Webex has not synced yet answers 404, an error.
+    pub async fn participants(
+        &self,
+        meeting: HostedMeeting<'_>,
+    ) -> Result<Vec<Recorded>, WebexError> {
+        let mut url = self.url(&["meetingParticipants"]);
+        url.query_pairs_mut()
+            .append_pair("meetingId", meeting.id)
+            .append_pair("max", PARTICIPANTS_PER_PAGE);
+        if !meeting.host_email.is_empty() {
+            url.query_pairs_mut().append_pair("hostEmail", meeting.host_email);
+        }
+        let path = url.path().to_owned();
+        let mut recorded = Vec::new();
+        for participant in self.all_pages::<webex::Participant>(url).await? {
+            let devices = webex::recorded(participant).map_err(|e| WebexError::Refused {
+                method: Method::GET,
+                path: path.clone(),
+                reason: e.0,
+            })?;
+            recorded.extend(devices);
+        }
+        Ok(recorded)
+    }
+
+    /// `GET /meetings/{meetingId}?hostEmail=…`: `state` `ended` is ended at `end`;
+    /// `inProgress` and `started` are running; any other state says neither.
+    pub async fn standing(
+        &self,
+        meeting: HostedMeeting<'_>,
+    ) -> Result<MeetingStanding, WebexError> {
+        let url = self.meeting_url(meeting, &[]);
+        let path = url.path().to_owned();
+        let held: MeetingState = self.json(Method::GET, url, None).await?;
+        Ok(match held.state.as_deref() {
+            Some("ended") => {
+                let at = super::time("end", held.end.as_deref())
+                    .map_err(|e| WebexError::Refused { method: Method::GET, path, reason: e.0 })?;
+                MeetingStanding::Ended { at }
+            }
+            Some("inProgress" | "started") => MeetingStanding::Running,
+            _ => MeetingStanding::Unknown,
+        })
+    }
+
+    /// The instance's line in the site's Training Center usage report
+    /// (`GET /meetingReports/usage`, every page), from a day before `started` to two days
+    /// after (Webex allows 30). Only the instance's own id is matched: the series id would
+    /// match every occurrence, whose totals are not this session's. None while the report
+    /// does not list it (Webex builds it within a day of the end) and without a site.
+    pub async fn usage_report(
+        &self,
+        meeting: HostedMeeting<'_>,
+        started: DateTime<Utc>,
+    ) -> Result<Option<ReportedUsage>, WebexError> {
+        let Some(site_url) = &self.site_url else { return Ok(None) };
+        let mut url = self.url(&["meetingReports", "usage"]);
+        url.query_pairs_mut()
+            .append_pair("siteUrl", site_url)
+            .append_pair("serviceType", "TrainingCenter")
+            .append_pair("from", &utc_seconds(started - Duration::days(1)))
+            .append_pair("to", &utc_seconds(started + Duration::days(2)))
+            .append_pair("max", REPORT_ITEMS_PER_PAGE);
+        let path = url.path().to_owned();
+        let items = self.all_pages::<UsageItem>(url).await?;
+        items
+            .into_iter()
+            .find(|item| item.meeting_id == meeting.id)
+            .map(|item| {
+                item.reported().map_err(|reason| WebexError::Refused {
+                    method: Method::GET,
+                    path: path.clone(),
+                    reason,
+                })
+            })
+            .transpose()
+    }
+
+    /// The `items` of `first` and of every page after it, following `Link: <…>; rel="next"`.
+    /// A next page elsewhere than `webex.api_base` is refused: the token would go with it.
+    async fn all_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        first: Url,
+    ) -> Result<Vec<T>, WebexError> {
+        let mut all = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            let response = self.send(Method::GET, url.clone(), None).await?;
+            let link = response.headers().get(LINK).and_then(|v| v.to_str().ok());
+            if let Some(link) = link.and_then(next_link) {
+                let refused = |reason: String| WebexError::Refused {
+                    method: Method::GET,
+                    path: url.path().to_owned(),
+                    reason,
+                };
+                let page =
+                    url.join(link).map_err(|e| refused(format!("next page `{link}`: {e}")))?;
+                if page.origin() != self.base.origin() || page == url {
+                    return Err(refused(format!("next page `{link}` is not another page here")));
+                }
+                next = Some(page);
+            }
+            let page: Items<T> = response.json().await.map_err(|source| WebexError::Decode {
+                method: Method::GET,
+                path: url.path().to_owned(),
+                source,
+            })?;
+            all.extend(page.items);
+        }
+        Ok(all)
+    }
+
     /// `POST /meetings/{meetingId}/registrants/query` by e-mail: a registrant from an earlier
     /// attempt whose answer was lost.
     async fn find_registrant(
@@ -392,6 +580,19 @@ fn meeting_password() -> String {
     }
 }
 
+/// The `rel="next"` target of a `Link` header (RFC 8288), e.g.
+/// `<https://webexapis.com/v1/meetingParticipants?cursor=…>; rel="next"`.
+fn next_link(header: &str) -> Option<&str> {
+    header.split('<').skip(1).find_map(|link| {
+        let (target, params) = link.split_once('>')?;
+        let next = params.split(';').any(|param| {
+            let param = param.trim_matches([' ', ',']);
+            param.eq_ignore_ascii_case("rel=\"next\"") || param.eq_ignore_ascii_case("rel=next")
+        });
+        next.then_some(target)
+    })
+}
+
 async fn api_error(method: Method, url: &Url, response: Response) -> WebexError {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
@@ -422,5 +623,46 @@ async fn api_error(method: Method, url: &Url, response: Response) -> WebexError 
         path: url.path().to_owned(),
         message,
         tracking_id: parsed.tracking_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_is_read_from_the_link_header() {
+        let one =
+            r#"<https://webexapis.com/v1/meetingParticipants?max=100&cursor=Y3Vy>; rel="next""#;
+        assert_eq!(
+            next_link(one),
+            Some("https://webexapis.com/v1/meetingParticipants?max=100&cursor=Y3Vy")
+        );
+        let several = r#"<https://x/v1/a?p=1>; rel="prev", <https://x/v1/a?p=3>; rel=next"#;
+        assert_eq!(next_link(several), Some("https://x/v1/a?p=3"));
+        assert_eq!(next_link(r#"<https://x/v1/a?p=1>; rel="prev""#), None);
+        assert_eq!(next_link(""), None);
+    }
+
+    #[test]
+    fn teleconference_minutes_add_every_telephone_total() {
+        let item: UsageItem = serde_json::from_str(
+            r#"{"meetingId":"m_I_1","totalPeopleMinutes":90,"totalCallInMinutes":5,
+                "totalCallInTollFreeMinutes":7,"totalCallOutDomestic":11,
+                "totalCallOutInternational":13,"totalVoipMinutes":60,
+                "trackingCodes":[{"name":"Division","value":"Web"}]}"#,
+        )
+        .unwrap();
+        let reported = item.reported().unwrap();
+        assert_eq!((reported.person_minutes, reported.teleconference_minutes), (90, 36));
+        assert_eq!(reported.tracking_codes, [("Division".to_owned(), "Web".to_owned())]);
+        let sparse: UsageItem = serde_json::from_str(r#"{"meetingId":"m_I_2"}"#).unwrap();
+        assert_eq!(sparse.reported().unwrap().teleconference_minutes, 0);
+        let huge: UsageItem = serde_json::from_str(&format!(
+            r#"{{"meetingId":"m_I_3","totalCallInMinutes":{},"totalCallOutDomestic":1}}"#,
+            u64::MAX
+        ))
+        .unwrap();
+        assert!(huge.reported().unwrap_err().contains("m_I_3"));
     }
 }

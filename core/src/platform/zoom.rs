@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::Sha256;
 
+use super::records::Recorded;
 use super::{
     Inbound, MAX_EMAIL_BYTES, MAX_ID_BYTES, MAX_NAME_BYTES, Malformed, Observation, Platform,
     PlatformKind, SignatureError, SignedRequest, digest, hex_hmac, id, optional, signed_by_any,
@@ -52,12 +53,17 @@ struct Object {
     participant: Option<Participant>,
 }
 
+/// A participant as webhooks deliver it, and a row of the participant reports
+/// (`/report/meetings/{uuid}/participants`, `/past_meetings/{uuid}/participants`), which
+/// call the name `name` and carry no phone number.
 #[derive(Deserialize)]
-struct Participant {
+pub(super) struct Participant {
     participant_uuid: Option<String>,
     id: Option<String>,
     user_id: Option<String>,
     user_name: Option<String>,
+    /// The reports' name for `user_name`.
+    name: Option<String>,
     join_time: Option<String>,
     leave_time: Option<String>,
     phone_number: Option<String>,
@@ -158,9 +164,27 @@ fn timestamp_seconds(text: &str) -> Result<i64, SignatureError> {
 }
 
 fn connected(p: Participant) -> Result<Observation, Malformed> {
+    let (participant, connection) = keyed(p, "payload.object.participant", "participant")?;
+    Ok(Observation::Connected { participant, device: String::new(), connection })
+}
+
+/// One row of a participant report: one join segment, keyed as webhooks key its participant.
+/// The reports say nothing of telephones, so every row reads as a computer.
+pub(super) fn recorded(row: Participant) -> Result<Recorded, Malformed> {
+    let (participant, connection) = keyed(row, "participants[]", "participants[]")?;
+    Ok(Recorded { participant, device: String::new(), connection, kind_known: false })
+}
+
+/// The participant's key and connection; `at` and `times_at` name where its fields were in
+/// errors.
+fn keyed(p: Participant, at: &str, times_at: &str) -> Result<(String, Connection), Malformed> {
     // DESIGN.md: keyed by participant_uuid, else participant id with user_name.
-    let field = |name: &str| format!("payload.object.participant.{name}");
-    let name = optional(&field("user_name"), p.user_name, MAX_NAME_BYTES)?.unwrap_or_default();
+    let field = |name: &str| format!("{at}.{name}");
+    let name = match p.user_name {
+        Some(name) => optional(&field("user_name"), Some(name), MAX_NAME_BYTES)?,
+        None => optional(&field("name"), p.name, MAX_NAME_BYTES)?,
+    }
+    .unwrap_or_default();
     let participant = match (p.participant_uuid, p.id, p.user_id) {
         (Some(uuid), _, _) if !uuid.is_empty() => id(&field("participant_uuid"), uuid)?,
         (_, Some(pid), _) if !pid.is_empty() => format!("{}/{name}", id(&field("id"), pid)?),
@@ -171,12 +195,12 @@ fn connected(p: Participant) -> Result<Observation, Malformed> {
     };
     let telephone = p.phone_number.is_some_and(|n| !n.is_empty());
     let connection = Connection {
-        joined_at: time("participant.join_time", p.join_time.as_deref())?,
-        left_at: time("participant.leave_time", p.leave_time.as_deref())?,
+        joined_at: time(&format!("{times_at}.join_time"), p.join_time.as_deref())?,
+        left_at: time(&format!("{times_at}.leave_time"), p.leave_time.as_deref())?,
         computer: !telephone,
         telephone_audio: telephone,
     };
-    Ok(Observation::Connected { participant, device: String::new(), connection })
+    Ok((participant, connection))
 }
 
 /// The answer to `endpoint.url_validation`: hex HMAC-SHA256 of the plain token.
@@ -305,6 +329,30 @@ mod tests {
         };
         assert_eq!(participant, "P1");
         assert!(!connection.computer && connection.telephone_audio);
+    }
+
+    #[test]
+    fn report_rows_are_keyed_as_webhooks_key_their_participant() {
+        let row = |json: &str| recorded(serde_json::from_str(json).unwrap());
+        let by_id = row(r#"{"id":"30R7kT7bTIKSNUFEuH_Qlg","user_id":"16778240","name":"Ann",
+            "user_email":"ann@example.com","join_time":"2026-11-25T10:00:00Z",
+            "leave_time":"2026-11-25T10:20:00Z","duration":1200,"failover":false,
+            "status":"in_meeting"}"#)
+        .unwrap();
+        assert_eq!(by_id.participant, "30R7kT7bTIKSNUFEuH_Qlg/Ann");
+        assert_eq!((by_id.device.as_str(), by_id.kind_known), ("", false));
+        assert!(by_id.connection.computer && !by_id.connection.telephone_audio);
+        let by_uuid = row(
+            r#"{"participant_uuid":"u-1","id":"x","name":"Ann","join_time":"2026-11-25T10:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(by_uuid.participant, "u-1");
+        assert_eq!(by_uuid.connection.left_at, None);
+        // Guests' ids are hidden since 2023; the user id still tells segments apart.
+        let guest = row(r#"{"id":"","user_id":"16779264","name":"Guest"}"#).unwrap();
+        assert_eq!(guest.participant, "user:16779264/Guest");
+        let refused = row(r#"{"id":"1","name":"Ann","join_time":"1999-01-01T00:00:00Z"}"#);
+        assert!(refused.unwrap_err().0.contains("participants[].join_time"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! A client of the Zoom REST API (`zoom.api_base`, default `https://api.zoom.us/v2`): ending
-//! and scheduling meetings, and meeting registrants. The bearer token travels only in the
+//! and scheduling meetings, meeting registrants, and what Zoom recorded of a past meeting
+//! instance (its participants' join segments, its end). The bearer token travels only in the
 //! `Authorization` header, which reqwest marks sensitive, so it is neither logged nor printed.
 
+use chrono::{DateTime, Utc};
 use reqwest::{Method, Response, StatusCode};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -12,10 +14,12 @@ use super::control::{
     Attendee, HostedMeeting, MeetingRequest, Registrant, Registration, ScheduledMeeting,
     utc_seconds,
 };
+use super::records::{MeetingStanding, Recorded, ReportedUsage};
+use super::zoom;
 
 /// Zoom's code for "Meeting does not exist".
 const MEETING_DOES_NOT_EXIST: u32 = 3001;
-/// The largest registrant page Zoom serves.
+/// The largest page of registrants or participants Zoom serves.
 const PAGE_SIZE: &str = "300";
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,10 @@ pub enum ZoomError {
         #[source]
         source: reqwest::Error,
     },
+    /// Zoom answered 2xx with something tollbooth will not take as its record (an impossible
+    /// time, an id no database can hold).
+    #[error("Zoom answered {method} {path} with a record tollbooth refuses: {reason}")]
+    Refused { method: Method, path: String, reason: String },
     #[error(
         "zoom.api_base (TOLLBOOTH_ZOOM__API_BASE) `{0}` is not a base URL that can carry paths"
     )]
@@ -104,6 +112,21 @@ struct ListedRegistrant {
     email: String,
     /// The registrant's own link; Zoom lists it once they are approved.
     join_url: Option<String>,
+}
+
+/// One page of a participant report (`/report/meetings/{uuid}/participants`,
+/// `/past_meetings/{uuid}/participants`): one row per join segment.
+#[derive(Deserialize)]
+struct ParticipantPage {
+    #[serde(default)]
+    participants: Vec<zoom::Participant>,
+    next_page_token: Option<String>,
+}
+
+/// The part of `GET /past_meetings/{uuid}` that says when the instance ended.
+#[derive(Deserialize)]
+struct PastMeeting {
+    end_time: Option<String>,
 }
 
 pub struct ZoomApi {
@@ -213,6 +236,89 @@ impl ZoomApi {
                 ..
             }) => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Every join segment Zoom recorded for the instance `meeting.id` (a uuid), from the
+    /// participant report (`GET /report/meetings/{uuid}/participants`). The report covers only
+    /// meetings with two or more participants, and needs a plan and scope that
+    /// `past_meetings` does not: when it does not have the meeting (404, or code 3001), or
+    /// lists fewer than two participants, the same rows are read from
+    /// `GET /past_meetings/{uuid}/participants`, whose errors are returned.
+    pub async fn participants(
+        &self,
+        meeting: HostedMeeting<'_>,
+    ) -> Result<Vec<Recorded>, ZoomError> {
+        let report = self.segments(&["report", "meetings"], meeting.id).await;
+        let report = match report {
+            Ok(rows) if distinct_participants(&rows) >= 2 => return Ok(rows),
+            Ok(rows) => rows,
+            Err(ZoomError::Api { status, code, .. })
+                if status == StatusCode::NOT_FOUND || code == Some(MEETING_DOES_NOT_EXIST) =>
+            {
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let past = self.segments(&["past_meetings"], meeting.id).await?;
+        // Both leave out a meeting with one participant; whichever has more rows knows more.
+        Ok(if past.len() >= report.len() { past } else { report })
+    }
+
+    /// `GET /past_meetings/{uuid}`: ended at `end_time`. Zoom holds an instance there only
+    /// once it has ended and answers 404 until then, so a 404 reads as running: the session
+    /// exists (its webhooks named it), and the caller gives up on waiting at its own time.
+    pub async fn standing(&self, meeting: HostedMeeting<'_>) -> Result<MeetingStanding, ZoomError> {
+        let url = self.url(&["past_meetings", &path_id(meeting.id)]);
+        let path = url.path().to_owned();
+        match self.json::<PastMeeting>(Method::GET, url, None).await {
+            Ok(past) => {
+                let at = super::time("end_time", past.end_time.as_deref())
+                    .map_err(|e| ZoomError::Refused { method: Method::GET, path, reason: e.0 })?;
+                Ok(MeetingStanding::Ended { at })
+            }
+            Err(ZoomError::Api { status: StatusCode::NOT_FOUND, .. }) => {
+                Ok(MeetingStanding::Running)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Zoom's usage reports are per account and per month, not per meeting: there is none to
+    /// settle an instance against.
+    pub async fn usage_report(
+        &self,
+        _meeting: HostedMeeting<'_>,
+        _started: DateTime<Utc>,
+    ) -> Result<Option<ReportedUsage>, ZoomError> {
+        Ok(None)
+    }
+
+    /// Every row of `/{prefix…}/{uuid}/participants`, page by page.
+    async fn segments(&self, prefix: &[&str], uuid: &str) -> Result<Vec<Recorded>, ZoomError> {
+        let id = path_id(uuid);
+        let mut recorded = Vec::new();
+        let mut next_page: Option<String> = None;
+        loop {
+            let mut url = self.url(&[prefix, &[id.as_str(), "participants"]].concat());
+            url.query_pairs_mut().append_pair("page_size", PAGE_SIZE);
+            if let Some(token) = &next_page {
+                url.query_pairs_mut().append_pair("next_page_token", token);
+            }
+            let path = url.path().to_owned();
+            let page: ParticipantPage = self.json(Method::GET, url, None).await?;
+            for row in page.participants {
+                let row = zoom::recorded(row).map_err(|e| ZoomError::Refused {
+                    method: Method::GET,
+                    path: path.clone(),
+                    reason: e.0,
+                })?;
+                recorded.push(row);
+            }
+            match page.next_page_token {
+                Some(token) if !token.is_empty() => next_page = Some(token),
+                _ => return Ok(recorded),
+            }
         }
     }
 
@@ -336,6 +442,11 @@ impl ZoomApi {
             message: message(parsed, &text),
         })
     }
+}
+
+/// How many participants the rows are segments of.
+fn distinct_participants(rows: &[Recorded]) -> usize {
+    rows.iter().map(|r| r.participant.as_str()).collect::<std::collections::HashSet<_>>().len()
 }
 
 /// Zoom's message, followed by the fields a validation failure names; the start of the body
