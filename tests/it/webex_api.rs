@@ -8,10 +8,13 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tollbooth_core::platform::MeetingControl;
 use tollbooth_core::platform::control::{ControlError, HostedMeeting, Registration};
+use tollbooth_core::platform::records::{MeetingStanding, ReportedUsage};
 use tollbooth_core::platform::webex_api::{NewWebhook, WebexApi, WebexError, WebhookStatus};
 
 use control::{HOST, attendee, hosted, session};
-use emulators::webex::{Fault, TOKEN, WebexEmulator};
+use emulators::webex::{
+    Device, Fault, Participant, SITE_URL, TOKEN, TrackingCode, UsageReport, WebexEmulator,
+};
 
 fn api(webex: &WebexEmulator, token: &str) -> WebexApi {
     WebexApi::new(webex.base.parse().unwrap(), SecretString::from(token.to_owned())).unwrap()
@@ -354,4 +357,158 @@ async fn a_server_error_surfaces_and_a_retry_succeeds() {
     assert!(webex.meetings().is_empty());
     control.schedule_meeting(&session(None)).await.unwrap();
     assert_eq!(webex.meetings().len(), 1);
+}
+
+/// A meeting instance id, as Webex writes one.
+const INSTANCE: &str = "560d7b784f5143e3be2fc3064a5c4999_I_204252993233618782";
+const STARTED: &str = "2026-11-25T10:00:00Z";
+
+/// The instance, recorded by Webex with `people` participants of one laptop each, hosted by
+/// [`HOST`].
+fn record(webex: &WebexEmulator, people: usize) {
+    webex.record_instance(INSTANCE, HOST, STARTED);
+    for n in 0..people {
+        let device = Device::computer(&format!("c{n}"), STARTED, "2026-11-25T11:00:00Z");
+        webex.record_participant(INSTANCE, Participant::new(&format!("p{n}"), vec![device]));
+    }
+}
+
+#[tokio::test]
+async fn participants_come_back_complete_from_every_page() {
+    let webex = WebexEmulator::start().await;
+    record(&webex, 250);
+    let control: &dyn MeetingControl = &api(&webex, TOKEN);
+    let recorded = control.participants(hosted(INSTANCE)).await.unwrap();
+    assert_eq!(recorded.len(), 250);
+    let mut keys: Vec<_> = recorded.iter().map(|r| (&r.participant, &r.device)).collect();
+    keys.dedup();
+    assert_eq!(keys.len(), 250, "no participant twice");
+    assert_eq!(
+        (recorded[249].participant.as_str(), recorded[249].device.as_str()),
+        ("p249", "c249")
+    );
+    assert!(recorded.iter().all(|r| r.kind_known && r.connection.computer));
+    assert_eq!(webex.count(Method::GET, "/v1/meetingParticipants"), 3, "100 a page");
+    let first = webex.calls()[0].query.clone().unwrap();
+    assert_eq!(first, format!("meetingId={INSTANCE}&max=100&hostEmail=host%40example.com"));
+}
+
+#[tokio::test]
+async fn a_record_still_syncing_is_an_error_until_it_is_synced() {
+    let webex = WebexEmulator::start().await;
+    record(&webex, 2);
+    webex.syncing(INSTANCE, 2);
+    let api = api(&webex, TOKEN);
+    for _ in 0..2 {
+        let (status, _) = api_error(api.participants(hosted(INSTANCE)).await.unwrap_err());
+        assert_eq!(status, StatusCode::NOT_FOUND, "an error, never an empty list");
+    }
+    assert_eq!(api.participants(hosted(INSTANCE)).await.unwrap().len(), 2);
+
+    // Another host's meeting is not found unless its host is named.
+    let elsewhere = HostedMeeting { id: INSTANCE, host_email: "other@example.com" };
+    let (status, _) = api_error(api.participants(elsewhere).await.unwrap_err());
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_rate_limited_record_is_read_after_the_wait_and_a_server_error_surfaces() {
+    let webex = WebexEmulator::start().await;
+    record(&webex, 150);
+    // The first page is limited once: waited out, then both pages are read.
+    let api = api(&webex, TOKEN);
+    webex.fail_next(Fault {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        message: "Too Many Requests".into(),
+        retry_after: Some(0),
+    });
+    assert_eq!(api.participants(hosted(INSTANCE)).await.unwrap().len(), 150);
+    assert_eq!(webex.count(Method::GET, "/v1/meetingParticipants"), 3);
+
+    webex.fail_next(server_error());
+    let (status, message) = api_error(api.participants(hosted(INSTANCE)).await.unwrap_err());
+    assert_eq!((status, message.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "try later"));
+}
+
+#[tokio::test]
+async fn an_incomplete_row_comes_back_still_connected() {
+    let webex = WebexEmulator::start().await;
+    webex.record_instance(INSTANCE, HOST, STARTED);
+    let epoch = Device::telephone("c1", STARTED, "1970-01-01T00:00:00.000Z");
+    let mut missing = Device::computer("c2", STARTED, STARTED);
+    (missing.joined_time, missing.left_time) = (None, None);
+    webex.record_participant(INSTANCE, Participant::new("p", vec![epoch, missing]));
+    let recorded = api(&webex, TOKEN).participants(hosted(INSTANCE)).await.unwrap();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[0].connection.joined_at, Some(STARTED.parse().unwrap()));
+    assert_eq!(recorded[0].connection.left_at, None, "1970 is not filled in yet");
+    assert!(recorded[0].connection.telephone_audio && !recorded[0].connection.computer);
+    assert_eq!((recorded[1].connection.joined_at, recorded[1].connection.left_at), (None, None));
+
+    // A time no meeting can have is refused, naming the field, rather than billed.
+    let mut wrong = Device::computer("c3", STARTED, STARTED);
+    wrong.left_time = Some("2199-01-01T00:00:00Z".into());
+    webex.record_participant(INSTANCE, Participant::new("q", vec![wrong]));
+    let err = api(&webex, TOKEN).participants(hosted(INSTANCE)).await.unwrap_err().to_string();
+    assert!(err.contains("refuses") && err.contains("devices[].leftTime"), "{err}");
+}
+
+#[tokio::test]
+async fn standing_follows_the_instances_state() {
+    let webex = WebexEmulator::start().await;
+    record(&webex, 0);
+    let control: &dyn MeetingControl = &api(&webex, TOKEN);
+    assert_eq!(control.standing(hosted(INSTANCE)).await.unwrap(), MeetingStanding::Running);
+    webex.end_instance(INSTANCE, "2026-11-25T11:30:00Z");
+    let ended = MeetingStanding::Ended { at: Some("2026-11-25T11:30:00Z".parse().unwrap()) };
+    assert_eq!(control.standing(hosted(INSTANCE)).await.unwrap(), ended);
+    assert_eq!(webex.calls()[0].query.as_deref(), Some("hostEmail=host%40example.com"));
+
+    // A scheduled series is neither running nor ended; an unknown meeting is an error.
+    let series = webex.create_meeting_directly("Office hours", HOST);
+    assert_eq!(control.standing(hosted(&series)).await.unwrap(), MeetingStanding::Unknown);
+    let err = control.standing(hosted("nope_I_1")).await.unwrap_err();
+    assert!(err.is_refusal() && err.to_string().contains("404"), "{err}");
+}
+
+#[tokio::test]
+async fn the_usage_report_is_found_by_the_instance_id_and_absent_until_listed() {
+    let webex = WebexEmulator::start().await;
+    let started = STARTED.parse().unwrap();
+    let api = api(&webex, TOKEN).with_site_url(Some(SITE_URL.into()));
+    assert_eq!(api.usage_report(hosted(INSTANCE), started).await.unwrap(), None);
+    let query = webex.calls()[0].query.clone().unwrap();
+    assert_eq!(
+        query,
+        "siteUrl=emulator.webex.com&serviceType=TrainingCenter&from=2026-11-24T10%3A00%3A00Z\
+         &to=2026-11-27T10%3A00%3A00Z&max=1000"
+    );
+
+    // Another occurrence of the same series is not this session.
+    let other = "560d7b784f5143e3be2fc3064a5c4999_I_204252993233618999";
+    webex.report_usage(UsageReport::training(other, "2026-11-25T09:00:00Z", HOST));
+    let mut line = UsageReport::training(INSTANCE, "2026-11-25T10:00:05Z", HOST);
+    line.total_people_minutes = 240;
+    (line.total_call_in_minutes, line.total_call_in_toll_free_minutes) = (30, 12);
+    (line.total_call_out_domestic, line.total_call_out_international) = (5, 1);
+    line.total_voip_minutes = 200;
+    line.tracking_codes =
+        vec![TrackingCode { name: "Division".into(), value: "Engineering".into() }];
+    webex.report_usage(line);
+    let control: &dyn MeetingControl = &api;
+    let reported = control.usage_report(hosted(INSTANCE), started).await.unwrap().unwrap();
+    assert_eq!(
+        reported,
+        ReportedUsage {
+            person_minutes: 240,
+            teleconference_minutes: 48,
+            tracking_codes: vec![("Division".into(), "Engineering".into())],
+        }
+    );
+
+    // Without a site there is no report to read, and nothing is asked.
+    webex.state().calls.clear();
+    let siteless = self::api(&webex, TOKEN);
+    assert_eq!(siteless.usage_report(hosted(INSTANCE), started).await.unwrap(), None);
+    assert!(webex.calls().is_empty());
 }

@@ -8,10 +8,11 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tollbooth_core::platform::MeetingControl;
 use tollbooth_core::platform::control::{ControlError, Registration};
+use tollbooth_core::platform::records::MeetingStanding;
 use tollbooth_core::platform::zoom_api::{ZoomApi, ZoomError};
 
 use control::{HOST, attendee, hosted, session};
-use emulators::zoom::{Fault, MAX_REGISTRANTS, TOKEN, ZoomEmulator};
+use emulators::zoom::{Fault, MAX_REGISTRANTS, Segment, TOKEN, ZoomEmulator};
 
 fn api(zoom: &ZoomEmulator) -> ZoomApi {
     ZoomApi::new(zoom.base.parse().unwrap(), SecretString::from(TOKEN)).unwrap()
@@ -279,4 +280,134 @@ async fn an_unreachable_zoom_is_worth_retrying_and_a_refusal_is_not() {
     let control: &dyn MeetingControl = &api(&zoom);
     let err = control.admit(hosted(&plain), &attendee("a@example.com")).await.unwrap_err();
     assert!(err.is_refusal(), "{err}");
+}
+
+/// An instance uuid that must be encoded twice in a path.
+const UUID: &str = "/ajXp112QmuoKj4854875==";
+/// How it arrives on the wire.
+const UUID_IN_PATH: &str = "%252FajXp112QmuoKj4854875%253D%253D";
+const STARTED: &str = "2026-11-25T10:00:00Z";
+const ENDED: &str = "2026-11-25T11:00:00Z";
+
+/// The instance, ended, recorded by Zoom with `people` participants who each joined twice.
+fn record(zoom: &ZoomEmulator, people: usize) {
+    zoom.record_instance(UUID, STARTED);
+    for n in 0..people {
+        let (id, name) = (format!("id{n}"), format!("Person {n}"));
+        zoom.record_segment(UUID, Segment::new(&id, &name, STARTED, "2026-11-25T10:20:00Z"));
+        zoom.record_segment(UUID, Segment::new(&id, &name, "2026-11-25T10:25:00Z", ENDED));
+    }
+    zoom.end_instance(UUID, ENDED);
+}
+
+fn report_path() -> String {
+    format!("/v2/report/meetings/{UUID_IN_PATH}/participants")
+}
+
+fn past_path() -> String {
+    format!("/v2/past_meetings/{UUID_IN_PATH}/participants")
+}
+
+#[tokio::test]
+async fn participants_come_back_complete_from_every_page_of_the_report() {
+    let zoom = ZoomEmulator::start().await;
+    record(&zoom, 325);
+    let control: &dyn MeetingControl = &api(&zoom);
+    let recorded = control.participants(hosted(UUID)).await.unwrap();
+    assert_eq!(recorded.len(), 650, "one row per join segment");
+    assert_eq!(recorded[649].participant, "id324/Person 324", "keyed as webhooks key it");
+    assert!(recorded.iter().all(|r| r.device.is_empty() && !r.kind_known));
+    assert!(recorded.iter().all(|r| r.connection.computer && !r.connection.telephone_audio));
+    let segment = &recorded[1].connection;
+    assert_eq!(segment.joined_at, Some("2026-11-25T10:25:00Z".parse().unwrap()));
+    assert_eq!(segment.left_at, Some(ENDED.parse().unwrap()));
+    assert_eq!(zoom.count(Method::GET, &report_path()), 3, "300 a page");
+    assert_eq!(zoom.count(Method::GET, &past_path()), 0);
+    let queries: Vec<_> = zoom.calls().into_iter().filter_map(|c| c.query).collect();
+    assert_eq!(
+        queries,
+        ["page_size=300", "page_size=300&next_page_token=300", "page_size=300&next_page_token=600"]
+    );
+}
+
+#[tokio::test]
+async fn a_report_of_fewer_than_two_participants_is_read_from_past_meetings() {
+    let zoom = ZoomEmulator::start().await;
+    record(&zoom, 3);
+    zoom.report_lags(UUID, 2);
+    let recorded = api(&zoom).participants(hosted(UUID)).await.unwrap();
+    assert_eq!(recorded.len(), 6);
+    assert_eq!(
+        (zoom.count(Method::GET, &report_path()), zoom.count(Method::GET, &past_path())),
+        (1, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_record_not_there_yet_is_an_error_until_it_is() {
+    let zoom = ZoomEmulator::start().await;
+    record(&zoom, 2);
+    // Each try asks the report, then past_meetings: both answer 404 once.
+    zoom.syncing(UUID, 2);
+    let api = api(&zoom);
+    let (status, code, _) = api_error(api.participants(hosted(UUID)).await.unwrap_err());
+    assert_eq!((status, code), (StatusCode::NOT_FOUND, Some(3001)), "never an empty list");
+    assert_eq!(api.participants(hosted(UUID)).await.unwrap().len(), 4);
+
+    // A meeting still running has no record yet either.
+    zoom.record_instance("running==", STARTED);
+    let (status, _, _) = api_error(api.participants(hosted("running==")).await.unwrap_err());
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_rate_limited_record_is_read_after_the_wait_and_a_server_error_surfaces() {
+    let zoom = ZoomEmulator::start().await;
+    record(&zoom, 2);
+    let api = api(&zoom);
+    zoom.limit_next(1, Fault::PerSecondLimit);
+    assert_eq!(api.participants(hosted(UUID)).await.unwrap().len(), 4);
+    assert_eq!(zoom.count(Method::GET, &report_path()), 2);
+
+    zoom.fail_next(1, StatusCode::INTERNAL_SERVER_ERROR);
+    let (status, _, _) = api_error(api.participants(hosted(UUID)).await.unwrap_err());
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn an_incomplete_row_comes_back_still_connected() {
+    let zoom = ZoomEmulator::start().await;
+    record(&zoom, 1);
+    let mut open = Segment::new("id9", "Late", STARTED, ENDED);
+    open.leave_time = None;
+    zoom.record_segment(UUID, open);
+    let recorded = api(&zoom).participants(hosted(UUID)).await.unwrap();
+    let late = recorded.iter().find(|r| r.participant == "id9/Late").expect("the open row");
+    assert_eq!(late.connection.joined_at, Some(STARTED.parse().unwrap()));
+    assert_eq!(late.connection.left_at, None);
+}
+
+#[tokio::test]
+async fn standing_is_running_until_zoom_holds_a_past_meeting() {
+    let zoom = ZoomEmulator::start().await;
+    zoom.record_instance(UUID, STARTED);
+    let control: &dyn MeetingControl = &api(&zoom);
+    assert_eq!(control.standing(hosted(UUID)).await.unwrap(), MeetingStanding::Running);
+    zoom.end_instance(UUID, ENDED);
+    let ended = MeetingStanding::Ended { at: Some(ENDED.parse().unwrap()) };
+    assert_eq!(control.standing(hosted(UUID)).await.unwrap(), ended);
+    assert_eq!(zoom.count(Method::GET, &format!("/v2/past_meetings/{UUID_IN_PATH}")), 2);
+
+    zoom.fail_next(1, StatusCode::SERVICE_UNAVAILABLE);
+    let err = control.standing(hosted(UUID)).await.unwrap_err();
+    assert!(!err.is_refusal() && err.to_string().contains("503"), "{err}");
+}
+
+#[tokio::test]
+async fn zoom_has_no_usage_report_to_read() {
+    let zoom = ZoomEmulator::start().await;
+    let control: &dyn MeetingControl = &api(&zoom);
+    let started = STARTED.parse().unwrap();
+    assert_eq!(control.usage_report(hosted(UUID), started).await.unwrap(), None);
+    assert!(zoom.calls().is_empty());
 }

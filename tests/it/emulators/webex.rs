@@ -1,13 +1,18 @@
 //! The Webex REST API (`https://webexapis.com/v1`) as far as tollbooth uses it: webhooks
-//! (list, get, create, update, delete), meetings (create, delete, end), their registration
-//! form and registrants (register, query, approve, reject, cancel), with Webex's bearer-token
-//! check, validation and error JSON (`message`, `errors[].description`, `trackingId`).
+//! (list, get, create, update, delete), meetings (create, get, delete, end), their registration
+//! form and registrants (register, query, approve, reject, cancel), what Webex recorded of a
+//! meeting instance (`GET /meetingParticipants`, `GET /meetings/{id}`) and the site's usage
+//! report (`GET /meetingReports/usage`), lists paged with `max` and `Link: <…>; rel="next"`,
+//! with Webex's bearer-token check, validation and error JSON (`message`,
+//! `errors[].description`, `trackingId`).
 //! The token is a site administrator's: calls on another host's meeting must name that host
 //! (`?hostEmail=`), or the meeting is not found.
 //!
 //! Every request is recorded (method, path, query, JSON body) before it is answered, so tests
 //! can count exactly what was sent. Tests can also disable a hook as Webex does after failed
-//! deliveries, seed meetings as if made in Webex's own UI, and queue error answers.
+//! deliveries, seed meetings as if made in Webex's own UI, seed what Webex recorded of a
+//! meeting instance (participants and their devices, the end, the usage report's line), have
+//! that record answer 404 while Webex "syncs", and queue error answers.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,10 +21,11 @@ use super::Call;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
+use axum::http::HeaderMap;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -154,6 +160,208 @@ impl Meeting {
     }
 }
 
+/// A device of a participant, as `GET /meetingParticipants` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// One per join.
+    pub correlation_id: String,
+    /// `mac`, `windows`, `iphone`, … or `pstn` / `phone` for a telephone.
+    pub device_type: String,
+    /// `voip`, `pstn` or `inactive`.
+    pub audio_type: String,
+    /// Absent or `1970-01-01T00:00:00.000Z` while Webex has not filled it in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_second: Option<u64>,
+}
+
+impl Device {
+    /// A laptop on computer audio, from `joined` to `left`.
+    pub fn computer(correlation_id: &str, joined: &str, left: &str) -> Device {
+        Device::new(correlation_id, "mac", "voip", joined, left)
+    }
+
+    /// A telephone that dialled in, from `joined` to `left`.
+    pub fn telephone(correlation_id: &str, joined: &str, left: &str) -> Device {
+        Device::new(correlation_id, "pstn", "pstn", joined, left)
+    }
+
+    fn new(correlation_id: &str, kind: &str, audio: &str, joined: &str, left: &str) -> Device {
+        let seconds = |at: &str| chrono::DateTime::parse_from_rfc3339(at).ok();
+        let duration = match (seconds(joined), seconds(left)) {
+            (Some(j), Some(l)) if l.timestamp() > 0 => Some((l - j).num_seconds().max(0) as u64),
+            _ => None,
+        };
+        Device {
+            correlation_id: correlation_id.into(),
+            device_type: kind.into(),
+            audio_type: audio.into(),
+            joined_time: Some(joined.into()),
+            left_time: Some(left.into()),
+            duration_second: duration,
+        }
+    }
+}
+
+/// A participant of a meeting instance, as `GET /meetingParticipants` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    /// `{instance id}_{person}`, as Webex's participant ids begin with the meeting's.
+    pub id: String,
+    /// Filled in by [`WebexEmulator::record_participant`].
+    pub meeting_id: String,
+    pub host: bool,
+    pub co_host: bool,
+    pub email: String,
+    pub display_name: String,
+    pub invitee: bool,
+    /// `lobby`, `joined`, `end` or `breakoutSession`.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_time: Option<String>,
+    pub devices: Vec<Device>,
+}
+
+impl Participant {
+    /// A participant named by `person`, joined by `devices`; their own times span the
+    /// devices' (the ones with a time).
+    pub fn new(person: &str, devices: Vec<Device>) -> Participant {
+        let times = |pick: fn(&Device) -> &Option<String>| -> Vec<String> {
+            devices.iter().filter_map(|d| pick(d).clone()).collect()
+        };
+        Participant {
+            id: person.into(),
+            meeting_id: String::new(),
+            host: false,
+            co_host: false,
+            email: format!("{person}@example.com"),
+            display_name: person.into(),
+            invitee: false,
+            state: "end".into(),
+            joined_time: times(|d| &d.joined_time).into_iter().min(),
+            left_time: times(|d| &d.left_time).into_iter().max(),
+            devices,
+        }
+    }
+}
+
+/// A meeting instance as Webex recorded it: what `GET /meetings/{id}` and
+/// `GET /meetingParticipants?meetingId=` answer about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    /// `{series id}_I_{number}`.
+    pub id: String,
+    pub host_email: String,
+    pub start: String,
+    /// `inProgress` until [`WebexEmulator::end_instance`], then `ended`.
+    pub state: String,
+    pub end: Option<String>,
+    pub participants: Vec<Participant>,
+    /// Requests for the participants still to be answered 404, as while Webex syncs its
+    /// REST resources with what webhooks already told.
+    pub syncing: u32,
+}
+
+impl Instance {
+    /// `GET /meetings/{id}` of an instance.
+    fn json(&self) -> Value {
+        let mut meeting = json!({
+            "id": self.id,
+            "meetingSeriesId": self.id.split("_I_").next().unwrap_or(&self.id),
+            "meetingType": "meeting",
+            "title": "Recorded session",
+            "state": self.state,
+            "start": self.start,
+            "hostEmail": self.host_email,
+        });
+        if let Some(end) = &self.end {
+            meeting["end"] = end.as_str().into();
+        }
+        meeting
+    }
+}
+
+/// The only site the emulator reports on.
+pub const SITE_URL: &str = "emulator.webex.com";
+
+/// A meeting's line in the site's usage report, field by field as Webex returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageReport {
+    pub meeting_id: String,
+    pub meeting_number: String,
+    pub meeting_title: String,
+    pub start: String,
+    pub end: String,
+    pub duration: u64,
+    pub scheduled_type: String,
+    pub host_display_name: String,
+    pub host_email: String,
+    pub total_people_minutes: u64,
+    pub total_call_in_minutes: u64,
+    pub total_call_out_domestic: u64,
+    pub total_call_in_toll_free_minutes: u64,
+    pub total_call_out_international: u64,
+    pub total_voip_minutes: u64,
+    pub total_participants: u64,
+    pub total_participants_voip: u64,
+    pub total_participants_call_in: u64,
+    pub total_participants_call_out: u64,
+    pub peak_attendee: u64,
+    pub total_registered: u64,
+    pub total_invitee: u64,
+    /// `MeetingCenter`, `EventCenter`, `SupportCenter` or `TrainingCenter`.
+    pub service_type: String,
+    pub tracking_codes: Vec<TrackingCode>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrackingCode {
+    pub name: String,
+    pub value: String,
+}
+
+impl UsageReport {
+    /// A Training Center session of an hour from `start`, hosted by `host_email`, every
+    /// total 0.
+    pub fn training(meeting_id: &str, start: &str, host_email: &str) -> UsageReport {
+        let start_at = chrono::DateTime::parse_from_rfc3339(start).expect("an RFC 3339 start");
+        UsageReport {
+            meeting_id: meeting_id.into(),
+            meeting_number: "2552117799".into(),
+            meeting_title: "Recorded session".into(),
+            start: start.into(),
+            end: (start_at + chrono::Duration::hours(1)).to_rfc3339(),
+            duration: 60,
+            scheduled_type: "meeting".into(),
+            host_display_name: "Host".into(),
+            host_email: host_email.into(),
+            total_people_minutes: 0,
+            total_call_in_minutes: 0,
+            total_call_out_domestic: 0,
+            total_call_in_toll_free_minutes: 0,
+            total_call_out_international: 0,
+            total_voip_minutes: 0,
+            total_participants: 0,
+            total_participants_voip: 0,
+            total_participants_call_in: 0,
+            total_participants_call_out: 0,
+            peak_attendee: 0,
+            total_registered: 0,
+            total_invitee: 0,
+            service_type: "TrainingCenter".into(),
+            tracking_codes: Vec::new(),
+        }
+    }
+}
+
 /// An error answer queued by a test for the next authorised request.
 #[derive(Clone, Debug)]
 pub struct Fault {
@@ -171,6 +379,10 @@ pub struct WebexState {
     /// Meeting ids that `POST /meetings/{id}/end` was called for, in order.
     pub ended_meetings: Vec<String>,
     pub meetings: Vec<Meeting>,
+    /// What Webex recorded of meeting instances.
+    pub instances: Vec<Instance>,
+    /// The usage report of [`SITE_URL`].
+    pub usage: Vec<UsageReport>,
     next_id: u64,
 }
 
@@ -197,12 +409,14 @@ impl WebexEmulator {
             .route("/webhooks", get(list_hooks).post(create_hook))
             .route("/webhooks/{id}", get(get_hook).put(update_hook).delete(delete_hook))
             .route("/meetings", post(create_meeting))
-            .route("/meetings/{id}", delete(delete_meeting))
+            .route("/meetings/{id}", get(get_meeting).delete(delete_meeting))
             .route("/meetings/{id}/end", post(end_meeting))
             .route("/meetings/{id}/registration", put(set_registration))
             .route("/meetings/{id}/registrants", post(register))
             .route("/meetings/{id}/registrants/query", post(query_registrants))
             .route("/meetings/{id}/registrants/{action}", post(registrants_action))
+            .route("/meetingParticipants", get(list_participants))
+            .route("/meetingReports/usage", get(usage_report))
             .fallback(|| async { not_found() });
         let app = Router::new()
             .nest("/v1", api)
@@ -296,6 +510,47 @@ impl WebexEmulator {
     pub fn fail_next(&self, fault: Fault) {
         self.state().faults.push_back(fault);
     }
+
+    /// Starts Webex's record of the meeting instance `id` (`{series}_I_{number}`), hosted by
+    /// `host_email`, in progress since `start`, with no participants yet.
+    pub fn record_instance(&self, id: &str, host_email: &str, start: &str) {
+        self.state().instances.push(Instance {
+            id: id.into(),
+            host_email: host_email.into(),
+            start: start.into(),
+            state: "inProgress".into(),
+            end: None,
+            participants: Vec::new(),
+            syncing: 0,
+        });
+    }
+
+    /// Adds a participant to the record of instance `id`.
+    pub fn record_participant(&self, id: &str, mut participant: Participant) {
+        let mut state = self.state();
+        let instance = state.instance(id).expect("a recorded instance");
+        participant.meeting_id = id.into();
+        instance.participants.push(participant);
+    }
+
+    /// The instance ended at `end`, as Webex records it.
+    pub fn end_instance(&self, id: &str, end: &str) {
+        let mut state = self.state();
+        let instance = state.instance(id).expect("a recorded instance");
+        instance.state = "ended".into();
+        instance.end = Some(end.into());
+    }
+
+    /// The next `requests` for the instance's participants are answered 404, as while Webex
+    /// syncs its REST resources (up to ten minutes after a webhook).
+    pub fn syncing(&self, id: &str, requests: u32) {
+        self.state().instance(id).expect("a recorded instance").syncing = requests;
+    }
+
+    /// Adds a meeting's line to the usage report of [`SITE_URL`].
+    pub fn report_usage(&self, line: UsageReport) {
+        self.state().usage.push(line);
+    }
 }
 
 impl WebexState {
@@ -312,6 +567,26 @@ impl WebexState {
             "{:032x}",
             0x870f_51ff_287b_41be_8464_8412_0000_0000_u128 + u128::from(self.next_id)
         )
+    }
+
+    fn instance(&mut self, id: &str) -> Result<&mut Instance, Rejection> {
+        self.instances
+            .iter_mut()
+            .find(|i| i.id == id)
+            .ok_or_else(|| not_found_named(format!("Meeting {id} not found.")))
+    }
+
+    /// An instance as the token sees it: like [`WebexState::hosted_meeting`].
+    fn hosted_instance(
+        &mut self,
+        id: &str,
+        host_email: Option<&str>,
+    ) -> Result<&mut Instance, Rejection> {
+        let instance = self.instance(id)?;
+        if !host_email.unwrap_or(OWNER).eq_ignore_ascii_case(&instance.host_email) {
+            return Err(not_found_named(format!("Meeting {id} not found.")));
+        }
+        Ok(instance)
     }
 
     fn meeting(&mut self, id: &str) -> Result<&mut Meeting, Rejection> {
@@ -377,6 +652,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 /// An error answer, in Webex's shape once it becomes a response.
+#[derive(Debug)]
 pub struct Rejection(StatusCode, String);
 
 impl IntoResponse for Rejection {
@@ -593,10 +869,148 @@ async fn update_hook(
     Ok(axum::Json(hook.clone()).into_response())
 }
 
-/// Records the meeting as ended; the optional body is `{"reason": "..."}`.
+/// Records the meeting as ended (and a recorded instance as ended now); the optional body is
+/// `{"reason": "..."}`.
 async fn end_meeting(State(state): State<Shared>, Path(id): Path<String>) -> StatusCode {
-    state.lock().unwrap().ended_meetings.push(id);
+    let mut state = state.lock().unwrap();
+    if let Ok(instance) = state.instance(&id) {
+        instance.state = "ended".into();
+        instance.end = Some(now());
+    }
+    state.ended_meetings.push(id);
     StatusCode::NO_CONTENT
+}
+
+/// `GET /meetings/{id}`: a recorded instance (with its `state` and `end`), or a scheduled
+/// meeting (state `active`, as Webex gives a series).
+async fn get_meeting(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    Query(on_behalf): Query<OnBehalf>,
+) -> Result<Response, Rejection> {
+    let mut state = state.lock().unwrap();
+    if state.instances.iter().any(|i| i.id == id) {
+        let instance = state.hosted_instance(&id, on_behalf.host_email.as_deref())?;
+        return Ok(axum::Json(instance.json()).into_response());
+    }
+    let meeting = state.hosted_meeting(&id, &on_behalf)?;
+    let mut answer = serde_json::to_value(&*meeting).expect("a meeting serialises");
+    answer["state"] = "active".into();
+    Ok(axum::Json(answer).into_response())
+}
+
+/// The page size asked for: `default` when absent, refused outside 1..=`most`.
+fn page_size(max: Option<&str>, default: usize, most: usize) -> Result<usize, Rejection> {
+    match max.map(str::parse::<usize>) {
+        None => Ok(default),
+        Some(Ok(max)) if (1..=most).contains(&max) => Ok(max),
+        _ => Err(bad_request(format!("max: must be an integer between 1 and {most}"))),
+    }
+}
+
+/// The offset a `cursor` stands for (the emulator's cursors are offsets, opaque to clients).
+fn cursor_offset(cursor: Option<&str>) -> Result<usize, Rejection> {
+    match cursor {
+        None => Ok(0),
+        Some(cursor) => cursor
+            .strip_prefix("offset-")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| bad_request("cursor: is not a cursor this server handed out")),
+    }
+}
+
+/// `items[offset..offset + max]`, with a `Link: <…>; rel="next"` to the rest when there is
+/// more: the request's own URL (`headers`' host, `path`, `query`) with `cursor` moved on.
+fn page<T: Serialize>(
+    items: &[T],
+    offset: usize,
+    max: usize,
+    (headers, path, query): (&HeaderMap, &str, &[(String, String)]),
+) -> Response {
+    let shown: Vec<&T> = items.iter().skip(offset).take(max).collect();
+    let next = offset + shown.len();
+    let mut response = axum::Json(json!({ "items": shown })).into_response();
+    if next < items.len() {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let mut url = url::Url::parse(&format!("http://{host}{path}")).expect("a URL");
+        url.query_pairs_mut()
+            .extend_pairs(query.iter().filter(|(k, _)| k != "cursor"))
+            .append_pair("cursor", &format!("offset-{next}"));
+        let link = format!("<{url}>; rel=\"next\"");
+        response.headers_mut().insert(header::LINK, link.parse().expect("a header value"));
+    }
+    response
+}
+
+/// A query parameter by name.
+fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// `GET /meetingParticipants?meetingId=…&max=…&hostEmail=…`: the instance's participants,
+/// at most 100 a page; 404 while the record syncs.
+async fn list_participants(
+    State(state): State<Shared>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, Rejection> {
+    let meeting_id = param(&query, "meetingId").filter(|m| !m.is_empty());
+    let meeting_id = meeting_id.ok_or_else(|| bad_request("meetingId: may not be empty"))?;
+    let max = page_size(param(&query, "max"), 10, 100)?;
+    let offset = cursor_offset(param(&query, "cursor"))?;
+    let mut state = state.lock().unwrap();
+    let instance = state.hosted_instance(meeting_id, param(&query, "hostEmail"))?;
+    if instance.syncing > 0 {
+        instance.syncing -= 1;
+        return Err(not_found());
+    }
+    let participants = &instance.participants;
+    Ok(page(participants, offset, max, (&headers, "/v1/meetingParticipants", &query)))
+}
+
+/// `GET /meetingReports/usage?siteUrl=…&serviceType=…&from=…&to=…&max=…`: the site's lines of
+/// that service whose meeting started in [from, to), latest first, at most 1,000 a page.
+/// `from` may be at most 90 days ago and the window at most 30 days, as Webex documents.
+async fn usage_report(
+    State(state): State<Shared>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, Rejection> {
+    let site = param(&query, "siteUrl").filter(|s| !s.is_empty());
+    let site = site.ok_or_else(|| bad_request("siteUrl: may not be empty"))?;
+    if !site.eq_ignore_ascii_case(SITE_URL) {
+        return Err(bad_request(format!("siteUrl: {site} is not a site of this organization")));
+    }
+    let service = param(&query, "serviceType").unwrap_or("MeetingCenter");
+    if !matches!(service, "MeetingCenter" | "EventCenter" | "SupportCenter" | "TrainingCenter") {
+        return Err(bad_request(format!("serviceType: unknown service type '{service}'")));
+    }
+    let time = |name: &str, default: chrono::DateTime<chrono::Utc>| match param(&query, name) {
+        None => Ok(default),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.to_utc())
+            .map_err(|_| bad_request(format!("{name}: `{text}` is not an ISO 8601 date-time"))),
+    };
+    let to = time("to", chrono::Utc::now())?;
+    let from = time("from", to - chrono::Duration::days(7))?;
+    if from >= to || to - from > chrono::Duration::days(30) {
+        return Err(bad_request("from, to: the interval must be positive and at most 30 days"));
+    }
+    if from < chrono::Utc::now() - chrono::Duration::days(90) {
+        return Err(bad_request("from: may be at most 90 days ago"));
+    }
+    let max = page_size(param(&query, "max"), 10, 1000)?;
+    let offset = cursor_offset(param(&query, "cursor"))?;
+    let state = state.lock().unwrap();
+    let started = |line: &UsageReport| chrono::DateTime::parse_from_rfc3339(&line.start).ok();
+    let mut lines: Vec<&UsageReport> = state
+        .usage
+        .iter()
+        .filter(|line| line.service_type == service)
+        .filter(|line| started(line).is_some_and(|s| s >= from && s < to))
+        .collect();
+    lines.sort_by_key(|line| std::cmp::Reverse(started(line)));
+    Ok(page(&lines, offset, max, (&headers, "/v1/meetingReports/usage", &query)))
 }
 
 /// `POST /meetings`: a one-off or recurring meeting, with registration when the body carries a

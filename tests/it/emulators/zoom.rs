@@ -1,11 +1,15 @@
 //! The Zoom REST API (`https://api.zoom.us/v2`) as far as tollbooth uses it: ending a meeting
-//! (`PUT /meetings/{meetingId}/status`), scheduling, updating and deleting meetings, and their
-//! registrants (add, list by status, approve / cancel / deny), with Zoom's bearer-token check
-//! and error JSON (`code`, `message`, and `errors[]` naming the fields of a validation failure).
+//! (`PUT /meetings/{meetingId}/status`), scheduling, updating and deleting meetings, their
+//! registrants (add, list by status, approve / cancel / deny), and what Zoom recorded of past
+//! meeting instances (`GET /past_meetings/{uuid}`, `GET /past_meetings/{uuid}/participants`,
+//! `GET /report/meetings/{uuid}/participants`, paged with `page_size` and `next_page_token`),
+//! with Zoom's bearer-token check and error JSON (`code`, `message`, and `errors[]` naming the
+//! fields of a validation failure).
 //!
 //! Every request is recorded (method, path, query, JSON body) before it is answered, so tests
-//! can count exactly what was sent; tests can seed meetings as if made in Zoom's own UI, and
-//! queue error answers for the next requests, rate limits among them (per second: 429 without
+//! can count exactly what was sent; tests can seed meetings as if made in Zoom's own UI, seed
+//! what Zoom recorded of an instance (join segments, its end, a report that lags behind, a
+//! record that answers 404 for a while), and queue error answers for the next requests, rate limits among them (per second: 429 without
 //! `Retry-After`; daily: `Retry-After` at the reset, as Zoom's rate-limit page describes).
 
 use std::collections::VecDeque;
@@ -18,7 +22,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{patch, post, put};
+use axum::routing::{get, patch, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::task::JoinHandle;
@@ -89,6 +93,83 @@ impl Meeting {
     }
 }
 
+/// One join segment, as Zoom's participant reports list it: a participant who rejoins gets
+/// another row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    /// The participant's id in the meeting; "" for guests, whose ids Zoom hides since 2023.
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub user_email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participant_uuid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leave_time: Option<String>,
+    /// Seconds.
+    pub duration: u64,
+    pub failover: bool,
+    /// `in_meeting` or `in_waiting_room`.
+    pub status: String,
+    pub customer_key: String,
+    pub registrant_id: String,
+}
+
+static NEXT_USER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(16_778_240);
+
+impl Segment {
+    /// Participant `id` named `name`, connected from `join_time` to `leave_time`.
+    pub fn new(id: &str, name: &str, join_time: &str, leave_time: &str) -> Segment {
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).expect("an RFC 3339 time");
+        let duration = (at(leave_time) - at(join_time)).num_seconds().max(0) as u64;
+        Segment {
+            id: id.into(),
+            // Zoom gives every join a new user id.
+            user_id: NEXT_USER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string(),
+            name: name.into(),
+            user_email: String::new(),
+            participant_uuid: None,
+            join_time: Some(join_time.into()),
+            leave_time: Some(leave_time.into()),
+            duration,
+            failover: false,
+            status: "in_meeting".into(),
+            customer_key: String::new(),
+            registrant_id: String::new(),
+        }
+    }
+}
+
+/// A meeting instance as Zoom recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub uuid: String,
+    /// The meeting number.
+    pub id: u64,
+    pub host_email: String,
+    pub start_time: String,
+    /// None while the meeting runs: Zoom holds it in `past_meetings` only once it ended.
+    pub end_time: Option<String>,
+    pub segments: Vec<Segment>,
+    /// How many of the segments the participant report has caught up with (None: all).
+    pub reported: Option<usize>,
+    /// Requests for the participants still to be answered 404, as before Zoom has the record.
+    pub syncing: u32,
+}
+
+impl Instance {
+    /// How many participants the segments are of (by id, else user id, and name).
+    fn participant_count(&self, rows: &[Segment]) -> usize {
+        let keys: std::collections::HashSet<(String, String)> = rows
+            .iter()
+            .map(|s| (if s.id.is_empty() { &s.user_id } else { &s.id }.clone(), s.name.clone()))
+            .collect();
+        keys.len()
+    }
+}
+
 /// An answer given instead of doing a request.
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
@@ -136,10 +217,38 @@ pub struct ZoomState {
     /// Meeting ids that were ended, in order.
     pub ended_meetings: Vec<String>,
     pub meetings: Vec<Meeting>,
+    /// What Zoom recorded of meeting instances.
+    pub instances: Vec<Instance>,
     next_id: u64,
 }
 
 impl ZoomState {
+    /// An instance by its uuid as the path names it. Zoom's router decodes a path once before
+    /// routing: a uuid that begins with `/` or contains `//` must arrive encoded twice, and
+    /// one encoded once finds nothing.
+    fn instance(&mut self, raw: &str) -> Result<&mut Instance, Rejection> {
+        let missing =
+            || error(StatusCode::NOT_FOUND, 3001, &format!("Meeting does not exist: {raw}."));
+        if raw.starts_with('/') || raw.contains("//") {
+            return Err(missing());
+        }
+        let uuid = percent_decoded(raw);
+        self.instances.iter_mut().find(|i| i.uuid == uuid).ok_or_else(missing)
+    }
+
+    /// A recorded instance that has ended, or Zoom's 404 for a meeting not (yet) past.
+    fn past(&mut self, raw: &str) -> Result<&mut Instance, Rejection> {
+        let instance = self.instance(raw)?;
+        if instance.end_time.is_none() {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                3001,
+                &format!("Meeting does not exist: {raw}."),
+            ));
+        }
+        Ok(instance)
+    }
+
     fn add_meeting(
         &mut self,
         host_email: String,
@@ -198,7 +307,10 @@ impl ZoomEmulator {
             .route("/meetings/{id}", patch(update_meeting).delete(delete_meeting))
             .route("/meetings/{id}/status", put(meeting_status))
             .route("/meetings/{id}/registrants", post(add_registrant).get(list_registrants))
-            .route("/meetings/{id}/registrants/status", put(registrant_status));
+            .route("/meetings/{id}/registrants/status", put(registrant_status))
+            .route("/past_meetings/{uuid}", get(past_meeting))
+            .route("/past_meetings/{uuid}/participants", get(past_participants))
+            .route("/report/meetings/{uuid}/participants", get(report_participants));
         let app = Router::new()
             .nest("/v2", api)
             .layer(middleware::from_fn_with_state(state.clone(), record_and_check))
@@ -251,6 +363,75 @@ impl ZoomEmulator {
     pub fn limit_next(&self, n: usize, fault: Fault) {
         self.state().faults.extend(std::iter::repeat_n(fault, n));
     }
+
+    /// Starts Zoom's record of instance `uuid` of a meeting, started at `start_time` and still
+    /// running (not in `past_meetings` until [`ZoomEmulator::end_instance`]).
+    pub fn record_instance(&self, uuid: &str, start_time: &str) {
+        self.state().instances.push(Instance {
+            uuid: uuid.into(),
+            id: FIRST_MEETING_ID,
+            host_email: "host@example.com".into(),
+            start_time: start_time.into(),
+            end_time: None,
+            segments: Vec::new(),
+            reported: None,
+            syncing: 0,
+        });
+    }
+
+    /// Adds a join segment to the record of instance `uuid`.
+    pub fn record_segment(&self, uuid: &str, segment: Segment) {
+        let mut state = self.state();
+        let instance = state.instances.iter_mut().find(|i| i.uuid == uuid);
+        instance.expect("a recorded instance").segments.push(segment);
+    }
+
+    /// The instance ended at `end_time`: it is a past meeting from now on.
+    pub fn end_instance(&self, uuid: &str, end_time: &str) {
+        let mut state = self.state();
+        let instance = state.instances.iter_mut().find(|i| i.uuid == uuid);
+        instance.expect("a recorded instance").end_time = Some(end_time.into());
+    }
+
+    /// The participant report lists only the first `rows` segments (it lags behind
+    /// `past_meetings`).
+    pub fn report_lags(&self, uuid: &str, rows: usize) {
+        let mut state = self.state();
+        let instance = state.instances.iter_mut().find(|i| i.uuid == uuid);
+        instance.expect("a recorded instance").reported = Some(rows);
+    }
+
+    /// The next `requests` for the instance's participants (report or past meeting) are
+    /// answered 404, code 3001.
+    pub fn syncing(&self, uuid: &str, requests: u32) {
+        let mut state = self.state();
+        let instance = state.instances.iter_mut().find(|i| i.uuid == uuid);
+        instance.expect("a recorded instance").syncing = requests;
+    }
+}
+
+/// `text` with `%XX` escapes decoded (a second decoding, after axum's).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escape {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An error answer, in Zoom's shape once it becomes a response.
@@ -510,6 +691,97 @@ async fn list_registrants(
         "total_records": matching.len(),
         "next_page_token": next_page_token,
         "registrants": page,
+    }))
+    .into_response())
+}
+
+/// `GET /past_meetings/{uuid}`: an instance that has ended (404, code 3001, until then).
+async fn past_meeting(State(state): State<Shared>, Path(uuid): Path<String>) -> Answer {
+    let mut state = state.lock().unwrap();
+    let instance = state.past(&uuid)?;
+    let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    let end_time = instance.end_time.clone().unwrap_or_default();
+    let minutes = match (at(&instance.start_time), at(&end_time)) {
+        (Some(start), Some(end)) => (end - start).num_minutes().max(0),
+        _ => 0,
+    };
+    let participants = instance.participant_count(&instance.segments);
+    Ok(axum::Json(json!({
+        "uuid": instance.uuid,
+        "id": instance.id,
+        "host_id": "z8yAAAAA8bbbQ",
+        "type": 2,
+        "topic": "Recorded session",
+        "user_name": "Host",
+        "user_email": instance.host_email,
+        "start_time": instance.start_time,
+        "end_time": end_time,
+        "duration": minutes,
+        "participants_count": participants,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page_size: Option<usize>,
+    next_page_token: Option<String>,
+}
+
+/// `GET /past_meetings/{uuid}/participants`: every segment of an ended instance.
+async fn past_participants(
+    State(state): State<Shared>,
+    Path(uuid): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Answer {
+    participants(&state, &uuid, q, false)
+}
+
+/// `GET /report/meetings/{uuid}/participants`: the segments the report has caught up with.
+async fn report_participants(
+    State(state): State<Shared>,
+    Path(uuid): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Answer {
+    participants(&state, &uuid, q, true)
+}
+
+/// One page of an ended instance's segments (30 a page unless asked, at most 300). Both
+/// reports leave out a meeting with fewer than two participants, as Zoom documents. The page
+/// token is the offset of the next page.
+fn participants(state: &Shared, uuid: &str, q: PageQuery, report: bool) -> Answer {
+    let page_size = q.page_size.unwrap_or(30);
+    if !(1..=300).contains(&page_size) {
+        return Err(invalid("page_size"));
+    }
+    let offset = match q.next_page_token.as_deref().filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => token.parse().map_err(|_| invalid("next_page_token"))?,
+    };
+    let mut state = state.lock().unwrap();
+    let instance = state.past(uuid)?;
+    if instance.syncing > 0 {
+        instance.syncing -= 1;
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            3001,
+            &format!("Meeting does not exist: {uuid}."),
+        ));
+    }
+    let listed = match instance.reported {
+        Some(rows) if report => &instance.segments[..rows.min(instance.segments.len())],
+        _ => &instance.segments[..],
+    };
+    let listed = if instance.participant_count(listed) < 2 { &[][..] } else { listed };
+    let page: Vec<&Segment> = listed.iter().skip(offset).take(page_size).collect();
+    let next = offset + page.len();
+    let next_page_token = if next < listed.len() { next.to_string() } else { String::new() };
+    Ok(axum::Json(json!({
+        "page_count": listed.len().div_ceil(page_size),
+        "page_size": page_size,
+        "total_records": listed.len(),
+        "next_page_token": next_page_token,
+        "participants": page,
     }))
     .into_response())
 }
