@@ -341,6 +341,12 @@ async fn a_report_of_fewer_than_two_participants_is_read_from_past_meetings() {
         (zoom.count(Method::GET, &report_path()), zoom.count(Method::GET, &past_path())),
         (1, 1)
     );
+
+    // An account without the report's plan or scope is refused it: past_meetings still has it.
+    zoom.state().calls.clear();
+    zoom.fail_next(1, StatusCode::FORBIDDEN);
+    assert_eq!(api(&zoom).participants(hosted(UUID)).await.unwrap().len(), 6);
+    assert_eq!(zoom.count(Method::GET, &past_path()), 1);
 }
 
 #[tokio::test]

@@ -17,6 +17,9 @@ pub use rate_limit::LONGEST_REQUEST;
 /// The most requests one [`MeetingControl`] call makes: Zoom's admission looks the attendee up
 /// among pending and approved registrants, adds, approves, and looks the join link up (one page
 /// of registrants each; a meeting with more makes more). Ending or cancelling makes one.
+/// Reading a record (`participants`, `usage_report`) makes one per page, unbounded, and Zoom's
+/// `participants` twice that when it falls back to `past_meetings`: whoever leases such a read
+/// must count its pages, not this.
 pub const MOST_REQUESTS_PER_CALL: u32 = 5;
 
 /// The platform REST clients this instance has, by platform; one is missing when its token is

@@ -241,10 +241,11 @@ impl ZoomApi {
 
     /// Every join segment Zoom recorded for the instance `meeting.id` (a uuid), from the
     /// participant report (`GET /report/meetings/{uuid}/participants`). The report covers only
-    /// meetings with two or more participants, and needs a plan and scope that
-    /// `past_meetings` does not: when it does not have the meeting (404, or code 3001), or
-    /// lists fewer than two participants, the same rows are read from
-    /// `GET /past_meetings/{uuid}/participants`, whose errors are returned.
+    /// meetings with two or more participants, and needs a plan (Pro) and a scope
+    /// (`report:read:admin`) that `past_meetings` does not: when it refuses (400, 403), does
+    /// not have the meeting (404, or code 3001), or lists fewer than two participants, the
+    /// same rows are read from `GET /past_meetings/{uuid}/participants`, whose errors are
+    /// returned.
     pub async fn participants(
         &self,
         meeting: HostedMeeting<'_>,
@@ -254,7 +255,8 @@ impl ZoomApi {
             Ok(rows) if distinct_participants(&rows) >= 2 => return Ok(rows),
             Ok(rows) => rows,
             Err(ZoomError::Api { status, code, .. })
-                if status == StatusCode::NOT_FOUND || code == Some(MEETING_DOES_NOT_EXIST) =>
+                if matches!(status.as_u16(), 400 | 403 | 404)
+                    || code == Some(MEETING_DOES_NOT_EXIST) =>
             {
                 Vec::new()
             }
