@@ -211,7 +211,7 @@ impl Device {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Participant {
-    /// `{instance id}_{person}`, as Webex's participant ids begin with the meeting's.
+    /// As given: Webex's begin with the instance id, which nothing here relies on.
     pub id: String,
     /// Filled in by [`WebexEmulator::record_participant`].
     pub meeting_id: String,
