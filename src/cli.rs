@@ -33,6 +33,8 @@ enum Command {
     Register(crate::register::Register),
     /// Prints a division's spend over a period, per session and in total.
     Report(crate::report::ReportArgs),
+    /// Lists settled sessions beside the platforms' own figures, flagging differences.
+    Reconcile(crate::reconcile::ReconcileArgs),
 }
 
 /// Why a command failed, and so which exit status it ends with.
@@ -68,6 +70,7 @@ pub fn main() -> ExitCode {
             Command::Simulate(args) => crate::simulate::run(args, &config).await,
             Command::Register(what) => crate::register::run(what, &config).await,
             Command::Report(args) => crate::report::run(args, &config).await,
+            Command::Reconcile(args) => crate::reconcile::run(args, &config).await,
         }
     });
     match outcome {

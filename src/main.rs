@@ -2,6 +2,7 @@
 
 mod cli;
 mod quote;
+mod reconcile;
 mod register;
 mod report;
 mod serve;

@@ -2,6 +2,8 @@
 
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::pay_per_use::billing::Period;
+use tollbooth_core::settlement::Reconciliation;
+use tollbooth_core::settlement::reconciliation::Report;
 use tollbooth_core::site::DivisionId;
 
 use crate::command::{Args, BadOption};
@@ -57,7 +59,21 @@ pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
                 .str("from", period.from)
                 .str("to", period.to);
             let heading = lang.text_with("report-heading", &args);
-            Message::private(format!("{heading}\n{}", spend.lines(lang).join("\n")))
+            let mut text = format!("{heading}\n{}", spend.lines(lang).join("\n"));
+            // Sessions the final check found apart from the platform's report, for review.
+            let settled = match bot.store.reconciliation(period.start(), period.end()).await {
+                Ok(found) => found,
+                Err(e) => return store_failed(lang, &e),
+            };
+            let ours = |r: &Reconciliation| {
+                r.settlement.flagged && r.division.as_ref() == Some(&division.id)
+            };
+            let flagged = Report::new(settled.into_iter().filter(ours).collect());
+            if !flagged.sessions.is_empty() {
+                let lines = flagged.lines(lang).join("\n");
+                text += &format!("\n{}\n{lines}", lang.text("report-flagged"));
+            }
+            Message::private(text)
         }),
     }
 }

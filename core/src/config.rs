@@ -50,6 +50,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub retention: RetentionConfig,
+    pub settlement: SettlementConfig,
 }
 
 /// How long database work may take (the URL is `database_url`).
@@ -109,6 +110,74 @@ pub struct RetentionConfig {
 impl Default for RetentionConfig {
     fn default() -> Self {
         RetentionConfig { deliveries_days: 90 }
+    }
+}
+
+/// When a paid session is settled against the platform's own record (README, Settlement).
+/// Times count from the session's end.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SettlementConfig {
+    /// Before the platform's participant record is first asked for (default 600).
+    #[serde(deserialize_with = "whole_number")]
+    pub delay_secs: u64,
+    /// When a record that never came is given up on and the session settles on webhooks
+    /// alone (default 21600).
+    #[serde(deserialize_with = "whole_number")]
+    pub give_up_after_secs: u64,
+    /// When the usage report is checked and the settlement becomes final (default 86400).
+    #[serde(deserialize_with = "whole_number")]
+    pub final_after_secs: u64,
+    /// Minutes per category a later figure may differ by without an adjustment (default 1).
+    #[serde(deserialize_with = "whole_number")]
+    pub tolerance_minutes: u64,
+    /// An open session with no delivery for this long is looked up on the platform
+    /// (default 3600).
+    #[serde(deserialize_with = "positive_count")]
+    pub stale_after_secs: u64,
+}
+
+impl Default for SettlementConfig {
+    fn default() -> Self {
+        let d = crate::settlement::Settings::default();
+        SettlementConfig {
+            delay_secs: d.delay.as_secs(),
+            give_up_after_secs: d.give_up_after.as_secs(),
+            final_after_secs: d.final_after.as_secs(),
+            tolerance_minutes: d.tolerance_minutes,
+            stale_after_secs: d.stale_after.as_secs(),
+        }
+    }
+}
+
+impl SettlementConfig {
+    pub fn settings(&self) -> crate::settlement::Settings {
+        use std::time::Duration;
+        crate::settlement::Settings {
+            delay: Duration::from_secs(self.delay_secs),
+            give_up_after: Duration::from_secs(self.give_up_after_secs),
+            final_after: Duration::from_secs(self.final_after_secs),
+            tolerance_minutes: self.tolerance_minutes,
+            stale_after: Duration::from_secs(self.stale_after_secs),
+            asks: crate::settlement::Asks::default(),
+        }
+    }
+
+    /// The record is waited for after the first ask, and the final check comes after both.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.give_up_after_secs < self.delay_secs {
+            return Err(ConfigError(format!(
+                "settlement.give_up_after_secs (TOLLBOOTH_SETTLEMENT__GIVE_UP_AFTER_SECS) must be at least settlement.delay_secs ({}), got {}",
+                self.delay_secs, self.give_up_after_secs
+            )));
+        }
+        if self.final_after_secs < self.give_up_after_secs {
+            return Err(ConfigError(format!(
+                "settlement.final_after_secs (TOLLBOOTH_SETTLEMENT__FINAL_AFTER_SECS) must be at least settlement.give_up_after_secs ({}), got {}",
+                self.give_up_after_secs, self.final_after_secs
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -399,6 +468,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             server: ServerConfig::default(),
             retention: RetentionConfig::default(),
+            settlement: SettlementConfig::default(),
         }
     }
 }
@@ -533,6 +603,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         check_database_url(&self.database_url)?;
+        self.settlement.validate()?;
         if self.discord.mode == DiscordMode::Http && self.discord.public_key.is_none() {
             return Err(ConfigError(
                 "discord.public_key (TOLLBOOTH_DISCORD__PUBLIC_KEY) is required when discord.mode = \"http\"".into(),

@@ -25,6 +25,7 @@ pub mod pay_per_use;
 pub mod payments;
 pub mod platform;
 pub mod pricing;
+pub mod settlement;
 pub mod site;
 pub mod store;
 

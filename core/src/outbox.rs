@@ -75,6 +75,17 @@ pub struct Refund {
     pub payment: String,
 }
 
+/// Gives back part of a captured payment: adjustment number `adjustment` of a settled
+/// session, which names the gateway step so that a retry never refunds twice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialRefund {
+    pub payment: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub currency: Currency,
+    pub adjustment: u32,
+}
+
 /// Deletes a cancelled session's meeting on its platform.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelMeeting {
@@ -94,6 +105,7 @@ pub enum Effect {
     Capture(Capture),
     Admit(Admit),
     Refund(Refund),
+    PartialRefund(PartialRefund),
     CancelMeeting(CancelMeeting),
 }
 
@@ -105,6 +117,7 @@ impl Effect {
             Effect::Capture(_) => "capture",
             Effect::Admit(_) => "admit",
             Effect::Refund(_) => "refund",
+            Effect::PartialRefund(_) => "partial_refund",
             Effect::CancelMeeting(_) => "cancel_meeting",
         }
     }

@@ -12,6 +12,7 @@ mod payments;
 mod port;
 mod registrations;
 mod sessions;
+mod settlement;
 mod site;
 mod sql;
 mod webhook_secrets;
@@ -30,6 +31,7 @@ pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
 pub use port::{Begun, PaidStart, Tx};
 pub use registrations::{Registered, RegistrationStore};
 pub use sessions::{NewDelivery, Pending, QuarantinedDelivery, SessionRecord, SessionStore};
+pub use settlement::SettlementStore;
 pub use site::{PriceSource, SiteStore, Switches};
 pub use sql::{DEFAULT_DEADLINE, SqlStore};
 pub use webhook_secrets::WebhookSecretStore;
@@ -234,6 +236,7 @@ pub trait Store:
     + OutboxStore
     + PayPerUseStore
     + RegistrationStore
+    + SettlementStore
     + Send
     + Sync
     + 'static

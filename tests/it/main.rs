@@ -23,6 +23,7 @@ mod register_webhooks;
 mod registration_store;
 mod scheduling;
 mod serve;
+mod settlement;
 mod store;
 mod webex_api;
 mod webhooks;

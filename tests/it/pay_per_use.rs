@@ -13,6 +13,7 @@ use crate::emulators;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tollbooth_core::config::Config;
 use tollbooth_core::email::Email;
 use tollbooth_core::money::Money;
 use tollbooth_core::pay_per_use::enforcement::Exemption;
@@ -47,14 +48,19 @@ on_both_backends!(
 );
 
 /// The meeting `App::session_order` is bound to; its occurrences are `{MEETING}_I_{n}`.
-const MEETING: &str = "560d7b784f5143e3be2fc3064a5c4999";
+pub(crate) const MEETING: &str = "560d7b784f5143e3be2fc3064a5c4999";
 
 /// The host is in division `training`; Payflow calls time out after a second, so that a
 /// capture whose answer is late is soon an unknown outcome.
 async fn world(db: &Db) -> World {
+    world_with(db, |_| {}).await
+}
+
+/// As [`world`], with `tweak` applied to the configuration last.
+pub(crate) async fn world_with(db: &Db, tweak: fn(&mut Config)) -> World {
     let switches =
         Switches { ecommerce_enabled: true, pay_per_use_enabled: true, fee_based_enabled: false };
-    let w = World::serve(db, switches, 1).await;
+    let w = World::serve_with(db, switches, 1, tweak).await;
     let training = Division { id: "training".parse().unwrap(), name: "Training".into() };
     w.app.store.put_division(&training).await.unwrap();
     let host: Email = HOST.parse().unwrap();
@@ -62,11 +68,11 @@ async fn world(db: &Db) -> World {
     w
 }
 
-fn usd(s: &str) -> Money {
+pub(crate) fn usd(s: &str) -> Money {
     Money::parse_exact(s, "USD".parse().unwrap()).unwrap()
 }
 
-fn webex_meeting(event: &str, id: &str, start: &str, end: &str) -> Vec<u8> {
+pub(crate) fn webex_meeting(event: &str, id: &str, start: &str, end: &str) -> Vec<u8> {
     json!({"id": "hook", "resource": "meetings", "event": event,
            "data": {"id": id, "start": start, "end": end, "hostEmail": HOST}})
     .to_string()
@@ -74,7 +80,7 @@ fn webex_meeting(event: &str, id: &str, start: &str, end: &str) -> Vec<u8> {
 }
 
 /// One computer connected from `join` to `left`.
-fn webex_computer(meeting: &str, who: &str, join: &str, left: &str) -> Vec<u8> {
+pub(crate) fn webex_computer(meeting: &str, who: &str, join: &str, left: &str) -> Vec<u8> {
     json!({"id": "hook", "resource": "meetingParticipants", "event": "left",
            "data": {"id": format!("{meeting}_{who}"), "meetingId": meeting,
                     "devices": [{"correlationId": who, "deviceType": "mac", "audioType": "voip",
@@ -86,19 +92,19 @@ fn webex_computer(meeting: &str, who: &str, join: &str, left: &str) -> Vec<u8> {
 impl World {
     /// Pays what `link` asks for by card on the Payflow emulator: a session's estimate is
     /// authorised, a balance taken at once.
-    async fn pay(&self, link: &str) {
+    pub(crate) async fn pay(&self, link: &str) {
         let back = on_payflow_page(&choose(link, "payflow").await, "approve").await;
         let done = text(&back).await;
         assert!(done.contains("Payment authorised") || done.contains("Payment received"), "{done}");
     }
 
-    async fn paid_order(&self) -> Order {
+    pub(crate) async fn paid_order(&self) -> Order {
         let order = self.app.session_order().await;
         self.pay(&self.app.pay_link(&order, 1)).await;
         order
     }
 
-    async fn start(&self, meeting: &str) -> Value {
+    pub(crate) async fn start(&self, meeting: &str) -> Value {
         let r =
             self.sender.webex(&webex_meeting("started", meeting, "2026-11-25T10:00:00Z", "")).await;
         assert_eq!(r.status(), 200);
@@ -106,7 +112,7 @@ impl World {
     }
 
     /// `computers` computers connected for `minutes` each, then the meeting ends.
-    async fn run_and_end(&self, meeting: &str, computers: usize, minutes: u32) -> Value {
+    pub(crate) async fn run_and_end(&self, meeting: &str, computers: usize, minutes: u32) -> Value {
         let end = format!("2026-11-25T{:02}:{:02}:00Z", 10 + minutes / 60, minutes % 60);
         for n in 0..computers {
             let who = format!("c{n}");
@@ -118,7 +124,7 @@ impl World {
     }
 
     /// Waits until the worker delivered the effect stored under `key`.
-    async fn delivered(&self, key: &str) {
+    pub(crate) async fn delivered(&self, key: &str) {
         for _ in 0..800 {
             if self.app.store.sent_at(key).await.unwrap().is_some() {
                 return;
@@ -129,11 +135,11 @@ impl World {
     }
 
     /// Direct messages the host received, as text.
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         self.discord.state().messages.iter().map(|m| m.body.clone()).collect()
     }
 
-    async fn spend(&self, division: &str) -> Value {
+    pub(crate) async fn spend(&self, division: &str) -> Value {
         let r = reqwest::Client::new()
             .get(format!(
                 "{}/api/v1/divisions/{division}/spend?from=2026-11-01&to=2026-11-30",

@@ -11,9 +11,9 @@ use crate::admin::Admin;
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize)]
-pub struct PeriodQuery {
-    from: String,
-    to: String,
+pub(crate) struct PeriodQuery {
+    pub(crate) from: String,
+    pub(crate) to: String,
 }
 
 pub async fn spend(

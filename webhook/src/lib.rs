@@ -19,9 +19,11 @@ mod payments;
 mod plan;
 mod quarantine;
 mod receipts;
+mod reconciliation;
 pub mod retention;
 pub mod server;
 mod sessions;
+pub mod settlement;
 mod state;
 mod webhooks;
 pub mod workers;
@@ -58,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sessions/{platform}/{meeting_id}", get(sessions::show))
         .route("/api/v1/divisions/{division}/spend", get(divisions::spend))
         .route("/api/v1/quarantine", get(quarantine::list))
+        .route("/api/v1/reconciliation", get(reconciliation::list))
         .route("/receipts/{token}", get(receipts::show))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))

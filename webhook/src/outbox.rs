@@ -17,7 +17,7 @@ use tollbooth_core::fee_based::{
 };
 use tollbooth_core::money::Money;
 use tollbooth_core::outbox::{
-    Admit, CancelMeeting, Capture, Claimed, Effect, EndMeeting, Refund, next_attempt,
+    Admit, CancelMeeting, Capture, Claimed, Effect, EndMeeting, PartialRefund, Refund, next_attempt,
 };
 use tollbooth_core::pay_per_use;
 use tollbooth_core::payments::cashier::{Cashier, CashierError};
@@ -149,7 +149,10 @@ fn lease_for(effect: &Effect) -> chrono::Duration {
     let requests = match effect {
         Effect::Admit(_) => MOST_REQUESTS_PER_CALL,
         Effect::EndMeeting(_) | Effect::CancelMeeting(_) => 1,
-        Effect::ChatMessage(_) | Effect::Capture(_) | Effect::Refund(_) => return LEASE,
+        Effect::ChatMessage(_)
+        | Effect::Capture(_)
+        | Effect::Refund(_)
+        | Effect::PartialRefund(_) => return LEASE,
     };
     chrono::Duration::from_std(LONGEST_REQUEST * requests).expect("minutes fit")
 }
@@ -176,6 +179,16 @@ async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("refund of {payment}: {e}"))
+        }
+        Effect::PartialRefund(PartialRefund { payment, amount, currency, adjustment }) => {
+            let id: PaymentId = payment.parse().map_err(|e| format!("refund of {payment}: {e}"))?;
+            let amount = Money::parse_exact(&amount.to_string(), *currency)
+                .map_err(|e| format!("refund of {payment}: {e}"))?;
+            d.cashier
+                .refund_adjustment(&id, amount, *adjustment)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("refund of {amount} of {payment}: {e}"))
         }
         Effect::CancelMeeting(CancelMeeting { platform, meeting_id, host_email }) => {
             let control = d.platforms.get(*platform)?;

@@ -39,6 +39,7 @@ pub async fn show(
         .charge(&order)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("receipt for order {order}")))?;
-    let (title, lines) = (Charge::receipt_title(lang), charge.receipt_lines(lang));
+    let adjustments = state.store.adjustments_of(&order).await?;
+    let (title, lines) = (Charge::receipt_title(lang), charge.receipt_lines(lang, &adjustments));
     render(StatusCode::OK, &ReceiptPage { lang, title, lines })
 }

@@ -10,6 +10,7 @@ use tollbooth_core::metering::session::{Bill, SessionState};
 use tollbooth_core::money::{Currency, Money};
 use tollbooth_core::pay_per_use::billing::SessionPayment;
 use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::settlement::{AdjustmentRecord, Source, Stage};
 
 use crate::admin::Admin;
 use crate::{ApiError, AppState};
@@ -30,8 +31,49 @@ pub struct SessionView {
     /// How pay-per-use paid for it; absent where pay-per-use never decided its start.
     #[serde(skip_serializing_if = "Option::is_none")]
     payment: Option<SessionPayment>,
+    /// Where a paid session stands against the platform's own record; absent for a session
+    /// with nothing to bill (free, or blocked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settlement: Option<SettlementView>,
     /// Deliveries received for this session and not yet applied; 0 once the figures are final.
     pending_deliveries: u64,
+}
+
+#[derive(Serialize)]
+struct SettlementView {
+    state: Stage,
+    /// What the billed figures came from, once settled.
+    source: Option<Source>,
+    /// Webhooks alone.
+    metered: Usage,
+    /// The platform's participant record alone; null until fetched.
+    platform: Option<Usage>,
+    /// The platform's minutes less webhooks' (its usage report once checked, else its
+    /// participant record); null until the platform said anything.
+    discrepancy: Option<Discrepancy>,
+    /// The final check found the platform's report past the tolerance from what was billed.
+    flagged: bool,
+    adjustments: Vec<AdjustmentRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Discrepancy {
+    person_minutes: i64,
+    teleconference_minutes: i64,
+}
+
+impl Discrepancy {
+    fn between(metered: &Usage, platform: (u64, u64)) -> Discrepancy {
+        let minus = |a: u64, b: u64| {
+            i64::try_from(a).unwrap_or(i64::MAX) - i64::try_from(b).unwrap_or(i64::MAX)
+        };
+        Discrepancy {
+            person_minutes: minus(platform.0, metered.person_minutes),
+            teleconference_minutes: minus(platform.1, metered.teleconference_minutes),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -61,8 +103,50 @@ pub async fn show(
     let window = session.window(&record.connections, now);
     let started = window.start.unwrap_or(now);
     let (payment, prices) = state.store.session_pricing(platform, &meeting_id, started).await?;
-    let bill = Bill::new(window, &record.connections, &prices).map_err(ApiError::internal)?;
+    let live = Bill::new(window, &record.connections, &prices).map_err(ApiError::internal)?;
     let ended = session.times.has_ended().then_some(window.end);
+    let paid = payment.as_ref().is_some_and(|p| p.decision == "paid");
+    let settled = state.store.settlement_of(platform, &meeting_id).await?;
+    // Once settled the host pays the charge's figures, which adjustments keep current.
+    let charge = match &settled {
+        Some((s, _)) if matches!(s.stage, Stage::Settled | Stage::Final) => {
+            state.store.charge(&s.order).await?
+        }
+        _ => None,
+    };
+    let (usage, cost) = match (&settled, &charge) {
+        (Some((s, _)), Some(c)) => (s.billed.unwrap_or(live.usage), c.cost.clone()),
+        _ => (live.usage, live.cost.clone()),
+    };
+    let settlement = match settled {
+        Some((s, adjustments)) => {
+            let metered = s.metered.unwrap_or(live.usage);
+            let platform_minutes = s
+                .reported
+                .or(s.platform_usage.map(|u| (u.person_minutes, u.teleconference_minutes)));
+            Some(SettlementView {
+                state: s.stage,
+                source: s.source,
+                metered,
+                platform: s.platform_usage,
+                discrepancy: platform_minutes.map(|p| Discrepancy::between(&metered, p)),
+                flagged: s.flagged,
+                adjustments,
+                note: s.note,
+            })
+        }
+        None if paid => Some(SettlementView {
+            state: Stage::Open,
+            source: None,
+            metered: live.usage,
+            platform: None,
+            discrepancy: None,
+            flagged: false,
+            adjustments: Vec::new(),
+            note: None,
+        }),
+        None => None,
+    };
     Ok(Json(SessionView {
         platform,
         meeting_id: session.meeting_id.clone(),
@@ -71,14 +155,15 @@ pub async fn show(
         host_email: session.host_email.clone(),
         started_at: window.start.map(rfc3339),
         ended_at: ended.map(rfc3339),
-        usage: bill.usage,
+        usage,
         cost: CostView {
-            currency: bill.cost.currency,
-            person: bill.cost.person.amount,
-            teleconference: bill.cost.teleconference.amount,
-            total: bill.cost.total,
+            currency: cost.currency,
+            person: cost.person.amount,
+            teleconference: cost.teleconference.amount,
+            total: cost.total,
         },
         payment,
+        settlement,
         pending_deliveries: record.pending_deliveries,
     }))
 }

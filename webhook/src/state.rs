@@ -24,6 +24,7 @@ use tollbooth_core::payments::paylink::{Links, PayLinks};
 use tollbooth_core::platform::webex_api::WebexApi;
 use tollbooth_core::platform::zoom_api::ZoomApi;
 use tollbooth_core::platform::{MeetingControl, PlatformKind, Platforms};
+use tollbooth_core::settlement::{Asks, Settings};
 use tollbooth_core::store::Store;
 use url::Url;
 
@@ -34,6 +35,7 @@ use crate::health::{Health, StorageProbe};
 use crate::ingest::Ingest;
 use crate::outbox::{self, Deliverers};
 use crate::retention::Retention;
+use crate::settlement::SettlementWorker;
 use crate::workers::Workers;
 
 /// Hook secrets are re-read at most this often, however many bad signatures arrive.
@@ -104,6 +106,13 @@ impl AppState {
             links,
             captures: gateways.capture_limits(),
             headroom_percent: config.pay_per_use.headroom_percent,
+            settlement: Settings {
+                asks: Asks {
+                    webex: config.webex.token.is_some(),
+                    zoom: config.zoom.token.is_some(),
+                },
+                ..config.settlement.settings()
+            },
         };
         let applier = Applier {
             store: store.clone(),
@@ -128,7 +137,7 @@ impl AppState {
         let http = discord_http(&config);
         let deliverers = Deliverers {
             discord: http.clone().filter(|_| config.discord.token.is_some()),
-            platforms,
+            platforms: platforms.clone(),
             cashier: cashier.clone(),
         };
         let outbox = outbox::Worker {
@@ -144,6 +153,12 @@ impl AppState {
             storage_probe: StorageProbe { store: store.clone(), health: health.clone() },
             retention: Retention { store: store.clone(), days: config.retention.deliveries_days },
             checkpointer: Checkpointer { store: store.clone() },
+            settlement: SettlementWorker {
+                store: store.clone(),
+                platforms: platforms.clone(),
+                terms: terms.clone(),
+                stored: ingest.stored.clone(),
+            },
         };
         let discord = http.and_then(|http| endpoint(&config, &bot, http));
         let state = AppState {

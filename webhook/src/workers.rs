@@ -8,6 +8,7 @@ use crate::health::StorageProbe;
 use crate::ingest;
 use crate::outbox;
 use crate::retention::Retention;
+use crate::settlement::SettlementWorker;
 
 pub struct Workers {
     /// Stores verified deliveries in group commits; webhooks wait for it.
@@ -22,18 +23,28 @@ pub struct Workers {
     pub retention: Retention,
     /// Checkpoints SQLite's write-ahead log beside the writer.
     pub checkpointer: Checkpointer,
+    /// Settles ended paid sessions against the platforms' records, and fills gaps.
+    pub settlement: SettlementWorker,
 }
 
 impl Workers {
     /// Starts every worker as a task of its own. Must be called inside a Tokio runtime.
     pub fn spawn(self) {
-        let Workers { ingest_writer, applier, outbox, storage_probe, retention, checkpointer } =
-            self;
+        let Workers {
+            ingest_writer,
+            applier,
+            outbox,
+            storage_probe,
+            retention,
+            checkpointer,
+            settlement,
+        } = self;
         tokio::spawn(ingest_writer.run());
         tokio::spawn(applier.run());
         tokio::spawn(outbox.run());
         tokio::spawn(storage_probe.run());
         tokio::spawn(retention.run());
         tokio::spawn(checkpointer.run());
+        tokio::spawn(settlement.run());
     }
 }

@@ -58,6 +58,14 @@ receipt-charged = Charged to your payment: { $amount } { $currency }
 receipt-outstanding = Outstanding (above the authorisation): { $amount } { $currency }
 receipt-reference = Payment reference: { $reference }
 receipt-no-reference = none
+receipt-adjustment-charge = Adjustment { $reference } ({ $reason }): { $amount } { $currency } more, owed
+receipt-adjustment-refund = Adjustment { $reference } ({ $reason }): { $amount } { $currency } less, { $refund } { $currency } refunded
+
+## Settlement: adjustments of a settled session
+
+adjustment-reason-late-data = connections were reported after it was settled
+adjustment-charge = Your session { $session } was settled again because { $reason }: it cost { $amount } { $currency } more, { $total } { $currency } in all. The difference is added to your outstanding balance; pay it with the link below before your next start.
+adjustment-refund = Your session { $session } was settled again because { $reason }: it cost { $amount } { $currency } less, { $total } { $currency } in all, and { $refund } { $currency } goes back to your payment.
 
 ## A division's spend (/report)
 
@@ -109,3 +117,13 @@ button-join = Join
 checkout-session = Session { $session }: { plan-summary }
 checkout-registration = Registration for session { $session }
 checkout-balance = Outstanding balance of { $host }
+
+## Reconciliation: settled sessions beside the platforms' own figures (person/teleconference minutes)
+
+reconcile-line = { $date } { $session } { $host } { $state }: billed { $billed }, platform record { $platform }, report { $reported }, { $amount } { $currency }
+reconcile-flagged = { $date } { $session } { $host } { $state }: billed { $billed }, platform record { $platform }, report { $reported }, { $amount } { $currency } FLAGGED
+reconcile-summary = { $sessions ->
+        [one] { $sessions } settled session
+       *[other] { $sessions } settled sessions
+    }, { $flagged } flagged
+report-flagged = Differing from the platform's report (billed / platform record / report, person/teleconference minutes):

@@ -58,6 +58,14 @@ receipt-charged = Belastet betalingen din: { $amount } { $currency }
 receipt-outstanding = Utestående (over autorisasjonen): { $amount } { $currency }
 receipt-reference = Betalingsreferanse: { $reference }
 receipt-no-reference = ingen
+receipt-adjustment-charge = Justering { $reference } ({ $reason }): { $amount } { $currency } mer, utestående
+receipt-adjustment-refund = Justering { $reference } ({ $reason }): { $amount } { $currency } mindre, { $refund } { $currency } refundert
+
+## Oppgjør: justeringer av en oppgjort økt
+
+adjustment-reason-late-data = tilkoblinger ble meldt etter oppgjøret
+adjustment-charge = Økten { $session } ble gjort opp på nytt fordi { $reason }: den kostet { $amount } { $currency } mer, { $total } { $currency } i alt. Forskjellen legges til det utestående beløpet ditt; betal det med lenken under før neste start.
+adjustment-refund = Økten { $session } ble gjort opp på nytt fordi { $reason }: den kostet { $amount } { $currency } mindre, { $total } { $currency } i alt, og { $refund } { $currency } går tilbake til betalingen din.
 
 ## En divisjons forbruk (/report)
 
@@ -109,3 +117,13 @@ button-join = Bli med
 checkout-session = Økt { $session }: { plan-summary }
 checkout-registration = Registrering for økten { $session }
 checkout-balance = Utestående beløp for { $host }
+
+## Avstemming: oppgjorte økter ved siden av plattformens egne tall (person-/telefonminutter)
+
+reconcile-line = { $date } { $session } { $host } { $state }: fakturert { $billed }, plattformens oversikt { $platform }, rapport { $reported }, { $amount } { $currency }
+reconcile-flagged = { $date } { $session } { $host } { $state }: fakturert { $billed }, plattformens oversikt { $platform }, rapport { $reported }, { $amount } { $currency } FLAGGET
+reconcile-summary = { $sessions ->
+        [one] { $sessions } oppgjort økt
+       *[other] { $sessions } oppgjorte økter
+    }, { $flagged } flagget
+report-flagged = Avvik fra plattformens rapport (fakturert / plattformens oversikt / rapport, person-/telefonminutter):

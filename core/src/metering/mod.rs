@@ -84,7 +84,7 @@ impl Window {
 }
 
 /// Connected time of one session, per category.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Usage {
     pub person_seconds: u64,
     pub person_minutes: u64,

@@ -14,11 +14,13 @@ use crate::store::{StoreError, Tx};
 /// A session, as the platforms key it.
 pub type SessionKey = (PlatformKind, String);
 
-/// The sessions a batch of deliveries said started or ended.
+/// The sessions a batch of deliveries said started or ended, and those it told anything
+/// about after they had ended (late data, or a Zoom meeting re-joined).
 #[derive(Clone, Debug, Default)]
 pub struct Applied {
     pub started: HashSet<SessionKey>,
     pub ended: HashSet<SessionKey>,
+    pub after_end: HashSet<SessionKey>,
 }
 
 /// What a feature decides about sessions that started or ended, in the transaction that

@@ -11,6 +11,7 @@ use crate::messages::Args;
 use crate::money::Money;
 use crate::payments::payment::{CaptureLimit, Payment, State};
 use crate::pricing::{Cost, Prices};
+use crate::settlement::{AdjustmentKind, AdjustmentRecord};
 use crate::site::DivisionId;
 
 /// How a cost is split between the authorisation and the host's outstanding balance.
@@ -62,8 +63,9 @@ pub struct Charge {
 }
 
 impl Charge {
-    /// The receipt's lines, the same in chat and on the receipt page.
-    pub fn receipt_lines(&self, lang: Lang) -> Vec<String> {
+    /// The receipt's lines, the same in chat and on the receipt page; amended by each
+    /// adjustment of the settled bill, whose figures the charge already shows.
+    pub fn receipt_lines(&self, lang: Lang, adjustments: &[AdjustmentRecord]) -> Vec<String> {
         let c = &self.cost;
         let code = c.currency.code();
         let money = |amount: Money| Args::new().str("amount", amount).str("currency", code);
@@ -90,6 +92,16 @@ impl Charge {
             None => lang.text("receipt-no-reference"),
         };
         lines.push(lang.text_with("receipt-reference", &Args::new().str("reference", reference)));
+        for a in adjustments {
+            let args = money(a.amount)
+                .str("refund", a.refund)
+                .str("reference", &a.reference)
+                .str("reason", a.reason.describe(lang));
+            lines.push(match a.kind {
+                AdjustmentKind::Charge => lang.text_with("receipt-adjustment-charge", &args),
+                AdjustmentKind::Refund => lang.text_with("receipt-adjustment-refund", &args),
+            });
+        }
         lines
     }
 
@@ -297,7 +309,7 @@ impl Spend {
 }
 
 /// Quoted when it holds a comma, a quote or a line break, with quotes doubled (RFC 4180).
-fn csv_field(field: &str) -> String {
+pub(crate) fn csv_field(field: &str) -> String {
     if field.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
@@ -361,11 +373,11 @@ mod tests {
             started_at: at,
             ended_at: at,
         };
-        let en = charge.receipt_lines(Lang::En);
+        let en = charge.receipt_lines(Lang::En, &[]);
         assert_eq!(en[1], "Person-minutes: 90 × 0.12 = 10.80 USD");
         assert_eq!(en[5], "Outstanding (above the authorisation): 1.30 USD");
         assert_eq!(en[6], "Payment reference: none");
-        let no = charge.receipt_lines(Lang::from_locale("no"));
+        let no = charge.receipt_lines(Lang::from_locale("no"), &[]);
         assert_eq!(no[1], "Personminutter: 90 × 0.12 = 10.80 USD");
         assert_eq!(no[3], "Totalt: 11.30 USD");
         assert_eq!(no[6], "Betalingsreferanse: ingen");

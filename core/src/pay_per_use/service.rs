@@ -12,10 +12,9 @@ use rust_decimal::Decimal;
 use crate::email::Email;
 use crate::messages::Args;
 use crate::metering::service::{Applied, WhenApplied};
-use crate::metering::session::Bill;
 use crate::money::Money;
-use crate::outbox::{Capture, ChatMessage, Effect, Link, Recipient, Refund};
-use crate::pay_per_use::billing::{self, Charge};
+use crate::outbox::{ChatMessage, Effect, Link, Recipient, Refund};
+use crate::pay_per_use::billing;
 use crate::pay_per_use::enforcement::{self, Block, StartDecision, StartFacts};
 use crate::pay_per_use::terms::Terms;
 use crate::payments::order::{Binding, Order, OrderId, Purchase};
@@ -23,11 +22,12 @@ use crate::payments::payment::{Payment, PaymentId, State};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
 use crate::pricing::Estimate;
+use crate::settlement;
 use crate::store::{Store, StoreError, Tx};
 
-/// Decides the starts and charges the ends that a batch of deliveries reported, with the
-/// site's `terms`. Starts first: a session that started and ended within one batch is
-/// decided, then charged.
+/// Decides the starts that a batch of deliveries reported, with the site's `terms`, and hands
+/// the paid sessions that ended over to settlement. Starts first: a session that started and
+/// ended within one batch is decided, then handed over.
 pub struct StartsAndEnds<'t> {
     pub terms: &'t Terms,
 }
@@ -46,8 +46,12 @@ impl WhenApplied for StartsAndEnds<'_> {
                 ended.insert((*platform, meeting_id.clone()));
             }
         }
+        let settings = &self.terms.settlement;
         for (platform, meeting_id) in &ended {
-            charge_ended(tx, self.terms, *platform, meeting_id, now).await?;
+            settlement::service::ended(tx, settings, *platform, meeting_id, now).await?;
+        }
+        for (platform, meeting_id) in &applied.after_end {
+            settlement::service::late(tx, settings, *platform, meeting_id, now).await?;
         }
         Ok(())
     }
@@ -55,7 +59,7 @@ impl WhenApplied for StartsAndEnds<'_> {
 
 /// Decides a start not decided yet: free, paid by the host's oldest unused authorisation, or
 /// blocked (the meeting ended, the host told, with an order to pay). True when it was paid
-/// for but had ended already (its `ended` came first), so that it is charged now.
+/// for but had ended already (its `ended` came first), so that it is handed over now.
 async fn decide_start(
     tx: &mut dyn Tx,
     terms: &Terms,
@@ -163,69 +167,12 @@ async fn order_to_unblock(
     Ok(order.id)
 }
 
-/// Charges a paid session that ended and was not charged yet: prices its usage at the prices
-/// its order was paid at, books it to the host's division, and queues the capture (as much of
-/// the cost as the payment's gateway lets it take) and the receipt.
-async fn charge_ended(
-    tx: &mut dyn Tx,
-    terms: &Terms,
-    platform: PlatformKind,
-    meeting_id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let Some(paid) = tx.uncharged_paid_start(platform, meeting_id).await? else { return Ok(()) };
-    let Some(session) = tx.session(platform, meeting_id).await? else { return Ok(()) };
-    let order = &paid.order;
-    let connections = tx.connections(platform, meeting_id).await?;
-    let window = session.window(&connections, now);
-    let bill = Bill::new(window, &connections, &paid.prices)
-        .map_err(|e| StoreError::Invalid(format!("session {platform}/{meeting_id}: {e}")))?;
-    let Some(payment) = tx.newest_payment_in(order, State::Authorised).await? else {
-        tracing::warn!(%order, %platform, meeting_id, "paid session ended, but its authorisation is no longer held; not charged");
-        return Ok(());
-    };
-    let settlement =
-        billing::settle(bill.cost.total, payment.amount, terms.captures.of(&payment.gateway));
-    let charge = Charge {
-        order: order.to_string(),
-        platform: platform.to_string(),
-        meeting_id: meeting_id.to_owned(),
-        host_email: paid.host.to_string(),
-        division: tx.division_of(&paid.host).await?,
-        cost: bill.cost,
-        authorised: payment.amount,
-        captured: settlement.capture,
-        outstanding: settlement.outstanding,
-        payment_reference: payment.reference.clone(),
-        started_at: window.start.unwrap_or(now),
-        ended_at: window.end,
-    };
-    tx.insert_charge(&charge, &payment.id, now).await?;
-    let capture = Effect::Capture(Capture {
-        payment: payment.id.to_string(),
-        amount: settlement.capture.amount(),
-        currency: paid.prices.currency,
-    });
-    tx.enqueue(&format!("capture:{order}"), &capture).await?;
-    if let Some(Recipient { discord_user_id, lang }) = recipient(tx, &paid.host).await? {
-        let title = Charge::receipt_title(lang);
-        let receipt = Effect::ChatMessage(ChatMessage {
-            discord_user_id,
-            text: format!("{title}\n{}", charge.receipt_lines(lang).join("\n")),
-            link: Some(Link {
-                label: title.clone(),
-                url: terms.links.receipt(order, now, lang).to_string(),
-            }),
-        });
-        tx.enqueue(&format!("receipt:{order}"), &receipt).await?;
-    }
-    tracing::info!(%order, %platform, meeting_id, total = %charge.cost.total, outstanding = %charge.outstanding, "paid session charged");
-    Ok(())
-}
-
 /// The Discord member who hears about `host`'s sessions; hosts are reached in Discord only,
 /// so what one without a link is not told stays in the session API.
-async fn recipient(tx: &mut dyn Tx, host: &Email) -> Result<Option<Recipient>, StoreError> {
+pub(crate) async fn recipient(
+    tx: &mut dyn Tx,
+    host: &Email,
+) -> Result<Option<Recipient>, StoreError> {
     let found = tx.host_recipient(host).await?;
     if found.is_none() {
         tracing::warn!(%host, "host has no linked Discord member, so is not told; link with /admin link");
@@ -235,7 +182,7 @@ async fn recipient(tx: &mut dyn Tx, host: &Email) -> Result<Option<Recipient>, S
 
 /// What `host` owes from charges their authorisations did not cover, less what their balance
 /// orders paid, leaving out `except`; `None` when they never owed.
-async fn owed(
+pub(crate) async fn owed(
     tx: &mut dyn Tx,
     host: &Email,
     except: Option<&OrderId>,

@@ -12,4 +12,6 @@ pub struct Terms {
     pub captures: CaptureLimits,
     /// Added to an estimate when it is authorised (`pay_per_use.headroom_percent`).
     pub headroom_percent: u32,
+    /// When ended sessions are settled against the platform's record (`settlement.*`).
+    pub settlement: crate::settlement::Settings,
 }

@@ -53,7 +53,8 @@ pub struct Outcome {
 enum Operation {
     Capture(Money),
     Void,
-    Refund(Money),
+    /// With the number of the settled session's adjustment it gives back, when it is one.
+    Refund(Money, Option<u32>),
 }
 
 #[derive(Clone)]
@@ -241,7 +242,18 @@ impl Cashier {
 
     /// Gives back `amount` (at most what was taken and not yet refunded).
     pub async fn refund(&self, id: &PaymentId, amount: Money) -> Result<Outcome, CashierError> {
-        self.move_money(id, Operation::Refund(amount)).await
+        self.move_money(id, Operation::Refund(amount, None)).await
+    }
+
+    /// Gives back `amount` for adjustment number `adjustment` of a settled session: the
+    /// adjustment names the gateway step, so a retry sends the same key and refunds once.
+    pub async fn refund_adjustment(
+        &self,
+        id: &PaymentId,
+        amount: Money,
+        adjustment: u32,
+    ) -> Result<Outcome, CashierError> {
+        self.move_money(id, Operation::Refund(amount, Some(adjustment))).await
     }
 
     /// Gives back everything a payment holds or took: an authorisation is voided, what was
@@ -278,7 +290,11 @@ impl Cashier {
                 payment.check_void()?;
                 Step::Void
             }
-            Operation::Refund(amount) => {
+            Operation::Refund(amount, Some(adjustment)) => {
+                payment.check_refund(amount)?;
+                Step::Adjustment(adjustment)
+            }
+            Operation::Refund(amount, None) => {
                 payment.check_refund(amount)?;
                 // A refund that timed out is still pending, so its retry gets the same number.
                 Step::Refund(self.store.steps_done(id, "refund-").await? + 1)
@@ -293,7 +309,7 @@ impl Cashier {
                 let answer = match op {
                     Operation::Capture(amount) => gw.capture(&payment, amount, &key).await,
                     Operation::Void => gw.void(&payment, &key).await,
-                    Operation::Refund(amount) => gw.refund(&payment, amount, &key).await,
+                    Operation::Refund(amount, _) => gw.refund(&payment, amount, &key).await,
                 };
                 match answer {
                     Ok(done) => {
@@ -314,7 +330,7 @@ impl Cashier {
         let event = match op {
             Operation::Capture(amount) => Event::Captured { reference, amount },
             Operation::Void => Event::Voided { reference },
-            Operation::Refund(amount) => Event::Refunded { reference, amount },
+            Operation::Refund(amount, _) => Event::Refunded { reference, amount },
         };
         self.apply(id, event).await
     }

@@ -361,6 +361,8 @@ pub enum Step {
     Capture,
     Void,
     Refund(u32),
+    /// The partial refund of a settled session's adjustment, by its number.
+    Adjustment(u32),
 }
 
 impl fmt::Display for Step {
@@ -371,6 +373,7 @@ impl fmt::Display for Step {
             Step::Capture => f.write_str("capture"),
             Step::Void => f.write_str("void"),
             Step::Refund(n) => write!(f, "refund-{n}"),
+            Step::Adjustment(n) => write!(f, "adjustment-{n}"),
         }
     }
 }

@@ -70,6 +70,24 @@ impl PlatformKind {
         }
     }
 
+    /// The `ended` delivery this platform sends for a meeting instance, for one it looked up
+    /// after its own was lost (gap fill): applied like any delivery, so that a session ends
+    /// one way only.
+    pub fn ended_delivery(self, meeting_id: &str, at: Option<DateTime<Utc>>) -> String {
+        let at = at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let body = match self {
+            PlatformKind::Webex => serde_json::json!({
+                "resource": "meetings", "event": "ended",
+                "data": { "id": meeting_id, "end": at },
+            }),
+            PlatformKind::Zoom => serde_json::json!({
+                "event": "meeting.ended",
+                "payload": { "object": { "uuid": meeting_id, "end_time": at } },
+            }),
+        };
+        body.to_string()
+    }
+
     /// The adapter that reads this platform's deliveries.
     pub fn adapter(self) -> &'static dyn Platform {
         match self {

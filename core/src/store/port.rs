@@ -23,7 +23,9 @@ use crate::payments::order::{Order, OrderId};
 use crate::payments::payment::{Event, Payment, PaymentId, State};
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
-use crate::pricing::Prices;
+use crate::pricing::{Cost, Prices};
+use crate::settlement::rule::Metered;
+use crate::settlement::{AdjustmentRecord, Settlement};
 use crate::site::DivisionId;
 
 /// An order that paid for a session's start and was not charged yet.
@@ -176,6 +178,55 @@ pub trait Tx: Send {
         outstanding: Money,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    // Settlement.
+
+    async fn charge(&mut self, order: &OrderId) -> Result<Option<Charge>, StoreError>;
+
+    /// Sets a charge's cost and what it leaves owed after an adjustment.
+    async fn rebill_charge(
+        &mut self,
+        order: &OrderId,
+        cost: &Cost,
+        outstanding: Money,
+    ) -> Result<(), StoreError>;
+
+    /// A session's connections with the participant and device keys webhooks gave them.
+    async fn metered(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Vec<Metered>, StoreError>;
+
+    /// Opens a session's settlement; `false` when it had one.
+    async fn open_settlement(&mut self, settlement: &Settlement) -> Result<bool, StoreError>;
+
+    async fn settlement(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<Settlement>, StoreError>;
+
+    async fn save_settlement(&mut self, settlement: &Settlement) -> Result<(), StoreError>;
+
+    /// Deliveries came for a settled session: it is looked at again at `due_at`.
+    async fn late_data(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+        due_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The adjustments of `order`'s charge, oldest first.
+    async fn adjustments(&mut self, order: &OrderId) -> Result<Vec<AdjustmentRecord>, StoreError>;
+
+    /// Records adjustment number `seq` of `order`'s charge.
+    async fn insert_adjustment(
+        &mut self,
+        order: &OrderId,
+        seq: u32,
+        adjustment: &AdjustmentRecord,
+    ) -> Result<(), StoreError>;
 
     // Fee-based.
 

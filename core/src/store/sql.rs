@@ -24,6 +24,7 @@ mod payments;
 mod port;
 mod registrations;
 mod sessions;
+mod settlement;
 mod site;
 mod webhook_secrets;
 

@@ -60,13 +60,16 @@ impl App {
     /// prices, built as the bot builds it: the estimate of 600 × 0.12 + 180 × 0.05 = 81.00 USD
     /// plus the configured headroom (15 % by default), so 93.15 USD is authorised.
     pub async fn session_order(&self) -> Order {
+        let meeting_id = "560d7b784f5143e3be2fc3064a5c4999".into();
+        self.session_order_for(Binding::Meeting { platform: PlatformKind::Webex, meeting_id }).await
+    }
+
+    /// A session order of the host's, bound as `bound` says, for the same estimate.
+    pub async fn session_order_for(&self, bound: Binding) -> Order {
         let prices = self.state.config.prices();
         let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
         let order = Order::for_session(
-            Binding::Meeting {
-                platform: PlatformKind::Webex,
-                meeting_id: "560d7b784f5143e3be2fc3064a5c4999".into(),
-            },
+            bound,
             "host@example.com".into(),
             &estimate,
             prices,

@@ -22,6 +22,7 @@ pub const HOST_USER: u64 = 4242;
 pub struct World {
     pub app: App,
     payflow_timeout_secs: u64,
+    tweak: fn(&mut Config),
     pub sender: Sender,
     pub payflow: Payflow,
     pub webex: WebexEmulator,
@@ -42,25 +43,35 @@ impl World {
     /// Everything started, the site switched as `switches` says; Payflow calls time out after
     /// `payflow_timeout_secs`.
     pub async fn serve(db: &Db, switches: Switches, payflow_timeout_secs: u64) -> World {
+        World::serve_with(db, switches, payflow_timeout_secs, |_| {}).await
+    }
+
+    /// As [`World::serve`], with `tweak` applied to the configuration last.
+    pub async fn serve_with(
+        db: &Db,
+        switches: Switches,
+        payflow_timeout_secs: u64,
+        tweak: fn(&mut Config),
+    ) -> World {
         let (payflow, webex, zoom, discord) = (
             Payflow::start().await,
             WebexEmulator::start().await,
             ZoomEmulator::start().await,
             DiscordEmulator::start().await,
         );
-        let config = configure(&payflow, &webex, &zoom, &discord, payflow_timeout_secs);
+        let config = configure(&payflow, &webex, &zoom, &discord, payflow_timeout_secs, tweak);
         let app = App::configured(db, config).await;
         app.store.set_switches(switches).await.unwrap();
         let host: Email = HOST.parse().unwrap();
         app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
         let sender = Sender::new(&app.base);
-        World { app, payflow_timeout_secs, sender, payflow, webex, zoom, discord }
+        World { app, payflow_timeout_secs, tweak, sender, payflow, webex, zoom, discord }
     }
 
     /// A second server on the same database, calling the same emulators.
     pub async fn another_server(&self, db: &Db) -> App {
         let (p, w, z, d) = (&self.payflow, &self.webex, &self.zoom, &self.discord);
-        App::configured(db, configure(p, w, z, d, self.payflow_timeout_secs)).await
+        App::configured(db, configure(p, w, z, d, self.payflow_timeout_secs, self.tweak)).await
     }
 }
 
@@ -70,6 +81,7 @@ fn configure(
     zoom: &ZoomEmulator,
     discord: &DiscordEmulator,
     payflow_timeout_secs: u64,
+    tweak: fn(&mut Config),
 ) -> impl FnOnce(&mut Config) + use<> {
     let payments = with_payflow(payflow, payflow_timeout_secs);
     let clients = emulators::clients(Some(webex), Some(zoom), Some(discord));
@@ -79,5 +91,10 @@ fn configure(
         c.admin_token = Some(SecretString::from(ADMIN_TOKEN));
         c.webex.webhook_secret = vec![SecretString::from(WEBEX_SECRET)];
         c.zoom.webhook_secret_token = Some(SecretString::from(ZOOM_SECRET));
+        // Settled as soon as a session ends, on webhooks alone unless the emulator holds a
+        // record: what a flow not about settlement needs.
+        c.settlement.delay_secs = 0;
+        c.settlement.give_up_after_secs = 0;
+        tweak(c);
     }
 }

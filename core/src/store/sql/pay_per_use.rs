@@ -30,6 +30,7 @@ macro_rules! charge_columns {
          total, authorised, captured, outstanding, payment_reference, started_at, ended_at"
     };
 }
+pub(super) use charge_columns;
 
 pub(super) async fn pay_per_use_on(conn: &mut AnyConnection) -> Result<bool, StoreError> {
     let site = sqlx::query(
@@ -323,7 +324,7 @@ pub(super) async fn insert_charge(
     Ok(())
 }
 
-fn charge(row: &AnyRow) -> Result<Charge, StoreError> {
+pub(super) fn charge(row: &AnyRow) -> Result<Charge, StoreError> {
     let currency: Currency = parsed(row, "currency")?;
     let line = |minutes, price, money| -> Result<CostLine, StoreError> {
         let minutes: i64 = row.try_get(minutes)?;

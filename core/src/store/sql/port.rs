@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Transaction};
 
-use super::{SqlTx, outbox, pay_per_use, payments, registrations, sessions, site};
+use super::{SqlTx, outbox, pay_per_use, payments, registrations, sessions, settlement, site};
 use crate::email::Email;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
@@ -24,7 +24,9 @@ use crate::payments::order::{Order, OrderId};
 use crate::payments::payment::{Event, Payment, PaymentId, State};
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
-use crate::pricing::Prices;
+use crate::pricing::{Cost, Prices};
+use crate::settlement::rule::Metered;
+use crate::settlement::{AdjustmentRecord, Settlement};
 use crate::site::DivisionId;
 use crate::store::{Begun, PaidStart, StoreError, Tx};
 
@@ -204,6 +206,65 @@ where
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         pay_per_use::resettle_charge(&mut self.0, order, captured, outstanding, at).await
+    }
+
+    async fn charge(&mut self, order: &OrderId) -> Result<Option<Charge>, StoreError> {
+        settlement::charge_of_order(&mut self.0, order.as_str()).await
+    }
+
+    async fn rebill_charge(
+        &mut self,
+        order: &OrderId,
+        cost: &Cost,
+        outstanding: Money,
+    ) -> Result<(), StoreError> {
+        settlement::rebill_charge(&mut self.0, order.as_str(), cost, outstanding).await
+    }
+
+    async fn metered(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Vec<Metered>, StoreError> {
+        settlement::metered(&mut self.0, platform, meeting_id).await
+    }
+
+    async fn open_settlement(&mut self, s: &Settlement) -> Result<bool, StoreError> {
+        settlement::open_settlement(&mut self.0, s).await
+    }
+
+    async fn settlement(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<Settlement>, StoreError> {
+        settlement::load_settlement(&mut self.0, platform, meeting_id).await
+    }
+
+    async fn save_settlement(&mut self, s: &Settlement) -> Result<(), StoreError> {
+        settlement::save_settlement(&mut self.0, s).await
+    }
+
+    async fn late_data(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+        due_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        settlement::late_data(&mut self.0, platform, meeting_id, due_at).await
+    }
+
+    async fn adjustments(&mut self, order: &OrderId) -> Result<Vec<AdjustmentRecord>, StoreError> {
+        settlement::adjustments(&mut self.0, order.as_str()).await
+    }
+
+    async fn insert_adjustment(
+        &mut self,
+        order: &OrderId,
+        seq: u32,
+        a: &AdjustmentRecord,
+    ) -> Result<(), StoreError> {
+        settlement::insert_adjustment(&mut self.0, order.as_str(), seq, a).await
     }
 
     async fn registration(

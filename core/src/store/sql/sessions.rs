@@ -350,6 +350,9 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
     for (key, mut names) in participants {
         let (platform, meeting_id) = &key;
         let loaded = load_session(&mut *conn, *platform, meeting_id).await?;
+        if loaded.as_ref().is_some_and(|s| s.times.has_ended()) {
+            batch.applied.after_end.insert(key.clone());
+        }
         batch.sessions.insert(
             key.clone(),
             loaded.unwrap_or_else(|| Session::new(*platform, meeting_id.clone())),
