@@ -3,13 +3,13 @@
 -- the Unix epoch (UTC); amounts are exact decimal strings; usages are JSON objects as the
 -- session API shows them.
 
--- One row per paid session from its end. `due_at` is when a worker next looks at it (asking
+-- One row per session from its end (`order_id` the order that paid for it, if one did). `due_at` is when a worker next looks at it (asking
 -- for the record, checking late data, the final check); a worker that takes it moves `due_at`
 -- on first, so that two instances never work on one settlement at once.
 CREATE TABLE settlements (
     platform               TEXT    NOT NULL,
     meeting_id             TEXT    NOT NULL,
-    order_id               TEXT    NOT NULL REFERENCES orders (id),
+    order_id               TEXT    REFERENCES orders (id),
     stage                  TEXT    NOT NULL CHECK (stage IN ('waiting', 'settled', 'final')),
     source                 TEXT    CHECK (source IN ('webhooks', 'platform', 'both')),
     ended_at               BIGINT  NOT NULL,

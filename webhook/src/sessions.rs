@@ -31,8 +31,8 @@ pub struct SessionView {
     /// How pay-per-use paid for it; absent where pay-per-use never decided its start.
     #[serde(skip_serializing_if = "Option::is_none")]
     payment: Option<SessionPayment>,
-    /// Where a paid session stands against the platform's own record; absent for a session
-    /// with nothing to bill (free, or blocked).
+    /// Where the session stands against the platform's own record: from its end for every
+    /// session but a blocked one, and while it runs for a paid one.
     #[serde(skip_serializing_if = "Option::is_none")]
     settlement: Option<SettlementView>,
     /// Deliveries received for this session and not yet applied; 0 once the figures are final.
@@ -107,15 +107,23 @@ pub async fn show(
     let ended = session.times.has_ended().then_some(window.end);
     let paid = payment.as_ref().is_some_and(|p| p.decision == "paid");
     let settled = state.store.settlement_of(platform, &meeting_id).await?;
-    // Once settled the host pays the charge's figures, which adjustments keep current.
-    let charge = match &settled {
-        Some((s, _)) if matches!(s.stage, Stage::Settled | Stage::Final) => {
-            state.store.charge(&s.order).await?
-        }
-        _ => None,
+    // Once settled, the figures are the reconciled ones; a paid session's are its charge's,
+    // which adjustments keep current.
+    let charge = match settled.as_ref().and_then(|(s, _)| s.order.as_ref()) {
+        Some(order) => state.store.charge(order).await?,
+        None => None,
     };
-    let (usage, cost) = match (&settled, &charge) {
-        (Some((s, _)), Some(c)) => (s.billed.unwrap_or(live.usage), c.cost.clone()),
+    // A free session with late deliveries not checked yet shows them at once.
+    let billed = settled
+        .as_ref()
+        .filter(|(s, _)| !(s.late_data && s.order.is_none()))
+        .and_then(|(s, _)| s.billed);
+    let (usage, cost) = match (billed, &charge) {
+        (Some(billed), Some(charge)) => (billed, charge.cost.clone()),
+        (Some(billed), None) => {
+            let minutes = (billed.person_minutes, billed.teleconference_minutes);
+            (billed, prices.cost(minutes.0, minutes.1).map_err(ApiError::internal)?)
+        }
         _ => (live.usage, live.cost.clone()),
     };
     let settlement = match settled {

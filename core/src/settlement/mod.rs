@@ -156,8 +156,9 @@ impl Default for Settings {
 pub struct Settlement {
     pub platform: crate::platform::PlatformKind,
     pub meeting_id: String,
-    /// The order whose authorisation paid for the start.
-    pub order: crate::payments::order::OrderId,
+    /// The order whose authorisation paid for the start; none for a free session, which is
+    /// settled (its usage reconciled) and charged nothing.
+    pub order: Option<crate::payments::order::OrderId>,
     pub stage: Stage,
     /// Set once settled.
     pub source: Option<Source>,

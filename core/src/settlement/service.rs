@@ -35,7 +35,7 @@ use crate::platform::control::{ControlError, HostedMeeting};
 use crate::platform::records::{MeetingStanding, Recorded};
 use crate::platform::{Inbound, PlatformKind, Platforms};
 use crate::pricing::Prices;
-use crate::store::{NewDelivery, Store, StoreError, Tx};
+use crate::store::{NewDelivery, PaidStart, Store, StoreError, Tx};
 
 /// How long one worker holds a settlement it took: more than the platform calls of one step
 /// can take (paging a large meeting's record with rate limits).
@@ -44,8 +44,9 @@ const HOLD: Duration = Duration::from_secs(30 * 60);
 /// Settlements looked at per pass.
 const PER_PASS: usize = 20;
 
-/// In the transaction that applied a session's `ended`: a paid session not charged yet waits
-/// for the platform's record, `settings.delay` from its end.
+/// In the transaction that applied a session's `ended`: the session waits for the platform's
+/// record, `settings.delay` from its end, with the order that paid for its start if one did
+/// (found now, a start heard after the end sends a settled free session back to waiting).
 pub async fn ended(
     tx: &mut dyn Tx,
     settings: &Settings,
@@ -53,14 +54,18 @@ pub async fn ended(
     meeting_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Some(paid) = tx.uncharged_paid_start(platform, meeting_id).await? else { return Ok(()) };
     let Some(session) = tx.session(platform, meeting_id).await? else { return Ok(()) };
+    // Ended by tollbooth before it could run: nothing was used that anyone pays for.
+    if session.blocked {
+        return Ok(());
+    }
+    let paid = tx.uncharged_paid_start(platform, meeting_id).await?;
     let ended_at = session.times.ended_received_at.unwrap_or(now);
     let delay = if settings.asks.platform(platform) { settings.delay } else { Duration::ZERO };
     let waiting = Settlement {
         platform,
         meeting_id: meeting_id.to_owned(),
-        order: paid.order,
+        order: paid.map(|p| p.order),
         stage: Stage::Waiting,
         source: None,
         ended_at,
@@ -75,7 +80,7 @@ pub async fn ended(
         note: None,
     };
     if tx.open_settlement(&waiting).await? {
-        tracing::info!(%platform, meeting_id, due_at = %waiting.due_at, "paid session ended; waiting for the platform's record");
+        tracing::info!(%platform, meeting_id, due_at = %waiting.due_at, paid = waiting.order.is_some(), "session ended; waiting for the platform's record");
     }
     Ok(())
 }
@@ -227,9 +232,17 @@ impl Settler<'_> {
         if current.stage != Stage::Waiting {
             return Ok(());
         }
-        let figures = figures(tx.as_mut(), s, &records, now).await?;
-        let Some(figures) = figures else { return Ok(()) };
-        charge(tx.as_mut(), self.terms, s, &figures, now).await?;
+        let paid = tx.uncharged_paid_start(s.platform, &s.meeting_id).await?;
+        let prices = match &paid {
+            Some(paid) => paid.prices.clone(),
+            None => tx.prices_in_force(s.ended_at).await?,
+        };
+        let Some(figures) = figures_at(tx.as_mut(), s, &records, &prices, now).await? else {
+            return Ok(());
+        };
+        if let Some(paid) = &paid {
+            charge(tx.as_mut(), self.terms, s, paid, &figures, now).await?;
+        }
         let settled = Settlement {
             stage: Stage::Settled,
             source: Some(figures.reconciled.source),
@@ -265,27 +278,31 @@ impl Settler<'_> {
         if current.stage != Stage::Settled || !current.late_data {
             return Ok(());
         }
-        let Some(charged) = tx.charge(&s.order).await? else { return Ok(()) };
-        let prices = prices_of(&charged);
+        let charged = charge_of(tx.as_mut(), s).await?;
+        let prices = match &charged {
+            Some(charged) => prices_of(charged),
+            None => tx.prices_in_force(s.ended_at).await?,
+        };
         let Some(figures) = figures_at(tx.as_mut(), s, &records, &prices, now).await? else {
             return Ok(());
         };
-        let billed = Usage {
-            person_minutes: charged.cost.person.minutes,
-            teleconference_minutes: charged.cost.teleconference.minutes,
-            ..Usage::default()
-        };
+        let billed = current.billed.unwrap_or_default();
         let moved =
             rule::beyond_tolerance(&billed, &figures.bill.usage, self.settings.tolerance_minutes);
-        if moved {
-            adjust(tx.as_mut(), self.terms, &charged, &figures, AdjustmentReason::LateData, now)
+        if moved && let Some(charged) = &charged {
+            adjust(tx.as_mut(), self.terms, charged, &figures, AdjustmentReason::LateData, now)
                 .await?;
         }
         let rechecked = Settlement {
             late_data: false,
             attempts: 0,
             due_at: (s.ended_at + self.settings.final_after).max(now),
-            billed: if moved { Some(figures.bill.usage) } else { current.billed },
+            // A charged bill moves by adjustments only; a free session's figures just follow.
+            billed: if moved || charged.is_none() {
+                Some(figures.bill.usage)
+            } else {
+                current.billed
+            },
             metered: Some(figures.metered),
             platform_usage: figures.platform.or(current.platform_usage),
             source: Some(figures.reconciled.source),
@@ -307,7 +324,11 @@ impl Settler<'_> {
             }
             return tx.commit().await;
         }
-        let reported = self.report(s).await;
+        // A free session has no bill to check against a report.
+        let reported = match s.order {
+            Some(_) => self.report(s).await,
+            None => Err("nothing was billed".to_owned()),
+        };
         let give_up_at = s.ended_at + self.settings.final_after + self.settings.give_up_after;
         let (reported, note) = match reported {
             Ok(r) => (Some(r), None),
@@ -323,13 +344,8 @@ impl Settler<'_> {
         if current.stage != Stage::Settled {
             return Ok(());
         }
-        let Some(charged) = tx.charge(&s.order).await? else { return Ok(()) };
         let flagged = reported.is_some_and(|(person, teleconference)| {
-            let billed = Usage {
-                person_minutes: charged.cost.person.minutes,
-                teleconference_minutes: charged.cost.teleconference.minutes,
-                ..Usage::default()
-            };
+            let billed = current.billed.unwrap_or_default();
             let report =
                 Usage { person_minutes: person, teleconference_minutes: teleconference, ..billed };
             rule::beyond_tolerance(&billed, &report, self.settings.tolerance_minutes)
@@ -379,7 +395,7 @@ impl Settler<'_> {
 
     async fn started(&self, s: &Settlement) -> Result<DateTime<Utc>, StoreError> {
         let mut tx = self.store.read().await?;
-        let charge = tx.charge(&s.order).await?;
+        let charge = charge_of(tx.as_mut(), s).await?;
         Ok(charge.map_or(s.ended_at, |c| c.started_at))
     }
 
@@ -415,19 +431,6 @@ struct Figures {
     window: metering::Window,
 }
 
-/// The figures of a paid session not charged yet, at the prices its order was paid at.
-async fn figures(
-    tx: &mut dyn Tx,
-    s: &Settlement,
-    records: &[Recorded],
-    now: DateTime<Utc>,
-) -> Result<Option<Figures>, StoreError> {
-    let Some(paid) = tx.uncharged_paid_start(s.platform, &s.meeting_id).await? else {
-        return Ok(None);
-    };
-    figures_at(tx, s, records, &paid.prices, now).await
-}
-
 async fn figures_at(
     tx: &mut dyn Tx,
     s: &Settlement,
@@ -453,6 +456,14 @@ async fn figures_at(
     Ok(Some(Figures { reconciled, bill, metered, platform, window }))
 }
 
+/// The charge of a paid session, once charged.
+async fn charge_of(tx: &mut dyn Tx, s: &Settlement) -> Result<Option<Charge>, StoreError> {
+    match &s.order {
+        Some(order) => tx.charge(order).await,
+        None => Ok(None),
+    }
+}
+
 /// The prices a charge was made at.
 fn prices_of(charge: &Charge) -> Prices {
     Prices {
@@ -468,12 +479,10 @@ async fn charge(
     tx: &mut dyn Tx,
     terms: &Terms,
     s: &Settlement,
+    paid: &PaidStart,
     figures: &Figures,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Some(paid) = tx.uncharged_paid_start(s.platform, &s.meeting_id).await? else {
-        return Ok(());
-    };
     let (platform, meeting_id, order) = (s.platform, s.meeting_id.as_str(), &paid.order);
     let Some(payment) = tx.newest_payment_in(order, State::Authorised).await? else {
         tracing::warn!(%order, %platform, meeting_id, "paid session ended, but its authorisation is no longer held; not charged");

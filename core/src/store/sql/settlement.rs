@@ -42,7 +42,10 @@ fn settlement(row: &AnyRow) -> Result<Settlement, StoreError> {
     Ok(Settlement {
         platform: parsed(row, "platform")?,
         meeting_id: row.try_get("meeting_id")?,
-        order: parsed(row, "order_id")?,
+        order: row
+            .try_get::<Option<String>, _>("order_id")?
+            .map(|o| o.parse().map_err(|e| corrupt("settlements.order_id", e)))
+            .transpose()?,
         stage: parsed(row, "stage")?,
         source: source
             .map(|s| s.parse().map_err(|e| corrupt("settlements.source", e)))
@@ -68,7 +71,8 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Opens a settlement unless the session has one; `false` when it had.
+/// Opens a settlement unless the session has one; one without an order takes the order a
+/// start heard after the end found, and waits again. `false` when nothing changed.
 pub(super) async fn open_settlement(
     conn: &mut AnyConnection,
     s: &Settlement,
@@ -77,11 +81,13 @@ pub(super) async fn open_settlement(
         "INSERT INTO settlements (platform, meeting_id, order_id, stage, ended_at, due_at,
              attempts, late_data, flagged, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, $7)
-         ON CONFLICT (platform, meeting_id) DO NOTHING",
+         ON CONFLICT (platform, meeting_id) DO UPDATE SET order_id = excluded.order_id,
+             stage = excluded.stage, due_at = excluded.due_at, updated_at = excluded.updated_at
+         WHERE settlements.order_id IS NULL AND excluded.order_id IS NOT NULL",
     )
     .bind(s.platform.as_str())
     .bind(s.meeting_id.as_str())
-    .bind(s.order.as_str())
+    .bind(s.order.as_ref().map(|o| o.as_str().to_owned()))
     .bind(s.stage.as_str())
     .bind(millis(s.ended_at))
     .bind(millis(s.due_at))
@@ -329,7 +335,10 @@ impl SettlementStore for SqlStore {
         let Some(s) = load_settlement(&mut conn, platform, meeting_id).await? else {
             return Ok(None);
         };
-        let adjustments = adjustments(&mut conn, s.order.as_str()).await?;
+        let adjustments = match &s.order {
+            Some(order) => adjustments(&mut conn, order.as_str()).await?,
+            None => Vec::new(),
+        };
         Ok(Some((s, adjustments)))
     }
 
