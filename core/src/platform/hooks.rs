@@ -1,6 +1,12 @@
 //! Keeping the manifest's Webex webhooks registered and enabled. [`sync`] brings one
-//! subscription's hook in line; `tollbooth register webhooks` runs it once per subscription.
+//! subscription's hook in line; `tollbooth register webhooks` runs it once per subscription,
+//! and `serve` runs it every `webex.hook_check_secs` through a [`Keeper`], which leaves a hook
+//! Webex disabled alone until Webex's penalty window has passed (see [`PENALTY_WINDOW`]).
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
 use rand::RngCore;
 use secrecy::SecretString;
 use url::{Host, Url};
@@ -10,6 +16,11 @@ use crate::manifest::WebexSubscription;
 use crate::store::{StoreError, WebhookSecretStore};
 
 const PLATFORM: &str = "webex";
+
+/// Webex disables a hook after 100 failed deliveries in five minutes, and one re-enabled
+/// within five minutes of that is disabled again at the first failure: a hook is re-enabled
+/// only once it has been seen inactive for this long.
+pub const PENALTY_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
@@ -29,7 +40,7 @@ pub enum Outcome {
     /// we know, every delivery would be refused, so a new one is set.
     SecretRenewed,
     Unchanged,
-    /// Inactive, and left so for now (the caller's `wait` said so).
+    /// Inactive, and left so for now (inside the penalty window).
     Waiting,
 }
 
@@ -135,6 +146,123 @@ pub fn target_url(public_url: &Url, path: &str) -> Result<String, Undeliverable>
         ));
     }
     Ok(format!("{}{path}", public_url.as_str().trim_end_matches('/')))
+}
+
+/// `serve`'s check of the manifest's hooks, every `webex.hook_check_secs`.
+///
+/// Webex does not say when it disabled a hook, so the keeper remembers when it first saw each
+/// one inactive, and re-enables it once that is [`PENALTY_WINDOW`] ago. The memory is this
+/// process's: after a start (or on taking the lease over from another instance) the first
+/// sighting starts the window afresh, which delays a re-enable by at most five minutes and
+/// never makes one early. Instances sharing a database take turns through a lease in the
+/// store, so only one lists, creates and re-enables at a time, and two never create the same
+/// hook.
+pub struct Keeper<S> {
+    api: WebexApi,
+    store: S,
+    subscriptions: Vec<WebexSubscription>,
+    target_url: String,
+    every: Duration,
+    /// This instance's name in the lease.
+    holder: String,
+    /// When each inactive hook (by id) was first seen inactive.
+    inactive_since: HashMap<String, Instant>,
+}
+
+impl<S: WebhookSecretStore + Send + Sync> Keeper<S> {
+    pub fn new(
+        api: WebexApi,
+        store: S,
+        subscriptions: Vec<WebexSubscription>,
+        target_url: String,
+        every: Duration,
+    ) -> Keeper<S> {
+        let holder = format!("{}-{}", std::process::id(), rand::random::<u32>());
+        Keeper {
+            api,
+            store,
+            subscriptions,
+            target_url,
+            every,
+            holder,
+            inactive_since: HashMap::new(),
+        }
+    }
+
+    /// Checks now and then every `every`, for good; a failed check is logged and the next one
+    /// tries again.
+    #[tracing::instrument(name = "hook_check", skip_all, fields(every = self.every.as_secs()))]
+    pub async fn run(mut self) {
+        let mut ticks = tokio::time::interval(self.every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = self.check(Instant::now()).await {
+                tracing::warn!(error = %e, "checking the Webex hooks failed; trying again at the next check");
+            }
+        }
+    }
+
+    /// One check, as if at `now` (the penalty window is measured with it): what was done to
+    /// each subscription's hook, or `None` when another instance holds the lease. Sets the
+    /// `webhook_hooks{platform="webex",status}` gauges.
+    pub async fn check(&mut self, now: Instant) -> Result<Option<Vec<Outcome>>, HookError> {
+        if !self.lease().await? {
+            // Whoever holds it watches the hooks; this instance's sightings grow stale.
+            self.inactive_since.clear();
+            return Ok(None);
+        }
+        let existing = self.api.list_webhooks().await?;
+        let inactive: Vec<&str> = existing
+            .iter()
+            .filter(|h| h.status == WebhookStatus::Inactive)
+            .map(|h| h.id.as_str())
+            .collect();
+        // A hook seen active again (re-enabled by hand) starts a new window when it next fails.
+        self.inactive_since.retain(|id, _| inactive.contains(&id.as_str()));
+        for id in inactive {
+            self.inactive_since.entry(id.to_owned()).or_insert(now);
+        }
+        let mut outcomes = Vec::with_capacity(self.subscriptions.len());
+        for wanted in &self.subscriptions {
+            // Renewed before each call that may create, so that the lease outlasts it.
+            if !self.lease().await? {
+                return Ok(None);
+            }
+            let wait = |hook: &Webhook| {
+                self.inactive_since
+                    .get(&hook.id)
+                    .is_none_or(|since| now.saturating_duration_since(*since) < PENALTY_WINDOW)
+            };
+            let (outcome, id) =
+                sync(&self.api, &self.store, &existing, wanted, &self.target_url, wait).await?;
+            match outcome {
+                Outcome::Unchanged => {}
+                Outcome::Waiting if self.inactive_since.get(&id) == Some(&now) => {
+                    tracing::warn!(hook = %id, resource = %wanted.resource, event = %wanted.event, "Webex disabled a hook; re-enabling it once Webex's five-minute penalty window has passed");
+                }
+                Outcome::Waiting => {}
+                done => {
+                    tracing::info!(hook = %id, resource = %wanted.resource, event = %wanted.event, "Webex hook {}", done.as_str());
+                }
+            }
+            outcomes.push(outcome);
+        }
+        let inactive = outcomes.iter().filter(|o| **o == Outcome::Waiting).count();
+        let gauge =
+            |status| metrics::gauge!("webhook_hooks", "platform" => PLATFORM, "status" => status);
+        gauge("active").set((outcomes.len() - inactive) as f64);
+        gauge("inactive").set(inactive as f64);
+        Ok(Some(outcomes))
+    }
+
+    /// Takes or renews the lease on checking the hooks, for long enough to reach the next
+    /// check and to finish one request.
+    async fn lease(&self) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        let until = now + self.every + super::LONGEST_REQUEST;
+        self.store.lease_hook_check(PLATFORM, &self.holder, now, until).await
+    }
 }
 
 #[cfg(test)]
