@@ -238,6 +238,7 @@ impl<S: WebhookSecretStore + Send + Sync> Keeper<S> {
                 sync(&self.api, &self.store, &existing, wanted, &self.target_url, wait).await?;
             match outcome {
                 Outcome::Unchanged => {}
+                // Said once, when first seen inactive (in this check).
                 Outcome::Waiting if self.inactive_since.get(&id) == Some(&now) => {
                     tracing::warn!(hook = %id, resource = %wanted.resource, event = %wanted.event, "Webex disabled a hook; re-enabling it once Webex's five-minute penalty window has passed");
                 }

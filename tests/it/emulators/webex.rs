@@ -7,7 +7,8 @@
 //!
 //! Every request is recorded (method, path, query, JSON body) before it is answered, so tests
 //! can count exactly what was sent. Tests can also disable a hook as Webex does after failed
-//! deliveries, seed meetings as if made in Webex's own UI, and queue error answers.
+//! deliveries, slow the list of hooks down, seed meetings as if made in Webex's own UI, and
+//! queue error answers.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -171,6 +172,8 @@ pub struct WebexState {
     /// Meeting ids that `POST /meetings/{id}/end` was called for, in order.
     pub ended_meetings: Vec<String>,
     pub meetings: Vec<Meeting>,
+    /// How long `GET /webhooks` takes to answer, so that two instances' checks overlap.
+    pub list_delay: std::time::Duration,
     next_id: u64,
 }
 
@@ -438,6 +441,8 @@ async fn list_hooks(
         Some(Ok(max)) if max > 0 => max,
         _ => return Err(bad_request("max: must be a positive integer")),
     };
+    let delay = state.lock().unwrap().list_delay;
+    tokio::time::sleep(delay).await;
     let state = state.lock().unwrap();
     let items: Vec<&Hook> = state
         .hooks
