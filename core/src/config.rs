@@ -217,6 +217,18 @@ pub struct WebexConfig {
     /// `siteUrl` (`example.webex.com`). Without it the report is not read.
     #[serde(deserialize_with = "site_host")]
     pub site_url: Option<String>,
+    /// Seconds between `serve`'s checks of the manifest's hooks (with a token and a public
+    /// URL Webex can reach): missing ones are created, disabled ones re-enabled. 0 turns the
+    /// check off.
+    #[serde(deserialize_with = "seconds_or_off")]
+    pub hook_check_secs: u64,
+}
+
+impl WebexConfig {
+    /// How often `serve` checks the hooks, or `None` when it does not.
+    pub fn hook_check_every(&self) -> Option<std::time::Duration> {
+        (self.hook_check_secs > 0).then(|| std::time::Duration::from_secs(self.hook_check_secs))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -495,6 +507,7 @@ impl Default for WebexConfig {
             api_base: Url::parse("https://webexapis.com/v1").expect("valid default URL"),
             token: None,
             site_url: None,
+            hook_check_secs: 600,
         }
     }
 }
@@ -905,6 +918,14 @@ fn positive_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     })
 }
 
+/// A whole number of seconds from 1 to a day, or 0 for off.
+fn seconds_or_off<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = whole_number(d)?;
+    (n <= 86_400).then_some(n).ok_or_else(|| {
+        serde::de::Error::custom(format!("expected seconds from 1 to 86400, or 0 for off, got {n}"))
+    })
+}
+
 /// A whole number of at least 1.
 fn positive_count<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let n = whole_number(d)?;
@@ -1020,6 +1041,21 @@ mod tests {
             let err = load(&[("TOLLBOOTH_WEBEX__SITE_URL", bad)]).unwrap_err().to_string();
             assert!(err.starts_with("webex.site_url (TOLLBOOTH_WEBEX__SITE_URL): "), "{err}");
             assert!(err.contains("such as example.webex.com"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_webex_hook_check_runs_every_ten_minutes_unless_turned_off() {
+        let every = |pairs: &[(&str, &str)]| load(pairs).unwrap().webex.hook_check_every();
+        assert_eq!(every(&[]), Some(std::time::Duration::from_secs(600)));
+        assert_eq!(every(&[("TOLLBOOTH_WEBEX__HOOK_CHECK_SECS", "30")]).unwrap().as_secs(), 30);
+        assert_eq!(every(&[("TOLLBOOTH_WEBEX__HOOK_CHECK_SECS", "0")]), None);
+        for bad in ["86401", "-1", "ten"] {
+            let err = load(&[("TOLLBOOTH_WEBEX__HOOK_CHECK_SECS", bad)]).unwrap_err().to_string();
+            assert!(
+                err.starts_with("webex.hook_check_secs (TOLLBOOTH_WEBEX__HOOK_CHECK_SECS): "),
+                "{err}"
+            );
         }
     }
 

@@ -13,6 +13,7 @@ mod discord_gateway;
 mod fee_based;
 mod gateways;
 mod hardening;
+mod hook_check;
 mod migrations;
 mod outbox;
 mod pay_page;

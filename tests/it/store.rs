@@ -41,6 +41,7 @@ on_both_backends!(
     migrating_twice_is_harmless,
     same_operations_give_same_results,
     webhook_secrets_are_kept_per_platform_and_hook,
+    the_hook_check_lease_is_held_by_one_holder_until_it_runs_out,
     orders_and_payments_round_trip,
     a_transition_is_applied_by_one_writer_only,
     gateway_steps_are_reserved_once,
@@ -239,6 +240,20 @@ async fn webhook_secrets_are_kept_per_platform_and_hook(db: Db) {
     let h1 = s.webhook_secret("webex", "h1").await.unwrap().unwrap();
     assert_eq!(h1.expose_secret(), "uno");
     assert_eq!(exposed(s.webhook_secrets("zoom").await.unwrap()), ["zoom"]);
+}
+
+async fn the_hook_check_lease_is_held_by_one_holder_until_it_runs_out(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let now = Utc::now();
+    let minute = Duration::minutes(1);
+    let lease = |holder: &'static str, at, until| s.lease_hook_check("webex", holder, at, until);
+    assert!(lease("a", now, now + minute).await.unwrap());
+    assert!(!lease("b", now, now + minute).await.unwrap(), "a holds it");
+    assert!(lease("a", now, now + minute * 2).await.unwrap(), "renewed by its holder");
+    assert!(!lease("b", now + minute, now + minute * 3).await.unwrap(), "the renewal runs");
+    assert!(s.lease_hook_check("zoom", "b", now, now + minute).await.unwrap(), "per platform");
+    assert!(lease("b", now + minute * 2, now + minute * 3).await.unwrap(), "ran out: taken over");
+    assert!(!lease("a", now + minute * 2, now + minute * 3).await.unwrap());
 }
 
 fn session_order() -> Order {

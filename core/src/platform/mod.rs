@@ -1,9 +1,11 @@
 //! Conferencing platforms: what their webhook deliveries say, in platform-neutral terms, and
-//! clients of their REST APIs (`webex_api`, `zoom_api`) behind [`MeetingControl`].
+//! clients of their REST APIs (`webex_api`, `zoom_api`) behind [`MeetingControl`], and the
+//! upkeep of the Webex webhooks (`hooks`).
 //! One adapter per platform; each verifies a delivery's signature over the raw bytes before
 //! anything is parsed.
 
 pub mod control;
+pub mod hooks;
 mod rate_limit;
 pub mod records;
 pub mod webex;

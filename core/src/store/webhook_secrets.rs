@@ -1,6 +1,7 @@
 //! The secrets of the webhooks tollbooth registered on the platforms, one per hook.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use super::StoreError;
@@ -25,4 +26,15 @@ pub trait WebhookSecretStore {
 
     /// Every secret recorded for `platform`: a delivery is genuine when one of them verifies it.
     async fn webhook_secrets(&self, platform: &str) -> Result<Vec<SecretString>, StoreError>;
+
+    /// Takes or renews, for `holder`, the lease on checking `platform`'s hooks until `until`;
+    /// `false` while another holder's lease runs at `now`. Instances sharing a database take
+    /// turns with it, so that two never create the same hook.
+    async fn lease_hook_check(
+        &self,
+        platform: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }

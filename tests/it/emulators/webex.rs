@@ -10,9 +10,10 @@
 //!
 //! Every request is recorded (method, path, query, JSON body) before it is answered, so tests
 //! can count exactly what was sent. Tests can also disable a hook as Webex does after failed
-//! deliveries, seed meetings as if made in Webex's own UI, seed what Webex recorded of a
-//! meeting instance (participants and their devices, the end, the usage report's line), have
-//! that record answer 404 while Webex "syncs", and queue error answers.
+//! deliveries, slow the list of hooks down, seed meetings as if made in Webex's own UI, seed
+//! what Webex recorded of a meeting instance (participants and their devices, the end, the
+//! usage report's line), have that record answer 404 while Webex "syncs", and queue error
+//! answers.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -383,6 +384,8 @@ pub struct WebexState {
     pub instances: Vec<Instance>,
     /// The usage report of [`SITE_URL`].
     pub usage: Vec<UsageReport>,
+    /// How long `GET /webhooks` takes to answer, so that two instances' checks overlap.
+    pub list_delay: std::time::Duration,
     next_id: u64,
 }
 
@@ -714,6 +717,8 @@ async fn list_hooks(
         Some(Ok(max)) if max > 0 => max,
         _ => return Err(bad_request("max: must be a positive integer")),
     };
+    let delay = state.lock().unwrap().list_delay;
+    tokio::time::sleep(delay).await;
     let state = state.lock().unwrap();
     let items: Vec<&Hook> = state
         .hooks

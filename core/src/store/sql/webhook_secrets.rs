@@ -1,7 +1,7 @@
 //! [`WebhookSecretStore`] in SQL.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Row;
 
@@ -57,5 +57,30 @@ impl WebhookSecretStore for SqlStore {
         .iter()
         .map(|r| Ok(SecretString::from(r.try_get::<String, _>("secret")?)))
         .collect()
+    }
+
+    async fn lease_hook_check(
+        &self,
+        platform: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // PostgreSQL re-checks the WHERE on the row's latest version when another instance
+        // took the lease first, so two concurrent takers cannot both get it.
+        let done = sqlx::query(
+            "INSERT INTO hook_check_leases (platform, holder, lease_until) VALUES ($1, $2, $3)
+             ON CONFLICT (platform) DO UPDATE SET holder = excluded.holder,
+                 lease_until = excluded.lease_until
+             WHERE hook_check_leases.holder = excluded.holder
+                OR hook_check_leases.lease_until <= $4",
+        )
+        .bind(platform)
+        .bind(holder)
+        .bind(millis(until))
+        .bind(millis(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }
