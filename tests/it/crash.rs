@@ -23,11 +23,13 @@ use tollbooth_core::store::{PayPerUseStore, PaymentStore, SiteStore, SqlStore, S
 
 use common::{ADMIN_TOKEN, Db, Sender, Server, TempDir, WEBEX_SECRET, ZOOM_SECRET};
 use emulators::payflow::{self, Payflow};
+use emulators::webex::{Device, Participant, WebexEmulator};
 use pay::{choose, on_payflow_page, text};
 
 on_both_backends!(
     killed_after_answering_then_restarted_ends_with_the_right_usage,
     killed_between_the_gateway_capture_and_its_record_then_restarted_captures_once,
+    killed_while_settling_then_restarted_settles_and_captures_once,
 );
 
 async fn killed_after_answering_then_restarted_ends_with_the_right_usage(db: Db) {
@@ -126,29 +128,8 @@ async fn killed_between_the_gateway_capture_and_its_record_then_restarted_captur
     let mut first = Server::start_on(port, &dir, &env);
     first.wait_healthy().await;
 
-    // The host pays for the meeting on Payflow's hosted page: the 81.00 USD estimate plus the
-    // default 15 % headroom, 93.15 USD, authorised.
     let store = tollbooth_core::store::open(&db.url).await.unwrap();
-    let on =
-        Switches { ecommerce_enabled: true, pay_per_use_enabled: true, fee_based_enabled: false };
-    store.set_switches(on).await.unwrap();
-    let prices = store.prices_at(Utc::now()).await.unwrap();
-    let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
-    let order = Order::for_session(
-        Binding::Meeting { platform: PlatformKind::Webex, meeting_id: MEETING.into() },
-        HOST.into(),
-        &estimate,
-        prices,
-        None,
-    )
-    .with_headroom(PayPerUseConfig::default().headroom_percent);
-    store.create_order(&order).await.unwrap();
-    let token = PayLinks::new(SecretString::from(PAY_LINK_SECRET))
-        .sign(&order.id, Utc::now() + Duration::hours(1));
-    let back =
-        on_payflow_page(&choose(&format!("{public}pay/{token}"), "payflow").await, "approve").await;
-    let done = text(&back).await;
-    assert!(done.contains("Payment authorised"), "{done}");
+    let order = paid_order(&store, &public).await;
 
     // The meeting runs 20 minutes with one computer (2.40 USD); Payflow takes the money when
     // the worker captures, but its answer never reaches this server.
@@ -200,6 +181,32 @@ async fn killed_between_the_gateway_capture_and_its_record_then_restarted_captur
     payflow.hold_captures(false);
 }
 
+/// The host pays for the meeting on Payflow's hosted page, with pay-per-use on: the 81.00 USD
+/// estimate plus the default 15 % headroom, 93.15 USD, authorised.
+async fn paid_order(store: &SqlStore, public: &str) -> Order {
+    let on =
+        Switches { ecommerce_enabled: true, pay_per_use_enabled: true, fee_based_enabled: false };
+    store.set_switches(on).await.unwrap();
+    let prices = store.prices_at(Utc::now()).await.unwrap();
+    let estimate = Estimate::new(SessionPlan::new(60, 10, 3).unwrap(), &prices).unwrap();
+    let order = Order::for_session(
+        Binding::Meeting { platform: PlatformKind::Webex, meeting_id: MEETING.into() },
+        HOST.into(),
+        &estimate,
+        prices,
+        None,
+    )
+    .with_headroom(PayPerUseConfig::default().headroom_percent);
+    store.create_order(&order).await.unwrap();
+    let token = PayLinks::new(SecretString::from(PAY_LINK_SECRET))
+        .sign(&order.id, Utc::now() + Duration::hours(1));
+    let back =
+        on_payflow_page(&choose(&format!("{public}pay/{token}"), "payflow").await, "approve").await;
+    let done = text(&back).await;
+    assert!(done.contains("Payment authorised"), "{done}");
+    order
+}
+
 async fn only_payment(store: &SqlStore, order: &Order) -> Payment {
     let mut payments = store.payments(&order.id).await.unwrap();
     assert_eq!(payments.len(), 1, "{payments:?}");
@@ -211,4 +218,84 @@ fn webex_meeting(event: &str, id: &str, start: &str, end: &str) -> Vec<u8> {
            "data": {"id": id, "start": start, "end": end, "hostEmail": HOST}})
     .to_string()
     .into_bytes()
+}
+
+async fn killed_while_settling_then_restarted_settles_and_captures_once(db: Db) {
+    let (payflow, webex) = (Payflow::start().await, WebexEmulator::start().await);
+    let dir = TempDir::new();
+    let port = common::free_port();
+    let public = format!("http://127.0.0.1:{port}/");
+    let (api, hosted) = (format!("{}/", payflow.base), format!("{}/hosted", payflow.base));
+    let env = [
+        ("TOLLBOOTH_DATABASE_URL", db.url.as_str()),
+        ("TOLLBOOTH_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", WEBEX_SECRET),
+        ("TOLLBOOTH_WEBEX__API_BASE", webex.base.as_str()),
+        ("TOLLBOOTH_WEBEX__TOKEN", emulators::webex::TOKEN),
+        ("TOLLBOOTH_WEBEX__HOOK_CHECK_SECS", "0"),
+        ("TOLLBOOTH_SETTLEMENT__DELAY_SECS", "0"),
+        ("TOLLBOOTH_PUBLIC_URL", public.as_str()),
+        ("TOLLBOOTH_PAY_LINK_SECRET", PAY_LINK_SECRET),
+        ("TOLLBOOTH_PAYMENTS__METHODS", "payflow"),
+        ("TOLLBOOTH_PAYFLOW__HOST", api.as_str()),
+        ("TOLLBOOTH_PAYFLOW__HOSTED_HOST", hosted.as_str()),
+        ("TOLLBOOTH_PAYFLOW__PARTNER", payflow::PARTNER),
+        ("TOLLBOOTH_PAYFLOW__VENDOR", payflow::VENDOR),
+        ("TOLLBOOTH_PAYFLOW__PASSWORD", payflow::PASSWORD),
+    ];
+    let mut first = Server::start_on(port, &dir, &env);
+    first.wait_healthy().await;
+    let store = tollbooth_core::store::open(&db.url).await.unwrap();
+    let order = paid_order(&store, &public).await;
+
+    // One computer for 20 minutes by webhooks; Webex recorded it leaving at 10:15 and is slow
+    // to say so: the server is killed while its settlement waits for the record.
+    let sender = Sender::new(&first.base);
+    let meeting = format!("{MEETING}_I_2");
+    let (at, end) = ("2026-11-25T10:00:00Z", "2026-11-25T10:20:00Z");
+    webex.record_instance(&meeting, HOST, at);
+    let device = Device::computer("c0", at, "2026-11-25T10:15:00Z");
+    webex.record_participant(&meeting, Participant::new(&format!("{meeting}_c0"), vec![device]));
+    webex.end_instance(&meeting, end);
+    webex.slow_records(std::time::Duration::from_secs(30));
+    sender.webex(&webex_meeting("started", &meeting, at, "")).await;
+    let computer = json!({"id": "hook", "resource": "meetingParticipants", "event": "left",
+        "data": {"id": format!("{meeting}_c0"), "meetingId": meeting,
+                 "devices": [{"correlationId": "c0", "deviceType": "mac", "audioType": "voip",
+                              "joinedTime": at, "leftTime": end}]}});
+    sender.webex(computer.to_string().as_bytes()).await;
+    sender.webex(&webex_meeting("ended", &meeting, at, end)).await;
+    for _ in 0..400 {
+        if webex.calls().iter().any(|c| c.path == "/v1/meetingParticipants") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        webex.calls().iter().any(|c| c.path == "/v1/meetingParticipants"),
+        "asked for the record"
+    );
+    first.child.kill().expect("SIGKILL");
+    first.child.wait().unwrap();
+    assert!(store.charge(&order.id).await.unwrap().is_none(), "killed before it was charged");
+
+    // Restarted: once the dead worker's hold lapses the settlement is taken again, and the
+    // session is charged once for the platform's 15 minutes.
+    webex.slow_records(std::time::Duration::ZERO);
+    let second = Server::start(&dir, &env);
+    second.wait_healthy().await;
+    let mut payment = only_payment(&store, &order).await;
+    for _ in 0..600 {
+        payment = only_payment(&store, &order).await;
+        if payment.state == State::Captured {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let usd = |s| Money::parse_exact(s, "USD".parse().unwrap()).unwrap();
+    assert_eq!((payment.state, payment.captured), (State::Captured, usd("1.80")));
+    assert_eq!(payflow.charges(), 1, "one capture at the gateway");
+    let v = Sender::new(&second.base).settled_session("webex", &meeting).await;
+    assert_eq!(v["settlement"]["state"], "settled", "{v}");
+    assert_eq!(v["settlement"]["source"], "platform", "{v}");
 }

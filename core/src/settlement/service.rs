@@ -37,9 +37,11 @@ use crate::platform::{Inbound, PlatformKind, Platforms};
 use crate::pricing::Prices;
 use crate::store::{NewDelivery, PaidStart, Store, StoreError, Tx};
 
-/// How long one worker holds a settlement it took: more than the platform calls of one step
-/// can take (paging a large meeting's record with rate limits).
-const HOLD: Duration = Duration::from_secs(30 * 60);
+/// How long one worker holds a settlement it took before another may take it. Only to save
+/// work: a step commits only if the settlement is still at the stage it took, and a session is
+/// charged once whatever runs twice, so a step that takes longer (a large record paged under
+/// rate limits) or a worker that died costs at most a repeated platform call.
+const HOLD: Duration = Duration::from_secs(60);
 
 /// Settlements looked at per pass.
 const PER_PASS: usize = 20;

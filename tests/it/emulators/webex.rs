@@ -386,6 +386,9 @@ pub struct WebexState {
     pub usage: Vec<UsageReport>,
     /// How long `GET /webhooks` takes to answer, so that two instances' checks overlap.
     pub list_delay: std::time::Duration,
+    /// How long `GET /meetingParticipants` takes to answer, so that a server can be stopped
+    /// while it waits.
+    pub records_delay: std::time::Duration,
     next_id: u64,
 }
 
@@ -542,6 +545,11 @@ impl WebexEmulator {
         let instance = state.instance(id).expect("a recorded instance");
         instance.state = "ended".into();
         instance.end = Some(end.into());
+    }
+
+    /// Participant records are answered only after `by`.
+    pub fn slow_records(&self, by: std::time::Duration) {
+        self.state().records_delay = by;
     }
 
     /// The next `requests` for the instance's participants are answered 404, as while Webex
@@ -963,6 +971,8 @@ async fn list_participants(
     let meeting_id = meeting_id.ok_or_else(|| bad_request("meetingId: may not be empty"))?;
     let max = page_size(param(&query, "max"), 10, 100)?;
     let offset = cursor_offset(param(&query, "cursor"))?;
+    let delay = state.lock().unwrap().records_delay;
+    tokio::time::sleep(delay).await;
     let mut state = state.lock().unwrap();
     let instance = state.hosted_instance(meeting_id, param(&query, "hostEmail"))?;
     if instance.syncing > 0 {
