@@ -3,9 +3,10 @@
 
 use chrono::{SecondsFormat, Utc};
 use tollbooth_core::messages::Args as TextArgs;
-use tollbooth_core::metering::session::{Bill, SessionState};
+use tollbooth_core::metering::session::SessionState;
 use tollbooth_core::pay_per_use::billing::SessionPayment;
 use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::settlement;
 use tollbooth_core::store::StoreError;
 
 use crate::command::Args;
@@ -65,14 +66,13 @@ async fn read_status(
             return Ok(not_found());
         }
     }
-    let now = Utc::now();
-    let window = session.window(&record.connections, now);
-    let started = window.start.unwrap_or(now);
-    let (payment, prices) = bot.store.session_pricing(platform, meeting, started).await?;
-    let bill = match Bill::new(window, &record.connections, &prices) {
-        Ok(bill) => bill,
-        Err(e) => return Ok(Message::private(e.to_string())),
+    // What the host pays: live until settled, then the settled (and adjusted) figures.
+    let shown = match settlement::service::shown(bot.store.as_ref(), &record, Utc::now()).await {
+        Ok(shown) => shown,
+        Err(StoreError::Invalid(why)) => return Ok(Message::private(why)),
+        Err(e) => return Err(e),
     };
+    let (window, payment) = (shown.window, shown.payment);
     let state = match session.state() {
         SessionState::Running => lang.text("state-running"),
         SessionState::Ended => lang.text("state-ended"),
@@ -81,7 +81,7 @@ async fn read_status(
     let started = window
         .start
         .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
-    let (u, c, cur) = (&bill.usage, &bill.cost, bill.cost.currency);
+    let (u, c, cur) = (&shown.usage, &shown.cost, shown.cost.currency);
     let heading = TextArgs::new()
         .str("platform", platform)
         .str("meeting", meeting)

@@ -6,11 +6,11 @@ use axum::extract::{Path, State};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use tollbooth_core::metering::Usage;
-use tollbooth_core::metering::session::{Bill, SessionState};
+use tollbooth_core::metering::session::SessionState;
 use tollbooth_core::money::{Currency, Money};
 use tollbooth_core::pay_per_use::billing::SessionPayment;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::settlement::{AdjustmentRecord, Source, Stage};
+use tollbooth_core::settlement::{self, AdjustmentRecord, Source, Stage};
 
 use crate::admin::Admin;
 use crate::{ApiError, AppState};
@@ -98,35 +98,12 @@ pub async fn show(
         .session(platform, &meeting_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("session {platform}/{meeting_id}")))?;
-    let now = Utc::now();
     let session = &record.session;
-    let window = session.window(&record.connections, now);
-    let started = window.start.unwrap_or(now);
-    let (payment, prices) = state.store.session_pricing(platform, &meeting_id, started).await?;
-    let live = Bill::new(window, &record.connections, &prices).map_err(ApiError::internal)?;
+    let shown = settlement::service::shown(state.store.as_ref(), &record, Utc::now()).await?;
+    let (window, live) = (shown.window, &shown.live);
     let ended = session.times.has_ended().then_some(window.end);
-    let paid = payment.as_ref().is_some_and(|p| p.decision == "paid");
-    let settled = state.store.settlement_of(platform, &meeting_id).await?;
-    // Once settled, the figures are the reconciled ones; a paid session's are its charge's,
-    // which adjustments keep current.
-    let charge = match settled.as_ref().and_then(|(s, _)| s.order.as_ref()) {
-        Some(order) => state.store.charge(order).await?,
-        None => None,
-    };
-    // A free session with late deliveries not checked yet shows them at once.
-    let billed = settled
-        .as_ref()
-        .filter(|(s, _)| !(s.late_data && s.order.is_none()))
-        .and_then(|(s, _)| s.billed);
-    let (usage, cost) = match (billed, &charge) {
-        (Some(billed), Some(charge)) => (billed, charge.cost.clone()),
-        (Some(billed), None) => {
-            let minutes = (billed.person_minutes, billed.teleconference_minutes);
-            (billed, prices.cost(minutes.0, minutes.1).map_err(ApiError::internal)?)
-        }
-        _ => (live.usage, live.cost.clone()),
-    };
-    let settlement = match settled {
+    let stage = shown.stage();
+    let settlement = match shown.settled {
         Some((s, adjustments)) => {
             let metered = s.metered.unwrap_or(live.usage);
             let platform_minutes = s
@@ -143,8 +120,8 @@ pub async fn show(
                 note: s.note,
             })
         }
-        None if paid => Some(SettlementView {
-            state: Stage::Open,
+        None => stage.map(|state| SettlementView {
+            state,
             source: None,
             metered: live.usage,
             platform: None,
@@ -153,7 +130,6 @@ pub async fn show(
             adjustments: Vec::new(),
             note: None,
         }),
-        None => None,
     };
     Ok(Json(SessionView {
         platform,
@@ -163,14 +139,14 @@ pub async fn show(
         host_email: session.host_email.clone(),
         started_at: window.start.map(rfc3339),
         ended_at: ended.map(rfc3339),
-        usage,
+        usage: shown.usage,
         cost: CostView {
-            currency: cost.currency,
-            person: cost.person.amount,
-            teleconference: cost.teleconference.amount,
-            total: cost.total,
+            currency: shown.cost.currency,
+            person: shown.cost.person.amount,
+            teleconference: shown.cost.teleconference.amount,
+            total: shown.cost.total,
         },
-        payment,
+        payment: shown.payment,
         settlement,
         pending_deliveries: record.pending_deliveries,
     }))

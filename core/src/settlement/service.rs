@@ -616,3 +616,67 @@ async fn adjust(
     tx.enqueue(&format!("adjustment_told:{order}:{seq}"), &told).await?;
     Ok(())
 }
+
+/// A session's figures as everyone is shown them (the session API, `/session status`): what
+/// the host pays. Live metering until the session is settled; then the settled figures, which
+/// for a paid session are its charge's, kept current by adjustments.
+pub struct Shown {
+    pub window: metering::Window,
+    pub usage: Usage,
+    pub cost: crate::pricing::Cost,
+    /// How pay-per-use paid for it, when it decided the start.
+    pub payment: Option<crate::pay_per_use::billing::SessionPayment>,
+    /// Live metering, whatever was settled.
+    pub live: Bill,
+    /// The settlement and its adjustments, from the session's end.
+    pub settled: Option<(Settlement, Vec<AdjustmentRecord>)>,
+}
+
+impl Shown {
+    /// The settlement's state: its stage from the end, `open` for a paid session still
+    /// running; none for one with nothing to settle yet.
+    pub fn stage(&self) -> Option<Stage> {
+        match &self.settled {
+            Some((s, _)) => Some(s.stage),
+            None => self.payment.as_ref().filter(|p| p.decision == "paid").map(|_| Stage::Open),
+        }
+    }
+}
+
+/// What `record` shows as of `now`.
+pub async fn shown(
+    store: &dyn Store,
+    record: &crate::store::SessionRecord,
+    now: DateTime<Utc>,
+) -> Result<Shown, StoreError> {
+    let session = &record.session;
+    let (platform, meeting_id) = (session.platform, session.meeting_id.as_str());
+    let window = session.window(&record.connections, now);
+    let started = window.start.unwrap_or(now);
+    let (payment, prices) = store.session_pricing(platform, meeting_id, started).await?;
+    let invalid = |e: &dyn std::fmt::Display| {
+        StoreError::Invalid(format!("session {platform}/{meeting_id}: {e}"))
+    };
+    let live = Bill::new(window, &record.connections, &prices).map_err(|e| invalid(&e))?;
+    let settled = store.settlement_of(platform, meeting_id).await?;
+    let charge = match settled.as_ref().and_then(|(s, _)| s.order.as_ref()) {
+        Some(order) => store.charge(order).await?,
+        None => None,
+    };
+    // A free session with late deliveries not checked yet shows them at once.
+    let billed = settled
+        .as_ref()
+        .filter(|(s, _)| !(s.late_data && s.order.is_none()))
+        .and_then(|(s, _)| s.billed);
+    let (usage, cost) = match (billed, &charge) {
+        (Some(billed), Some(charge)) => (billed, charge.cost.clone()),
+        (Some(billed), None) => {
+            let cost = prices
+                .cost(billed.person_minutes, billed.teleconference_minutes)
+                .map_err(|e| invalid(&e))?;
+            (billed, cost)
+        }
+        _ => (live.usage, live.cost.clone()),
+    };
+    Ok(Shown { window, usage, cost, payment, live, settled })
+}
