@@ -5,31 +5,24 @@
 use clap::Args;
 use tollbooth_core::config::Config;
 use tollbooth_core::lang::Lang;
-use tollbooth_core::pay_per_use::billing::Period;
 use tollbooth_core::settlement::reconciliation::Report;
 use tollbooth_core::store::SettlementStore;
 
 use crate::cli::{Failure, open_site};
+use crate::report::PeriodArgs;
 
 #[derive(Args)]
 pub struct ReconcileArgs {
-    /// First day (YYYY-MM-DD), included; sessions count by the day they ended (UTC).
-    #[arg(long)]
-    from: String,
-    /// Last day (YYYY-MM-DD), included.
-    #[arg(long)]
-    to: String,
-    /// Print CSV instead of lines.
-    #[arg(long)]
-    csv: bool,
+    /// Sessions count by the day they ended (UTC).
+    #[command(flatten)]
+    period: PeriodArgs,
 }
 
 pub async fn run(args: ReconcileArgs, config: &Config) -> Result<(), Failure> {
-    let period = Period::parse(&args.from, &args.to)
-        .map_err(|e| Failure::Usage(format!("--{}: {e}", e.option())))?;
+    let period = args.period.period()?;
     let store = open_site(config).await?;
     let report = Report::new(store.reconciliation(period.start(), period.end()).await?);
-    if args.csv {
+    if args.period.csv {
         print!("{}", report.csv());
     } else {
         // The command line is the operator's, in English.

@@ -15,7 +15,15 @@ pub struct ReportArgs {
     /// The division, e.g. `sales-emea`.
     #[arg(long)]
     division: String,
-    /// First day (YYYY-MM-DD), included; sessions count by the day they started (UTC).
+    /// Sessions count by the day they started (UTC).
+    #[command(flatten)]
+    period: PeriodArgs,
+}
+
+/// Whole days (UTC), both ends included, and how to print what they hold.
+#[derive(Args)]
+pub struct PeriodArgs {
+    /// First day (YYYY-MM-DD), included.
     #[arg(long)]
     from: String,
     /// Last day (YYYY-MM-DD), included.
@@ -23,7 +31,14 @@ pub struct ReportArgs {
     to: String,
     /// Print CSV instead of lines.
     #[arg(long)]
-    csv: bool,
+    pub csv: bool,
+}
+
+impl PeriodArgs {
+    pub fn period(&self) -> Result<Period, Failure> {
+        Period::parse(&self.from, &self.to)
+            .map_err(|e| Failure::Usage(format!("--{}: {e}", e.option())))
+    }
 }
 
 pub async fn run(args: ReportArgs, config: &Config) -> Result<(), Failure> {
@@ -31,15 +46,14 @@ pub async fn run(args: ReportArgs, config: &Config) -> Result<(), Failure> {
         .division
         .parse()
         .map_err(|e: tollbooth_core::site::BadDivisionId| Failure::Usage(e.to_string()))?;
-    let period = Period::parse(&args.from, &args.to)
-        .map_err(|e| Failure::Usage(format!("--{}: {e}", e.option())))?;
+    let period = args.period.period()?;
     let store = open_site(config).await?;
     if store.division(&division).await?.is_none() {
         return Err(Failure::Usage(format!("no division `{division}`")));
     }
     let currency = store.site_settings().await?.prices.currency;
     let spend = store.division_spend(&division, period.start(), period.end(), currency).await?;
-    if args.csv {
+    if args.period.csv {
         print!("{}", spend.csv());
     } else {
         println!("Division {division}, {} to {}", period.from, period.to);

@@ -111,20 +111,8 @@ async fn killed_between_the_gateway_capture_and_its_record_then_restarted_captur
     let dir = TempDir::new();
     let port = common::free_port();
     let public = format!("http://127.0.0.1:{port}/");
-    let (api, hosted) = (format!("{}/", payflow.base), format!("{}/hosted", payflow.base));
-    let env = [
-        ("TOLLBOOTH_DATABASE_URL", db.url.as_str()),
-        ("TOLLBOOTH_ADMIN_TOKEN", ADMIN_TOKEN),
-        ("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", WEBEX_SECRET),
-        ("TOLLBOOTH_PUBLIC_URL", public.as_str()),
-        ("TOLLBOOTH_PAY_LINK_SECRET", PAY_LINK_SECRET),
-        ("TOLLBOOTH_PAYMENTS__METHODS", "payflow"),
-        ("TOLLBOOTH_PAYFLOW__HOST", api.as_str()),
-        ("TOLLBOOTH_PAYFLOW__HOSTED_HOST", hosted.as_str()),
-        ("TOLLBOOTH_PAYFLOW__PARTNER", payflow::PARTNER),
-        ("TOLLBOOTH_PAYFLOW__VENDOR", payflow::VENDOR),
-        ("TOLLBOOTH_PAYFLOW__PASSWORD", payflow::PASSWORD),
-    ];
+    let env = paying(&db, &public, &payflow);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut first = Server::start_on(port, &dir, &env);
     first.wait_healthy().await;
 
@@ -181,6 +169,27 @@ async fn killed_between_the_gateway_capture_and_its_record_then_restarted_captur
     payflow.hold_captures(false);
 }
 
+/// A server's environment with Payflow as the one payment method, links under `public`.
+fn paying(db: &Db, public: &str, payflow: &Payflow) -> Vec<(&'static str, String)> {
+    let (api, hosted) = (format!("{}/", payflow.base), format!("{}/hosted", payflow.base));
+    [
+        ("TOLLBOOTH_DATABASE_URL", db.url.as_str()),
+        ("TOLLBOOTH_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", WEBEX_SECRET),
+        ("TOLLBOOTH_PUBLIC_URL", public),
+        ("TOLLBOOTH_PAY_LINK_SECRET", PAY_LINK_SECRET),
+        ("TOLLBOOTH_PAYMENTS__METHODS", "payflow"),
+        ("TOLLBOOTH_PAYFLOW__HOST", api.as_str()),
+        ("TOLLBOOTH_PAYFLOW__HOSTED_HOST", hosted.as_str()),
+        ("TOLLBOOTH_PAYFLOW__PARTNER", payflow::PARTNER),
+        ("TOLLBOOTH_PAYFLOW__VENDOR", payflow::VENDOR),
+        ("TOLLBOOTH_PAYFLOW__PASSWORD", payflow::PASSWORD),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect()
+}
+
 /// The host pays for the meeting on Payflow's hosted page, with pay-per-use on: the 81.00 USD
 /// estimate plus the default 15 % headroom, 93.15 USD, authorised.
 async fn paid_order(store: &SqlStore, public: &str) -> Order {
@@ -225,24 +234,14 @@ async fn killed_while_settling_then_restarted_settles_and_captures_once(db: Db) 
     let dir = TempDir::new();
     let port = common::free_port();
     let public = format!("http://127.0.0.1:{port}/");
-    let (api, hosted) = (format!("{}/", payflow.base), format!("{}/hosted", payflow.base));
-    let env = [
-        ("TOLLBOOTH_DATABASE_URL", db.url.as_str()),
-        ("TOLLBOOTH_ADMIN_TOKEN", ADMIN_TOKEN),
-        ("TOLLBOOTH_WEBEX__WEBHOOK_SECRET", WEBEX_SECRET),
-        ("TOLLBOOTH_WEBEX__API_BASE", webex.base.as_str()),
-        ("TOLLBOOTH_WEBEX__TOKEN", emulators::webex::TOKEN),
-        ("TOLLBOOTH_WEBEX__HOOK_CHECK_SECS", "0"),
-        ("TOLLBOOTH_SETTLEMENT__DELAY_SECS", "0"),
-        ("TOLLBOOTH_PUBLIC_URL", public.as_str()),
-        ("TOLLBOOTH_PAY_LINK_SECRET", PAY_LINK_SECRET),
-        ("TOLLBOOTH_PAYMENTS__METHODS", "payflow"),
-        ("TOLLBOOTH_PAYFLOW__HOST", api.as_str()),
-        ("TOLLBOOTH_PAYFLOW__HOSTED_HOST", hosted.as_str()),
-        ("TOLLBOOTH_PAYFLOW__PARTNER", payflow::PARTNER),
-        ("TOLLBOOTH_PAYFLOW__VENDOR", payflow::VENDOR),
-        ("TOLLBOOTH_PAYFLOW__PASSWORD", payflow::PASSWORD),
-    ];
+    let mut env = paying(&db, &public, &payflow);
+    env.extend([
+        ("TOLLBOOTH_WEBEX__API_BASE", webex.base.clone()),
+        ("TOLLBOOTH_WEBEX__TOKEN", emulators::webex::TOKEN.into()),
+        ("TOLLBOOTH_WEBEX__HOOK_CHECK_SECS", "0".into()),
+        ("TOLLBOOTH_SETTLEMENT__DELAY_SECS", "0".into()),
+    ]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut first = Server::start_on(port, &dir, &env);
     first.wait_healthy().await;
     let store = tollbooth_core::store::open(&db.url).await.unwrap();

@@ -205,17 +205,9 @@ async fn a_paid_start_runs_and_is_billed_the_metered_minutes_once(db: Db) {
 
     // The same report from the command line, as CSV.
     let dir = common::TempDir::new();
-    let mut cli = std::process::Command::new(common::binary());
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
-        cli.env_remove(k);
-    }
-    let out = cli
-        .current_dir(&dir.0)
-        .env("TOLLBOOTH_DATABASE_URL", &db.url)
-        .args(["report", "--division", "training", "--from", "2026-11-25", "--to", "2026-11-25"])
-        .arg("--csv")
-        .output()
-        .unwrap();
+    let report =
+        ["report", "--division", "training", "--from", "2026-11-25", "--to", "2026-11-25", "--csv"];
+    let out = common::run_cli(&dir, &db.url, &report);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let csv = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
@@ -239,16 +231,9 @@ async fn a_paid_start_runs_and_is_billed_the_metered_minutes_once(db: Db) {
     assert_eq!(bad.status(), 400);
     let why = bad.text().await.unwrap();
     assert!(why.contains("from: `nope` is not a date"), "{why}");
-    let mut cli = std::process::Command::new(common::binary());
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
-        cli.env_remove(k);
-    }
-    let out = cli
-        .current_dir(&dir.0)
-        .env("TOLLBOOTH_DATABASE_URL", &db.url)
-        .args(["report", "--division", "training", "--from", "2026-11-30", "--to", "2026-11-01"])
-        .output()
-        .unwrap();
+    let reversed =
+        ["report", "--division", "training", "--from", "2026-11-30", "--to", "2026-11-01"];
+    let out = common::run_cli(&dir, &db.url, &reversed);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--to: 2026-11-01 is before 2026-11-30"), "{err}");

@@ -351,16 +351,11 @@ async fn a_usage_report_that_differs_is_flagged_and_listed_not_charged(db: Db) {
     assert_eq!(row["billed"]["person_minutes"], 20);
 
     let dir = common::TempDir::new();
-    let mut cli = std::process::Command::new(common::binary());
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
-        cli.env_remove(k);
-    }
-    let out = cli
-        .current_dir(&dir.0)
-        .env("TOLLBOOTH_DATABASE_URL", &db.url)
-        .args(["reconcile", "--from", "2026-11-01", "--to", "2026-12-31"])
-        .output()
-        .unwrap();
+    let out = common::run_cli(
+        &dir,
+        &db.url,
+        &["reconcile", "--from", "2026-11-01", "--to", "2026-12-31"],
+    );
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{printed} {}", String::from_utf8_lossy(&out.stderr));
     assert!(printed.contains(&format!("{meeting} {HOST} final: billed 20/0, platform record 20/0, report 27/0, 2.40 USD FLAGGED")), "{printed}");

@@ -175,6 +175,16 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_tollbooth")
 }
 
+/// Runs `tollbooth args…` in `dir` on the database at `db_url`, with nothing else of this
+/// process's `TOLLBOOTH_*` environment, and returns what it printed and how it exited.
+pub fn run_cli(dir: &TempDir, db_url: &str, args: &[&str]) -> std::process::Output {
+    let mut cli = std::process::Command::new(binary());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLBOOTH_")) {
+        cli.env_remove(k);
+    }
+    cli.current_dir(&dir.0).env("TOLLBOOTH_DATABASE_URL", db_url).args(args).output().unwrap()
+}
+
 /// A port that was free a moment ago, for a child process that must be told where to listen.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
