@@ -44,5 +44,7 @@ CREATE TABLE adjustments (
     PRIMARY KEY (order_id, seq)
 );
 
--- Gap fill: when an open session that went quiet was last looked up on its platform.
+-- Gap fill: when an open session that went quiet was last looked up on its platform; open
+-- sessions are found by when they last heard anything without reading the ended ones.
 ALTER TABLE sessions ADD COLUMN looked_up_at BIGINT;
+CREATE INDEX sessions_open ON sessions (updated_at) WHERE ended_received_at IS NULL;
