@@ -26,6 +26,7 @@ on_both_backends!(
     a_lost_ended_is_found_by_gap_fill_and_the_session_settled,
     a_zoom_meeting_rejoined_after_settlement_is_one_adjustment_charge,
     a_record_that_never_comes_settles_on_webhooks_at_the_give_up_time,
+    a_zoom_meeting_of_one_participant_settles_on_webhooks_without_waiting,
     a_record_that_comes_late_and_lowers_the_cost_is_refunded_once,
     a_usage_report_that_differs_is_flagged_and_listed_not_charged,
 );
@@ -268,6 +269,33 @@ async fn a_record_that_never_comes_settles_on_webhooks_at_the_give_up_time(db: D
     let note = v["settlement"]["note"].as_str().unwrap();
     assert!(note.contains("settled on webhooks alone") && note.contains("within 2 s"), "{note}");
     assert_eq!(w.captured(&order).await, usd("1.80"));
+}
+
+async fn a_zoom_meeting_of_one_participant_settles_on_webhooks_without_waiting(db: Db) {
+    fn patient(c: &mut Config) {
+        c.settlement.delay_secs = 0;
+        c.settlement.give_up_after_secs = 3600;
+    }
+    let w = world_with(&db, patient).await;
+    let bound = Binding::Meeting { platform: PlatformKind::Zoom, meeting_id: "858".into() };
+    let order = w.app.session_order_for(bound).await;
+    w.pay(&w.app.pay_link(&order, 1)).await;
+    let uuid = "zoom-alone";
+    let object = json!({"uuid": uuid, "id": 858, "host_email": HOST, "start_time": START});
+    w.sender.zoom(&zoom("meeting.started", object.clone())).await;
+    let mut left = object.clone();
+    left["participant"] =
+        json!({"id": "p1", "user_name": "Ann", "join_time": at(0), "leave_time": at(12)});
+    w.sender.zoom(&zoom("meeting.participant_left", left)).await;
+    let mut ended = object;
+    ended["end_time"] = json!(at(12));
+    w.sender.zoom(&zoom("meeting.ended", ended)).await;
+    let v = w.settled_as("zoom", uuid, "settled").await;
+    assert_eq!(v["settlement"]["source"], "webhooks", "{v}");
+    let note = v["settlement"]["note"].as_str().unwrap();
+    assert!(note.contains("fewer than two participants"), "{note}");
+    assert_eq!(w.captured(&order).await, usd("1.44"));
+    assert!(w.zoom.calls().iter().all(|c| !c.path.contains("participants")), "Zoom was not asked");
 }
 
 async fn a_record_that_comes_late_and_lowers_the_cost_is_refunded_once(db: Db) {

@@ -196,6 +196,25 @@ impl Settler<'_> {
         }
     }
 
+    /// Why no record will come for this session, so that it settles on webhooks at once:
+    /// no token for its platform, or a Zoom meeting of fewer than two participants, of which
+    /// Zoom keeps no participant report.
+    async fn nothing_to_ask(&self, s: &Settlement) -> Result<Option<String>, StoreError> {
+        if let Err(why) = self.platforms.get(s.platform) {
+            return Ok(Some(why));
+        }
+        if s.platform == PlatformKind::Zoom {
+            let mut tx = self.store.read().await?;
+            let metered = tx.metered(s.platform, &s.meeting_id).await?;
+            let participants: std::collections::HashSet<&str> =
+                metered.iter().map(|m| m.participant.as_str()).collect();
+            if participants.len() < 2 {
+                return Ok(Some("Zoom keeps no participant report of a meeting with fewer than two participants".into()));
+            }
+        }
+        Ok(None)
+    }
+
     async fn host(&self, s: &Settlement) -> Result<String, StoreError> {
         let mut tx = self.store.read().await?;
         let session = tx.session(s.platform, &s.meeting_id).await?;
@@ -204,28 +223,23 @@ impl Settler<'_> {
 
     /// `waiting` → `settled`: charges the reconciled cost once.
     async fn settle(&self, s: &Settlement, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let asked = self.record(s).await;
-        let given_up = now >= s.ended_at + self.settings.give_up_after
-            || !self.settings.asks.platform(s.platform);
-        let (records, note) = match asked {
-            Ok(records) => (records, None),
-            Err(why) if !given_up => {
-                let give_up_at = s.ended_at + self.settings.give_up_after;
-                return self.again(s, now, &why, Some(give_up_at)).await;
-            }
-            Err(why) if !self.settings.asks.platform(s.platform) => {
-                (Vec::new(), Some(format!("settled on webhooks alone: {why}")))
-            }
-            Err(why) => {
-                let secs = self.settings.give_up_after.as_secs();
-                tracing::warn!(platform = %s.platform, meeting_id = s.meeting_id, why, "the platform's record did not come; settling on webhooks alone");
-                (
-                    Vec::new(),
-                    Some(format!(
+        let give_up_at = s.ended_at + self.settings.give_up_after;
+        let (records, note) = match self.nothing_to_ask(s).await? {
+            Some(why) => (Vec::new(), Some(format!("settled on webhooks alone: {why}"))),
+            None => match self.record(s).await {
+                Ok(records) => (records, None),
+                Err(why) if now < give_up_at => {
+                    return self.again(s, now, &why, Some(give_up_at)).await;
+                }
+                Err(why) => {
+                    let secs = self.settings.give_up_after.as_secs();
+                    tracing::warn!(platform = %s.platform, meeting_id = s.meeting_id, why, "the platform's record did not come; settling on webhooks alone");
+                    let note = format!(
                         "settled on webhooks alone: the platform's record did not come within {secs} s of the end ({why})"
-                    )),
-                )
-            }
+                    );
+                    (Vec::new(), Some(note))
+                }
+            },
         };
         let mut tx = self.store.begin().await?;
         let Some(current) = tx.settlement(s.platform, &s.meeting_id).await? else {
