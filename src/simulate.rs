@@ -152,6 +152,10 @@ pub async fn run(args: SimulateArgs, config: &Config) -> Result<(), Failure> {
         Some(bind) => Some(serve_records(bind, &sessions).await?),
         None => None,
     };
+    let settle = records_at.map(|addr| server_settings(args.platform, addr));
+    if let (Some(addr), Some(how)) = (records_at, &settle) {
+        tracing::info!(%addr, "serving the platform's records; a server reads them when run as {how}");
+    }
     let mut requests = Vec::new();
     for session in &sessions {
         let mut bodies: Vec<&Vec<u8>> = session.deliveries.iter().collect();
@@ -170,7 +174,6 @@ pub async fn run(args: SimulateArgs, config: &Config) -> Result<(), Failure> {
     let load = send_all(target, requests, args.concurrency as usize).await?;
     let checks = match admin_token {
         Some(token) => {
-            let settle = records_at.map(|addr| server_settings(args.platform, addr));
             verify(&args.url, &token, args.platform, &sessions, config, settle.as_deref()).await?
         }
         None => Vec::new(),
@@ -410,7 +413,7 @@ async fn verify(
             })
             .unwrap_or_default();
         return Err(Failure::Other(anyhow::anyhow!(
-            "{} of {} sessions {what} after {} s: {}{hint}",
+            "{} of {} sessions {what} ({} s passed without one getting there): {}{hint}",
             unready.len(),
             sessions.len(),
             PATIENCE.as_secs(),

@@ -71,19 +71,19 @@ fn page_size(
     default: usize,
     most: usize,
     name: &str,
-) -> Result<usize, Response> {
+) -> Result<usize, String> {
     match asked.map(str::parse::<usize>) {
         None => Ok(default),
         Some(Ok(n)) if (1..=most).contains(&n) => Ok(n),
-        Some(_) => Err(bad_request(&format!("{name}: must be a whole number from 1 to {most}"))),
+        Some(_) => Err(format!("{name}: must be a whole number from 1 to {most}")),
     }
 }
 
 /// Where a page starts: the offset the previous page handed out, 0 for the first.
-fn offset(token: Option<&str>, name: &str) -> Result<usize, Response> {
+fn offset(token: Option<&str>, name: &str) -> Result<usize, String> {
     match token.filter(|t| !t.is_empty()) {
         None => Ok(0),
-        Some(t) => t.parse().map_err(|_| bad_request(&format!("{name}: not a page of this list"))),
+        Some(t) => t.parse().map_err(|_| format!("{name}: not a page of this list")),
     }
 }
 
@@ -109,7 +109,7 @@ async fn webex_participants(
         offset(q.cursor.as_deref(), "cursor"),
     ) {
         (Ok(max), Ok(from)) => (max, from),
-        (Err(e), _) | (_, Err(e)) => return e,
+        (Err(e), _) | (_, Err(e)) => return bad_request(&e),
     };
     let Some(record) = records.get(&meeting_id) else {
         return not_found(format!("Meeting {meeting_id} was not found."));
@@ -159,7 +159,7 @@ async fn zoom_participants(
         offset(q.next_page_token.as_deref(), "next_page_token"),
     ) {
         (Ok(size), Ok(from)) => (size, from),
-        (Err(e), _) | (_, Err(e)) => return e,
+        (Err(e), _) | (_, Err(e)) => return bad_request(&e),
     };
     let Some(record) = records.get(&uuid) else {
         return not_found(format!("Meeting does not exist: {uuid}."));

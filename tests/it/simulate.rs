@@ -43,29 +43,14 @@ async fn a_run_that_loses_a_third_of_its_deliveries_still_ends_with_equal_figure
     env.extend(SHARED);
     let server = Server::start(&dir, &env);
     server.wait_healthy().await;
-    for (platform, seed) in [("webex", "14"), ("zoom", "15")] {
-        let out = simulate(&[
-            "--url",
-            &server.base,
-            "--platform",
-            platform,
-            "--computers",
-            "8",
-            "--phones",
-            "2",
-            "--minutes",
-            "30",
-            "--sessions",
-            "2",
-            "--seed",
-            seed,
-            "--lose",
-            "0.3",
-            "--records-bind",
-            &records,
-            "--json",
-        ])
-        .await;
+    // More participants than one page of the record holds (Webex 100, Zoom 300 a page).
+    for (platform, computers, seed) in [("webex", 110, 14), ("zoom", 310, 15)] {
+        let args = format!(
+            "--url {} --platform {platform} --computers {computers} --phones 2 --minutes 30 \
+             --sessions 2 --seed {seed} --lose 0.3 --records-bind {records} --json",
+            server.base
+        );
+        let out = simulate(&args.split_whitespace().collect::<Vec<_>>()).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{platform}: {stderr}");
         let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
