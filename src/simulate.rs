@@ -1,7 +1,10 @@
 //! `tollbooth simulate`: plays realistic, correctly signed sessions against a running server,
 //! then reads back what the server made of them next to what the generator expected. With
-//! `--sessions N --concurrency K` it is also the load generator for benchmarks.
+//! `--lose P` it drops a share of the deliveries and serves what the platform recorded, which
+//! the server settles against. With `--sessions N --concurrency K` it is also the load
+//! generator for benchmarks.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -12,7 +15,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use tollbooth::simulation::{Plan, Simulated, simulate};
+use tollbooth::simulation::{Plan, Simulated, records, simulate};
 use tollbooth_core::config::Config;
 use tollbooth_core::metering::Usage;
 use tollbooth_core::platform::{PlatformKind, webex, zoom};
@@ -51,6 +54,15 @@ pub struct SimulateArgs {
     /// Only send and measure; do not read the sessions back (for load runs).
     #[arg(long)]
     no_verify: bool,
+    /// Share of each session's deliveries never sent, from 0 up to (not including) 1, as if
+    /// the platform lost them. Simulate then serves the platform's record of every session
+    /// (see --records-bind) and waits for each to settle against it.
+    #[arg(long, value_name = "P", value_parser = parse_share)]
+    lose: Option<f64>,
+    /// Where to serve the platform's records (default 127.0.0.1:8099 with --lose): the server
+    /// reads them with webex.api_base http://ADDR/v1 or zoom.api_base http://ADDR/v2.
+    #[arg(long, value_name = "ADDR")]
+    records_bind: Option<SocketAddr>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -58,6 +70,33 @@ pub struct SimulateArgs {
 
 fn parse_platform(s: &str) -> Result<PlatformKind, String> {
     s.parse().map_err(|e: tollbooth_core::platform::UnknownPlatform| e.to_string())
+}
+
+/// Where the records are served when `--lose` is given alone: a fixed address, since the
+/// server must be configured with it before simulate runs.
+const RECORDS_BIND: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8099);
+
+/// How long verification waits without any session becoming ready to compare.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..1.0).contains(&p) => Ok(p),
+        _ => Err(format!("must be a share from 0 up to (not including) 1, got {s}")),
+    }
+}
+
+/// How to run a server that reads the platform's records from simulate at `addr`.
+fn server_settings(platform: PlatformKind, addr: SocketAddr) -> String {
+    let (section, version) = match platform {
+        PlatformKind::Webex => ("WEBEX", "v1"),
+        PlatformKind::Zoom => ("ZOOM", "v2"),
+    };
+    format!(
+        "TOLLBOOTH_{section}__API_BASE=http://{addr}/{version} TOLLBOOTH_{section}__TOKEN=simulate \
+         TOLLBOOTH_SETTLEMENT__DELAY_SECS=0 TOLLBOOTH_SETTLEMENT__STALE_AFTER_SECS=1 tollbooth serve"
+    )
 }
 
 /// One request, prepared before the clock starts so that signing is not measured.
@@ -78,9 +117,20 @@ pub async fn run(args: SimulateArgs, config: &Config) -> Result<(), Failure> {
         }
         (_, true) => None,
     };
+    let records_bind = match (args.lose, args.records_bind) {
+        (None, None) => None,
+        (_, bind) => Some(bind.unwrap_or(RECORDS_BIND)),
+    };
+    if records_bind.is_some() && args.no_verify {
+        return Err(Failure::Usage(
+            "--lose and --records-bind serve the platform's records only while simulate waits \
+             for the sessions to settle: drop --no-verify"
+                .into(),
+        ));
+    }
     let seed = args.seed.unwrap_or_else(rand::random);
     let started_at = Utc::now() - chrono::Duration::minutes(i64::from(args.minutes) + 5);
-    let sessions: Vec<Simulated> = (0..args.sessions)
+    let mut sessions: Vec<Simulated> = (0..args.sessions)
         .map(|i| {
             simulate(&Plan {
                 platform: args.platform,
@@ -93,6 +143,19 @@ pub async fn run(args: SimulateArgs, config: &Config) -> Result<(), Failure> {
         })
         .collect();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let lost: usize = match args.lose {
+        Some(share) => sessions.iter_mut().map(|s| s.lose(share, &mut rng)).sum(),
+        None => 0,
+    };
+    // Served before the first delivery: gap fill may look a session up while others are sent.
+    let records_at = match records_bind {
+        Some(bind) => Some(serve_records(bind, &sessions).await?),
+        None => None,
+    };
+    let settle = records_at.map(|addr| server_settings(args.platform, addr));
+    if let (Some(addr), Some(how)) = (records_at, &settle) {
+        tracing::info!(%addr, "serving the platform's records; a server reads them when run as {how}");
+    }
     let mut requests = Vec::new();
     for session in &sessions {
         let mut bodies: Vec<&Vec<u8>> = session.deliveries.iter().collect();
@@ -110,15 +173,19 @@ pub async fn run(args: SimulateArgs, config: &Config) -> Result<(), Failure> {
     })?;
     let load = send_all(target, requests, args.concurrency as usize).await?;
     let checks = match admin_token {
-        Some(token) => verify(&args.url, &token, args.platform, &sessions, config).await?,
+        Some(token) => {
+            verify(&args.url, &token, args.platform, &sessions, config, settle.as_deref()).await?
+        }
         None => Vec::new(),
     };
     let mismatches = checks.iter().filter(|c| !c.matches).count();
+    let run = Run { seed, lost, records_at, load };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary_json(&args, seed, &load, &checks))?);
+        println!("{}", serde_json::to_string_pretty(&summary_json(&args, &run, &checks))?);
     } else {
-        print_text(&args, seed, &load, &checks);
+        print_text(&args, &run, &checks);
     }
+    let load = run.load;
     if load.failed > 0 || mismatches > 0 {
         return Err(Failure::Other(anyhow::anyhow!(
             "{} deliveries not accepted, {mismatches} sessions differ from what was expected",
@@ -126,6 +193,22 @@ pub async fn run(args: SimulateArgs, config: &Config) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// Listens on `bind` and serves the sessions' records there until simulate exits; returns the
+/// address it listens on.
+async fn serve_records(bind: SocketAddr, sessions: &[Simulated]) -> Result<SocketAddr, Failure> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| Failure::Usage(format!("--records-bind {bind}: cannot listen there: {e}")))?;
+    let addr = listener.local_addr()?;
+    let router = records::router(sessions);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::warn!(error = %e, "serving the platform's records stopped");
+        }
+    });
+    Ok(addr)
 }
 
 fn signing_secret(platform: PlatformKind, config: &Config) -> Result<SecretString, Failure> {
@@ -251,42 +334,55 @@ struct Check {
     matches: bool,
 }
 
-/// Reads each session back once the server has applied every delivery for it.
+/// Reads each session back once the server has applied every delivery for it (and, when
+/// simulate serves the platform's records, once it settled: `settle` says how a server reads
+/// them). A session settled against the platform's record is compared with what the record
+/// adds up to, one on webhooks alone with what webhooks add up to.
 async fn verify(
     base: &Url,
     token: &SecretString,
     platform: PlatformKind,
     sessions: &[Simulated],
     config: &Config,
+    settle: Option<&str>,
 ) -> Result<Vec<Check>, Failure> {
     let client = reqwest::Client::new();
     let prices = config.prices();
     let mut checks = Vec::with_capacity(sessions.len());
+    let mut unready = Vec::new();
+    let mut deadline = Instant::now() + PATIENCE;
     for session in sessions {
         let mut url = base.clone();
         url.path_segments_mut()
             .map_err(|_| anyhow::anyhow!("--url cannot be a base URL"))?
             .pop_if_empty()
             .extend(["api", "v1", "sessions", platform.as_str(), &session.meeting_id]);
-        let deadline = Instant::now() + Duration::from_secs(60);
         let server = loop {
             let response =
                 client.get(url.clone()).bearer_auth(token.expose_secret()).send().await?;
             if response.status().is_success() {
                 let v: Value = response.json().await?;
-                if v["pending_deliveries"] == 0 && v["state"] != "running" {
-                    break v;
+                let settled =
+                    matches!(v["settlement"]["state"].as_str(), Some("settled" | "final"));
+                if v["pending_deliveries"] == 0
+                    && v["state"] != "running"
+                    && (settle.is_none() || settled)
+                {
+                    deadline = Instant::now() + PATIENCE;
+                    break Some(v);
                 }
             }
             if Instant::now() > deadline {
-                return Err(Failure::Other(anyhow::anyhow!(
-                    "session {} was not settled after 60 s",
-                    session.meeting_id
-                )));
+                break None;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        let e = session.expected;
+        let Some(server) = server else {
+            unready.push(session.meeting_id.as_str());
+            continue;
+        };
+        let from_record = server["settlement"]["source"].as_str().is_some_and(|s| s != "webhooks");
+        let e = if from_record { session.expected_recorded } else { session.expected };
         let expected_total = prices
             .cost(e.person_minutes, e.teleconference_minutes)
             .map(|c| c.total.to_string())
@@ -306,6 +402,24 @@ async fn verify(
             matches,
         });
     }
+    if !unready.is_empty() {
+        let what = match settle {
+            Some(_) => "never settled",
+            None => "still had deliveries to apply or had not ended",
+        };
+        let hint = settle
+            .map(|how| {
+                format!("; a server reads the platform's records from simulate when run as {how}")
+            })
+            .unwrap_or_default();
+        return Err(Failure::Other(anyhow::anyhow!(
+            "{} of {} sessions {what} ({} s passed without one getting there): {}{hint}",
+            unready.len(),
+            sessions.len(),
+            PATIENCE.as_secs(),
+            unready.join(", ")
+        )));
+    }
     Ok(checks)
 }
 
@@ -313,12 +427,25 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-fn summary_json(args: &SimulateArgs, seed: u64, load: &Load, checks: &[Check]) -> Value {
+/// What a run did, for the summary.
+struct Run {
+    seed: u64,
+    /// Deliveries never sent (`--lose`).
+    lost: usize,
+    /// Where the platform's records were served.
+    records_at: Option<SocketAddr>,
+    load: Load,
+}
+
+fn summary_json(args: &SimulateArgs, run: &Run, checks: &[Check]) -> Value {
+    let load = &run.load;
     json!({
         "platform": args.platform,
-        "seed": seed,
+        "seed": run.seed,
         "sessions": args.sessions,
         "deliveries": load.sent,
+        "lost": run.lost,
+        "records": run.records_at.map(|addr| format!("http://{addr}")),
         "failed": load.failed,
         "seconds": load.elapsed.as_secs_f64(),
         "per_second": load.per_second().round(),
@@ -329,23 +456,32 @@ fn summary_json(args: &SimulateArgs, seed: u64, load: &Load, checks: &[Check]) -
         "mismatches": checks.iter().filter(|c| !c.matches).count(),
         "results": checks.iter().map(|c| json!({
             "meeting_id": c.meeting_id, "matches": c.matches,
+            "settled_from": c.server["settlement"]["source"],
             "expected": { "usage": c.expected, "total": c.expected_total },
             "server": { "usage": c.server["usage"], "cost": c.server["cost"] },
         })).collect::<Vec<_>>(),
     })
 }
 
-fn print_text(args: &SimulateArgs, seed: u64, load: &Load, checks: &[Check]) {
+fn print_text(args: &SimulateArgs, run: &Run, checks: &[Check]) {
+    let load = &run.load;
     println!(
-        "played {} {} session(s) of {} min with {} computers + host and {} phones (seed {seed}{}{})",
+        "played {} {} session(s) of {} min with {} computers + host and {} phones (seed {}{}{})",
         args.sessions,
         args.platform,
         args.minutes,
         args.computers,
         args.phones,
+        run.seed,
         if args.duplicates { ", every delivery twice" } else { "" },
         if args.shuffle { ", shuffled" } else { "" },
     );
+    if let Some(share) = args.lose {
+        println!("lost: {} deliveries never sent (--lose {share})", run.lost);
+    }
+    if let Some(addr) = run.records_at {
+        println!("records: the platform's record of every session served at http://{addr}");
+    }
     let statuses: Vec<String> = load.statuses.iter().map(|(s, n)| format!("{s} × {n}")).collect();
     println!(
         "deliveries: {} in {:.2} s = {:.0}/s with {} in flight; answers: {}",
@@ -363,7 +499,12 @@ fn print_text(args: &SimulateArgs, seed: u64, load: &Load, checks: &[Check]) {
         ms(load.percentile(100.0))
     );
     for c in checks {
-        println!("\nsession {}: {}", c.meeting_id, if c.matches { "matches" } else { "MISMATCH" });
+        let settled = match c.server["settlement"]["source"].as_str() {
+            Some(source) => format!(" (settled from {source})"),
+            None => String::new(),
+        };
+        let verdict = if c.matches { "matches" } else { "MISMATCH" };
+        println!("\nsession {}: {verdict}{settled}", c.meeting_id);
         println!("  {:<24}{:>12}{:>12}", "", "expected", "server");
         let u = &c.server["usage"];
         let e = c.expected;

@@ -1,10 +1,16 @@
 //! A realistic session as a platform would report it: the deliveries in the order they
-//! happened, and the usage they must add up to, worked out from the generated timeline itself
-//! (not by the metering code it is meant to check). `tollbooth simulate` sends these; the
-//! tests use them too.
+//! happened, what the platform itself recorded ([`Record`]), and the usage they must add up
+//! to, worked out from the generated timeline itself (not by the metering code it is meant to
+//! check). `tollbooth simulate` sends these and serves the records ([`records`]); the tests
+//! use them too.
+
+pub mod records;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rand::rngs::StdRng;
+use rand::seq::index;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
@@ -30,7 +36,47 @@ pub struct Simulated {
     pub host_email: String,
     /// Delivery bodies in the order the events happened, unsigned.
     pub deliveries: Vec<Vec<u8>>,
+    /// The usage webhooks alone add up to.
     pub expected: Usage,
+    /// The usage once settled against [`Simulated::record`]: every join counted on its own,
+    /// since both platforms record one row per join (Zoom's webhooks stretch a rejoin into
+    /// one connection, its record does not).
+    pub expected_recorded: Usage,
+    /// What the platform recorded: every connection, whatever deliveries are lost.
+    pub record: Record,
+    /// Per delivery, whether [`Simulated::lose`] may drop it.
+    losable: Vec<bool>,
+}
+
+/// A session as the platform's REST API reports it once it ended, in the platform's shapes.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// Webex `GET /meetings/{id}` (`state: ended`); Zoom `GET /past_meetings/{uuid}`.
+    pub meeting: Value,
+    /// Webex `GET /meetingParticipants` items (one per participant, one device per join);
+    /// Zoom participant report rows (one per join segment).
+    pub participants: Vec<Value>,
+}
+
+impl Simulated {
+    /// Drops `share` of the deliveries (rounded down, so one is always left), picked by `rng`
+    /// among those the server can do without; returns how many were dropped.
+    pub fn lose(&mut self, share: f64, rng: &mut StdRng) -> usize {
+        let losable: Vec<usize> = (0..self.deliveries.len()).filter(|&i| self.losable[i]).collect();
+        let count = ((self.deliveries.len() as f64 * share).floor() as usize).min(losable.len());
+        let mut dropped = vec![false; self.deliveries.len()];
+        for i in index::sample(rng, losable.len(), count) {
+            dropped[losable[i]] = true;
+        }
+        let deliveries = std::mem::take(&mut self.deliveries).into_iter();
+        (self.deliveries, self.losable) = deliveries
+            .zip(std::mem::take(&mut self.losable))
+            .zip(dropped)
+            .filter(|(_, dropped)| !dropped)
+            .map(|(kept, _)| kept)
+            .unzip();
+        count
+    }
 }
 
 /// One device's time in the session, as generated.
@@ -101,21 +147,50 @@ pub fn simulate(plan: &Plan) -> Simulated {
         PlatformKind::Zoom => format!("{:016x}{:08x}==", rng.random::<u64>(), rng.random::<u32>()),
     };
     let host_email = format!("host{}@example.com", rng.random_range(1..10_000));
-    let expected = expected_usage(plan.platform, &stints, end);
-    let events = match plan.platform {
-        PlatformKind::Webex => webex_events(&meeting_id, &host_email, &stints, start, end),
-        PlatformKind::Zoom => zoom_events(&meeting_id, &host_email, &stints, start, end),
+    let expected = expected_usage(&stints, end, plan.platform == PlatformKind::Zoom);
+    let expected_recorded = expected_usage(&stints, end, false);
+    let (events, record) = match plan.platform {
+        PlatformKind::Webex => (
+            webex_events(&meeting_id, &host_email, &stints, start, end),
+            webex_record(&meeting_id, &host_email, &stints, start, end),
+        ),
+        PlatformKind::Zoom => (
+            zoom_events(&meeting_id, &host_email, &stints, start, end),
+            zoom_record(&meeting_id, &host_email, &stints, start, end),
+        ),
     };
-    let mut timed: Vec<(DateTime<Utc>, usize, Value)> =
-        events.into_iter().enumerate().map(|(i, (at, body))| (at, i, body)).collect();
-    timed.sort_by_key(|(at, i, _)| (*at, *i));
-    let deliveries = timed.into_iter().map(|(_, _, body)| body.to_string().into_bytes()).collect();
-    Simulated { meeting_id, host_email, deliveries, expected }
+    let mut timed: Vec<(usize, Event)> = events.into_iter().enumerate().collect();
+    timed.sort_by_key(|(i, e)| (e.at, *i));
+    let (deliveries, losable) =
+        timed.into_iter().map(|(_, e)| (e.body.to_string().into_bytes(), e.losable)).unzip();
+    Simulated { meeting_id, host_email, deliveries, expected, expected_recorded, record, losable }
 }
 
-/// Webex counts each device join on its own; Zoom keys a participant by its uuid, so a rejoin
-/// stretches one connection from the first join to the last leave.
-fn expected_usage(platform: PlatformKind, stints: &[Stint], end: DateTime<Utc>) -> Usage {
+/// One delivery, when it happened, and whether the server can do without it.
+///
+/// Joins and leaves can go: the platform's record has every connection, keyed as webhooks key
+/// them. So can `started` (the session's window then opens at the earliest join, which is no
+/// later than any connection) and `ended` (gap fill looks a quiet session up on the platform
+/// and ends it at the platform's end time). On Zoom a participant's first join stays: Zoom's
+/// rows say nothing of the device (a telephone with no webhook left would count as a
+/// computer) and are matched to webhooks by overlapping times, which only the first join
+/// keeps from turning inside out (a second join heard with only the first leave).
+struct Event {
+    at: DateTime<Utc>,
+    losable: bool,
+    body: Value,
+}
+
+impl Event {
+    fn new(at: DateTime<Utc>, body: Value) -> Event {
+        Event { at, losable: true, body }
+    }
+}
+
+/// Each join on its own (Webex webhooks, and both platforms' records), or `by_participant`
+/// (Zoom webhooks key a participant by its uuid, so a rejoin stretches one connection from
+/// the first join to the last leave).
+fn expected_usage(stints: &[Stint], end: DateTime<Utc>, by_participant: bool) -> Usage {
     struct Span {
         participant: usize,
         join: DateTime<Utc>,
@@ -126,9 +201,10 @@ fn expected_usage(platform: PlatformKind, stints: &[Stint], end: DateTime<Utc>) 
     let mut spans: Vec<Span> = Vec::new();
     for s in stints {
         let leave = s.leave.unwrap_or(end);
-        let same_participant = match platform {
-            PlatformKind::Zoom => spans.iter_mut().find(|span| span.participant == s.participant),
-            PlatformKind::Webex => None,
+        let same_participant = if by_participant {
+            spans.iter_mut().find(|span| span.participant == s.participant)
+        } else {
+            None
         };
         match same_participant {
             Some(span) => {
@@ -174,7 +250,7 @@ fn webex_events(
     stints: &[Stint],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, Value)> {
+) -> Vec<Event> {
     let envelope = |resource: &str, event: &str, data: Value| {
         json!({
             "id": "Y2lzY29zcGFyazovL3VzL1dFQkhPT0svdG9sbGJvb3Ro",
@@ -184,45 +260,138 @@ fn webex_events(
             "ownedBy": "org", "status": "active", "actorId": "UEVPUExFL2FkbWlu", "data": data,
         })
     };
-    let meeting = |state: &str| {
-        json!({
-            "id": id, "meetingSeriesId": id.split('_').next().unwrap_or(id), "meetingType": "meeting",
-            "state": state, "title": "Training", "start": ts(start), "end": ts(end),
-            "hostEmail": host, "siteUrl": "example.webex.com",
-        })
-    };
-    let mut events = vec![(start, envelope("meetings", "started", meeting("inProgress")))];
+    let meeting = |state: &str| webex_meeting(id, host, state, start, end);
+    let mut events =
+        vec![Event::new(start, envelope("meetings", "started", meeting("inProgress")))];
     for (n, s) in stints.iter().enumerate() {
-        let participant =
-            format!("{id}_{:08x}-0000-4000-8000-{:012x}", s.participant, s.participant);
-        let device = |left: Option<DateTime<Utc>>| {
-            let mut d = json!({
-                "correlationId": format!("{:08x}-c0de-4000-8000-{:012x}", n, s.participant),
-                "deviceType": if s.phone { "pstn" } else { "mac" },
-                "audioType": if s.telephone_audio { "pstn" } else { "voip" },
-                "joinedTime": ts(s.join),
-            });
-            if let Some(left) = left {
-                d["leftTime"] = json!(ts(left));
-            }
-            d
-        };
         let data = |state: &str, left: Option<DateTime<Utc>>| {
-            json!({
-                "id": participant, "orgId": "T1JHL3RvbGxib290aA", "host": s.participant == 0,
-                "coHost": false, "email": format!("p{}@example.com", s.participant),
-                "displayName": format!("Participant {}", s.participant), "state": state,
-                "meetingId": id, "hostEmail": host, "siteUrl": "example.webex.com",
-                "devices": [device(left)],
-            })
+            webex_participant(id, host, s.participant, state, vec![webex_device(n, s, left)])
         };
-        events.push((s.join, envelope("meetingParticipants", "joined", data("joined", None))));
+        events.push(Event::new(
+            s.join,
+            envelope("meetingParticipants", "joined", data("joined", None)),
+        ));
         if let Some(left) = s.leave {
-            events.push((left, envelope("meetingParticipants", "left", data("end", Some(left)))));
+            events.push(Event::new(
+                left,
+                envelope("meetingParticipants", "left", data("end", Some(left))),
+            ));
         }
     }
-    events.push((end, envelope("meetings", "ended", meeting("ended"))));
+    events.push(Event::new(end, envelope("meetings", "ended", meeting("ended"))));
     events
+}
+
+/// The meeting instance as Webex describes it, in deliveries and in `GET /meetings/{id}`.
+fn webex_meeting(
+    id: &str,
+    host: &str,
+    state: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Value {
+    json!({
+        "id": id, "meetingSeriesId": id.split('_').next().unwrap_or(id), "meetingType": "meeting",
+        "state": state, "title": "Training", "start": ts(start), "end": ts(end),
+        "hostEmail": host, "siteUrl": "example.webex.com",
+    })
+}
+
+/// Participant `participant` as Webex describes it, in deliveries and in
+/// `GET /meetingParticipants`.
+fn webex_participant(
+    id: &str,
+    host: &str,
+    participant: usize,
+    state: &str,
+    devices: Vec<Value>,
+) -> Value {
+    json!({
+        "id": format!("{id}_{participant:08x}-0000-4000-8000-{participant:012x}"),
+        "orgId": "T1JHL3RvbGxib290aA", "host": participant == 0, "coHost": false,
+        "email": format!("p{participant}@example.com"),
+        "displayName": format!("Participant {participant}"), "state": state,
+        "meetingId": id, "hostEmail": host, "siteUrl": "example.webex.com", "devices": devices,
+    })
+}
+
+/// The device of the `n`th stint, one per join: its `correlationId` is what webhooks and the
+/// record both key the connection by.
+fn webex_device(n: usize, s: &Stint, left: Option<DateTime<Utc>>) -> Value {
+    let mut d = json!({
+        "correlationId": format!("{:08x}-c0de-4000-8000-{:012x}", n, s.participant),
+        "deviceType": if s.phone { "pstn" } else { "mac" },
+        "audioType": if s.telephone_audio { "pstn" } else { "voip" },
+        "joinedTime": ts(s.join),
+    });
+    if let Some(left) = left {
+        d["leftTime"] = json!(ts(left));
+    }
+    d
+}
+
+/// Every participant with every device, each closed (Webex fills `leftTime` in once the
+/// meeting ended; one still connected at the end left then).
+fn webex_record(
+    id: &str,
+    host: &str,
+    stints: &[Stint],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Record {
+    let mut by_participant: BTreeMap<usize, Vec<(usize, &Stint)>> = BTreeMap::new();
+    for (n, s) in stints.iter().enumerate() {
+        by_participant.entry(s.participant).or_default().push((n, s));
+    }
+    let participants = by_participant
+        .into_iter()
+        .map(|(participant, joins)| {
+            let devices = joins
+                .iter()
+                .map(|(n, s)| {
+                    let left = s.leave.unwrap_or(end);
+                    let mut d = webex_device(*n, s, Some(left));
+                    d["durationSecond"] = json!((left - s.join).num_seconds());
+                    d
+                })
+                .collect();
+            let mut p = webex_participant(id, host, participant, "end", devices);
+            let joined = joins.iter().map(|(_, s)| s.join).min().unwrap_or(start);
+            let left = joins.iter().map(|(_, s)| s.leave.unwrap_or(end)).max().unwrap_or(end);
+            p["joinedTime"] = json!(ts(joined));
+            p["leftTime"] = json!(ts(left));
+            p["invitee"] = json!(false);
+            p
+        })
+        .collect();
+    Record { meeting: webex_meeting(id, host, "ended", start, end), participants }
+}
+
+/// The meeting number and host id of every generated Zoom meeting.
+const ZOOM_MEETING_NUMBER: u64 = 84_207_762_412;
+const ZOOM_HOST_ID: &str = "z8yCxjabcdEFGHfp8uQ";
+
+/// How Zoom names a generated participant, in webhooks and in its reports alike.
+struct ZoomParticipant {
+    id: String,
+    user_id: String,
+    name: String,
+    /// What both key the participant by.
+    uuid: String,
+    email: String,
+}
+
+impl ZoomParticipant {
+    fn of(s: &Stint) -> ZoomParticipant {
+        let p = s.participant;
+        ZoomParticipant {
+            id: format!("p{p:06}"),
+            user_id: format!("{}", 16_778_240 + p),
+            name: format!("Participant {p}"),
+            uuid: format!("{p:08X}-0000-4000-8000-{p:012X}"),
+            email: if s.phone { String::new() } else { format!("p{p}@example.com") },
+        }
+    }
 }
 
 fn zoom_events(
@@ -231,10 +400,10 @@ fn zoom_events(
     stints: &[Stint],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, Value)> {
+) -> Vec<Event> {
     let object = |extra: Value| {
         let mut o = json!({
-            "id": "84207762412", "uuid": uuid, "host_id": "z8yCxjabcdEFGHfp8uQ",
+            "id": ZOOM_MEETING_NUMBER.to_string(), "uuid": uuid, "host_id": ZOOM_HOST_ID,
             "topic": "Training", "type": 2, "start_time": ts(start), "timezone": "UTC",
             "duration": (end - start).num_minutes(), "host_email": host,
         });
@@ -247,38 +416,76 @@ fn zoom_events(
         json!({ "event": event, "event_ts": at.timestamp_millis(),
                 "payload": { "account_id": "AAAAAAAAAAAAAAAAAAAAAA", "object": object } })
     };
-    let mut events = vec![(start, envelope("meeting.started", start, object(json!({}))))];
+    let mut events = vec![Event::new(start, envelope("meeting.started", start, object(json!({}))))];
+    let mut joined_before = BTreeSet::new();
     for s in stints {
+        let who = ZoomParticipant::of(s);
         let mut participant = json!({
-            "user_id": format!("{}", 16_778_240 + s.participant), "user_name": format!("Participant {}", s.participant),
-            "id": format!("p{:06}", s.participant), "participant_uuid": format!("{:08X}-0000-4000-8000-{:012X}", s.participant, s.participant),
-            "email": if s.phone { String::new() } else { format!("p{}@example.com", s.participant) },
+            "user_id": who.user_id, "user_name": who.name, "id": who.id,
+            "participant_uuid": who.uuid, "email": who.email,
         });
         if s.phone {
             participant["phone_number"] = json!(format!("+4722{:06}", s.participant));
         }
         let mut joined = participant.clone();
         joined["join_time"] = json!(ts(s.join));
-        events.push((
-            s.join,
-            envelope(
+        events.push(Event {
+            at: s.join,
+            losable: !joined_before.insert(s.participant),
+            body: envelope(
                 "meeting.participant_joined",
                 s.join,
                 object(json!({ "participant": joined })),
             ),
-        ));
+        });
         if let Some(left) = s.leave {
             let mut gone = participant.clone();
             gone["leave_time"] = json!(ts(left));
             gone["leave_reason"] = json!("left the meeting");
-            events.push((
+            events.push(Event::new(
                 left,
                 envelope("meeting.participant_left", left, object(json!({ "participant": gone }))),
             ));
         }
     }
-    events.push((end, envelope("meeting.ended", end, object(json!({ "end_time": ts(end) })))));
+    events.push(Event::new(
+        end,
+        envelope("meeting.ended", end, object(json!({ "end_time": ts(end) }))),
+    ));
     events
+}
+
+/// The past meeting, and one report row per join segment (one still connected at the end
+/// left then), keyed by the same `participant_uuid` as webhooks.
+fn zoom_record(
+    uuid: &str,
+    host: &str,
+    stints: &[Stint],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Record {
+    let people: BTreeSet<usize> = stints.iter().map(|s| s.participant).collect();
+    let meeting = json!({
+        "uuid": uuid, "id": ZOOM_MEETING_NUMBER, "host_id": ZOOM_HOST_ID, "type": 2,
+        "topic": "Training", "user_name": "Participant 0", "user_email": host,
+        "start_time": ts(start), "end_time": ts(end), "duration": (end - start).num_minutes(),
+        "participants_count": people.len(),
+    });
+    let participants = stints
+        .iter()
+        .map(|s| {
+            let who = ZoomParticipant::of(s);
+            let left = s.leave.unwrap_or(end);
+            json!({
+                "id": who.id, "user_id": who.user_id, "name": who.name,
+                "user_email": who.email, "participant_uuid": who.uuid,
+                "join_time": ts(s.join), "leave_time": ts(left),
+                "duration": (left - s.join).num_seconds(), "failover": false,
+                "status": "in_meeting", "registrant_id": "", "customer_key": "",
+            })
+        })
+        .collect();
+    Record { meeting, participants }
 }
 
 #[cfg(test)]
@@ -333,5 +540,59 @@ mod tests {
         assert!(
             matches!(last, Inbound::Session { ref observations, .. } if matches!(observations[0], Observation::Ended { .. }))
         );
+    }
+
+    #[test]
+    fn the_record_has_every_join_closed_and_counted_once() {
+        let webex = simulate(&plan(PlatformKind::Webex));
+        let devices: Vec<&Value> = webex
+            .record
+            .participants
+            .iter()
+            .flat_map(|p| p["devices"].as_array().unwrap())
+            .collect();
+        assert_eq!(devices.len() as u64, webex.expected_recorded.connections);
+        assert!(devices.iter().all(|d| d["leftTime"].is_string()));
+        assert_eq!(webex.record.meeting["state"], "ended");
+        let zoom = simulate(&plan(PlatformKind::Zoom));
+        assert_eq!(zoom.record.participants.len() as u64, zoom.expected_recorded.connections);
+        assert!(zoom.record.participants.iter().all(|r| r["leave_time"].is_string()));
+        // Zoom's webhooks stretch a rejoin into one connection; its record lists each join.
+        assert!(zoom.expected.connections < zoom.expected_recorded.connections);
+    }
+
+    #[test]
+    fn losing_drops_the_share_rounded_down_and_the_same_each_time_with_the_same_seed() {
+        let lost = |seed: u64| {
+            let mut s = simulate(&plan(PlatformKind::Webex));
+            let all = s.deliveries.len();
+            let count = s.lose(0.3, &mut StdRng::seed_from_u64(seed));
+            assert_eq!(count, all * 3 / 10);
+            assert_eq!(s.deliveries.len(), all - count);
+            s.deliveries
+        };
+        assert_eq!(lost(1), lost(1));
+        assert_ne!(lost(1), lost(2));
+    }
+
+    #[test]
+    fn on_zoom_every_participant_keeps_its_first_join() {
+        let mut s = simulate(&plan(PlatformKind::Zoom));
+        let everyone = s.record.participants.iter().map(|r| r["participant_uuid"].clone());
+        let everyone: BTreeSet<String> = everyone.map(|u| u.as_str().unwrap().to_owned()).collect();
+        s.lose(0.9, &mut StdRng::seed_from_u64(3));
+        let joined: BTreeSet<String> = s
+            .deliveries
+            .iter()
+            .map(|d| serde_json::from_slice::<Value>(d).unwrap())
+            .filter(|d| d["event"] == "meeting.participant_joined")
+            .map(|d| {
+                d["payload"]["object"]["participant"]["participant_uuid"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(joined, everyone);
     }
 }

@@ -25,6 +25,7 @@ mod registration_store;
 mod scheduling;
 mod serve;
 mod settlement;
+mod simulate;
 mod store;
 mod webex_api;
 mod webhooks;
