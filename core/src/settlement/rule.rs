@@ -87,8 +87,11 @@ fn covers(record: &Recorded, m: &Metered) -> bool {
     else {
         return false;
     };
-    let m_from = m.connection.joined_at.unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let m_to = m.connection.left_at.unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let joined = m.connection.joined_at.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let left = m.connection.left_at.unwrap_or(DateTime::<Utc>::MAX_UTC);
+    // Webhooks merge a re-joined participant's earliest join and latest leave; with the first
+    // join lost, that may be a later join than the leave: the connection spans both.
+    let (m_from, m_to) = (joined.min(left), joined.max(left));
     m_from <= r_to && r_from <= m_to
 }
 
@@ -244,6 +247,18 @@ mod tests {
             &[recorded("u1", "", Some(12), Some(20))],
         );
         assert_eq!(r.connections, vec![conn(Some(12), Some(20))]);
+    }
+
+    #[test]
+    fn a_webhook_connection_whose_first_join_was_lost_is_still_covered() {
+        // Ann left at 10 and re-joined at 30; the join at 0 was lost, so webhooks know a join
+        // at 30 and a leave at 10.
+        let r = reconcile(
+            &[metered("u1", "", Some(30), Some(10))],
+            &[recorded("u1", "", Some(0), Some(10)), recorded("u1", "", Some(30), Some(40))],
+        );
+        assert_eq!(r.connections, vec![conn(Some(0), Some(10)), conn(Some(30), Some(40))]);
+        assert_eq!(r.source, Source::Platform);
     }
 
     #[test]
