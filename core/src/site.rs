@@ -26,6 +26,8 @@ pub struct SiteSettings {
     pub payment_methods: Option<Vec<Method>>,
     /// What happens when a session would take a division over its month's budget.
     pub over_budget: OverBudgetPolicy,
+    /// Where a host who links themselves is booked while no other division is theirs.
+    pub default_division: Option<DivisionId>,
 }
 
 /// What a site does when a session would take its host's division over the month's budget.

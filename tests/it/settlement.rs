@@ -13,7 +13,8 @@ use tollbooth_core::payments::payment::State;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::PaymentStore;
 
-use crate::common::world::{HOST, World};
+use crate::common::chat;
+use crate::common::world::{HOST, HOST_USER, World};
 use crate::common::{self, ADMIN_TOKEN, Db};
 use crate::emulators::webex::{Device, Participant, UsageReport};
 use crate::emulators::zoom::Segment;
@@ -231,6 +232,14 @@ async fn a_zoom_meeting_rejoined_after_settlement_is_one_adjustment_charge(db: D
     assert_eq!(v["payment"]["outstanding"], "1.20", "{v}");
     assert_eq!(w.spend("training").await["total"], "4.68");
     assert_eq!(w.payflow.charges(), 1, "an authorisation is captured once");
+    // In chat, the host sees the same figures as the API.
+    let options = chat::options(&[("platform", json!("zoom")), ("meeting", json!(uuid))]);
+    let status =
+        chat::command(HOST_USER, "status-z", "session", chat::sub("status", options), chat::MEMBER);
+    let said = chat::ask(&w.app.base, &w.discord, &status).await;
+    let said = said["content"].as_str().unwrap();
+    assert!(said.contains("Total so far: 4.68 USD"), "{said}");
+    assert!(said.contains("outstanding 1.20 USD"), "{said}");
     // The host is told, with a link to pay the balance, and the receipt is amended.
     w.delivered(&format!("adjustment_told:{}:1", order.id)).await;
     let told = w
@@ -388,4 +397,20 @@ async fn a_usage_report_that_differs_is_flagged_and_listed_not_charged(db: Db) {
     assert!(out.status.success(), "{printed} {}", String::from_utf8_lossy(&out.stderr));
     assert!(printed.contains(&format!("{meeting} {HOST} final: billed 20/0, platform record 20/0, report 27/0, 2.40 USD FLAGGED")), "{printed}");
     assert!(printed.contains("1 settled session, 1 flagged"), "{printed}");
+
+    // An administrator's /report lists it under the division's spend.
+    let period = [
+        ("division", json!("training")),
+        ("from", json!("2026-11-01")),
+        ("to", json!("2026-12-31")),
+    ];
+    let report =
+        chat::command(HOST_USER, "report-f", "report", chat::options(&period), chat::ADMIN);
+    let said = chat::ask(&w.app.base, &w.discord, &report).await;
+    let said = said["content"].as_str().unwrap();
+    assert!(said.contains("Differing from the platform's report"), "{said}");
+    assert!(
+        said.contains("billed 20/0, platform record 20/0, report 27/0, 2.40 USD FLAGGED"),
+        "{said}"
+    );
 }

@@ -38,6 +38,7 @@ on_both_backends!(
     prices_are_versioned_in_time,
     divisions_and_hosts,
     a_host_in_an_unknown_division_is_refused,
+    the_default_division_must_exist,
     migrating_twice_is_harmless,
     same_operations_give_same_results,
     webhook_secrets_are_kept_per_platform_and_hook,
@@ -161,6 +162,21 @@ async fn divisions_and_hosts(db: Db) {
     let found = s.host(&"ann@example.com".parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(found, host);
     assert_eq!(s.host(&"bob@example.com".parse().unwrap()).await.unwrap(), None);
+}
+
+async fn the_default_division_must_exist(db: Db) {
+    let s = store::open(&db.url).await.unwrap();
+    let config = tollbooth_core::config::Config::default();
+    s.apply_config(config.site.country, &config.prices()).await.unwrap();
+    assert_eq!(s.site_settings().await.unwrap().default_division, None);
+    match s.set_default_division(&"ghost".parse().unwrap()).await {
+        Err(StoreError::Invalid(why)) => assert_eq!(why, "no division `ghost`"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    let sales = Division { id: "sales".parse().unwrap(), name: "Sales".into() };
+    s.put_division(&sales).await.unwrap();
+    s.set_default_division(&sales.id).await.unwrap();
+    assert_eq!(s.site_settings().await.unwrap().default_division, Some(sales.id));
 }
 
 async fn a_host_in_an_unknown_division_is_refused(db: Db) {

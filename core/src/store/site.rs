@@ -43,6 +43,8 @@ pub trait SiteStore {
 
     async fn site_settings(&self) -> Result<SiteSettings, StoreError>;
     async fn set_switches(&self, switches: Switches) -> Result<(), StoreError>;
+    /// Names the division hosts who link themselves land in; the division must exist.
+    async fn set_default_division(&self, division: &DivisionId) -> Result<(), StoreError>;
     async fn set_country(&self, country: Country) -> Result<(), StoreError>;
     /// The administrator's choice of payment methods; `None` goes back to every configured one.
     async fn set_payment_methods(&self, methods: Option<&[Method]>) -> Result<(), StoreError>;

@@ -109,7 +109,7 @@ impl SiteStore for SqlStore {
     async fn site_settings(&self) -> Result<SiteSettings, StoreError> {
         let row = sqlx::query(
             "SELECT ecommerce_enabled, pay_per_use_enabled, fee_based_enabled, country,
-                 payment_methods, over_budget
+                 payment_methods, over_budget, default_division
              FROM site_settings WHERE id = 1",
         )
         .fetch_optional(&self.pool)
@@ -128,6 +128,12 @@ impl SiteStore for SqlStore {
             prices: self.prices_at(Utc::now()).await?,
             payment_methods,
             over_budget: parsed(&row, "over_budget")?,
+            default_division: row
+                .try_get::<Option<String>, _>("default_division")?
+                .map(|d| {
+                    d.parse().map_err(|e| StoreError::corrupt("site_settings.default_division", e))
+                })
+                .transpose()?,
         })
     }
 
@@ -163,6 +169,22 @@ impl SiteStore for SqlStore {
         .bind(millis(Utc::now()))
         .execute(&self.writer)
         .await?;
+        settings_updated(done)
+    }
+
+    async fn set_default_division(&self, division: &DivisionId) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE site_settings SET default_division = $1, updated_at = $2 WHERE id = 1",
+        )
+        .bind(division.as_str())
+        .bind(millis(Utc::now()))
+        .execute(&self.writer)
+        .await
+        .map_err(|e| {
+            refused(e, &[Constraint::ForeignKey], || {
+                StoreError::Invalid(format!("no division `{division}`"))
+            })
+        })?;
         settings_updated(done)
     }
 
