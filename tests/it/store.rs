@@ -40,6 +40,7 @@ on_both_backends!(
     a_host_in_an_unknown_division_is_refused,
     the_default_division_must_exist,
     migrating_twice_is_harmless,
+    instances_opening_one_new_database_at_once_all_start,
     same_operations_give_same_results,
     webhook_secrets_are_kept_per_platform_and_hook,
     the_hook_check_lease_is_held_by_one_holder_until_it_runs_out,
@@ -190,6 +191,13 @@ async fn a_host_in_an_unknown_division_is_refused(db: Db) {
         other => panic!("expected Invalid, got {other:?}"),
     }
     assert_eq!(s.host(&host.email).await.unwrap(), None, "nothing half-written");
+}
+
+async fn instances_opening_one_new_database_at_once_all_start(db: Db) {
+    let opened = futures_util::future::join_all((0..4).map(|_| store::open(&db.url))).await;
+    for s in opened {
+        s.unwrap().ping().await.unwrap();
+    }
 }
 
 async fn migrating_twice_is_harmless(db: Db) {

@@ -113,7 +113,16 @@ impl SqlStore {
         if self.backend == Backend::Postgres {
             sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await?;
         }
-        let done = migrator.run(&mut *conn).await;
+        let mut done = migrator.run(&mut *conn).await;
+        // PostgreSQL's migrator holds an advisory lock; SQLite's has none, so a second process
+        // opening the same new file at once finds a table the first just made. Its migration
+        // rolled back, and a try after the first one finished finds everything applied.
+        let mut tries = 1;
+        while done.is_err() && self.backend == Backend::Sqlite && tries < 10 {
+            tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+            tries += 1;
+            done = migrator.run(&mut *conn).await;
+        }
         conn.close_on_drop();
         drop(conn);
         done?;
@@ -180,11 +189,15 @@ impl SqlStore {
                 .await?;
             }
         }
-        sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2)")
-            .bind(FIX)
-            .bind(millis(Utc::now()))
-            .execute(&mut *tx)
-            .await?;
+        // Another process opening the database at the same moment may have done it too: the
+        // fix is idempotent, and it is recorded once.
+        sqlx::query(
+            "INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(FIX)
+        .bind(millis(Utc::now()))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
