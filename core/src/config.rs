@@ -1430,6 +1430,9 @@ mod tests {
             .map(|k| (env_name(k), format!("hunter2-{k}-hunter2-hunter2-hunter2")))
             .collect();
         pairs.push(("TOLLBOOTH_DISCORD__MODE".into(), "gateway".into()));
+        // A client secret goes with its client id.
+        pairs.push(("TOLLBOOTH_WEBEX__CLIENT_ID".into(), "webex-client".into()));
+        pairs.push(("TOLLBOOTH_ZOOM__CLIENT_ID".into(), "zoom-client".into()));
         let c = Config::load_from(Some(Path::new("/dev/null")), pairs).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
     }

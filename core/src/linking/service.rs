@@ -81,15 +81,16 @@ impl Linking {
         client.ok_or(LinkError::NotConfigured(platform))
     }
 
-    /// Where `member` consents on `platform`, with a fresh state valid for 10 minutes.
+    /// Where `member` consents on `platform`, with a fresh state valid for 10 minutes; none
+    /// when the platform's OAuth client is not configured.
     pub fn consent_url(
         &self,
         platform: PlatformKind,
         member: u64,
         now: DateTime<Utc>,
-    ) -> Result<Url, LinkError> {
-        let client = self.client(platform)?;
-        Ok(client.consent_url(&self.states.sign(platform, member, now)))
+    ) -> Option<Url> {
+        let client = self.client(platform).ok()?;
+        Some(client.consent_url(&self.states.sign(platform, member, now)))
     }
 
     /// Checks the callback, reads the consenting account's e-mail (dropping the token), and
