@@ -124,10 +124,13 @@ async fn a_replayed_state_or_code_changes_nothing(db: Db) {
     assert_eq!(linked(&w, MEMBER_ID).await, Some(email.clone()));
 
     // The same callback again (a reload, or someone who saw the URL): refused before the code
-    // is tried again.
+    // is tried again, on any instance.
     let (status, page) = open(&first).await;
     assert_eq!(status, 410, "{page}");
     assert!(page.contains("already used"), "{page}");
+    // Another instance on the same database knows it was spent too.
+    let second = w.another_server(&db).await;
+    assert_eq!(open(&first.replace(&w.app.base, &second.base)).await.0, 410);
     assert_eq!(w.webex.oauth.tokens_issued(), 1);
 
     // The spent code under a fresh state, now for another account: the platform refuses it.
