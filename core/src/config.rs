@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::money::{Country, Currency, parse_non_negative};
 use crate::payments::method::{self, Method};
+use crate::platform::PlatformKind;
 use crate::pricing::Prices;
 
 pub const ENV_PREFIX: &str = "TOLLBOOTH_";
@@ -260,49 +261,42 @@ pub struct OAuthApp {
     pub oauth_base: Url,
 }
 
-/// The OAuth app of `section` (`webex`, `zoom`), checked: an id without its secret or the
-/// other way round is a mistake, named by its keys.
-fn oauth_app(
-    section: &str,
-    client_id: Option<&String>,
-    client_secret: Option<&SecretString>,
-    oauth_base: &Url,
-) -> Result<Option<OAuthApp>, ConfigError> {
-    let id = client_id.map(|s| s.trim()).filter(|s| !s.is_empty());
-    let secret = client_secret.filter(|s| !s.expose_secret().trim().is_empty());
-    match (id, secret) {
-        (None, None) => Ok(None),
-        (Some(id), Some(secret)) => Ok(Some(OAuthApp {
-            client_id: id.to_owned(),
-            client_secret: secret.clone(),
-            oauth_base: oauth_base.clone(),
-        })),
-        _ => {
-            let (id, secret) = (format!("{section}.client_id"), format!("{section}.client_secret"));
-            Err(ConfigError(format!(
-                "{id} ({}) and {secret} ({}) go together: set both for /link, or neither",
-                env_name(&id),
-                env_name(&secret)
-            )))
+impl Config {
+    /// The OAuth app `/link` uses on `platform`, when its client id and secret are set.
+    pub fn oauth(&self, platform: PlatformKind) -> Option<OAuthApp> {
+        self.oauth_checked(platform).ok().flatten()
+    }
+
+    /// As [`Config::oauth`], checked: an id without its secret or the other way round is a
+    /// mistake, named by its keys.
+    fn oauth_checked(&self, platform: PlatformKind) -> Result<Option<OAuthApp>, ConfigError> {
+        let (client_id, client_secret, oauth_base) = match platform {
+            PlatformKind::Webex => {
+                (&self.webex.client_id, &self.webex.client_secret, &self.webex.oauth_base)
+            }
+            PlatformKind::Zoom => {
+                (&self.zoom.client_id, &self.zoom.client_secret, &self.zoom.oauth_base)
+            }
+        };
+        let id = client_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let secret = client_secret.as_ref().filter(|s| !s.expose_secret().trim().is_empty());
+        match (id, secret) {
+            (None, None) => Ok(None),
+            (Some(id), Some(secret)) => Ok(Some(OAuthApp {
+                client_id: id.to_owned(),
+                client_secret: secret.clone(),
+                oauth_base: oauth_base.clone(),
+            })),
+            _ => {
+                let (id, secret) =
+                    (format!("{platform}.client_id"), format!("{platform}.client_secret"));
+                Err(ConfigError(format!(
+                    "{id} ({}) and {secret} ({}) go together: set both for /link, or neither",
+                    env_name(&id),
+                    env_name(&secret)
+                )))
+            }
         }
-    }
-}
-
-impl WebexConfig {
-    /// The integration `/link` uses, when configured.
-    pub fn oauth(&self) -> Option<OAuthApp> {
-        oauth_app("webex", self.client_id.as_ref(), self.client_secret.as_ref(), &self.oauth_base)
-            .ok()
-            .flatten()
-    }
-}
-
-impl ZoomConfig {
-    /// The OAuth app `/link` uses, when configured.
-    pub fn oauth(&self) -> Option<OAuthApp> {
-        oauth_app("zoom", self.client_id.as_ref(), self.client_secret.as_ref(), &self.oauth_base)
-            .ok()
-            .flatten()
     }
 }
 
@@ -689,14 +683,9 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         check_database_url(&self.database_url)?;
         self.settlement.validate()?;
-        let (webex, zoom) = (&self.webex, &self.zoom);
-        oauth_app(
-            "webex",
-            webex.client_id.as_ref(),
-            webex.client_secret.as_ref(),
-            &webex.oauth_base,
-        )?;
-        oauth_app("zoom", zoom.client_id.as_ref(), zoom.client_secret.as_ref(), &zoom.oauth_base)?;
+        for platform in [PlatformKind::Webex, PlatformKind::Zoom] {
+            self.oauth_checked(platform)?;
+        }
         if self.discord.mode == DiscordMode::Http && self.discord.public_key.is_none() {
             return Err(ConfigError(
                 "discord.public_key (TOLLBOOTH_DISCORD__PUBLIC_KEY) is required when discord.mode = \"http\"".into(),
@@ -1157,7 +1146,7 @@ mod tests {
 
     #[test]
     fn an_oauth_client_id_needs_its_secret() {
-        assert!(load(&[]).unwrap().webex.oauth().is_none(), "off unless configured");
+        assert!(load(&[]).unwrap().oauth(PlatformKind::Webex).is_none(), "off unless configured");
         let err = load(&[("TOLLBOOTH_ZOOM__CLIENT_ID", "abc")]).unwrap_err().to_string();
         assert!(err.starts_with("zoom.client_id (TOLLBOOTH_ZOOM__CLIENT_ID) and zoom.client_secret (TOLLBOOTH_ZOOM__CLIENT_SECRET) go together"), "{err}");
         let err = load(&[("TOLLBOOTH_WEBEX__CLIENT_SECRET", "hunter2")]).unwrap_err().to_string();
@@ -1168,7 +1157,7 @@ mod tests {
             ("TOLLBOOTH_WEBEX__CLIENT_SECRET", "hunter2-webex"),
         ])
         .unwrap();
-        let app = c.webex.oauth().unwrap();
+        let app = c.oauth(PlatformKind::Webex).unwrap();
         assert_eq!(app.client_id, "abc");
         assert_eq!(app.oauth_base.as_str(), "https://webexapis.com/v1");
         assert_eq!(c.zoom.oauth_base.as_str(), "https://zoom.us/");

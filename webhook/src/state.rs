@@ -270,15 +270,15 @@ fn platform_api(config: &Config, platform: PlatformKind) -> Option<Arc<dyn Meeti
 /// signed with a key derived from the pay-link secret.
 fn linking(config: &Config, store: Arc<dyn Store>, secret: &SecretString) -> Linking {
     let public = base(&config.public_url);
-    let (webex, zoom) = (&config.webex, &config.zoom);
+    let client = |platform, api_base: &Url| {
+        let app = config.oauth(platform)?;
+        Some(OAuthClient::new(platform, app, api_base.clone(), &public))
+    };
     Linking::new(
         store,
         States::new(secret),
-        webex
-            .oauth()
-            .map(|app| OAuthClient::new(PlatformKind::Webex, app, webex.api_base.clone(), &public)),
-        zoom.oauth()
-            .map(|app| OAuthClient::new(PlatformKind::Zoom, app, zoom.api_base.clone(), &public)),
+        client(PlatformKind::Webex, &config.webex.api_base),
+        client(PlatformKind::Zoom, &config.zoom.api_base),
     )
 }
 
