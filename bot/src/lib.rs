@@ -11,6 +11,7 @@ pub mod attendee;
 pub mod command;
 pub mod gateway;
 pub mod lang;
+pub mod link;
 pub mod quote;
 pub mod reply;
 pub mod report;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use serenity::all::{
     CommandInteraction, CreateInteractionResponse, Interaction, Member, Permissions,
 };
+use tollbooth_core::linking::Linking;
 use tollbooth_core::manifest::{self, Manifest};
 use tollbooth_core::payments::method::Method;
 use tollbooth_core::payments::paylink::PayLinks;
@@ -48,6 +50,8 @@ pub struct Bot {
     pub headroom_percent: u32,
     /// Where meetings are scheduled and cancelled.
     pub platforms: Platforms,
+    /// The platforms' OAuth consent that `/link` leads to.
+    pub linking: Linking,
     commands: Arc<manifest::Discord>,
 }
 
@@ -65,6 +69,8 @@ pub struct Dependencies {
     pub headroom_percent: u32,
     /// Where meetings are scheduled and cancelled.
     pub platforms: Platforms,
+    /// The platforms' OAuth consent that `/link` leads to.
+    pub linking: Linking,
 }
 
 /// Who is asking, in which language, and whether Discord says they may manage the server.
@@ -97,6 +103,7 @@ impl Bot {
             pay_link_hours,
             headroom_percent,
             platforms,
+            linking,
         } = deps;
         Bot {
             store,
@@ -106,6 +113,7 @@ impl Bot {
             pay_link_hours: i64::try_from(pay_link_hours).unwrap_or(i64::MAX),
             headroom_percent,
             platforms,
+            linking,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }
@@ -161,6 +169,7 @@ impl Bot {
             "report" => report::run(self, caller, &args),
             "register" => attendee::register(self, caller, &args),
             "registrations" => attendee::registrations(self, caller),
+            "link" => Reply::now(link::run(self, caller, &args).respond()),
             _ => unknown(),
         }
     }

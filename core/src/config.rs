@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::money::{Country, Currency, parse_non_negative};
 use crate::payments::method::{self, Method};
+use crate::platform::PlatformKind;
 use crate::pricing::Prices;
 
 pub const ENV_PREFIX: &str = "TOLLBOOTH_";
@@ -222,6 +223,12 @@ pub struct WebexConfig {
     /// check off.
     #[serde(deserialize_with = "seconds_or_off")]
     pub hook_check_secs: u64,
+    /// The Webex integration hosts link themselves through (`/link`); both or neither.
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    /// Where `/authorize`, `/access_token` and `/people/me` are.
+    #[serde(deserialize_with = "http_url")]
+    pub oauth_base: Url,
 }
 
 impl WebexConfig {
@@ -238,6 +245,59 @@ pub struct ZoomConfig {
     #[serde(deserialize_with = "http_url")]
     pub api_base: Url,
     pub token: Option<SecretString>,
+    /// The Zoom OAuth app hosts link themselves through (`/link`); both or neither.
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    /// Where `/oauth/authorize` and `/oauth/token` are (`/users/me` is under `api_base`).
+    #[serde(deserialize_with = "http_url")]
+    pub oauth_base: Url,
+}
+
+/// An OAuth client of a platform: what `/link` sends members to consent with.
+#[derive(Clone, Debug)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub oauth_base: Url,
+}
+
+impl Config {
+    /// The OAuth app `/link` uses on `platform`, when its client id and secret are set.
+    pub fn oauth(&self, platform: PlatformKind) -> Option<OAuthApp> {
+        self.oauth_checked(platform).ok().flatten()
+    }
+
+    /// As [`Config::oauth`], checked: an id without its secret or the other way round is a
+    /// mistake, named by its keys.
+    fn oauth_checked(&self, platform: PlatformKind) -> Result<Option<OAuthApp>, ConfigError> {
+        let (client_id, client_secret, oauth_base) = match platform {
+            PlatformKind::Webex => {
+                (&self.webex.client_id, &self.webex.client_secret, &self.webex.oauth_base)
+            }
+            PlatformKind::Zoom => {
+                (&self.zoom.client_id, &self.zoom.client_secret, &self.zoom.oauth_base)
+            }
+        };
+        let id = client_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let secret = client_secret.as_ref().filter(|s| !s.expose_secret().trim().is_empty());
+        match (id, secret) {
+            (None, None) => Ok(None),
+            (Some(id), Some(secret)) => Ok(Some(OAuthApp {
+                client_id: id.to_owned(),
+                client_secret: secret.clone(),
+                oauth_base: oauth_base.clone(),
+            })),
+            _ => {
+                let (id, secret) =
+                    (format!("{platform}.client_id"), format!("{platform}.client_secret"));
+                Err(ConfigError(format!(
+                    "{id} ({}) and {secret} ({}) go together: set both for /link, or neither",
+                    env_name(&id),
+                    env_name(&secret)
+                )))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -508,6 +568,9 @@ impl Default for WebexConfig {
             token: None,
             site_url: None,
             hook_check_secs: 600,
+            client_id: None,
+            client_secret: None,
+            oauth_base: Url::parse("https://webexapis.com/v1").expect("valid default URL"),
         }
     }
 }
@@ -518,6 +581,9 @@ impl Default for ZoomConfig {
             webhook_secret_token: None,
             api_base: Url::parse("https://api.zoom.us/v2").expect("valid default URL"),
             token: None,
+            client_id: None,
+            client_secret: None,
+            oauth_base: Url::parse("https://zoom.us").expect("valid default URL"),
         }
     }
 }
@@ -617,6 +683,9 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         check_database_url(&self.database_url)?;
         self.settlement.validate()?;
+        for platform in [PlatformKind::Webex, PlatformKind::Zoom] {
+            self.oauth_checked(platform)?;
+        }
         if self.discord.mode == DiscordMode::Http && self.discord.public_key.is_none() {
             return Err(ConfigError(
                 "discord.public_key (TOLLBOOTH_DISCORD__PUBLIC_KEY) is required when discord.mode = \"http\"".into(),
@@ -701,8 +770,10 @@ const SECRET_KEYS: &[&str] = &[
     "database_url",
     "webex.webhook_secret",
     "webex.token",
+    "webex.client_secret",
     "zoom.webhook_secret_token",
     "zoom.token",
+    "zoom.client_secret",
     "discord.token",
     "payflow.password",
     "stripe.secret_key",
@@ -1074,6 +1145,26 @@ mod tests {
     }
 
     #[test]
+    fn an_oauth_client_id_needs_its_secret() {
+        assert!(load(&[]).unwrap().oauth(PlatformKind::Webex).is_none(), "off unless configured");
+        let err = load(&[("TOLLBOOTH_ZOOM__CLIENT_ID", "abc")]).unwrap_err().to_string();
+        assert!(err.starts_with("zoom.client_id (TOLLBOOTH_ZOOM__CLIENT_ID) and zoom.client_secret (TOLLBOOTH_ZOOM__CLIENT_SECRET) go together"), "{err}");
+        let err = load(&[("TOLLBOOTH_WEBEX__CLIENT_SECRET", "hunter2")]).unwrap_err().to_string();
+        assert!(err.contains("webex.client_id (TOLLBOOTH_WEBEX__CLIENT_ID)"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let c = load(&[
+            ("TOLLBOOTH_WEBEX__CLIENT_ID", "abc"),
+            ("TOLLBOOTH_WEBEX__CLIENT_SECRET", "hunter2-webex"),
+        ])
+        .unwrap();
+        let app = c.oauth(PlatformKind::Webex).unwrap();
+        assert_eq!(app.client_id, "abc");
+        assert_eq!(app.oauth_base.as_str(), "https://webexapis.com/v1");
+        assert_eq!(c.zoom.oauth_base.as_str(), "https://zoom.us/");
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let c = load(&[
             ("TOLLBOOTH_ADMIN_TOKEN", "hunter2-admin"),
@@ -1289,7 +1380,9 @@ mod tests {
         let keys = [
             "public_url",
             "webex.api_base",
+            "webex.oauth_base",
             "zoom.api_base",
+            "zoom.oauth_base",
             "discord.api_base",
             "payflow.host",
             "payflow.hosted_host",
@@ -1326,6 +1419,9 @@ mod tests {
             .map(|k| (env_name(k), format!("hunter2-{k}-hunter2-hunter2-hunter2")))
             .collect();
         pairs.push(("TOLLBOOTH_DISCORD__MODE".into(), "gateway".into()));
+        // A client secret goes with its client id.
+        pairs.push(("TOLLBOOTH_WEBEX__CLIENT_ID".into(), "webex-client".into()));
+        pairs.push(("TOLLBOOTH_ZOOM__CLIENT_ID".into(), "zoom-client".into()));
         let c = Config::load_from(Some(Path::new("/dev/null")), pairs).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
     }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod email;
 pub mod fee_based;
 pub mod lang;
+pub mod linking;
 pub mod manifest;
 pub mod messages;
 pub mod metering;

@@ -278,7 +278,10 @@ mod tests {
     fn the_built_in_manifest_has_the_design_commands() {
         let m = Manifest::built_in();
         let names: Vec<_> = m.discord.commands.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["quote", "session", "register", "registrations", "admin", "report"]);
+        assert_eq!(
+            names,
+            ["quote", "session", "register", "registrations", "admin", "report", "link"]
+        );
         let quote = m.discord.command("quote").unwrap();
         let limits: Vec<_> =
             quote.options.iter().map(|o| (o.name.as_str(), o.min_value, o.max_value)).collect();

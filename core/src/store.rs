@@ -6,6 +6,7 @@
 //! in the dialect both understand (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
 mod discord_links;
+mod linking;
 mod outbox;
 mod pay_per_use;
 mod payments;
@@ -25,6 +26,7 @@ use crate::platform::PlatformKind;
 use crate::pricing::Prices;
 
 pub use discord_links::DiscordLinkStore;
+pub use linking::{LinkingStore, SelfLink};
 pub use outbox::{OutboxStore, QuarantinedEffect};
 pub use pay_per_use::PayPerUseStore;
 pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
@@ -233,6 +235,7 @@ pub trait Store:
     + PaymentStore
     + WebhookSecretStore
     + DiscordLinkStore
+    + LinkingStore
     + OutboxStore
     + PayPerUseStore
     + RegistrationStore

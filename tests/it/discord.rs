@@ -212,18 +212,9 @@ async fn quote_gives_the_same_lines_and_total_as_the_command_line(db: Db) {
     assert!(one.contains("1 minutt, 1 datamaskin, 0 telefoner\n"), "{one}");
 }
 
-/// A click on one of the quote's buttons; Discord sends the whole message it sits on.
+/// A click on one of the quote's buttons.
 fn click(custom_id: &str) -> Value {
-    let mut click =
-        interaction(3, json!({"custom_id": custom_id, "component_type": 2}), "en-US", MEMBER);
-    click["message"] = json!({
-        "id": "9001", "channel_id": "800", "guild_id": "700",
-        "author": {"id": "1", "username": "tollbooth", "discriminator": "0", "global_name": null, "avatar": null},
-        "content": "quote", "timestamp": "2026-11-25T10:00:00.000000+00:00", "edited_timestamp": null,
-        "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
-        "attachments": [], "embeds": [], "pinned": false, "type": 0
-    });
-    click
+    chat::click(USER_ID, "itok-1", custom_id)
 }
 
 async fn change_opens_a_form_and_its_answer_quotes_again(db: Db) {

@@ -11,6 +11,7 @@ mod error;
 pub mod health;
 mod i18n;
 pub mod ingest;
+mod linking;
 mod metrics;
 pub mod outbox;
 mod pages;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/quarantine", get(quarantine::list))
         .route("/api/v1/reconciliation", get(reconciliation::list))
         .route("/receipts/{token}", get(receipts::show))
+        .route("/oauth/{platform}/callback", get(linking::callback))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::render))

@@ -10,6 +10,9 @@ use serenity::all::Http;
 use tokio::sync::RwLock;
 use tollbooth_bot::{Bot, Dependencies};
 use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::linking::Linking;
+use tollbooth_core::linking::oauth::OAuthClient;
+use tollbooth_core::linking::state::States;
 use tollbooth_core::pay_per_use::terms::Terms;
 use tollbooth_core::payments::cashier::Cashier;
 use tollbooth_core::payments::gateway::Gateways;
@@ -58,6 +61,8 @@ pub struct AppState {
     pub terms: Terms,
     /// The chat bot's command core, for whichever transport `discord.mode` picks.
     pub bot: Bot,
+    /// Hosts who link themselves: `/link`'s consent and its callback.
+    pub linking: Linking,
     /// The interactions endpoint, when `discord.mode = "http"`.
     pub discord: Option<Endpoint>,
     /// What the background workers and the write probe last said, for `/readyz`.
@@ -96,7 +101,7 @@ impl AppState {
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
             SecretString::from(hex::encode(bytes))
         });
-        let pay_links = PayLinks::new(secret);
+        let pay_links = PayLinks::new(secret.clone());
         let links = Links {
             signer: pay_links.clone(),
             base: base(&config.public_url),
@@ -124,6 +129,7 @@ impl AppState {
             webex: platform_api(&config, PlatformKind::Webex),
             zoom: platform_api(&config, PlatformKind::Zoom),
         };
+        let linking = linking(&config, store.clone(), &secret);
         let bot = Bot::new(Dependencies {
             store: store.clone(),
             pay_links: pay_links.clone(),
@@ -132,6 +138,7 @@ impl AppState {
             pay_link_hours: config.payments.pay_link_hours,
             headroom_percent: config.pay_per_use.headroom_percent,
             platforms: platforms.clone(),
+            linking: linking.clone(),
         });
         let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid());
         let http = discord_http(&config);
@@ -170,6 +177,7 @@ impl AppState {
             sandbox,
             pay_links,
             bot,
+            linking,
             discord,
             health,
             config,
@@ -256,6 +264,22 @@ fn platform_api(config: &Config, platform: PlatformKind) -> Option<Arc<dyn Meeti
         }
     };
     made.map_err(|e| tracing::warn!(%platform, error = %e, "cannot call the platform API")).ok()
+}
+
+/// The OAuth clients of the platforms whose client id and secret are configured; states are
+/// signed with a key derived from the pay-link secret.
+fn linking(config: &Config, store: Arc<dyn Store>, secret: &SecretString) -> Linking {
+    let public = base(&config.public_url);
+    let client = |platform, api_base: &Url| {
+        let app = config.oauth(platform)?;
+        Some(OAuthClient::new(platform, app, api_base.clone(), &public))
+    };
+    Linking::new(
+        store,
+        States::new(secret),
+        client(PlatformKind::Webex, &config.webex.api_base),
+        client(PlatformKind::Zoom, &config.zoom.api_base),
+    )
 }
 
 /// The public URL with a trailing slash, so that joining appends instead of replacing.

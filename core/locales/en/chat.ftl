@@ -127,3 +127,13 @@ registration-approved = registered
 registration-refunded = refunded
 registration-cancelled-state = cancelled
 no-registrations = You have no registrations. Register with /register.
+
+## Hosts who link themselves: /link
+
+platform-name = { $platform ->
+        [zoom] Zoom
+       *[other] Webex
+    }
+link-consent = Sign in to { $platform } with your host account and allow tollbooth to read your e-mail address: your Discord account is then linked to that host. The button works for 10 minutes.
+link-button = Sign in to { $platform }
+link-not-configured = Linking through { $platform } is not set up on this server: ask an administrator to link you with /admin link.

@@ -22,7 +22,7 @@ button-change = Change
 button-pay = Pay
 pay-now = Pay now
 pay-balance = Pay balance
-not-linked = Your Discord account is not linked to a host yet: ask an administrator to run /admin link.
+not-linked = Your Discord account is not linked to a host yet: run /link to sign in with your Webex or Zoom host account, or ask an administrator to run /admin link.
 not-a-whole-number = `{ $text }` is not a whole number
 
 ## Counts: $minutes, $computers, $phones are numbers, so the plural follows them.

@@ -58,3 +58,21 @@ method-stripe = Card (Stripe)
 method-paypal = PayPal
 method-express-checkout = PayPal Express Checkout
 method-website-payments-pro = PayPal Website Payments Pro
+
+## Hosts who link themselves: the page /link's sign-in comes back to
+
+linked-title = Linked
+linked-body = Discord member { $member } now acts as host { $email } (division { $division }). You can close this page and go back to Discord.
+link-denied-title = Not linked
+link-denied-body = You did not allow access, so nothing changed. Run /link in Discord to try again.
+link-off-title = Linking is not set up
+link-invalid-title = Not a valid sign-in link
+link-invalid-body = This page was opened without a valid sign-in from /link, so nothing changed. Run /link in Discord for a fresh link.
+link-expired-title = Sign-in link expired
+link-expired-body = A sign-in link works for 10 minutes, so nothing changed. Run /link in Discord for a fresh one.
+link-used-title = Sign-in link already used
+link-used-body = This sign-in was already used, so nothing changed. Run /link in Discord for a fresh link.
+link-failed-title = Sign-in failed
+link-failed-body = { $platform } did not answer as expected, so nothing changed. Try /link again in a few minutes.
+link-taken-title = Already linked to another member
+link-taken-body = Another Discord member already acts as host { $email }, so nothing changed. Ask an administrator if this account is yours.

@@ -126,3 +126,13 @@ registration-approved = registrert
 registration-refunded = refundert
 registration-cancelled-state = avlyst
 no-registrations = Du har ingen registreringer. Registrer deg med /register.
+
+## Verter som kobler seg selv: /link
+
+platform-name = { $platform ->
+        [zoom] Zoom
+       *[other] Webex
+    }
+link-consent = Logg inn i { $platform } med vertskontoen din og la tollbooth lese e-postadressen din: da kobles Discord-kontoen din til den verten. Knappen virker i 10 minutter.
+link-button = Logg inn i { $platform }
+link-not-configured = Kobling gjennom { $platform } er ikke satt opp på denne serveren: be en administrator koble deg med /admin link.

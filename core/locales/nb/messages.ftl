@@ -24,7 +24,7 @@ button-change = Endre
 button-pay = Betal
 pay-now = Betal nå
 pay-balance = Betal utestående
-not-linked = Discord-kontoen din er ikke koblet til en vert ennå: be en administrator kjøre /admin link.
+not-linked = Discord-kontoen din er ikke koblet til en vert ennå: kjør /link for å logge inn med vertskontoen din i Webex eller Zoom, eller be en administrator kjøre /admin link.
 not-a-whole-number = `{ $text }` er ikke et heltall
 
 ## Antall

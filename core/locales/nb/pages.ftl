@@ -56,3 +56,21 @@ method-stripe = Kort (Stripe)
 method-paypal = PayPal
 method-express-checkout = PayPal Express Checkout
 method-website-payments-pro = PayPal Website Payments Pro
+
+## Verter som kobler seg selv: siden innloggingen fra /link kommer tilbake til
+
+linked-title = Koblet
+linked-body = Discord-medlem { $member } opptrer nå som vert { $email } (divisjon { $division }). Du kan lukke denne siden og gå tilbake til Discord.
+link-denied-title = Ikke koblet
+link-denied-body = Du ga ikke tilgang, så ingenting ble endret. Kjør /link i Discord for å prøve igjen.
+link-off-title = Kobling er ikke satt opp
+link-invalid-title = Ikke en gyldig innloggingslenke
+link-invalid-body = Denne siden ble åpnet uten en gyldig innlogging fra /link, så ingenting ble endret. Kjør /link i Discord for en ny lenke.
+link-expired-title = Innloggingslenken er utløpt
+link-expired-body = En innloggingslenke virker i 10 minutter, så ingenting ble endret. Kjør /link i Discord for en ny.
+link-used-title = Innloggingslenken er allerede brukt
+link-used-body = Denne innloggingen er allerede brukt, så ingenting ble endret. Kjør /link i Discord for en ny lenke.
+link-failed-title = Innloggingen mislyktes
+link-failed-body = { $platform } svarte ikke som ventet, så ingenting ble endret. Prøv /link igjen om noen minutter.
+link-taken-title = Allerede koblet til et annet medlem
+link-taken-body = Et annet Discord-medlem opptrer allerede som vert { $email }, så ingenting ble endret. Spør en administrator hvis denne kontoen er din.

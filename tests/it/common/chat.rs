@@ -48,6 +48,20 @@ pub fn command(user: u64, token: &str, name: &str, options: Value, permissions: 
     interaction(user, token, 2, data, "en-US", permissions)
 }
 
+/// A click by `user` on one of the bot's buttons; Discord sends the whole message it sits on.
+pub fn click(user: u64, token: &str, custom_id: &str) -> Value {
+    let data = json!({"custom_id": custom_id, "component_type": 2});
+    let mut click = interaction(user, token, 3, data, "en-US", MEMBER);
+    click["message"] = json!({
+        "id": "9001", "channel_id": "800", "guild_id": "700",
+        "author": {"id": "1", "username": "tollbooth", "discriminator": "0", "global_name": null, "avatar": null},
+        "content": "quote", "timestamp": "2026-11-25T10:00:00.000000+00:00", "edited_timestamp": null,
+        "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+        "attachments": [], "embeds": [], "pinned": false, "type": 0
+    });
+    click
+}
+
 /// A subcommand with its options.
 pub fn sub(name: &str, options: Value) -> Value {
     json!([{"name": name, "type": 1, "options": options}])

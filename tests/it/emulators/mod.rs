@@ -2,6 +2,7 @@
 //! (`reference/`), each a real HTTP server on a loopback port.
 
 pub mod discord;
+pub mod oauth;
 pub mod payflow;
 pub mod paypal;
 pub mod paypal_classic;

@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Call;
+use super::oauth::{Provider, Shape};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -400,6 +401,8 @@ pub struct WebexEmulator {
     pub base: String,
     state: Shared,
     server: JoinHandle<()>,
+    /// Sign-in and consent for hosts who link themselves (`/link`).
+    pub oauth: Provider,
 }
 
 impl Drop for WebexEmulator {
@@ -411,6 +414,7 @@ impl Drop for WebexEmulator {
 impl WebexEmulator {
     pub async fn start() -> WebexEmulator {
         let state = Shared::default();
+        let oauth = Provider::new(Shape::Webex);
         let api = Router::new()
             .route("/webhooks", get(list_hooks).post(create_hook))
             .route("/webhooks/{id}", get(get_hook).put(update_hook).delete(delete_hook))
@@ -427,9 +431,11 @@ impl WebexEmulator {
         let app = Router::new()
             .nest("/v1", api)
             .layer(middleware::from_fn_with_state(state.clone(), record_and_check))
-            .with_state(state.clone());
+            .with_state(state.clone())
+            // Beside the REST API, outside its token check: the integration's own OAuth flow.
+            .merge(oauth.routes());
         let (base, server) = super::serve(app, "/v1").await;
-        WebexEmulator { base, state, server }
+        WebexEmulator { base, state, server, oauth }
     }
 
     /// The shared state, for what the helpers below do not cover.

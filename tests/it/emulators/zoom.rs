@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Call;
+use super::oauth::{Provider, Shape};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -291,6 +292,8 @@ pub struct ZoomEmulator {
     pub base: String,
     state: Shared,
     server: JoinHandle<()>,
+    /// Sign-in and consent for hosts who link themselves (`/link`).
+    pub oauth: Provider,
 }
 
 impl Drop for ZoomEmulator {
@@ -302,6 +305,7 @@ impl Drop for ZoomEmulator {
 impl ZoomEmulator {
     pub async fn start() -> ZoomEmulator {
         let state = Shared::default();
+        let oauth = Provider::new(Shape::Zoom);
         let api = Router::new()
             .route("/users/{user}/meetings", post(create_meeting))
             .route("/meetings/{id}", patch(update_meeting).delete(delete_meeting))
@@ -314,9 +318,11 @@ impl ZoomEmulator {
         let app = Router::new()
             .nest("/v2", api)
             .layer(middleware::from_fn_with_state(state.clone(), record_and_check))
-            .with_state(state.clone());
+            .with_state(state.clone())
+            // Beside the REST API, outside its token check: the integration's own OAuth flow.
+            .merge(oauth.routes());
         let (base, server) = super::serve(app, "/v2").await;
-        ZoomEmulator { base, state, server }
+        ZoomEmulator { base, state, server, oauth }
     }
 
     pub fn state(&self) -> MutexGuard<'_, ZoomState> {
