@@ -37,7 +37,8 @@ impl BadTime {
                 lang.text_with("time-skipped", &Args::new().str("text", text).str("zone", zone))
             }
             BadTime::Ambiguous { local, zone, earlier, later } => {
-                let with = |offset: &FixedOffset| format!("{}{offset}", local.format("%Y-%m-%dT%H:%M"));
+                let with =
+                    |offset: &FixedOffset| format!("{}{offset}", local.format("%Y-%m-%dT%H:%M"));
                 let args = Args::new()
                     .str("text", local.format("%Y-%m-%d %H:%M"))
                     .str("zone", zone)
@@ -136,7 +137,7 @@ mod tests {
     #[test]
     fn what_is_not_a_time_is_named_with_the_forms_that_are() {
         let said = parse("tomorrow", Tz::UTC).unwrap_err().said(Lang::En);
-        assert!(said.contains("`tomorrow`") && said.contains("(UTC)"), "{said}");
+        assert!(said.contains("`tomorrow`") && said.contains("(in UTC)"), "{said}");
         let norwegian = parse("i morgen", Tz::UTC).unwrap_err().said(Lang::No);
         assert!(norwegian.contains("ikke et tidspunkt"), "{norwegian}");
     }

@@ -14,11 +14,11 @@ use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::pricing::Prices;
 use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::site::{Division, Host};
-use tollbooth_core::time::Tz;
 use tollbooth_core::store::{
     self, CallbackRecord, DiscordLinkStore, PaymentStore, PriceSource, SiteStore, StepState, Store,
     StoreError, Switches, WebhookSecretStore,
 };
+use tollbooth_core::time::Tz;
 
 use common::Db;
 
@@ -210,8 +210,14 @@ async fn migrating_twice_is_harmless(db: Db) {
 async fn script(s: &dyn Store) -> Vec<String> {
     let mut out = Vec::new();
     let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
-    out.push(format!("{:?}", s.apply_config(country("GB"), Tz::UTC, &prices("GBP", "0.1", "0.02")).await));
-    out.push(format!("{:?}", s.apply_config(country("GB"), Tz::UTC, &prices("GBP", "0.1", "0.02")).await));
+    out.push(format!(
+        "{:?}",
+        s.apply_config(country("GB"), Tz::UTC, &prices("GBP", "0.1", "0.02")).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.apply_config(country("GB"), Tz::UTC, &prices("GBP", "0.1", "0.02")).await
+    ));
     out.push(format!(
         "{:?}",
         s.set_prices(&prices("KWD", "0.125", "0.0005"), t0, PriceSource::Admin).await.is_ok()

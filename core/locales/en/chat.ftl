@@ -132,3 +132,29 @@ no-registrations = You have no registrations. Register with /register.
 
 time-skipped = `{ $text }` does not exist in { $zone }: the clocks skip that hour
 time-ambiguous = `{ $text }` happens twice in { $zone }: write { $earlier } or { $later }
+
+## /admin setup, status and timezone
+
+admin-timezone = Time zone: { $zone }. Times typed in chat without an offset are read in it.
+admin-timezone-unknown = `{ $zone }` is not an IANA time zone, such as Europe/Oslo or UTC
+admin-set-up = The site is set up: e-commerce is on.
+status-none = none
+admin-status-heading = Site settings
+admin-status =
+    E-commerce: { $ecommerce }; pay-per-use: { $pay_per_use }; fee-based training: { $fee_based }
+    Country: { $country }; currency: { $currency }; time zone: { $timezone }
+    Prices: { $person } { $currency } per person-minute, { $teleconference } { $currency } per teleconference minute
+    Over budget: { $over_budget }
+    Payment methods offered in { $country }: { $methods }
+    Default division: { $division }
+    Divisions: { $divisions }
+    Linked hosts: { $hosts }
+setup-title = Set up the site
+setup-currency-country = Currency and country (e.g. NOK NO)
+setup-person-minute = Price per person-minute
+setup-teleconference-minute = Price per teleconference minute
+setup-features = Features (pay-per-use, fee-based)
+setup-division = Default division (id and name)
+setup-division-example = training Training
+setup-not-currency-country = `{ $text }` is not a currency and a country, such as NOK NO
+setup-not-division = `{ $text }` is not a division's id and name, such as training Training

@@ -131,3 +131,29 @@ no-registrations = Du har ingen registreringer. Registrer deg med /register.
 
 time-skipped = `{ $text }` finnes ikke i { $zone }: klokkene hopper over den timen
 time-ambiguous = `{ $text }` skjer to ganger i { $zone }: skriv { $earlier } eller { $later }
+
+## /admin oppsett, status og tidssone
+
+admin-timezone = Tidssone: { $zone }. Tider skrevet i chat uten tidsforskyvning leses i den.
+admin-timezone-unknown = `{ $zone }` er ikke en IANA-tidssone, som Europe/Oslo eller UTC
+admin-set-up = Nettstedet er satt opp: netthandel er på.
+status-none = ingen
+admin-status-heading = Innstillinger
+admin-status =
+    Netthandel: { $ecommerce }; betal-per-bruk-opplæring: { $pay_per_use }; gebyrbasert opplæring: { $fee_based }
+    Land: { $country }; valuta: { $currency }; tidssone: { $timezone }
+    Priser: { $person } { $currency } per personminutt, { $teleconference } { $currency } per telekonferanseminutt
+    Over budsjett: { $over_budget }
+    Betalingsmåter som tilbys i { $country }: { $methods }
+    Standarddivisjon: { $division }
+    Divisjoner: { $divisions }
+    Koblede verter: { $hosts }
+setup-title = Sett opp nettstedet
+setup-currency-country = Valuta og land (f.eks. NOK NO)
+setup-person-minute = Pris per personminutt
+setup-teleconference-minute = Pris per telekonferanseminutt
+setup-features = Funksjoner (pay-per-use, fee-based)
+setup-division = Standarddivisjon (id og navn)
+setup-division-example = opplaering Opplæring
+setup-not-currency-country = `{ $text }` er ikke en valuta og et land, som NOK NO
+setup-not-division = `{ $text }` er ikke en divisjons id og navn, som opplaering Opplæring

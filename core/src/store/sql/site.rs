@@ -12,8 +12,8 @@ use crate::money::{Country, Currency};
 use crate::payments::method::{self, Method};
 use crate::pricing::Prices;
 use crate::site::{Division, DivisionId, Host, OverBudgetPolicy, Setup, SiteSettings};
-use crate::time::Tz;
 use crate::store::{PriceSource, SiteStore, StoreError, Switches};
+use crate::time::Tz;
 
 /// A price list from a row's `currency`, `person_minute` and `teleconference_minute`.
 pub(super) fn prices(row: &AnyRow) -> Result<Prices, StoreError> {
