@@ -25,6 +25,7 @@ mod registration_store;
 mod scheduling;
 mod serve;
 mod settlement;
+mod setup;
 mod simulate;
 mod store;
 mod webex_api;
