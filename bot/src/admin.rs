@@ -279,7 +279,8 @@ fn describe_prices(lang: Lang, p: &Prices) -> String {
 }
 
 /// The `/admin setup` form: one text input per field (Discord allows five), filled in with
-/// what the site has now, so that submitting it unchanged changes nothing but the switches.
+/// what the site has now: submitted unchanged, it changes only the switches (and starts a new
+/// version of the same prices).
 async fn setup_form(bot: &Bot, lang: Lang) -> Result<CreateInteractionResponse, StoreError> {
     let site = bot.store.site_settings().await?;
     let division = match &site.default_division {
@@ -366,12 +367,13 @@ fn setup(lang: Lang, modal: &ModalInteraction) -> Result<Setup, BadOption> {
     let features: Features =
         form_field(modal, FEATURES).parse().map_err(|e| BadOption::invalid(FEATURES, e))?;
     let division = form_field(modal, DIVISION);
-    let Some((id, name)) = division.split_once(char::is_whitespace) else {
+    let named = division.split_once(char::is_whitespace).map(|(id, name)| (id, name.trim()));
+    let Some((id, name)) = named.filter(|(_, name)| !name.is_empty()) else {
         let why = lang.text_with("setup-not-division", &TextArgs::new().str("text", &division));
         return Err(BadOption::invalid(DIVISION, why));
     };
     let id: DivisionId = id.parse().map_err(|e| BadOption::invalid(DIVISION, e))?;
-    let default_division = Division { id, name: name.trim().to_owned() };
+    let default_division = Division { id, name: name.to_owned() };
     Ok(Setup { country, prices, features, default_division })
 }
 

@@ -151,6 +151,7 @@ async fn a_bad_field_is_named_and_nothing_of_the_form_is_applied(db: Db) {
         (bad(2, "free"), "`teleconference_minute`"),
         (bad(3, "gifts"), "`features`"),
         (bad(4, "Training"), "`division`"),
+        (bad(4, "training "), "`division`"),
     ] {
         let said = w.submit_setup(fields, ADMIN).await;
         assert!(said.contains(named), "{named} in {said}");
