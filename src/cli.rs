@@ -109,7 +109,7 @@ pub async fn open_site(config: &Config) -> Result<SqlStore, Failure> {
             anyhow::Error::new(e)
                 .context("database_url (TOLLBOOTH_DATABASE_URL): cannot open the database")
         })?;
-    if store.apply_config(config.site.country, &config.prices()).await? {
+    if store.apply_config(config.site.country, config.site.timezone, &config.prices()).await? {
         tracing::info!("site settings and prices taken from the configuration");
     }
     Ok(store)

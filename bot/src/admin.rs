@@ -3,6 +3,10 @@
 //! that per server, so the permission Discord sends with the interaction is checked here too.
 
 use chrono::Utc;
+use serenity::all::{
+    CreateActionRow, CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle,
+    ModalInteraction,
+};
 use tollbooth_core::email::Email;
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::money::{Country, Currency, Money, parse_non_negative};
@@ -10,13 +14,22 @@ use tollbooth_core::pay_per_use::billing::Month;
 use tollbooth_core::pay_per_use::enforcement::Exemption;
 use tollbooth_core::payments::method::{self, Method};
 use tollbooth_core::pricing::Prices;
-use tollbooth_core::site::{Division, DivisionId, Host, OverBudgetPolicy};
+use tollbooth_core::site::{Division, DivisionId, Features, Host, OverBudgetPolicy, Setup};
 use tollbooth_core::store::{PriceSource, StoreError, Switches};
+use tollbooth_core::time::Tz;
 
-use crate::command::{Args, BadOption};
+use crate::command::{Args, BadOption, form_field};
 use crate::lang::Lang;
-use crate::reply::Message;
+use crate::reply::{Message, Reply};
 use crate::{Bot, Caller, store_failed};
+
+/// The `/admin setup` form and its fields; the prices are named as `/admin prices` names them.
+pub const SETUP_FORM: &str = "admin:setup";
+const CURRENCY_COUNTRY: &str = "currency_country";
+const PERSON: &str = "person_minute";
+const TELECONFERENCE: &str = "teleconference_minute";
+const FEATURES: &str = "features";
+const DIVISION: &str = "division";
 
 /// What went wrong in one subcommand.
 enum Failure {
@@ -36,12 +49,23 @@ impl From<StoreError> for Failure {
     }
 }
 
-pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> Message {
+pub async fn run(bot: &Bot, caller: Caller, args: &Args) -> CreateInteractionResponse {
     let lang = caller.lang;
     if !caller.manages_guild {
-        return Message::private(lang.text("admin-only"));
+        return Message::private(lang.text("admin-only")).respond();
     }
-    match apply(bot, caller, args).await {
+    let answer = match args.subcommand.as_deref() {
+        Some("setup") => match setup_form(bot, lang).await {
+            Ok(form) => return form,
+            Err(e) => Err(e.into()),
+        },
+        _ => apply(bot, caller, args).await,
+    };
+    answered(lang, answer).respond()
+}
+
+fn answered(lang: Lang, answer: Result<String, Failure>) -> Message {
+    match answer {
         Ok(text) => Message::private(text),
         Err(Failure::Bad(bad)) => Message::private(bad.describe(lang)),
         // A refused value (a host in a division that does not exist) is the member's to fix.
@@ -205,6 +229,17 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             let args = TextArgs::new().str("who", who).str("state", on_off(lang, on));
             lang.text_with("admin-exempt", &args)
         }
+        "timezone" => {
+            let zone = args.str("zone")?;
+            let timezone: Tz = zone.parse().map_err(|_| {
+                let why =
+                    lang.text_with("admin-timezone-unknown", &TextArgs::new().str("zone", zone));
+                BadOption::invalid("zone", why)
+            })?;
+            store.set_timezone(timezone).await?;
+            lang.text_with("admin-timezone", &TextArgs::new().str("zone", timezone))
+        }
+        "status" => status(bot, lang).await?,
         other => {
             return Err(BadOption::invalid(other, lang.text("option-unknown-subcommand")).into());
         }
@@ -241,4 +276,139 @@ fn describe_prices(lang: Lang, p: &Prices) -> String {
         .str("teleconference", p.teleconference_minute)
         .str("currency", p.currency);
     lang.text_with("admin-prices", &args)
+}
+
+/// The `/admin setup` form: one text input per field (Discord allows five), filled in with
+/// what the site has now: submitted unchanged, it changes only the switches (and starts a new
+/// version of the same prices).
+async fn setup_form(bot: &Bot, lang: Lang) -> Result<CreateInteractionResponse, StoreError> {
+    let site = bot.store.site_settings().await?;
+    let division = match &site.default_division {
+        Some(id) => bot.store.division(id).await?.map(|d| format!("{} {}", d.id, d.name)),
+        None => None,
+    };
+    let features =
+        Features { pay_per_use: site.pay_per_use_enabled, fee_based: site.fee_based_enabled };
+    // A site that sells nothing yet is offered both.
+    let features = if features == Features::default() {
+        Features { pay_per_use: true, fee_based: true }
+    } else {
+        features
+    };
+    let p = &site.prices;
+    let input = |field: &str, label: String, value: String| {
+        CreateInputText::new(InputTextStyle::Short, label, field).value(value).max_length(100)
+    };
+    let rows = [
+        input(
+            CURRENCY_COUNTRY,
+            lang.text("setup-currency-country"),
+            format!("{} {}", p.currency, site.country),
+        ),
+        input(PERSON, lang.text("setup-person-minute"), p.person_minute.to_string()),
+        input(
+            TELECONFERENCE,
+            lang.text("setup-teleconference-minute"),
+            p.teleconference_minute.to_string(),
+        ),
+        input(FEATURES, lang.text("setup-features"), features.to_string()),
+        input(DIVISION, lang.text("setup-division"), division.unwrap_or_default())
+            .placeholder(lang.text("setup-division-example")),
+    ]
+    .into_iter()
+    .map(CreateActionRow::InputText)
+    .collect();
+    Ok(CreateInteractionResponse::Modal(
+        CreateModal::new(SETUP_FORM, lang.text("setup-title")).components(rows),
+    ))
+}
+
+/// The submitted `/admin setup` form: every field checked first, then all of it applied in
+/// one transaction, answered with `/admin status`.
+pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Reply {
+    let lang = caller.lang;
+    // The form is no proof: anyone may send a signed submission of it.
+    if !caller.manages_guild {
+        return Reply::now(Message::private(lang.text("admin-only")).respond());
+    }
+    if modal.data.custom_id != SETUP_FORM {
+        return Reply::now(Message::private(lang.text("form-invalid")).respond());
+    }
+    let answer = async {
+        let setup = setup(lang, modal)?;
+        bot.store.set_up(&setup, Utc::now()).await?;
+        let status = status(bot, lang).await?;
+        Ok(format!("{}\n\n{status}", lang.text("admin-set-up")))
+    };
+    Reply::now(answered(lang, answer.await).respond())
+}
+
+/// What the form asks for, each field checked by the parser its own subcommand uses.
+fn setup(lang: Lang, modal: &ModalInteraction) -> Result<Setup, BadOption> {
+    let place = form_field(modal, CURRENCY_COUNTRY);
+    let (currency, country) = match place.split_whitespace().collect::<Vec<_>>()[..] {
+        [currency, country] => (currency.to_ascii_uppercase(), country.to_ascii_uppercase()),
+        _ => {
+            let why =
+                lang.text_with("setup-not-currency-country", &TextArgs::new().str("text", &place));
+            return Err(BadOption::invalid(CURRENCY_COUNTRY, why));
+        }
+    };
+    let currency: Currency = currency.parse().map_err(|e| BadOption::invalid("currency", e))?;
+    let country: Country = country.parse().map_err(|e| BadOption::invalid("country", e))?;
+    let price = |field: &str| {
+        parse_non_negative(&form_field(modal, field)).map_err(|e| BadOption::invalid(field, e))
+    };
+    let prices = Prices {
+        currency,
+        person_minute: price(PERSON)?,
+        teleconference_minute: price(TELECONFERENCE)?,
+    };
+    let features: Features =
+        form_field(modal, FEATURES).parse().map_err(|e| BadOption::invalid(FEATURES, e))?;
+    let division = form_field(modal, DIVISION);
+    let named = division.split_once(char::is_whitespace).map(|(id, name)| (id, name.trim()));
+    let Some((id, name)) = named.filter(|(_, name)| !name.is_empty()) else {
+        let why = lang.text_with("setup-not-division", &TextArgs::new().str("text", &division));
+        return Err(BadOption::invalid(DIVISION, why));
+    };
+    let id: DivisionId = id.parse().map_err(|e| BadOption::invalid(DIVISION, e))?;
+    let default_division = Division { id, name: name.to_owned() };
+    Ok(Setup { country, prices, features, default_division })
+}
+
+/// Everything an administrator set, what a pay page offers, the divisions and how many
+/// hosts members act as.
+async fn status(bot: &Bot, lang: Lang) -> Result<String, StoreError> {
+    let store = &bot.store;
+    let site = store.site_settings().await?;
+    let offered = site.offered_methods(&bot.methods);
+    let none = || lang.text("status-none");
+    let methods = if offered.is_empty() { none() } else { method::join(&offered) };
+    let divisions = store.divisions().await?;
+    let divisions = if divisions.is_empty() {
+        none()
+    } else {
+        divisions.iter().map(|d| format!("{} ({})", d.id, d.name)).collect::<Vec<_>>().join(", ")
+    };
+    let p = &site.prices;
+    let args = TextArgs::new()
+        .str("ecommerce", on_off(lang, site.ecommerce_enabled))
+        .str("pay_per_use", on_off(lang, site.pay_per_use_enabled))
+        .str("fee_based", on_off(lang, site.fee_based_enabled))
+        .str("country", site.country)
+        .str("currency", p.currency)
+        .str("timezone", site.timezone)
+        .str("person", p.person_minute)
+        .str("teleconference", p.teleconference_minute)
+        .str("over_budget", site.over_budget.as_str())
+        .str("methods", methods)
+        .str("division", site.default_division.map_or_else(none, |d| d.to_string()))
+        .str("divisions", divisions)
+        .num("hosts", store.linked_hosts().await?);
+    Ok(format!(
+        "**{}**\n{}",
+        lang.text("admin-status-heading"),
+        lang.text_with("admin-status", &args)
+    ))
 }

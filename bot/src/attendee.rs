@@ -11,6 +11,7 @@ use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::payments::order::Order;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::{Registered, StoreError};
+use tollbooth_core::time;
 
 use crate::command::{Args, BadOption};
 use crate::lang::Lang;
@@ -113,7 +114,7 @@ async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message,
         .str("amount", fee.amount)
         .str("currency", fee.amount.currency())
         .str("title", &session.title)
-        .str("at", session.starts_at.format("%Y-%m-%d %H:%M"));
+        .str("at", time::markup(session.starts_at));
     Ok(Message::private(lang.text_with("pay-fee", &args))
         .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.text("pay-now"))]))
 }
@@ -141,10 +142,10 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
         .iter()
         .map(|(r, s)| {
             let mut line = format!(
-                "• **{}** ({}, {} UTC): {}",
+                "• **{}** ({}, {}): {}",
                 s.title,
                 s.key(),
-                s.starts_at.format("%Y-%m-%d %H:%M"),
+                time::markup(s.starts_at),
                 state_text(lang, r.state)
             );
             if r.state == RegistrationState::Approved {

@@ -133,7 +133,10 @@ impl Bot {
             }
             Interaction::Modal(modal) => {
                 let caller = Caller::new(modal.user.id.get(), &modal.locale, modal.member.as_ref());
-                quote::on_form(self, caller, &modal).await
+                match modal.data.custom_id.as_str() {
+                    admin::SETUP_FORM => admin::on_form(self, caller, &modal).await,
+                    _ => quote::on_form(self, caller, &modal).await,
+                }
             }
             // Autocomplete is not used by any command; anything newer is not understood.
             _ => Reply::now(
@@ -164,7 +167,7 @@ impl Bot {
         };
         match spec.name.as_str() {
             "quote" => Reply::now(quote::run(self, caller, &args).await.respond()),
-            "admin" => Reply::now(admin::run(self, caller, &args).await.respond()),
+            "admin" => Reply::now(admin::run(self, caller, &args).await),
             "session" => session::run(self, caller, &args),
             "report" => report::run(self, caller, &args),
             "register" => attendee::register(self, caller, &args),

@@ -14,6 +14,7 @@ use tollbooth_core::pay_per_use;
 use tollbooth_core::payments::order::Binding;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::control::{HostedMeeting, MeetingRequest, Registration};
+use tollbooth_core::time;
 
 use crate::command::{Args, BadOption};
 use crate::lang::Lang;
@@ -111,7 +112,7 @@ async fn fee(
     let deadline = args
         .opt_str("deadline")
         .map(|text| {
-            let deadline = registration::parse_time(text, lang)?;
+            let deadline = time::parse(text, site.timezone).map_err(|e| e.said(lang))?;
             registration::check_deadline(deadline, session_ends, Utc::now(), lang)?;
             Ok(deadline)
         })
@@ -140,8 +141,9 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let host = host(bot, caller).await?;
     let platform = platform(lang, args).map_err(|b| bad(lang, b))?;
     let title = args.str("title").map_err(|b| bad(lang, b))?.to_owned();
+    let zone = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?.timezone;
     let start = args.str("start").map_err(|b| bad(lang, b)).and_then(|t| {
-        registration::parse_time(t, lang).map_err(|e| bad(lang, BadOption::invalid("start", e)))
+        time::parse(t, zone).map_err(|e| bad(lang, BadOption::invalid("start", e.said(lang))))
     })?;
     if start <= Utc::now() {
         return Err(bad(lang, BadOption::invalid("start", lang.text("option-in-future"))));
@@ -202,7 +204,7 @@ pub async fn schedule(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let args = TextArgs::new()
         .str("title", &session.title)
         .str("platform", platform)
-        .str("at", session.starts_at.format("%Y-%m-%d %H:%M"))
+        .str("at", time::markup(session.starts_at))
         .num("minutes", minutes)
         .str("meeting", &session.meeting_id);
     let mut text = lang.text_with("session-scheduled", &args);

@@ -1,13 +1,14 @@
 //! `/session schedule | fee | start | cancel | status`: status reads what the webhooks
 //! recorded; the others are in `schedule.rs`.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::metering::session::SessionState;
 use tollbooth_core::pay_per_use::billing::SessionPayment;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::settlement;
 use tollbooth_core::store::StoreError;
+use tollbooth_core::time;
 
 use crate::command::Args;
 use crate::lang::Lang;
@@ -78,9 +79,7 @@ async fn read_status(
         SessionState::Ended => lang.text("state-ended"),
         SessionState::Blocked => lang.text("state-blocked"),
     };
-    let started = window
-        .start
-        .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    let started = window.start.map_or_else(|| "-".to_owned(), time::markup);
     let (u, c, cur) = (&shown.usage, &shown.cost, shown.cost.currency);
     let heading = TextArgs::new()
         .str("platform", platform)

@@ -16,6 +16,7 @@ use crate::money::{Country, Currency, parse_non_negative};
 use crate::payments::method::{self, Method};
 use crate::platform::PlatformKind;
 use crate::pricing::Prices;
+use crate::time::Tz;
 
 pub const ENV_PREFIX: &str = "TOLLBOOTH_";
 /// The longest default gateway timeout (Payflow's; the others wait 30 s): the outbox leases a
@@ -194,6 +195,8 @@ pub enum LogFormat {
 pub struct SiteConfig {
     pub currency: Currency,
     pub country: Country,
+    /// The IANA zone that times typed in chat without an offset are read in.
+    pub timezone: Tz,
 }
 
 #[derive(Debug, Deserialize)]
@@ -547,7 +550,7 @@ impl Default for Config {
 
 impl Default for SiteConfig {
     fn default() -> Self {
-        SiteConfig { currency: Currency::USD, country: Country::US }
+        SiteConfig { currency: Currency::USD, country: Country::US, timezone: Tz::UTC }
     }
 }
 
@@ -1085,6 +1088,16 @@ mod tests {
         assert_eq!(c.bind.port(), 9000);
         assert_eq!(c.site.currency.code(), "GBP");
         assert_eq!(c.site.country.code(), "NO");
+    }
+
+    #[test]
+    fn the_sites_zone_is_an_iana_name_and_utc_by_default() {
+        assert_eq!(load(&[]).unwrap().site.timezone, Tz::UTC);
+        let c = load(&[("TOLLBOOTH_SITE__TIMEZONE", "Europe/Oslo")]).unwrap();
+        assert_eq!(c.site.timezone, Tz::Europe__Oslo);
+        let err = load(&[("TOLLBOOTH_SITE__TIMEZONE", "Mars/Olympus")]).unwrap_err().to_string();
+        assert!(err.starts_with("site.timezone (TOLLBOOTH_SITE__TIMEZONE): "), "{err}");
+        assert!(err.contains("Mars/Olympus"), "{err}");
     }
 
     #[test]

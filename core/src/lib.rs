@@ -29,6 +29,7 @@ pub mod pricing;
 pub mod settlement;
 pub mod site;
 pub mod store;
+pub mod time;
 
 use std::sync::Arc;
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::money::Country;
 use crate::payments::method::{self, Method};
 use crate::pricing::Prices;
+use crate::time::Tz;
 
 /// Site-wide switches and the prices in force.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -28,6 +29,54 @@ pub struct SiteSettings {
     pub over_budget: OverBudgetPolicy,
     /// Where a host who links themselves is booked while no other division is theirs.
     pub default_division: Option<DivisionId>,
+    /// The zone that times typed in chat without an offset are read in.
+    pub timezone: Tz,
+}
+
+/// Which of e-commerce's two features a site sells, as an administrator lists them:
+/// `pay-per-use, fee-based`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    pub pay_per_use: bool,
+    pub fee_based: bool,
+}
+
+impl FromStr for Features {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut features = Features::default();
+        for name in s.split([',', ' ']).map(str::trim).filter(|n| !n.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "pay-per-use" => features.pay_per_use = true,
+                "fee-based" => features.fee_based = true,
+                other => {
+                    return Err(format!("`{other}` is not a feature (pay-per-use or fee-based)"));
+                }
+            }
+        }
+        if features == Features::default() {
+            return Err("names no feature: list pay-per-use, fee-based or both".into());
+        }
+        Ok(features)
+    }
+}
+
+impl fmt::Display for Features {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [(self.pay_per_use, "pay-per-use"), (self.fee_based, "fee-based")];
+        let on: Vec<_> = names.iter().filter(|(on, _)| *on).map(|(_, name)| *name).collect();
+        f.write_str(&on.join(", "))
+    }
+}
+
+/// A site turned on in one go (`/admin setup`): e-commerce on with `features` (the other one
+/// off), the country, a new price list, and the default division, made if it is new.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setup {
+    pub country: Country,
+    pub prices: Prices,
+    pub features: Features,
+    pub default_division: Division,
 }
 
 /// What a site does when a session would take its host's division over the month's budget.
@@ -123,6 +172,19 @@ mod tests {
         assert!("Sales".parse::<DivisionId>().is_err());
         assert!("".parse::<DivisionId>().is_err());
         assert!("a b".parse::<DivisionId>().is_err());
+    }
+
+    #[test]
+    fn features_are_listed_by_name_and_at_least_one_is() {
+        let both = Features { pay_per_use: true, fee_based: true };
+        assert_eq!("pay-per-use, fee-based".parse(), Ok(both));
+        assert_eq!(" Fee-Based ".parse(), Ok(Features { pay_per_use: false, fee_based: true }));
+        assert_eq!(both.to_string(), "pay-per-use, fee-based");
+        assert_eq!(
+            "pay-per-use, gifts".parse::<Features>(),
+            Err("`gifts` is not a feature (pay-per-use or fee-based)".into())
+        );
+        assert!(" , ".parse::<Features>().unwrap_err().contains("names no feature"));
     }
 
     #[test]

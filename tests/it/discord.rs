@@ -500,7 +500,8 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
     store.link_discord_user(USER_ID, &host, 1).await.unwrap();
     let own = status(&bot, "t3", "m_I_1", MEMBER).await;
     assert!(
-        own.contains("**Session webex/m_I_1**: running, started 2026-11-25T10:00:00Z"),
+        // 2026-11-25T10:00:00Z, which each reader's client shows in their own zone.
+        own.contains("**Session webex/m_I_1**: running, started <t:1795600800:F>"),
         "{own}"
     );
     assert!(own.contains("Total so far: 0.00 USD"), "{own}");

@@ -26,6 +26,7 @@ mod registration_store;
 mod scheduling;
 mod serve;
 mod settlement;
+mod setup;
 mod simulate;
 mod store;
 mod webex_api;

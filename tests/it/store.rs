@@ -18,6 +18,7 @@ use tollbooth_core::store::{
     self, CallbackRecord, DiscordLinkStore, PaymentStore, PriceSource, SiteStore, StepState, Store,
     StoreError, Switches, WebhookSecretStore,
 };
+use tollbooth_core::time::Tz;
 
 use common::Db;
 
@@ -73,13 +74,15 @@ async fn discord_users_link_to_one_host_each(db: Db) {
 async fn config_seeds_the_site_once_and_admin_changes_survive_restarts(db: Db) {
     let s = store::open(&db.url).await.unwrap();
     let usd = prices("USD", "0.12", "0.05");
-    assert!(s.apply_config(country("US"), &usd).await.unwrap());
+    assert!(s.apply_config(country("US"), Tz::UTC, &usd).await.unwrap());
     let site = s.site_settings().await.unwrap();
     assert!(!site.ecommerce_enabled, "e-commerce is off until an administrator turns it on");
     assert_eq!(site.country, country("US"));
     assert_eq!(site.prices, usd);
+    assert_eq!(site.timezone, Tz::UTC);
 
     let admin = prices("USD", "0.10", "0.04");
+    s.set_timezone(Tz::Europe__Oslo).await.unwrap();
     s.set_prices(&admin, Utc::now(), PriceSource::Admin).await.unwrap();
     s.set_switches(Switches {
         ecommerce_enabled: true,
@@ -92,24 +95,28 @@ async fn config_seeds_the_site_once_and_admin_changes_survive_restarts(db: Db) {
 
     // A restart with the same configuration keeps the administrator's prices and switches.
     let s = store::open(&db.url).await.unwrap();
-    assert!(!s.apply_config(country("US"), &usd).await.unwrap());
+    assert!(!s.apply_config(country("US"), Tz::UTC, &usd).await.unwrap());
     let site = s.site_settings().await.unwrap();
     assert_eq!(site.prices, admin);
     assert!(site.ecommerce_enabled && site.pay_per_use_enabled && !site.fee_based_enabled);
+    assert_eq!(site.timezone, Tz::Europe__Oslo);
 
-    // A changed configuration wins.
+    // A changed configuration wins, for what it changed.
     let nok = prices("NOK", "1.20", "0.50");
-    assert!(s.apply_config(country("NO"), &nok).await.unwrap());
+    assert!(s.apply_config(country("NO"), Tz::UTC, &nok).await.unwrap());
     let site = s.site_settings().await.unwrap();
     assert_eq!(site.prices, nok);
     assert_eq!(site.country, country("NO"));
     assert!(site.ecommerce_enabled, "switches are the administrator's, not the configuration's");
+    assert_eq!(site.timezone, Tz::Europe__Oslo, "the zone was not what changed");
+    assert!(s.apply_config(country("NO"), Tz::America__New_York, &nok).await.unwrap());
+    assert_eq!(s.site_settings().await.unwrap().timezone, Tz::America__New_York);
 }
 
 async fn the_administrators_payment_methods_round_trip(db: Db) {
     let s = store::open(&db.url).await.unwrap();
     let usd = prices("USD", "0.12", "0.05");
-    s.apply_config(country("US"), &usd).await.unwrap();
+    s.apply_config(country("US"), Tz::UTC, &usd).await.unwrap();
     assert_eq!(s.site_settings().await.unwrap().payment_methods, None, "the configuration's");
 
     let chosen = [Method::Payflow, Method::ExpressCheckout];
@@ -119,7 +126,7 @@ async fn the_administrators_payment_methods_round_trip(db: Db) {
 
     // Kept over a restart, even one with a changed configuration.
     let s = store::open(&db.url).await.unwrap();
-    s.apply_config(country("CA"), &usd).await.unwrap();
+    s.apply_config(country("CA"), Tz::UTC, &usd).await.unwrap();
     assert_eq!(s.site_settings().await.unwrap().payment_methods, Some(chosen.to_vec()));
 
     // An empty choice is a choice (nothing offered), unlike going back to the configuration.
@@ -168,7 +175,7 @@ async fn divisions_and_hosts(db: Db) {
 async fn the_default_division_must_exist(db: Db) {
     let s = store::open(&db.url).await.unwrap();
     let config = tollbooth_core::config::Config::default();
-    s.apply_config(config.site.country, &config.prices()).await.unwrap();
+    s.apply_config(config.site.country, config.site.timezone, &config.prices()).await.unwrap();
     assert_eq!(s.site_settings().await.unwrap().default_division, None);
     match s.set_default_division(&"ghost".parse().unwrap()).await {
         Err(StoreError::Invalid(why)) => assert_eq!(why, "no division `ghost`"),
@@ -211,8 +218,14 @@ async fn migrating_twice_is_harmless(db: Db) {
 async fn script(s: &dyn Store) -> Vec<String> {
     let mut out = Vec::new();
     let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
-    out.push(format!("{:?}", s.apply_config(country("GB"), &prices("GBP", "0.1", "0.02")).await));
-    out.push(format!("{:?}", s.apply_config(country("GB"), &prices("GBP", "0.1", "0.02")).await));
+    out.push(format!(
+        "{:?}",
+        s.apply_config(country("GB"), Tz::UTC, &prices("GBP", "0.1", "0.02")).await
+    ));
+    out.push(format!(
+        "{:?}",
+        s.apply_config(country("GB"), Tz::UTC, &prices("GBP", "0.1", "0.02")).await
+    ));
     out.push(format!(
         "{:?}",
         s.set_prices(&prices("KWD", "0.125", "0.0005"), t0, PriceSource::Admin).await.is_ok()

@@ -22,7 +22,7 @@ option-platform = must be webex or zoom
 option-needs = needs `{ $option }`
 option-above-zero = must be more than zero
 option-in-future = must be in the future
-not-a-time = `{ $text }` is not a time like 2026-12-01 14:00 (UTC)
+not-a-time = `{ $text }` is not a time: write 2026-12-10 09:00 (in { $zone }), or with an offset, such as 2026-12-10T09:00+01:00 or 2026-12-10T08:00Z
 deadline-after-end = must not be after the session ends
 attendee-names = first and last name are both needed
 not-an-email = `{ $email }` is not an e-mail address
@@ -84,7 +84,7 @@ fee-line =
         [one] { $capacity } seat
        *[other] { $capacity } seats
     }. Attendees register with `/register session:{ $session }`.
-session-scheduled = Scheduled **{ $title }** on { $platform } for { $at } UTC, { count-minutes }: meeting `{ $meeting }`.
+session-scheduled = Scheduled **{ $title }** on { $platform } for { $at }, { count-minutes }: meeting `{ $meeting }`.
 pay-before-start = Pay before you start: /quote and *Pay*, then /session start gives the start link.
 session-was-cancelled = That session was cancelled.
 start-unpaid = This session is not paid for yet: use /quote and *Pay*, then ask for the start link again.
@@ -120,7 +120,7 @@ cannot-register = You cannot register for **{ $title }**: { $why }.
 email-taken = Someone else has already registered for **{ $title }** with the e-mail address { $email }. Register with your own e-mail address.
 registration-off = Registration with a fee is turned off on this site.
 already-registered = You are registered for **{ $title }** already; see /registrations.
-pay-fee = Pay the fee of { $amount } { $currency } for **{ $title }** ({ $at } UTC). Once it is paid you are registered and get the join link here.
+pay-fee = Pay the fee of { $amount } { $currency } for **{ $title }** ({ $at }). Once it is paid you are registered and get the join link here.
 registration-awaiting-payment = waiting for payment
 registration-paid = paid, being registered
 registration-approved = registered
@@ -137,3 +137,34 @@ platform-name = { $platform ->
 link-consent = Sign in to { $platform } with your host account and allow tollbooth to read your e-mail address: your Discord account is then linked to that host. The button works for 10 minutes.
 link-button = Sign in to { $platform }
 link-not-configured = Linking through { $platform } is not set up on this server: ask an administrator to link you with /admin link.
+
+## Times in the site's zone
+
+time-skipped = `{ $text }` does not exist in { $zone }: the clocks skip that hour
+time-ambiguous = `{ $text }` happens twice in { $zone }: write { $earlier } or { $later }
+
+## /admin setup, status and timezone
+
+admin-timezone = Time zone: { $zone }. Times typed in chat without an offset are read in it.
+admin-timezone-unknown = `{ $zone }` is not an IANA time zone, such as Europe/Oslo or UTC
+admin-set-up = The site is set up: e-commerce is on.
+status-none = none
+admin-status-heading = Site settings
+admin-status =
+    E-commerce: { $ecommerce }; pay-per-use: { $pay_per_use }; fee-based training: { $fee_based }
+    Country: { $country }; currency: { $currency }; time zone: { $timezone }
+    Prices: { $person } { $currency } per person-minute, { $teleconference } { $currency } per teleconference minute
+    Over budget: { $over_budget }
+    Payment methods offered in { $country }: { $methods }
+    Default division: { $division }
+    Divisions: { $divisions }
+    Linked hosts: { $hosts }
+setup-title = Set up the site
+setup-currency-country = Currency and country (e.g. NOK NO)
+setup-person-minute = Price per person-minute
+setup-teleconference-minute = Price per teleconference minute
+setup-features = Features (pay-per-use, fee-based)
+setup-division = Default division (id and name)
+setup-division-example = training Training
+setup-not-currency-country = `{ $text }` is not a currency and a country, such as NOK NO
+setup-not-division = `{ $text }` is not a division's id and name, such as training Training

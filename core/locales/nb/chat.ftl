@@ -22,7 +22,7 @@ option-platform = må være webex eller zoom
 option-needs = krever `{ $option }`
 option-above-zero = må være mer enn null
 option-in-future = må være fram i tid
-not-a-time = `{ $text }` er ikke et tidspunkt som 2026-12-01 14:00 (UTC)
+not-a-time = `{ $text }` er ikke et tidspunkt: skriv 2026-12-10 09:00 (i { $zone }), eller med tidsforskyvning, som 2026-12-10T09:00+01:00 eller 2026-12-10T08:00Z
 deadline-after-end = kan ikke være etter at økten slutter
 attendee-names = både fornavn og etternavn trengs
 not-an-email = `{ $email }` er ikke en e-postadresse
@@ -83,7 +83,7 @@ fee-line =
         [one] { $capacity } plass
        *[other] { $capacity } plasser
     }. Deltakere registrerer seg med `/register session:{ $session }`.
-session-scheduled = Planla **{ $title }** på { $platform } { $at } UTC, { count-minutes }: møte `{ $meeting }`.
+session-scheduled = Planla **{ $title }** på { $platform } { $at }, { count-minutes }: møte `{ $meeting }`.
 pay-before-start = Betal før start: /quote og *Betal*, så gir /session start startlenken.
 session-was-cancelled = Den økten er avlyst.
 start-unpaid = Økten er ikke betalt ennå: bruk /quote og *Betal*, og be om startlenken igjen.
@@ -119,7 +119,7 @@ cannot-register = Du kan ikke registrere deg for **{ $title }**: { $why }.
 email-taken = Noen andre har allerede registrert seg for **{ $title }** med e-postadressen { $email }. Registrer deg med din egen e-postadresse.
 registration-off = Registrering med gebyr er slått av på dette nettstedet.
 already-registered = Du er allerede registrert for **{ $title }**; se /registrations.
-pay-fee = Betal gebyret på { $amount } { $currency } for **{ $title }** ({ $at } UTC). Når det er betalt, er du registrert og får lenken her.
+pay-fee = Betal gebyret på { $amount } { $currency } for **{ $title }** ({ $at }). Når det er betalt, er du registrert og får lenken her.
 registration-awaiting-payment = venter på betaling
 registration-paid = betalt, registreres
 registration-approved = registrert
@@ -136,3 +136,34 @@ platform-name = { $platform ->
 link-consent = Logg inn i { $platform } med vertskontoen din og la tollbooth lese e-postadressen din: da kobles Discord-kontoen din til den verten. Knappen virker i 10 minutter.
 link-button = Logg inn i { $platform }
 link-not-configured = Kobling gjennom { $platform } er ikke satt opp på denne serveren: be en administrator koble deg med /admin link.
+
+## Tider i nettstedets tidssone
+
+time-skipped = `{ $text }` finnes ikke i { $zone }: klokkene hopper over den timen
+time-ambiguous = `{ $text }` skjer to ganger i { $zone }: skriv { $earlier } eller { $later }
+
+## /admin oppsett, status og tidssone
+
+admin-timezone = Tidssone: { $zone }. Tider skrevet i chat uten tidsforskyvning leses i den.
+admin-timezone-unknown = `{ $zone }` er ikke en IANA-tidssone, som Europe/Oslo eller UTC
+admin-set-up = Nettstedet er satt opp: netthandel er på.
+status-none = ingen
+admin-status-heading = Innstillinger
+admin-status =
+    Netthandel: { $ecommerce }; betal-per-bruk-opplæring: { $pay_per_use }; gebyrbasert opplæring: { $fee_based }
+    Land: { $country }; valuta: { $currency }; tidssone: { $timezone }
+    Priser: { $person } { $currency } per personminutt, { $teleconference } { $currency } per telekonferanseminutt
+    Over budsjett: { $over_budget }
+    Betalingsmåter som tilbys i { $country }: { $methods }
+    Standarddivisjon: { $division }
+    Divisjoner: { $divisions }
+    Koblede verter: { $hosts }
+setup-title = Sett opp nettstedet
+setup-currency-country = Valuta og land (f.eks. NOK NO)
+setup-person-minute = Pris per personminutt
+setup-teleconference-minute = Pris per telekonferanseminutt
+setup-features = Funksjoner (pay-per-use, fee-based)
+setup-division = Standarddivisjon (id og navn)
+setup-division-example = opplaering Opplæring
+setup-not-currency-country = `{ $text }` er ikke en valuta og et land, som NOK NO
+setup-not-division = `{ $text }` er ikke en divisjons id og navn, som opplaering Opplæring

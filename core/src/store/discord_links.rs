@@ -20,6 +20,9 @@ pub trait DiscordLinkStore {
 
     async fn linked_host(&self, discord_user_id: u64) -> Result<Option<Email>, StoreError>;
 
+    /// How many hosts at least one member acts as.
+    async fn linked_hosts(&self) -> Result<u64, StoreError>;
+
     /// Remembers the language `discord_user_id`'s client uses, for the messages sent to them
     /// later; nothing happens for a user who is not linked.
     async fn remember_lang(&self, discord_user_id: u64, lang: Lang) -> Result<(), StoreError>;

@@ -8,7 +8,8 @@ use crate::email::Email;
 use crate::money::Country;
 use crate::payments::method::Method;
 use crate::pricing::Prices;
-use crate::site::{Division, DivisionId, Host, OverBudgetPolicy, SiteSettings};
+use crate::site::{Division, DivisionId, Host, OverBudgetPolicy, Setup, SiteSettings};
+use crate::time::Tz;
 
 /// Who changed the prices: the operator's configuration or an administrator in chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +40,12 @@ pub trait SiteStore {
     /// Makes the site match the operator's configuration when that configuration changed since
     /// it was last applied; changes an administrator made since then are kept otherwise.
     /// Returns whether anything was written.
-    async fn apply_config(&self, country: Country, prices: &Prices) -> Result<bool, StoreError>;
+    async fn apply_config(
+        &self,
+        country: Country,
+        timezone: Tz,
+        prices: &Prices,
+    ) -> Result<bool, StoreError>;
 
     async fn site_settings(&self) -> Result<SiteSettings, StoreError>;
     async fn set_switches(&self, switches: Switches) -> Result<(), StoreError>;
@@ -49,6 +55,9 @@ pub trait SiteStore {
     /// The administrator's choice of payment methods; `None` goes back to every configured one.
     async fn set_payment_methods(&self, methods: Option<&[Method]>) -> Result<(), StoreError>;
     async fn set_over_budget(&self, policy: OverBudgetPolicy) -> Result<(), StoreError>;
+    async fn set_timezone(&self, timezone: Tz) -> Result<(), StoreError>;
+    /// Applies all of `setup` or, failing, none of it. The prices are in force from `now`.
+    async fn set_up(&self, setup: &Setup, now: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Records a new version of the price list, in force from `from`. Returns its version.
     async fn set_prices(

@@ -47,7 +47,10 @@ impl App {
     async fn serve(listener: tokio::net::TcpListener, db: &Db, config: Config) -> App {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let store = store::open_with(&db.url, config.database_deadline()).await.unwrap();
-        store.apply_config(config.site.country, &config.prices()).await.unwrap();
+        store
+            .apply_config(config.site.country, config.site.timezone, &config.prices())
+            .await
+            .unwrap();
         let (state, workers) = AppState::new(Arc::new(store.clone()), Arc::new(config));
         workers.spawn();
         tokio::spawn(tollbooth_webhook::serve(listener, state.clone(), std::future::pending()));

@@ -40,6 +40,13 @@ impl DiscordLinkStore for SqlStore {
         row.map(|r| parsed::<Email>(&r, "host_email")).transpose()
     }
 
+    async fn linked_hosts(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT host_email) FROM discord_links")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     async fn remember_lang(&self, discord_user_id: u64, lang: Lang) -> Result<(), StoreError> {
         // Read first: this runs on every command, and an UPDATE would take SQLite's one write
         // lock each time even when nothing changes.

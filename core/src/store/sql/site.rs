@@ -11,8 +11,9 @@ use crate::email::Email;
 use crate::money::{Country, Currency};
 use crate::payments::method::{self, Method};
 use crate::pricing::Prices;
-use crate::site::{Division, DivisionId, Host, OverBudgetPolicy, SiteSettings};
+use crate::site::{Division, DivisionId, Host, OverBudgetPolicy, Setup, SiteSettings};
 use crate::store::{PriceSource, SiteStore, StoreError, Switches};
+use crate::time::Tz;
 
 /// A price list from a row's `currency`, `person_minute` and `teleconference_minute`.
 pub(super) fn prices(row: &AnyRow) -> Result<Prices, StoreError> {
@@ -53,49 +54,74 @@ fn settings_updated(done: AnyQueryResult) -> Result<(), StoreError> {
 
 #[async_trait]
 impl SiteStore for SqlStore {
-    async fn apply_config(&self, country: Country, wanted: &Prices) -> Result<bool, StoreError> {
+    async fn apply_config(
+        &self,
+        country: Country,
+        timezone: Tz,
+        wanted: &Prices,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         let applied = sqlx::query(
-            "SELECT country, currency, person_minute, teleconference_minute
+            "SELECT country, timezone, currency, person_minute, teleconference_minute
              FROM applied_config WHERE id = 1",
         )
         .fetch_optional(&mut *tx)
         .await?;
-        let (country_changed, prices_changed) = match &applied {
-            None => (true, true),
-            Some(row) => (parsed::<Country>(row, "country")? != country, prices(row)? != *wanted),
+        let (country_changed, timezone_changed, prices_changed) = match &applied {
+            None => (true, true, true),
+            Some(row) => (
+                parsed::<Country>(row, "country")? != country,
+                parsed::<Tz>(row, "timezone")? != timezone,
+                prices(row)? != *wanted,
+            ),
         };
-        if !country_changed && !prices_changed {
+        if !country_changed && !timezone_changed && !prices_changed {
             return Ok(false);
         }
         let now = millis(Utc::now());
+        // A fresh site starts off; on one that exists, only what the configuration changed is
+        // written over an administrator's choice.
+        sqlx::query(
+            "INSERT INTO site_settings (id, ecommerce_enabled, pay_per_use_enabled,
+                 fee_based_enabled, country, timezone, updated_at)
+             VALUES (1, $1, $1, $1, $2, $3, $4)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(false)
+        .bind(country.code())
+        .bind(timezone.name())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         if country_changed {
-            sqlx::query(
-                "INSERT INTO site_settings (id, ecommerce_enabled, pay_per_use_enabled,
-                     fee_based_enabled, country, updated_at)
-                 VALUES (1, $1, $1, $1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET country = excluded.country,
-                     updated_at = excluded.updated_at",
-            )
-            .bind(false)
-            .bind(country.code())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("UPDATE site_settings SET country = $1, updated_at = $2 WHERE id = 1")
+                .bind(country.code())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if timezone_changed {
+            sqlx::query("UPDATE site_settings SET timezone = $1, updated_at = $2 WHERE id = 1")
+                .bind(timezone.name())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
         }
         if prices_changed {
             insert_prices(&mut tx, wanted, now, PriceSource::Config).await?;
         }
         sqlx::query(
-            "INSERT INTO applied_config (id, country, currency, person_minute,
+            "INSERT INTO applied_config (id, country, timezone, currency, person_minute,
                  teleconference_minute, applied_at)
-             VALUES (1, $1, $2, $3, $4, $5)
+             VALUES (1, $1, $2, $3, $4, $5, $6)
              ON CONFLICT (id) DO UPDATE SET country = excluded.country,
-                 currency = excluded.currency, person_minute = excluded.person_minute,
+                 timezone = excluded.timezone, currency = excluded.currency,
+                 person_minute = excluded.person_minute,
                  teleconference_minute = excluded.teleconference_minute,
                  applied_at = excluded.applied_at",
         )
         .bind(country.code())
+        .bind(timezone.name())
         .bind(wanted.currency.code())
         .bind(wanted.person_minute.to_string())
         .bind(wanted.teleconference_minute.to_string())
@@ -109,7 +135,7 @@ impl SiteStore for SqlStore {
     async fn site_settings(&self) -> Result<SiteSettings, StoreError> {
         let row = sqlx::query(
             "SELECT ecommerce_enabled, pay_per_use_enabled, fee_based_enabled, country,
-                 payment_methods, over_budget, default_division
+                 payment_methods, over_budget, default_division, timezone
              FROM site_settings WHERE id = 1",
         )
         .fetch_optional(&self.pool)
@@ -134,6 +160,7 @@ impl SiteStore for SqlStore {
                     d.parse().map_err(|e| StoreError::corrupt("site_settings.default_division", e))
                 })
                 .transpose()?,
+            timezone: parsed(&row, "timezone")?,
         })
     }
 
@@ -196,6 +223,47 @@ impl SiteStore for SqlStore {
                 .execute(&self.writer)
                 .await?;
         settings_updated(done)
+    }
+
+    async fn set_timezone(&self, timezone: Tz) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE site_settings SET timezone = $1, updated_at = $2 WHERE id = 1")
+                .bind(timezone.name())
+                .bind(millis(Utc::now()))
+                .execute(&self.writer)
+                .await?;
+        settings_updated(done)
+    }
+
+    async fn set_up(&self, setup: &Setup, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let division = &setup.default_division;
+        sqlx::query(
+            "INSERT INTO divisions (id, name, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+        )
+        .bind(division.id.as_str())
+        .bind(division.name.as_str())
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query(
+            "UPDATE site_settings SET ecommerce_enabled = $1, pay_per_use_enabled = $2,
+                 fee_based_enabled = $3, country = $4, default_division = $5, updated_at = $6
+             WHERE id = 1",
+        )
+        .bind(true)
+        .bind(setup.features.pay_per_use)
+        .bind(setup.features.fee_based)
+        .bind(setup.country.code())
+        .bind(division.id.as_str())
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?;
+        settings_updated(done)?;
+        insert_prices(&mut tx, &setup.prices, millis(now), PriceSource::Admin).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn set_prices(
