@@ -324,7 +324,8 @@ async fn cancelling_a_session_refunds_every_paid_registration_once(db: Db) {
     assert_eq!(refused.status(), 409);
     // ...and Cy, paying on the card page after the cancellation, is refunded, never registered.
     let back = on_payflow_page(&cy_checkout, "approve").await;
-    text(&back).await;
+    let returned = text(&back).await;
+    assert!(returned.contains("could not be honoured: the session was cancelled"), "{returned}");
     eventually("Cy told", || !dms(&w.discord, CY).is_empty()).await;
     assert!(content(&dms(&w.discord, CY)[0]).contains("the session was cancelled"));
     eventually("three credits", || w.payflow.credits() == 3).await;
@@ -531,7 +532,9 @@ async fn a_payment_made_after_the_deadline_is_refunded_and_the_attendee_told(db:
     tokio::time::sleep(closed + Duration::from_millis(500)).await;
     let back =
         location(&browser().post(&checkout).form(&[("decision", "approve")]).send().await.unwrap());
-    assert!(text(&back).await.contains("Payment received"));
+    let returned = text(&back).await;
+    assert!(returned.contains("registration for the session has closed"), "{returned}");
+    assert!(returned.contains("It is being refunded in full"), "{returned}");
 
     eventually("Ada is told", || !dms(&w.discord, ADA).is_empty()).await;
     let told = content(&dms(&w.discord, ADA)[0]);

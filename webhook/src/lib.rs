@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/quarantine", get(quarantine::list))
         .route("/api/v1/reconciliation", get(reconciliation::list))
         .route("/receipts/{token}", get(receipts::show))
+        .route("/", get(pages::home))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::render))

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::fee_based::registration::{Fee, Registration, RegistrationId, ScheduledSession};
-use crate::payments::order::Order;
+use crate::payments::order::{Order, OrderId};
 use crate::platform::PlatformKind;
 
 /// What `/register` found or made.
@@ -70,6 +70,12 @@ pub trait RegistrationStore {
     ) -> Result<Registered, StoreError>;
 
     async fn registration(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError>;
+
+    /// The registration an order pays for.
+    async fn registration_of_order(
+        &self,
+        order: &OrderId,
+    ) -> Result<Option<Registration>, StoreError>;
 
     /// An attendee's registrations, newest first, with their sessions.
     async fn registrations_of(

@@ -485,6 +485,13 @@ impl RegistrationStore for SqlStore {
         load_registration(&self.pool, id).await
     }
 
+    async fn registration_of_order(
+        &self,
+        order: &OrderId,
+    ) -> Result<Option<Registration>, StoreError> {
+        registration_by_order(&mut *self.pool.acquire().await?, order).await
+    }
+
     async fn registrations_of(
         &self,
         discord_user_id: u64,
