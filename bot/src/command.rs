@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use serenity::all::{CommandData, CommandDataOption, CommandDataOptionValue};
+use serenity::all::{
+    ActionRowComponent, CommandData, CommandDataOption, CommandDataOptionValue, ModalInteraction,
+};
 use tollbooth_core::manifest::{self, CommandOption, OptionKind};
 use tollbooth_core::messages::Args as TextArgs;
 
@@ -162,6 +164,22 @@ impl Args {
             _ => Err(missing(name)),
         }
     }
+}
+
+/// What the member typed into the field `name` of a submitted form, trimmed; empty when absent.
+pub fn typed(modal: &ModalInteraction, name: &str) -> String {
+    modal
+        .data
+        .components
+        .iter()
+        .flat_map(|row| &row.components)
+        .find_map(|c| match c {
+            ActionRowComponent::InputText(t) if t.custom_id == name => t.value.clone(),
+            _ => None,
+        })
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 fn missing(name: &str) -> BadOption {

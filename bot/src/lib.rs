@@ -20,7 +20,8 @@ pub mod session;
 use std::sync::Arc;
 
 use serenity::all::{
-    CommandInteraction, CreateInteractionResponse, Interaction, Member, Permissions,
+    CommandInteraction, CreateAutocompleteResponse, CreateInteractionResponse, Interaction, Member,
+    Permissions,
 };
 use tollbooth_core::manifest::{self, Manifest};
 use tollbooth_core::payments::method::Method;
@@ -125,9 +126,20 @@ impl Bot {
             }
             Interaction::Modal(modal) => {
                 let caller = Caller::new(modal.user.id.get(), &modal.locale, modal.member.as_ref());
-                quote::on_form(self, caller, &modal).await
+                if attendee::is_form(&modal.data.custom_id) {
+                    attendee::on_form(self, caller, &modal)
+                } else {
+                    quote::on_form(self, caller, &modal).await
+                }
             }
-            // Autocomplete is not used by any command; anything newer is not understood.
+            // Only `/register` suggests values (its `session` option).
+            Interaction::Autocomplete(command) if command.data.name == "register" => {
+                attendee::suggest(self, &command).await
+            }
+            Interaction::Autocomplete(_) => Reply::now(CreateInteractionResponse::Autocomplete(
+                CreateAutocompleteResponse::new(),
+            )),
+            // Anything newer is not understood.
             _ => Reply::now(
                 Message::private(Lang::default().text("interaction-unsupported")).respond(),
             ),
@@ -159,7 +171,7 @@ impl Bot {
             "admin" => Reply::now(admin::run(self, caller, &args).await.respond()),
             "session" => session::run(self, caller, &args),
             "report" => report::run(self, caller, &args),
-            "register" => attendee::register(self, caller, &args),
+            "register" => attendee::register(self, caller, &args).await,
             "registrations" => attendee::registrations(self, caller),
             _ => unknown(),
         }

@@ -4,8 +4,8 @@
 
 use chrono::{Duration, Utc};
 use serenity::all::{
-    ActionRowComponent, ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton,
-    CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
+    ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInputText,
+    CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::money::Money;
@@ -15,7 +15,7 @@ use tollbooth_core::pricing::{Estimate, SessionPlan};
 use tollbooth_core::site::OverBudgetPolicy;
 use tollbooth_core::store::StoreError;
 
-use crate::command::{Args, BadOption};
+use crate::command::{Args, BadOption, typed};
 use crate::lang::Lang;
 use crate::reply::{Message, Reply};
 use crate::{Bot, Caller, store_failed};
@@ -213,18 +213,9 @@ pub async fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Rep
         return Reply::now(Message::private(text).respond());
     }
     let field = |name: &str| -> Result<i128, BadOption> {
-        let text = modal
-            .data
-            .components
-            .iter()
-            .flat_map(|row| &row.components)
-            .find_map(|c| match c {
-                ActionRowComponent::InputText(t) if t.custom_id == name => t.value.clone(),
-                _ => None,
-            })
-            .unwrap_or_default();
-        text.trim().parse().map_err(|_| {
-            let args = TextArgs::new().str("text", text.trim());
+        let text = typed(modal, name);
+        text.parse().map_err(|_| {
+            let args = TextArgs::new().str("text", &text);
             BadOption::invalid(name, caller.lang.text_with("not-a-whole-number", &args))
         })
     };

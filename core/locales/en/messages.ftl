@@ -131,3 +131,7 @@ report-flagged = Differing from the platform's report (billed / platform record 
 ## Receipts before the capture, and registering through a form (issue 16)
 
 receipt-reference-pending = pending
+register-form-title = Register
+register-form-first-name = First name
+register-form-last-name = Last name
+register-form-email = E-mail
