@@ -75,7 +75,11 @@ async fn form(
         Ok(session) => session,
         Err(message) => return message.respond(),
     };
-    let labels = ["register-form-first-name", "register-form-last-name", "register-form-email"];
+    let labels = [
+        lang.text("register-form-first-name"),
+        lang.text("register-form-last-name"),
+        lang.text("register-form-email"),
+    ];
     let lengths = [(1, 100), (1, 100), (3, 254)];
     let rows = FIELDS
         .iter()
@@ -83,7 +87,7 @@ async fn form(
         .zip(lengths)
         .zip(given)
         .map(|(((field, label), (min, max)), value)| {
-            let input = CreateInputText::new(InputTextStyle::Short, lang.text(label), *field)
+            let input = CreateInputText::new(InputTextStyle::Short, label, *field)
                 .min_length(min)
                 .max_length(max);
             CreateActionRow::InputText(match value {

@@ -131,7 +131,7 @@ report-flagged = Avvik fra plattformens rapport (fakturert / plattformens oversi
 ## Receipts before the capture, and registering through a form (issue 16)
 
 receipt-reference-pending = venter
-register-form-title = Meld deg på
+register-form-title = Registrer deg
 register-form-first-name = Fornavn
 register-form-last-name = Etternavn
 register-form-email = E-post
