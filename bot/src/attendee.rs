@@ -1,9 +1,14 @@
 //! `/register session first_name last_name email` and `/registrations`: an attendee's
 //! registrations for sessions with a fee. Everything is ephemeral: an attendee never sees
-//! another attendee's data or pay link.
+//! another attendee's data or pay link. Without the names, `/register` opens a form that asks
+//! for them; its submission registers the same way. The `session` option suggests the
+//! sessions open for registration as the attendee types.
 
 use chrono::{Duration, Utc};
-use serenity::all::CreateButton;
+use serenity::all::{
+    CommandInteraction, CreateActionRow, CreateAutocompleteResponse, CreateButton, CreateInputText,
+    CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
+};
 use tollbooth_core::fee_based::registration::{
     self, Registration, RegistrationState, ScheduledSession,
 };
@@ -13,17 +18,126 @@ use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::{Registered, StoreError};
 use tollbooth_core::time;
 
-use crate::command::{Args, BadOption};
+use crate::command::{Args, BadOption, form_field};
 use crate::lang::Lang;
 use crate::reply::{Message, Reply};
 use crate::{Bot, Caller, store_failed};
 
-pub fn register(bot: &Bot, caller: Caller, args: &Args) -> Reply {
-    let (bot, args) = (bot.clone(), args.clone());
+/// The form's custom id: `register:form:zoom/85746065432`, naming the session it registers for.
+const FORM: &str = "register:form:";
+/// The attendee's fields, in the form as in the command's options.
+const FIELDS: [&str; 3] = ["first_name", "last_name", "email"];
+/// Discord shows at most 25 suggestions, each named in at most 100 characters.
+const SUGGESTIONS: u32 = 25;
+const SUGGESTION_CHARS: usize = 100;
+
+/// What registering needs, from the command's options or from its form.
+struct Given {
+    session: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+}
+
+pub async fn register(bot: &Bot, caller: Caller, args: &Args) -> Reply {
+    let named = match args.str("session") {
+        Ok(named) => named,
+        Err(b) => return Reply::now(bad(caller.lang, b).respond()),
+    };
+    let [first_name, last_name, email] = FIELDS.map(|f| args.opt_str(f));
+    match (first_name, last_name, email) {
+        (Some(first_name), Some(last_name), Some(email)) => complete(
+            bot,
+            caller,
+            Given {
+                session: named.to_owned(),
+                first_name: first_name.to_owned(),
+                last_name: last_name.to_owned(),
+                email: email.to_owned(),
+            },
+        ),
+        given => Reply::now(form(bot, caller.lang, named, [given.0, given.1, given.2]).await),
+    }
+}
+
+/// The form asking for the attendee's names, filled in with what they gave; for a session
+/// found first, so that a wrong one is said before anything is typed.
+async fn form(
+    bot: &Bot,
+    lang: Lang,
+    named: &str,
+    given: [Option<&str>; 3],
+) -> CreateInteractionResponse {
+    let session = match registration_on(bot, lang).await {
+        Ok(()) => find(bot, lang, named).await,
+        Err(message) => Err(message),
+    };
+    let session = match session {
+        Ok(session) => session,
+        Err(message) => return message.respond(),
+    };
+    let labels = [
+        lang.text("register-form-first-name"),
+        lang.text("register-form-last-name"),
+        lang.text("register-form-email"),
+    ];
+    let lengths = [(1, 100), (1, 100), (3, 254)];
+    let rows = FIELDS
+        .iter()
+        .zip(labels)
+        .zip(lengths)
+        .zip(given)
+        .map(|(((field, label), (min, max)), value)| {
+            let input = CreateInputText::new(InputTextStyle::Short, label, *field)
+                .min_length(min)
+                .max_length(max);
+            CreateActionRow::InputText(match value {
+                Some(value) => input.value(value),
+                None => input,
+            })
+        })
+        .collect();
+    let title = lang.text("register-form-title");
+    CreateInteractionResponse::Modal(
+        CreateModal::new(format!("{FORM}{}", session.key()), title).components(rows),
+    )
+}
+
+/// Whether a submitted form is the registration form.
+pub fn is_form(custom_id: &str) -> bool {
+    custom_id.starts_with(FORM)
+}
+
+/// The submitted form: registers as `/register` with the names does.
+pub fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Reply {
+    let session = modal.data.custom_id.strip_prefix(FORM).unwrap_or_default().to_owned();
+    let [first_name, last_name, email] = FIELDS.map(|f| form_field(modal, f));
+    complete(bot, caller, Given { session, first_name, last_name, email })
+}
+
+/// The sessions open for registration whose title or id contains what the attendee typed,
+/// from one query: Discord waits 3 seconds for them.
+pub async fn suggest(bot: &Bot, command: &CommandInteraction) -> Reply {
+    let typed = command.data.autocomplete().map(|o| o.value.to_owned()).unwrap_or_default();
+    let found = bot.store.open_for_registration(&typed, Utc::now(), SUGGESTIONS).await;
+    let sessions = found.unwrap_or_else(|error| {
+        tracing::warn!(%error, "no suggestions: the store failed");
+        Vec::new()
+    });
+    let choices = sessions.iter().fold(CreateAutocompleteResponse::new(), |choices, s| {
+        let name = format!("{} ({} UTC)", s.title, s.starts_at.format("%Y-%m-%d %H:%M"));
+        let name: String = name.chars().take(SUGGESTION_CHARS).collect();
+        choices.add_string_choice(name, s.key())
+    });
+    Reply::now(CreateInteractionResponse::Autocomplete(choices))
+}
+
+fn complete(bot: &Bot, caller: Caller, given: Given) -> Reply {
+    let bot = bot.clone();
     Reply::Later {
         ephemeral: true,
         work: Box::pin(async move {
-            run_register(&bot, caller, &args).await.unwrap_or_else(|message| message)
+            run_register(&bot, caller, &given).await.unwrap_or_else(|message| message)
         }),
     }
 }
@@ -72,20 +186,20 @@ fn email_taken(lang: Lang, session: &ScheduledSession, email: &str) -> Message {
     Message::private(lang.text_with("email-taken", &args))
 }
 
-async fn run_register(bot: &Bot, caller: Caller, args: &Args) -> Result<Message, Message> {
-    let lang = caller.lang;
+async fn registration_on(bot: &Bot, lang: Lang) -> Result<(), Message> {
     let site = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?;
     if !(site.ecommerce_enabled && site.fee_based_enabled) {
         return Err(Message::private(lang.text("registration-off")));
     }
-    let named = args.str("session").map_err(|b| bad(lang, b))?;
-    let attendee = registration::attendee(
-        args.str("first_name").map_err(|b| bad(lang, b))?,
-        args.str("last_name").map_err(|b| bad(lang, b))?,
-        args.str("email").map_err(|b| bad(lang, b))?,
-    )
-    .map_err(|why| bad(lang, BadOption::invalid("email", why.said(lang))))?;
-    let session = find(bot, lang, named).await?;
+    Ok(())
+}
+
+async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Message, Message> {
+    let lang = caller.lang;
+    registration_on(bot, lang).await?;
+    let attendee = registration::attendee(&given.first_name, &given.last_name, &given.email)
+        .map_err(|why| bad(lang, BadOption::invalid("email", why.said(lang))))?;
+    let session = find(bot, lang, &given.session).await?;
     let taken = bot
         .store
         .seats_taken(session.platform, &session.meeting_id)

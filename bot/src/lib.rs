@@ -21,7 +21,8 @@ pub mod session;
 use std::sync::Arc;
 
 use serenity::all::{
-    CommandInteraction, CreateInteractionResponse, Interaction, Member, Permissions,
+    CommandInteraction, CreateAutocompleteResponse, CreateInteractionResponse, Interaction, Member,
+    Permissions,
 };
 use tollbooth_core::linking::Linking;
 use tollbooth_core::manifest::{self, Manifest};
@@ -135,10 +136,18 @@ impl Bot {
                 let caller = Caller::new(modal.user.id.get(), &modal.locale, modal.member.as_ref());
                 match modal.data.custom_id.as_str() {
                     admin::SETUP_FORM => admin::on_form(self, caller, &modal).await,
+                    id if attendee::is_form(id) => attendee::on_form(self, caller, &modal),
                     _ => quote::on_form(self, caller, &modal).await,
                 }
             }
-            // Autocomplete is not used by any command; anything newer is not understood.
+            // Only `/register` suggests values (its `session` option).
+            Interaction::Autocomplete(command) if command.data.name == "register" => {
+                attendee::suggest(self, &command).await
+            }
+            Interaction::Autocomplete(_) => Reply::now(CreateInteractionResponse::Autocomplete(
+                CreateAutocompleteResponse::new(),
+            )),
+            // Anything newer is not understood.
             _ => Reply::now(
                 Message::private(Lang::default().text("interaction-unsupported")).respond(),
             ),
@@ -170,7 +179,7 @@ impl Bot {
             "admin" => Reply::now(admin::run(self, caller, &args).await),
             "session" => session::run(self, caller, &args),
             "report" => report::run(self, caller, &args),
-            "register" => attendee::register(self, caller, &args),
+            "register" => attendee::register(self, caller, &args).await,
             "registrations" => attendee::registrations(self, caller),
             "link" => Reply::now(link::run(self, caller, &args).respond()),
             _ => unknown(),

@@ -111,6 +111,9 @@ pub struct CommandOption {
     pub max_length: Option<u16>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<Choice>,
+    /// Discord asks the bot for choices while the member types (autocomplete interactions).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub autocomplete: bool,
     /// The options of a subcommand.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<CommandOption>,

@@ -56,6 +56,15 @@ async fn interactions_over_the_gateway_are_answered_through_rest(db: Db) {
     let text = answer["data"]["content"].as_str().unwrap();
     assert!(text.contains("Estimated session cost"), "{text}");
     assert!(text.contains("Person-minutes: 120 × 0.12 USD = 14.40 USD"), "{text}");
+
+    // Suggestions for `/register session` take the same way, as an autocomplete result.
+    let focused = json!([{"name": "session", "type": 3, "value": "rust", "focused": true}]);
+    let data = json!({"id": "55", "name": "register", "type": 1, "options": focused});
+    let suggest = chat::interaction(HOST_USER, "gw-suggest", 4, data, "en-US", MEMBER);
+    discord.dispatch_interaction(&suggest).await;
+    let answered = discord.wait_for(Method::POST, "/api/v10/interactions/1100/gw-suggest/callback");
+    let answer = answered.await.body.unwrap();
+    assert_eq!((answer["type"].clone(), answer["data"]["choices"].clone()), (json!(8), json!([])));
     let identified = discord.state().identified.clone();
     assert_eq!(identified.len(), 1, "one shard: {identified:?}");
     assert_eq!(identified[0]["intents"], 0, "slash commands need no intents");

@@ -20,7 +20,7 @@ use tollbooth_core::payments::payment::State;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::{DiscordLinkStore, PaymentStore, RegistrationStore, Switches};
 
-use chat::{ADMIN, MEMBER, ask, command, dms, interaction, link, options, sub};
+use chat::{ADMIN, MEMBER, ask, command, dms, interaction, link, options, respond, sub};
 use common::Db;
 use common::app::browser;
 use pay::{choose, location, on_payflow_page, text};
@@ -39,6 +39,8 @@ on_both_backends!(
     a_fee_that_cannot_change_is_refused_before_the_platform_is_asked,
     a_deadline_must_be_ahead_and_within_the_session,
     a_payment_made_after_the_deadline_is_refunded_and_the_attendee_told,
+    an_attendee_without_names_registers_through_the_form,
+    the_session_option_suggests_open_fee_based_sessions_only,
 );
 
 const ADA: u64 = 5001;
@@ -324,7 +326,8 @@ async fn cancelling_a_session_refunds_every_paid_registration_once(db: Db) {
     assert_eq!(refused.status(), 409);
     // ...and Cy, paying on the card page after the cancellation, is refunded, never registered.
     let back = on_payflow_page(&cy_checkout, "approve").await;
-    text(&back).await;
+    let returned = text(&back).await;
+    assert!(returned.contains("could not be honoured: the session was cancelled"), "{returned}");
     eventually("Cy told", || !dms(&w.discord, CY).is_empty()).await;
     assert!(content(&dms(&w.discord, CY)[0]).contains("the session was cancelled"));
     eventually("three credits", || w.payflow.credits() == 3).await;
@@ -531,7 +534,9 @@ async fn a_payment_made_after_the_deadline_is_refunded_and_the_attendee_told(db:
     tokio::time::sleep(closed + Duration::from_millis(500)).await;
     let back =
         location(&browser().post(&checkout).form(&[("decision", "approve")]).send().await.unwrap());
-    assert!(text(&back).await.contains("Payment received"));
+    let returned = text(&back).await;
+    assert!(returned.contains("registration for the session has closed"), "{returned}");
+    assert!(returned.contains("It is being refunded in full"), "{returned}");
 
     eventually("Ada is told", || !dms(&w.discord, ADA).is_empty()).await;
     let told = content(&dms(&w.discord, ADA)[0]);
@@ -542,4 +547,92 @@ async fn a_payment_made_after_the_deadline_is_refunded_and_the_attendee_told(db:
     assert!(w.zoom.registrants(&meeting).is_empty(), "nobody was added");
     // The pay link now says registration is closed, and takes no payment.
     assert!(text(&pay_link).await.contains("closed"));
+}
+
+/// `/register` naming only the session (and, here, a first name) opens a form asking for the
+/// names, filled in with what was given; submitting it registers as the command would.
+async fn an_attendee_without_names_registers_through_the_form(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", None).await;
+    let opts = options(&[("session", json!(meeting)), ("first_name", json!("Ada"))]);
+    let form = respond(&w.app.base, &command(ADA, "register-form", "register", opts, MEMBER)).await;
+    assert_eq!(form["type"], 9, "a modal: {form}");
+    let custom_id = form["data"]["custom_id"].as_str().unwrap().to_owned();
+    assert_eq!(custom_id, format!("register:form:zoom/{meeting}"));
+    let fields: Vec<&Value> = form["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["components"][0])
+        .collect();
+    let ids: Vec<&str> = fields.iter().map(|f| f["custom_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["first_name", "last_name", "email"]);
+    assert_eq!(fields[0]["value"], "Ada", "what was given is filled in");
+
+    let row = |id: &str, value: &str| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]});
+    let submitted = json!({"custom_id": custom_id, "components": [
+        row("first_name", "Ada"), row("last_name", "Lovelace"), row("email", " ada@example.com ")]});
+    let answer = w.ask(interaction(ADA, "register-submit", 5, submitted, "en-US", MEMBER)).await;
+    assert!(content(&answer).contains("Pay the fee of 25.00 USD"), "{answer}");
+    assert_eq!(answer["flags"].as_u64().unwrap_or(0) & 64, 64, "ephemeral: {answer}");
+    assert!(link(&answer).is_some_and(|l| l.contains("/pay/")), "{answer}");
+    let (registration, _) = w.app.store.registrations_of(ADA).await.unwrap().remove(0);
+    let who = &registration.attendee;
+    assert_eq!(
+        (who.first_name.as_str(), who.last_name.as_str(), who.email.as_str()),
+        ("Ada", "Lovelace", "ada@example.com")
+    );
+    assert_eq!(registration.state, RegistrationState::AwaitingPayment);
+}
+
+/// What the attendee types into `session` is matched against the titles and ids of the
+/// sessions open for registration: a cancelled one, one without a fee and one past its
+/// deadline are never suggested.
+async fn the_session_option_suggests_open_fee_based_sessions_only(db: Db) {
+    let w = world(&db).await;
+    let open = w.schedule("zoom", "25.00", None).await;
+    let fee = Fee {
+        amount: Money::parse_exact("25.00", "USD".parse().unwrap()).unwrap(),
+        capacity: None,
+        deadline: None,
+    };
+    let starts_at = Utc::now() + chrono::Duration::days(7);
+    let other = |id: &str, fee: Option<Fee>| ScheduledSession {
+        platform: PlatformKind::Zoom,
+        meeting_id: id.into(),
+        title: format!("Rust {id}"),
+        host_email: HOST.into(),
+        starts_at,
+        minutes: 60,
+        join_url: format!("https://zoom.us/j/{id}"),
+        start_url: format!("https://zoom.us/s/{id}"),
+        fee,
+        cancelled_at: None,
+    };
+    let cancelled = ScheduledSession {
+        cancelled_at: Some(Utc::now()),
+        ..other("cancelled", Some(fee.clone()))
+    };
+    let past = Fee { deadline: Some(Utc::now() - chrono::Duration::hours(1)), ..fee.clone() };
+    for session in [cancelled, other("feeless", None), other("closed", Some(past))] {
+        w.app.store.save_scheduled(&session).await.unwrap();
+    }
+    let suggested = |typed: &str| {
+        let focused = json!([{"name": "session", "type": 3, "value": typed, "focused": true}]);
+        let data = json!({"id": "55", "name": "register", "type": 1, "options": focused});
+        let asked = interaction(ADA, "suggest", 4, data, "en-US", MEMBER);
+        let base = w.app.base.clone();
+        async move { respond(&base, &asked).await }
+    };
+    let answer = suggested("RUST").await;
+    assert_eq!(answer["type"], 8, "suggestions: {answer}");
+    let choices = answer["data"]["choices"].as_array().unwrap().clone();
+    assert_eq!(choices.len(), 1, "{answer}");
+    assert_eq!(choices[0]["value"], format!("zoom/{open}"));
+    let name = choices[0]["name"].as_str().unwrap();
+    assert!(name.starts_with("Rust for payments (2030-12-01 14:00 UTC)"), "{name}");
+    let by_id = suggested(&open[..4]).await;
+    assert_eq!(by_id["data"]["choices"][0]["value"], format!("zoom/{open}"), "{by_id}");
+    let none = suggested("cobol").await;
+    assert_eq!(none["data"]["choices"], json!([]), "{none}");
 }

@@ -21,9 +21,12 @@ use tollbooth_core::payments::method::Method;
 use tollbooth_core::payments::order::Order;
 use tollbooth_core::payments::payment::State;
 use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::site::{Division, Host};
 use tollbooth_core::store::{PaymentStore, RegistrationStore, SiteStore};
 
 use chromium::{chromium, dump_dom, headless};
+use common::app;
+use common::pay::{choose, location, text};
 use common::{App, Db, TempDir};
 
 on_both_backends!(
@@ -31,6 +34,8 @@ on_both_backends!(
     a_registration_fee_and_its_closed_page_in_chromium,
     the_estimate_is_changed_on_the_pay_page_in_chromium,
     a_norwegian_payer_keeps_norwegian_through_the_sandbox_in_chromium,
+    a_payer_whose_registration_cannot_be_honoured_reads_why_and_that_it_is_refunded_in_chromium,
+    the_front_page_says_what_this_server_is,
 );
 
 fn screenshot_path(name: &str) -> PathBuf {
@@ -66,6 +71,7 @@ async fn the_pay_page_in_chromium(db: Db) {
         config.payments.methods = vec![Method::Sandbox, Method::Payflow];
     })
     .await;
+    training_host(&app).await;
     let order = app.session_order().await;
     let link = app.pay_link(&order, 1);
 
@@ -83,10 +89,14 @@ async fn the_pay_page_in_chromium(db: Db) {
             "Person-minutes</td><td class=\"num\">600</td><td class=\"num\">0.12 USD</td><td class=\"num\">72.00 USD",
             "Teleconference minutes</td><td class=\"num\">180</td><td class=\"num\">0.05 USD</td><td class=\"num\">9.00 USD",
             "Total</td><td></td><td></td><td class=\"num\">81.00 USD",
-            "id=\"change\" href=\"https://discord.com/channels/1/2/3\"",
+            "id=\"bought-title\">webex/560d7b784f5143e3be2fc3064a5c4999",
+            "id=\"bought-host\">host@example.com",
+            "id=\"bought-division\">Training",
+            "id=\"change-plan\"",
         ] {
             assert!(dom.contains(line), "{country}: no `{line}` in {dom}");
         }
+        assert!(!dom.contains("id=\"change\""), "one way to change the plan: {dom}");
         // Only sandbox and Payflow are enabled, and both are allowed everywhere.
         assert!(dom.contains("id=\"method-sandbox\""), "{country}: {dom}");
         assert!(dom.contains("id=\"method-payflow\""), "{country}: {dom}");
@@ -178,6 +188,54 @@ async fn a_registration_fee_and_its_closed_page_in_chromium(db: Db) {
         config.payments.methods = vec![Method::Sandbox, Method::Payflow];
     })
     .await;
+    training_host(&app).await;
+    let (session, order) = ada_registers(&app).await;
+    let link = app.pay_link(&order, 1);
+    let render = |link: String| {
+        let browser = browser.clone();
+        tokio::task::spawn_blocking(move || dump_dom(&browser, &link))
+    };
+
+    let dom = render(link.clone()).await.unwrap();
+    let starts = session.starts_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    for line in [
+        "Session fee",
+        "25.00 USD",
+        "id=\"method-sandbox\"",
+        "id=\"method-payflow\"",
+        "id=\"bought-title\">Rust for payments",
+        &format!("id=\"bought-starts\">{starts}"),
+        "id=\"bought-host\">host@example.com",
+        "id=\"bought-division\">Training",
+    ] {
+        assert!(dom.contains(line), "no `{line}` in {dom}");
+    }
+    assert!(!dom.contains("Estimated session cost"), "{dom}");
+
+    fee_based::service::cancel_session(
+        &app.store,
+        PlatformKind::Zoom,
+        &session.meeting_id,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let dom = render(link.clone()).await.unwrap();
+    assert!(dom.contains("Registration is closed") && dom.contains("Nothing was charged"), "{dom}");
+    assert!(!dom.contains("method-sandbox"), "no way to pay: {dom}");
+    save_screenshot(&browser, &link, &format!("registration-closed-{}.png", db.backend)).await;
+}
+
+/// The host of the sessions these tests sell, booked to the Training division.
+async fn training_host(app: &App) {
+    let division = Division { id: "training".parse().unwrap(), name: "Training".into() };
+    app.store.put_division(&division).await.unwrap();
+    let host = Host { email: "host@example.com".parse().unwrap(), division: Some(division.id) };
+    app.store.put_host(&host).await.unwrap();
+}
+
+/// A Zoom session a week ahead with a fee of 25.00, and Ada's registration for it, unpaid.
+async fn ada_registers(app: &App) -> (ScheduledSession, Order) {
     let fee = Money::parse_exact("25.00", app.state.config.site.currency).unwrap();
     let session = ScheduledSession {
         platform: PlatformKind::Zoom,
@@ -198,30 +256,60 @@ async fn a_registration_fee_and_its_closed_page_in_chromium(db: Db) {
         .register(&Registration::new(&session, 7, attendee, order.id.clone()), &order)
         .await
         .unwrap();
-    let link = app.pay_link(&order, 1);
-    let render = |link: String| {
-        let browser = browser.clone();
-        tokio::task::spawn_blocking(move || dump_dom(&browser, &link))
-    };
+    (session, order)
+}
 
-    let dom = render(link.clone()).await.unwrap();
-    for line in ["Session fee", "25.00 USD", "id=\"method-sandbox\"", "id=\"method-payflow\""] {
-        assert!(dom.contains(line), "no `{line}` in {dom}");
-    }
-    assert!(!dom.contains("Estimated session cost"), "{dom}");
-
+/// Ada opens the sandbox's checkout, the host cancels the session, and Ada approves the payment:
+/// the page she comes back to says why it cannot be honoured and that it is being refunded.
+async fn a_payer_whose_registration_cannot_be_honoured_reads_why_and_that_it_is_refunded_in_chromium(
+    db: Db,
+) {
+    let Some(browser) = chromium() else { return };
+    let app = App::configured(&db, |_| {}).await;
+    let (session, order) = ada_registers(&app).await;
+    let checkout = choose(&app.pay_link(&order, 1), "sandbox").await;
     fee_based::service::cancel_session(
         &app.store,
-        PlatformKind::Zoom,
+        session.platform,
         &session.meeting_id,
         Utc::now(),
     )
     .await
     .unwrap();
-    let dom = render(link.clone()).await.unwrap();
-    assert!(dom.contains("Registration is closed") && dom.contains("Nothing was charged"), "{dom}");
-    assert!(!dom.contains("method-sandbox"), "no way to pay: {dom}");
-    save_screenshot(&browser, &link, &format!("registration-closed-{}.png", db.backend)).await;
+    let back = location(
+        &app::browser().post(&checkout).form(&[("decision", "approve")]).send().await.unwrap(),
+    );
+    assert!(back.contains("/return"), "{back}");
+
+    let dom = tokio::task::spawn_blocking({
+        let (browser, back) = (browser.clone(), back.clone());
+        move || dump_dom(&browser, &back)
+    })
+    .await
+    .unwrap();
+    for line in [
+        "Your payment is being refunded",
+        "Your payment for Rust for payments could not be honoured: the session was cancelled.",
+        "It is being refunded in full",
+    ] {
+        assert!(dom.contains(line), "no `{line}` in {dom}");
+    }
+    assert!(!dom.contains("Payment received"), "{dom}");
+    let name = format!("registration-refunded-{}.png", db.backend);
+    save_screenshot(&browser, &back, &name).await;
+    println!(
+        "screenshot of the refunded payer's return page: {}",
+        screenshot_path(&name).display()
+    );
+}
+
+async fn the_front_page_says_what_this_server_is(db: Db) {
+    let app = App::configured(&db, |_| {}).await;
+    let page = text(&format!("{}/", app.base)).await;
+    assert!(page.contains("This server is tollbooth"), "{page}");
+    assert!(page.contains("Webex and Zoom"), "{page}");
+    let norsk = text(&format!("{}/?lang=no", app.base)).await;
+    assert!(norsk.contains("Denne serveren er tollbooth"), "{norsk}");
 }
 
 type Socket =

@@ -185,10 +185,15 @@ async fn a_paid_start_runs_and_is_billed_the_metered_minutes_once(db: Db) {
     let receipt = messages[0]["content"].as_str().unwrap();
     assert!(receipt.contains("Person-minutes: 60 × 0.12 = 7.20 USD"), "{receipt}");
     assert!(receipt.contains("Total: 7.20 USD"), "{receipt}");
-    assert!(receipt.contains(&format!("Payment reference: {}", payment.reference.unwrap())));
+    // Sent as the session is charged, before the capture: its reference is not known yet.
+    assert!(receipt.contains("Payment reference: pending"), "{receipt}");
     let url = messages[0]["components"][0]["components"][0]["url"].as_str().unwrap();
     let page = text(url).await;
     assert!(page.contains("Total: 7.20 USD"), "{page}");
+    // The page, read after the capture, names the capture (not the authorisation).
+    let capture = payment.capture_ref.clone().expect("captured");
+    assert_ne!(Some(&capture), payment.reference.as_ref(), "the capture has its own reference");
+    assert!(page.contains(&format!("Payment reference: {capture}")), "{page}");
     let mut forged = url::Url::parse(url).unwrap();
     let token = forged.path().trim_start_matches("/receipts/").to_owned();
     forged.set_path(&format!("/receipts/{}x", &token[..token.len() - 1]));
@@ -214,6 +219,7 @@ async fn a_paid_start_runs_and_is_billed_the_metered_minutes_once(db: Db) {
     assert_eq!(rows.len(), 3, "{csv}");
     assert!(rows[0].starts_with("date,host,session,person_minutes"), "{csv}");
     let reference = charge.payment_reference.unwrap();
+    assert_eq!(Some(reference.clone()), payment.capture_ref, "the capture's reference");
     assert_eq!(
         rows[1],
         format!("2026-11-25,{HOST},webex/{meeting},60,0,7.20,USD,{reference}"),

@@ -215,8 +215,11 @@ async fn a_zoom_meeting_rejoined_after_settlement_is_one_adjustment_charge(db: D
     w.zoom.end_instance(uuid, &at(50));
     w.sender.zoom(&zoom("meeting.ended", object(json!({"end_time": at(50)})))).await;
     let mut v = w.settled_as("zoom", uuid, "settled").await;
+    // The answer's parts are read one after another: wait until the payment's figures show
+    // the adjustment as well.
     for _ in 0..200 {
-        if !v["settlement"]["adjustments"].as_array().unwrap().is_empty() {
+        let adjusted = !v["settlement"]["adjustments"].as_array().unwrap().is_empty();
+        if adjusted && v["payment"]["outstanding"] == "1.20" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reconciliation", get(reconciliation::list))
         .route("/receipts/{token}", get(receipts::show))
         .route("/oauth/{platform}/callback", get(linking::callback))
+        .route("/", get(pages::home))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::render))

@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use tollbooth_core::email::Email;
+use tollbooth_core::fee_based::registration::{GivenBack, ScheduledSession};
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::pay_per_use::{self as pay_per_use, budget};
 use tollbooth_core::payments::cashier::{CashierError, CheckoutUrls};
 use tollbooth_core::payments::gateway::GatewayError;
 use tollbooth_core::payments::method::{self, Method};
-use tollbooth_core::payments::order::{Action, Order, Purchase};
+use tollbooth_core::payments::order::{Action, Binding, Order, Purchase};
 use tollbooth_core::payments::paylink::PayLinkError;
 use tollbooth_core::payments::payment::{PaymentId, State as PaymentState};
 use tollbooth_core::pricing::SessionPlan;
@@ -22,7 +23,7 @@ use tollbooth_core::site::OverBudgetPolicy;
 use tollbooth_core::store::StoreError;
 
 use crate::i18n::{Lang, Localised};
-use crate::pages::{self, PayPage};
+use crate::pages::{self, Bought, PayPage};
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize)]
@@ -63,17 +64,93 @@ pub(crate) async fn open(
     }
 }
 
+/// The scheduled session an order is for: a registration's, or the meeting a session order
+/// pays a start of.
+async fn scheduled_of(
+    state: &AppState,
+    order: &Order,
+) -> Result<Option<ScheduledSession>, ApiError> {
+    let (platform, meeting) = match &order.purchase {
+        Purchase::Registration { session, .. } => {
+            let Some((platform, meeting)) = session.split_once('/') else { return Ok(None) };
+            let Ok(platform) = platform.parse() else { return Ok(None) };
+            (platform, meeting)
+        }
+        Purchase::Session { bound: Binding::Meeting { platform, meeting_id }, .. } => {
+            (*platform, meeting_id.as_str())
+        }
+        Purchase::Session { .. } | Purchase::Balance { .. } => return Ok(None),
+    };
+    Ok(state.store.scheduled(platform, meeting).await?)
+}
+
 /// Whether the order is a registration for a session that takes no more (full, cancelled, past
 /// its deadline): a payment now could only be refunded, so none is taken.
 async fn registration_closed(state: &AppState, order: &Order) -> Result<bool, ApiError> {
-    let Purchase::Registration { session, .. } = &order.purchase else { return Ok(false) };
-    let Some((platform, meeting)) = session.split_once('/') else { return Ok(false) };
-    let Ok(platform) = platform.parse() else { return Ok(false) };
-    let Some(scheduled) = state.store.scheduled(platform, meeting).await? else {
+    if !matches!(order.purchase, Purchase::Registration { .. }) {
         return Ok(false);
-    };
-    let taken = state.store.seats_taken(platform, meeting).await?;
+    }
+    let Some(scheduled) = scheduled_of(state, order).await? else { return Ok(false) };
+    let taken = state.store.seats_taken(scheduled.platform, &scheduled.meeting_id).await?;
     Ok(scheduled.open_for(taken, Utc::now()).is_err())
+}
+
+/// What the order buys: the session, when it starts, its host and the host's division.
+async fn bought(state: &AppState, order: &Order, lang: Lang) -> Result<Bought, ApiError> {
+    let scheduled = scheduled_of(state, order).await?;
+    let host = match (&order.purchase, &scheduled) {
+        (Purchase::Registration { .. }, Some(s)) => Some(s.host_email.clone()),
+        (Purchase::Registration { .. }, None) => None,
+        (Purchase::Session { .. } | Purchase::Balance { .. }, _) => Some(order.payer.clone()),
+    };
+    let division = match host.as_deref().map(str::parse::<Email>) {
+        Some(Ok(email)) => match state.store.host(&email).await?.and_then(|h| h.division) {
+            Some(id) => state.store.division(&id).await?.map(|d| d.name),
+            None => None,
+        },
+        _ => None,
+    };
+    let title = match (&scheduled, &order.purchase) {
+        (Some(s), _) => s.title.clone(),
+        (None, Purchase::Balance { .. }) => lang.text("outstanding-balance"),
+        (None, Purchase::Registration { session, .. }) => session.clone(),
+        (None, Purchase::Session { bound: Binding::Meeting { platform, meeting_id }, .. }) => {
+            format!("{platform}/{meeting_id}")
+        }
+        (None, Purchase::Session { .. }) => lang.text("bought-next-session"),
+    };
+    let starts = scheduled.map(|s| s.starts_at.format("%Y-%m-%d %H:%M UTC").to_string());
+    Ok(Bought { title, starts, host, division })
+}
+
+/// The page for a registration's payment that is being given back, saying why.
+async fn given_back(
+    state: &AppState,
+    order: &Order,
+    payment: &PaymentId,
+    lang: Lang,
+) -> Result<Option<Response>, ApiError> {
+    let Some(registration) = state.store.registration_of_order(&order.id).await? else {
+        return Ok(None);
+    };
+    let Some(why) = registration.gives_back(payment.as_str()) else { return Ok(None) };
+    let title = match scheduled_of(state, order).await? {
+        Some(s) => s.title,
+        None => format!("{}/{}", registration.platform, registration.meeting_id),
+    };
+    let body = match why {
+        GivenBack::Refused(closed) => {
+            let why = closed.map_or_else(|| lang.text("refund-why-unknown"), |c| c.said(lang));
+            lang.text_with(
+                "refund-refused-body",
+                &TextArgs::new().str("title", &title).str("why", why),
+            )
+        }
+        GivenBack::Second => {
+            lang.text_with("refund-second-body", &TextArgs::new().str("title", &title))
+        }
+    };
+    pages::message(StatusCode::OK, lang, &lang.text("refund-title"), &body, None).map(Some)
 }
 
 /// Whether some payment of the order holds or took its money.
@@ -159,6 +236,8 @@ pub async fn show(
         StatusCode::OK,
         &PayPage {
             lang,
+            site: state.config.public_url.host_str().unwrap_or_default().to_owned(),
+            bought: bought(&state, &order, lang).await?,
             estimate,
             plan,
             label: match order.purchase {
@@ -169,7 +248,6 @@ pub async fn show(
             },
             amount: order.amount.to_string(),
             currency: order.amount.currency().code(),
-            change_url: order.change_url.clone(),
             // Only a pay-per-use estimate is the payer's to change, and only before paying.
             plan_action: matches!(order.purchase, Purchase::Session { .. })
                 .then(|| format!("{token}/plan"))
@@ -293,6 +371,12 @@ async fn back(
         }
         Err(e) => return Err(e.into()),
     };
+    // Paid, but not for anything the payer can have: the page says why, and that it is refunded.
+    if matches!(payment_state, PaymentState::Captured | PaymentState::Sale | PaymentState::Refunded)
+        && let Some(page) = given_back(&state, &order, &payment, lang).await?
+    {
+        return Ok(page);
+    }
     let (title, body, again) = match payment_state {
         PaymentState::Authorised => {
             (lang.text("authorised-title"), lang.text("authorised-body"), false)

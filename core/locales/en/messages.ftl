@@ -127,3 +127,11 @@ reconcile-summary = { $sessions ->
        *[other] { $sessions } settled sessions
     }, { $flagged } flagged
 report-flagged = Differing from the platform's report (billed / platform record / report, person/teleconference minutes):
+
+## Receipts before the capture, and registering through a form (issue 16)
+
+receipt-reference-pending = pending
+register-form-title = Register
+register-form-first-name = First name
+register-form-last-name = Last name
+register-form-email = E-mail

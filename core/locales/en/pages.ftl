@@ -10,7 +10,7 @@ plan-submit = Show the new estimate
 # A field of the change form that is not a number: "computers: `none` is not a whole number".
 plan-not-a-number = { $field }: { not-a-whole-number }
 choose-method = Choose how to pay
-authorise-note = The reserved amount is held on your card now. When the session ends you pay for the minutes actually used; anything above the reserved amount is owed before your next session.
+authorise-note = The reserved amount is held on your card now. { reservation-rule }
 # The row under an estimate with what is reserved: the estimate plus headroom.
 reserved = Reserved now (estimate plus headroom)
 no-methods = No payment method is available for this site's country. Please contact the site administrator.
@@ -29,7 +29,7 @@ settled-body = This balance has been paid already. Nothing was charged.
 over-budget-title = Over the division's budget
 over-budget-rule = This site does not allow sessions over budget; nothing was charged.
 authorised-title = Payment authorised
-authorised-body = The amount is reserved on your card. When the session ends you are charged for the minutes actually used, never more than this. You may close this page.
+authorised-body = The amount is reserved on your card. { reservation-rule } You may close this page.
 paid-title = Payment received
 paid-body = Thank you, your payment was received. You may close this page.
 declined-title = Payment declined
@@ -76,3 +76,21 @@ link-failed-title = Sign-in failed
 link-failed-body = { $platform } did not answer as expected, so nothing changed. Try /link again in a few minutes.
 link-taken-title = Already linked to another member
 link-taken-body = Another Discord member already acts as host { $email }, so nothing changed. Ask an administrator if this account is yours.
+
+## What a pay page sells, the reservation, refunds on return, and the front page (issue 16)
+
+# What the pay page and the authorised page both say about the reserved amount: true however
+# the session is settled and adjusted.
+reservation-rule = After the session you are charged for the minutes the platform recorded, not the estimate. Anything above the reserved amount is owed as well, and must be paid before your next session; a correction after the session may refund part of the charge or add to what is owed.
+bought-session = Session
+bought-next-session = Your next session (any meeting you host)
+bought-when = Starts
+bought-host = Host
+bought-division = Division
+bought-no-division = none
+refund-title = Your payment is being refunded
+refund-refused-body = Your payment for { $title } could not be honoured: { $why }. It is being refunded in full; you do not need to do anything.
+refund-second-body = You had already paid for { $title }, so this second payment is being refunded in full. Your registration stands.
+refund-why-unknown = registration was no longer possible
+home-title = tollbooth
+home-body = This server is tollbooth: it bills training sessions held on Webex and Zoom. Hosts pay for the minutes their sessions use, and attendees pay registration fees, through links the chat bot hands out. There is nothing to do on this page; open the link you were given in chat.

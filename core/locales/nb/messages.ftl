@@ -127,3 +127,11 @@ reconcile-summary = { $sessions ->
        *[other] { $sessions } oppgjorte økter
     }, { $flagged } flagget
 report-flagged = Avvik fra plattformens rapport (fakturert / plattformens oversikt / rapport, person-/telefonminutter):
+
+## Receipts before the capture, and registering through a form (issue 16)
+
+receipt-reference-pending = venter
+register-form-title = Registrer deg
+register-form-first-name = Fornavn
+register-form-last-name = Etternavn
+register-form-email = E-post

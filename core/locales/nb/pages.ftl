@@ -9,7 +9,7 @@ plan-title = Endre anslaget
 plan-submit = Vis det nye anslaget
 plan-not-a-number = { $field }: { not-a-whole-number }
 choose-method = Velg betalingsmåte
-authorise-note = Det reserverte beløpet holdes av på kortet ditt nå. Når økten er slutt, betaler du for minuttene som faktisk ble brukt; det som går over det reserverte beløpet, må betales før neste økt.
+authorise-note = Det reserverte beløpet holdes av på kortet ditt nå. { reservation-rule }
 reserved = Reserveres nå (anslag pluss margin)
 no-methods = Ingen betalingsmåte er tilgjengelig for dette nettstedets land. Kontakt nettstedsadministratoren.
 already-paid = Denne bestillingen er betalt. Takk!
@@ -27,7 +27,7 @@ settled-body = Dette utestående beløpet er allerede betalt. Ingenting er belas
 over-budget-title = Over divisjonens budsjett
 over-budget-rule = Dette nettstedet tillater ikke økter over budsjett; ingenting er belastet.
 authorised-title = Betalingen er autorisert
-authorised-body = Beløpet er reservert på kortet ditt. Når økten er slutt, belastes du for minuttene som faktisk ble brukt, aldri mer enn dette. Du kan lukke denne siden.
+authorised-body = Beløpet er reservert på kortet ditt. { reservation-rule } Du kan lukke denne siden.
 paid-title = Betalingen er mottatt
 paid-body = Takk, betalingen din er mottatt. Du kan lukke denne siden.
 declined-title = Betalingen ble avvist
@@ -74,3 +74,19 @@ link-failed-title = Innloggingen mislyktes
 link-failed-body = { $platform } svarte ikke som ventet, så ingenting ble endret. Prøv /link igjen om noen minutter.
 link-taken-title = Allerede koblet til et annet medlem
 link-taken-body = Et annet Discord-medlem opptrer allerede som vert { $email }, så ingenting ble endret. Spør en administrator hvis denne kontoen er din.
+
+## What a pay page sells, the reservation, refunds on return, and the front page (issue 16)
+
+reservation-rule = Etter økten belastes du for minuttene plattformen registrerte, ikke anslaget. Det som går over det reserverte beløpet, skyldes også og må betales før neste økt; en korrigering etter økten kan refundere deler av beløpet eller legge til det som skyldes.
+bought-session = Økt
+bought-next-session = Din neste økt (et hvilket som helst møte du er vert for)
+bought-when = Starter
+bought-host = Vert
+bought-division = Divisjon
+bought-no-division = ingen
+refund-title = Betalingen din refunderes
+refund-refused-body = Betalingen din for { $title } kunne ikke godtas: { $why }. Den refunderes i sin helhet; du trenger ikke gjøre noe.
+refund-second-body = Du hadde allerede betalt for { $title }, så denne andre betalingen refunderes i sin helhet. Registreringen din står ved lag.
+refund-why-unknown = registrering var ikke lenger mulig
+home-title = tollbooth
+home-body = Denne serveren er tollbooth: den fakturerer opplæringsøkter på Webex og Zoom. Verter betaler for minuttene øktene bruker, og deltakere betaler registreringsgebyrer, gjennom lenker chat-boten gir dem. Det er ingenting å gjøre på denne siden; åpne lenken du fikk i chatten.

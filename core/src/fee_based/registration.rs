@@ -44,6 +44,15 @@ pub struct ScheduledSession {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
+/// Why a registration's payment is refunded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GivenBack {
+    /// The seat could not be sold (`None` for a reason stored by an older version).
+    Refused(Option<Closed>),
+    /// The registration was paid already, by another payment.
+    Second,
+}
+
 /// Why a paid registration cannot have its seat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Closed {
@@ -56,9 +65,22 @@ pub enum Closed {
 }
 
 impl Closed {
+    const ALL: [Closed; 5] = [
+        Closed::NoFee,
+        Closed::Cancelled,
+        Closed::DeadlinePassed,
+        Closed::Full,
+        Closed::PlatformRefused,
+    ];
+
     /// As stored with a refused registration.
     pub fn reason(self) -> String {
         self.said(Lang::En)
+    }
+
+    /// The reason [`Closed::reason`] stored, read back so that it can be said in any language.
+    pub fn from_reason(reason: &str) -> Option<Closed> {
+        Closed::ALL.into_iter().find(|c| c.reason() == reason)
     }
 
     /// As told to the attendee.
@@ -299,6 +321,19 @@ impl Registration {
         }
     }
 
+    /// Whether `payment` of this registration is being given back, and why: what the payer
+    /// is told when the gateway sends them back.
+    pub fn gives_back(&self, payment: &str) -> Option<GivenBack> {
+        match self.payment_id.as_deref() {
+            Some(paid) if paid != payment && self.state.holds_seat() => Some(GivenBack::Second),
+            // Refused, whichever payment it is: the seat can be had with none of them.
+            Some(_) if self.state == RegistrationState::Refunded => {
+                Some(GivenBack::Refused(self.reason.as_deref().and_then(Closed::from_reason)))
+            }
+            _ => None,
+        }
+    }
+
     /// The same registration, with messages to the attendee written in `lang`.
     pub fn in_language(mut self, lang: Lang) -> Registration {
         self.lang = lang;
@@ -444,7 +479,28 @@ pub fn joined_message(
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::money::Currency;
+
+    fn paid(state: RegistrationState, payment: &str, reason: Option<String>) -> Registration {
+        let attendee = attendee("Ada", "Lovelace", "ada@example.com").unwrap();
+        let order = "ord_0123456789abcdef01234567".parse().unwrap();
+        let mut r = Registration::new(&session(None), 7, attendee, order);
+        (r.state, r.payment_id, r.reason) = (state, Some(payment.into()), reason);
+        r
+    }
+
+    #[test]
+    fn a_refused_payment_says_why_and_a_second_one_that_it_was_paid_already() {
+        let full = paid(RegistrationState::Refunded, "o1-p1", Some(Closed::Full.reason()));
+        assert_eq!(full.gives_back("o1-p1"), Some(GivenBack::Refused(Some(Closed::Full))));
+        assert_eq!(full.gives_back("o1-p2"), Some(GivenBack::Refused(Some(Closed::Full))));
+        let approved = paid(RegistrationState::Approved, "o1-p1", None);
+        assert_eq!(approved.gives_back("o1-p1"), None);
+        assert_eq!(approved.gives_back("o1-p2"), Some(GivenBack::Second));
+        let odd = paid(RegistrationState::Refunded, "o1-p1", Some("gone".into()));
+        assert_eq!(odd.gives_back("o1-p1"), Some(GivenBack::Refused(None)));
+    }
 
     fn session(capacity: Option<u32>) -> ScheduledSession {
         ScheduledSession {

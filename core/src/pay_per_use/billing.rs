@@ -56,7 +56,8 @@ pub struct Charge {
     pub authorised: Money,
     pub captured: Money,
     pub outstanding: Money,
-    /// The gateway's reference of the payment that was captured.
+    /// The gateway's reference of the capture, read from the payment: `None` until the
+    /// capture went through (the charge is recorded first, and its capture queued).
     pub payment_reference: Option<String>,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
@@ -87,11 +88,8 @@ impl Charge {
         if !self.outstanding.amount().is_zero() {
             lines.push(lang.text_with("receipt-outstanding", &money(self.outstanding)));
         }
-        let reference = match self.payment_reference.as_deref() {
-            Some(reference) => reference.to_owned(),
-            None => lang.text("receipt-no-reference"),
-        };
-        lines.push(lang.text_with("receipt-reference", &Args::new().str("reference", reference)));
+        let reference = Args::new().str("reference", self.reference_said(lang));
+        lines.push(lang.text_with("receipt-reference", &reference));
         for a in adjustments {
             let args = money(a.amount)
                 .str("refund", a.refund)
@@ -103,6 +101,15 @@ impl Charge {
             });
         }
         lines
+    }
+
+    /// The capture's reference; else `pending` while a capture is due, `none` when nothing is.
+    fn reference_said(&self, lang: Lang) -> String {
+        match &self.payment_reference {
+            Some(reference) => reference.clone(),
+            None if self.captured.amount().is_zero() => lang.text("receipt-no-reference"),
+            None => lang.text("receipt-reference-pending"),
+        }
     }
 
     /// The heading of the receipt, in chat and on its page.
@@ -260,7 +267,6 @@ impl Spend {
     /// One line per session and the total, for chat and the terminal.
     pub fn lines(&self, lang: Lang) -> Vec<String> {
         let code = self.total.currency().code();
-        let none = lang.text("receipt-no-reference");
         let mut lines: Vec<String> = self
             .charges
             .iter()
@@ -273,7 +279,7 @@ impl Spend {
                     .num("teleconference", c.cost.teleconference.minutes)
                     .str("amount", c.cost.total)
                     .str("currency", code)
-                    .str("reference", c.payment_reference.as_deref().unwrap_or(&none));
+                    .str("reference", c.reference_said(lang));
                 lang.text_with("spend-line", &args)
             })
             .collect();
@@ -376,12 +382,16 @@ mod tests {
         let en = charge.receipt_lines(Lang::En, &[]);
         assert_eq!(en[1], "Person-minutes: 90 × 0.12 = 10.80 USD");
         assert_eq!(en[5], "Outstanding (above the authorisation): 1.30 USD");
-        assert_eq!(en[6], "Payment reference: none");
+        assert_eq!(en[6], "Payment reference: pending");
         let no = charge.receipt_lines(Lang::from_locale("no"), &[]);
         assert_eq!(no[1], "Personminutter: 90 × 0.12 = 10.80 USD");
         assert_eq!(no[3], "Totalt: 11.30 USD");
-        assert_eq!(no[6], "Betalingsreferanse: ingen");
+        assert_eq!(no[6], "Betalingsreferanse: venter");
         assert_eq!(en.len(), no.len());
+        let captured = Charge { payment_reference: Some("CAP-1".into()), ..charge.clone() };
+        assert_eq!(captured.receipt_lines(Lang::En, &[])[6], "Payment reference: CAP-1");
+        let nothing = Charge { captured: usd("0.00"), ..charge };
+        assert_eq!(nothing.receipt_lines(Lang::En, &[])[6], "Payment reference: none");
     }
 
     #[test]

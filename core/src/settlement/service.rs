@@ -516,7 +516,8 @@ async fn charge(
         authorised: payment.amount,
         captured: split.capture,
         outstanding: split.outstanding,
-        payment_reference: payment.reference.clone(),
+        // The capture is only queued here; its reference is read from the payment later.
+        payment_reference: None,
         started_at: figures.window.start.unwrap_or(now),
         ended_at: figures.window.end,
     };

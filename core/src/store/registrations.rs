@@ -3,10 +3,11 @@
 //! in `fee_based::service`, on the transactional port.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::fee_based::registration::{Fee, Registration, RegistrationId, ScheduledSession};
-use crate::payments::order::Order;
+use crate::payments::order::{Order, OrderId};
 use crate::platform::PlatformKind;
 
 /// What `/register` found or made.
@@ -33,6 +34,17 @@ pub trait RegistrationStore {
     async fn scheduled_by_meeting(
         &self,
         meeting_id: &str,
+    ) -> Result<Vec<ScheduledSession>, StoreError>;
+
+    /// The sessions open for registration at `now` (with a fee, not cancelled, before their
+    /// deadline or end, with a seat left) whose title or meeting id contains `typed`, in any
+    /// case; soonest first, at most `limit`. One query: `/register` suggests them as the
+    /// attendee types, within Discord's 3 seconds.
+    async fn open_for_registration(
+        &self,
+        typed: &str,
+        now: DateTime<Utc>,
+        limit: u32,
     ) -> Result<Vec<ScheduledSession>, StoreError>;
 
     /// Puts a fee on a scheduled session (or changes it). Refused once anyone has registered,
@@ -70,6 +82,12 @@ pub trait RegistrationStore {
     ) -> Result<Registered, StoreError>;
 
     async fn registration(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError>;
+
+    /// The registration an order pays for.
+    async fn registration_of_order(
+        &self,
+        order: &OrderId,
+    ) -> Result<Option<Registration>, StoreError>;
 
     /// An attendee's registrations, newest first, with their sessions.
     async fn registrations_of(

@@ -78,10 +78,9 @@ pub fn options(pairs: &[(&str, Value)]) -> Value {
         .collect()
 }
 
-/// Posts a signed interaction to `base` and returns Discord's view of the final answer: the
-/// immediate one, or for a deferred command the message that replaced "thinking…" (with the
-/// deferral's flags).
-pub async fn ask(base: &str, discord: &DiscordEmulator, interaction: &Value) -> Value {
+/// Posts a signed interaction to `base` and returns the endpoint's answer as it is, with its
+/// callback `type` (a modal, suggestions, a deferral…).
+pub async fn respond(base: &str, interaction: &Value) -> Value {
     let body = interaction.to_string();
     let ts = chrono::Utc::now().timestamp().to_string();
     let signature = key().sign(&[ts.as_bytes(), body.as_bytes()].concat());
@@ -95,7 +94,14 @@ pub async fn ask(base: &str, discord: &DiscordEmulator, interaction: &Value) -> 
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let answer: Value = response.json().await.unwrap();
+    response.json().await.unwrap()
+}
+
+/// Posts a signed interaction to `base` and returns Discord's view of the final answer: the
+/// immediate one, or for a deferred command the message that replaced "thinking…" (with the
+/// deferral's flags).
+pub async fn ask(base: &str, discord: &DiscordEmulator, interaction: &Value) -> Value {
+    let answer = respond(base, interaction).await;
     if answer["type"] != 5 {
         return answer["data"].clone();
     }

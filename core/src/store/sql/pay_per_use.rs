@@ -22,12 +22,16 @@ use crate::pricing::{Cost, CostLine};
 use crate::site::DivisionId;
 use crate::store::{PaidStart, PayPerUseStore, StoreError};
 
-/// The columns a [`Charge`] is read from.
+/// The columns a [`Charge`] is read from; its reference is its payment's capture's, known
+/// only once the capture went through (`charges.payment_reference`, the authorisation's,
+/// is no longer written).
 macro_rules! charge_columns {
     () => {
         "order_id, platform, meeting_id, host_email, division_id, currency, person_minutes,
          teleconference_minutes, person_minute, teleconference_minute, person, teleconference,
-         total, authorised, captured, outstanding, payment_reference, started_at, ended_at"
+         total, authorised, captured, outstanding, started_at, ended_at,
+         (SELECT p.capture_ref FROM payments p WHERE p.id = charges.payment_id)
+             AS payment_reference"
     };
 }
 pub(super) use charge_columns;
@@ -294,9 +298,9 @@ pub(super) async fn insert_charge(
         "INSERT INTO charges (order_id, platform, meeting_id, host_email, division_id, currency,
              person_minutes, teleconference_minutes, person_minute, teleconference_minute,
              person, teleconference, total, authorised, captured, outstanding, payment_id,
-             payment_reference, started_at, ended_at, billed_at)
+             started_at, ended_at, billed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19, $20, $21)",
+             $18, $19, $20)",
     )
     .bind(c.order.as_str())
     .bind(c.platform.as_str())
@@ -315,7 +319,6 @@ pub(super) async fn insert_charge(
     .bind(c.captured.to_string())
     .bind(c.outstanding.to_string())
     .bind(payment_id)
-    .bind(c.payment_reference.as_deref())
     .bind(millis(c.started_at))
     .bind(millis(c.ended_at))
     .bind(millis(now))

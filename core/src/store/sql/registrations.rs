@@ -142,6 +142,11 @@ pub(super) async fn lock_session(
     Ok(())
 }
 
+/// `typed`, matched literally inside a `LIKE … ESCAPE '\'` pattern.
+fn like_escaped(typed: &str) -> String {
+    typed.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 pub(super) async fn count_in(
     conn: &mut AnyConnection,
     platform: PlatformKind,
@@ -379,6 +384,36 @@ impl RegistrationStore for SqlStore {
         .collect()
     }
 
+    async fn open_for_registration(
+        &self,
+        typed: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ScheduledSession>, StoreError> {
+        let seated = RegistrationState::all_where(RegistrationState::holds_seat);
+        // `open_for`'s rules in SQL: registration closes at the deadline, else at the end.
+        let sql = format!(
+            "SELECT {} FROM scheduled_sessions s
+             WHERE s.fee IS NOT NULL AND s.cancelled_at IS NULL
+               AND COALESCE(s.deadline, s.starts_at + s.minutes * 60000) >= $1
+               AND (LOWER(s.title) LIKE $2 ESCAPE '\\' OR LOWER(s.meeting_id) LIKE $2 ESCAPE '\\')
+               AND (s.capacity IS NULL OR s.capacity > (SELECT COUNT(*) FROM registrations r
+                   WHERE r.platform = s.platform AND r.meeting_id = s.meeting_id
+                     AND r.state IN ({})))
+             ORDER BY s.starts_at, s.platform, s.meeting_id LIMIT {limit}",
+            scheduled_columns!(),
+            list(3, seated.len())
+        );
+        let pattern = format!("%{}%", like_escaped(&typed.trim().to_lowercase()));
+        let query = sqlx::query(AssertSqlSafe(sql)).bind(millis(now)).bind(pattern);
+        bind_each(query, seated.iter().map(|s| s.as_str()))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(scheduled)
+            .collect()
+    }
+
     async fn set_fee(
         &self,
         platform: PlatformKind,
@@ -483,6 +518,13 @@ impl RegistrationStore for SqlStore {
 
     async fn registration(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError> {
         load_registration(&self.pool, id).await
+    }
+
+    async fn registration_of_order(
+        &self,
+        order: &OrderId,
+    ) -> Result<Option<Registration>, StoreError> {
+        registration_by_order(&mut *self.pool.acquire().await?, order).await
     }
 
     async fn registrations_of(
