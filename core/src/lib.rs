@@ -7,6 +7,7 @@
 //!   sessions, division budgets, and the terms the decisions are taken with.
 //! - `fee_based/`: attendees register and pay a session's fee.
 //! - `platform/`: what Webex and Zoom deliveries say, and their REST clients.
+//! - `reach/`: who is told what on which channel (Discord, e-mail, Webex), and the mailer.
 //! - `store/`: the `Store` interface with its SQLite and PostgreSQL implementation.
 //!
 //! Shared kernels stay at the top: money, pricing, languages, configuration, the manifest,
@@ -25,6 +26,7 @@ pub mod pay_per_use;
 pub mod payments;
 pub mod platform;
 pub mod pricing;
+pub mod reach;
 pub mod settlement;
 pub mod site;
 pub mod store;

@@ -136,6 +136,8 @@ fn discord_deliverers(s: &store::SqlStore, discord: &DiscordEmulator) -> Deliver
             Gateways::default(),
             tollbooth_core::when_paid(),
         ),
+        mail: None,
+        webex_bot: None,
     }
 }
 
@@ -249,6 +251,8 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
             Gateways::default(),
             tollbooth_core::when_paid(),
         ),
+        mail: None,
+        webex_bot: None,
     };
     let later = now + Duration::seconds(1);
     let delivered = tollbooth_webhook::outbox::run_once(&s, &deliverers, "w", later).await;

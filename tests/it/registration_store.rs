@@ -16,6 +16,7 @@ use tollbooth_core::payments::order::Order;
 use tollbooth_core::payments::payment::{Applied, CaptureLimit, Event, Payment};
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::control::Registrant;
+use tollbooth_core::reach::Channels;
 use tollbooth_core::store::{
     self, OutboxStore, PaymentStore, Registered, RegistrationStore, SqlStore, StoreError,
 };
@@ -151,8 +152,12 @@ async fn a_second_payment_and_a_replayed_one_are_told_apart(db: Db) {
     // The platform approved the registrant: approved, and the join link queued once.
     let registrant =
         Registrant { id: "rg1".into(), join_url: Some("https://zoom.us/w/1?tk=a".into()) };
-    fee_based::service::registrant_admitted(&s, &r.id, &registrant).await.unwrap();
-    fee_based::service::registrant_admitted(&s, &r.id, &registrant).await.unwrap();
+    fee_based::service::registrant_admitted(&s, &r.id, &registrant, Channels::default())
+        .await
+        .unwrap();
+    fee_based::service::registrant_admitted(&s, &r.id, &registrant, Channels::default())
+        .await
+        .unwrap();
     let stored = s.registration(&r.id).await.unwrap().unwrap();
     assert_eq!(
         (stored.state, stored.join_url.as_deref()),

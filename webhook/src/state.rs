@@ -24,6 +24,7 @@ use tollbooth_core::payments::paylink::{Links, PayLinks};
 use tollbooth_core::platform::webex_api::WebexApi;
 use tollbooth_core::platform::zoom_api::ZoomApi;
 use tollbooth_core::platform::{MeetingControl, PlatformKind, Platforms};
+use tollbooth_core::reach::Channels;
 use tollbooth_core::settlement::{Asks, Settings};
 use tollbooth_core::store::Store;
 use url::Url;
@@ -102,7 +103,11 @@ impl AppState {
             base: base(&config.public_url),
             pay_link_hours: i64::try_from(config.payments.pay_link_hours).unwrap_or(i64::MAX),
         };
+        let mail = config.smtp.mailer().expect("smtp.* was checked when the configuration loaded");
+        let webex_bot = webex_bot(&config);
+        let reach = Channels { email: mail.is_some(), webex: webex_bot.is_some() };
         let terms = Terms {
+            reach,
             links,
             captures: gateways.capture_limits(),
             headroom_percent: config.pay_per_use.headroom_percent,
@@ -139,6 +144,8 @@ impl AppState {
             discord: http.clone().filter(|_| config.discord.token.is_some()),
             platforms: platforms.clone(),
             cashier: cashier.clone(),
+            mail,
+            webex_bot,
         };
         let outbox = outbox::Worker {
             store: store.clone(),
@@ -256,6 +263,14 @@ fn platform_api(config: &Config, platform: PlatformKind) -> Option<Arc<dyn Meeti
         }
     };
     made.map_err(|e| tracing::warn!(%platform, error = %e, "cannot call the platform API")).ok()
+}
+
+/// The Webex bot that messages Webex hosts, when `webex.bot_token` is set.
+fn webex_bot(config: &Config) -> Option<WebexApi> {
+    let token = config.webex.bot_token.clone()?;
+    WebexApi::new(config.webex.api_base.clone(), token)
+        .map_err(|e| tracing::warn!(error = %e, "cannot message Webex hosts"))
+        .ok()
 }
 
 /// The public URL with a trailing slash, so that joining appends instead of replacing.

@@ -127,3 +127,10 @@ reconcile-summary = { $sessions ->
        *[other] { $sessions } settled sessions
     }, { $flagged } flagged
 report-flagged = Differing from the platform's report (billed / platform record / report, person/teleconference minutes):
+
+## E-mail subjects (the texts are the direct messages' own)
+
+blocked-subject = Your { $platform } meeting was stopped: payment needed
+adjustment-subject = Your session { $session } was settled again
+registration-joined-subject = Registered: { $title }
+registration-refund-subject = Refund: { $title }

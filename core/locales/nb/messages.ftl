@@ -127,3 +127,10 @@ reconcile-summary = { $sessions ->
        *[other] { $sessions } oppgjorte økter
     }, { $flagged } flagget
 report-flagged = Avvik fra plattformens rapport (fakturert / plattformens oversikt / rapport, person-/telefonminutter):
+
+## E-postemner (tekstene er direktemeldingenes egne)
+
+blocked-subject = { $platform }-møtet ditt ble stoppet: betaling trengs
+adjustment-subject = Økten { $session } ble gjort opp på nytt
+registration-joined-subject = Registrert: { $title }
+registration-refund-subject = Refusjon: { $title }

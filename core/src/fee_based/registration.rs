@@ -18,6 +18,8 @@ use crate::outbox::{ChatMessage, Effect};
 use crate::payments::order::OrderId;
 use crate::platform::PlatformKind;
 use crate::platform::control::Attendee;
+use crate::reach::{Notice, Person};
+use crate::store::StoreError;
 
 /// What attendees pay to register, and the limits on registering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -312,6 +314,21 @@ impl Registration {
         self
     }
 
+    /// The attendee as a person to tell: by their Discord member and, when e-mail is on, at
+    /// the address they registered with (checked when they registered).
+    pub fn person(&self) -> Result<Person, StoreError> {
+        Ok(Person {
+            email: self
+                .attendee
+                .email
+                .parse()
+                .map_err(|e| StoreError::corrupt("registrations.email", e))?,
+            discord_user_id: Some(self.discord_user_id),
+            lang: self.lang,
+            on_webex: false,
+        })
+    }
+
     fn tell(&self, text: String) -> Effect {
         Effect::ChatMessage(ChatMessage { discord_user_id: self.discord_user_id, text, link: None })
     }
@@ -408,13 +425,13 @@ pub fn cancelled_effect(registration: &Registration, session: &ScheduledSession)
     )
 }
 
-/// The message that completes a registration: the join link and a receipt.
-pub fn joined_message(
+/// The notice that completes a registration: the join link and a receipt.
+pub fn joined_notice(
     registration: &Registration,
     session: &ScheduledSession,
     fee: &Money,
     payment_reference: Option<&str>,
-) -> ChatMessage {
+) -> Notice {
     let join_url = registration.join_url.as_deref().unwrap_or(&session.join_url);
     let (title, at) = (&session.title, session.starts_at.format("%Y-%m-%d %H:%M"));
     let (id, who) = (
@@ -438,8 +455,8 @@ pub fn joined_message(
         .str("reference", reference);
     text.push('\n');
     text.push_str(&lang.text_with("registration-receipt", &receipt));
-    ChatMessage {
-        discord_user_id: registration.discord_user_id,
+    Notice {
+        subject: lang.text_with("registration-joined-subject", &Args::new().str("title", title)),
         text,
         link: Some(crate::outbox::Link {
             label: registration.lang.text("button-join"),
@@ -520,7 +537,7 @@ mod tests {
         let s = session(Some(1));
         let r = registration(&s).in_language(Lang::from_locale("no"));
         let fee = Money::parse_exact("25.00", Currency::USD).unwrap();
-        let joined = joined_message(&r, &s, &fee, Some("VXYZ01234567"));
+        let joined = joined_notice(&r, &s, &fee, Some("VXYZ01234567"));
         assert!(
             joined.text.starts_with("Du er registrert for **Rust for payments**"),
             "{}",
@@ -531,7 +548,7 @@ mod tests {
         let refused = effects(&OnPaid::Refuse(Closed::Full), &r, &s, "p1");
         let Effect::ChatMessage(told) = &refused[1].1 else { panic!("{refused:?}") };
         assert!(told.text.contains("økten er full"), "{}", told.text);
-        let english = joined_message(&registration(&s), &s, &fee, None);
+        let english = joined_notice(&registration(&s), &s, &fee, None);
         assert!(english.text.contains("payment reference -"), "{}", english.text);
     }
 

@@ -12,6 +12,7 @@ use crate::payments::payment::{Payment, PaymentId};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
+use crate::reach::{self, Channels};
 use crate::store::{Store, StoreError, Tx};
 
 /// A registration's payment decides whether it buys a seat: counted under the session's lock,
@@ -68,12 +69,13 @@ fn no_session() -> StoreError {
 }
 
 /// The platform approved the registrant: the registration is complete, and the join link and
-/// receipt are queued for the attendee (once). A registration refunded meanwhile (the session
+/// receipt are queued for the attendee (once) on the `channels` that are on. A registration refunded meanwhile (the session
 /// was cancelled) only keeps the registrant's id.
 pub async fn registrant_admitted(
     store: &dyn Store,
     id: &RegistrationId,
     registrant: &Registrant,
+    channels: Channels,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     let mut reg = tx
@@ -96,13 +98,16 @@ pub async fn registrant_admitted(
             .payment(&paid)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("payment {paid}")))?;
-        let message = registration::joined_message(
+        let notice = registration::joined_notice(
             &reg,
             &session,
             &payment.amount,
             payment.reference.as_deref(),
         );
-        tx.enqueue(&format!("joined:{id}"), &Effect::ChatMessage(message)).await?;
+        for (key, effect) in reach::tell(channels, &format!("joined:{id}"), &reg.person()?, &notice)
+        {
+            tx.enqueue(&key, &effect).await?;
+        }
     }
     tx.commit().await
 }
