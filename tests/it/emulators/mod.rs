@@ -5,6 +5,7 @@ pub mod discord;
 pub mod payflow;
 pub mod paypal;
 pub mod paypal_classic;
+pub mod smtp;
 pub mod stripe;
 pub mod webex;
 pub mod zoom;
