@@ -26,6 +26,7 @@ use tollbooth_core::manifest::{self, Manifest};
 use tollbooth_core::payments::method::Method;
 use tollbooth_core::payments::paylink::PayLinks;
 use tollbooth_core::platform::Platforms;
+use tollbooth_core::reach::Channels;
 use tollbooth_core::store::{Store, StoreError};
 use url::Url;
 
@@ -48,6 +49,7 @@ pub struct Bot {
     pub headroom_percent: u32,
     /// Where meetings are scheduled and cancelled.
     pub platforms: Platforms,
+    pub reach: Channels,
     commands: Arc<manifest::Discord>,
 }
 
@@ -65,6 +67,8 @@ pub struct Dependencies {
     pub headroom_percent: u32,
     /// Where meetings are scheduled and cancelled.
     pub platforms: Platforms,
+    /// The channels beyond Discord that attendees are told of refunds on.
+    pub reach: Channels,
 }
 
 /// Who is asking, in which language, and whether Discord says they may manage the server.
@@ -97,6 +101,7 @@ impl Bot {
             pay_link_hours,
             headroom_percent,
             platforms,
+            reach,
         } = deps;
         Bot {
             store,
@@ -106,6 +111,7 @@ impl Bot {
             pay_link_hours: i64::try_from(pay_link_hours).unwrap_or(i64::MAX),
             headroom_percent,
             platforms,
+            reach,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }

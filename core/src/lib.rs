@@ -36,9 +36,10 @@ use std::sync::Arc;
 /// What each feature does when a payment becomes paid, in the order they decide: a
 /// registration takes its seat or is refunded; a pay-per-use payment not owed is given back.
 /// The one place that knows both features and payments, so that neither depends on the other.
-pub fn when_paid() -> Vec<Arc<dyn payments::service::WhenPaid>> {
+/// `reach`: the channels beyond Discord that the people concerned are told on.
+pub fn when_paid(reach: reach::Channels) -> Vec<Arc<dyn payments::service::WhenPaid>> {
     vec![
-        Arc::new(fee_based::service::SeatOnPayment),
+        Arc::new(fee_based::service::SeatOnPayment { reach }),
         Arc::new(pay_per_use::service::GiveBackWhatIsNotOwed),
     ]
 }

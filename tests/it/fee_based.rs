@@ -67,7 +67,7 @@ fn content(message: &Value) -> String {
 }
 
 impl World {
-    async fn ask(&self, interaction: Value) -> Value {
+    pub(crate) async fn ask(&self, interaction: Value) -> Value {
         ask(&self.app.base, &self.discord, &interaction).await
     }
 

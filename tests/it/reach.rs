@@ -12,14 +12,15 @@ use serde_json::json;
 use tollbooth_core::store::Switches;
 
 use common::Db;
+use common::chat::{MEMBER, command, options, sub};
 use common::pay::text;
 use emulators::smtp::Mime;
-use world::{HOST, World};
+use world::{HOST, HOST_USER, World};
 
 on_both_backends!(
     an_unlinked_webex_host_blocked_at_start_gets_a_webex_message_and_an_e_mail_with_a_pay_link,
     a_paid_sessions_receipt_goes_by_e_mail_and_webex_too,
-    a_registration_confirmation_e_mail_carries_the_join_link,
+    an_attendee_is_e_mailed_the_join_link_and_the_refund_when_the_session_is_cancelled,
 );
 
 /// A Webex host nobody linked to a Discord member.
@@ -37,6 +38,18 @@ async fn world(db: &Db, pay_per_use: bool) -> World {
 impl World {
     fn mail(&self) -> Vec<Mime> {
         self.smtp.as_ref().expect("an SMTP sink").received()
+    }
+
+    /// The e-mail received, once there are `n` (the outbox worker runs every second).
+    async fn mails(&self, n: usize) -> Vec<Mime> {
+        for _ in 0..300 {
+            let mail = self.mail();
+            if mail.len() >= n {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never received {n} e-mails: {:?}", self.mail());
     }
 }
 
@@ -118,18 +131,14 @@ async fn a_paid_sessions_receipt_goes_by_e_mail_and_webex_too(db: Db) {
     assert_eq!(w.messages().len(), 1, "and in Discord, as before");
 }
 
-async fn a_registration_confirmation_e_mail_carries_the_join_link(db: Db) {
+async fn an_attendee_is_e_mailed_the_join_link_and_the_refund_when_the_session_is_cancelled(
+    db: Db,
+) {
     let w = world(&db, false).await;
     let meeting = w.schedule("zoom", "25.00", Some(2)).await;
     let pay_link = w.pay_link(5001, &meeting, "Ada").await;
     assert!(w.pay_in_sandbox(&pay_link).await.contains("Payment received"));
-    for _ in 0..300 {
-        if !w.mail().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mail = w.mail();
+    let mail = w.mails(1).await;
     assert_eq!(mail.len(), 1, "{mail:?}");
     assert_eq!(w.smtp.as_ref().unwrap().state().received[0].to, ["ada@example.com"]);
     let join_url = w.zoom.registrants(&meeting)[0].join_url.clone().unwrap();
@@ -140,4 +149,11 @@ async fn a_registration_confirmation_e_mail_carries_the_join_link(db: Db) {
     assert!(html.contains("<strong>Rust for payments</strong>"), "{html}");
     assert!(html.contains(&href(&join_url)), "{html}");
     assert!(w.webex.state().messages.is_empty(), "attendees are not Webex hosts");
+
+    let opts = options(&[("platform", json!("zoom")), ("meeting", json!(meeting))]);
+    w.ask(command(HOST_USER, "cancel-1", "session", sub("cancel", opts), MEMBER)).await;
+    let mail = w.mails(2).await;
+    assert_eq!(mail[1].header("subject").as_deref(), Some("Refund: Rust for payments"));
+    let plain = mail[1].part("text/plain").unwrap();
+    assert!(plain.contains("was cancelled by its host"), "{plain}");
 }

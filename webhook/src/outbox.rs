@@ -279,7 +279,9 @@ async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), S
         // Retrying cannot change a refusal: the payment cannot be honoured, so it is given back.
         Err(e) if e.is_refusal() => {
             tracing::warn!(registration = %id, error = %e, "platform refused a paid registrant; refunding");
-            fee_based::service::registrant_refused(store, &id).await.map_err(|e| e.to_string())
+            fee_based::service::registrant_refused(store, &id, d.channels())
+                .await
+                .map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
     }

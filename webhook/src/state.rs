@@ -137,8 +137,9 @@ impl AppState {
             pay_link_hours: config.payments.pay_link_hours,
             headroom_percent: config.pay_per_use.headroom_percent,
             platforms: platforms.clone(),
+            reach,
         });
-        let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid());
+        let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid(reach));
         let http = discord_http(&config);
         let deliverers = Deliverers {
             discord: http.clone().filter(|_| config.discord.token.is_some()),

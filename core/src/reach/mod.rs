@@ -28,7 +28,8 @@ pub struct Channels {
 /// Someone to tell, and where they can be reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
-    pub email: Email,
+    /// Their address, when it is one (attendees typed theirs in).
+    pub email: Option<Email>,
     /// Their linked Discord member, if any.
     pub discord_user_id: Option<u64>,
     /// Their Discord language when linked, else the site's default (English).
@@ -75,7 +76,7 @@ pub async fn host(
         tracing::warn!(%host, "host has no linked Discord member and no other channel is set up, so is not told; link with /admin link or set smtp.url");
     }
     Ok(Person {
-        email: host.clone(),
+        email: Some(host.clone()),
         discord_user_id: linked.map(|r| r.discord_user_id),
         lang: linked.map(|r| r.lang).unwrap_or_default(),
         on_webex,
@@ -97,20 +98,19 @@ pub fn tell(
             ChatMessage { discord_user_id, text: notice.text.clone(), link: notice.link.clone() };
         effects.push((key.to_owned(), Effect::ChatMessage(message)));
     }
-    if channels.email {
+    if let Some(to) = person.email.clone().filter(|_| channels.email) {
         let mail = Mail {
-            to: person.email.clone(),
+            to,
             subject: notice.subject.clone(),
             text: render::text(notice),
             html: render::html(notice, person.lang),
         };
         effects.push((format!("email:{key}"), Effect::Email(mail)));
     }
-    if channels.webex && person.on_webex {
-        let message = WebexMessage {
-            to_person_email: person.email.clone(),
-            markdown: render::markdown(notice),
-        };
+    if let Some(to_person_email) =
+        person.email.clone().filter(|_| channels.webex && person.on_webex)
+    {
+        let message = WebexMessage { to_person_email, markdown: render::markdown(notice) };
         effects.push((format!("webex:{key}"), Effect::WebexMessage(message)));
     }
     effects
@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     fn host(discord_user_id: Option<u64>, on_webex: bool) -> Person {
-        let email = "host@example.com".parse().unwrap();
+        let email = "host@example.com".parse().ok();
         Person { email, discord_user_id, lang: Lang::En, on_webex }
     }
 
