@@ -95,7 +95,7 @@ async fn an_unlinked_webex_host_blocked_at_start_gets_a_webex_message_and_an_e_m
     assert_eq!(w.smtp.as_ref().unwrap().state().refused, 1);
     let mail = w.mail();
     assert_eq!(mail.len(), 1, "e-mailed once: {mail:?}");
-    let received = &w.smtp.as_ref().unwrap().state().received[0];
+    let received = w.smtp.as_ref().unwrap().state().received[0].clone();
     assert_eq!(
         (received.from.as_str(), received.to.as_slice()),
         ("tollbooth@example.com", &[UNLINKED.to_owned()][..])
