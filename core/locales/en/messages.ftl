@@ -130,6 +130,7 @@ report-flagged = Differing from the platform's report (billed / platform record 
 
 ## E-mail subjects (the texts are the direct messages' own)
 
+receipt-subject = Receipt for session { $session }
 blocked-subject = Your { $platform } meeting was stopped: payment needed
 adjustment-subject = Your session { $session } was settled again
 registration-joined-subject = Registered: { $title }

@@ -130,6 +130,7 @@ report-flagged = Avvik fra plattformens rapport (fakturert / plattformens oversi
 
 ## E-postemner (tekstene er direktemeldingenes egne)
 
+receipt-subject = Kvittering for økten { $session }
 blocked-subject = { $platform }-møtet ditt ble stoppet: betaling trengs
 adjustment-subject = Økten { $session } ble gjort opp på nytt
 registration-joined-subject = Registrert: { $title }

@@ -531,7 +531,10 @@ async fn charge(
     let host = reach::host(tx, terms.reach, &paid.host, platform).await?;
     let (lang, title) = (host.lang, Charge::receipt_title(host.lang));
     let receipt = Notice {
-        subject: format!("{title}: {platform}/{meeting_id}"),
+        subject: lang.text_with(
+            "receipt-subject",
+            &Args::new().str("session", format!("{platform}/{meeting_id}")),
+        ),
         text: format!("{title}\n{}", charge.receipt_lines(lang, &[]).join("\n")),
         link: Some(Link {
             label: title.clone(),
