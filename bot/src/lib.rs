@@ -29,6 +29,7 @@ use tollbooth_core::manifest::{self, Manifest};
 use tollbooth_core::payments::method::Method;
 use tollbooth_core::payments::paylink::PayLinks;
 use tollbooth_core::platform::Platforms;
+use tollbooth_core::reach::Channels;
 use tollbooth_core::store::{Store, StoreError};
 use url::Url;
 
@@ -53,6 +54,7 @@ pub struct Bot {
     pub platforms: Platforms,
     /// The platforms' OAuth consent that `/link` leads to.
     pub linking: Linking,
+    pub reach: Channels,
     commands: Arc<manifest::Discord>,
 }
 
@@ -72,6 +74,8 @@ pub struct Dependencies {
     pub platforms: Platforms,
     /// The platforms' OAuth consent that `/link` leads to.
     pub linking: Linking,
+    /// The channels beyond Discord that attendees are told of refunds on.
+    pub reach: Channels,
 }
 
 /// Who is asking, in which language, and whether Discord says they may manage the server.
@@ -105,6 +109,7 @@ impl Bot {
             headroom_percent,
             platforms,
             linking,
+            reach,
         } = deps;
         Bot {
             store,
@@ -115,6 +120,7 @@ impl Bot {
             headroom_percent,
             platforms,
             linking,
+            reach,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }

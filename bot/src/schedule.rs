@@ -302,6 +302,7 @@ pub async fn cancel(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         session.platform,
         &session.meeting_id,
         Utc::now(),
+        bot.reach,
     )
     .await
     .map_err(|e| store_failed(lang, &e))?;

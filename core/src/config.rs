@@ -40,6 +40,7 @@ pub struct Config {
     pub webex: WebexConfig,
     pub zoom: ZoomConfig,
     pub discord: DiscordConfig,
+    pub smtp: SmtpConfig,
     /// Key of the HMAC that signs pay links (at least 32 characters). Without it, a random key
     /// is made at start-up and pay links stop working when the process restarts.
     pub pay_link_secret: Option<SecretString>,
@@ -217,6 +218,9 @@ pub struct WebexConfig {
     #[serde(deserialize_with = "http_url")]
     pub api_base: Url,
     pub token: Option<SecretString>,
+    /// A Webex bot's token: with it, Webex hosts are also told in Webex (`POST /messages` to
+    /// their address), the one channel every Webex host has.
+    pub bot_token: Option<SecretString>,
     /// The Webex site whose usage report bills are settled against, as Webex names it in
     /// `siteUrl` (`example.webex.com`). Without it the report is not read.
     #[serde(deserialize_with = "site_host")]
@@ -300,6 +304,46 @@ impl Config {
                 )))
             }
         }
+    }
+}
+
+/// Where e-mail is sent from; both or neither (then no e-mail is sent).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// `smtp://host:port`, `smtps://user:password@host`, `smtp://host?tls=required` (lettre's
+    /// URL form). A secret, since it may hold a password.
+    pub url: Option<SecretString>,
+    /// The sender, `tollbooth@example.com` or `Tollbooth <tollbooth@example.com>`.
+    pub from: Option<String>,
+}
+
+impl SmtpConfig {
+    /// The transport and the sender, when e-mail is on. Only builds the transport: nothing
+    /// connects until a message is sent.
+    pub fn mailer(&self) -> Result<Option<crate::reach::mail::Mailer>, ConfigError> {
+        let (url, from) = match (&self.url, &self.from) {
+            (None, None) => return Ok(None),
+            (Some(url), Some(from)) => (url, from),
+            _ => {
+                return Err(ConfigError(
+                    "smtp.url and smtp.from (TOLLBOOTH_SMTP__URL, TOLLBOOTH_SMTP__FROM) are set together or not at all".into(),
+                ));
+            }
+        };
+        let from = from.parse().map_err(|e| {
+            ConfigError(format!("smtp.from (TOLLBOOTH_SMTP__FROM): `{from}` is not a mailbox: {e}"))
+        })?;
+        // lettre's error may quote the URL, which may hold a password: only the key is named.
+        crate::reach::mail::Mailer::new(url, from).map(Some).map_err(|_| {
+            ConfigError(
+                "smtp.url (TOLLBOOTH_SMTP__URL) must be an smtp:// or smtps:// URL, such as smtp://mail.example.com:587?tls=required".into(),
+            )
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.mailer().map(|_| ())
     }
 }
 
@@ -533,6 +577,7 @@ impl Default for Config {
             webex: WebexConfig::default(),
             zoom: ZoomConfig::default(),
             discord: DiscordConfig::default(),
+            smtp: SmtpConfig::default(),
             pay_link_secret: None,
             payments: PaymentsConfig::default(),
             pay_per_use: PayPerUseConfig::default(),
@@ -569,6 +614,7 @@ impl Default for WebexConfig {
             webhook_secret: Vec::new(),
             api_base: Url::parse("https://webexapis.com/v1").expect("valid default URL"),
             token: None,
+            bot_token: None,
             site_url: None,
             hook_check_secs: 600,
             client_id: None,
@@ -705,6 +751,7 @@ impl Config {
                 "pay_link_secret (TOLLBOOTH_PAY_LINK_SECRET) must be at least 32 characters".into(),
             ));
         }
+        self.smtp.validate()?;
         if self.payments.methods.is_empty() {
             return Err(ConfigError(
                 "payments.methods (TOLLBOOTH_PAYMENTS__METHODS) must name at least one method"
@@ -774,6 +821,8 @@ const SECRET_KEYS: &[&str] = &[
     "webex.webhook_secret",
     "webex.token",
     "webex.client_secret",
+    "webex.bot_token",
+    "smtp.url",
     "zoom.webhook_secret_token",
     "zoom.token",
     "zoom.client_secret",
@@ -1435,7 +1484,41 @@ mod tests {
         // A client secret goes with its client id.
         pairs.push(("TOLLBOOTH_WEBEX__CLIENT_ID".into(), "webex-client".into()));
         pairs.push(("TOLLBOOTH_ZOOM__CLIENT_ID".into(), "zoom-client".into()));
+        pairs.retain(|(k, _)| k != "TOLLBOOTH_SMTP__URL");
+        pairs.push(("TOLLBOOTH_SMTP__URL".into(), "smtp://hunter2:hunter2@localhost:25".into()));
+        pairs.push(("TOLLBOOTH_SMTP__FROM".into(), "tollbooth@example.com".into()));
         let c = Config::load_from(Some(Path::new("/dev/null")), pairs).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
+    }
+
+    #[test]
+    fn e_mail_needs_both_its_url_and_its_sender() {
+        let load =
+            |pairs: &[(&str, &str)]| Config::load_from(Some(Path::new("/dev/null")), env(pairs));
+        let err = load(&[("TOLLBOOTH_SMTP__URL", "smtp://localhost:2525")]).unwrap_err();
+        assert!(err.to_string().contains("smtp.url and smtp.from"), "{err}");
+        let err = load(&[
+            ("TOLLBOOTH_SMTP__URL", "http://hunter2@localhost"),
+            ("TOLLBOOTH_SMTP__FROM", "tollbooth@example.com"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("smtp.url (TOLLBOOTH_SMTP__URL)") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let err = load(&[
+            ("TOLLBOOTH_SMTP__URL", "smtp://localhost:2525"),
+            ("TOLLBOOTH_SMTP__FROM", "not a mailbox"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("smtp.from (TOLLBOOTH_SMTP__FROM)"), "{err}");
+        let on = load(&[
+            ("TOLLBOOTH_SMTP__URL", "smtp://localhost:2525"),
+            ("TOLLBOOTH_SMTP__FROM", "Tollbooth <tollbooth@example.com>"),
+        ])
+        .unwrap();
+        assert!(on.smtp.mailer().unwrap().is_some());
+        assert!(Config::default().smtp.mailer().unwrap().is_none());
     }
 }

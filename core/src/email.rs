@@ -5,13 +5,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An e-mail address: trimmed and lowercased (Unicode's lowercase, the same on every
 /// backend). Hosts, payers and attendees are all known by one, and the platforms compare
 /// them without case.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Email(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -32,6 +32,19 @@ impl FromStr for Email {
             }
             _ => Err(BadEmail(s.to_owned())),
         }
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = BadEmail;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Email> for String {
+    fn from(email: Email) -> String {
+        email.0
     }
 }
 

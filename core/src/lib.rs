@@ -7,6 +7,7 @@
 //!   sessions, division budgets, and the terms the decisions are taken with.
 //! - `fee_based/`: attendees register and pay a session's fee.
 //! - `platform/`: what Webex and Zoom deliveries say, and their REST clients.
+//! - `reach/`: who is told what on which channel (Discord, e-mail, Webex), and the mailer.
 //! - `store/`: the `Store` interface with its SQLite and PostgreSQL implementation.
 //!
 //! Shared kernels stay at the top: money, pricing, languages, configuration, the manifest,
@@ -26,6 +27,7 @@ pub mod pay_per_use;
 pub mod payments;
 pub mod platform;
 pub mod pricing;
+pub mod reach;
 pub mod settlement;
 pub mod site;
 pub mod store;
@@ -36,9 +38,10 @@ use std::sync::Arc;
 /// What each feature does when a payment becomes paid, in the order they decide: a
 /// registration takes its seat or is refunded; a pay-per-use payment not owed is given back.
 /// The one place that knows both features and payments, so that neither depends on the other.
-pub fn when_paid() -> Vec<Arc<dyn payments::service::WhenPaid>> {
+/// `reach`: the channels beyond Discord that the people concerned are told on.
+pub fn when_paid(reach: reach::Channels) -> Vec<Arc<dyn payments::service::WhenPaid>> {
     vec![
-        Arc::new(fee_based::service::SeatOnPayment),
+        Arc::new(fee_based::service::SeatOnPayment { reach }),
         Arc::new(pay_per_use::service::GiveBackWhatIsNotOwed),
     ]
 }

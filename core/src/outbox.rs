@@ -1,4 +1,4 @@
-//! Effects that must happen exactly once outside our database (direct messages, ending a
+//! Effects that must happen exactly once outside our database (direct messages, e-mail, ending a
 //! meeting on its platform, capturing a pay-per-use authorisation), and when a failed attempt
 //! is tried again.
 //!
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::lang::Lang;
 use crate::money::Currency;
 use crate::platform::PlatformKind;
+use crate::reach::{Mail, WebexMessage};
 
 /// A direct message to a Discord user, with an optional link button.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +108,8 @@ pub enum Effect {
     Refund(Refund),
     PartialRefund(PartialRefund),
     CancelMeeting(CancelMeeting),
+    Email(Mail),
+    WebexMessage(WebexMessage),
 }
 
 impl Effect {
@@ -119,6 +122,8 @@ impl Effect {
             Effect::Refund(_) => "refund",
             Effect::PartialRefund(_) => "partial_refund",
             Effect::CancelMeeting(_) => "cancel_meeting",
+            Effect::Email(_) => "email",
+            Effect::WebexMessage(_) => "webex_message",
         }
     }
 }

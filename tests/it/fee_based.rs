@@ -69,12 +69,17 @@ fn content(message: &Value) -> String {
 }
 
 impl World {
-    async fn ask(&self, interaction: Value) -> Value {
+    pub(crate) async fn ask(&self, interaction: Value) -> Value {
         ask(&self.app.base, &self.discord, &interaction).await
     }
 
     /// `/session schedule` by the host; returns the meeting id the platform gave.
-    async fn schedule(&self, platform: &str, fee: &str, capacity: Option<i64>) -> String {
+    pub(crate) async fn schedule(
+        &self,
+        platform: &str,
+        fee: &str,
+        capacity: Option<i64>,
+    ) -> String {
         let mut opts = vec![
             ("title", json!("Rust for payments")),
             ("start", json!("2030-12-01 14:00")),
@@ -108,7 +113,7 @@ impl World {
     }
 
     /// Registers `user` and returns their pay link.
-    async fn pay_link(&self, user: u64, session: &str, first: &str) -> String {
+    pub(crate) async fn pay_link(&self, user: u64, session: &str, first: &str) -> String {
         let email = format!("{}@example.com", first.to_lowercase());
         let answer = self.register(user, session, first, &email).await;
         assert!(content(&answer).contains("Pay the fee of 25.00 USD"), "{answer}");

@@ -19,6 +19,7 @@ use tollbooth_core::payments::gateway::Gateways;
 use tollbooth_core::payments::order::Order;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::Platforms;
+use tollbooth_core::reach::Channels;
 use tollbooth_core::store::{self, OutboxStore, RegistrationStore, Store};
 
 use tollbooth_webhook::outbox::Deliverers;
@@ -134,8 +135,10 @@ fn discord_deliverers(s: &store::SqlStore, discord: &DiscordEmulator) -> Deliver
         cashier: Cashier::new(
             Arc::new(s.clone()),
             Gateways::default(),
-            tollbooth_core::when_paid(),
+            tollbooth_core::when_paid(Channels::default()),
         ),
+        mail: None,
+        webex_bot: None,
     }
 }
 
@@ -225,9 +228,15 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
     let order = Order::for_registration(session.key(), attendee.email.clone(), fee);
     let r = Registration::new(&session, 7, attendee, order.id.clone());
     s.register(&r, &order).await.unwrap();
-    fee_based::service::cancel_session(&s, PlatformKind::Zoom, &session.meeting_id, Utc::now())
-        .await
-        .unwrap();
+    fee_based::service::cancel_session(
+        &s,
+        PlatformKind::Zoom,
+        &session.meeting_id,
+        Utc::now(),
+        Channels::default(),
+    )
+    .await
+    .unwrap();
     // Only the admission is to be due: the cancellation's own effects are claimed out of the way.
     let now = Utc::now();
     s.claim("other", now, now + Duration::seconds(600), 10).await.unwrap();
@@ -247,8 +256,10 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
         cashier: Cashier::new(
             Arc::new(s.clone()),
             Gateways::default(),
-            tollbooth_core::when_paid(),
+            tollbooth_core::when_paid(Channels::default()),
         ),
+        mail: None,
+        webex_bot: None,
     };
     let later = now + Duration::seconds(1);
     let delivered = tollbooth_webhook::outbox::run_once(&s, &deliverers, "w", later).await;

@@ -21,6 +21,7 @@ use tollbooth_core::payments::method::Method;
 use tollbooth_core::payments::order::Order;
 use tollbooth_core::payments::payment::State;
 use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::reach::Channels;
 use tollbooth_core::site::{Division, Host};
 use tollbooth_core::store::{PaymentStore, RegistrationStore, SiteStore};
 
@@ -217,6 +218,7 @@ async fn a_registration_fee_and_its_closed_page_in_chromium(db: Db) {
         PlatformKind::Zoom,
         &session.meeting_id,
         Utc::now(),
+        Channels::default(),
     )
     .await
     .unwrap();
@@ -273,6 +275,7 @@ async fn a_payer_whose_registration_cannot_be_honoured_reads_why_and_that_it_is_
         session.platform,
         &session.meeting_id,
         Utc::now(),
+        Channels::default(),
     )
     .await
     .unwrap();

@@ -16,6 +16,7 @@ use tollbooth_core::payments::order::Order;
 use tollbooth_core::payments::payment::{Applied, CaptureLimit, Event, Payment};
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::platform::control::Registrant;
+use tollbooth_core::reach::Channels;
 use tollbooth_core::store::{
     self, OutboxStore, PaymentStore, Registered, RegistrationStore, SqlStore, StoreError,
 };
@@ -81,7 +82,7 @@ async fn pay(s: &SqlStore, r: &Registration) -> Payment {
     let Ok(Applied::Changed(next)) = created.apply(&event, CaptureLimit::Authorised) else {
         panic!()
     };
-    let when_paid = tollbooth_core::when_paid();
+    let when_paid = tollbooth_core::when_paid(Channels::default());
     assert!(record_transition(s, &when_paid, &created, &next, &event).await.unwrap());
     *next
 }
@@ -151,8 +152,12 @@ async fn a_second_payment_and_a_replayed_one_are_told_apart(db: Db) {
     // The platform approved the registrant: approved, and the join link queued once.
     let registrant =
         Registrant { id: "rg1".into(), join_url: Some("https://zoom.us/w/1?tk=a".into()) };
-    fee_based::service::registrant_admitted(&s, &r.id, &registrant).await.unwrap();
-    fee_based::service::registrant_admitted(&s, &r.id, &registrant).await.unwrap();
+    fee_based::service::registrant_admitted(&s, &r.id, &registrant, Channels::default())
+        .await
+        .unwrap();
+    fee_based::service::registrant_admitted(&s, &r.id, &registrant, Channels::default())
+        .await
+        .unwrap();
     let stored = s.registration(&r.id).await.unwrap().unwrap();
     assert_eq!(
         (stored.state, stored.join_url.as_deref()),
@@ -217,9 +222,15 @@ async fn cancelling_refunds_paid_closes_unpaid_and_is_idempotent(db: Db) {
     let payment = pay(&s, &paid).await;
     let unpaid = register(&s, 2).await;
     queued(&s).await;
-    let done = fee_based::service::cancel_session(&s, PlatformKind::Zoom, MEETING, Utc::now())
-        .await
-        .unwrap();
+    let done = fee_based::service::cancel_session(
+        &s,
+        PlatformKind::Zoom,
+        MEETING,
+        Utc::now(),
+        Channels::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!((done.refunds, done.closed, done.now), (1, 1, true));
     assert_eq!((state(&s, &paid).await, state(&s, &unpaid).await), (S::Refunded, S::Cancelled));
     let keys: Vec<String> = queued(&s).await.into_iter().map(|(k, _)| k).collect();
@@ -231,9 +242,15 @@ async fn cancelling_refunds_paid_closes_unpaid_and_is_idempotent(db: Db) {
             format!("refund:{}", payment.id)
         ]
     );
-    let again = fee_based::service::cancel_session(&s, PlatformKind::Zoom, MEETING, Utc::now())
-        .await
-        .unwrap();
+    let again = fee_based::service::cancel_session(
+        &s,
+        PlatformKind::Zoom,
+        MEETING,
+        Utc::now(),
+        Channels::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!((again.refunds, again.closed, again.now), (0, 0, false));
     // The unpaid attendee pays after all: refunded, with the reason.
     let late = pay(&s, &unpaid).await;
@@ -296,7 +313,15 @@ async fn an_e_mail_is_open_for_one_attendee_per_session_whatever_its_case(db: Db
     // With their own address the second attendee registers.
     assert!(matches!(attempt(2, "bob@example.com").await, Ok(Registered::New(_))));
     // A closed registration holds its address no longer.
-    fee_based::service::cancel_session(&s, PlatformKind::Zoom, MEETING, Utc::now()).await.unwrap();
+    fee_based::service::cancel_session(
+        &s,
+        PlatformKind::Zoom,
+        MEETING,
+        Utc::now(),
+        Channels::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(state(&s, &first).await, S::Cancelled);
     assert!(matches!(attempt(3, "ADA@example.com").await, Ok(Registered::New(_))));
 }

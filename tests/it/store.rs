@@ -2,6 +2,7 @@
 
 use crate::common;
 use tollbooth_core::payments::service::record_transition;
+use tollbooth_core::reach::Channels;
 
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -353,7 +354,7 @@ async fn a_transition_is_applied_by_one_writer_only(db: Db) {
     let Ok(Applied::Changed(next)) = created.apply(&event, CaptureLimit::Authorised) else {
         panic!()
     };
-    let when_paid = tollbooth_core::when_paid();
+    let when_paid = tollbooth_core::when_paid(Channels::default());
     assert!(record_transition(&s, &when_paid, &created, &next, &event).await.unwrap());
     let stale = record_transition(&s, &when_paid, &created, &next, &event).await.unwrap();
     assert!(!stale, "stale version");

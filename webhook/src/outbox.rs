@@ -1,9 +1,11 @@
 //! The outbox worker: delivers stored effects once each — direct messages through Discord's
-//! REST API, meeting ends through the platforms' APIs, captures through the cashier. Claims
-//! are leased, so two instances never deliver the same effect at once; a failed attempt is
-//! logged, counted (`outbox_failures_total`) and retried with backoff; each adapter's own
-//! idempotency (Discord's message nonce, the cashier's keys per order and step) makes a retry
-//! after a lost answer harmless.
+//! REST API, e-mail through SMTP, Webex messages through the Webex bot, meeting ends through
+//! the platforms' APIs, captures through the cashier. Claims are leased, so two instances
+//! never deliver the same effect at once; a failed attempt is logged, counted
+//! (`outbox_failures_total`) and retried with backoff; each adapter's own idempotency
+//! (Discord's message nonce, the cashier's keys per order and step) makes a retry after a lost
+//! answer harmless. SMTP and Webex messages have none: an answer lost after the message was
+//! accepted means it is sent again (an e-mail then under the same `Message-ID`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +25,10 @@ use tollbooth_core::pay_per_use;
 use tollbooth_core::payments::cashier::{Cashier, CashierError};
 use tollbooth_core::payments::payment::PaymentId;
 use tollbooth_core::platform::control::{Attendee, HostedMeeting};
+use tollbooth_core::platform::webex_api::WebexApi;
 use tollbooth_core::platform::{LONGEST_REQUEST, MOST_REQUESTS_PER_CALL, Platforms};
+use tollbooth_core::reach::mail::Mailer;
+use tollbooth_core::reach::{Channels, WebexMessage};
 use tollbooth_core::store::{Store, StoreError, within};
 
 use crate::health::Health;
@@ -46,6 +51,17 @@ pub struct Deliverers {
     pub discord: Option<Arc<Http>>,
     pub platforms: Platforms,
     pub cashier: Cashier,
+    /// `smtp.*`, when e-mail is on.
+    pub mail: Option<Mailer>,
+    /// The Webex bot (`webex.bot_token`) that messages Webex hosts.
+    pub webex_bot: Option<WebexApi>,
+}
+
+impl Deliverers {
+    /// The channels beyond Discord that effects queued here (join links) may use.
+    pub fn channels(&self) -> Channels {
+        Channels { email: self.mail.is_some(), webex: self.webex_bot.is_some() }
+    }
 }
 
 /// The outbox worker: its inputs, and [`Worker::run`], its loop. Each store call has the store's
@@ -148,8 +164,9 @@ pub async fn deliver_claimed(
 fn lease_for(effect: &Effect) -> chrono::Duration {
     let requests = match effect {
         Effect::Admit(_) => MOST_REQUESTS_PER_CALL,
-        Effect::EndMeeting(_) | Effect::CancelMeeting(_) => 1,
+        Effect::EndMeeting(_) | Effect::CancelMeeting(_) | Effect::WebexMessage(_) => 1,
         Effect::ChatMessage(_)
+        | Effect::Email(_)
         | Effect::Capture(_)
         | Effect::Refund(_)
         | Effect::PartialRefund(_) => return LEASE,
@@ -166,6 +183,14 @@ async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result
             tollbooth_bot::api::send_dm(http, message, &claimed.key)
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Effect::Email(mail) => {
+            let mailer = d.mail.as_ref().ok_or("no SMTP server (smtp.url, smtp.from) is set")?;
+            mailer.send(mail, &claimed.key).await
+        }
+        Effect::WebexMessage(WebexMessage { to_person_email, markdown }) => {
+            let bot = d.webex_bot.as_ref().ok_or("no Webex bot token (webex.bot_token) is set")?;
+            bot.send_message(to_person_email.as_str(), markdown).await.map_err(|e| e.to_string())
         }
         Effect::EndMeeting(EndMeeting { platform, meeting_id }) => {
             let control = d.platforms.get(*platform)?;
@@ -246,13 +271,17 @@ async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), S
     let control = d.platforms.get(admit.platform)?;
     let meeting = HostedMeeting { id: &admit.meeting_id, host_email: &admit.host_email };
     match control.admit(meeting, &attendee).await {
-        Ok(registrant) => fee_based::service::registrant_admitted(store, &id, &registrant)
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(registrant) => {
+            fee_based::service::registrant_admitted(store, &id, &registrant, d.channels())
+                .await
+                .map_err(|e| e.to_string())
+        }
         // Retrying cannot change a refusal: the payment cannot be honoured, so it is given back.
         Err(e) if e.is_refusal() => {
             tracing::warn!(registration = %id, error = %e, "platform refused a paid registrant; refunding");
-            fee_based::service::registrant_refused(store, &id).await.map_err(|e| e.to_string())
+            fee_based::service::registrant_refused(store, &id, d.channels())
+                .await
+                .map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
     }

@@ -27,6 +27,7 @@ use tollbooth_core::payments::paylink::{Links, PayLinks};
 use tollbooth_core::platform::webex_api::WebexApi;
 use tollbooth_core::platform::zoom_api::ZoomApi;
 use tollbooth_core::platform::{MeetingControl, PlatformKind, Platforms};
+use tollbooth_core::reach::Channels;
 use tollbooth_core::settlement::{Asks, Settings};
 use tollbooth_core::store::Store;
 use url::Url;
@@ -107,7 +108,11 @@ impl AppState {
             base: base(&config.public_url),
             pay_link_hours: i64::try_from(config.payments.pay_link_hours).unwrap_or(i64::MAX),
         };
+        let mail = config.smtp.mailer().expect("smtp.* was checked when the configuration loaded");
+        let webex_bot = webex_bot(&config);
+        let reach = Channels { email: mail.is_some(), webex: webex_bot.is_some() };
         let terms = Terms {
+            reach,
             links,
             captures: gateways.capture_limits(),
             headroom_percent: config.pay_per_use.headroom_percent,
@@ -139,13 +144,16 @@ impl AppState {
             headroom_percent: config.pay_per_use.headroom_percent,
             platforms: platforms.clone(),
             linking: linking.clone(),
+            reach,
         });
-        let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid());
+        let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid(reach));
         let http = discord_http(&config);
         let deliverers = Deliverers {
             discord: http.clone().filter(|_| config.discord.token.is_some()),
             platforms: platforms.clone(),
             cashier: cashier.clone(),
+            mail,
+            webex_bot,
         };
         let outbox = outbox::Worker {
             store: store.clone(),
@@ -280,6 +288,14 @@ fn linking(config: &Config, store: Arc<dyn Store>, secret: &SecretString) -> Lin
         client(PlatformKind::Webex, &config.webex.api_base),
         client(PlatformKind::Zoom, &config.zoom.api_base),
     )
+}
+
+/// The Webex bot that messages Webex hosts, when `webex.bot_token` is set.
+fn webex_bot(config: &Config) -> Option<WebexApi> {
+    let token = config.webex.bot_token.clone()?;
+    WebexApi::new(config.webex.api_base.clone(), token)
+        .map_err(|e| tracing::warn!(error = %e, "cannot message Webex hosts"))
+        .ok()
 }
 
 /// The public URL with a trailing slash, so that joining appends instead of replacing.

@@ -135,3 +135,11 @@ register-form-title = Register
 register-form-first-name = First name
 register-form-last-name = Last name
 register-form-email = E-mail
+
+## E-mail subjects (the texts are the direct messages' own)
+
+receipt-subject = Receipt for session { $session }
+blocked-subject = Your { $platform } meeting was stopped: payment needed
+adjustment-subject = Your session { $session } was settled again
+registration-joined-subject = Registered: { $title }
+registration-refund-subject = Refund: { $title }

@@ -135,3 +135,11 @@ register-form-title = Registrer deg
 register-form-first-name = Fornavn
 register-form-last-name = Etternavn
 register-form-email = E-post
+
+## E-postemner (tekstene er direktemeldingenes egne)
+
+receipt-subject = Kvittering for økten { $session }
+blocked-subject = { $platform }-møtet ditt ble stoppet: betaling trengs
+adjustment-subject = Økten { $session } ble gjort opp på nytt
+registration-joined-subject = Registrert: { $title }
+registration-refund-subject = Refusjon: { $title }

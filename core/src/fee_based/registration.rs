@@ -14,10 +14,11 @@ use crate::email::Email;
 use crate::lang::Lang;
 use crate::messages::Args;
 use crate::money::Money;
-use crate::outbox::{ChatMessage, Effect};
+use crate::outbox::Effect;
 use crate::payments::order::OrderId;
 use crate::platform::PlatformKind;
 use crate::platform::control::Attendee;
+use crate::reach::{self, Channels, Notice, Person};
 
 /// What attendees pay to register, and the limits on registering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -340,8 +341,27 @@ impl Registration {
         self
     }
 
-    fn tell(&self, text: String) -> Effect {
-        Effect::ChatMessage(ChatMessage { discord_user_id: self.discord_user_id, text, link: None })
+    /// The attendee as a person to tell: their Discord member, and their address.
+    pub fn person(&self) -> Person {
+        Person {
+            email: self.attendee.email.parse().ok(),
+            discord_user_id: Some(self.discord_user_id),
+            lang: self.lang,
+            on_webex: false,
+        }
+    }
+
+    /// Tells the attendee `text` about their refund for `title` under `key`.
+    fn told_refund(
+        &self,
+        channels: Channels,
+        key: String,
+        title: &str,
+        text: String,
+    ) -> Vec<(String, Effect)> {
+        let subject =
+            self.lang.text_with("registration-refund-subject", &Args::new().str("title", title));
+        reach::tell(channels, &key, &self.person(), &Notice { subject, text, link: None })
     }
 }
 
@@ -391,6 +411,7 @@ pub fn effects(
     registration: &Registration,
     session: &ScheduledSession,
     payment: &str,
+    channels: Channels,
 ) -> Vec<(String, Effect)> {
     let id = &registration.id;
     let refund = || Effect::Refund(crate::outbox::Refund { payment: payment.to_owned() });
@@ -411,38 +432,50 @@ pub fn effects(
         OnPaid::Refuse(closed) => {
             let args = Args::new().str("title", title).str("why", closed.said(registration.lang));
             let text = registration.lang.text_with("registration-refused", &args);
-            vec![
-                (format!("refund:{payment}"), refund()),
-                (format!("refused:{id}"), registration.tell(text)),
-            ]
+            let mut effects = vec![(format!("refund:{payment}"), refund())];
+            effects.extend(registration.told_refund(
+                channels,
+                format!("refused:{id}"),
+                title,
+                text,
+            ));
+            effects
         }
         OnPaid::RefundSecond => {
             let args = Args::new().str("title", title);
             let text = registration.lang.text_with("registration-paid-twice", &args);
-            vec![
-                (format!("refund:{payment}"), refund()),
-                (format!("second:{payment}"), registration.tell(text)),
-            ]
+            let mut effects = vec![(format!("refund:{payment}"), refund())];
+            effects.extend(registration.told_refund(
+                channels,
+                format!("second:{payment}"),
+                title,
+                text,
+            ));
+            effects
         }
         OnPaid::Nothing => Vec::new(),
     }
 }
 
 /// What cancelling a session tells an attendee who had paid (their refund is queued with it).
-pub fn cancelled_effect(registration: &Registration, session: &ScheduledSession) -> Effect {
+pub fn cancelled_effects(
+    registration: &Registration,
+    session: &ScheduledSession,
+    channels: Channels,
+) -> Vec<(String, Effect)> {
     let title = &session.title;
-    registration.tell(
-        registration.lang.text_with("registration-cancelled", &Args::new().str("title", title)),
-    )
+    let text =
+        registration.lang.text_with("registration-cancelled", &Args::new().str("title", title));
+    registration.told_refund(channels, format!("cancelled:{}", registration.id), title, text)
 }
 
-/// The message that completes a registration: the join link and a receipt.
-pub fn joined_message(
+/// The notice that completes a registration: the join link and a receipt.
+pub fn joined_notice(
     registration: &Registration,
     session: &ScheduledSession,
     fee: &Money,
     payment_reference: Option<&str>,
-) -> ChatMessage {
+) -> Notice {
     let join_url = registration.join_url.as_deref().unwrap_or(&session.join_url);
     let (title, at) = (&session.title, crate::time::markup(session.starts_at));
     let (id, who) = (
@@ -466,8 +499,8 @@ pub fn joined_message(
         .str("reference", reference);
     text.push('\n');
     text.push_str(&lang.text_with("registration-receipt", &receipt));
-    ChatMessage {
-        discord_user_id: registration.discord_user_id,
+    Notice {
+        subject: lang.text_with("registration-joined-subject", &Args::new().str("title", title)),
         text,
         link: Some(crate::outbox::Link {
             label: registration.lang.text("button-join"),
@@ -557,7 +590,7 @@ mod tests {
         r.payment_id = Some("p1".into());
         assert_eq!(on_paid(&r, "p1", &s, 1, now), OnPaid::Nothing);
         assert_eq!(on_paid(&r, "p2", &s, 1, now), OnPaid::RefundSecond);
-        let effects = effects(&OnPaid::RefundSecond, &r, &s, "p2");
+        let effects = effects(&OnPaid::RefundSecond, &r, &s, "p2", Channels::default());
         assert_eq!(
             effects.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
             ["refund:p2", "second:p2"]
@@ -569,7 +602,7 @@ mod tests {
         let s = session(Some(1));
         let r = registration(&s).in_language(Lang::from_locale("no"));
         let fee = Money::parse_exact("25.00", Currency::USD).unwrap();
-        let joined = joined_message(&r, &s, &fee, Some("VXYZ01234567"));
+        let joined = joined_notice(&r, &s, &fee, Some("VXYZ01234567"));
         assert!(
             joined.text.starts_with("Du er registrert for **Rust for payments**"),
             "{}",
@@ -577,10 +610,10 @@ mod tests {
         );
         assert!(joined.text.contains("25.00 USD, betalingsreferanse VXYZ01234567"));
         assert_eq!(joined.link.unwrap().label, "Bli med");
-        let refused = effects(&OnPaid::Refuse(Closed::Full), &r, &s, "p1");
+        let refused = effects(&OnPaid::Refuse(Closed::Full), &r, &s, "p1", Channels::default());
         let Effect::ChatMessage(told) = &refused[1].1 else { panic!("{refused:?}") };
         assert!(told.text.contains("økten er full"), "{}", told.text);
-        let english = joined_message(&registration(&s), &s, &fee, None);
+        let english = joined_notice(&registration(&s), &s, &fee, None);
         assert!(english.text.contains("payment reference -"), "{}", english.text);
     }
 

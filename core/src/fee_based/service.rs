@@ -12,12 +12,16 @@ use crate::payments::payment::{Payment, PaymentId};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
+use crate::reach::{self, Channels};
 use crate::store::{Store, StoreError, Tx};
 
 /// A registration's payment decides whether it buys a seat: counted under the session's lock,
 /// so that concurrent payers never exceed the capacity; a payment that cannot be honoured is
 /// refunded.
-pub struct SeatOnPayment;
+pub struct SeatOnPayment {
+    /// The channels beyond Discord that attendees are told of refunds on.
+    pub reach: Channels,
+}
 
 #[async_trait]
 impl WhenPaid for SeatOnPayment {
@@ -56,7 +60,7 @@ impl WhenPaid for SeatOnPayment {
         };
         metrics::counter!("registration_payments_total", "outcome" => outcome).increment(1);
         tracing::info!(registration = %reg.id, payment = paid, ?decision, "registration paid");
-        for (key, effect) in registration::effects(&decision, &reg, &session, paid) {
+        for (key, effect) in registration::effects(&decision, &reg, &session, paid, self.reach) {
             tx.enqueue(&key, &effect).await?;
         }
         Ok(())
@@ -68,12 +72,13 @@ fn no_session() -> StoreError {
 }
 
 /// The platform approved the registrant: the registration is complete, and the join link and
-/// receipt are queued for the attendee (once). A registration refunded meanwhile (the session
+/// receipt are queued for the attendee (once) on the `channels` that are on. A registration refunded meanwhile (the session
 /// was cancelled) only keeps the registrant's id.
 pub async fn registrant_admitted(
     store: &dyn Store,
     id: &RegistrationId,
     registrant: &Registrant,
+    channels: Channels,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     let mut reg = tx
@@ -96,20 +101,27 @@ pub async fn registrant_admitted(
             .payment(&paid)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("payment {paid}")))?;
-        let message = registration::joined_message(
+        let notice = registration::joined_notice(
             &reg,
             &session,
             &payment.amount,
             payment.reference.as_deref(),
         );
-        tx.enqueue(&format!("joined:{id}"), &Effect::ChatMessage(message)).await?;
+        for (key, effect) in reach::tell(channels, &format!("joined:{id}"), &reg.person(), &notice)
+        {
+            tx.enqueue(&key, &effect).await?;
+        }
     }
     tx.commit().await
 }
 
 /// The platform refused to register a paid attendee for good: the payment is refunded and the
 /// attendee told why (once). Nothing happens to a registration that is no longer paid.
-pub async fn registrant_refused(store: &dyn Store, id: &RegistrationId) -> Result<(), StoreError> {
+pub async fn registrant_refused(
+    store: &dyn Store,
+    id: &RegistrationId,
+    channels: Channels,
+) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     let reg = tx
         .registration(id)
@@ -123,7 +135,8 @@ pub async fn registrant_refused(store: &dyn Store, id: &RegistrationId) -> Resul
     let refused = registration::Closed::PlatformRefused;
     tx.set_registration_state(id, RegistrationState::Refunded, None, Some(&refused.reason()))
         .await?;
-    for (key, effect) in registration::effects(&OnPaid::Refuse(refused), &reg, &session, &payment) {
+    let refuse = OnPaid::Refuse(refused);
+    for (key, effect) in registration::effects(&refuse, &reg, &session, &payment, channels) {
         tx.enqueue(&key, &effect).await?;
     }
     tx.commit().await
@@ -147,6 +160,7 @@ pub async fn cancel_session(
     platform: PlatformKind,
     meeting_id: &str,
     at: DateTime<Utc>,
+    channels: Channels,
 ) -> Result<Cancelled, StoreError> {
     let mut tx = store.begin().await?;
     let now = tx.cancel_scheduled(platform, meeting_id, at).await?;
@@ -169,8 +183,9 @@ pub async fn cancel_session(
         let payment = reg.payment_id.clone().unwrap_or_default();
         let refund = Effect::Refund(Refund { payment: payment.clone() });
         tx.enqueue(&format!("refund:{payment}"), &refund).await?;
-        let tell = registration::cancelled_effect(&reg, &session);
-        tx.enqueue(&format!("cancelled:{}", reg.id), &tell).await?;
+        for (key, effect) in registration::cancelled_effects(&reg, &session, channels) {
+            tx.enqueue(&key, &effect).await?;
+        }
         summary.refunds += 1;
     }
     let delete = Effect::CancelMeeting(CancelMeeting {

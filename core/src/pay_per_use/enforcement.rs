@@ -7,10 +7,11 @@ use crate::email::Email;
 use crate::lang::Lang;
 use crate::messages::Args;
 use crate::money::Money;
-use crate::outbox::{ChatMessage, Effect, EndMeeting, Link, Recipient};
+use crate::outbox::{Effect, EndMeeting, Link};
 use crate::payments::order::{Binding, OrderId};
 use crate::platform::PlatformKind;
 use crate::pricing::SessionPlan;
+use crate::reach::{self, Channels, Notice, Person};
 use crate::site::DivisionId;
 
 /// Who a site exempts from paying before a start.
@@ -144,13 +145,13 @@ pub fn decide(facts: StartFacts) -> StartDecision {
 /// The effects of a blocked start, each under a key naming the meeting, so a replayed
 /// `started` (or two instances deciding it) ends the meeting and tells the host once.
 /// `running`: the meeting has not ended yet (late deliveries may decide an ended one).
-/// `host` is the host's Discord user, when one is linked; `pay` the link to pay with.
+/// `host` is told on every channel they can be reached on, with `pay`, the link to pay with.
 pub fn blocked_effects(
     platform: PlatformKind,
     meeting_id: &str,
     block: &Block,
     running: bool,
-    host: Option<Recipient>,
+    (channels, host): (Channels, &Person),
     pay: Link,
 ) -> Vec<(String, Effect)> {
     let mut effects = Vec::new();
@@ -160,20 +161,24 @@ pub fn blocked_effects(
             Effect::EndMeeting(EndMeeting { platform, meeting_id: meeting_id.to_owned() }),
         ));
     }
-    if let Some(Recipient { discord_user_id, lang }) = host {
-        let args = Args::new().str("platform", platform).str("reason", block.explain(lang));
-        // A start heard of only after the meeting ended (deliveries out of order) ended nothing.
-        let what = match running {
-            true => lang.text_with("blocked-ended", &args),
-            false => lang.text_with("blocked-late", &args),
-        };
-        let next = lang.text("blocked-next");
-        let text = format!("{what} {next}");
-        effects.push((
-            format!("blocked:{platform}:{meeting_id}"),
-            Effect::ChatMessage(ChatMessage { discord_user_id, text, link: Some(pay) }),
-        ));
-    }
+    let lang = host.lang;
+    let args = Args::new().str("platform", platform).str("reason", block.explain(lang));
+    // A start heard of only after the meeting ended (deliveries out of order) ended nothing.
+    let what = match running {
+        true => lang.text_with("blocked-ended", &args),
+        false => lang.text_with("blocked-late", &args),
+    };
+    let notice = Notice {
+        subject: lang.text_with("blocked-subject", &args),
+        text: format!("{what} {}", lang.text("blocked-next")),
+        link: Some(pay),
+    };
+    effects.extend(reach::tell(
+        channels,
+        &format!("blocked:{platform}:{meeting_id}"),
+        host,
+        &notice,
+    ));
     effects
 }
 
@@ -239,18 +244,25 @@ mod tests {
     }
 
     #[test]
-    fn a_blocked_start_ends_the_meeting_and_tells_a_linked_host_once() {
+    fn a_blocked_start_ends_the_meeting_and_tells_the_host_once() {
         let pay = Link { label: "Pay".into(), url: "https://x/pay/t".into() };
-        let blocked = |running, host| {
-            blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, running, host, pay.clone())
+        let unlinked = Person {
+            email: "host@example.com".parse().ok(),
+            discord_user_id: None,
+            lang: Lang::En,
+            on_webex: false,
         };
-        let effects = blocked(true, None);
+        let blocked = |running, host: &Person| {
+            let reach = (Channels::default(), host);
+            blocked_effects(PlatformKind::Zoom, "u1", &Block::Unpaid, running, reach, pay.clone())
+        };
+        let effects = blocked(true, &unlinked);
         assert_eq!(effects.len(), 1);
         assert_eq!(effects[0].0, "end:zoom:u1");
-        assert!(blocked(false, None).is_empty());
+        assert!(blocked(false, &unlinked).is_empty());
         // Heard of after it ended: nothing to end, and the host is not told it was ended.
-        let host = Recipient { discord_user_id: 7, lang: Lang::En };
-        let late = blocked(false, Some(host));
+        let host = Person { discord_user_id: Some(7), ..unlinked.clone() };
+        let late = blocked(false, &host);
         let [(key, Effect::ChatMessage(m))] = late.as_slice() else { panic!("{late:?}") };
         assert_eq!(key, "blocked:zoom:u1");
         assert!(
@@ -258,13 +270,13 @@ mod tests {
             "{}",
             m.text
         );
-        let effects = blocked(true, Some(host));
+        let effects = blocked(true, &host);
         assert_eq!(effects[1].0, "blocked:zoom:u1");
         let Effect::ChatMessage(m) = &effects[1].1 else { panic!("{effects:?}") };
         assert!(m.text.contains("without a paid authorisation"), "{}", m.text);
         assert_eq!((m.discord_user_id, m.link.as_ref()), (7, Some(&pay)));
 
-        let effects = blocked(true, Some(Recipient { lang: Lang::from_locale("no"), ..host }));
+        let effects = blocked(true, &Person { lang: Lang::from_locale("no"), ..host });
         let Effect::ChatMessage(m) = &effects[1].1 else { panic!("{effects:?}") };
         assert!(m.text.contains("uten en betalt autorisasjon"), "{}", m.text);
     }

@@ -22,6 +22,7 @@ use crate::payments::payment::{Payment, PaymentId, State};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
 use crate::pricing::Estimate;
+use crate::reach;
 use crate::settlement;
 use crate::store::{Store, StoreError, Tx};
 
@@ -90,16 +91,17 @@ async fn decide_start(
         StartDecision::Blocked(block) => {
             tracing::info!(%platform, meeting_id, %host, reason = block.reason(), "unpaid start blocked");
             metrics::counter!("pay_per_use_blocked_starts_total").increment(1);
-            let recipient = recipient(tx, &host).await?;
-            let lang = recipient.map(|r| r.lang).unwrap_or_default();
+            let person = reach::host(tx, terms.reach, &host, platform).await?;
+            let lang = person.lang;
             let order =
                 order_to_unblock(tx, terms, block, &host, platform, meeting_id, now).await?;
             let pay = Link {
                 label: block.pay_label(lang),
                 url: terms.links.pay(&order, now, lang).to_string(),
             };
+            let reach = (terms.reach, &person);
             let effects =
-                enforcement::blocked_effects(platform, meeting_id, block, running, recipient, pay);
+                enforcement::blocked_effects(platform, meeting_id, block, running, reach, pay);
             for (key, effect) in &effects {
                 tx.enqueue(key, effect).await?;
             }
@@ -167,8 +169,8 @@ async fn order_to_unblock(
     Ok(order.id)
 }
 
-/// The Discord member who hears about `host`'s sessions; hosts are reached in Discord only,
-/// so what one without a link is not told stays in the session API.
+/// The Discord member who hears about `host`'s refused captures; one without a link is not
+/// told, and what they owe stays in the session API and blocks their next start.
 pub(crate) async fn recipient(
     tx: &mut dyn Tx,
     host: &Email,

@@ -14,4 +14,6 @@ pub struct Terms {
     pub headroom_percent: u32,
     /// When ended sessions are settled against the platform's record (`settlement.*`).
     pub settlement: crate::settlement::Settings,
+    /// The channels beyond Discord that hosts are told on (`smtp.*`, `webex.bot_token`).
+    pub reach: crate::reach::Channels,
 }

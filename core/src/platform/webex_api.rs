@@ -270,6 +270,18 @@ impl WebexApi {
         self.json(Method::PUT, self.url(&["webhooks", id]), Some(&body)).await
     }
 
+    /// `POST /messages` with `toPersonEmail`: a direct message from the token's bot to a
+    /// person by address, in Markdown. Webex takes no idempotency key for it.
+    pub async fn send_message(
+        &self,
+        to_person_email: &str,
+        markdown: &str,
+    ) -> Result<(), WebexError> {
+        let body = json!({ "toPersonEmail": to_person_email, "markdown": markdown });
+        self.send(Method::POST, self.url(&["messages"]), Some(&body)).await?;
+        Ok(())
+    }
+
     /// `POST /meetings/{meetingId}/end`: ends a running meeting (Webex answers 204).
     pub async fn end_meeting(&self, meeting_id: &str) -> Result<(), WebexError> {
         self.send(Method::POST, self.url(&["meetings", meeting_id, "end"]), None).await?;

@@ -25,9 +25,9 @@ use crate::email::Email;
 use crate::messages::Args;
 use crate::metering::session::Bill;
 use crate::metering::{self, Connection, Usage};
-use crate::outbox::{Capture, ChatMessage, Effect, Link, PartialRefund, Recipient};
+use crate::outbox::{Capture, Effect, Link, PartialRefund};
 use crate::pay_per_use::billing::{self, Charge};
-use crate::pay_per_use::service::{owed, recipient};
+use crate::pay_per_use::service::owed;
 use crate::pay_per_use::terms::Terms;
 use crate::payments::order::Order;
 use crate::payments::payment::State;
@@ -35,6 +35,7 @@ use crate::platform::control::{ControlError, HostedMeeting};
 use crate::platform::records::{MeetingStanding, Recorded};
 use crate::platform::{Inbound, PlatformKind, Platforms};
 use crate::pricing::Prices;
+use crate::reach::{self, Notice};
 use crate::store::{NewDelivery, PaidStart, Store, StoreError, Tx};
 
 /// How long one worker holds a settlement it took before another may take it. Only to save
@@ -528,17 +529,21 @@ async fn charge(
         currency: paid.prices.currency,
     });
     tx.enqueue(&format!("capture:{order}"), &capture).await?;
-    if let Some(Recipient { discord_user_id, lang }) = recipient(tx, &paid.host).await? {
-        let title = Charge::receipt_title(lang);
-        let receipt = Effect::ChatMessage(ChatMessage {
-            discord_user_id,
-            text: format!("{title}\n{}", charge.receipt_lines(lang, &[]).join("\n")),
-            link: Some(Link {
-                label: title.clone(),
-                url: terms.links.receipt(order, now, lang).to_string(),
-            }),
-        });
-        tx.enqueue(&format!("receipt:{order}"), &receipt).await?;
+    let host = reach::host(tx, terms.reach, &paid.host, platform).await?;
+    let (lang, title) = (host.lang, Charge::receipt_title(host.lang));
+    let receipt = Notice {
+        subject: lang.text_with(
+            "receipt-subject",
+            &Args::new().str("session", format!("{platform}/{meeting_id}")),
+        ),
+        text: format!("{title}\n{}", charge.receipt_lines(lang, &[]).join("\n")),
+        link: Some(Link {
+            label: title.clone(),
+            url: terms.links.receipt(order, now, lang).to_string(),
+        }),
+    };
+    for (key, effect) in reach::tell(terms.reach, &format!("receipt:{order}"), &host, &receipt) {
+        tx.enqueue(&key, &effect).await?;
     }
     tracing::info!(%order, %platform, meeting_id, total = %charge.cost.total, outstanding = %charge.outstanding, source = %figures.reconciled.source, "paid session settled and charged");
     Ok(())
@@ -598,9 +603,10 @@ async fn adjust(
     metrics::counter!("settlement_adjustments_total", "kind" => record.kind.as_str()).increment(1);
     let host: Email =
         charged.host_email.parse().map_err(|e| StoreError::corrupt("charges.host_email", e))?;
-    let Some(Recipient { discord_user_id, lang }) = recipient(tx, &host).await? else {
-        return Ok(());
-    };
+    let platform: PlatformKind =
+        charged.platform.parse().map_err(|e| StoreError::corrupt("charges.platform", e))?;
+    let person = reach::host(tx, terms.reach, &host, platform).await?;
+    let lang = person.lang;
     let args = Args::new()
         .str("session", format!("{}/{}", charged.platform, charged.meeting_id))
         .str("amount", record.amount)
@@ -627,8 +633,13 @@ async fn adjust(
             (lang.text_with("adjustment-charge", &args), link)
         }
     };
-    let told = Effect::ChatMessage(ChatMessage { discord_user_id, text, link: Some(link) });
-    tx.enqueue(&format!("adjustment_told:{order}:{seq}"), &told).await?;
+    let subject = lang.text_with("adjustment-subject", &args);
+    let told = Notice { subject, text, link: Some(link) };
+    for (key, effect) in
+        reach::tell(terms.reach, &format!("adjustment_told:{order}:{seq}"), &person, &told)
+    {
+        tx.enqueue(&key, &effect).await?;
+    }
     Ok(())
 }
 

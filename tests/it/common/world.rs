@@ -1,6 +1,7 @@
 //! The whole service against every emulator a chat-driven flow needs: the router with
 //! Payflow (and the sandbox), the Webex, Zoom and Discord APIs, signed webhook senders, the
-//! admin API, and one host linked to a Discord member.
+//! admin API, and one host linked to a Discord member; optionally an SMTP sink and the Webex
+//! bot.
 
 use secrecy::SecretString;
 use tollbooth_core::config::Config;
@@ -12,7 +13,8 @@ use crate::common::app::browser;
 use crate::common::pay::{choose, location, text, with_payflow};
 use crate::common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
 use crate::emulators::{
-    self, discord::DiscordEmulator, payflow::Payflow, webex::WebexEmulator, zoom::ZoomEmulator,
+    self, discord::DiscordEmulator, payflow::Payflow, smtp::SmtpSink, webex::WebexEmulator,
+    zoom::ZoomEmulator,
 };
 
 pub const HOST: &str = "host@example.com";
@@ -28,6 +30,9 @@ pub struct World {
     pub webex: WebexEmulator,
     pub zoom: ZoomEmulator,
     pub discord: DiscordEmulator,
+    /// Where e-mail goes, when the world reaches people outside Discord too (the Webex bot
+    /// is then configured as well).
+    pub smtp: Option<SmtpSink>,
 }
 
 impl World {
@@ -53,39 +58,62 @@ impl World {
         payflow_timeout_secs: u64,
         tweak: fn(&mut Config),
     ) -> World {
+        World::launch(db, switches, payflow_timeout_secs, tweak, None).await
+    }
+
+    /// As [`World::serve_with`], telling people by e-mail (an SMTP sink) and Webex hosts
+    /// through the Webex bot too.
+    pub async fn serve_reaching_out(db: &Db, switches: Switches, tweak: fn(&mut Config)) -> World {
+        World::launch(db, switches, 1, tweak, Some(SmtpSink::start().await)).await
+    }
+
+    async fn launch(
+        db: &Db,
+        switches: Switches,
+        payflow_timeout_secs: u64,
+        tweak: fn(&mut Config),
+        smtp: Option<SmtpSink>,
+    ) -> World {
         let (payflow, webex, zoom, discord) = (
             Payflow::start().await,
             WebexEmulator::start().await,
             ZoomEmulator::start().await,
             DiscordEmulator::start().await,
         );
-        let config = configure(&payflow, &webex, &zoom, &discord, payflow_timeout_secs, tweak);
+        let emulators = (&payflow, &webex, &zoom, &discord, smtp.as_ref());
+        let config = configure(emulators, payflow_timeout_secs, tweak);
         let app = App::configured(db, config).await;
         app.store.set_switches(switches).await.unwrap();
         let host: Email = HOST.parse().unwrap();
         app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
         let sender = Sender::new(&app.base);
-        World { app, payflow_timeout_secs, tweak, sender, payflow, webex, zoom, discord }
+        World { app, payflow_timeout_secs, tweak, sender, payflow, webex, zoom, discord, smtp }
     }
 
     /// A second server on the same database, calling the same emulators.
     pub async fn another_server(&self, db: &Db) -> App {
-        let (p, w, z, d) = (&self.payflow, &self.webex, &self.zoom, &self.discord);
-        App::configured(db, configure(p, w, z, d, self.payflow_timeout_secs, self.tweak)).await
+        let emulators = (&self.payflow, &self.webex, &self.zoom, &self.discord, self.smtp.as_ref());
+        App::configured(db, configure(emulators, self.payflow_timeout_secs, self.tweak)).await
     }
 }
 
+type Emulators<'a> =
+    (&'a Payflow, &'a WebexEmulator, &'a ZoomEmulator, &'a DiscordEmulator, Option<&'a SmtpSink>);
+
 fn configure(
-    payflow: &Payflow,
-    webex: &WebexEmulator,
-    zoom: &ZoomEmulator,
-    discord: &DiscordEmulator,
+    (payflow, webex, zoom, discord, smtp): Emulators,
     payflow_timeout_secs: u64,
     tweak: fn(&mut Config),
 ) -> impl FnOnce(&mut Config) + use<> {
     let payments = with_payflow(payflow, payflow_timeout_secs);
     let clients = emulators::clients(Some(webex), Some(zoom), Some(discord));
+    let smtp = smtp.map(|sink| sink.url.clone());
     move |c: &mut Config| {
+        if let Some(url) = smtp {
+            c.smtp.url = Some(SecretString::from(url));
+            c.smtp.from = Some("Tollbooth <tollbooth@example.com>".into());
+            c.webex.bot_token = Some(SecretString::from(emulators::webex::BOT_TOKEN));
+        }
         payments(c);
         clients(c);
         c.admin_token = Some(SecretString::from(ADMIN_TOKEN));

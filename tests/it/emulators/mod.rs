@@ -6,6 +6,7 @@ pub mod oauth;
 pub mod payflow;
 pub mod paypal;
 pub mod paypal_classic;
+pub mod smtp;
 pub mod stripe;
 pub mod webex;
 pub mod zoom;

@@ -32,8 +32,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-/// The only token the emulator accepts.
+/// The integration's token, which the emulator accepts everywhere.
 pub const TOKEN: &str = "emulator-token";
+/// A bot's token, accepted for `POST /messages` only.
+pub const BOT_TOKEN: &str = "emulator-bot-token";
 pub const ORG_ID: &str = "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi9lbXVsYXRvcg";
 
 const RESOURCES: &[&str] = &[
@@ -380,6 +382,8 @@ pub struct WebexState {
     pub faults: VecDeque<Fault>,
     /// Meeting ids that `POST /meetings/{id}/end` was called for, in order.
     pub ended_meetings: Vec<String>,
+    /// Direct messages the bot sent (`POST /messages`), as Webex returned them.
+    pub messages: Vec<Value>,
     pub meetings: Vec<Meeting>,
     /// What Webex recorded of meeting instances.
     pub instances: Vec<Instance>,
@@ -427,6 +431,7 @@ impl WebexEmulator {
             .route("/meetings/{id}/registrants/{action}", post(registrants_action))
             .route("/meetingParticipants", get(list_participants))
             .route("/meetingReports/usage", get(usage_report))
+            .route("/messages", post(create_message))
             .fallback(|| async { not_found() });
         let app = Router::new()
             .nest("/v1", api)
@@ -695,7 +700,9 @@ async fn record_and_check(State(state): State<Shared>, request: Request, next: N
     let (call, request) = Call::record(request).await;
     let fault = {
         let mut state = state.lock().unwrap();
-        let authorised = call.authorization.as_deref() == Some(&format!("Bearer {TOKEN}"));
+        let bot = call.method == Method::POST && call.path == "/v1/messages";
+        let token = |t: &str| call.authorization.as_deref() == Some(&format!("Bearer {t}"));
+        let authorised = token(TOKEN) || (bot && token(BOT_TOKEN));
         state.calls.push(call);
         if !authorised {
             return error(
@@ -760,6 +767,33 @@ async fn delete_hook(
     let before = state.hooks.len();
     state.hooks.retain(|h| h.id != id);
     if state.hooks.len() == before { Err(not_found()) } else { Ok(StatusCode::NO_CONTENT) }
+}
+
+/// `POST /messages`: a direct message to `toPersonEmail` (the only way tollbooth addresses
+/// one), with `markdown` or `text`; answered with the message object.
+async fn create_message(State(state): State<Shared>, body: Bytes) -> Result<Response, Rejection> {
+    let body = object(&body)?;
+    let to = body.get("toPersonEmail").and_then(Value::as_str).filter(|e| e.contains('@'));
+    let to =
+        to.ok_or_else(|| bad_request("toPersonEmail: a person's e-mail address is required"))?;
+    let (text, markdown) = (body.get("text"), body.get("markdown"));
+    if text.or(markdown).and_then(Value::as_str).is_none_or(str::is_empty) {
+        return Err(bad_request("text or markdown is required"));
+    }
+    let mut state = state.lock().unwrap();
+    let id = state.new_id();
+    let mut message = json!({
+        "id": id, "roomId": format!("room-{to}"), "roomType": "direct",
+        "toPersonEmail": to, "personEmail": "tollbooth@webex.bot",
+        "created": "2026-11-25T10:00:00.000Z",
+    });
+    for (field, value) in [("text", text), ("markdown", markdown)] {
+        if let Some(value) = value {
+            message[field] = value.clone();
+        }
+    }
+    state.messages.push(message.clone());
+    Ok(axum::Json(message).into_response())
 }
 
 /// The body as a JSON object, or Webex's 400.
