@@ -8,6 +8,33 @@ use crate::email::Email;
 use crate::lang::Lang;
 use crate::store::{DiscordLinkStore, StoreError};
 
+/// Links `member` to `host`, replacing their earlier link, as `linked_by` did at `at` (ms).
+pub(super) async fn link<'c, E>(
+    executor: E,
+    member: u64,
+    host: &Email,
+    linked_by: u64,
+    at: i64,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    // Snowflakes are kept as text: they exceed BIGINT's range in principle (u64).
+    sqlx::query(
+        "INSERT INTO discord_links (discord_user_id, host_email, linked_by, linked_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (discord_user_id) DO UPDATE SET host_email = excluded.host_email,
+             linked_by = excluded.linked_by, linked_at = excluded.linked_at",
+    )
+    .bind(member.to_string())
+    .bind(host.as_str())
+    .bind(linked_by.to_string())
+    .bind(at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl DiscordLinkStore for SqlStore {
     async fn link_discord_user(
@@ -16,20 +43,7 @@ impl DiscordLinkStore for SqlStore {
         host: &Email,
         linked_by: u64,
     ) -> Result<(), StoreError> {
-        // Snowflakes are kept as text: they exceed BIGINT's range in principle (u64).
-        sqlx::query(
-            "INSERT INTO discord_links (discord_user_id, host_email, linked_by, linked_at)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (discord_user_id) DO UPDATE SET host_email = excluded.host_email,
-                 linked_by = excluded.linked_by, linked_at = excluded.linked_at",
-        )
-        .bind(discord_user_id.to_string())
-        .bind(host.as_str())
-        .bind(linked_by.to_string())
-        .bind(millis(Utc::now()))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        link(&self.writer, discord_user_id, host, linked_by, millis(Utc::now())).await
     }
 
     async fn linked_host(&self, discord_user_id: u64) -> Result<Option<Email>, StoreError> {

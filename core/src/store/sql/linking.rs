@@ -56,17 +56,7 @@ impl LinkingStore for SqlStore {
             return Ok(SelfLink::TakenBy(other));
         }
         // The member vouched for themselves: they are their own `linked_by`.
-        sqlx::query(
-            "INSERT INTO discord_links (discord_user_id, host_email, linked_by, linked_at)
-             VALUES ($1, $2, $1, $3)
-             ON CONFLICT (discord_user_id) DO UPDATE SET host_email = excluded.host_email,
-                 linked_by = excluded.linked_by, linked_at = excluded.linked_at",
-        )
-        .bind(member.to_string())
-        .bind(host.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        super::discord_links::link(&mut *tx, member, host, member, now).await?;
         tx.commit().await?;
         Ok(SelfLink::Linked { division })
     }
