@@ -88,8 +88,8 @@ pub async fn ended(
     Ok(())
 }
 
-/// In the transaction that applied deliveries for a session that had ended: if it settled,
-/// it is checked again `settings.delay` after the latest of them.
+/// In the transaction that applied deliveries for a session that had ended: one waiting or
+/// settled is looked at again `settings.delay` after the latest of them.
 pub async fn late(
     tx: &mut dyn Tx,
     settings: &Settings,
@@ -265,6 +265,8 @@ impl Settler<'_> {
             source: Some(figures.reconciled.source),
             due_at: s.ended_at + self.settings.final_after,
             attempts: 0,
+            // Whatever came before this step held the settlement is in its figures.
+            late_data: false,
             billed: Some(figures.bill.usage),
             metered: Some(figures.metered),
             platform_usage: figures.platform,

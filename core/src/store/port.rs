@@ -201,6 +201,8 @@ pub trait Tx: Send {
     /// Opens a session's settlement; `false` when it had one.
     async fn open_settlement(&mut self, settlement: &Settlement) -> Result<bool, StoreError>;
 
+    /// A session's settlement, held for this transaction: nothing else writes it until the
+    /// transaction ends.
     async fn settlement(
         &mut self,
         platform: PlatformKind,

@@ -238,7 +238,7 @@ where
         platform: PlatformKind,
         meeting_id: &str,
     ) -> Result<Option<Settlement>, StoreError> {
-        settlement::load_settlement(&mut self.0, platform, meeting_id).await
+        settlement::lock_settlement(&mut self.0, platform, meeting_id).await
     }
 
     async fn save_settlement(&mut self, s: &Settlement) -> Result<(), StoreError> {

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::pay_per_use::{charge, charge_columns};
 use super::payments::{amount, corrupt, time};
-use super::{SqlStore, flag, millis, opt_time, parsed};
+use super::{SqlStore, backend_of, flag, millis, opt_time, parsed};
 use crate::metering::Usage;
 use crate::money::Currency;
 use crate::pay_per_use::billing::Charge;
@@ -16,7 +16,7 @@ use crate::platform::PlatformKind;
 use crate::pricing::Cost;
 use crate::settlement::rule::Metered;
 use crate::settlement::{AdjustmentRecord, Reconciliation, Settlement};
-use crate::store::{SettlementStore, StoreError};
+use crate::store::{Backend, SettlementStore, StoreError};
 
 macro_rules! settlement_columns {
     () => {
@@ -102,15 +102,45 @@ pub(super) async fn load_settlement(
     platform: PlatformKind,
     meeting_id: &str,
 ) -> Result<Option<Settlement>, StoreError> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        settlement_columns!(),
-        " FROM settlements s WHERE s.platform = $1 AND s.meeting_id = $2"
-    ))
-    .bind(platform.as_str())
-    .bind(meeting_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    read_settlement(conn, platform, meeting_id, "").await
+}
+
+/// A settlement read by a step that will write it: on PostgreSQL its row stays locked until
+/// the step commits, so that the applier marking late data for the same session waits and then
+/// marks the settled row, instead of writing between the step's read of the connections and
+/// its commit (where the step's own write would then undo the mark). SQLite's transactions
+/// take the write lock up front and need nothing more.
+pub(super) async fn lock_settlement(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+) -> Result<Option<Settlement>, StoreError> {
+    let lock = match backend_of(conn) {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    read_settlement(conn, platform, meeting_id, lock).await
+}
+
+async fn read_settlement(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+    lock: &str,
+) -> Result<Option<Settlement>, StoreError> {
+    let sql = format!(
+        concat!(
+            "SELECT ",
+            settlement_columns!(),
+            " FROM settlements s WHERE s.platform = $1 AND s.meeting_id = $2{}"
+        ),
+        lock
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(platform.as_str())
+        .bind(meeting_id)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.as_ref().map(settlement).transpose()
 }
 
@@ -146,8 +176,10 @@ pub(super) async fn save_settlement(
     Ok(())
 }
 
-/// Late deliveries for a settled session: it is looked at again `due_at` (pushed on by each
-/// late delivery, so that a re-joined meeting is checked once it went quiet).
+/// Deliveries for a session that had ended: it is looked at again `due_at` (pushed on by each
+/// of them, so that a re-joined meeting is checked once it went quiet). A waiting one is
+/// marked too: on PostgreSQL this holds its row, so that a settling step waits for these
+/// deliveries to commit and then reads them (see `lock_settlement`).
 pub(super) async fn late_data(
     conn: &mut AnyConnection,
     platform: PlatformKind,
@@ -156,7 +188,7 @@ pub(super) async fn late_data(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE settlements SET late_data = 1, due_at = $1, updated_at = $2
-         WHERE platform = $3 AND meeting_id = $4 AND stage = 'settled'",
+         WHERE platform = $3 AND meeting_id = $4 AND stage IN ('waiting', 'settled')",
     )
     .bind(millis(due_at))
     .bind(millis(Utc::now()))
