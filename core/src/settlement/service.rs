@@ -383,11 +383,11 @@ impl Settler<'_> {
     /// The platform's person and teleconference minutes for the session: Webex's usage
     /// report; on Zoom, which has none, its participant record summed.
     async fn report(&self, s: &Settlement) -> Asked<(u64, u64)> {
-        let control = self.platforms.get(s.platform)?;
-        let host = self.host(s).await.map_err(|e| e.to_string())?;
-        let meeting = HostedMeeting { id: &s.meeting_id, host_email: &host };
         match s.platform {
             PlatformKind::Webex => {
+                let control = self.platforms.get(s.platform)?;
+                let host = self.host(s).await.map_err(|e| e.to_string())?;
+                let meeting = HostedMeeting { id: &s.meeting_id, host_email: &host };
                 let started = self.started(s).await.map_err(|e| e.to_string())?;
                 match control.usage_report(meeting, started).await {
                     Ok(Some(r)) => Ok((r.person_minutes, r.teleconference_minutes)),
