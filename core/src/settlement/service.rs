@@ -82,7 +82,23 @@ pub async fn ended(
         flagged: false,
         note: None,
     };
-    if tx.open_settlement(&waiting).await? {
+    let opened = match tx.settlement(platform, meeting_id).await? {
+        None => tx.open_settlement(&waiting).await?,
+        // A start heard after a free session's end brings its order: settled again, to charge.
+        Some(free) if free.order.is_none() && waiting.order.is_some() => {
+            let again = Settlement {
+                order: waiting.order.clone(),
+                stage: Stage::Waiting,
+                due_at: waiting.due_at,
+                attempts: 0,
+                ..free
+            };
+            tx.save_settlement(&again).await?;
+            true
+        }
+        Some(_) => false,
+    };
+    if opened {
         tracing::info!(%platform, meeting_id, due_at = %waiting.due_at, paid = waiting.order.is_some(), "session ended; waiting for the platform's record");
     }
     Ok(())

@@ -71,8 +71,7 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Opens a settlement unless the session has one; one without an order takes the order a
-/// start heard after the end found, and waits again. `false` when nothing changed.
+/// Opens a settlement unless the session has one; `false` when it had.
 pub(super) async fn open_settlement(
     conn: &mut AnyConnection,
     s: &Settlement,
@@ -81,9 +80,7 @@ pub(super) async fn open_settlement(
         "INSERT INTO settlements (platform, meeting_id, order_id, stage, ended_at, due_at,
              attempts, late_data, flagged, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, $7)
-         ON CONFLICT (platform, meeting_id) DO UPDATE SET order_id = excluded.order_id,
-             stage = excluded.stage, due_at = excluded.due_at, updated_at = excluded.updated_at
-         WHERE settlements.order_id IS NULL AND excluded.order_id IS NOT NULL",
+         ON CONFLICT (platform, meeting_id) DO NOTHING",
     )
     .bind(s.platform.as_str())
     .bind(s.meeting_id.as_str())
@@ -153,8 +150,8 @@ pub(super) async fn save_settlement(
         "UPDATE settlements SET stage = $1, source = $2, due_at = $3, attempts = $4,
              late_data = $5, metered = $6, platform_usage = $7, reported_person_minutes = $8,
              reported_teleconference_minutes = $9, flagged = $10, note = $11, updated_at = $12,
-             billed = $13
-         WHERE platform = $14 AND meeting_id = $15",
+             billed = $13, order_id = $14
+         WHERE platform = $15 AND meeting_id = $16",
     )
     .bind(s.stage.as_str())
     .bind(s.source.map(|s| s.as_str()))
@@ -169,6 +166,7 @@ pub(super) async fn save_settlement(
     .bind(s.note.as_deref())
     .bind(millis(Utc::now()))
     .bind(json(s.billed.as_ref()))
+    .bind(s.order.as_ref().map(|o| o.as_str().to_owned()))
     .bind(s.platform.as_str())
     .bind(s.meeting_id.as_str())
     .execute(&mut *conn)
