@@ -9,6 +9,8 @@ use serenity::all::{
     CommandInteraction, CreateActionRow, CreateAutocompleteResponse, CreateButton, CreateInputText,
     CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
+use tollbooth_core::fee_based::codes::{self, PromotionCode};
+use tollbooth_core::fee_based::service::{self, CodeApplied, NotApplied};
 use tollbooth_core::fee_based::registration::{
     self, Registration, RegistrationState, ScheduledSession,
 };
@@ -37,7 +39,12 @@ struct Given {
     first_name: String,
     last_name: String,
     email: String,
+    /// A promotion code, as typed.
+    code: Option<String>,
 }
+
+/// The form's field for an optional promotion code, named as the command's option.
+const CODE: &str = "code";
 
 pub async fn register(bot: &Bot, caller: Caller, args: &Args) -> Reply {
     let named = match args.str("session") {
@@ -45,6 +52,7 @@ pub async fn register(bot: &Bot, caller: Caller, args: &Args) -> Reply {
         Err(b) => return Reply::now(bad(caller.lang, b).respond()),
     };
     let [first_name, last_name, email] = FIELDS.map(|f| args.opt_str(f));
+    let code = args.opt_str(CODE);
     match (first_name, last_name, email) {
         (Some(first_name), Some(last_name), Some(email)) => complete(
             bot,
@@ -54,9 +62,10 @@ pub async fn register(bot: &Bot, caller: Caller, args: &Args) -> Reply {
                 first_name: first_name.to_owned(),
                 last_name: last_name.to_owned(),
                 email: email.to_owned(),
+                code: code.map(str::to_owned),
             },
         ),
-        given => Reply::now(form(bot, caller.lang, named, [given.0, given.1, given.2]).await),
+        given => Reply::now(form(bot, caller.lang, named, [given.0, given.1, given.2], code).await),
     }
 }
 
@@ -67,6 +76,7 @@ async fn form(
     lang: Lang,
     named: &str,
     given: [Option<&str>; 3],
+    code: Option<&str>,
 ) -> CreateInteractionResponse {
     let session = match registration_on(bot, lang).await {
         Ok(()) => find(bot, lang, named).await,
@@ -82,7 +92,7 @@ async fn form(
         lang.text("register-form-email"),
     ];
     let lengths = [(1, 100), (1, 100), (3, 254)];
-    let rows = FIELDS
+    let mut rows: Vec<CreateActionRow> = FIELDS
         .iter()
         .zip(labels)
         .zip(lengths)
@@ -97,6 +107,15 @@ async fn form(
             })
         })
         .collect();
+    let (min, max) = codes::CODE_CHARS;
+    let code_input = CreateInputText::new(InputTextStyle::Short, lang.text("register-form-code"), CODE)
+        .required(false)
+        .min_length(u16::try_from(min).unwrap_or(u16::MAX))
+        .max_length(u16::try_from(max).unwrap_or(u16::MAX));
+    rows.push(CreateActionRow::InputText(match code {
+        Some(code) => code_input.value(code),
+        None => code_input,
+    }));
     let title = lang.text("register-form-title");
     CreateInteractionResponse::Modal(
         CreateModal::new(format!("{FORM}{}", session.key()), title).components(rows),
@@ -112,7 +131,8 @@ pub fn is_form(custom_id: &str) -> bool {
 pub fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Reply {
     let session = modal.data.custom_id.strip_prefix(FORM).unwrap_or_default().to_owned();
     let [first_name, last_name, email] = FIELDS.map(|f| form_field(modal, f));
-    complete(bot, caller, Given { session, first_name, last_name, email })
+    let code = Some(form_field(modal, CODE)).filter(|c| !c.is_empty());
+    complete(bot, caller, Given { session, first_name, last_name, email, code })
 }
 
 /// The sessions open for registration whose title or id contains what the attendee typed,
@@ -199,6 +219,12 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Messag
     registration_on(bot, lang).await?;
     let attendee = registration::attendee(&given.first_name, &given.last_name, &given.email)
         .map_err(|why| bad(lang, BadOption::invalid("email", why.said(lang))))?;
+    let code = given
+        .code
+        .as_deref()
+        .map(str::parse::<PromotionCode>)
+        .transpose()
+        .map_err(|e| bad(lang, BadOption::invalid(CODE, e.said(lang))))?;
     let session = find(bot, lang, &given.session).await?;
     let taken = bot
         .store
@@ -220,16 +246,66 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Messag
         let args = TextArgs::new().str("title", &session.title);
         return Ok(Message::private(lang.text_with("already-registered", &args)));
     }
+    let at = time::markup(session.starts_at);
+    if let Some(code) = &code {
+        let applied = service::apply_code(
+            bot.store.as_ref(),
+            &registration.order_id,
+            code,
+            Utc::now(),
+            bot.reach,
+        )
+        .await
+        .map_err(|e| store_failed(lang, &e))?;
+        match applied {
+            Ok(CodeApplied::Admitted(_)) => {
+                let args = TextArgs::new().str("code", code).str("title", &session.title).str("at", at);
+                return Ok(Message::private(lang.text_with("register-code-admitted", &args)));
+            }
+            // Registering again with the code the order has already.
+            Ok(CodeApplied::ToPay(_)) => {}
+            Err(NotApplied::HasCode(applied)) if applied == *code => {}
+            Err(why) => {
+                let args = TextArgs::new().str("why", why.said(lang));
+                return Err(Message::private(lang.text_with("register-code-refused", &args)));
+            }
+        }
+    }
+    // What the order asks for now, with any code applied here or on the pay page.
+    let order = bot
+        .store
+        .order(&registration.order_id)
+        .await
+        .map_err(|e| store_failed(lang, &e))?
+        .ok_or_else(|| store_failed(lang, &StoreError::NotFound(registration.order_id.to_string())))?;
+    let priced = service::priced(&order);
     let token = bot
         .pay_links
         .sign(&registration.order_id, Utc::now() + Duration::hours(bot.pay_link_hours));
     let url = bot.pay_url(&token, lang);
-    let args = TextArgs::new()
-        .str("amount", fee.amount)
-        .str("currency", fee.amount.currency())
-        .str("title", &session.title)
-        .str("at", time::markup(session.starts_at));
-    Ok(Message::private(lang.text_with("pay-fee", &args))
+    let currency = priced.total.currency();
+    let text = match &order.discount {
+        Some(discount) => {
+            let args = TextArgs::new()
+                .str("total", priced.total)
+                .str("fee", priced.fee)
+                .str("discount", priced.discount)
+                .str("code", &discount.code)
+                .str("currency", currency)
+                .str("title", &session.title)
+                .str("at", at);
+            lang.text_with("register-code-pay", &args)
+        }
+        None => {
+            let args = TextArgs::new()
+                .str("amount", priced.total)
+                .str("currency", currency)
+                .str("title", &session.title)
+                .str("at", at);
+            lang.text_with("pay-fee", &args)
+        }
+    };
+    Ok(Message::private(text)
         .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.text("pay-now"))]))
 }
 

@@ -25,6 +25,8 @@ pub enum Value {
 /// A command's arguments: the subcommand if the command has them, and each option given.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Args {
+    /// The subcommand group, for a subcommand inside one (`code` of `/session code add`).
+    pub group: Option<String>,
     pub subcommand: Option<String>,
     values: BTreeMap<String, Value>,
 }
@@ -99,29 +101,51 @@ fn kind(kind: OptionKind, lang: Lang) -> String {
         OptionKind::String => lang.text("kind-string"),
         OptionKind::Boolean => lang.text("kind-boolean"),
         OptionKind::User => lang.text("kind-user"),
-        OptionKind::SubCommand => lang.text("kind-subcommand"),
+        OptionKind::SubCommand | OptionKind::SubCommandGroup => lang.text("kind-subcommand"),
     }
 }
 
 impl Args {
     /// Reads and checks `data` against the command's definition.
     pub fn parse(spec: &manifest::Command, data: &CommandData) -> Result<Args, BadOption> {
-        let has_subcommands = spec.options.iter().any(|o| o.kind == OptionKind::SubCommand);
-        if !has_subcommands {
-            return Ok(Args { subcommand: None, values: values(&spec.options, &data.options)? });
+        Args::within(&spec.name, None, &spec.options, &data.options)
+    }
+
+    /// The arguments given to `specs`, the options of `name`: values, or one subcommand (or
+    /// group of them) with its own.
+    fn within(
+        name: &str,
+        group: Option<String>,
+        specs: &[CommandOption],
+        given: &[CommandDataOption],
+    ) -> Result<Args, BadOption> {
+        if !specs.iter().any(|o| o.kind.is_subcommand()) {
+            return Ok(Args { group, subcommand: None, values: values(specs, given)? });
         }
-        let Some(CommandDataOption {
-            name, value: CommandDataOptionValue::SubCommand(given), ..
-        }) = data.options.first()
-        else {
-            return Err(BadOption { option: spec.name.clone(), problem: Problem::Missing });
+        let (chosen, options) = match given.first() {
+            Some(CommandDataOption {
+                name,
+                value:
+                    CommandDataOptionValue::SubCommand(options)
+                    | CommandDataOptionValue::SubCommandGroup(options),
+                ..
+            }) => (name, options),
+            _ => return Err(BadOption { option: name.to_owned(), problem: Problem::Missing }),
         };
-        let sub = spec
-            .options
+        let sub = specs
             .iter()
-            .find(|o| o.kind == OptionKind::SubCommand && o.name == *name)
-            .ok_or_else(|| BadOption { option: name.clone(), problem: Problem::Unknown })?;
-        Ok(Args { subcommand: Some(name.clone()), values: values(&sub.options, given)? })
+            .find(|o| o.kind.is_subcommand() && o.name == *chosen)
+            .ok_or_else(|| BadOption { option: chosen.clone(), problem: Problem::Unknown })?;
+        match sub.kind {
+            OptionKind::SubCommandGroup if group.is_none() => {
+                Args::within(&sub.name, Some(sub.name.clone()), &sub.options, options)
+            }
+            _ => Ok(Args {
+                group,
+                subcommand: Some(sub.name.clone()),
+                values: values(&sub.options, options)?,
+            }),
+        }
     }
 
     /// Whether the member gave the option.

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod api;
 pub mod attendee;
+pub mod codes;
 pub mod command;
 pub mod gateway;
 pub mod lang;

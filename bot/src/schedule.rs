@@ -24,7 +24,7 @@ use crate::{Bot, Caller, store_failed};
 /// What stopped a command: the message the member sees.
 type Answer = Result<Message, Message>;
 
-fn bad(lang: Lang, bad: BadOption) -> Message {
+pub(crate) fn bad(lang: Lang, bad: BadOption) -> Message {
     Message::private(bad.describe(lang))
 }
 
@@ -57,7 +57,7 @@ pub fn platform(lang: Lang, args: &Args) -> Result<PlatformKind, BadOption> {
 }
 
 /// The session `platform`/`meeting` if the caller may act on it.
-async fn own_session(bot: &Bot, caller: Caller, args: &Args) -> Result<ScheduledSession, Message> {
+pub(crate) async fn own_session(bot: &Bot, caller: Caller, args: &Args) -> Result<ScheduledSession, Message> {
     let lang = caller.lang;
     let platform = platform(lang, args).map_err(|b| bad(lang, b))?;
     let meeting = args.str("meeting").map_err(|b| bad(lang, b))?;

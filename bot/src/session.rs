@@ -1,5 +1,5 @@
-//! `/session schedule | fee | start | cancel | status`: status reads what the webhooks
-//! recorded; the others are in `schedule.rs`.
+//! `/session schedule | fee | start | cancel | status | code …`: status reads what the
+//! webhooks recorded; promotion codes are in `codes.rs`, the others in `schedule.rs`.
 
 use chrono::Utc;
 use tollbooth_core::messages::Args as TextArgs;
@@ -13,20 +13,21 @@ use tollbooth_core::time;
 use crate::command::Args;
 use crate::lang::Lang;
 use crate::reply::{Message, Reply};
-use crate::{Bot, Caller, schedule, store_failed};
+use crate::{Bot, Caller, codes, schedule, store_failed};
 
 pub fn run(bot: &Bot, caller: Caller, args: &Args) -> Reply {
     let (bot, args) = (bot.clone(), args.clone());
-    let sub = args.subcommand.clone().unwrap_or_default();
+    let (group, sub) = (args.group.clone(), args.subcommand.clone().unwrap_or_default());
     // Every subcommand reads the store and most call the platform: "thinking…" first.
     Reply::Later {
         ephemeral: true,
         work: Box::pin(async move {
-            let answer = match sub.as_str() {
-                "schedule" => schedule::schedule(&bot, caller, &args).await,
-                "fee" => schedule::set_fee(&bot, caller, &args).await,
-                "start" => schedule::start(&bot, caller, &args).await,
-                "cancel" => schedule::cancel(&bot, caller, &args).await,
+            let answer = match (group.as_deref(), sub.as_str()) {
+                (Some("code"), _) => codes::run(&bot, caller, &args).await,
+                (_, "schedule") => schedule::schedule(&bot, caller, &args).await,
+                (_, "fee") => schedule::set_fee(&bot, caller, &args).await,
+                (_, "start") => schedule::start(&bot, caller, &args).await,
+                (_, "cancel") => schedule::cancel(&bot, caller, &args).await,
                 _ => status(&bot, caller, &args).await,
             };
             answer.unwrap_or_else(|message| message)

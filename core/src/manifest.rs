@@ -54,10 +54,19 @@ pub struct Command {
 #[serde(try_from = "u8", into = "u8")]
 pub enum OptionKind {
     SubCommand,
+    /// A group of subcommands (`/session code add`).
+    SubCommandGroup,
     String,
     Integer,
     Boolean,
     User,
+}
+
+impl OptionKind {
+    /// A subcommand or a group of them, rather than a value.
+    pub fn is_subcommand(self) -> bool {
+        matches!(self, OptionKind::SubCommand | OptionKind::SubCommandGroup)
+    }
 }
 
 impl TryFrom<u8> for OptionKind {
@@ -65,6 +74,7 @@ impl TryFrom<u8> for OptionKind {
     fn try_from(n: u8) -> Result<Self, Self::Error> {
         Ok(match n {
             1 => OptionKind::SubCommand,
+            2 => OptionKind::SubCommandGroup,
             3 => OptionKind::String,
             4 => OptionKind::Integer,
             5 => OptionKind::Boolean,
@@ -78,6 +88,7 @@ impl From<OptionKind> for u8 {
     fn from(k: OptionKind) -> u8 {
         match k {
             OptionKind::SubCommand => 1,
+            OptionKind::SubCommandGroup => 2,
             OptionKind::String => 3,
             OptionKind::Integer => 4,
             OptionKind::Boolean => 5,
@@ -226,7 +237,7 @@ fn check_options(options: &[CommandOption], path: &str) -> Result<(), String> {
         if !names.insert(&o.name) {
             return Err(format!("/{here} appears twice"));
         }
-        if o.kind != OptionKind::SubCommand {
+        if !o.kind.is_subcommand() {
             // Discord: "Required options must be listed before optional options".
             if o.required && optional_seen {
                 return Err(format!("/{here} is required but follows an optional option"));

@@ -11,6 +11,7 @@ mod outbox;
 mod pay_per_use;
 mod payments;
 mod port;
+mod promotion_codes;
 mod registrations;
 mod sessions;
 mod settlement;
@@ -31,6 +32,7 @@ pub use outbox::{OutboxStore, QuarantinedEffect};
 pub use pay_per_use::PayPerUseStore;
 pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
 pub use port::{Begun, PaidStart, Tx};
+pub use promotion_codes::PromotionCodeStore;
 pub use registrations::{Registered, RegistrationStore};
 pub use sessions::{NewDelivery, Pending, QuarantinedDelivery, SessionRecord, SessionStore};
 pub use settlement::SettlementStore;
@@ -239,6 +241,7 @@ pub trait Store:
     + OutboxStore
     + PayPerUseStore
     + RegistrationStore
+    + PromotionCodeStore
     + SettlementStore
     + Send
     + Sync

@@ -17,6 +17,7 @@ pub mod outbox;
 mod pages;
 mod pay;
 mod payments;
+mod code;
 mod plan;
 mod quarantine;
 mod receipts;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/pay/{token}", get(pay::show).post(pay::choose))
         .route("/pay/{token}/plan", post(plan::change))
+        .route("/pay/{token}/code", post(code::apply))
         .route("/pay/{token}/return", get(pay::returned))
         .route("/pay/{token}/cancel", get(pay::cancelled))
         .route("/payments/{gateway}/notify", post(payments::notify))

@@ -35,6 +35,15 @@ pub struct PayPage<'a> {
     /// What an order without an estimate is for: a session fee or an outstanding balance.
     pub label: String,
     pub amount: String,
+    /// A registration's fee before any discount.
+    pub fee: String,
+    /// The discount line of a promotion code applied to the order: its label and amount.
+    pub discount: Option<(String, String)>,
+    /// Where the form that applies a promotion code posts (relative to `/pay/`), while one can
+    /// be applied: a registration's order, unpaid, without a code.
+    pub code_action: Option<String>,
+    /// A code covered the whole fee: nothing is left to pay.
+    pub free: bool,
     pub currency: &'a str,
     /// Where the form that changes the estimate posts (relative to `/pay/`), when it can: the
     /// one way a payer changes the plan.

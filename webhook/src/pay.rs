@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use tollbooth_core::email::Email;
+use tollbooth_core::fee_based;
 use tollbooth_core::fee_based::registration::{GivenBack, ScheduledSession};
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::pay_per_use::{self as pay_per_use, budget};
@@ -93,6 +94,15 @@ async fn registration_closed(state: &AppState, order: &Order) -> Result<bool, Ap
     let Some(scheduled) = scheduled_of(state, order).await? else { return Ok(false) };
     let taken = state.store.seats_taken(scheduled.platform, &scheduled.meeting_id).await?;
     Ok(scheduled.open_for(taken, Utc::now()).is_err())
+}
+
+/// What the order buys, as the payer is told: the session's title, or what stands for it.
+pub(crate) async fn title_of(
+    state: &AppState,
+    order: &Order,
+    lang: Lang,
+) -> Result<String, ApiError> {
+    Ok(bought(state, order, lang).await?.title)
 }
 
 /// What the order buys: the session, when it starts, its host and the host's division.
@@ -216,7 +226,10 @@ pub async fn show(
         Ok(order) => order,
         Err(page) => return Ok(page),
     };
-    let paid = is_paid(&state, &order).await?;
+    let registration = matches!(order.purchase, Purchase::Registration { .. });
+    // A code that left nothing to pay admitted the attendee: nothing is to be paid either.
+    let free = registration && order.amount.amount().is_zero();
+    let paid = free || is_paid(&state, &order).await?;
     if !paid && let Some(refusal) = over_budget(&state, &order, lang).await? {
         return Ok(refusal);
     }
@@ -230,6 +243,7 @@ pub async fn show(
     }
     let methods =
         methods(&state).await?.into_iter().map(|m| (m.as_str(), label(lang, m))).collect();
+    let priced = fee_based::service::priced(&order);
     let estimate = order.estimate();
     let plan = estimate.as_ref().map(|e| plan_in_words(lang, &e.plan)).unwrap_or_default();
     pages::render(
@@ -247,6 +261,15 @@ pub async fn show(
                 }
             },
             amount: order.amount.to_string(),
+            fee: priced.fee.to_string(),
+            discount: order.discount.as_ref().map(|d| {
+                let label = lang.text_with("label-discount", &TextArgs::new().str("code", &d.code));
+                (label, d.amount.to_string())
+            }),
+            // A registration's code is applied before paying, once.
+            code_action: (registration && !paid && order.discount.is_none())
+                .then(|| format!("{token}/code")),
+            free,
             currency: order.amount.currency().code(),
             // Only a pay-per-use estimate is the payer's to change, and only before paying.
             plan_action: matches!(order.purchase, Purchase::Session { .. })
@@ -277,6 +300,10 @@ pub async fn choose(
     if balance_settled(&state, &order).await? {
         let (title, body) = (lang.text("settled-title"), lang.text("settled-body"));
         return pages::message(StatusCode::CONFLICT, lang, &title, &body, None);
+    }
+    // A code left nothing to pay: there is no checkout to open.
+    if order.amount.amount().is_zero() {
+        return Ok(Redirect::to(&format!("/pay/{token}?lang={}", lang.code())).into_response());
     }
     let method: Method = choice.method.parse().map_err(ApiError::BadRequest)?;
     if !methods(&state).await?.contains(&method) {

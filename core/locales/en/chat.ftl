@@ -127,6 +127,27 @@ registration-approved = registered
 registration-refunded = refunded
 registration-cancelled-state = cancelled
 no-registrations = You have no registrations. Register with /register.
+register-code-pay = Pay { $total } { $currency } for **{ $title }** ({ $at }): the fee of { $fee } { $currency } less { $discount } { $currency } with the code `{ $code }`. Once it is paid you are registered and get the join link here.
+register-code-admitted = The code `{ $code }` covers the whole fee of **{ $title }** ({ $at }): you are being registered without paying, and get the join link here.
+register-code-refused = The code was not applied: { $why }. Register again with another code, or without one.
+
+## /session code
+
+code-scope-site = for every session
+code-scope-session = for session { $session }
+code-no-limit = no limit
+code-no-expiry = no expiry
+code-expires = expires { $at }
+code-line = `{ $code }`: { $off } off { $scope }; used { $uses } of { $max }; { $expires }
+code-added = Added the code { code-line }.
+code-list-heading = Promotion codes:
+code-list-empty = No promotion codes are live. Add one with /session code add.
+code-removed = Removed the code `{ $code }`: it applies to no new order, and orders it was applied to keep their discount.
+code-not-found = No live code `{ $code }` is yours to change.
+code-exists = A live code `{ $code }` exists already: remove it first, or choose another.
+code-percent-or-amount = give either a percentage or an amount, not both
+code-site-wide-admin = Only a site administrator can make codes for every session; name your session with `platform` and `meeting`.
+code-platform-meeting = give both `platform` and `meeting`, or neither for a code for every session
 
 ## Hosts who link themselves: /link
 

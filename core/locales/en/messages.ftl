@@ -112,6 +112,20 @@ registration-joined-webex = Webex also e-mails you the link.
 registration-receipt = Receipt: registration { $id } for { $who }, { $fee } { $currency }, payment reference { $reference }.
 button-join = Join
 
+## Promotion codes: why one is not applied
+
+code-malformed = `{ $code }` is not a promotion code: a code has 3 to 32 letters, digits, `-` or `_`
+code-bad-percent = `{ $text }` is not a percentage above 0 and at most 100 (at most two decimals)
+code-unknown = there is no promotion code `{ $code }`
+code-expired = the promotion code `{ $code }` has expired
+code-used-up = the promotion code `{ $code }` is used up
+code-other-session = the promotion code `{ $code }` is for another session
+code-other-currency = the promotion code `{ $code }` is in another currency than the fee
+code-payment-under-way = a payment of this order is under way or done, so its price can no longer change; cancel the payment at the payment service to use a code
+code-applied-already = the code `{ $code }` is applied to this order already
+code-closed = { $why }
+code-order-closed = this registration is no longer waiting for payment
+
 ## What a gateway's checkout says it is for
 
 checkout-session = Session { $session }: { plan-summary }
@@ -135,6 +149,7 @@ register-form-title = Register
 register-form-first-name = First name
 register-form-last-name = Last name
 register-form-email = E-mail
+register-form-code = Promotion code (optional)
 
 ## E-mail subjects (the texts are the direct messages' own)
 

@@ -15,6 +15,16 @@ authorise-note = The reserved amount is held on your card now. { reservation-rul
 reserved = Reserved now (estimate plus headroom)
 no-methods = No payment method is available for this site's country. Please contact the site administrator.
 already-paid = This order is paid. Thank you!
+label-fee = Fee
+label-discount = Discount (code { $code })
+code-label = Promotion code
+code-apply = Apply
+code-not-applied-title = Code not applied
+code-not-applied-body = The code was not applied: { $why }.
+code-free-title = You are registered
+code-free-body = The code { $code } covers the whole fee of { $title }: nothing is charged. You are being registered, and get the join link in chat.
+nothing-to-pay = Nothing is left to pay: the code covers the whole fee.
+back-to-pay = Back to the pay page
 
 ## What happened
 

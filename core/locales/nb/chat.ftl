@@ -126,6 +126,27 @@ registration-approved = registrert
 registration-refunded = refundert
 registration-cancelled-state = avlyst
 no-registrations = Du har ingen registreringer. Registrer deg med /register.
+register-code-pay = Betal { $total } { $currency } for **{ $title }** ({ $at }): gebyret på { $fee } { $currency } minus { $discount } { $currency } med koden `{ $code }`. Når det er betalt, er du registrert og får lenken her.
+register-code-admitted = Koden `{ $code }` dekker hele gebyret for **{ $title }** ({ $at }): du blir registrert uten å betale, og får lenken her.
+register-code-refused = Koden ble ikke brukt: { $why }. Registrer deg på nytt med en annen kode, eller uten.
+
+## /session code
+
+code-scope-site = for alle økter
+code-scope-session = for økten { $session }
+code-no-limit = ingen grense
+code-no-expiry = utløper ikke
+code-expires = utløper { $at }
+code-line = `{ $code }`: { $off } rabatt { $scope }; brukt { $uses } av { $max }; { $expires }
+code-added = La til koden { code-line }.
+code-list-heading = Rabattkoder:
+code-list-empty = Ingen rabattkoder er i bruk. Legg til en med /session code add.
+code-removed = Fjernet koden `{ $code }`: den gjelder ingen nye bestillinger, og bestillinger den er brukt på beholder rabatten.
+code-not-found = Ingen aktiv kode `{ $code }` er din å endre.
+code-exists = En aktiv kode `{ $code }` finnes allerede: fjern den først, eller velg en annen.
+code-percent-or-amount = oppgi enten en prosentsats eller et beløp, ikke begge
+code-site-wide-admin = Bare en administrator kan lage koder for alle økter; oppgi økten din med `platform` og `meeting`.
+code-platform-meeting = oppgi både `platform` og `meeting`, eller ingen av dem for en kode for alle økter
 
 ## Verter som kobler seg selv: /link
 

@@ -112,6 +112,20 @@ registration-joined-webex = Webex sender deg også lenken på e-post.
 registration-receipt = Kvittering: registrering { $id } for { $who }, { $fee } { $currency }, betalingsreferanse { $reference }.
 button-join = Bli med
 
+## Rabattkoder: hvorfor en ikke brukes
+
+code-malformed = `{ $code }` er ikke en rabattkode: en kode har 3 til 32 bokstaver, sifre, `-` eller `_`
+code-bad-percent = `{ $text }` er ikke en prosentsats over 0 og høyst 100 (høyst to desimaler)
+code-unknown = det finnes ingen rabattkode `{ $code }`
+code-expired = rabattkoden `{ $code }` er utløpt
+code-used-up = rabattkoden `{ $code }` er brukt opp
+code-other-session = rabattkoden `{ $code }` gjelder en annen økt
+code-other-currency = rabattkoden `{ $code }` er i en annen valuta enn gebyret
+code-payment-under-way = en betaling for denne bestillingen er i gang eller fullført, så prisen kan ikke lenger endres; avbryt betalingen hos betalingstjenesten for å bruke en kode
+code-applied-already = koden `{ $code }` er allerede brukt på denne bestillingen
+code-closed = { $why }
+code-order-closed = denne registreringen venter ikke lenger på betaling
+
 ## Hva en betalingstjenestes kasse sier at den gjelder
 
 checkout-session = Økt { $session }: { plan-summary }
@@ -135,6 +149,7 @@ register-form-title = Registrer deg
 register-form-first-name = Fornavn
 register-form-last-name = Etternavn
 register-form-email = E-post
+register-form-code = Rabattkode (valgfritt)
 
 ## E-postemner (tekstene er direktemeldingenes egne)
 

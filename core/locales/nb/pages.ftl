@@ -13,6 +13,16 @@ authorise-note = Det reserverte beløpet holdes av på kortet ditt nå. { reserv
 reserved = Reserveres nå (anslag pluss margin)
 no-methods = Ingen betalingsmåte er tilgjengelig for dette nettstedets land. Kontakt nettstedsadministratoren.
 already-paid = Denne bestillingen er betalt. Takk!
+label-fee = Gebyr
+label-discount = Rabatt (kode { $code })
+code-label = Rabattkode
+code-apply = Bruk
+code-not-applied-title = Koden ble ikke brukt
+code-not-applied-body = Koden ble ikke brukt: { $why }.
+code-free-title = Du er registrert
+code-free-body = Koden { $code } dekker hele gebyret for { $title }: ingenting belastes. Du blir registrert, og får lenken i chatten.
+nothing-to-pay = Ingenting gjenstår å betale: koden dekker hele gebyret.
+back-to-pay = Tilbake til betalingssiden
 
 ## Hva som skjedde
 

@@ -6,9 +6,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::fee_based::registration::{self, OnPaid, RegistrationId, RegistrationState};
+use crate::fee_based::codes::{self, ForSession, Priced, PromotionCode, Refused};
+use crate::fee_based::registration::{
+    self, Closed, OnPaid, Registration, RegistrationId, RegistrationState,
+};
+use crate::lang::Lang;
+use crate::messages::Args;
 use crate::outbox::{CancelMeeting, Effect, Refund};
-use crate::payments::payment::{Payment, PaymentId};
+use crate::payments::order::{Discount, Order, OrderId, Purchase};
+use crate::payments::payment::{Payment, PaymentId, State};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
@@ -49,6 +55,8 @@ impl WhenPaid for SeatOnPayment {
                 let state = RegistrationState::Refunded;
                 tx.set_registration_state(&reg.id, state, Some(paid), Some(&closed.reason()))
                     .await?;
+                // The payment bought nothing: the code's use is free for someone else.
+                tx.give_back_code_use(&reg.order_id).await?;
             }
             OnPaid::RefundSecond | OnPaid::Nothing => {}
         }
@@ -91,22 +99,21 @@ pub async fn registrant_admitted(
     if approve {
         reg.join_url.clone_from(&registrant.join_url);
         let session = tx.scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
-        let paid: PaymentId = reg
-            .payment_id
-            .as_deref()
-            .unwrap_or_default()
-            .parse()
-            .map_err(|e| StoreError::corrupt("registrations.payment_id", e))?;
-        let payment = tx
-            .payment(&paid)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("payment {paid}")))?;
-        let notice = registration::joined_notice(
-            &reg,
-            &session,
-            &payment.amount,
-            payment.reference.as_deref(),
-        );
+        let (amount, reference) = match reg.payment_id.as_deref() {
+            Some(paid) => {
+                let paid: PaymentId = paid
+                    .parse()
+                    .map_err(|e| StoreError::corrupt("registrations.payment_id", e))?;
+                let payment = tx
+                    .payment(&paid)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("payment {paid}")))?;
+                (payment.amount, payment.reference)
+            }
+            // Admitted by a code that covered the whole fee: nothing was paid.
+            None => (order_of(tx.as_mut(), &reg).await?.amount, None),
+        };
+        let notice = registration::joined_notice(&reg, &session, &amount, reference.as_deref());
         for (key, effect) in reach::tell(channels, &format!("joined:{id}"), &reg.person(), &notice)
         {
             tx.enqueue(&key, &effect).await?;
@@ -135,6 +142,7 @@ pub async fn registrant_refused(
     let refused = registration::Closed::PlatformRefused;
     tx.set_registration_state(id, RegistrationState::Refunded, None, Some(&refused.reason()))
         .await?;
+    tx.give_back_code_use(&reg.order_id).await?;
     let refuse = OnPaid::Refuse(refused);
     for (key, effect) in registration::effects(&refuse, &reg, &session, &payment, channels) {
         tx.enqueue(&key, &effect).await?;
@@ -172,9 +180,12 @@ pub async fn cancel_session(
     let open = RegistrationState::all_where(RegistrationState::is_open);
     let reason = registration::Closed::Cancelled.reason();
     for reg in tx.registrations_in(platform, meeting_id, &open).await? {
-        if !reg.state.holds_seat() {
+        // Unpaid, or admitted without a payment by a code: there is nothing to refund, and
+        // the code's use is given back.
+        if !reg.state.holds_seat() || reg.payment_id.is_none() {
             tx.set_registration_state(&reg.id, RegistrationState::Cancelled, None, Some(&reason))
                 .await?;
+            tx.give_back_code_use(&reg.order_id).await?;
             summary.closed += 1;
             continue;
         }
@@ -196,4 +207,140 @@ pub async fn cancel_session(
     tx.enqueue(&format!("cancel:{platform}:{meeting_id}"), &delete).await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+async fn order_of(tx: &mut dyn Tx, reg: &Registration) -> Result<Order, StoreError> {
+    tx.order(&reg.order_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("order {}", reg.order_id)))
+}
+
+/// What applying a code to an order did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeApplied {
+    /// The order now asks for the fee less the discount.
+    ToPay(Priced),
+    /// The code covered the whole fee: the attendee has their seat without a payment.
+    Admitted(Priced),
+}
+
+/// Why a code was not applied to an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotApplied {
+    Refused(Refused),
+    /// A payment of the order is paid or under way at a gateway: what it is for is fixed.
+    PaymentUnderWay,
+    /// The order has a code already.
+    HasCode(PromotionCode),
+    /// A code that covers the whole fee, for a session that takes no more registrations.
+    Closed(Closed),
+    /// The order is not a registration waiting for its payment.
+    NotOpen,
+}
+
+impl NotApplied {
+    /// As told to the attendee.
+    pub fn said(&self, lang: Lang) -> String {
+        match self {
+            NotApplied::Refused(refused) => refused.said(lang),
+            NotApplied::PaymentUnderWay => lang.text("code-payment-under-way"),
+            NotApplied::HasCode(code) => {
+                lang.text_with("code-applied-already", &Args::new().str("code", code))
+            }
+            NotApplied::Closed(closed) => {
+                lang.text_with("code-closed", &Args::new().str("why", closed.said(lang)))
+            }
+            NotApplied::NotOpen => lang.text("code-order-closed"),
+        }
+    }
+}
+
+/// The fee, discount and total an order asks for: a registration's fee less the code's
+/// discount; any other order's amount as it is.
+pub fn priced(order: &Order) -> Priced {
+    let fee = match &order.purchase {
+        Purchase::Registration { fee, .. } => *fee,
+        Purchase::Session { .. } | Purchase::Balance { .. } => order.amount,
+    };
+    let discount = order
+        .discount
+        .as_ref()
+        .map_or_else(|| crate::money::Money::zero(fee.currency()), |d| d.amount);
+    Priced { fee, discount, total: order.amount }
+}
+
+/// Applies `code` to a registration's order waiting for payment (D-216): the code's use is
+/// taken by a conditional update in this transaction, the order records the code and its
+/// discount and asks for the rest. A code that leaves nothing to pay decides the seat at once,
+/// by the rule a payment's seat is decided by, so that a full session still refuses; the
+/// attendee is then added to the platform and sent the join link. Nothing is kept when the
+/// code is refused.
+pub async fn apply_code(
+    store: &dyn Store,
+    order_id: &OrderId,
+    code: &PromotionCode,
+    now: DateTime<Utc>,
+    channels: Channels,
+) -> Result<Result<CodeApplied, NotApplied>, StoreError> {
+    let mut tx = store.begin().await?;
+    let order = tx
+        .order(order_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("order {order_id}")))?;
+    let Purchase::Registration { fee, .. } = order.purchase else {
+        return Ok(Err(NotApplied::NotOpen));
+    };
+    let Some(reg) = tx
+        .registration_by_order(order_id)
+        .await?
+        .filter(|r| r.state == RegistrationState::AwaitingPayment)
+    else {
+        return Ok(Err(NotApplied::NotOpen));
+    };
+    if let Some(discount) = order.discount {
+        return Ok(Err(NotApplied::HasCode(discount.code)));
+    }
+    let under_way = State::all_where(|s| s == State::Created || s.is_paid());
+    if tx.payments_in(order_id, &under_way).await? > 0 {
+        return Ok(Err(NotApplied::PaymentUnderWay));
+    }
+    let Some(found) = tx.live_code(code).await? else {
+        return Ok(Err(NotApplied::Refused(Refused::Unknown(code.clone()))));
+    };
+    let session = ForSession { platform: reg.platform, meeting_id: reg.meeting_id.clone() };
+    let discount = match found.applies(&session, now).and_then(|()| found.discount(fee)) {
+        Ok(discount) => discount,
+        Err(refused) => return Ok(Err(NotApplied::Refused(refused))),
+    };
+    let priced = codes::priced(fee, discount).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    if !tx.take_code_use(&found.id).await? {
+        return Ok(Err(NotApplied::Refused(Refused::UsedUp(found.code))));
+    }
+    let applied =
+        Discount { code_id: found.id.clone(), code: found.code.clone(), amount: discount };
+    if !tx.set_order_discount(order_id, &applied, priced.total).await? {
+        return Ok(Err(NotApplied::HasCode(found.code)));
+    }
+    if !priced.total.amount().is_zero() {
+        tx.commit().await?;
+        tracing::info!(order = %order_id, code = %found.code, "promotion code applied");
+        return Ok(Ok(CodeApplied::ToPay(priced)));
+    }
+    let scheduled =
+        tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+    let seated = RegistrationState::all_where(RegistrationState::holds_seat);
+    let taken = tx.count_registrations_in(reg.platform, &reg.meeting_id, &seated).await?;
+    match registration::on_paid(&reg, "", &scheduled, taken, now) {
+        OnPaid::Admit => {}
+        OnPaid::Refuse(closed) => return Ok(Err(NotApplied::Closed(closed))),
+        OnPaid::RefundSecond | OnPaid::Nothing => return Ok(Err(NotApplied::NotOpen)),
+    }
+    tx.set_registration_state(&reg.id, RegistrationState::Paid, None, None).await?;
+    for (key, effect) in registration::effects(&OnPaid::Admit, &reg, &scheduled, "", channels) {
+        tx.enqueue(&key, &effect).await?;
+    }
+    tx.commit().await?;
+    metrics::counter!("registration_payments_total", "outcome" => "admitted_free").increment(1);
+    tracing::info!(registration = %reg.id, code = %found.code, "admitted without payment by a code");
+    Ok(Ok(CodeApplied::Admitted(priced)))
 }

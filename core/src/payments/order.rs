@@ -7,6 +7,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::fee_based::codes::{CodeId, PromotionCode};
 use crate::money::Money;
 use crate::platform::PlatformKind;
 use crate::pricing::{Estimate, Prices, SessionPlan};
@@ -191,7 +192,19 @@ pub struct Order {
     pub action: Action,
     /// Where the *Change* link leads: back to the quote the order was made from.
     pub change_url: Option<String>,
+    /// The promotion code applied to a registration's order, and what it took off the fee.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount: Option<Discount>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A promotion code applied to an order: the order's amount is the fee less `amount`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Discount {
+    #[serde(skip)]
+    pub code_id: CodeId,
+    pub code: PromotionCode,
+    pub amount: Money,
 }
 
 impl Order {
@@ -210,6 +223,7 @@ impl Order {
             payer,
             action: Action::Authorise,
             change_url,
+            discount: None,
             created_at: now(),
         }
     }
@@ -223,6 +237,7 @@ impl Order {
             payer,
             action: Action::Sale,
             change_url: None,
+            discount: None,
             created_at: now(),
         }
     }
@@ -243,6 +258,7 @@ impl Order {
             payer: host,
             action: Action::Sale,
             change_url: None,
+            discount: None,
             created_at: now(),
         }
     }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::email::Email;
+use crate::fee_based::codes::{Code, CodeId, PromotionCode};
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
@@ -19,7 +20,7 @@ use crate::money::Money;
 use crate::outbox::{Effect, Recipient};
 use crate::pay_per_use::billing::Charge;
 use crate::pay_per_use::enforcement::StartDecision;
-use crate::payments::order::{Order, OrderId};
+use crate::payments::order::{Discount, Order, OrderId};
 use crate::payments::payment::{Event, Payment, PaymentId, State};
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
@@ -71,6 +72,9 @@ pub trait Tx: Send {
         except: &PaymentId,
         states: &[State],
     ) -> Result<u64, StoreError>;
+
+    /// How many payments of `order` are in one of `states`.
+    async fn payments_in(&mut self, order: &OrderId, states: &[State]) -> Result<u64, StoreError>;
 
     // Pay-per-use.
 
@@ -296,6 +300,26 @@ pub trait Tx: Send {
         registrant: &Registrant,
         state: RegistrationState,
     ) -> Result<(), StoreError>;
+
+    // Promotion codes.
+
+    /// The live (not removed) code with this name.
+    async fn live_code(&mut self, code: &PromotionCode) -> Result<Option<Code>, StoreError>;
+
+    /// Takes one use of the code while one is left; `false` when none is.
+    async fn take_code_use(&mut self, id: &CodeId) -> Result<bool, StoreError>;
+
+    /// Gives back the use the code applied to `order` took, if a code was.
+    async fn give_back_code_use(&mut self, order: &OrderId) -> Result<(), StoreError>;
+
+    /// Records `discount` on an order that has no code yet, which then asks for `total`;
+    /// `false` when it has one.
+    async fn set_order_discount(
+        &mut self,
+        order: &OrderId,
+        discount: &Discount,
+        total: Money,
+    ) -> Result<bool, StoreError>;
 
     // Effects.
 

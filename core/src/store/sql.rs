@@ -13,7 +13,8 @@ macro_rules! order_columns {
     () => {
         "id, kind, session, bound_kind, bound_platform, bound_id, payer, amount, currency,
          action, plan_minutes, plan_computers, plan_phones, person_minute,
-         teleconference_minute, change_url, created_at"
+         teleconference_minute, change_url, promotion_code_id, promotion_code, discount,
+         created_at"
     };
 }
 
@@ -23,6 +24,7 @@ mod outbox;
 mod pay_per_use;
 mod payments;
 mod port;
+mod promotion_codes;
 mod registrations;
 mod sessions;
 mod settlement;

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::{Constraint, SqlStore, bind_each, list, millis, parsed, refused};
 use crate::money::{Currency, Money};
-use crate::payments::order::{Binding, Order, OrderId, Purchase};
+use crate::payments::order::{Binding, Discount, Order, OrderId, Purchase};
 use crate::payments::payment::{Event, Payment, PaymentId, State};
 use crate::platform::PlatformKind;
 use crate::pricing::{Prices, SessionPlan};
@@ -59,6 +59,14 @@ pub(super) fn order(row: &AnyRow) -> Result<Order, StoreError> {
     let total = amount(row, "amount", currency)?;
     let kind: String = row.try_get("kind")?;
     let session: String = row.try_get("session")?;
+    let discount = match row.try_get::<Option<String>, _>("promotion_code_id")? {
+        Some(id) => Some(Discount {
+            code_id: id.parse().map_err(|e| corrupt("promotion_code_id", e))?,
+            code: parsed(row, "promotion_code")?,
+            amount: amount(row, "discount", currency)?,
+        }),
+        None => None,
+    };
     let purchase = match kind.as_str() {
         "session" => {
             let count = |column| -> Result<i128, StoreError> {
@@ -93,7 +101,11 @@ pub(super) fn order(row: &AnyRow) -> Result<Order, StoreError> {
             .map_err(|e| corrupt("orders.bound_kind", e))?;
             Purchase::Session { bound, plan, prices }
         }
-        "registration" => Purchase::Registration { session, fee: total },
+        "registration" => {
+            // The fee is what is to be paid and what a code took off it.
+            let off = discount.as_ref().map_or(Decimal::ZERO, |d| d.amount.amount());
+            Purchase::Registration { session, fee: Money::round(total.amount() + off, currency) }
+        }
         "balance" => Purchase::Balance { host: session },
         other => return Err(corrupt("kind", other)),
     };
@@ -104,6 +116,7 @@ pub(super) fn order(row: &AnyRow) -> Result<Order, StoreError> {
         amount: total,
         action: parsed(row, "action")?,
         change_url: row.try_get("change_url")?,
+        discount,
         created_at: time(row, "created_at")?,
     })
 }
@@ -123,8 +136,10 @@ pub(super) async fn insert_order(conn: &mut AnyConnection, o: &Order) -> Result<
     sqlx::query(
         "INSERT INTO orders (id, kind, session, bound_kind, bound_platform, bound_id, payer,
              amount, currency, action, plan_minutes, plan_computers, plan_phones, person_minute,
-             teleconference_minute, change_url, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             teleconference_minute, change_url, promotion_code_id, promotion_code, discount,
+             created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+             $18, $19, $20)",
     )
     .bind(o.id.as_str())
     .bind(kind)
@@ -142,6 +157,9 @@ pub(super) async fn insert_order(conn: &mut AnyConnection, o: &Order) -> Result<
     .bind(prices.map(|p| p.person_minute.to_string()))
     .bind(prices.map(|p| p.teleconference_minute.to_string()))
     .bind(o.change_url.clone())
+    .bind(o.discount.as_ref().map(|d| d.code_id.to_string()))
+    .bind(o.discount.as_ref().map(|d| d.code.to_string()))
+    .bind(o.discount.as_ref().map(|d| d.amount.to_string()))
     .bind(millis(o.created_at))
     .execute(conn)
     .await
@@ -211,6 +229,24 @@ pub(super) async fn other_payments_in(
     );
     let query = bind_each(
         sqlx::query(AssertSqlSafe(sql)).bind(order.as_str()).bind(except.as_str()),
+        states.iter().map(|s| s.as_str()),
+    );
+    let n: i64 = query.fetch_one(&mut *conn).await?.try_get("n")?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// How many payments of `order` are in one of `states`.
+pub(super) async fn payments_in(
+    conn: &mut AnyConnection,
+    order: &OrderId,
+    states: &[State],
+) -> Result<u64, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM payments WHERE order_id = $1 AND state IN ({})",
+        list(2, states.len())
+    );
+    let query = bind_each(
+        sqlx::query(AssertSqlSafe(sql)).bind(order.as_str()),
         states.iter().map(|s| s.as_str()),
     );
     let n: i64 = query.fetch_one(&mut *conn).await?.try_get("n")?;

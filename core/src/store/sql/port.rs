@@ -9,8 +9,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Transaction};
 
-use super::{SqlTx, outbox, pay_per_use, payments, registrations, sessions, settlement, site};
+use super::{
+    SqlTx, outbox, pay_per_use, payments, promotion_codes, registrations, sessions, settlement,
+    site,
+};
 use crate::email::Email;
+use crate::fee_based::codes::{Code, CodeId, PromotionCode};
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
@@ -20,7 +24,7 @@ use crate::money::Money;
 use crate::outbox::{Effect, Recipient};
 use crate::pay_per_use::billing::Charge;
 use crate::pay_per_use::enforcement::StartDecision;
-use crate::payments::order::{Order, OrderId};
+use crate::payments::order::{Discount, Order, OrderId};
 use crate::payments::payment::{Event, Payment, PaymentId, State};
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
@@ -71,6 +75,10 @@ where
         states: &[State],
     ) -> Result<u64, StoreError> {
         payments::other_payments_in(&mut self.0, order, except, states).await
+    }
+
+    async fn payments_in(&mut self, order: &OrderId, states: &[State]) -> Result<u64, StoreError> {
+        payments::payments_in(&mut self.0, order, states).await
     }
 
     async fn pay_per_use_on(&mut self) -> Result<bool, StoreError> {
@@ -342,6 +350,27 @@ where
         state: RegistrationState,
     ) -> Result<(), StoreError> {
         registrations::set_registrant(&mut self.0, id, registrant, state).await
+    }
+
+    async fn live_code(&mut self, code: &PromotionCode) -> Result<Option<Code>, StoreError> {
+        promotion_codes::load_live(&mut *self.0, code).await
+    }
+
+    async fn take_code_use(&mut self, id: &CodeId) -> Result<bool, StoreError> {
+        promotion_codes::take_use(&mut self.0, id).await
+    }
+
+    async fn give_back_code_use(&mut self, order: &OrderId) -> Result<(), StoreError> {
+        promotion_codes::give_back_use(&mut self.0, order).await
+    }
+
+    async fn set_order_discount(
+        &mut self,
+        order: &OrderId,
+        discount: &Discount,
+        total: Money,
+    ) -> Result<bool, StoreError> {
+        promotion_codes::set_order_discount(&mut self.0, order, discount, total).await
     }
 
     async fn enqueue(&mut self, key: &str, effect: &Effect) -> Result<bool, StoreError> {
