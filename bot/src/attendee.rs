@@ -10,10 +10,10 @@ use serenity::all::{
     CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
 use tollbooth_core::fee_based::codes::{self, PromotionCode};
-use tollbooth_core::fee_based::service::{self, CodeApplied, NotApplied};
 use tollbooth_core::fee_based::registration::{
     self, Registration, RegistrationState, ScheduledSession,
 };
+use tollbooth_core::fee_based::service::{self, CodeApplied, NotApplied};
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::payments::order::Order;
 use tollbooth_core::platform::PlatformKind;
@@ -108,10 +108,11 @@ async fn form(
         })
         .collect();
     let (min, max) = codes::CODE_CHARS;
-    let code_input = CreateInputText::new(InputTextStyle::Short, lang.text("register-form-code"), CODE)
-        .required(false)
-        .min_length(u16::try_from(min).unwrap_or(u16::MAX))
-        .max_length(u16::try_from(max).unwrap_or(u16::MAX));
+    let code_input =
+        CreateInputText::new(InputTextStyle::Short, lang.text("register-form-code"), CODE)
+            .required(false)
+            .min_length(u16::try_from(min).unwrap_or(u16::MAX))
+            .max_length(u16::try_from(max).unwrap_or(u16::MAX));
     rows.push(CreateActionRow::InputText(match code {
         Some(code) => code_input.value(code),
         None => code_input,
@@ -259,7 +260,8 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Messag
         .map_err(|e| store_failed(lang, &e))?;
         match applied {
             Ok(CodeApplied::Admitted(_)) => {
-                let args = TextArgs::new().str("code", code).str("title", &session.title).str("at", at);
+                let args =
+                    TextArgs::new().str("code", code).str("title", &session.title).str("at", at);
                 return Ok(Message::private(lang.text_with("register-code-admitted", &args)));
             }
             // Registering again with the code the order has already.
@@ -277,7 +279,9 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Messag
         .order(&registration.order_id)
         .await
         .map_err(|e| store_failed(lang, &e))?
-        .ok_or_else(|| store_failed(lang, &StoreError::NotFound(registration.order_id.to_string())))?;
+        .ok_or_else(|| {
+            store_failed(lang, &StoreError::NotFound(registration.order_id.to_string()))
+        })?;
     let priced = service::priced(&order);
     let token = bot
         .pay_links

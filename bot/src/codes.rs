@@ -59,7 +59,10 @@ async fn off(bot: &Bot, lang: Lang, args: &Args) -> Result<Off, Message> {
             let amount = Money::parse_exact(a, site.prices.currency)
                 .map_err(|e| bad(lang, BadOption::invalid("amount", e)))?;
             if amount.amount().is_zero() {
-                return Err(bad(lang, BadOption::invalid("amount", lang.text("option-above-zero"))));
+                return Err(bad(
+                    lang,
+                    BadOption::invalid("amount", lang.text("option-above-zero")),
+                ));
             }
             Ok(Off::Fixed(amount))
         }
@@ -75,11 +78,15 @@ async fn add(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let off = off(bot, lang, args).await?;
     let expires_at = match args.opt_str("expires") {
         Some(text) => {
-            let zone = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?.timezone;
+            let zone =
+                bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?.timezone;
             let at = time::parse(text, zone)
                 .map_err(|e| bad(lang, BadOption::invalid("expires", e.said(lang))))?;
             if at <= Utc::now() {
-                return Err(bad(lang, BadOption::invalid("expires", lang.text("option-in-future"))));
+                return Err(bad(
+                    lang,
+                    BadOption::invalid("expires", lang.text("option-in-future")),
+                ));
             }
             Some(at)
         }
@@ -117,7 +124,9 @@ async fn list(bot: &Bot, caller: Caller, args: &Args) -> Answer {
         return Ok(Message::private(lang.text("code-list-empty")));
     }
     let lines: Vec<String> = std::iter::once(lang.text("code-list-heading"))
-        .chain(found.iter().map(|c| format!("• {}", lang.text_with("code-line", &line_args(lang, c)))))
+        .chain(
+            found.iter().map(|c| format!("• {}", lang.text_with("code-line", &line_args(lang, c)))),
+        )
         .collect();
     Ok(Message::private(lines.join("\n")))
 }
@@ -125,15 +134,15 @@ async fn list(bot: &Bot, caller: Caller, args: &Args) -> Answer {
 async fn remove(bot: &Bot, caller: Caller, args: &Args) -> Answer {
     let lang = caller.lang;
     let code = code_option(lang, args)?;
-    let not_found = || {
-        Message::private(lang.text_with("code-not-found", &TextArgs::new().str("code", &code)))
-    };
+    let not_found =
+        || Message::private(lang.text_with("code-not-found", &TextArgs::new().str("code", &code)));
     let found = bot.store.live_code(&code).await.map_err(|e| store_failed(lang, &e))?;
     let Some(found) = found else { return Err(not_found()) };
     // A host removes their own sessions' codes only; someone else's looks like none.
     if !caller.manages_guild {
         let Some(session) = &found.session else { return Err(not_found()) };
-        let host = bot.store.linked_host(caller.user_id).await.map_err(|e| store_failed(lang, &e))?;
+        let host =
+            bot.store.linked_host(caller.user_id).await.map_err(|e| store_failed(lang, &e))?;
         let scheduled = bot
             .store
             .scheduled(session.platform, &session.meeting_id)

@@ -57,7 +57,11 @@ pub fn platform(lang: Lang, args: &Args) -> Result<PlatformKind, BadOption> {
 }
 
 /// The session `platform`/`meeting` if the caller may act on it.
-pub(crate) async fn own_session(bot: &Bot, caller: Caller, args: &Args) -> Result<ScheduledSession, Message> {
+pub(crate) async fn own_session(
+    bot: &Bot,
+    caller: Caller,
+    args: &Args,
+) -> Result<ScheduledSession, Message> {
     let lang = caller.lang;
     let platform = platform(lang, args).map_err(|b| bad(lang, b))?;
     let meeting = args.str("meeting").map_err(|b| bad(lang, b))?;

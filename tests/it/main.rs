@@ -20,6 +20,7 @@ mod outbox;
 mod pay_page;
 mod pay_per_use;
 mod payments;
+mod promotion_codes;
 mod reach;
 mod register_commands;
 mod register_webhooks;

@@ -5,6 +5,7 @@
 mod admin;
 pub mod applier;
 mod checkpointer;
+mod code;
 mod discord;
 mod divisions;
 mod error;
@@ -17,7 +18,6 @@ pub mod outbox;
 mod pages;
 mod pay;
 mod payments;
-mod code;
 mod plan;
 mod quarantine;
 mod receipts;

@@ -201,7 +201,9 @@ impl Code {
     /// amount at most the fee, so that what is left is never below zero.
     pub fn discount(&self, fee: Money) -> Result<Money, Refused> {
         let off = match self.off {
-            Off::Percent(p) => Money::round(fee.amount() * p / Decimal::ONE_HUNDRED, fee.currency()),
+            Off::Percent(p) => {
+                Money::round(fee.amount() * p / Decimal::ONE_HUNDRED, fee.currency())
+            }
             Off::Fixed(m) if m.currency() != fee.currency() => {
                 return Err(Refused::OtherCurrency(self.code.clone()));
             }

@@ -101,9 +101,8 @@ pub async fn registrant_admitted(
         let session = tx.scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
         let (amount, reference) = match reg.payment_id.as_deref() {
             Some(paid) => {
-                let paid: PaymentId = paid
-                    .parse()
-                    .map_err(|e| StoreError::corrupt("registrations.payment_id", e))?;
+                let paid: PaymentId =
+                    paid.parse().map_err(|e| StoreError::corrupt("registrations.payment_id", e))?;
                 let payment = tx
                     .payment(&paid)
                     .await?

@@ -103,6 +103,19 @@ impl Payflow {
         self.ledger().charges
     }
 
+    /// The amounts of the approved sales, smallest first: what payers were charged at once.
+    pub fn sold(&self) -> Vec<Decimal> {
+        let ledger = self.ledger();
+        let mut sold: Vec<Decimal> = ledger
+            .txns
+            .values()
+            .filter(|t| t.trxtype == "S" && t.result == 0)
+            .map(|t| t.amt)
+            .collect();
+        sold.sort();
+        sold
+    }
+
     /// Credits (refunds) made, each once.
     pub fn credits(&self) -> usize {
         self.ledger().txns.values().filter(|t| t.trxtype == "C" && t.result == 0).count()
