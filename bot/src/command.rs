@@ -303,6 +303,36 @@ mod tests {
     }
 
     #[test]
+    fn a_subcommand_in_a_group_names_both_and_its_options_are_typed() {
+        let add = |options: serde_json::Value| {
+            json!([{"name": "code", "type": 2, "options": [
+                {"name": "add", "type": 1, "options": options}]}])
+        };
+        let args = parse(
+            "session",
+            add(json!([{"name": "code", "type": 3, "value": "spring"},
+                       {"name": "uses", "type": 4, "value": 3}])),
+        )
+        .unwrap();
+        assert_eq!(
+            (args.group.as_deref(), args.subcommand.as_deref()),
+            (Some("code"), Some("add"))
+        );
+        assert_eq!((args.str("code"), args.int("uses")), (Ok("spring"), Ok(3)));
+        assert_eq!(problem("session", add(json!([]))), ("code".into(), Problem::Missing));
+        let empty = json!([{"name": "code", "type": 2, "options": []}]);
+        assert_eq!(problem("session", empty), ("code".into(), Problem::Missing));
+        let plain = parse(
+            "session",
+            json!([{"name": "start", "type": 1, "options": [
+            {"name": "platform", "type": 3, "value": "zoom"},
+            {"name": "meeting", "type": 3, "value": "1"}]}]),
+        )
+        .unwrap();
+        assert_eq!((plain.group, plain.subcommand.as_deref()), (None, Some("start")));
+    }
+
+    #[test]
     fn what_is_wrong_is_named() {
         let choices = vec!["pay-per-use".to_owned(), "fee-based".to_owned()];
         assert_eq!(

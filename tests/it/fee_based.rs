@@ -571,7 +571,8 @@ async fn an_attendee_without_names_registers_through_the_form(db: Db) {
         .map(|r| &r["components"][0])
         .collect();
     let ids: Vec<&str> = fields.iter().map(|f| f["custom_id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["first_name", "last_name", "email"]);
+    assert_eq!(ids, ["first_name", "last_name", "email", "code"]);
+    assert_eq!(fields[3]["required"], false, "a promotion code is optional");
     assert_eq!(fields[0]["value"], "Ada", "what was given is filled in");
 
     let row = |id: &str, value: &str| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]});

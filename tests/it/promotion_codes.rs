@@ -490,6 +490,8 @@ async fn the_pay_page_with_a_code_applied_in_chromium(db: Db) {
     .await
     .unwrap();
     assert!(before.contains("id=\"code-form\"") && before.contains("Promotion code"), "{before}");
+    let form = format!("pay-page-code-form-{}.png", db.backend);
+    crate::pay_page::save_screenshot(&chrome, &pay_link, &form).await;
     assert_eq!(apply(&pay_link, "spring25").await.status(), 303);
     let dom = tokio::task::spawn_blocking({
         let (chrome, pay_link) = (chrome.clone(), pay_link.clone());

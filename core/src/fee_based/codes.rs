@@ -170,14 +170,14 @@ pub enum Refused {
 
 impl Refused {
     pub fn said(&self, lang: Lang) -> String {
-        let (key, code) = match self {
-            Refused::Unknown(c) => ("code-unknown", c),
-            Refused::Expired(c) => ("code-expired", c),
-            Refused::UsedUp(c) => ("code-used-up", c),
-            Refused::OtherSession(c) => ("code-other-session", c),
-            Refused::OtherCurrency(c) => ("code-other-currency", c),
-        };
-        lang.text_with(key, &Args::new().str("code", code))
+        let args = |code: &PromotionCode| Args::new().str("code", code);
+        match self {
+            Refused::Unknown(c) => lang.text_with("code-unknown", &args(c)),
+            Refused::Expired(c) => lang.text_with("code-expired", &args(c)),
+            Refused::UsedUp(c) => lang.text_with("code-used-up", &args(c)),
+            Refused::OtherSession(c) => lang.text_with("code-other-session", &args(c)),
+            Refused::OtherCurrency(c) => lang.text_with("code-other-currency", &args(c)),
+        }
     }
 }
 
