@@ -264,8 +264,8 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Messag
                     TextArgs::new().str("code", code).str("title", &session.title).str("at", at);
                 return Ok(Message::private(lang.text_with("register-code-admitted", &args)));
             }
-            // Registering again with the code the order has already.
             Ok(CodeApplied::ToPay(_)) => {}
+            // Registering again with the code the order has already.
             Err(NotApplied::HasCode(applied)) if applied == *code => {}
             Err(why) => {
                 let args = TextArgs::new().str("why", why.said(lang));

@@ -36,6 +36,7 @@ on_both_backends!(
     two_attendees_racing_for_a_codes_last_use_exactly_one_gets_it,
     codes_are_managed_by_the_sessions_host_or_an_administrator_only,
     attendees_and_hosts_read_codes_in_norwegian,
+    cancelling_a_session_gives_back_the_uses_of_its_unpaid_and_free_registrations,
     the_pay_page_with_a_code_applied_in_chromium,
 );
 
@@ -475,6 +476,46 @@ async fn attendees_and_hosts_read_codes_in_norwegian(db: Db) {
     assert!(page.contains("Rabatt (kode VINTER)") && page.contains("Gebyr"), "{page}");
     let refused = apply(&link(&answer).unwrap(), "vinter").await;
     assert!(refused.text().await.unwrap().contains("Koden ble ikke brukt"));
+}
+
+async fn cancelling_a_session_gives_back_the_uses_of_its_unpaid_and_free_registrations(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", None).await;
+    w.host_adds(
+        &meeting,
+        &[("code", json!("FREE")), ("percent", json!("100")), ("uses", json!(3))],
+    )
+    .await;
+    w.host_adds(&meeting, &[("code", json!("HALF")), ("percent", json!("50")), ("uses", json!(1))])
+        .await;
+    w.register_with(ADA, &meeting, "Ada", Some("free"), "en-US").await;
+    eventually("Ada registered", || w.zoom.registrants(&meeting).len() == 1).await;
+    let bobs = w.register_with(BOB, &meeting, "Bob", Some("half"), "en-US").await;
+    assert!(content(&bobs).contains("Pay 12.50 USD"), "{bobs}");
+    assert_eq!((w.uses("FREE").await, w.uses("HALF").await), (1, 1));
+
+    let opts = options(&[("platform", json!("zoom")), ("meeting", json!(meeting.clone()))]);
+    let data = json!({"id": "55", "name": "session", "type": 1,
+        "options": [{"name": "cancel", "type": 1, "options": opts}]});
+    let cancelled =
+        content(&w.ask(interaction(HOST_USER, "cancel", 2, data, "en-US", MEMBER)).await);
+    assert!(
+        cancelled.contains("0 paid registrations are being refunded, 2 unpaid ones closed"),
+        "{cancelled}"
+    );
+    assert_eq!((w.uses("FREE").await, w.uses("HALF").await), (0, 0), "both uses given back");
+    for user in [ADA, BOB] {
+        assert_eq!(w.registration_state(user).await, RegistrationState::Cancelled);
+    }
+    eventually("Ada told", || dms(&w.discord, ADA).len() == 2).await;
+    let told = content(&dms(&w.discord, ADA)[1]);
+    assert!(
+        told.contains("was cancelled by its host") && told.contains("nothing was paid"),
+        "{told}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(w.payflow.credits(), 0, "nothing was paid, nothing is refunded");
+    assert!(dms(&w.discord, BOB).is_empty(), "Bob had nothing: he is not told");
 }
 
 async fn the_pay_page_with_a_code_applied_in_chromium(db: Db) {

@@ -464,9 +464,22 @@ pub fn cancelled_effects(
     channels: Channels,
 ) -> Vec<(String, Effect)> {
     let title = &session.title;
-    let text =
-        registration.lang.text_with("registration-cancelled", &Args::new().str("title", title));
-    registration.told_refund(channels, format!("cancelled:{}", registration.id), title, text)
+    let key = format!("cancelled:{}", registration.id);
+    let args = Args::new().str("title", title);
+    // Admitted by a code that covered the whole fee: nothing to refund, only the news.
+    if registration.payment_id.is_none() {
+        let lang = registration.lang;
+        let subject = lang.text_with("registration-cancelled-subject", &args);
+        let text = lang.text_with("registration-cancelled-free", &args);
+        return reach::tell(
+            channels,
+            &key,
+            &registration.person(),
+            &Notice { subject, text, link: None },
+        );
+    }
+    let text = registration.lang.text_with("registration-cancelled", &args);
+    registration.told_refund(channels, key, title, text)
 }
 
 /// The notice that completes a registration: the join link and a receipt.

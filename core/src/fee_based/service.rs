@@ -133,12 +133,19 @@ pub async fn registrant_refused(
         .registration(id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
-    let Some(payment) = reg.payment_id.clone().filter(|_| reg.state == RegistrationState::Paid)
-    else {
+    if reg.state != RegistrationState::Paid {
         return Ok(());
+    }
+    let refused = registration::Closed::PlatformRefused;
+    let Some(payment) = reg.payment_id.clone() else {
+        // Admitted by a code that covered the whole fee: nothing to refund; the use is given
+        // back with the seat.
+        let state = RegistrationState::Cancelled;
+        tx.set_registration_state(id, state, None, Some(&refused.reason())).await?;
+        tx.give_back_code_use(&reg.order_id).await?;
+        return tx.commit().await;
     };
     let session = tx.scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
-    let refused = registration::Closed::PlatformRefused;
     tx.set_registration_state(id, RegistrationState::Refunded, None, Some(&refused.reason()))
         .await?;
     tx.give_back_code_use(&reg.order_id).await?;
@@ -180,11 +187,16 @@ pub async fn cancel_session(
     let reason = registration::Closed::Cancelled.reason();
     for reg in tx.registrations_in(platform, meeting_id, &open).await? {
         // Unpaid, or admitted without a payment by a code: there is nothing to refund, and
-        // the code's use is given back.
+        // the code's use is given back; one admitted is told.
         if !reg.state.holds_seat() || reg.payment_id.is_none() {
             tx.set_registration_state(&reg.id, RegistrationState::Cancelled, None, Some(&reason))
                 .await?;
             tx.give_back_code_use(&reg.order_id).await?;
+            if reg.state.holds_seat() {
+                for (key, effect) in registration::cancelled_effects(&reg, &session, channels) {
+                    tx.enqueue(&key, &effect).await?;
+                }
+            }
             summary.closed += 1;
             continue;
         }
