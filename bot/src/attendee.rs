@@ -21,7 +21,7 @@ use tollbooth_core::time;
 use crate::command::{Args, BadOption, form_field};
 use crate::lang::Lang;
 use crate::reply::{Message, Reply};
-use crate::{Bot, Caller, store_failed};
+use crate::{Bot, Caller, refunds, store_failed};
 
 /// The form's custom id: `register:form:zoom/85746065432`, naming the session it registers for.
 const FORM: &str = "register:form:";
@@ -142,9 +142,20 @@ fn complete(bot: &Bot, caller: Caller, given: Given) -> Reply {
     }
 }
 
-pub fn registrations(bot: &Bot, caller: Caller) -> Reply {
-    let bot = bot.clone();
-    Reply::Later { ephemeral: true, work: Box::pin(async move { list(&bot, caller).await }) }
+/// `/registrations list | cancel | refund`; `interaction` is the interaction's id, a refund's
+/// request id when none is given.
+pub fn registrations(bot: &Bot, caller: Caller, args: &Args, interaction: u64) -> Reply {
+    let (bot, args) = (bot.clone(), args.clone());
+    Reply::Later {
+        ephemeral: true,
+        work: Box::pin(async move {
+            match args.subcommand.as_deref() {
+                Some("cancel") => refunds::cancel(&bot, caller, &args).await,
+                Some("refund") => refunds::refund(&bot, caller, &args, interaction).await,
+                _ => list(&bot, caller).await,
+            }
+        }),
+    }
 }
 
 fn bad(lang: Lang, bad: BadOption) -> Message {

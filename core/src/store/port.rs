@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::email::Email;
+use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
@@ -296,6 +297,12 @@ pub trait Tx: Send {
         registrant: &Registrant,
         state: RegistrationState,
     ) -> Result<(), StoreError>;
+
+    /// The refunds decided for a registration's payment, oldest first.
+    async fn refunds_of(&mut self, payment: &PaymentId) -> Result<Vec<RefundRecord>, StoreError>;
+
+    /// Records a refund decided; `false` when its request was recorded already.
+    async fn insert_refund(&mut self, refund: &RefundRecord) -> Result<bool, StoreError>;
 
     // Effects.
 

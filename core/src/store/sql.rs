@@ -23,6 +23,7 @@ mod outbox;
 mod pay_per_use;
 mod payments;
 mod port;
+mod refunds;
 mod registrations;
 mod sessions;
 mod settlement;

@@ -9,8 +9,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Transaction};
 
-use super::{SqlTx, outbox, pay_per_use, payments, registrations, sessions, settlement, site};
+use super::{
+    SqlTx, outbox, pay_per_use, payments, refunds, registrations, sessions, settlement, site,
+};
 use crate::email::Email;
+use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
@@ -342,6 +345,14 @@ where
         state: RegistrationState,
     ) -> Result<(), StoreError> {
         registrations::set_registrant(&mut self.0, id, registrant, state).await
+    }
+
+    async fn refunds_of(&mut self, payment: &PaymentId) -> Result<Vec<RefundRecord>, StoreError> {
+        refunds::refunds_of(&mut self.0, payment).await
+    }
+
+    async fn insert_refund(&mut self, refund: &RefundRecord) -> Result<bool, StoreError> {
+        refunds::insert_refund(&mut self.0, refund).await
     }
 
     async fn enqueue(&mut self, key: &str, effect: &Effect) -> Result<bool, StoreError> {
