@@ -32,16 +32,14 @@ pub async fn cancel(bot: &Bot, caller: Caller, args: &Args) -> Message {
         Ok(named) => named,
         Err(b) => return bad(caller, b),
     };
-    let (mine, site) = match (
-        bot.store.registrations_of(caller.user_id).await,
-        bot.store.site_settings().await,
-    ) {
-        (Ok(mine), Ok(site)) => (mine, site),
-        (Err(e), _) | (_, Err(e)) => return store_failed(lang, &e),
-    };
-    let found = mine.into_iter().find(|(r, s)| {
-        r.state.holds_seat() && (s.key() == named || s.meeting_id == named)
-    });
+    let (mine, site) =
+        match (bot.store.registrations_of(caller.user_id).await, bot.store.site_settings().await) {
+            (Ok(mine), Ok(site)) => (mine, site),
+            (Err(e), _) | (_, Err(e)) => return store_failed(lang, &e),
+        };
+    let found = mine
+        .into_iter()
+        .find(|(r, s)| r.state.holds_seat() && (s.key() == named || s.meeting_id == named));
     let Some((registration, session)) = found else {
         let args = TextArgs::new().str("named", named);
         return Message::private(lang.text_with("registrations-none-paid", &args));
@@ -70,13 +68,13 @@ pub async fn cancel(bot: &Bot, caller: Caller, args: &Args) -> Message {
 pub async fn refund(bot: &Bot, caller: Caller, args: &Args, interaction: u64) -> Message {
     let lang = caller.lang;
     let parsed = (|| {
-        let id: RegistrationId = args
-            .str("registration")?
-            .parse()
-            .map_err(|e| BadOption::invalid("registration", e))?;
+        let id: RegistrationId =
+            args.str("registration")?.parse().map_err(|e| BadOption::invalid("registration", e))?;
         let request: RequestId = match args.opt_str("request") {
             Some(given) => given.parse().map_err(|e| BadOption::invalid("request", e))?,
-            None => interaction.to_string().parse().map_err(|e| BadOption::invalid("request", e))?,
+            None => {
+                interaction.to_string().parse().map_err(|e| BadOption::invalid("request", e))?
+            }
         };
         Ok::<_, BadOption>((id, args.str("amount")?, request))
     })();
@@ -110,8 +108,10 @@ pub async fn refund(bot: &Bot, caller: Caller, args: &Args, interaction: u64) ->
             .str("id", &refund.registration)
             .str("request", &refund.request)
             .str("left", left);
-        let seat =
-            lang.text(if freed { "registrations-refunded-freed" } else { "registrations-refunded-kept" });
+        let seat = match freed {
+            true => lang.text("registrations-refunded-freed"),
+            false => lang.text("registrations-refunded-kept"),
+        };
         format!("{} {seat}", lang.text_with("registrations-refunded", &args))
     })
 }

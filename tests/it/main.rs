@@ -21,6 +21,7 @@ mod pay_page;
 mod pay_per_use;
 mod payments;
 mod reach;
+mod refunds;
 mod register_commands;
 mod register_webhooks;
 mod registration_store;

@@ -170,9 +170,9 @@ setup-not-division = `{ $text }` er ikke en divisjons id og navn, som opplaering
 
 ## /registrations avbestill og refunder, /admin avbestilling (issue 17)
 
-registrations-none-paid = Du har ingen betalt påmelding til `{ $named }`.
-registrations-cancelled = Påmeldingen din til **{ $title }** er avbestilt: { $amount } { $currency } blir refundert (avbestillingsgebyr { $fee } { $currency }).
-registrations-refunded = Refunderer { $amount } { $currency } av påmelding { $id } (forespørsel `{ $request }`); { $left } { $currency } gjenstår å refundere.
+registrations-none-paid = Du har ingen betalt registrering til `{ $named }`.
+registrations-cancelled = Registreringen din til **{ $title }** er avbestilt: { $amount } { $currency } blir refundert (avbestillingsgebyr { $fee } { $currency }).
+registrations-refunded = Refunderer { $amount } { $currency } av registrering { $id } (forespørsel `{ $request }`); { $left } { $currency } gjenstår å refundere.
 registrations-refunded-freed = Plassen er ledig.
 registrations-refunded-kept = Deltakeren beholder plassen.
 registrations-refund-done = Forespørsel `{ $request }` er allerede utført ({ $amount } { $currency }); ingenting mer blir refundert.

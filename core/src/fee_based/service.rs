@@ -236,9 +236,8 @@ pub async fn cancel_registration(
     terms: &CancellationTerms,
     now: DateTime<Utc>,
 ) -> Result<RefundOutcome, StoreError> {
-    let request: RequestId = format!("cancel-{id}")
-        .parse()
-        .map_err(|e| StoreError::corrupt("registrations.id", e))?;
+    let request: RequestId =
+        format!("cancel-{id}").parse().map_err(|e| StoreError::corrupt("registrations.id", e))?;
     let asked = Asked { request, discord_user_id, now };
     give_back(store, refunds, id, asked, |reg, session, paid, left| {
         if reg.discord_user_id != discord_user_id {
@@ -298,8 +297,7 @@ async fn give_back(
     let Some(reg) = tx.registration(id).await? else {
         return Ok(RefundOutcome::Refused(Refusal::NoRegistration(id.to_string())));
     };
-    let session =
-        tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+    let session = tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
     // Read again under the lock: another refund may have freed the seat meanwhile.
     let reg = tx.registration(id).await?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
     let Some(paid_id) = reg.payment_id.as_deref() else {
@@ -349,16 +347,17 @@ async fn give_back(
         tx.enqueue(&format!("refund:{key}"), &refund).await?;
     }
     if decided.frees_seat {
-        let reason = reg.lang.text(match asked_by {
-            AskedBy::Attendee => "refund-reason-cancelled",
-            AskedBy::Host | AskedBy::Admin => "refund-reason-refunded",
-        });
+        let reason = match asked_by {
+            AskedBy::Attendee => reg.lang.text("refund-reason-cancelled"),
+            AskedBy::Host | AskedBy::Admin => reg.lang.text("refund-reason-refunded"),
+        };
         tx.set_registration_state(&reg.id, RegistrationState::Refunded, None, Some(&reason))
             .await?;
         seat_freed(tx.as_mut(), &session, &reg, asked.now).await?;
     }
     let notice = refund_notice(&reg, &session, &record, &decided);
-    for (key, effect) in reach::tell(refunds.reach, &format!("refunded:{key}"), &reg.person(), &notice)
+    for (key, effect) in
+        reach::tell(refunds.reach, &format!("refunded:{key}"), &reg.person(), &notice)
     {
         tx.enqueue(&key, &effect).await?;
     }

@@ -299,7 +299,9 @@ impl Cashier {
                 // this very refund left, only record it if that was lost.
                 let done = self.store.step_state(id, &step.to_string()).await?;
                 if let Some(StepState::Done(reference)) = done {
-                    return self.record_once(id, Event::Refunded { reference, amount: *amount }).await;
+                    return self
+                        .record_once(id, Event::Refunded { reference, amount: *amount })
+                        .await;
                 }
                 payment.check_refund(*amount)?;
                 step
@@ -348,7 +350,10 @@ impl Cashier {
     /// Applies a refund the gateway made unless it was recorded already (by its reference).
     async fn record_once(&self, id: &PaymentId, event: Event) -> Result<Outcome, CashierError> {
         let recorded = self.store.transitions(id).await?;
-        if recorded.iter().any(|t| t.reference.is_some() && t.reference.as_deref() == event.reference()) {
+        if recorded
+            .iter()
+            .any(|t| t.reference.is_some() && t.reference.as_deref() == event.reference())
+        {
             return Ok(Outcome { payment: self.load(id).await?, changed: false });
         }
         self.apply(id, event).await

@@ -409,9 +409,7 @@ impl FromStr for RequestId {
         if ok {
             Ok(RequestId(s.to_owned()))
         } else {
-            Err(format!(
-                "`{s}` is not a request id (1 to 64 letters, digits and . _ - :)"
-            ))
+            Err(format!("`{s}` is not a request id (1 to 64 letters, digits and . _ - :)"))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The refunds decided for registrations' payments ([`RefundRecord`]), one query each.
 
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
 use super::payments::{amount, time};
 use super::{millis, parsed};
