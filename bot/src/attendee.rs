@@ -9,11 +9,13 @@ use serenity::all::{
     CommandInteraction, CreateActionRow, CreateAutocompleteResponse, CreateButton, CreateInputText,
     CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
+use tollbooth_core::fee_based::refunds;
 use tollbooth_core::fee_based::registration::{
     self, Registration, RegistrationState, ScheduledSession,
 };
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::payment::PaymentId;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::{Registered, StoreError};
 use tollbooth_core::time;
@@ -21,7 +23,7 @@ use tollbooth_core::time;
 use crate::command::{Args, BadOption, form_field};
 use crate::lang::Lang;
 use crate::reply::{Message, Reply};
-use crate::{Bot, Caller, refunds, store_failed};
+use crate::{Bot, Caller, store_failed};
 
 /// The form's custom id: `register:form:zoom/85746065432`, naming the session it registers for.
 const FORM: &str = "register:form:";
@@ -150,8 +152,8 @@ pub fn registrations(bot: &Bot, caller: Caller, args: &Args, interaction: u64) -
         ephemeral: true,
         work: Box::pin(async move {
             match args.subcommand.as_deref() {
-                Some("cancel") => refunds::cancel(&bot, caller, &args).await,
-                Some("refund") => refunds::refund(&bot, caller, &args, interaction).await,
+                Some("cancel") => crate::refunds::cancel(&bot, caller, &args).await,
+                Some("refund") => crate::refunds::refund(&bot, caller, &args, interaction).await,
                 _ => list(&bot, caller).await,
             }
         }),
@@ -263,9 +265,17 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
     if found.is_empty() {
         return Message::private(lang.text("no-registrations"));
     }
-    let lines: Vec<String> = found
-        .iter()
-        .map(|(r, s)| {
+    let mut lines = Vec::new();
+    for (r, s) in &found {
+        // What was refunded so far, as decided: the figure every refund answer gave.
+        let refunds = match r.payment_id.as_deref().map(str::parse::<PaymentId>) {
+            Some(Ok(paid)) => match bot.store.refunds_of(&paid).await {
+                Ok(refunds) => refunds,
+                Err(e) => return store_failed(lang, &e),
+            },
+            _ => Vec::new(),
+        };
+        lines.push({
             let mut line = format!(
                 "• **{}** ({}, {}): {}",
                 s.title,
@@ -281,8 +291,15 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
             {
                 line.push_str(&format!(" ({reason})"));
             }
+            if let Some(given) = refunds::given_back(&refunds) {
+                let args = TextArgs::new().str("amount", given).str("currency", given.currency());
+                line.push_str(&format!(
+                    " — {}",
+                    lang.text_with("registrations-refunded-so-far", &args)
+                ));
+            }
             line
-        })
-        .collect();
+        });
+    }
     Message::private(lines.join("\n"))
 }

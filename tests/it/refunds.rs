@@ -230,6 +230,8 @@ async fn a_host_refunds_10_of_25_through_payflow_once_per_request_id_and_never_m
         told.contains("The host refunded 10.00 USD") && told.contains("keep your seat"),
         "{told}"
     );
+    let mine = w.registrations(ADA).await;
+    assert!(mine.contains("registered") && mine.contains("— 20.00 USD refunded"), "{mine}");
 
     // The rest frees the seat.
     let rest = host_refunds(&w, ADA, "5.00", "r-4").await;

@@ -179,3 +179,4 @@ registrations-refunded-kept = The attendee keeps their seat.
 registrations-refund-done = Request `{ $request }` was done already ({ $amount } { $currency }); nothing more is refunded.
 admin-cancellation = Attendees may cancel until { $hours } hours before the start; the cancellation fee is { $fee } %.
 admin-cancellation-off = Attendees may not cancel themselves; the cancellation fee is { $fee } %.
+registrations-refunded-so-far = { $amount } { $currency } refunded

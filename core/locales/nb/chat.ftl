@@ -178,3 +178,4 @@ registrations-refunded-kept = Deltakeren beholder plassen.
 registrations-refund-done = Forespørsel `{ $request }` er allerede utført ({ $amount } { $currency }); ingenting mer blir refundert.
 admin-cancellation = Deltakere kan avbestille inntil { $hours } timer før start; avbestillingsgebyret er { $fee } %.
 admin-cancellation-off = Deltakere kan ikke avbestille selv; avbestillingsgebyret er { $fee } %.
+registrations-refunded-so-far = { $amount } { $currency } refundert

@@ -219,9 +219,16 @@ pub struct Decided {
     pub frees_seat: bool,
 }
 
+/// What the refunds decided so far give back together; `None` when there are none.
+pub fn given_back(decided: &[RefundRecord]) -> Option<Money> {
+    let first = decided.first()?;
+    let given: Decimal = decided.iter().map(|r| r.amount.amount()).sum();
+    Some(Money::round(given, first.amount.currency()))
+}
+
 /// What is still refundable of `paid` after the refunds decided so far.
 pub fn left(paid: Money, decided: &[RefundRecord]) -> Money {
-    let given: Decimal = decided.iter().map(|r| r.amount.amount()).sum();
+    let given = given_back(decided).map_or(Decimal::ZERO, |g| g.amount());
     Money::round(paid.amount() - given, paid.currency())
 }
 
@@ -353,6 +360,8 @@ mod tests {
 
     #[test]
     fn a_host_refunds_up_to_what_is_left_and_the_whole_rest_frees_the_seat() {
+        assert_eq!(given_back(&[record("10.00"), record("2.50")]), Some(usd("12.50")));
+        assert_eq!(given_back(&[]), None);
         let left = left(usd("25.00"), &[record("10.00")]);
         assert_eq!(left, usd("15.00"));
         let part = refund("5.00", left).unwrap();
