@@ -8,6 +8,7 @@ use serenity::all::{
     ModalInteraction,
 };
 use tollbooth_core::email::Email;
+use tollbooth_core::fee_based::refunds::{BadTerms, CancellationTerms};
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::money::{Country, Currency, Money, parse_non_negative};
 use tollbooth_core::pay_per_use::billing::Month;
@@ -239,6 +240,15 @@ async fn apply(bot: &Bot, caller: Caller, args: &Args) -> Result<String, Failure
             store.set_timezone(timezone).await?;
             lang.text_with("admin-timezone", &TextArgs::new().str("zone", timezone))
         }
+        "cancellation" => {
+            let fee = args.opt_str("fee").unwrap_or("0");
+            let terms = CancellationTerms::new(args.opt_int("hours"), fee).map_err(|bad| {
+                let option = if matches!(bad, BadTerms::Hours(_)) { "hours" } else { "fee" };
+                BadOption::invalid(option, bad.said(lang))
+            })?;
+            store.set_cancellation(&terms).await?;
+            cancellation(lang, &terms)
+        }
         "status" => status(bot, lang).await?,
         other => {
             return Err(BadOption::invalid(other, lang.text("option-unknown-subcommand")).into());
@@ -407,8 +417,18 @@ async fn status(bot: &Bot, lang: Lang) -> Result<String, StoreError> {
         .str("divisions", divisions)
         .num("hosts", store.linked_hosts().await?);
     Ok(format!(
-        "**{}**\n{}",
+        "**{}**\n{}\n{}",
         lang.text("admin-status-heading"),
-        lang.text_with("admin-status", &args)
+        lang.text_with("admin-status", &args),
+        cancellation(lang, &site.cancellation)
     ))
+}
+
+/// Until when attendees may cancel themselves, and for what fee.
+fn cancellation(lang: Lang, terms: &CancellationTerms) -> String {
+    let args = TextArgs::new().str("fee", terms.fee_percent);
+    match terms.until_hours {
+        Some(hours) => lang.text_with("admin-cancellation", &args.num("hours", hours)),
+        None => lang.text_with("admin-cancellation-off", &args),
+    }
 }

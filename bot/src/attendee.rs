@@ -10,12 +10,14 @@ use serenity::all::{
     CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
 use tollbooth_core::fee_based::codes::{self, PromotionCode};
+use tollbooth_core::fee_based::refunds;
 use tollbooth_core::fee_based::registration::{
     self, Registration, RegistrationState, ScheduledSession,
 };
 use tollbooth_core::fee_based::service::{self, CodeApplied, NotApplied};
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::payments::order::Order;
+use tollbooth_core::payments::payment::PaymentId;
 use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::store::{Registered, StoreError};
 use tollbooth_core::time;
@@ -163,9 +165,20 @@ fn complete(bot: &Bot, caller: Caller, given: Given) -> Reply {
     }
 }
 
-pub fn registrations(bot: &Bot, caller: Caller) -> Reply {
-    let bot = bot.clone();
-    Reply::Later { ephemeral: true, work: Box::pin(async move { list(&bot, caller).await }) }
+/// `/registrations list | cancel | refund`; `interaction` is the interaction's id, a refund's
+/// request id when none is given.
+pub fn registrations(bot: &Bot, caller: Caller, args: &Args, interaction: u64) -> Reply {
+    let (bot, args) = (bot.clone(), args.clone());
+    Reply::Later {
+        ephemeral: true,
+        work: Box::pin(async move {
+            match args.subcommand.as_deref() {
+                Some("cancel") => crate::refunds::cancel(&bot, caller, &args).await,
+                Some("refund") => crate::refunds::refund(&bot, caller, &args, interaction).await,
+                _ => list(&bot, caller).await,
+            }
+        }),
+    }
 }
 
 fn bad(lang: Lang, bad: BadOption) -> Message {
@@ -332,9 +345,17 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
     if found.is_empty() {
         return Message::private(lang.text("no-registrations"));
     }
-    let lines: Vec<String> = found
-        .iter()
-        .map(|(r, s)| {
+    let mut lines = Vec::new();
+    for (r, s) in &found {
+        // What was refunded so far, as decided: the figure every refund answer gave.
+        let refunds = match r.payment_id.as_deref().map(str::parse::<PaymentId>) {
+            Some(Ok(paid)) => match bot.store.refunds_of(&paid).await {
+                Ok(refunds) => refunds,
+                Err(e) => return store_failed(lang, &e),
+            },
+            _ => Vec::new(),
+        };
+        lines.push({
             let mut line = format!(
                 "• **{}** ({}, {}): {}",
                 s.title,
@@ -350,8 +371,15 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
             {
                 line.push_str(&format!(" ({reason})"));
             }
+            if let Some(given) = refunds::given_back(&refunds) {
+                let args = TextArgs::new().str("amount", given).str("currency", given.currency());
+                line.push_str(&format!(
+                    " — {}",
+                    lang.text_with("registrations-refunded-so-far", &args)
+                ));
+            }
             line
-        })
-        .collect();
+        });
+    }
     Message::private(lines.join("\n"))
 }

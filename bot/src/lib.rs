@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod lang;
 pub mod link;
 pub mod quote;
+pub mod refunds;
 pub mod reply;
 pub mod report;
 pub mod schedule;
@@ -27,6 +28,7 @@ use serenity::all::{
 };
 use tollbooth_core::linking::Linking;
 use tollbooth_core::manifest::{self, Manifest};
+use tollbooth_core::payments::gateway::PartialRefunds;
 use tollbooth_core::payments::method::Method;
 use tollbooth_core::payments::paylink::PayLinks;
 use tollbooth_core::platform::Platforms;
@@ -56,6 +58,8 @@ pub struct Bot {
     /// The platforms' OAuth consent that `/link` leads to.
     pub linking: Linking,
     pub reach: Channels,
+    /// Which gateways refund partially, which a refund asked in chat is checked against.
+    pub partial_refunds: PartialRefunds,
     commands: Arc<manifest::Discord>,
 }
 
@@ -77,6 +81,8 @@ pub struct Dependencies {
     pub linking: Linking,
     /// The channels beyond Discord that attendees are told of refunds on.
     pub reach: Channels,
+    /// Which configured gateways refund partially.
+    pub partial_refunds: PartialRefunds,
 }
 
 /// Who is asking, in which language, and whether Discord says they may manage the server.
@@ -111,6 +117,7 @@ impl Bot {
             platforms,
             linking,
             reach,
+            partial_refunds,
         } = deps;
         Bot {
             store,
@@ -122,6 +129,7 @@ impl Bot {
             platforms,
             linking,
             reach,
+            partial_refunds,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }
@@ -187,7 +195,7 @@ impl Bot {
             "session" => session::run(self, caller, &args),
             "report" => report::run(self, caller, &args),
             "register" => attendee::register(self, caller, &args).await,
-            "registrations" => attendee::registrations(self, caller),
+            "registrations" => attendee::registrations(self, caller, &args, command.id.get()),
             "link" => Reply::now(link::run(self, caller, &args).respond()),
             _ => unknown(),
         }

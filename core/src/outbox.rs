@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lang::Lang;
 use crate::money::Currency;
+use crate::payments::payment::RefundPart;
 use crate::platform::PlatformKind;
 use crate::reach::{Mail, WebexMessage};
 
@@ -76,15 +77,17 @@ pub struct Refund {
     pub payment: String,
 }
 
-/// Gives back part of a captured payment: adjustment number `adjustment` of a settled
-/// session, which names the gateway step so that a retry never refunds twice.
+/// Gives back part of a captured payment: a settled session's adjustment, or a refund someone
+/// asked for; `part` names the gateway step so that a retry never refunds twice. Stored as
+/// `"adjustment": n` or `"request": "…"` beside the amount.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialRefund {
     pub payment: String,
     #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
     pub currency: Currency,
-    pub adjustment: u32,
+    #[serde(flatten)]
+    pub part: RefundPart,
 }
 
 /// Deletes a cancelled session's meeting on its platform.
@@ -166,6 +169,20 @@ mod tests {
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["kind"], e.kind());
         assert_eq!(serde_json::from_value::<Effect>(json).unwrap(), e);
+    }
+
+    #[test]
+    fn partial_refunds_name_their_adjustment_or_request() {
+        let old = r#"{"kind":"partial_refund","payment":"p","amount":"1.50","currency":"USD","adjustment":2}"#;
+        let Effect::PartialRefund(r) = serde_json::from_str(old).unwrap() else { panic!() };
+        assert_eq!(r.part, RefundPart::Adjustment(2));
+        let asked = Effect::PartialRefund(PartialRefund {
+            part: RefundPart::Request("r-1".parse().unwrap()),
+            ..r
+        });
+        let json = serde_json::to_value(&asked).unwrap();
+        assert_eq!(json["request"], "r-1");
+        assert_eq!(serde_json::from_value::<Effect>(json).unwrap(), asked);
     }
 
     #[test]

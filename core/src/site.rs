@@ -7,6 +7,7 @@ use std::str::FromStr;
 use crate::email::Email;
 use serde::Serialize;
 
+use crate::fee_based::refunds::CancellationTerms;
 use crate::money::Country;
 use crate::payments::method::{self, Method};
 use crate::pricing::Prices;
@@ -31,6 +32,8 @@ pub struct SiteSettings {
     pub default_division: Option<DivisionId>,
     /// The zone that times typed in chat without an offset are read in.
     pub timezone: Tz,
+    /// Until when, and for what fee, attendees may cancel themselves.
+    pub cancellation: CancellationTerms,
 }
 
 /// Which of e-commerce's two features a site sells, as an administrator lists them:

@@ -12,7 +12,7 @@ use axum::http::Method;
 use serde_json::json;
 use tollbooth_core::store::{DiscordLinkStore, SiteStore, SqlStore, Switches};
 
-use chat::{MEMBER, command, options};
+use chat::{MEMBER, command, options, sub};
 use common::{Db, Server, TempDir};
 use emulators::discord::{APPLICATION_ID, DiscordEmulator, TOKEN};
 
@@ -70,7 +70,7 @@ async fn interactions_over_the_gateway_are_answered_through_rest(db: Db) {
     assert_eq!(identified[0]["intents"], 0, "slash commands need no intents");
 
     // A deferred command: "thinking…" at once, then the answer replaces it.
-    let mine = command(HOST_USER, "gw-mine", "registrations", json!([]), MEMBER);
+    let mine = command(HOST_USER, "gw-mine", "registrations", sub("list", json!([])), MEMBER);
     discord.dispatch_interaction(&mine).await;
     let deferred = discord.wait_for(Method::POST, "/api/v10/interactions/1100/gw-mine/callback");
     let deferred = deferred.await.body.unwrap();

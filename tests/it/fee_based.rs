@@ -54,7 +54,7 @@ async fn world(db: &Db) -> World {
 }
 
 /// Polls `check` until it holds (the outbox worker runs every second; a retry waits 5 s).
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..300 {
         if check() {
             return;
@@ -64,7 +64,7 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     panic!("never happened: {what}");
 }
 
-fn content(message: &Value) -> String {
+pub(crate) fn content(message: &Value) -> String {
     message["content"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -80,9 +80,20 @@ impl World {
         fee: &str,
         capacity: Option<i64>,
     ) -> String {
+        self.schedule_starting(platform, fee, capacity, "2030-12-01 14:00").await
+    }
+
+    /// As [`World::schedule`], starting at `start` (in the site's zone, UTC).
+    pub(crate) async fn schedule_starting(
+        &self,
+        platform: &str,
+        fee: &str,
+        capacity: Option<i64>,
+        start: &str,
+    ) -> String {
         let mut opts = vec![
             ("title", json!("Rust for payments")),
-            ("start", json!("2030-12-01 14:00")),
+            ("start", json!(start)),
             ("minutes", json!(90)),
             ("platform", json!(platform)),
             ("fee", json!(fee)),
@@ -101,7 +112,13 @@ impl World {
     }
 
     /// `/register` by `user`; returns the answer.
-    async fn register(&self, user: u64, session: &str, first: &str, email: &str) -> Value {
+    pub(crate) async fn register(
+        &self,
+        user: u64,
+        session: &str,
+        first: &str,
+        email: &str,
+    ) -> Value {
         let opts = options(&[
             ("session", json!(session)),
             ("first_name", json!(first)),
@@ -130,13 +147,18 @@ impl World {
         content(&self.ask(interaction).await)
     }
 
-    async fn registrations(&self, user: u64) -> String {
+    pub(crate) async fn registrations(&self, user: u64) -> String {
         let token = format!("list-{user}-{}", rand::random::<u32>());
-        content(&self.ask(command(user, &token, "registrations", json!([]), MEMBER)).await)
+        content(
+            &self.ask(command(user, &token, "registrations", sub("list", json!([])), MEMBER)).await,
+        )
     }
 
     /// The attendee's registration's payments (one order per registration).
-    async fn payments_of(&self, user: u64) -> Vec<tollbooth_core::payments::payment::Payment> {
+    pub(crate) async fn payments_of(
+        &self,
+        user: u64,
+    ) -> Vec<tollbooth_core::payments::payment::Payment> {
         let mine = self.app.store.registrations_of(user).await.unwrap();
         let order: &OrderId = &mine[0].0.order_id;
         self.app.store.payments(order).await.unwrap()
@@ -153,7 +175,7 @@ impl World {
         panic!("the payment of {user} was never refunded");
     }
 
-    async fn state_of(&self, user: u64) -> RegistrationState {
+    pub(crate) async fn state_of(&self, user: u64) -> RegistrationState {
         self.app.store.registrations_of(user).await.unwrap()[0].0.state
     }
 }

@@ -16,7 +16,7 @@ use tollbooth_core::money::Money;
 use tollbooth_core::payments::cashier::CashierError;
 use tollbooth_core::payments::method::Method;
 use tollbooth_core::payments::order::Order;
-use tollbooth_core::payments::payment::{Payment, State};
+use tollbooth_core::payments::payment::{Payment, RefundPart, State};
 use tollbooth_core::store::PaymentStore;
 
 use common::Db;
@@ -415,6 +415,35 @@ mod scenarios {
         assert_eq!(p.state, State::Refunded);
     }
 
+    /// Refunds asked for under request ids: the gateway says it refunds in part, each request
+    /// gives back its amount once (asked again, as a retry after its answer was recorded is,
+    /// nothing moves and nothing is counted twice), and another request refunds again.
+    pub async fn requested_refunds_once_each(kind: Kind, db: Db) {
+        let rig = Rig::start(kind, &db).await;
+        assert!(rig.app.state.bot.partial_refunds.of(kind.method().as_str()));
+        let order = rig.app.registration_order("25.00").await;
+        assert!(
+            text(&rig.pay(&rig.app.pay_link(&order, 1), true).await)
+                .await
+                .contains("Payment received")
+        );
+        let payment = rig.only_payment(&order).await;
+
+        let cashier = &rig.app.state.cashier;
+        let part = |id: &str| RefundPart::Request(id.parse().unwrap());
+        let p = cashier.refund_part(&payment.id, rig.money("10.00"), part("r-1")).await.unwrap();
+        assert_eq!((p.changed, p.payment.refunded), (true, rig.money("10.00")));
+        let again =
+            cashier.refund_part(&payment.id, rig.money("10.00"), part("r-1")).await.unwrap();
+        assert_eq!((again.changed, again.payment.refunded), (false, rig.money("10.00")));
+        let p = cashier.refund_part(&payment.id, rig.money("10.00"), part("r-2")).await.unwrap();
+        assert_eq!((p.payment.state, p.payment.refunded), (State::Sale, rig.money("20.00")));
+        let too_much = cashier.refund_part(&payment.id, rig.money("5.01"), part("r-3")).await;
+        assert!(matches!(too_much, Err(CashierError::Illegal(_))), "{too_much:?}");
+        let refunds = rig.app.store.transitions(&payment.id).await.unwrap();
+        assert_eq!(refunds.iter().filter(|t| t.event == "refunded").count(), 2);
+    }
+
     /// A cancelled checkout and a decline are said plainly and charge nothing, and a fresh
     /// checkout can then succeed.
     pub async fn decline(kind: Kind, db: Db) {
@@ -565,8 +594,9 @@ macro_rules! suite {
     ($module:ident, $kind:expr) => {
         mod $module {
             use super::*;
-            suite!(@each $kind; pay_per_use, fee_and_refunds, decline, duplicate_callback,
-                callback_racing_the_return, retried_capture_charges_once, wrong_amount_rejected);
+            suite!(@each $kind; pay_per_use, fee_and_refunds, requested_refunds_once_each,
+                decline, duplicate_callback, callback_racing_the_return,
+                retried_capture_charges_once, wrong_amount_rejected);
         }
     };
     (@each $kind:expr; $($name:ident),*) => {

@@ -22,6 +22,7 @@ mod pay_per_use;
 mod payments;
 mod promotion_codes;
 mod reach;
+mod refunds;
 mod register_commands;
 mod register_webhooks;
 mod registration_store;

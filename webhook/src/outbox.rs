@@ -205,12 +205,12 @@ async fn deliver(d: &Deliverers, store: &dyn Store, claimed: &Claimed) -> Result
                 .map(|_| ())
                 .map_err(|e| format!("refund of {payment}: {e}"))
         }
-        Effect::PartialRefund(PartialRefund { payment, amount, currency, adjustment }) => {
+        Effect::PartialRefund(PartialRefund { payment, amount, currency, part }) => {
             let id: PaymentId = payment.parse().map_err(|e| format!("refund of {payment}: {e}"))?;
             let amount = Money::parse_exact(&amount.to_string(), *currency)
                 .map_err(|e| format!("refund of {payment}: {e}"))?;
             d.cashier
-                .refund_adjustment(&id, amount, *adjustment)
+                .refund_part(&id, amount, part.clone())
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("refund of {amount} of {payment}: {e}"))

@@ -145,6 +145,7 @@ impl AppState {
             platforms: platforms.clone(),
             linking: linking.clone(),
             reach,
+            partial_refunds: gateways.partial_refunds(),
         });
         let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid(reach));
         let http = discord_http(&config);

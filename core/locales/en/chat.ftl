@@ -189,3 +189,15 @@ setup-division = Default division (id and name)
 setup-division-example = training Training
 setup-not-currency-country = `{ $text }` is not a currency and a country, such as NOK NO
 setup-not-division = `{ $text }` is not a division's id and name, such as training Training
+
+## /registrations cancel and refund, /admin cancellation (issue 17)
+
+registrations-none-paid = You hold no paid registration for `{ $named }`.
+registrations-cancelled = Your registration for **{ $title }** is cancelled: { $amount } { $currency } is being refunded (cancellation fee { $fee } { $currency }).
+registrations-refunded = Refunding { $amount } { $currency } of registration { $id } (request `{ $request }`); { $left } { $currency } remains refundable.
+registrations-refunded-freed = The seat is freed.
+registrations-refunded-kept = The attendee keeps their seat.
+registrations-refund-done = Request `{ $request }` was done already ({ $amount } { $currency }); nothing more is refunded.
+admin-cancellation = Attendees may cancel until { $hours } hours before the start; the cancellation fee is { $fee } %.
+admin-cancellation-off = Attendees may not cancel themselves; the cancellation fee is { $fee } %.
+registrations-refunded-so-far = { $amount } { $currency } refunded

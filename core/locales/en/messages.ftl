@@ -160,3 +160,21 @@ blocked-subject = Your { $platform } meeting was stopped: payment needed
 adjustment-subject = Your session { $session } was settled again
 registration-joined-subject = Registered: { $title }
 registration-refund-subject = Refund: { $title }
+
+## Refunds and cancellations of registrations (issue 17)
+
+cancellation-bad-hours = { $hours } is not a number of hours from 0 to { $most }
+cancellation-bad-fee = `{ $fee }` is not a cancellation fee: a percentage from 0 to 100 with at most two decimals
+refund-not-paid = This registration holds no payment to refund: it is unpaid, refunded or cancelled.
+refund-not-allowed = Only the session's host or a site administrator may refund its registrations.
+refund-no-registration = There is no registration `{ $id }`.
+cancel-not-offered = This site does not let attendees cancel themselves; ask the session's host.
+cancel-deadline-passed = Cancelling closed at { $deadline }; ask the session's host for a refund.
+refund-more-than-remains = { $asked } { $currency } is more than remains refundable: { $left } { $currency }.
+refund-bad-amount = `{ $asked }` is not an amount to refund in { $currency }: it must be more than zero, with at most the currency's decimals.
+refund-not-partial = { $gateway } cannot refund part of a payment: only the whole amount can be refunded there.
+refund-reason-cancelled = cancelled by the attendee
+refund-reason-refunded = refunded by the host
+refund-told-cancelled = Your registration for **{ $title }** is cancelled. { $amount } { $currency } is being refunded; a cancellation fee of { $fee } { $currency } was kept.
+refund-told-whole = The host refunded { $amount } { $currency } of your registration fee for **{ $title }**; your registration is cancelled.
+refund-told-part = The host refunded { $amount } { $currency } of your registration fee for **{ $title }**; you keep your seat.

@@ -188,3 +188,15 @@ setup-division = Standarddivisjon (id og navn)
 setup-division-example = opplaering Opplæring
 setup-not-currency-country = `{ $text }` er ikke en valuta og et land, som NOK NO
 setup-not-division = `{ $text }` er ikke en divisjons id og navn, som opplaering Opplæring
+
+## /registrations avbestill og refunder, /admin avbestilling (issue 17)
+
+registrations-none-paid = Du har ingen betalt registrering til `{ $named }`.
+registrations-cancelled = Registreringen din til **{ $title }** er avbestilt: { $amount } { $currency } blir refundert (avbestillingsgebyr { $fee } { $currency }).
+registrations-refunded = Refunderer { $amount } { $currency } av registrering { $id } (forespørsel `{ $request }`); { $left } { $currency } gjenstår å refundere.
+registrations-refunded-freed = Plassen er ledig.
+registrations-refunded-kept = Deltakeren beholder plassen.
+registrations-refund-done = Forespørsel `{ $request }` er allerede utført ({ $amount } { $currency }); ingenting mer blir refundert.
+admin-cancellation = Deltakere kan avbestille inntil { $hours } timer før start; avbestillingsgebyret er { $fee } %.
+admin-cancellation-off = Deltakere kan ikke avbestille selv; avbestillingsgebyret er { $fee } %.
+registrations-refunded-so-far = { $amount } { $currency } refundert

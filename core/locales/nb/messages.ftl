@@ -160,3 +160,21 @@ blocked-subject = { $platform }-møtet ditt ble stoppet: betaling trengs
 adjustment-subject = Økten { $session } ble gjort opp på nytt
 registration-joined-subject = Registrert: { $title }
 registration-refund-subject = Refusjon: { $title }
+
+## Refusjoner og avbestillinger av registreringer (issue 17)
+
+cancellation-bad-hours = { $hours } er ikke et antall timer fra 0 til { $most }
+cancellation-bad-fee = `{ $fee }` er ikke et avbestillingsgebyr: en prosent fra 0 til 100 med høyst to desimaler
+refund-not-paid = Denne registreringen har ingen betaling å refundere: den er ubetalt, refundert eller avbestilt.
+refund-not-allowed = Bare øktens vert eller en administrator for nettstedet kan refundere registreringene.
+refund-no-registration = Det finnes ingen registrering `{ $id }`.
+cancel-not-offered = Dette nettstedet lar ikke deltakere avbestille selv; spør øktens vert.
+cancel-deadline-passed = Avbestillingen stengte { $deadline }; spør øktens vert om refusjon.
+refund-more-than-remains = { $asked } { $currency } er mer enn det som gjenstår å refundere: { $left } { $currency }.
+refund-bad-amount = `{ $asked }` er ikke et beløp å refundere i { $currency }: det må være mer enn null, med høyst valutaens desimaler.
+refund-not-partial = { $gateway } kan ikke refundere deler av en betaling: der kan bare hele beløpet refunderes.
+refund-reason-cancelled = avbestilt av deltakeren
+refund-reason-refunded = refundert av verten
+refund-told-cancelled = Registreringen din til **{ $title }** er avbestilt. { $amount } { $currency } blir refundert; et avbestillingsgebyr på { $fee } { $currency } ble holdt tilbake.
+refund-told-whole = Verten refunderte { $amount } { $currency } av registreringsgebyret ditt for **{ $title }**; registreringen din er avbestilt.
+refund-told-part = Verten refunderte { $amount } { $currency } av registreringsgebyret ditt for **{ $title }**; du beholder plassen din.

@@ -2,5 +2,6 @@
 //! approved registrants on the platform.
 
 pub mod codes;
+pub mod refunds;
 pub mod registration;
 pub mod service;

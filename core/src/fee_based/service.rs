@@ -7,18 +7,23 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::fee_based::codes::{self, ForSession, Priced, PromotionCode, Refused};
+use crate::fee_based::refunds::{
+    self, AskedBy, Asker, CancellationTerms, Decided, RefundRecord, Refusal,
+};
 use crate::fee_based::registration::{
-    self, Closed, OnPaid, Registration, RegistrationId, RegistrationState,
+    self, Closed, OnPaid, Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
 use crate::lang::Lang;
 use crate::messages::Args;
-use crate::outbox::{CancelMeeting, Effect, Refund};
+use crate::money::Money;
+use crate::outbox::{CancelMeeting, Effect, PartialRefund, Refund};
+use crate::payments::gateway::PartialRefunds;
 use crate::payments::order::{Discount, Order, OrderId, Purchase};
-use crate::payments::payment::{Payment, PaymentId, State};
+use crate::payments::payment::{Payment, PaymentId, RefundPart, RequestId, State};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
-use crate::reach::{self, Channels};
+use crate::reach::{self, Channels, Notice};
 use crate::store::{Store, StoreError, Tx};
 
 /// A registration's payment decides whether it buys a seat: counted under the session's lock,
@@ -354,4 +359,203 @@ pub async fn apply_code(
     metrics::counter!("registration_payments_total", "outcome" => "admitted_free").increment(1);
     tracing::info!(registration = %reg.id, code = %found.code, "admitted without payment by a code");
     Ok(Ok(CodeApplied::Admitted(priced)))
+}
+
+/// What the refund workflows need beyond the store: which gateways refund partially, and the
+/// channels beyond Discord that attendees are told on.
+#[derive(Clone, Debug, Default)]
+pub struct Refunds {
+    pub partial: PartialRefunds,
+    pub reach: Channels,
+}
+
+/// What asking for a refund did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// Decided now and queued: what remains refundable, and whether the seat was freed.
+    Decided { refund: RefundRecord, left: Money, freed: bool },
+    /// This request was decided before: nothing more is refunded.
+    AlreadyDone(RefundRecord),
+    /// Refused before anything was stored or sent.
+    Refused(Refusal),
+}
+
+/// The attendee `discord_user_id` cancels their registration `id` at `now`: refunded in full
+/// or less the site's fee, before the deadline of `terms`; the seat is freed. Cancelling
+/// again is the same request and refunds nothing more.
+pub async fn cancel_registration(
+    store: &dyn Store,
+    refunds: &Refunds,
+    id: &RegistrationId,
+    discord_user_id: u64,
+    terms: &CancellationTerms,
+    now: DateTime<Utc>,
+) -> Result<RefundOutcome, StoreError> {
+    let request: RequestId =
+        format!("cancel-{id}").parse().map_err(|e| StoreError::corrupt("registrations.id", e))?;
+    let asked = Asked { request, discord_user_id, now };
+    give_back(store, refunds, id, asked, |reg, session, paid, left| {
+        if reg.discord_user_id != discord_user_id {
+            return Err(Refusal::NotAllowed);
+        }
+        let decided = refunds::cancel(paid, left, terms, session.starts_at, now)?;
+        Ok((decided, AskedBy::Attendee))
+    })
+    .await
+}
+
+/// The session's host or a site administrator (`asker`, as the server found them) gives back
+/// `amount` (as typed) of registration `id`'s payment, once per `request`: up to what is
+/// still refundable; the whole rest frees the seat.
+pub async fn refund_registration(
+    store: &dyn Store,
+    refunds: &Refunds,
+    id: &RegistrationId,
+    asker: &Asker,
+    amount: &str,
+    request: RequestId,
+    now: DateTime<Utc>,
+) -> Result<RefundOutcome, StoreError> {
+    let asked = Asked { request, discord_user_id: asker.discord_user_id(), now };
+    give_back(store, refunds, id, asked, |_, session, _, left| {
+        let by = asker.may_refund(&session.host_email).ok_or(Refusal::NotAllowed)?;
+        Ok((refunds::refund(amount, left)?, by))
+    })
+    .await
+}
+
+/// Who asked for a refund, under which request, and when.
+struct Asked {
+    request: RequestId,
+    discord_user_id: u64,
+    now: DateTime<Utc>,
+}
+
+/// One refund of a registration's payment, in one transaction under the session's lock (so
+/// two requests never both take what remains): a request decided before refunds nothing;
+/// otherwise `decide` (given the registration, its session, what was paid and what is still
+/// refundable) decides, the gateway is checked, and the decision, its refund, the seat and
+/// the attendee's notice are stored together.
+async fn give_back(
+    store: &dyn Store,
+    refunds: &Refunds,
+    id: &RegistrationId,
+    asked: Asked,
+    decide: impl FnOnce(
+        &Registration,
+        &ScheduledSession,
+        Money,
+        Money,
+    ) -> Result<(Decided, AskedBy), Refusal>,
+) -> Result<RefundOutcome, StoreError> {
+    let mut tx = store.begin().await?;
+    let Some(reg) = tx.registration(id).await? else {
+        return Ok(RefundOutcome::Refused(Refusal::NoRegistration(id.to_string())));
+    };
+    let session = tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+    // Read again under the lock: another refund may have freed the seat meanwhile.
+    let reg = tx.registration(id).await?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+    let Some(paid_id) = reg.payment_id.as_deref() else {
+        return Ok(RefundOutcome::Refused(Refusal::NotPaid));
+    };
+    let paid_id: PaymentId =
+        paid_id.parse().map_err(|e| StoreError::corrupt("registrations.payment_id", e))?;
+    let decided_so_far = tx.refunds_of(&paid_id).await?;
+    if let Some(done) = decided_so_far.iter().find(|r| r.request == asked.request) {
+        return Ok(RefundOutcome::AlreadyDone(done.clone()));
+    }
+    if !reg.state.holds_seat() {
+        return Ok(RefundOutcome::Refused(Refusal::NotPaid));
+    }
+    let payment =
+        tx.payment(&paid_id).await?.ok_or_else(|| StoreError::NotFound(paid_id.to_string()))?;
+    let paid = payment.captured;
+    let left = refunds::left(paid, &decided_so_far);
+    let decision = decide(&reg, &session, paid, left).and_then(|(decided, by)| {
+        let partial = refunds.partial.of(&payment.gateway);
+        refunds::check_gateway(&decided, paid, &payment.gateway, partial)?;
+        Ok((decided, by))
+    });
+    let (decided, asked_by) = match decision {
+        Ok(decision) => decision,
+        Err(refusal) => return Ok(RefundOutcome::Refused(refusal)),
+    };
+    let record = RefundRecord {
+        payment: paid_id.clone(),
+        request: asked.request.clone(),
+        registration: reg.id.clone(),
+        amount: decided.amount,
+        fee: decided.fee,
+        asked_by,
+        discord_user_id: asked.discord_user_id,
+        decided_at: asked.now,
+    };
+    tx.insert_refund(&record).await?;
+    let key = format!("{paid_id}:{}", asked.request);
+    if !decided.amount.amount().is_zero() {
+        let refund = Effect::PartialRefund(PartialRefund {
+            payment: paid_id.to_string(),
+            amount: decided.amount.amount(),
+            currency: decided.amount.currency(),
+            part: RefundPart::Request(asked.request.clone()),
+        });
+        tx.enqueue(&format!("refund:{key}"), &refund).await?;
+    }
+    if decided.frees_seat {
+        let reason = match asked_by {
+            AskedBy::Attendee => reg.lang.text("refund-reason-cancelled"),
+            AskedBy::Host | AskedBy::Admin => reg.lang.text("refund-reason-refunded"),
+        };
+        tx.set_registration_state(&reg.id, RegistrationState::Refunded, None, Some(&reason))
+            .await?;
+        seat_freed(tx.as_mut(), &session, &reg, asked.now).await?;
+    }
+    let notice = refund_notice(&reg, &session, &record, &decided);
+    for (key, effect) in
+        reach::tell(refunds.reach, &format!("refunded:{key}"), &reg.person(), &notice)
+    {
+        tx.enqueue(&key, &effect).await?;
+    }
+    tx.commit().await?;
+    metrics::counter!("registration_refunds_total", "by" => asked_by.as_str()).increment(1);
+    tracing::info!(registration = %reg.id, payment = %paid_id, request = %asked.request, amount = %decided.amount, freed = decided.frees_seat, "registration refund decided");
+    Ok(RefundOutcome::Decided { refund: record, left: decided.left, freed: decided.frees_seat })
+}
+
+/// A paid seat of `session` was given up by `registration` (a cancellation or a whole
+/// refund), in the transaction that gave it up: the one place where the seat becomes free
+/// again, and so where the waiting list offers it to the next person in line.
+pub async fn seat_freed(
+    _tx: &mut dyn Tx,
+    session: &ScheduledSession,
+    registration: &Registration,
+    _now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    metrics::counter!("registration_seats_freed_total").increment(1);
+    tracing::info!(session = %session.key(), registration = %registration.id, "seat freed");
+    Ok(())
+}
+
+/// What the attendee is told of a refund decided for them.
+fn refund_notice(
+    reg: &Registration,
+    session: &ScheduledSession,
+    record: &RefundRecord,
+    decided: &Decided,
+) -> Notice {
+    let lang = reg.lang;
+    let args = Args::new()
+        .str("title", &session.title)
+        .str("amount", record.amount)
+        .str("fee", record.fee)
+        .str("left", decided.left)
+        .str("currency", record.amount.currency());
+    let text = match (record.asked_by, decided.frees_seat) {
+        (AskedBy::Attendee, _) => lang.text_with("refund-told-cancelled", &args),
+        (_, true) => lang.text_with("refund-told-whole", &args),
+        (_, false) => lang.text_with("refund-told-part", &args),
+    };
+    let subject =
+        lang.text_with("registration-refund-subject", &Args::new().str("title", &session.title));
+    Notice { subject, text, link: None }
 }

@@ -16,7 +16,9 @@ use crate::payments::gateway::{
     Callback, CheckoutRequest, Gateway, GatewayError, Gateways, Status,
 };
 use crate::payments::order::{Order, Purchase};
-use crate::payments::payment::{Applied, Event, Illegal, Payment, PaymentId, State, Step};
+use crate::payments::payment::{
+    Applied, Event, Illegal, Payment, PaymentId, RefundPart, State, Step,
+};
 use crate::store::{CallbackRecord, StepState, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,12 +51,12 @@ pub struct Outcome {
 }
 
 /// A money-moving operation on an existing payment.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Operation {
     Capture(Money),
     Void,
-    /// With the number of the settled session's adjustment it gives back, when it is one.
-    Refund(Money, Option<u32>),
+    /// With what the refund gives back when it is a named part (an adjustment, a request).
+    Refund(Money, Option<RefundPart>),
 }
 
 #[derive(Clone)]
@@ -245,15 +247,16 @@ impl Cashier {
         self.move_money(id, Operation::Refund(amount, None)).await
     }
 
-    /// Gives back `amount` for adjustment number `adjustment` of a settled session: the
-    /// adjustment names the gateway step, so a retry sends the same key and refunds once.
-    pub async fn refund_adjustment(
+    /// Gives back `amount` as `part` (a settled session's adjustment, a refund asked for):
+    /// the part names the gateway step, so a retry sends the same key and refunds once. A part
+    /// already refunded refunds nothing again.
+    pub async fn refund_part(
         &self,
         id: &PaymentId,
         amount: Money,
-        adjustment: u32,
+        part: RefundPart,
     ) -> Result<Outcome, CashierError> {
-        self.move_money(id, Operation::Refund(amount, Some(adjustment))).await
+        self.move_money(id, Operation::Refund(amount, Some(part))).await
     }
 
     /// Gives back everything a payment holds or took: an authorisation is voided, what was
@@ -274,7 +277,7 @@ impl Cashier {
 
     async fn move_money(&self, id: &PaymentId, op: Operation) -> Result<Outcome, CashierError> {
         let payment = self.load(id).await?;
-        let step = match op {
+        let step = match &op {
             // Already done: a retried capture or void must not reach the gateway again.
             Operation::Capture(_) if payment.state == State::Captured => {
                 return Ok(Outcome { payment, changed: false });
@@ -283,33 +286,42 @@ impl Cashier {
                 return Ok(Outcome { payment, changed: false });
             }
             Operation::Capture(amount) => {
-                payment.check_capture(amount, self.gateways.capture_limit(&payment.gateway))?;
+                payment.check_capture(*amount, self.gateways.capture_limit(&payment.gateway))?;
                 Step::Capture
             }
             Operation::Void => {
                 payment.check_void()?;
                 Step::Void
             }
-            Operation::Refund(amount, Some(adjustment)) => {
-                payment.check_refund(amount)?;
-                Step::Adjustment(adjustment)
+            Operation::Refund(amount, Some(part)) => {
+                let step = part.step();
+                // The gateway did it already: a retry must not check the amount against what
+                // this very refund left, only record it if that was lost.
+                let done = self.store.step_state(id, &step.to_string()).await?;
+                if let Some(StepState::Done(reference)) = done {
+                    return self
+                        .record_once(id, Event::Refunded { reference, amount: *amount })
+                        .await;
+                }
+                payment.check_refund(*amount)?;
+                step
             }
             Operation::Refund(amount, None) => {
-                payment.check_refund(amount)?;
+                payment.check_refund(*amount)?;
                 // A refund that timed out is still pending, so its retry gets the same number.
                 Step::Refund(self.store.steps_done(id, "refund-").await? + 1)
             }
         };
-        let key = payment.key(step);
         let name = step.to_string();
+        let key = payment.key(step);
         let reference = match self.store.begin_step(&payment, &name, key.as_str()).await? {
             StepState::Done(reference) => reference,
             StepState::Pending | StepState::Failed(_) => {
                 let gw = self.gateway(&payment.gateway)?;
-                let answer = match op {
-                    Operation::Capture(amount) => gw.capture(&payment, amount, &key).await,
+                let answer = match &op {
+                    Operation::Capture(amount) => gw.capture(&payment, *amount, &key).await,
                     Operation::Void => gw.void(&payment, &key).await,
-                    Operation::Refund(amount, _) => gw.refund(&payment, amount, &key).await,
+                    Operation::Refund(amount, _) => gw.refund(&payment, *amount, &key).await,
                 };
                 match answer {
                     Ok(done) => {
@@ -332,6 +344,18 @@ impl Cashier {
             Operation::Void => Event::Voided { reference },
             Operation::Refund(amount, _) => Event::Refunded { reference, amount },
         };
+        self.apply(id, event).await
+    }
+
+    /// Applies a refund the gateway made unless it was recorded already (by its reference).
+    async fn record_once(&self, id: &PaymentId, event: Event) -> Result<Outcome, CashierError> {
+        let recorded = self.store.transitions(id).await?;
+        if recorded
+            .iter()
+            .any(|t| t.reference.is_some() && t.reference.as_deref() == event.reference())
+        {
+            return Ok(Outcome { payment: self.load(id).await?, changed: false });
+        }
         self.apply(id, event).await
     }
 

@@ -352,7 +352,7 @@ impl fmt::Display for PaymentId {
 
 /// A money-moving step of a payment. Refunds are numbered, since a payment may be partly
 /// refunded more than once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     Checkout,
     /// Completing a checkout the payer approved (Express Checkout's DoExpressCheckoutPayment,
@@ -363,6 +363,74 @@ pub enum Step {
     Refund(u32),
     /// The partial refund of a settled session's adjustment, by its number.
     Adjustment(u32),
+    /// A refund someone asked for (a host, an administrator, an attendee cancelling), by the
+    /// request's id: the same request again is the same step.
+    Request(RequestId),
+}
+
+/// Why part of a captured payment is given back: what names its gateway step, so that a retry
+/// sends the same idempotency key and refunds once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundPart {
+    /// Adjustment number `n` of a settled session.
+    Adjustment(u32),
+    /// A refund asked for under this request id.
+    Request(RequestId),
+}
+
+impl RefundPart {
+    pub fn step(&self) -> Step {
+        match self {
+            RefundPart::Adjustment(n) => Step::Adjustment(*n),
+            RefundPart::Request(request) => Step::Request(request.clone()),
+        }
+    }
+}
+
+/// The id of a refund request: 1 to 64 letters, digits and `.`, `_`, `-`, `:`. A person may
+/// give one (`/registrations refund … request`); otherwise the chat interaction's id is used,
+/// so that Discord delivering the same interaction twice is the same request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RequestId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b));
+        if ok {
+            Ok(RequestId(s.to_owned()))
+        } else {
+            Err(format!("`{s}` is not a request id (1 to 64 letters, digits and . _ - :)"))
+        }
+    }
+}
+
+impl TryFrom<String> for RequestId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<RequestId> for String {
+    fn from(r: RequestId) -> String {
+        r.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl fmt::Display for Step {
@@ -374,6 +442,7 @@ impl fmt::Display for Step {
             Step::Void => f.write_str("void"),
             Step::Refund(n) => write!(f, "refund-{n}"),
             Step::Adjustment(n) => write!(f, "adjustment-{n}"),
+            Step::Request(request) => write!(f, "request-{request}"),
         }
     }
 }
@@ -545,5 +614,20 @@ mod tests {
         assert_ne!(p.key(Step::Capture), p.key(Step::Void));
         assert_ne!(p.key(Step::Refund(1)), p.key(Step::Refund(2)));
         assert_eq!(p.key(Step::Capture).as_str().len(), 32);
+        let request = |id: &str| Step::Request(id.parse().unwrap());
+        assert_eq!(p.key(request("r-1")), p.key(request("r-1")));
+        assert_ne!(p.key(request("r-1")), p.key(request("r-2")));
+        assert_eq!(p.key(request(&"x".repeat(64))).as_str().len(), 32);
+    }
+
+    #[test]
+    fn request_ids_are_short_and_plain() {
+        assert!("1184467234567890:refund".parse::<RequestId>().is_ok());
+        assert!("".parse::<RequestId>().is_err());
+        assert!("a b".parse::<RequestId>().is_err());
+        assert!("x".repeat(65).parse::<RequestId>().is_err());
+        let part = RefundPart::Request("r-1".parse().unwrap());
+        assert_eq!(serde_json::to_value(&part).unwrap(), serde_json::json!({"request": "r-1"}));
+        assert_eq!(part.step().to_string(), "request-r-1");
     }
 }

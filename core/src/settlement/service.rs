@@ -30,7 +30,7 @@ use crate::pay_per_use::billing::{self, Charge};
 use crate::pay_per_use::service::owed;
 use crate::pay_per_use::terms::Terms;
 use crate::payments::order::Order;
-use crate::payments::payment::State;
+use crate::payments::payment::{RefundPart, State};
 use crate::platform::control::{ControlError, HostedMeeting};
 use crate::platform::records::{MeetingStanding, Recorded};
 use crate::platform::{Inbound, PlatformKind, Platforms};
@@ -613,7 +613,7 @@ async fn adjust(
             payment: payment.id.to_string(),
             amount: change.refund.amount(),
             currency: change.refund.currency(),
-            adjustment: seq,
+            part: RefundPart::Adjustment(seq),
         });
         tx.enqueue(&format!("adjustment:{order}:{seq}"), &refund).await?;
     }

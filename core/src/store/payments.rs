@@ -84,6 +84,12 @@ pub trait PaymentStore {
         step: &str,
         state: &StepState,
     ) -> Result<(), StoreError>;
+    /// How far `step` of a payment got; `None` when it was never reserved.
+    async fn step_state(
+        &self,
+        payment: &PaymentId,
+        step: &str,
+    ) -> Result<Option<StepState>, StoreError>;
     /// How many steps of a payment whose name starts with `prefix` are done (numbered refunds).
     async fn steps_done(&self, payment: &PaymentId, prefix: &str) -> Result<u32, StoreError>;
 

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use super::StoreError;
 use crate::email::Email;
 use crate::fee_based::codes::{Code, CodeId, PromotionCode};
+use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
@@ -320,6 +321,14 @@ pub trait Tx: Send {
         discount: &Discount,
         total: Money,
     ) -> Result<bool, StoreError>;
+
+    // Refunds.
+
+    /// The refunds decided for a registration's payment, oldest first.
+    async fn refunds_of(&mut self, payment: &PaymentId) -> Result<Vec<RefundRecord>, StoreError>;
+
+    /// Records a refund decided; `false` when its request was recorded already.
+    async fn insert_refund(&mut self, refund: &RefundRecord) -> Result<bool, StoreError>;
 
     // Effects.
 

@@ -6,8 +6,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{Fee, Registration, RegistrationId, ScheduledSession};
 use crate::payments::order::{Order, OrderId};
+use crate::payments::payment::PaymentId;
 use crate::platform::PlatformKind;
 
 /// What `/register` found or made.
@@ -88,6 +90,9 @@ pub trait RegistrationStore {
         &self,
         order: &OrderId,
     ) -> Result<Option<Registration>, StoreError>;
+
+    /// The refunds decided for a registration's payment, oldest first.
+    async fn refunds_of(&self, payment: &PaymentId) -> Result<Vec<RefundRecord>, StoreError>;
 
     /// An attendee's registrations, newest first, with their sessions.
     async fn registrations_of(

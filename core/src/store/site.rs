@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::email::Email;
+use crate::fee_based::refunds::CancellationTerms;
 use crate::money::Country;
 use crate::payments::method::Method;
 use crate::pricing::Prices;
@@ -56,6 +57,7 @@ pub trait SiteStore {
     async fn set_payment_methods(&self, methods: Option<&[Method]>) -> Result<(), StoreError>;
     async fn set_over_budget(&self, policy: OverBudgetPolicy) -> Result<(), StoreError>;
     async fn set_timezone(&self, timezone: Tz) -> Result<(), StoreError>;
+    async fn set_cancellation(&self, terms: &CancellationTerms) -> Result<(), StoreError>;
     /// Applies all of `setup` or, failing, none of it. The prices are in force from `now`.
     async fn set_up(&self, setup: &Setup, now: DateTime<Utc>) -> Result<(), StoreError>;
 

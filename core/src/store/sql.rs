@@ -25,6 +25,7 @@ mod pay_per_use;
 mod payments;
 mod port;
 mod promotion_codes;
+mod refunds;
 mod registrations;
 mod sessions;
 mod settlement;

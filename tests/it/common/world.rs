@@ -1,5 +1,5 @@
 //! The whole service against every emulator a chat-driven flow needs: the router with
-//! Payflow (and the sandbox), the Webex, Zoom and Discord APIs, signed webhook senders, the
+//! Payflow (and the sandbox; Stripe's emulator is configured too, for a flow that offers it), the Webex, Zoom and Discord APIs, signed webhook senders, the
 //! admin API, and one host linked to a Discord member; optionally an SMTP sink and the Webex
 //! bot.
 
@@ -13,8 +13,8 @@ use crate::common::app::browser;
 use crate::common::pay::{choose, location, text, with_payflow};
 use crate::common::{ADMIN_TOKEN, Db, Sender, WEBEX_SECRET, ZOOM_SECRET};
 use crate::emulators::{
-    self, discord::DiscordEmulator, payflow::Payflow, smtp::SmtpSink, webex::WebexEmulator,
-    zoom::ZoomEmulator,
+    self, discord::DiscordEmulator, payflow::Payflow, smtp::SmtpSink, stripe::Stripe,
+    webex::WebexEmulator, zoom::ZoomEmulator,
 };
 
 pub const HOST: &str = "host@example.com";
@@ -27,6 +27,8 @@ pub struct World {
     tweak: fn(&mut Config),
     pub sender: Sender,
     pub payflow: Payflow,
+    /// Configured, but offered only where a tweak adds `Method::Stripe` to the methods.
+    pub stripe: Stripe,
     pub webex: WebexEmulator,
     pub zoom: ZoomEmulator,
     pub discord: DiscordEmulator,
@@ -74,41 +76,70 @@ impl World {
         tweak: fn(&mut Config),
         smtp: Option<SmtpSink>,
     ) -> World {
-        let (payflow, webex, zoom, discord) = (
+        let (payflow, stripe, webex, zoom, discord) = (
             Payflow::start().await,
+            Stripe::start().await,
             WebexEmulator::start().await,
             ZoomEmulator::start().await,
             DiscordEmulator::start().await,
         );
-        let emulators = (&payflow, &webex, &zoom, &discord, smtp.as_ref());
+        let emulators = (&payflow, &stripe, &webex, &zoom, &discord, smtp.as_ref());
         let config = configure(emulators, payflow_timeout_secs, tweak);
         let app = App::configured(db, config).await;
         app.store.set_switches(switches).await.unwrap();
         let host: Email = HOST.parse().unwrap();
         app.store.link_discord_user(HOST_USER, &host, 1).await.unwrap();
         let sender = Sender::new(&app.base);
-        World { app, payflow_timeout_secs, tweak, sender, payflow, webex, zoom, discord, smtp }
+        World {
+            app,
+            payflow_timeout_secs,
+            tweak,
+            sender,
+            payflow,
+            stripe,
+            webex,
+            zoom,
+            discord,
+            smtp,
+        }
     }
 
     /// A second server on the same database, calling the same emulators.
     pub async fn another_server(&self, db: &Db) -> App {
-        let emulators = (&self.payflow, &self.webex, &self.zoom, &self.discord, self.smtp.as_ref());
+        let emulators = (
+            &self.payflow,
+            &self.stripe,
+            &self.webex,
+            &self.zoom,
+            &self.discord,
+            self.smtp.as_ref(),
+        );
         App::configured(db, configure(emulators, self.payflow_timeout_secs, self.tweak)).await
     }
 }
 
-type Emulators<'a> =
-    (&'a Payflow, &'a WebexEmulator, &'a ZoomEmulator, &'a DiscordEmulator, Option<&'a SmtpSink>);
+type Emulators<'a> = (
+    &'a Payflow,
+    &'a Stripe,
+    &'a WebexEmulator,
+    &'a ZoomEmulator,
+    &'a DiscordEmulator,
+    Option<&'a SmtpSink>,
+);
 
 fn configure(
-    (payflow, webex, zoom, discord, smtp): Emulators,
+    (payflow, stripe, webex, zoom, discord, smtp): Emulators,
     payflow_timeout_secs: u64,
     tweak: fn(&mut Config),
 ) -> impl FnOnce(&mut Config) + use<> {
     let payments = with_payflow(payflow, payflow_timeout_secs);
     let clients = emulators::clients(Some(webex), Some(zoom), Some(discord));
     let smtp = smtp.map(|sink| sink.url.clone());
+    let stripe_base = stripe.base.clone();
     move |c: &mut Config| {
+        c.stripe.api_base = format!("{stripe_base}/").parse().unwrap();
+        c.stripe.secret_key = emulators::stripe::SECRET_KEY.to_owned().into();
+        c.stripe.webhook_secret = emulators::stripe::WEBHOOK_SECRET.to_owned().into();
         if let Some(url) = smtp {
             c.smtp.url = Some(SecretString::from(url));
             c.smtp.from = Some("Tollbooth <tollbooth@example.com>".into());

@@ -121,6 +121,15 @@ impl Payflow {
         self.ledger().txns.values().filter(|t| t.trxtype == "C" && t.result == 0).count()
     }
 
+    /// The amount of every credit (refund) made, in order.
+    pub fn credited(&self) -> Vec<Decimal> {
+        let l = self.ledger();
+        let mut credits: Vec<_> =
+            l.txns.iter().filter(|(_, t)| t.trxtype == "C" && t.result == 0).collect();
+        credits.sort_by_key(|(pnref, _)| pnref.as_str());
+        credits.into_iter().map(|(_, t)| t.amt).collect()
+    }
+
     /// Requests answered from the duplicate store.
     pub fn duplicates(&self) -> u32 {
         self.ledger().duplicates

@@ -538,6 +538,13 @@ fn refund(l: &mut Ledger, id: &str, body: &Value) -> (u16, Value) {
     let left = capture.amount - capture.refunded;
     let amount = if body["amount"].is_object() {
         match parse_amount(&body["amount"]) {
+            // A refund is in the capture's currency.
+            Ok((_, _, currency)) if currency != capture.currency => {
+                return unprocessable(
+                    "CURRENCY_MISMATCH",
+                    "The currency of the refund must be the same as the currency of the capture.",
+                );
+            }
             Ok((a, _, _)) => a,
             Err(e) => return e,
         }

@@ -620,6 +620,14 @@ fn refund(l: &mut Ledger, f: &Fields) -> String {
         );
     };
     let left = t.amount - t.refunded;
+    // A partial refund's CURRENCYCODE must be the transaction's.
+    if f.get("CURRENCYCODE").is_some_and(|c| *c != t.currency) {
+        return failure(
+            10004,
+            "Transaction refused because of an invalid argument.",
+            "The currency code of the refund does not match the transaction's.",
+        );
+    }
     let a = match f.get("REFUNDTYPE").map(String::as_str) {
         Some("Full") => left,
         Some("Partial") => match amount(f, "AMT", &t.currency.clone()) {

@@ -61,6 +61,8 @@ struct Ledger {
     answers: HashMap<String, (String, u16, Value)>,
     next: u32,
     knobs: Knobs,
+    /// Every refund made, in order: its PaymentIntent and amount in minor units.
+    refunds: Vec<(String, i64)>,
 }
 
 impl Ledger {
@@ -100,6 +102,11 @@ impl Stripe {
 
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap()
+    }
+
+    /// Every refund made, in order: its PaymentIntent and amount in minor units.
+    pub fn refunds(&self) -> Vec<(String, i64)> {
+        self.ledger().refunds.clone()
     }
 
     /// A genuinely signed `checkout.session.completed` for `session` that claims another total,
@@ -357,9 +364,12 @@ fn refund(l: &mut Ledger, f: &BTreeMap<String, String>) -> (u16, Value) {
         }
     };
     intent.refunded += amount;
+    let intent_id = intent.id.clone();
+    let currency = intent.currency.clone();
+    l.refunds.push((intent_id.clone(), amount));
     (
         200,
-        json!({"id": id, "object": "refund", "amount": amount, "currency": intent.currency, "payment_intent": intent.id, "status": "succeeded"}),
+        json!({"id": id, "object": "refund", "amount": amount, "currency": currency, "payment_intent": intent_id, "status": "succeeded"}),
     )
 }
 

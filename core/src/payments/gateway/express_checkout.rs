@@ -40,6 +40,11 @@ impl Gateway for ExpressCheckout {
         NAME
     }
 
+    /// `RefundTransaction` with `REFUNDTYPE=Partial` and `AMT` (`payments.md` §2.5).
+    fn refunds_partially(&self) -> bool {
+        true
+    }
+
     async fn create_checkout(&self, r: &CheckoutRequest) -> Result<Checkout, GatewayError> {
         let amount = amt(r.amount)?;
         let description: String = r.description.chars().take(127).collect();

@@ -168,6 +168,10 @@ pub trait Gateway: Send + Sync {
         CaptureLimit::Authorised
     }
 
+    /// Whether this gateway gives back part of what a payment took (`reference/payments.md`):
+    /// a refund for less than what remains is refused before anything is stored where not.
+    fn refunds_partially(&self) -> bool;
+
     /// Opens a hosted checkout that authorises or sells `amount`.
     async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout, GatewayError>;
 
@@ -218,6 +222,11 @@ impl Gateways {
         CaptureLimits(self.0.iter().map(|(name, g)| (*name, g.capture_limit())).collect())
     }
 
+    /// Which of these gateways refund partially.
+    pub fn partial_refunds(&self) -> PartialRefunds {
+        PartialRefunds(self.0.iter().map(|(name, g)| (*name, g.refunds_partially())).collect())
+    }
+
     /// What the gateway `name` lets a capture take; the strict limit for one not configured.
     pub fn capture_limit(&self, name: &str) -> CaptureLimit {
         self.get(name).map(|g| g.capture_limit()).unwrap_or_default()
@@ -233,5 +242,17 @@ impl CaptureLimits {
     /// The strict limit for a gateway that is not configured (any more).
     pub fn of(&self, gateway: &str) -> CaptureLimit {
         self.0.get(gateway).copied().unwrap_or_default()
+    }
+}
+
+/// Which configured gateways refund partially, by name: what a refund's decision needs to
+/// know of the gateways, without holding them.
+#[derive(Clone, Debug, Default)]
+pub struct PartialRefunds(BTreeMap<&'static str, bool>);
+
+impl PartialRefunds {
+    /// `false` for a gateway that is not configured (any more): nothing can be asked of it.
+    pub fn of(&self, gateway: &str) -> bool {
+        self.0.get(gateway).copied().unwrap_or(false)
     }
 }

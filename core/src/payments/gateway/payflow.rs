@@ -179,6 +179,11 @@ impl Gateway for Payflow {
         NAME
     }
 
+    /// A credit (`TRXTYPE=C`) with `AMT` credits part of the original (`payments.md` §1.5).
+    fn refunds_partially(&self) -> bool {
+        true
+    }
+
     /// A delayed capture may be for more than the authorisation (`payments.md` §1.5), so a
     /// session that ran over is charged in full instead of leaving a balance.
     fn capture_limit(&self) -> CaptureLimit {

@@ -266,6 +266,11 @@ impl Gateway for PaypalOrders {
         NAME
     }
 
+    /// A capture's refund with an `amount` is partial (`payments.md` §4.1).
+    fn refunds_partially(&self) -> bool {
+        true
+    }
+
     async fn create_checkout(&self, r: &CheckoutRequest) -> Result<Checkout, GatewayError> {
         let intent = match r.action {
             Action::Authorise => "AUTHORIZE",

@@ -150,6 +150,11 @@ impl Gateway for Sandbox {
         NAME
     }
 
+    /// Test money: any part the payment's state machine allows is given back.
+    fn refunds_partially(&self) -> bool {
+        true
+    }
+
     async fn create_checkout(&self, r: &CheckoutRequest) -> Result<Checkout, GatewayError> {
         let id = random_id("sbx_");
         let mut redirect = self

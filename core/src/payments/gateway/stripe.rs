@@ -233,6 +233,11 @@ impl Gateway for Stripe {
         NAME
     }
 
+    /// `POST /v1/refunds` takes an `amount` below the charge's (`payments.md` §4.2).
+    fn refunds_partially(&self) -> bool {
+        true
+    }
+
     async fn create_checkout(&self, r: &CheckoutRequest) -> Result<Checkout, GatewayError> {
         let mut form = vec![
             ("mode", "payment".to_owned()),

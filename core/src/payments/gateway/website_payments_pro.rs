@@ -42,6 +42,11 @@ impl Gateway for WebsitePaymentsPro {
         NAME
     }
 
+    /// `RefundTransaction` with `REFUNDTYPE=Partial` and `AMT` (`payments.md` §2.5).
+    fn refunds_partially(&self) -> bool {
+        true
+    }
+
     async fn create_checkout(&self, r: &CheckoutRequest) -> Result<Checkout, GatewayError> {
         if r.amount.currency().code() != CURRENCY {
             return Err(GatewayError::Unsupported(format!(

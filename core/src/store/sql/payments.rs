@@ -491,14 +491,22 @@ impl PaymentStore for SqlStore {
                 p.id
             )));
         }
-        let state: String = row.try_get("state")?;
-        let detail: Option<String> = row.try_get("detail")?;
-        Ok(match state.as_str() {
-            "pending" => StepState::Pending,
-            "done" => StepState::Done(detail.unwrap_or_default()),
-            "failed" => StepState::Failed(detail.unwrap_or_default()),
-            other => return Err(corrupt("state", other)),
-        })
+        step_state(&row)
+    }
+
+    async fn step_state(
+        &self,
+        id: &PaymentId,
+        step: &str,
+    ) -> Result<Option<StepState>, StoreError> {
+        sqlx::query("SELECT state, detail FROM gateway_steps WHERE payment_id = $1 AND step = $2")
+            .bind(id.as_str())
+            .bind(step)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(step_state)
+            .transpose()
     }
 
     async fn finish_step(
@@ -583,4 +591,16 @@ impl PaymentStore for SqlStore {
         })
         .collect()
     }
+}
+
+/// A gateway step's state from its row's `state` and `detail`.
+fn step_state(row: &AnyRow) -> Result<StepState, StoreError> {
+    let state: String = row.try_get("state")?;
+    let detail: Option<String> = row.try_get("detail")?;
+    Ok(match state.as_str() {
+        "pending" => StepState::Pending,
+        "done" => StepState::Done(detail.unwrap_or_default()),
+        "failed" => StepState::Failed(detail.unwrap_or_default()),
+        other => return Err(corrupt("state", other)),
+    })
 }

@@ -10,11 +10,12 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::{
-    SqlTx, outbox, pay_per_use, payments, promotion_codes, registrations, sessions, settlement,
-    site,
+    SqlTx, outbox, pay_per_use, payments, promotion_codes, refunds, registrations, sessions,
+    settlement, site,
 };
 use crate::email::Email;
 use crate::fee_based::codes::{Code, CodeId, PromotionCode};
+use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
@@ -371,6 +372,14 @@ where
         total: Money,
     ) -> Result<bool, StoreError> {
         promotion_codes::set_order_discount(&mut self.0, order, discount, total).await
+    }
+
+    async fn refunds_of(&mut self, payment: &PaymentId) -> Result<Vec<RefundRecord>, StoreError> {
+        refunds::refunds_of(&mut self.0, payment).await
+    }
+
+    async fn insert_refund(&mut self, refund: &RefundRecord) -> Result<bool, StoreError> {
+        refunds::insert_refund(&mut self.0, refund).await
     }
 
     async fn enqueue(&mut self, key: &str, effect: &Effect) -> Result<bool, StoreError> {

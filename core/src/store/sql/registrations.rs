@@ -8,12 +8,14 @@ use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 use super::payments::{amount, corrupt, insert_order, time};
 use super::{Constraint, SqlStore, bind_each, list, millis, opt_time, parsed};
+use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     self, Fee, Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
 use crate::lang::Lang;
 use crate::money::Currency;
 use crate::payments::order::{Order, OrderId};
+use crate::payments::payment::PaymentId;
 use crate::platform::PlatformKind;
 use crate::platform::control::{Attendee, Registrant};
 use crate::store::{Registered, RegistrationStore, StoreError};
@@ -525,6 +527,10 @@ impl RegistrationStore for SqlStore {
         order: &OrderId,
     ) -> Result<Option<Registration>, StoreError> {
         registration_by_order(&mut *self.pool.acquire().await?, order).await
+    }
+
+    async fn refunds_of(&self, payment: &PaymentId) -> Result<Vec<RefundRecord>, StoreError> {
+        super::refunds::refunds_of(&mut *self.pool.acquire().await?, payment).await
     }
 
     async fn registrations_of(

@@ -8,6 +8,7 @@ use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::{Constraint, SqlStore, flag, millis, parsed, refused};
 use crate::email::Email;
+use crate::fee_based::refunds::CancellationTerms;
 use crate::money::{Country, Currency};
 use crate::payments::method::{self, Method};
 use crate::pricing::Prices;
@@ -135,7 +136,8 @@ impl SiteStore for SqlStore {
     async fn site_settings(&self) -> Result<SiteSettings, StoreError> {
         let row = sqlx::query(
             "SELECT ecommerce_enabled, pay_per_use_enabled, fee_based_enabled, country,
-                 payment_methods, over_budget, default_division, timezone
+                 payment_methods, over_budget, default_division, timezone, cancel_until_hours,
+                 cancellation_fee_percent
              FROM site_settings WHERE id = 1",
         )
         .fetch_optional(&self.pool)
@@ -161,6 +163,16 @@ impl SiteStore for SqlStore {
                 })
                 .transpose()?,
             timezone: parsed(&row, "timezone")?,
+            cancellation: CancellationTerms {
+                until_hours: row
+                    .try_get::<Option<i64>, _>("cancel_until_hours")?
+                    .map(|h| {
+                        u32::try_from(h)
+                            .map_err(|e| StoreError::corrupt("site_settings.cancel_until_hours", e))
+                    })
+                    .transpose()?,
+                fee_percent: parsed(&row, "cancellation_fee_percent")?,
+            },
         })
     }
 
@@ -232,6 +244,20 @@ impl SiteStore for SqlStore {
                 .bind(millis(Utc::now()))
                 .execute(&self.writer)
                 .await?;
+        settings_updated(done)
+    }
+
+    async fn set_cancellation(&self, terms: &CancellationTerms) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE site_settings SET cancel_until_hours = $1, cancellation_fee_percent = $2,
+                 updated_at = $3
+             WHERE id = 1",
+        )
+        .bind(terms.until_hours.map(i64::from))
+        .bind(terms.fee_percent.to_string())
+        .bind(millis(Utc::now()))
+        .execute(&self.writer)
+        .await?;
         settings_updated(done)
     }
 
