@@ -146,7 +146,11 @@ impl AppState {
             linking: linking.clone(),
             reach,
         });
-        let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid(reach));
+        let cashier = Cashier::new(
+            store.clone(),
+            gateways,
+            tollbooth_core::when_paid(reach, config.invoicing()),
+        );
         let http = discord_http(&config);
         let deliverers = Deliverers {
             discord: http.clone().filter(|_| config.discord.token.is_some()),
@@ -154,6 +158,7 @@ impl AppState {
             cashier: cashier.clone(),
             mail,
             webex_bot,
+            links: terms.links.clone(),
         };
         let outbox = outbox::Worker {
             store: store.clone(),

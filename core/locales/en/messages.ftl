@@ -110,6 +110,7 @@ registration-cancelled = **{ $title }** was cancelled by its host. Your registra
 registration-joined = You are registered for **{ $title }** ({ $at }).
 registration-joined-webex = Webex also e-mails you the link.
 registration-receipt = Receipt: registration { $id } for { $who }, { $fee } { $currency }, payment reference { $reference }.
+registration-invoice = Invoice { $number }: { $url }
 button-join = Join
 
 ## What a gateway's checkout says it is for

@@ -110,6 +110,7 @@ registration-cancelled = **{ $title }** er avlyst av verten. Registreringsgebyre
 registration-joined = Du er registrert for **{ $title }** ({ $at }).
 registration-joined-webex = Webex sender deg også lenken på e-post.
 registration-receipt = Kvittering: registrering { $id } for { $who }, { $fee } { $currency }, betalingsreferanse { $reference }.
+registration-invoice = Faktura { $number }: { $url }
 button-join = Bli med
 
 ## Hva en betalingstjenestes kasse sier at den gjelder

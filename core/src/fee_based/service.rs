@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::fee_based::registration::{self, OnPaid, RegistrationId, RegistrationState};
+use crate::messages::Args;
 use crate::outbox::{CancelMeeting, Effect, Refund};
+use crate::payments::paylink::Links;
 use crate::payments::payment::{Payment, PaymentId};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
@@ -72,13 +74,15 @@ fn no_session() -> StoreError {
 }
 
 /// The platform approved the registrant: the registration is complete, and the join link and
-/// receipt are queued for the attendee (once) on the `channels` that are on. A registration refunded meanwhile (the session
-/// was cancelled) only keeps the registrant's id.
+/// receipt are queued for the attendee (once) on the `channels` that are on, the receipt with
+/// the link to the payment's invoice (signed by `links`). A registration refunded meanwhile
+/// (the session was cancelled) only keeps the registrant's id.
 pub async fn registrant_admitted(
     store: &dyn Store,
     id: &RegistrationId,
     registrant: &Registrant,
     channels: Channels,
+    links: &Links,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     let mut reg = tx
@@ -101,12 +105,18 @@ pub async fn registrant_admitted(
             .payment(&paid)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("payment {paid}")))?;
-        let notice = registration::joined_notice(
+        let mut notice = registration::joined_notice(
             &reg,
             &session,
             &payment.amount,
             payment.reference.as_deref(),
         );
+        if let Some(invoice) = tx.invoice_of_payment(&paid).await? {
+            let url = links.invoice(&payment.order_id, invoice.number, Utc::now(), reg.lang);
+            let args = Args::new().str("number", &invoice.label).str("url", url);
+            notice.text.push('\n');
+            notice.text.push_str(&reg.lang.text_with("registration-invoice", &args));
+        }
         for (key, effect) in reach::tell(channels, &format!("joined:{id}"), &reg.person(), &notice)
         {
             tx.enqueue(&key, &effect).await?;

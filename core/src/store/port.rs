@@ -13,6 +13,7 @@ use crate::email::Email;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
+use crate::invoicing::invoice::{Corrects, Invoice, VatId};
 use crate::metering::Connection;
 use crate::metering::session::Session;
 use crate::money::Money;
@@ -296,6 +297,24 @@ pub trait Tx: Send {
         registrant: &Registrant,
         state: RegistrationState,
     ) -> Result<(), StoreError>;
+
+    // Invoicing.
+
+    /// The next number of the site's invoice series, taken from its counter row: held by this
+    /// transaction until it ends, given back if it rolls back.
+    async fn take_invoice_number(&mut self) -> Result<i64, StoreError>;
+
+    /// Stores an issued invoice or credit note; refused when the payment's transition has one.
+    async fn insert_invoice(&mut self, invoice: &Invoice) -> Result<(), StoreError>;
+
+    /// The invoice issued for money `payment` took, which its credit notes correct.
+    async fn invoice_of_payment(
+        &mut self,
+        payment: &PaymentId,
+    ) -> Result<Option<Corrects>, StoreError>;
+
+    /// The VAT id the buyer gave for `order`, if any.
+    async fn buyer_vat_id(&mut self, order: &OrderId) -> Result<Option<VatId>, StoreError>;
 
     // Effects.
 

@@ -9,11 +9,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Transaction};
 
-use super::{SqlTx, outbox, pay_per_use, payments, registrations, sessions, settlement, site};
+use super::{
+    SqlTx, invoices, outbox, pay_per_use, payments, registrations, sessions, settlement, site,
+};
 use crate::email::Email;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
+use crate::invoicing::invoice::{Corrects, Invoice, VatId};
 use crate::metering::Connection;
 use crate::metering::session::Session;
 use crate::money::Money;
@@ -342,6 +345,25 @@ where
         state: RegistrationState,
     ) -> Result<(), StoreError> {
         registrations::set_registrant(&mut self.0, id, registrant, state).await
+    }
+
+    async fn take_invoice_number(&mut self) -> Result<i64, StoreError> {
+        invoices::take_number(&mut self.0).await
+    }
+
+    async fn insert_invoice(&mut self, invoice: &Invoice) -> Result<(), StoreError> {
+        invoices::insert(&mut self.0, invoice).await
+    }
+
+    async fn invoice_of_payment(
+        &mut self,
+        payment: &PaymentId,
+    ) -> Result<Option<Corrects>, StoreError> {
+        invoices::invoice_of_payment(&mut self.0, payment).await
+    }
+
+    async fn buyer_vat_id(&mut self, order: &OrderId) -> Result<Option<VatId>, StoreError> {
+        invoices::buyer_vat_id(&mut self.0, order).await
     }
 
     async fn enqueue(&mut self, key: &str, effect: &Effect) -> Result<bool, StoreError> {
