@@ -206,7 +206,9 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Messag
         .await
         .map_err(|e| store_failed(lang, &e))?;
     let fee = session.open_for(taken, Utc::now()).map_err(|c| closed_text(lang, &session, c))?;
-    let order = Order::for_registration(session.key(), attendee.email.clone(), fee.amount);
+    // What the attendee pays: the fee, with VAT when the site enters prices without it.
+    let charged = bot.vat.charge_for(fee.amount);
+    let order = Order::for_registration(session.key(), attendee.email.clone(), charged);
     let new =
         Registration::new(&session, caller.user_id, attendee, order.id.clone()).in_language(lang);
     let registration = match bot.store.register(&new, &order).await {
@@ -225,8 +227,8 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Messag
         .sign(&registration.order_id, Utc::now() + Duration::hours(bot.pay_link_hours));
     let url = bot.pay_url(&token, lang);
     let args = TextArgs::new()
-        .str("amount", fee.amount)
-        .str("currency", fee.amount.currency())
+        .str("amount", charged)
+        .str("currency", charged.currency())
         .str("title", &session.title)
         .str("at", time::markup(session.starts_at));
     Ok(Message::private(lang.text_with("pay-fee", &args))

@@ -24,6 +24,7 @@ use serenity::all::{
     CommandInteraction, CreateAutocompleteResponse, CreateInteractionResponse, Interaction, Member,
     Permissions,
 };
+use tollbooth_core::invoicing::vat::Vat;
 use tollbooth_core::linking::Linking;
 use tollbooth_core::manifest::{self, Manifest};
 use tollbooth_core::payments::method::Method;
@@ -55,6 +56,8 @@ pub struct Bot {
     /// The platforms' OAuth consent that `/link` leads to.
     pub linking: Linking,
     pub reach: Channels,
+    /// The site's VAT: a fee entered without VAT is charged with it.
+    pub vat: Vat,
     commands: Arc<manifest::Discord>,
 }
 
@@ -76,6 +79,8 @@ pub struct Dependencies {
     pub linking: Linking,
     /// The channels beyond Discord that attendees are told of refunds on.
     pub reach: Channels,
+    /// The site's VAT: a fee entered without VAT is charged with it.
+    pub vat: Vat,
 }
 
 /// Who is asking, in which language, and whether Discord says they may manage the server.
@@ -110,6 +115,7 @@ impl Bot {
             platforms,
             linking,
             reach,
+            vat,
         } = deps;
         Bot {
             store,
@@ -121,6 +127,7 @@ impl Bot {
             platforms,
             linking,
             reach,
+            vat,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }

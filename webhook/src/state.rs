@@ -145,6 +145,7 @@ impl AppState {
             platforms: platforms.clone(),
             linking: linking.clone(),
             reach,
+            vat: config.site.vat(),
         });
         let cashier = Cashier::new(
             store.clone(),
