@@ -22,8 +22,10 @@ use tollbooth_core::payments::paylink::PayLinks;
 use tollbooth_core::payments::payment::{Payment, State};
 use tollbooth_core::store::{InvoiceStore, PaymentStore, RegistrationStore, Switches};
 
+use crate::pay_page::{save_screenshot, screenshot_path};
 use chat::{MEMBER, command, dms, options};
 use common::app::{App, browser};
+use common::chromium::{chromium, dump_dom};
 use common::{Db, Server, TempDir};
 use pay::{location, text};
 use world::World;
@@ -261,6 +263,18 @@ async fn the_invoice_page_and_pdf_speak_norwegian(db: Db) {
     for shown in ["Faktura TB-000001", "Kjøper", "Beløp", "Sum", "25.00 USD", "Opplæring"] {
         assert!(pdf.contains(shown), "{shown} missing from the PDF: {pdf}");
     }
+
+    // As a browser shows it; the page and the PDF are kept under target/tmp/ to look at.
+    let Some(browser) = chromium() else { return };
+    let dom = dump_dom(&browser, &page_url);
+    assert!(dom.contains("Faktura TB-000001") && dom.contains("Kjøper"), "{dom}");
+    save_screenshot(&browser, &page_url, &format!("invoice-{}.png", db.backend)).await;
+    let bytes = browser_get(&pdf_of(&page_url)).await;
+    std::fs::write(screenshot_path(&format!("invoice-{}.pdf", db.backend)), bytes).unwrap();
+}
+
+async fn browser_get(url: &str) -> Vec<u8> {
+    browser().get(url).send().await.unwrap().bytes().await.unwrap().to_vec()
 }
 
 const PAY_LINK_SECRET: &str = "test-pay-link-secret-of-32-chars-or-more";

@@ -39,14 +39,14 @@ on_both_backends!(
     the_front_page_says_what_this_server_is,
 );
 
-fn screenshot_path(name: &str) -> PathBuf {
+pub(crate) fn screenshot_path(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
 
 /// Saves Chromium's rendering of `url` under `target/tmp/`, for a person to look at.
-async fn save_screenshot(browser: &Path, url: &str, name: &str) {
+pub(crate) async fn save_screenshot(browser: &Path, url: &str, name: &str) {
     let shot = screenshot_path(name);
     let status = tokio::task::spawn_blocking({
         let (browser, url, shot) = (browser.to_owned(), url.to_owned(), shot.clone());
