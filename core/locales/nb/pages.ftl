@@ -115,6 +115,7 @@ invoice-total = Sum
 invoice-refunded-total = Sum tilbakebetalt
 invoice-prices-include-vat = Prisene er inkludert MVA.
 invoice-vat-added = MVA kommer i tillegg til prisene.
+receipt-invoices = Fakturaer og kreditnotaer
 invoice-pdf = Last ned som PDF
 # The buyer's optional VAT id on the pay page, printed on the invoice.
 buyer-vat-id = Ditt MVA-nummer (valgfritt, skrives på fakturaen)
