@@ -20,7 +20,7 @@ use tollbooth_core::money::{Currency, Money};
 use tollbooth_core::payments::order::{Order, OrderId};
 use tollbooth_core::payments::paylink::PayLinks;
 use tollbooth_core::payments::payment::{Payment, State};
-use tollbooth_core::store::{InvoiceStore, PaymentStore, RegistrationStore, Switches};
+use tollbooth_core::store::{InvoiceStore, PaymentStore, RegistrationStore, Store, Switches};
 
 use crate::pay_page::{save_screenshot, screenshot_path};
 use chat::{MEMBER, command, dms, options};
@@ -35,6 +35,7 @@ on_both_backends!(
     a_fee_entered_without_vat_is_charged_with_it_and_the_buyers_vat_id_is_printed,
     the_invoice_page_and_pdf_speak_norwegian,
     invoice_numbers_stay_gap_free_across_a_kill_and_two_instances,
+    a_rolled_back_transaction_gives_its_number_back,
 );
 
 const ADA: u64 = 6001;
@@ -275,6 +276,18 @@ async fn the_invoice_page_and_pdf_speak_norwegian(db: Db) {
 
 async fn browser_get(url: &str) -> Vec<u8> {
     browser().get(url).send().await.unwrap().bytes().await.unwrap().to_vec()
+}
+
+async fn a_rolled_back_transaction_gives_its_number_back(db: Db) {
+    let store = tollbooth_core::store::open(&db.url).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.take_invoice_number().await.unwrap(), 1);
+    drop(tx); // rolled back
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.take_invoice_number().await.unwrap(), 1, "the number came back");
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.take_invoice_number().await.unwrap(), 2, "a committed number is kept");
 }
 
 const PAY_LINK_SECRET: &str = "test-pay-link-secret-of-32-chars-or-more";

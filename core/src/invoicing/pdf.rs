@@ -150,6 +150,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_pdf_is_one_page_that_reads_back_as_the_view() {
+        let view = View {
+            title: "Kreditnota TB-000002".into(),
+            facts: vec![("Krediterer faktura".into(), "TB-000001".into())],
+            seller_heading: "Selger".into(),
+            seller: vec!["Kurs og Opplæring AS".into()],
+            buyer_heading: "Kjøper".into(),
+            buyer: vec!["Ada Tester".into()],
+            headings: ["Beskrivelse", "Netto", "MVA 25 %", "Beløp"].map(String::from),
+            rows: vec![["Tilbakebetaling", "8.00 EUR", "2.00 EUR", "10.00 EUR"].map(String::from)],
+            total: ["Sum tilbakebetalt", "8.00 EUR", "2.00 EUR", "10.00 EUR"].map(String::from),
+            note: "Prisene er inkludert MVA.".into(),
+        };
+        let doc = Document::load_mem(&render(&view).unwrap()).unwrap();
+        assert_eq!(doc.get_pages().len(), 1);
+        let text = doc.extract_text(&[1]).unwrap();
+        for shown in ["Kreditnota TB-000002", "Opplæring", "Kjøper", "Beløp", "10.00 EUR"] {
+            assert!(text.contains(shown), "{shown} missing from {text}");
+        }
+    }
+
+    #[test]
     fn norwegian_letters_and_the_euro_are_kept_and_the_rest_is_replaced() {
         assert_eq!(win_ansi("Kjøper æ å €"), b"Kj\xf8per \xe6 \xe5 \x80".to_vec());
         assert_eq!(win_ansi("日本"), b"??".to_vec());
