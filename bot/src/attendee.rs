@@ -246,7 +246,9 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Messag
         .await
         .map_err(|e| store_failed(lang, &e))?;
     let fee = session.open_for(taken, Utc::now()).map_err(|c| closed_text(lang, &session, c))?;
-    let order = Order::for_registration(session.key(), attendee.email.clone(), fee.amount);
+    // What the attendee pays: the fee, with VAT when the site enters prices without it.
+    let charged = bot.vat.charge_for(fee.amount);
+    let order = Order::for_registration(session.key(), attendee.email.clone(), charged);
     let new =
         Registration::new(&session, caller.user_id, attendee, order.id.clone()).in_language(lang);
     let registration = match bot.store.register(&new, &order).await {

@@ -26,6 +26,7 @@ use serenity::all::{
     CommandInteraction, CreateAutocompleteResponse, CreateInteractionResponse, Interaction, Member,
     Permissions,
 };
+use tollbooth_core::invoicing::vat::Vat;
 use tollbooth_core::linking::Linking;
 use tollbooth_core::manifest::{self, Manifest};
 use tollbooth_core::payments::gateway::PartialRefunds;
@@ -60,6 +61,8 @@ pub struct Bot {
     pub reach: Channels,
     /// Which gateways refund partially, which a refund asked in chat is checked against.
     pub partial_refunds: PartialRefunds,
+    /// The site's VAT: a fee entered without VAT is charged with it.
+    pub vat: Vat,
     commands: Arc<manifest::Discord>,
 }
 
@@ -83,6 +86,8 @@ pub struct Dependencies {
     pub reach: Channels,
     /// Which configured gateways refund partially.
     pub partial_refunds: PartialRefunds,
+    /// The site's VAT: a fee entered without VAT is charged with it.
+    pub vat: Vat,
 }
 
 /// Who is asking, in which language, and whether Discord says they may manage the server.
@@ -118,6 +123,7 @@ impl Bot {
             linking,
             reach,
             partial_refunds,
+            vat,
         } = deps;
         Bot {
             store,
@@ -130,6 +136,7 @@ impl Bot {
             linking,
             reach,
             partial_refunds,
+            vat,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }

@@ -12,6 +12,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use crate::invoicing::invoice::{Party, Prefix, VatId};
+use crate::invoicing::service::Terms;
+use crate::invoicing::vat::{Pricing, Rate, Vat};
 use crate::money::{Country, Currency, parse_non_negative};
 use crate::payments::method::{self, Method};
 use crate::platform::PlatformKind;
@@ -36,6 +39,7 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     pub log_format: LogFormat,
     pub site: SiteConfig,
+    pub registration: RegistrationConfig,
     pub pricing: PricingConfig,
     pub webex: WebexConfig,
     pub zoom: ZoomConfig,
@@ -198,6 +202,35 @@ pub struct SiteConfig {
     pub country: Country,
     /// The IANA zone that times typed in chat without an offset are read in.
     pub timezone: Tz,
+    /// VAT in percent on everything sold, 0 to 100 with up to two decimals (default 0).
+    #[serde(deserialize_with = "vat_rate")]
+    pub vat_percent: Rate,
+    /// Whether fees and prices are entered with VAT included (default) or VAT is added on top
+    /// of them when a registration's fee is charged.
+    #[serde(deserialize_with = "boolean")]
+    pub prices_include_vat: bool,
+    /// The seller, as invoices print it: name, postal address (lines separated by `\n`) and
+    /// VAT id.
+    pub seller_name: Option<String>,
+    pub seller_address: Option<String>,
+    #[serde(deserialize_with = "optional_vat_id")]
+    pub seller_vat_id: Option<VatId>,
+}
+
+impl SiteConfig {
+    pub fn vat(&self) -> Vat {
+        let pricing = if self.prices_include_vat { Pricing::Inclusive } else { Pricing::Exclusive };
+        Vat { rate: self.vat_percent, pricing }
+    }
+}
+
+/// Registration for fee-based sessions, and the receipts of what is paid.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationConfig {
+    /// What comes before every invoice number (`TB-` gives `TB-000001`): up to 12 letters,
+    /// digits, `-`, `_` or `/`; none by default.
+    pub invoice_prefix: Prefix,
 }
 
 #[derive(Debug, Deserialize)]
@@ -573,6 +606,7 @@ impl Default for Config {
             admin_token: None,
             log_format: LogFormat::Text,
             site: SiteConfig::default(),
+            registration: RegistrationConfig::default(),
             pricing: PricingConfig::default(),
             webex: WebexConfig::default(),
             zoom: ZoomConfig::default(),
@@ -595,7 +629,16 @@ impl Default for Config {
 
 impl Default for SiteConfig {
     fn default() -> Self {
-        SiteConfig { currency: Currency::USD, country: Country::US, timezone: Tz::UTC }
+        SiteConfig {
+            currency: Currency::USD,
+            country: Country::US,
+            timezone: Tz::UTC,
+            vat_percent: Rate::default(),
+            prices_include_vat: true,
+            seller_name: None,
+            seller_address: None,
+            seller_vat_id: None,
+        }
     }
 }
 
@@ -800,6 +843,23 @@ impl Config {
     /// How long one database call may take.
     pub fn database_deadline(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.database.timeout_secs)
+    }
+
+    /// What the site's invoices are issued with.
+    pub fn invoicing(&self) -> Terms {
+        let text = |s: &Option<String>| {
+            s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+        };
+        Terms {
+            prefix: self.registration.invoice_prefix.clone(),
+            seller: Party {
+                name: text(&self.site.seller_name),
+                address: text(&self.site.seller_address).map(|a| a.replace("\\n", "\n")),
+                email: None,
+                vat_id: self.site.seller_vat_id.clone(),
+            },
+            vat: self.site.vat(),
+        }
     }
 
     /// The prices that this configuration asks for.
@@ -1071,6 +1131,51 @@ fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
             .parse()
             .map_err(|_| serde::de::Error::custom(format!("expected a whole number, got `{t}`"))),
     }
+}
+
+/// `true` or `false`, written as a boolean (in a file) or a string (in the environment).
+fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    match Flag::deserialize(d)? {
+        Flag::Bool(b) => Ok(b),
+        Flag::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(serde::de::Error::custom(format!("expected true or false, got `{t}`"))),
+        },
+    }
+}
+
+/// A whole number, or a decimal written as a string (`"12.5"`): never through a float.
+fn vat_rate<'de, D: Deserializer<'de>>(d: D) -> Result<Rate, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(u64),
+        Text(String),
+    }
+    let text = match Number::deserialize(d).map_err(|_| {
+        serde::de::Error::custom(
+            "expected a percentage such as 25 or \"12.5\" (decimals as a string)",
+        )
+    })? {
+        Number::Int(n) => n.to_string(),
+        Number::Text(t) => t,
+    };
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+fn optional_vat_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<VatId>, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
 fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
@@ -1489,6 +1594,36 @@ mod tests {
         pairs.push(("TOLLBOOTH_SMTP__FROM".into(), "tollbooth@example.com".into()));
         let c = Config::load_from(Some(Path::new("/dev/null")), pairs).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
+    }
+
+    #[test]
+    fn invoicing_settings_from_the_environment_and_their_errors() {
+        let c = load(&[
+            ("TOLLBOOTH_SITE__VAT_PERCENT", "25"),
+            ("TOLLBOOTH_SITE__PRICES_INCLUDE_VAT", "false"),
+            ("TOLLBOOTH_SITE__SELLER_NAME", "Kurs AS"),
+            ("TOLLBOOTH_SITE__SELLER_ADDRESS", "Storgata 1\\n0155 Oslo"),
+            ("TOLLBOOTH_SITE__SELLER_VAT_ID", "no 999 999 999 mva"),
+            ("TOLLBOOTH_REGISTRATION__INVOICE_PREFIX", "TB-"),
+        ])
+        .unwrap();
+        let terms = c.invoicing();
+        assert_eq!(terms.prefix.label(1), "TB-000001");
+        assert_eq!(terms.vat, Vat { rate: "25".parse().unwrap(), pricing: Pricing::Exclusive });
+        assert_eq!(terms.seller.address.as_deref(), Some("Storgata 1\n0155 Oslo"));
+        assert_eq!(terms.seller.vat_id.unwrap().as_str(), "NO999999999MVA");
+        let defaults = load(&[]).unwrap().invoicing();
+        assert_eq!((defaults.prefix.label(1), defaults.vat), ("000001".into(), Vat::default()));
+        for (key, value, says) in [
+            ("TOLLBOOTH_SITE__VAT_PERCENT", "101", "site.vat_percent"),
+            ("TOLLBOOTH_SITE__VAT_PERCENT", "12.345", "is not a VAT rate"),
+            ("TOLLBOOTH_SITE__PRICES_INCLUDE_VAT", "yes", "expected true or false"),
+            ("TOLLBOOTH_SITE__SELLER_VAT_ID", "12", "is not a VAT id"),
+            ("TOLLBOOTH_REGISTRATION__INVOICE_PREFIX", "TB 2026", "registration.invoice_prefix"),
+        ] {
+            let e = load(&[(key, value)]).unwrap_err().to_string();
+            assert!(e.contains(says), "{key}={value}: {e}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - `pay_per_use/`: hosts pay before they start: enforcement of starts, billing of ended
 //!   sessions, division budgets, and the terms the decisions are taken with.
 //! - `fee_based/`: attendees register and pay a session's fee.
+//! - `invoicing/`: invoices and credit notes for every payment and refund, numbered gap-free.
 //! - `platform/`: what Webex and Zoom deliveries say, and their REST clients.
 //! - `reach/`: who is told what on which channel (Discord, e-mail, Webex), and the mailer.
 //! - `store/`: the `Store` interface with its SQLite and PostgreSQL implementation.
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod email;
 pub mod fee_based;
+pub mod invoicing;
 pub mod lang;
 pub mod linking;
 pub mod manifest;
@@ -36,12 +38,18 @@ pub mod time;
 use std::sync::Arc;
 
 /// What each feature does when a payment becomes paid, in the order they decide: a
-/// registration takes its seat or is refunded; a pay-per-use payment not owed is given back.
-/// The one place that knows both features and payments, so that neither depends on the other.
-/// `reach`: the channels beyond Discord that the people concerned are told on.
-pub fn when_paid(reach: reach::Channels) -> Vec<Arc<dyn payments::service::WhenPaid>> {
+/// registration takes its seat or is refunded; a pay-per-use payment not owed is given back;
+/// and, on every transition, money taken or given back is invoiced.
+/// The one place that knows the features and payments, so that none depends on another.
+/// `reach`: the channels beyond Discord that the people concerned are told on; `invoicing`:
+/// what the site invoices with.
+pub fn when_paid(
+    reach: reach::Channels,
+    invoicing: invoicing::service::Terms,
+) -> Vec<Arc<dyn payments::service::WhenPaid>> {
     vec![
         Arc::new(fee_based::service::SeatOnPayment { reach }),
         Arc::new(pay_per_use::service::GiveBackWhatIsNotOwed),
+        Arc::new(invoicing::service::IssueOnMovement { terms: invoicing }),
     ]
 }

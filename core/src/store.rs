@@ -6,6 +6,7 @@
 //! in the dialect both understand (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
 mod discord_links;
+mod invoices;
 mod linking;
 mod outbox;
 mod pay_per_use;
@@ -27,6 +28,7 @@ use crate::platform::PlatformKind;
 use crate::pricing::Prices;
 
 pub use discord_links::DiscordLinkStore;
+pub use invoices::InvoiceStore;
 pub use linking::{LinkingStore, SelfLink};
 pub use outbox::{OutboxStore, QuarantinedEffect};
 pub use pay_per_use::PayPerUseStore;
@@ -243,6 +245,7 @@ pub trait Store:
     + RegistrationStore
     + PromotionCodeStore
     + SettlementStore
+    + InvoiceStore
     + Send
     + Sync
     + 'static

@@ -14,6 +14,7 @@ mod fee_based;
 mod gateways;
 mod hardening;
 mod hook_check;
+mod invoices;
 mod linking;
 mod migrations;
 mod outbox;

@@ -268,7 +268,7 @@ async fn migration_0008_keeps_every_order_payment_and_session_and_their_keys(db:
         format!(
             "INSERT INTO orders VALUES ('ord_{kind:0>24}', '{kind}', 'host@example.com',
                 'host@example.com', '5.40', 'USD', 'sale', NULL, NULL, NULL, NULL, NULL, NULL, 1,
-                NULL, NULL, NULL, NULL, NULL, NULL)"
+                NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
         )
     };
     run(kind("balance")).await.expect("balance orders are new in 0008");

@@ -135,10 +135,11 @@ fn discord_deliverers(s: &store::SqlStore, discord: &DiscordEmulator) -> Deliver
         cashier: Cashier::new(
             Arc::new(s.clone()),
             Gateways::default(),
-            tollbooth_core::when_paid(Channels::default()),
+            tollbooth_core::when_paid(Channels::default(), Default::default()),
         ),
         mail: None,
         webex_bot: None,
+        links: crate::common::links(),
     }
 }
 
@@ -256,10 +257,11 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
         cashier: Cashier::new(
             Arc::new(s.clone()),
             Gateways::default(),
-            tollbooth_core::when_paid(Channels::default()),
+            tollbooth_core::when_paid(Channels::default(), Default::default()),
         ),
         mail: None,
         webex_bot: None,
+        links: crate::common::links(),
     };
     let later = now + Duration::seconds(1);
     let delivered = tollbooth_webhook::outbox::run_once(&s, &deliverers, "w", later).await;

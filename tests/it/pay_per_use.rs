@@ -198,6 +198,14 @@ async fn a_paid_start_runs_and_is_billed_the_metered_minutes_once(db: Db) {
     let token = forged.path().trim_start_matches("/receipts/").to_owned();
     forged.set_path(&format!("/receipts/{}x", &token[..token.len() - 1]));
     assert_eq!(reqwest::get(forged).await.unwrap().status(), 404);
+    // The receipt links the capture's invoice, numbered when the capture was recorded.
+    let invoice_url =
+        url::Url::parse(url).unwrap().join(&format!("../invoices/{token}/1")).unwrap();
+    assert!(page.contains(&format!("../invoices/{token}/1?lang=en")), "{page}");
+    let invoice = text(invoice_url.as_str()).await;
+    for shown in ["Invoice 000001", "Training session: webex/", "7.20 USD", capture.as_str()] {
+        assert!(invoice.contains(shown), "{shown} missing from {invoice}");
+    }
 
     // Booked to the host's division, and the report adds up to what was captured.
     let spend = w.spend("training").await;

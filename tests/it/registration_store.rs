@@ -82,7 +82,7 @@ async fn pay(s: &SqlStore, r: &Registration) -> Payment {
     let Ok(Applied::Changed(next)) = created.apply(&event, CaptureLimit::Authorised) else {
         panic!()
     };
-    let when_paid = tollbooth_core::when_paid(Channels::default());
+    let when_paid = tollbooth_core::when_paid(Channels::default(), Default::default());
     assert!(record_transition(s, &when_paid, &created, &next, &event).await.unwrap());
     *next
 }
@@ -152,12 +152,24 @@ async fn a_second_payment_and_a_replayed_one_are_told_apart(db: Db) {
     // The platform approved the registrant: approved, and the join link queued once.
     let registrant =
         Registrant { id: "rg1".into(), join_url: Some("https://zoom.us/w/1?tk=a".into()) };
-    fee_based::service::registrant_admitted(&s, &r.id, &registrant, Channels::default())
-        .await
-        .unwrap();
-    fee_based::service::registrant_admitted(&s, &r.id, &registrant, Channels::default())
-        .await
-        .unwrap();
+    fee_based::service::registrant_admitted(
+        &s,
+        &r.id,
+        &registrant,
+        Channels::default(),
+        &crate::common::links(),
+    )
+    .await
+    .unwrap();
+    fee_based::service::registrant_admitted(
+        &s,
+        &r.id,
+        &registrant,
+        Channels::default(),
+        &crate::common::links(),
+    )
+    .await
+    .unwrap();
     let stored = s.registration(&r.id).await.unwrap().unwrap();
     assert_eq!(
         (stored.state, stored.join_url.as_deref()),

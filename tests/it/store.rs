@@ -354,7 +354,7 @@ async fn a_transition_is_applied_by_one_writer_only(db: Db) {
     let Ok(Applied::Changed(next)) = created.apply(&event, CaptureLimit::Authorised) else {
         panic!()
     };
-    let when_paid = tollbooth_core::when_paid(Channels::default());
+    let when_paid = tollbooth_core::when_paid(Channels::default(), Default::default());
     assert!(record_transition(&s, &when_paid, &created, &next, &event).await.unwrap());
     let stale = record_transition(&s, &when_paid, &created, &next, &event).await.unwrap();
     assert!(!stale, "stale version");

@@ -12,6 +12,7 @@ mod error;
 pub mod health;
 mod i18n;
 pub mod ingest;
+mod invoices;
 mod linking;
 mod metrics;
 pub mod outbox;
@@ -64,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/quarantine", get(quarantine::list))
         .route("/api/v1/reconciliation", get(reconciliation::list))
         .route("/receipts/{token}", get(receipts::show))
+        .route("/invoices/{token}/{number}", get(invoices::show))
+        .route("/invoices/{token}/{number}/pdf", get(invoices::pdf))
         .route("/oauth/{platform}/callback", get(linking::callback))
         .route("/", get(pages::home))
         .route("/healthz", get(health::live))

@@ -23,6 +23,7 @@ use tollbooth_core::outbox::{
 };
 use tollbooth_core::pay_per_use;
 use tollbooth_core::payments::cashier::{Cashier, CashierError};
+use tollbooth_core::payments::paylink::Links;
 use tollbooth_core::payments::payment::PaymentId;
 use tollbooth_core::platform::control::{Attendee, HostedMeeting};
 use tollbooth_core::platform::webex_api::WebexApi;
@@ -55,6 +56,8 @@ pub struct Deliverers {
     pub mail: Option<Mailer>,
     /// The Webex bot (`webex.bot_token`) that messages Webex hosts.
     pub webex_bot: Option<WebexApi>,
+    /// Signs the links messages carry (a registration's invoice).
+    pub links: Links,
 }
 
 impl Deliverers {
@@ -272,7 +275,7 @@ async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), S
     let meeting = HostedMeeting { id: &admit.meeting_id, host_email: &admit.host_email };
     match control.admit(meeting, &attendee).await {
         Ok(registrant) => {
-            fee_based::service::registrant_admitted(store, &id, &registrant, d.channels())
+            fee_based::service::registrant_admitted(store, &id, &registrant, d.channels(), &d.links)
                 .await
                 .map_err(|e| e.to_string())
         }

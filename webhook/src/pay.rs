@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tollbooth_core::email::Email;
 use tollbooth_core::fee_based;
 use tollbooth_core::fee_based::registration::{GivenBack, ScheduledSession};
+use tollbooth_core::invoicing::invoice::VatId;
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::pay_per_use::{self as pay_per_use, budget};
 use tollbooth_core::payments::cashier::{CashierError, CheckoutUrls};
@@ -38,6 +39,8 @@ pub struct PageQuery {
 pub struct Choice {
     method: String,
     lang: Option<String>,
+    /// The buyer's VAT id, optional, printed on the invoice.
+    vat_id: Option<String>,
 }
 
 /// The order behind a token, or the page that explains why there is none.
@@ -312,6 +315,9 @@ pub async fn choose(
     if let Some(refusal) = over_budget(&state, &order, lang).await? {
         return Ok(refusal);
     }
+    let vat_id = choice.vat_id.as_deref().map(str::trim).filter(|v| !v.is_empty());
+    let vat_id = vat_id.map(str::parse::<VatId>).transpose().map_err(ApiError::BadRequest)?;
+    state.store.set_buyer_vat_id(&order.id, vat_id.as_ref()).await?;
     let page_url = |suffix: &str, payment: &PaymentId| {
         let mut url = state.url(&format!("pay/{token}{suffix}"));
         url.query_pairs_mut()

@@ -20,6 +20,8 @@ struct ReceiptPage {
     lang: Lang,
     title: String,
     lines: Vec<String>,
+    /// The order's invoices and credit notes: (label, address relative to this page).
+    invoices: Vec<(String, String)>,
 }
 
 pub async fn show(
@@ -41,5 +43,13 @@ pub async fn show(
         .ok_or_else(|| ApiError::NotFound(format!("receipt for order {order}")))?;
     let adjustments = state.store.adjustments_of(&order).await?;
     let (title, lines) = (Charge::receipt_title(lang), charge.receipt_lines(lang, &adjustments));
-    render(StatusCode::OK, &ReceiptPage { lang, title, lines })
+    // The receipt's token is the order's, which is what an invoice link is signed with.
+    let invoices = state
+        .store
+        .invoices_of_order(&order)
+        .await?
+        .into_iter()
+        .map(|i| (i.label, format!("../invoices/{token}/{}?lang={}", i.number, lang.code())))
+        .collect();
+    render(StatusCode::OK, &ReceiptPage { lang, title, lines, invoices })
 }

@@ -146,8 +146,13 @@ impl AppState {
             linking: linking.clone(),
             reach,
             partial_refunds: gateways.partial_refunds(),
+            vat: config.site.vat(),
         });
-        let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid(reach));
+        let cashier = Cashier::new(
+            store.clone(),
+            gateways,
+            tollbooth_core::when_paid(reach, config.invoicing()),
+        );
         let http = discord_http(&config);
         let deliverers = Deliverers {
             discord: http.clone().filter(|_| config.discord.token.is_some()),
@@ -155,6 +160,7 @@ impl AppState {
             cashier: cashier.clone(),
             mail,
             webex_bot,
+            links: terms.links.clone(),
         };
         let outbox = outbox::Worker {
             store: store.clone(),

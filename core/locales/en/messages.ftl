@@ -112,6 +112,7 @@ registration-cancelled-subject = Cancelled: { $title }
 registration-joined = You are registered for **{ $title }** ({ $at }).
 registration-joined-webex = Webex also e-mails you the link.
 registration-receipt = Receipt: registration { $id } for { $who }, { $fee } { $currency }, payment reference { $reference }.
+registration-invoice = Invoice { $number }: { $url }
 button-join = Join
 
 ## Promotion codes: why one is not applied

@@ -104,3 +104,32 @@ refund-second-body = You had already paid for { $title }, so this second payment
 refund-why-unknown = registration was no longer possible
 home-title = tollbooth
 home-body = This server is tollbooth: it bills training sessions held on Webex and Zoom. Hosts pay for the minutes their sessions use, and attendees pay registration fees, through links the chat bot hands out. There is nothing to do on this page; open the link you were given in chat.
+
+## Invoices and credit notes (issue 17)
+
+invoice-title = Invoice { $number }
+credit-note-title = Credit note { $number }
+invoice-number = Number
+invoice-date = Date
+invoice-seller = Seller
+invoice-buyer = Buyer
+invoice-vat-id = VAT id { $id }
+invoice-reference = Payment reference
+invoice-corrects = Corrects invoice
+invoice-item-registration = Registration fee: { $session }
+invoice-item-session = Training session: { $session }
+invoice-item-balance = Outstanding balance for earlier sessions
+invoice-item-refund = Refund on invoice { $number }
+invoice-item-refund-alone = Refund
+invoice-description = Description
+invoice-net = Net
+invoice-vat = VAT { $rate } %
+invoice-gross = Amount
+invoice-total = Total
+invoice-refunded-total = Total refunded
+invoice-prices-include-vat = Prices include VAT.
+invoice-vat-added = VAT is added to the prices.
+receipt-invoices = Invoices and credit notes
+invoice-pdf = Download as PDF
+# The buyer's optional VAT id on the pay page, printed on the invoice.
+buyer-vat-id = Your VAT id (optional, printed on the invoice)

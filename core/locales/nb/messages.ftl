@@ -112,6 +112,7 @@ registration-cancelled-subject = Avlyst: { $title }
 registration-joined = Du er registrert for **{ $title }** ({ $at }).
 registration-joined-webex = Webex sender deg også lenken på e-post.
 registration-receipt = Kvittering: registrering { $id } for { $who }, { $fee } { $currency }, betalingsreferanse { $reference }.
+registration-invoice = Faktura { $number }: { $url }
 button-join = Bli med
 
 ## Rabattkoder: hvorfor en ikke brukes

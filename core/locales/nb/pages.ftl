@@ -100,3 +100,32 @@ refund-second-body = Du hadde allerede betalt for { $title }, så denne andre be
 refund-why-unknown = registrering var ikke lenger mulig
 home-title = tollbooth
 home-body = Denne serveren er tollbooth: den fakturerer opplæringsøkter på Webex og Zoom. Verter betaler for minuttene øktene bruker, og deltakere betaler registreringsgebyrer, gjennom lenker chat-boten gir dem. Det er ingenting å gjøre på denne siden; åpne lenken du fikk i chatten.
+
+## Invoices and credit notes (issue 17)
+
+invoice-title = Faktura { $number }
+credit-note-title = Kreditnota { $number }
+invoice-number = Nummer
+invoice-date = Dato
+invoice-seller = Selger
+invoice-buyer = Kjøper
+invoice-vat-id = MVA-nummer { $id }
+invoice-reference = Betalingsreferanse
+invoice-corrects = Krediterer faktura
+invoice-item-registration = Registreringsgebyr: { $session }
+invoice-item-session = Opplæringsøkt: { $session }
+invoice-item-balance = Utestående saldo for tidligere økter
+invoice-item-refund = Tilbakebetaling på faktura { $number }
+invoice-item-refund-alone = Tilbakebetaling
+invoice-description = Beskrivelse
+invoice-net = Netto
+invoice-vat = MVA { $rate } %
+invoice-gross = Beløp
+invoice-total = Sum
+invoice-refunded-total = Sum tilbakebetalt
+invoice-prices-include-vat = Prisene er inkludert MVA.
+invoice-vat-added = MVA kommer i tillegg til prisene.
+receipt-invoices = Fakturaer og kreditnotaer
+invoice-pdf = Last ned som PDF
+# The buyer's optional VAT id on the pay page, printed on the invoice.
+buyer-vat-id = Ditt MVA-nummer (valgfritt, skrives på fakturaen)

@@ -19,6 +19,7 @@ use crate::money::Money;
 use crate::outbox::{CancelMeeting, Effect, PartialRefund, Refund};
 use crate::payments::gateway::PartialRefunds;
 use crate::payments::order::{Discount, Order, OrderId, Purchase};
+use crate::payments::paylink::Links;
 use crate::payments::payment::{Payment, PaymentId, RefundPart, RequestId, State};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
@@ -85,13 +86,15 @@ fn no_session() -> StoreError {
 }
 
 /// The platform approved the registrant: the registration is complete, and the join link and
-/// receipt are queued for the attendee (once) on the `channels` that are on. A registration refunded meanwhile (the session
-/// was cancelled) only keeps the registrant's id.
+/// receipt are queued for the attendee (once) on the `channels` that are on, the receipt with
+/// the link to the payment's invoice (signed by `links`). A registration refunded meanwhile
+/// (the session was cancelled) only keeps the registrant's id.
 pub async fn registrant_admitted(
     store: &dyn Store,
     id: &RegistrationId,
     registrant: &Registrant,
     channels: Channels,
+    links: &Links,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     let mut reg = tx
@@ -104,12 +107,16 @@ pub async fn registrant_admitted(
     if approve {
         reg.join_url.clone_from(&registrant.join_url);
         let session = tx.scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
-        let (amount, reference) = match reg.payment_id.as_deref() {
+        let paid: Option<PaymentId> = reg
+            .payment_id
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| StoreError::corrupt("registrations.payment_id", e))?;
+        let (amount, reference) = match &paid {
             Some(paid) => {
-                let paid: PaymentId =
-                    paid.parse().map_err(|e| StoreError::corrupt("registrations.payment_id", e))?;
                 let payment = tx
-                    .payment(&paid)
+                    .payment(paid)
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("payment {paid}")))?;
                 (payment.amount, payment.reference)
@@ -117,7 +124,17 @@ pub async fn registrant_admitted(
             // Admitted by a code that covered the whole fee: nothing was paid.
             None => (order_of(tx.as_mut(), &reg).await?.amount, None),
         };
-        let notice = registration::joined_notice(&reg, &session, &amount, reference.as_deref());
+        let mut notice =
+            registration::joined_notice(&reg, &session, &amount, reference.as_deref());
+        if let Some(paid) = &paid {
+            if let Some(invoice) = tx.invoice_of_payment(paid).await? {
+                let order = &reg.order_id;
+                let url = links.invoice(order, invoice.number, Utc::now(), reg.lang);
+                let args = Args::new().str("number", &invoice.label).str("url", url);
+                notice.text.push('\n');
+                notice.text.push_str(&reg.lang.text_with("registration-invoice", &args));
+            }
+        }
         for (key, effect) in reach::tell(channels, &format!("joined:{id}"), &reg.person(), &notice)
         {
             tx.enqueue(&key, &effect).await?;

@@ -70,6 +70,10 @@ impl PayLinks {
 /// Receipts stay readable for a year: hosts and their divisions reconcile after the fact.
 const RECEIPT_DAYS: i64 = 366;
 
+/// Invoices stay readable for ten years: bookkeeping keeps them at least that long in most
+/// countries.
+const INVOICE_DAYS: i64 = 3660;
+
 /// The signed links background work hands out (a blocked start's pay link, a receipt), made
 /// absolute under the public URL.
 #[derive(Clone, Debug)]
@@ -97,6 +101,21 @@ impl Links {
         let mut url = self
             .base
             .join(&format!("receipts/{token}"))
+            .expect("a relative path joins any base URL");
+        url.query_pairs_mut().append_pair("lang", lang.code());
+        url
+    }
+}
+
+impl Links {
+    /// `/invoices/{token}/{number}?lang=…`: invoice or credit note `number` of an order, in
+    /// `lang`. The token is signed like a pay link for the order, and the page shows only that
+    /// order's documents.
+    pub fn invoice(&self, order: &OrderId, number: i64, now: DateTime<Utc>, lang: Lang) -> Url {
+        let token = self.signer.sign(order, now + chrono::Duration::days(INVOICE_DAYS));
+        let mut url = self
+            .base
+            .join(&format!("invoices/{token}/{number}"))
             .expect("a relative path joins any base URL");
         url.query_pairs_mut().append_pair("lang", lang.code());
         url

@@ -15,6 +15,7 @@ use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
+use crate::invoicing::invoice::{Corrects, Invoice, VatId};
 use crate::metering::Connection;
 use crate::metering::session::Session;
 use crate::money::Money;
@@ -329,6 +330,24 @@ pub trait Tx: Send {
 
     /// Records a refund decided; `false` when its request was recorded already.
     async fn insert_refund(&mut self, refund: &RefundRecord) -> Result<bool, StoreError>;
+
+    // Invoicing.
+
+    /// The next number of the site's invoice series, taken from its counter row: held by this
+    /// transaction until it ends, given back if it rolls back.
+    async fn take_invoice_number(&mut self) -> Result<i64, StoreError>;
+
+    /// Stores an issued invoice or credit note; refused when the payment's transition has one.
+    async fn insert_invoice(&mut self, invoice: &Invoice) -> Result<(), StoreError>;
+
+    /// The invoice issued for money `payment` took, which its credit notes correct.
+    async fn invoice_of_payment(
+        &mut self,
+        payment: &PaymentId,
+    ) -> Result<Option<Corrects>, StoreError>;
+
+    /// The VAT id the buyer gave for `order`, if any.
+    async fn buyer_vat_id(&mut self, order: &OrderId) -> Result<Option<VatId>, StoreError>;
 
     // Effects.
 

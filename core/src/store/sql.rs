@@ -19,6 +19,7 @@ macro_rules! order_columns {
 }
 
 mod discord_links;
+mod invoices;
 mod linking;
 mod outbox;
 mod pay_per_use;

@@ -371,3 +371,13 @@ impl Drop for Server {
 pub fn norwegian() -> tollbooth_core::lang::Lang {
     tollbooth_core::lang::Lang::parse("nb").expect("Norwegian is a language tollbooth speaks")
 }
+
+/// Signed links under a loopback base, for workflows called directly in a test.
+pub fn links() -> tollbooth_core::payments::paylink::Links {
+    use tollbooth_core::payments::paylink::{Links, PayLinks};
+    Links {
+        signer: PayLinks::new(secrecy::SecretString::from("a-test-link-secret-of-32-characters")),
+        base: "http://127.0.0.1:9/".parse().unwrap(),
+        pay_link_hours: 1,
+    }
+}

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::{
-    SqlTx, outbox, pay_per_use, payments, promotion_codes, refunds, registrations, sessions,
-    settlement, site,
+    SqlTx, invoices, outbox, pay_per_use, payments, promotion_codes, refunds, registrations,
+    sessions, settlement, site,
 };
 use crate::email::Email;
 use crate::fee_based::codes::{Code, CodeId, PromotionCode};
@@ -19,6 +19,7 @@ use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
+use crate::invoicing::invoice::{Corrects, Invoice, VatId};
 use crate::metering::Connection;
 use crate::metering::session::Session;
 use crate::money::Money;
@@ -380,6 +381,25 @@ where
 
     async fn insert_refund(&mut self, refund: &RefundRecord) -> Result<bool, StoreError> {
         refunds::insert_refund(&mut self.0, refund).await
+    }
+
+    async fn take_invoice_number(&mut self) -> Result<i64, StoreError> {
+        invoices::take_number(&mut self.0).await
+    }
+
+    async fn insert_invoice(&mut self, invoice: &Invoice) -> Result<(), StoreError> {
+        invoices::insert(&mut self.0, invoice).await
+    }
+
+    async fn invoice_of_payment(
+        &mut self,
+        payment: &PaymentId,
+    ) -> Result<Option<Corrects>, StoreError> {
+        invoices::invoice_of_payment(&mut self.0, payment).await
+    }
+
+    async fn buyer_vat_id(&mut self, order: &OrderId) -> Result<Option<VatId>, StoreError> {
+        invoices::buyer_vat_id(&mut self.0, order).await
     }
 
     async fn enqueue(&mut self, key: &str, effect: &Effect) -> Result<bool, StoreError> {
