@@ -124,16 +124,16 @@ pub async fn registrant_admitted(
             // Admitted by a code that covered the whole fee: nothing was paid.
             None => (order_of(tx.as_mut(), &reg).await?.amount, None),
         };
-        let mut notice =
-            registration::joined_notice(&reg, &session, &amount, reference.as_deref());
-        if let Some(paid) = &paid {
-            if let Some(invoice) = tx.invoice_of_payment(paid).await? {
-                let order = &reg.order_id;
-                let url = links.invoice(order, invoice.number, Utc::now(), reg.lang);
-                let args = Args::new().str("number", &invoice.label).str("url", url);
-                notice.text.push('\n');
-                notice.text.push_str(&reg.lang.text_with("registration-invoice", &args));
-            }
+        let mut notice = registration::joined_notice(&reg, &session, &amount, reference.as_deref());
+        let invoice = match &paid {
+            Some(paid) => tx.invoice_of_payment(paid).await?,
+            None => None,
+        };
+        if let Some(invoice) = invoice {
+            let url = links.invoice(&reg.order_id, invoice.number, Utc::now(), reg.lang);
+            let args = Args::new().str("number", &invoice.label).str("url", url);
+            notice.text.push('\n');
+            notice.text.push_str(&reg.lang.text_with("registration-invoice", &args));
         }
         for (key, effect) in reach::tell(channels, &format!("joined:{id}"), &reg.person(), &notice)
         {
