@@ -442,6 +442,10 @@ mod scenarios {
         assert!(matches!(too_much, Err(CashierError::Illegal(_))), "{too_much:?}");
         let refunds = rig.app.store.transitions(&payment.id).await.unwrap();
         assert_eq!(refunds.iter().filter(|t| t.event == "refunded").count(), 2);
+        // A whole refund overtaking a part still queued: the part then gives nothing.
+        assert_eq!(cashier.give_back(&payment.id).await.unwrap().payment.state, State::Refunded);
+        let late = cashier.refund_part(&payment.id, rig.money("5.00"), part("r-4")).await.unwrap();
+        assert_eq!((late.changed, late.payment.refunded), (false, rig.money("25.00")));
     }
 
     /// A cancelled checkout and a decline are said plainly and charge nothing, and a fresh

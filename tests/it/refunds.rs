@@ -20,7 +20,7 @@ use tollbooth_core::payments::method::Method;
 use tollbooth_core::payments::payment::State;
 use tollbooth_core::store::{RegistrationStore, Switches};
 
-use chat::{ADMIN, MEMBER, command, dms, interaction, options, sub};
+use chat::{ADMIN, MEMBER, command, dms, interaction, link, options, sub};
 use common::Db;
 use common::app::browser;
 use pay::{choose, location, on_payflow_page, text};
@@ -34,6 +34,7 @@ on_both_backends!(
     a_host_refunds_10_of_25_through_stripe_once_per_request_id,
     a_member_who_is_not_the_host_is_refused_and_an_administrator_may_refund,
     a_duplicate_delivery_and_a_retry_after_a_lost_gateway_answer_refund_once,
+    a_norwegian_attendee_is_told_of_a_partial_refund_in_chat_and_by_e_mail_in_norwegian,
 );
 
 const ADA: u64 = 7001;
@@ -301,4 +302,34 @@ async fn a_duplicate_delivery_and_a_retry_after_a_lost_gateway_answer_refund_onc
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(w.payflow.credited().len(), 1);
     assert_eq!(w.payments_of(ADA).await.pop().unwrap().refunded, payment.refunded);
+}
+
+async fn a_norwegian_attendee_is_told_of_a_partial_refund_in_chat_and_by_e_mail_in_norwegian(
+    db: Db,
+) {
+    let w = World::serve_reaching_out(&db, switches(), |_| {}).await;
+    let meeting = w.schedule("zoom", "25.00", None).await;
+    // Ada registers in Norwegian: what she is told later is in Norwegian.
+    let data = json!({"id": "55", "name": "register", "type": 1, "options": options(&[
+        ("session", json!(meeting)), ("first_name", json!("Ada")),
+        ("last_name", json!("Tester")), ("email", json!("ada@example.com"))])});
+    let answer = w.ask(interaction(ADA, "register-no", 2, data, "no", MEMBER)).await;
+    assert!(content(&answer).contains("Betal gebyret på 25.00 USD"), "{answer}");
+    let back = on_payflow_page(&choose(&link(&answer).unwrap(), "payflow").await, "approve").await;
+    text(&back).await;
+    eventually("Ada's join e-mail", || w.smtp.as_ref().unwrap().received().len() == 1).await;
+
+    host_refunds(&w, ADA, "10.00", "n-1").await;
+    eventually("Ada's refund e-mail", || w.smtp.as_ref().unwrap().received().len() == 2).await;
+    let mail = &w.smtp.as_ref().unwrap().received()[1];
+    assert_eq!(mail.header("subject").as_deref(), Some("Refusjon: Rust for payments"));
+    let plain = mail.part("text/plain").unwrap();
+    assert!(
+        plain.contains("Verten refunderte 10.00 USD") && plain.contains("beholder plassen"),
+        "{plain}"
+    );
+    eventually("Ada's refund message", || dms(&w.discord, ADA).len() == 2).await;
+    let told = content(&dms(&w.discord, ADA)[1]);
+    assert!(told.contains("Verten refunderte 10.00 USD av registreringsgebyret ditt"), "{told}");
+    refunded(&w, ADA, "10.00").await;
 }

@@ -303,6 +303,11 @@ impl Cashier {
                         .record_once(id, Event::Refunded { reference, amount: *amount })
                         .await;
                 }
+                // A whole refund (a cancelled session's) overtook this part: the payer has
+                // everything back, so nothing is left for it to give.
+                if payment.state == State::Refunded {
+                    return Ok(Outcome { payment, changed: false });
+                }
                 payment.check_refund(*amount)?;
                 step
             }
