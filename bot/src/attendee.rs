@@ -9,13 +9,9 @@ use serenity::all::{
     CommandInteraction, CreateActionRow, CreateAutocompleteResponse, CreateButton, CreateInputText,
     CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
-use tollbooth_core::fee_based::registration::{
-    self, Registration, RegistrationState, ScheduledSession,
-};
+use tollbooth_core::fee_based::registration::RegistrationState;
+use tollbooth_core::fee_based::service::{self, Asking, Registering};
 use tollbooth_core::messages::Args as TextArgs;
-use tollbooth_core::payments::order::Order;
-use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::store::{Registered, StoreError};
 use tollbooth_core::time;
 
 use crate::command::{Args, BadOption, form_field};
@@ -68,13 +64,10 @@ async fn form(
     named: &str,
     given: [Option<&str>; 3],
 ) -> CreateInteractionResponse {
-    let session = match registration_on(bot, lang).await {
-        Ok(()) => find(bot, lang, named).await,
-        Err(message) => Err(message),
-    };
-    let session = match session {
-        Ok(session) => session,
-        Err(message) => return message.respond(),
+    let session = match service::session_to_register(bot.store.as_ref(), named).await {
+        Ok(Ok(session)) => session,
+        Ok(Err(refused)) => return said(bot, lang, refused).respond(),
+        Err(e) => return store_failed(lang, &e).respond(),
     };
     let labels = [
         lang.text("register-form-first-name"),
@@ -137,7 +130,7 @@ fn complete(bot: &Bot, caller: Caller, given: Given) -> Reply {
     Reply::Later {
         ephemeral: true,
         work: Box::pin(async move {
-            run_register(&bot, caller, &given).await.unwrap_or_else(|message| message)
+            run_register(&bot, caller, &given).await
         }),
     }
 }
@@ -151,86 +144,59 @@ fn bad(lang: Lang, bad: BadOption) -> Message {
     Message::private(bad.describe(lang))
 }
 
-/// The session an attendee names: `webex/…`, `zoom/…`, or a meeting id that only one
-/// platform has.
-async fn find(bot: &Bot, lang: Lang, named: &str) -> Result<ScheduledSession, Message> {
-    let (platform, meeting) = match named.split_once('/') {
-        Some((p, m)) if p.parse::<PlatformKind>().is_ok() => (p.parse().ok(), m),
-        _ => (None, named),
+/// What `/register` decided, said to the attendee: the pay link, or why not.
+fn said(bot: &Bot, lang: Lang, decided: Registering) -> Message {
+    let private = |key: &str, args: &TextArgs| Message::private(lang.text_with(key, args));
+    match decided {
+        Registering::Off => Message::private(lang.text("registration-off")),
+        Registering::Unknown { named } => {
+            private("no-fee-session", &TextArgs::new().str("named", named))
+        }
+        Registering::Ambiguous { named, meeting } => {
+            private("ambiguous-session", &TextArgs::new().str("named", named).str("meeting", meeting))
+        }
+        Registering::BadAttendee(why) => bad(lang, BadOption::invalid("email", why.said(lang))),
+        Registering::Closed { session, why } => {
+            let args = TextArgs::new().str("title", &session.title).str("why", why.said(lang));
+            private("cannot-register", &args)
+        }
+        // The platform knows registrants by e-mail, so an address someone else registered
+        // with would make their seat and join link this attendee's.
+        Registering::EmailTaken { session, email } => {
+            private("email-taken", &TextArgs::new().str("title", &session.title).str("email", email))
+        }
+        Registering::Already { session } => {
+            private("already-registered", &TextArgs::new().str("title", &session.title))
+        }
+        Registering::Pay { session, registration, fee } => {
+            let token = bot
+                .pay_links
+                .sign(&registration.order_id, Utc::now() + Duration::hours(bot.pay_link_hours));
+            let url = bot.pay_url(&token, lang);
+            let args = TextArgs::new()
+                .str("amount", fee)
+                .str("currency", fee.currency())
+                .str("title", &session.title)
+                .str("at", time::markup(session.starts_at));
+            private("pay-fee", &args)
+                .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.text("pay-now"))])
+        }
+    }
+}
+
+async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Message {
+    let asking = Asking {
+        session: given.session.clone(),
+        first_name: given.first_name.clone(),
+        last_name: given.last_name.clone(),
+        email: given.email.clone(),
+        discord_user_id: caller.user_id,
+        lang: caller.lang,
     };
-    let mut found =
-        bot.store.scheduled_by_meeting(meeting).await.map_err(|e| store_failed(lang, &e))?;
-    found.retain(|s| platform.is_none_or(|p| s.platform == p) && s.fee.is_some());
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => {
-            let args = TextArgs::new().str("named", named);
-            Err(Message::private(lang.text_with("no-fee-session", &args)))
-        }
-        _ => {
-            let args = TextArgs::new().str("named", named).str("meeting", meeting);
-            Err(Message::private(lang.text_with("ambiguous-session", &args)))
-        }
+    match service::register(bot.store.as_ref(), &asking, Utc::now()).await {
+        Ok(decided) => said(bot, caller.lang, decided),
+        Err(e) => store_failed(caller.lang, &e),
     }
-}
-
-fn closed_text(lang: Lang, session: &ScheduledSession, closed: registration::Closed) -> Message {
-    let args = TextArgs::new().str("title", &session.title).str("why", closed.said(lang));
-    Message::private(lang.text_with("cannot-register", &args))
-}
-
-/// The platform knows registrants by e-mail, so an address someone else registered with would
-/// make their seat and join link this attendee's.
-fn email_taken(lang: Lang, session: &ScheduledSession, email: &str) -> Message {
-    let args = TextArgs::new().str("title", &session.title).str("email", email);
-    Message::private(lang.text_with("email-taken", &args))
-}
-
-async fn registration_on(bot: &Bot, lang: Lang) -> Result<(), Message> {
-    let site = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?;
-    if !(site.ecommerce_enabled && site.fee_based_enabled) {
-        return Err(Message::private(lang.text("registration-off")));
-    }
-    Ok(())
-}
-
-async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Message, Message> {
-    let lang = caller.lang;
-    registration_on(bot, lang).await?;
-    let attendee = registration::attendee(&given.first_name, &given.last_name, &given.email)
-        .map_err(|why| bad(lang, BadOption::invalid("email", why.said(lang))))?;
-    let session = find(bot, lang, &given.session).await?;
-    let taken = bot
-        .store
-        .seats_taken(session.platform, &session.meeting_id)
-        .await
-        .map_err(|e| store_failed(lang, &e))?;
-    let fee = session.open_for(taken, Utc::now()).map_err(|c| closed_text(lang, &session, c))?;
-    let order = Order::for_registration(session.key(), attendee.email.clone(), fee.amount);
-    let new =
-        Registration::new(&session, caller.user_id, attendee, order.id.clone()).in_language(lang);
-    let registration = match bot.store.register(&new, &order).await {
-        Ok(Registered::New(r) | Registered::Existing(r)) => r,
-        Err(StoreError::EmailTaken { email, .. }) => {
-            return Err(email_taken(lang, &session, &email));
-        }
-        Err(e) => return Err(store_failed(lang, &e)),
-    };
-    if registration.state != RegistrationState::AwaitingPayment {
-        let args = TextArgs::new().str("title", &session.title);
-        return Ok(Message::private(lang.text_with("already-registered", &args)));
-    }
-    let token = bot
-        .pay_links
-        .sign(&registration.order_id, Utc::now() + Duration::hours(bot.pay_link_hours));
-    let url = bot.pay_url(&token, lang);
-    let args = TextArgs::new()
-        .str("amount", fee.amount)
-        .str("currency", fee.amount.currency())
-        .str("title", &session.title)
-        .str("at", time::markup(session.starts_at));
-    Ok(Message::private(lang.text_with("pay-fee", &args))
-        .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.text("pay-now"))]))
 }
 
 fn state_text(lang: Lang, state: RegistrationState) -> String {

@@ -1,19 +1,115 @@
-//! Fee-based workflows: what a registration's payment buys, what the platform's answer about
-//! the registrant does, and cancelling a session. Each runs on the transactional port, in the
+//! Fee-based workflows: registering (`/register`), what a registration's payment buys, what the
+//! platform's answer about the registrant does, and cancelling a session. Each runs on the transactional port, in the
 //! payment's transaction or one of its own, so that a registration's new state and the effects
 //! it queues (join link, refund, messages, deleting the meeting) are stored together, once.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::fee_based::registration::{self, OnPaid, RegistrationId, RegistrationState};
+use crate::fee_based::registration::{
+    self, BadAttendee, Closed, OnPaid, Registration, RegistrationId, RegistrationState,
+    ScheduledSession,
+};
+use crate::lang::Lang;
+use crate::money::Money;
 use crate::outbox::{CancelMeeting, Effect, Refund};
+use crate::payments::order::Order;
 use crate::payments::payment::{Payment, PaymentId};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
 use crate::platform::control::Registrant;
 use crate::reach::{self, Channels};
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{Registered, Store, StoreError, Tx};
+
+/// What an attendee asked `/register` for: the session as they named it, and who attends.
+#[derive(Clone, Debug)]
+pub struct Asking {
+    /// `webex/…`, `zoom/…`, or a meeting id that only one platform has.
+    pub session: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub discord_user_id: u64,
+    pub lang: Lang,
+}
+
+/// What `/register` decided, for the handler to say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Registering {
+    /// The site has registration with a fee turned off.
+    Off,
+    /// No session with a fee has that id.
+    Unknown { named: String },
+    /// The meeting id is on both platforms.
+    Ambiguous { named: String, meeting: String },
+    BadAttendee(BadAttendee),
+    /// No seat can be sold (no fee, cancelled, past the deadline, full).
+    Closed { session: ScheduledSession, why: Closed },
+    /// Another attendee's open registration for the session has this address.
+    EmailTaken { session: ScheduledSession, email: String },
+    /// The attendee holds a seat (or was admitted) already.
+    Already { session: ScheduledSession },
+    /// The order to pay: a new one, or the attendee's open one again.
+    Pay { session: ScheduledSession, registration: Registration, fee: Money },
+}
+
+/// The session an attendee names, if registration is on and it has a fee; else what to say.
+pub async fn session_to_register(
+    store: &dyn Store,
+    named: &str,
+) -> Result<Result<ScheduledSession, Registering>, StoreError> {
+    let site = store.site_settings().await?;
+    if !(site.ecommerce_enabled && site.fee_based_enabled) {
+        return Ok(Err(Registering::Off));
+    }
+    let (platform, meeting) = match named.split_once('/') {
+        Some((p, m)) if p.parse::<PlatformKind>().is_ok() => (p.parse().ok(), m),
+        _ => (None, named),
+    };
+    let mut found = store.scheduled_by_meeting(meeting).await?;
+    found.retain(|s| platform.is_none_or(|p| s.platform == p) && s.fee.is_some());
+    Ok(match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Registering::Unknown { named: named.to_owned() }),
+        _ => Err(Registering::Ambiguous { named: named.to_owned(), meeting: meeting.to_owned() }),
+    })
+}
+
+/// `/register`: checks the attendee and the session, and makes (or finds) the order to pay.
+pub async fn register(
+    store: &dyn Store,
+    asking: &Asking,
+    now: DateTime<Utc>,
+) -> Result<Registering, StoreError> {
+    let session = match session_to_register(store, &asking.session).await? {
+        Ok(session) => session,
+        Err(refused) => return Ok(refused),
+    };
+    let attendee =
+        match registration::attendee(&asking.first_name, &asking.last_name, &asking.email) {
+            Ok(attendee) => attendee,
+            Err(bad) => return Ok(Registering::BadAttendee(bad)),
+        };
+    let taken = store.seats_taken(session.platform, &session.meeting_id).await?;
+    let fee = match session.open_for(taken, now) {
+        Ok(fee) => fee.amount,
+        Err(why) => return Ok(Registering::Closed { session, why }),
+    };
+    let order = Order::for_registration(session.key(), attendee.email.clone(), fee);
+    let new = Registration::new(&session, asking.discord_user_id, attendee, order.id.clone())
+        .in_language(asking.lang);
+    let registration = match store.register(&new, &order).await {
+        Ok(Registered::New(r) | Registered::Existing(r)) => r,
+        Err(StoreError::EmailTaken { email, .. }) => {
+            return Ok(Registering::EmailTaken { session, email });
+        }
+        Err(e) => return Err(e),
+    };
+    if registration.state != RegistrationState::AwaitingPayment {
+        return Ok(Registering::Already { session });
+    }
+    Ok(Registering::Pay { session, registration, fee })
+}
 
 /// A registration's payment decides whether it buys a seat: counted under the session's lock,
 /// so that concurrent payers never exceed the capacity; a payment that cannot be honoured is
