@@ -2,16 +2,22 @@
 //! registrations for sessions with a fee. Everything is ephemeral: an attendee never sees
 //! another attendee's data or pay link. Without the names, `/register` opens a form that asks
 //! for them; its submission registers the same way. The `session` option suggests the
-//! sessions open for registration as the attendee types.
+//! sessions open for registration as the attendee types. A full session offers its waiting
+//! list (a button under the answer); `/registrations` says the place in line, with a button
+//! to leave it.
 
 use chrono::{Duration, Utc};
 use serenity::all::{
     CommandInteraction, CreateActionRow, CreateAutocompleteResponse, CreateButton, CreateInputText,
     CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
-use tollbooth_core::fee_based::registration::RegistrationState;
-use tollbooth_core::fee_based::service::{self, Asking, Registering};
+use tollbooth_core::fee_based::registration::{
+    Closed, Registration, RegistrationId, RegistrationState,
+};
+use tollbooth_core::fee_based::service::{self, Asking, Left, Registering};
+use tollbooth_core::fee_based::waiting::{self, Line};
 use tollbooth_core::messages::Args as TextArgs;
+use tollbooth_core::store::StoreError;
 use tollbooth_core::time;
 
 use crate::command::{Args, BadOption, form_field};
@@ -21,6 +27,14 @@ use crate::{Bot, Caller, store_failed};
 
 /// The form's custom id: `register:form:zoom/85746065432`, naming the session it registers for.
 const FORM: &str = "register:form:";
+/// The waiting list's buttons: `waiting:join:reg_…` and `waiting:leave:reg_…`, naming the
+/// registration (the server checks it is the presser's).
+const JOIN: &str = "waiting:join:";
+const LEAVE: &str = "waiting:leave:";
+/// Discord shows at most 5 buttons in a row, and 5 rows.
+const LEAVE_BUTTONS: usize = 5;
+/// Discord cuts a button's label at 80 characters.
+const BUTTON_LABEL_CHARS: usize = 80;
 /// The attendee's fields, in the form as in the command's options.
 const FIELDS: [&str; 3] = ["first_name", "last_name", "email"];
 /// Discord shows at most 25 suggestions, each named in at most 100 characters.
@@ -129,9 +143,7 @@ fn complete(bot: &Bot, caller: Caller, given: Given) -> Reply {
     let bot = bot.clone();
     Reply::Later {
         ephemeral: true,
-        work: Box::pin(async move {
-            run_register(&bot, caller, &given).await
-        }),
+        work: Box::pin(async move { run_register(&bot, caller, &given).await }),
     }
 }
 
@@ -152,9 +164,10 @@ fn said(bot: &Bot, lang: Lang, decided: Registering) -> Message {
         Registering::Unknown { named } => {
             private("no-fee-session", &TextArgs::new().str("named", named))
         }
-        Registering::Ambiguous { named, meeting } => {
-            private("ambiguous-session", &TextArgs::new().str("named", named).str("meeting", meeting))
-        }
+        Registering::Ambiguous { named, meeting } => private(
+            "ambiguous-session",
+            &TextArgs::new().str("named", named).str("meeting", meeting),
+        ),
         Registering::BadAttendee(why) => bad(lang, BadOption::invalid("email", why.said(lang))),
         Registering::Closed { session, why } => {
             let args = TextArgs::new().str("title", &session.title).str("why", why.said(lang));
@@ -162,23 +175,41 @@ fn said(bot: &Bot, lang: Lang, decided: Registering) -> Message {
         }
         // The platform knows registrants by e-mail, so an address someone else registered
         // with would make their seat and join link this attendee's.
-        Registering::EmailTaken { session, email } => {
-            private("email-taken", &TextArgs::new().str("title", &session.title).str("email", email))
-        }
+        Registering::EmailTaken { session, email } => private(
+            "email-taken",
+            &TextArgs::new().str("title", &session.title).str("email", email),
+        ),
         Registering::Already { session } => {
             private("already-registered", &TextArgs::new().str("title", &session.title))
         }
-        Registering::Pay { session, registration, fee } => {
-            let token = bot
-                .pay_links
-                .sign(&registration.order_id, Utc::now() + Duration::hours(bot.pay_link_hours));
+        Registering::Full { session, registration } => {
+            let args =
+                TextArgs::new().str("title", &session.title).str("why", Closed::Full.said(lang));
+            let text = format!(
+                "{} {}",
+                lang.text_with("cannot-register", &args),
+                lang.text("waiting-list-join")
+            );
+            let join = CreateButton::new(format!("{JOIN}{}", registration.id))
+                .label(lang.text("button-join-waiting-list"));
+            Message::private(text).buttons(vec![join])
+        }
+        Registering::InLine { session, place } => {
+            private("in-line", &TextArgs::new().str("title", &session.title).num("place", place))
+        }
+        Registering::Pay { session, registration, fee, held_until } => {
+            let until =
+                held_until.unwrap_or_else(|| Utc::now() + Duration::hours(bot.pay_link_hours));
+            let token = bot.pay_links.sign(&registration.order_id, until);
             let url = bot.pay_url(&token, lang);
             let args = TextArgs::new()
                 .str("amount", fee)
                 .str("currency", fee.currency())
                 .str("title", &session.title)
-                .str("at", time::markup(session.starts_at));
-            private("pay-fee", &args)
+                .str("at", time::markup(session.starts_at))
+                .str("until", time::markup(until));
+            let key = if held_until.is_some() { "pay-offered" } else { "pay-fee" };
+            private(key, &args)
                 .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.text("pay-now"))])
         }
     }
@@ -199,7 +230,64 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Message {
     }
 }
 
-fn state_text(lang: Lang, state: RegistrationState) -> String {
+/// Whether a pressed button is one of the waiting list's.
+pub fn is_waiting_button(custom_id: &str) -> bool {
+    custom_id.starts_with(JOIN) || custom_id.starts_with(LEAVE)
+}
+
+/// *Join the waiting list* or *Leave the list*, pressed by `caller`.
+pub fn on_button(bot: &Bot, caller: Caller, custom_id: &str) -> Reply {
+    let bot = bot.clone();
+    let custom_id = custom_id.to_owned();
+    Reply::Later {
+        ephemeral: true,
+        work: Box::pin(async move {
+            let lang = caller.lang;
+            let (join, id) = match custom_id.strip_prefix(JOIN) {
+                Some(id) => (true, id),
+                None => (false, custom_id.strip_prefix(LEAVE).unwrap_or_default()),
+            };
+            let Ok(id) = id.parse::<RegistrationId>() else {
+                return Message::private(lang.text("button-invalid"));
+            };
+            let (store, now, user) = (bot.store.as_ref(), Utc::now(), caller.user_id);
+            if join {
+                return match service::join_waiting_list(store, &id, user, now, &bot.offers).await {
+                    Ok(Some(decided)) => said(&bot, lang, decided),
+                    Ok(None) => Message::private(lang.text("not-in-line")),
+                    Err(e) => store_failed(lang, &e),
+                };
+            }
+            match service::leave_waiting_list(store, &id, user, now, &bot.offers).await {
+                Ok(Left::Done { title }) => Message::private(
+                    lang.text_with("left-line", &TextArgs::new().str("title", title)),
+                ),
+                Ok(Left::NotInLine) => Message::private(lang.text("not-in-line")),
+                Err(e) => store_failed(lang, &e),
+            }
+        }),
+    }
+}
+
+/// A registration's state as the attendee reads it: unpaid ones say where they are in line.
+async fn state_text(bot: &Bot, lang: Lang, r: &Registration) -> Result<String, StoreError> {
+    Ok(match r.state {
+        RegistrationState::AwaitingPayment => match waiting::line(r, Utc::now()) {
+            Line::Waiting => {
+                let place = bot.store.place_in_line(r).await?;
+                lang.text_with("registration-waiting", &TextArgs::new().num("place", place))
+            }
+            Line::Offered { until } => lang.text_with(
+                "registration-offered",
+                &TextArgs::new().str("until", time::markup(until)),
+            ),
+            Line::Out | Line::Lapsed => lang.text("registration-awaiting-payment"),
+        },
+        state => state_label(lang, state),
+    })
+}
+
+fn state_label(lang: Lang, state: RegistrationState) -> String {
     match state {
         RegistrationState::AwaitingPayment => lang.text("registration-awaiting-payment"),
         RegistrationState::Paid => lang.text("registration-paid"),
@@ -218,26 +306,30 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
     if found.is_empty() {
         return Message::private(lang.text("no-registrations"));
     }
-    let lines: Vec<String> = found
-        .iter()
-        .map(|(r, s)| {
-            let mut line = format!(
-                "• **{}** ({}, {}): {}",
-                s.title,
-                s.key(),
-                time::markup(s.starts_at),
-                state_text(lang, r.state)
-            );
-            if r.state == RegistrationState::Approved {
-                line.push_str(&format!(" — {}", r.join_url.as_deref().unwrap_or(&s.join_url)));
-            }
-            if let Some(reason) =
-                r.reason.as_deref().filter(|_| r.state == RegistrationState::Refunded)
-            {
-                line.push_str(&format!(" ({reason})"));
-            }
-            line
-        })
-        .collect();
-    Message::private(lines.join("\n"))
+    let mut lines = Vec::new();
+    let mut leave = Vec::new();
+    for (r, s) in &found {
+        let state = match state_text(bot, lang, r).await {
+            Ok(state) => state,
+            Err(e) => return store_failed(lang, &e),
+        };
+        let mut line =
+            format!("• **{}** ({}, {}): {state}", s.title, s.key(), time::markup(s.starts_at));
+        if r.state == RegistrationState::Approved {
+            line.push_str(&format!(" — {}", r.join_url.as_deref().unwrap_or(&s.join_url)));
+        }
+        if let Some(reason) = r.reason.as_deref().filter(|_| r.state == RegistrationState::Refunded)
+        {
+            line.push_str(&format!(" ({reason})"));
+        }
+        lines.push(line);
+        if waiting::line(r, Utc::now()) != Line::Out && leave.len() < LEAVE_BUTTONS {
+            let label = lang
+                .text_with("button-leave-waiting-list", &TextArgs::new().str("title", &s.title));
+            let label: String = label.chars().take(BUTTON_LABEL_CHARS).collect();
+            leave.push(CreateButton::new(format!("{LEAVE}{}", r.id)).label(label));
+        }
+    }
+    let message = Message::private(lines.join("\n"));
+    if leave.is_empty() { message } else { message.buttons(leave) }
 }

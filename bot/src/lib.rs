@@ -24,6 +24,7 @@ use serenity::all::{
     CommandInteraction, CreateAutocompleteResponse, CreateInteractionResponse, Interaction, Member,
     Permissions,
 };
+use tollbooth_core::fee_based::service::Offers;
 use tollbooth_core::linking::Linking;
 use tollbooth_core::manifest::{self, Manifest};
 use tollbooth_core::payments::method::Method;
@@ -55,6 +56,8 @@ pub struct Bot {
     /// The platforms' OAuth consent that `/link` leads to.
     pub linking: Linking,
     pub reach: Channels,
+    /// How seats freed for the waiting list are offered (leaving it frees one).
+    pub offers: Offers,
     commands: Arc<manifest::Discord>,
 }
 
@@ -76,6 +79,8 @@ pub struct Dependencies {
     pub linking: Linking,
     /// The channels beyond Discord that attendees are told of refunds on.
     pub reach: Channels,
+    /// How seats freed for the waiting list are offered.
+    pub offers: Offers,
 }
 
 /// Who is asking, in which language, and whether Discord says they may manage the server.
@@ -110,6 +115,7 @@ impl Bot {
             platforms,
             linking,
             reach,
+            offers,
         } = deps;
         Bot {
             store,
@@ -121,6 +127,7 @@ impl Bot {
             platforms,
             linking,
             reach,
+            offers,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }
@@ -136,7 +143,10 @@ impl Bot {
                     &component.locale,
                     component.member.as_ref(),
                 );
-                quote::on_button(self, caller, &component).await
+                match component.data.custom_id.as_str() {
+                    id if attendee::is_waiting_button(id) => attendee::on_button(self, caller, id),
+                    _ => quote::on_button(self, caller, &component).await,
+                }
             }
             Interaction::Modal(modal) => {
                 let caller = Caller::new(modal.user.id.get(), &modal.locale, modal.member.as_ref());

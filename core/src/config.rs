@@ -46,6 +46,7 @@ pub struct Config {
     pub pay_link_secret: Option<SecretString>,
     pub payments: PaymentsConfig,
     pub pay_per_use: PayPerUseConfig,
+    pub registration: RegistrationConfig,
     pub payflow: PayflowConfig,
     pub stripe: StripeConfig,
     pub paypal: PaypalConfig,
@@ -381,6 +382,25 @@ impl Default for PayPerUseConfig {
     }
 }
 
+/// Registration for sessions with a fee.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationConfig {
+    /// How long a seat freed for the next person on a waiting list is held for them to pay
+    /// (default 24, at most a week: past that the line stands still).
+    #[serde(deserialize_with = "whole_number")]
+    pub offer_hours: u64,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        RegistrationConfig { offer_hours: 24 }
+    }
+}
+
+/// The longest a freed seat may be held for one person.
+const MAX_OFFER_HOURS: u64 = 7 * 24;
+
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PaymentsConfig {
@@ -581,6 +601,7 @@ impl Default for Config {
             pay_link_secret: None,
             payments: PaymentsConfig::default(),
             pay_per_use: PayPerUseConfig::default(),
+            registration: RegistrationConfig::default(),
             payflow: PayflowConfig::default(),
             stripe: StripeConfig::default(),
             paypal: PaypalConfig::default(),
@@ -752,6 +773,11 @@ impl Config {
             ));
         }
         self.smtp.validate()?;
+        if !(1..=MAX_OFFER_HOURS).contains(&self.registration.offer_hours) {
+            return Err(ConfigError(format!(
+                "registration.offer_hours (TOLLBOOTH_REGISTRATION__OFFER_HOURS) must be from 1 to {MAX_OFFER_HOURS}"
+            )));
+        }
         if self.payments.methods.is_empty() {
             return Err(ConfigError(
                 "payments.methods (TOLLBOOTH_PAYMENTS__METHODS) must name at least one method"
@@ -1266,6 +1292,17 @@ mod tests {
         assert_eq!(c.pay_per_use.headroom_percent, 20);
         let err = load(&[("TOLLBOOTH_PAY_PER_USE__HEADROOM_PERCENT", "-1")]).unwrap_err();
         assert!(err.to_string().contains("headroom_percent"), "{err}");
+    }
+
+    #[test]
+    fn a_freed_seat_is_held_24_hours_unless_set_from_1_to_a_week() {
+        assert_eq!(load(&[]).unwrap().registration.offer_hours, 24);
+        let c = load(&[("TOLLBOOTH_REGISTRATION__OFFER_HOURS", "2")]).unwrap();
+        assert_eq!(c.registration.offer_hours, 2);
+        for bad in ["0", "169", "-1"] {
+            let err = load(&[("TOLLBOOTH_REGISTRATION__OFFER_HOURS", bad)]).unwrap_err();
+            assert!(err.to_string().contains("offer_hours"), "{bad}: {err}");
+        }
     }
 
     #[test]

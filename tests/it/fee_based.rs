@@ -47,14 +47,14 @@ const ADA: u64 = 5001;
 const BOB: u64 = 5002;
 const CY: u64 = 5003;
 
-async fn world(db: &Db) -> World {
+pub(crate) async fn world(db: &Db) -> World {
     let switches =
         Switches { ecommerce_enabled: true, pay_per_use_enabled: false, fee_based_enabled: true };
     World::serve(db, switches, 10).await
 }
 
 /// Polls `check` until it holds (the outbox worker runs every second; a retry waits 5 s).
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..300 {
         if check() {
             return;
@@ -64,7 +64,7 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     panic!("never happened: {what}");
 }
 
-fn content(message: &Value) -> String {
+pub(crate) fn content(message: &Value) -> String {
     message["content"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -101,7 +101,13 @@ impl World {
     }
 
     /// `/register` by `user`; returns the answer.
-    async fn register(&self, user: u64, session: &str, first: &str, email: &str) -> Value {
+    pub(crate) async fn register(
+        &self,
+        user: u64,
+        session: &str,
+        first: &str,
+        email: &str,
+    ) -> Value {
         let opts = options(&[
             ("session", json!(session)),
             ("first_name", json!(first)),
@@ -130,7 +136,7 @@ impl World {
         content(&self.ask(interaction).await)
     }
 
-    async fn registrations(&self, user: u64) -> String {
+    pub(crate) async fn registrations(&self, user: u64) -> String {
         let token = format!("list-{user}-{}", rand::random::<u32>());
         content(&self.ask(command(user, &token, "registrations", json!([]), MEMBER)).await)
     }
@@ -285,7 +291,8 @@ async fn three_payers_for_two_seats_give_two_registrants_and_one_refund(db: Db) 
         }
     }
     assert_eq!(refunded.len(), 1, "exactly one payer is refunded");
-    assert_eq!(w.app.store.seats_taken(PlatformKind::Zoom, &meeting).await.unwrap(), 2);
+    let held = w.app.store.seats_taken(PlatformKind::Zoom, &meeting, Utc::now(), None).await;
+    assert_eq!(held.unwrap(), 2);
     // The full session refuses a fourth attendee before they pay.
     let late = w.register(6001, &meeting, "Di", "di@example.com").await;
     assert!(content(&late).contains("the session is full"), "{late}");

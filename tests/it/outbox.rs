@@ -139,6 +139,7 @@ fn discord_deliverers(s: &store::SqlStore, discord: &DiscordEmulator) -> Deliver
         ),
         mail: None,
         webex_bot: None,
+        offers: common::offers(),
     }
 }
 
@@ -260,6 +261,7 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
         ),
         mail: None,
         webex_bot: None,
+        offers: common::offers(),
     };
     let later = now + Duration::seconds(1);
     let delivered = tollbooth_webhook::outbox::run_once(&s, &deliverers, "w", later).await;

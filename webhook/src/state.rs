@@ -10,6 +10,7 @@ use serenity::all::Http;
 use tokio::sync::RwLock;
 use tollbooth_bot::{Bot, Dependencies};
 use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::fee_based::service::Offers;
 use tollbooth_core::linking::Linking;
 use tollbooth_core::linking::oauth::OAuthClient;
 use tollbooth_core::linking::state::States;
@@ -40,6 +41,7 @@ use crate::ingest::Ingest;
 use crate::outbox::{self, Deliverers};
 use crate::retention::Retention;
 use crate::settlement::SettlementWorker;
+use crate::waiting_list::OfferSweep;
 use crate::workers::Workers;
 
 /// Hook secrets are re-read at most this often, however many bad signatures arrive.
@@ -111,6 +113,11 @@ impl AppState {
         let mail = config.smtp.mailer().expect("smtp.* was checked when the configuration loaded");
         let webex_bot = webex_bot(&config);
         let reach = Channels { email: mail.is_some(), webex: webex_bot.is_some() };
+        let offers = Offers {
+            hours: i64::try_from(config.registration.offer_hours).unwrap_or(i64::MAX),
+            links: links.clone(),
+            reach,
+        };
         let terms = Terms {
             reach,
             links,
@@ -145,6 +152,7 @@ impl AppState {
             platforms: platforms.clone(),
             linking: linking.clone(),
             reach,
+            offers: offers.clone(),
         });
         let cashier = Cashier::new(store.clone(), gateways, tollbooth_core::when_paid(reach));
         let http = discord_http(&config);
@@ -154,6 +162,7 @@ impl AppState {
             cashier: cashier.clone(),
             mail,
             webex_bot,
+            offers: offers.clone(),
         };
         let outbox = outbox::Worker {
             store: store.clone(),
@@ -168,6 +177,7 @@ impl AppState {
             storage_probe: StorageProbe { store: store.clone(), health: health.clone() },
             retention: Retention { store: store.clone(), days: config.retention.deliveries_days },
             checkpointer: Checkpointer { store: store.clone() },
+            offer_sweep: OfferSweep { store: store.clone(), offers },
             settlement: SettlementWorker {
                 store: store.clone(),
                 platforms: platforms.clone(),

@@ -126,6 +126,15 @@ registration-paid = paid, being registered
 registration-approved = registered
 registration-refunded = refunded
 registration-cancelled-state = cancelled
+registration-waiting = number { $place } on the waiting list
+registration-offered = a seat is held for you until { $until }: pay with /register
+waiting-list-join = Join the waiting list to be offered a seat when one is freed, in order of asking.
+button-join-waiting-list = Join the waiting list
+button-leave-waiting-list = Leave the list for { $title }
+in-line = You are number { $place } on the waiting list for **{ $title }**. When a seat is freed you are told here, with a link that holds it for you for a while.
+pay-offered = A seat in **{ $title }** ({ $at }) is held for you until { $until }. Pay the fee of { $amount } { $currency } by then to take it.
+left-line = You have left the waiting list for **{ $title }**.
+not-in-line = That registration is not on a waiting list any more.
 no-registrations = You have no registrations. Register with /register.
 
 ## Hosts who link themselves: /link

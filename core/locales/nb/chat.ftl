@@ -125,6 +125,15 @@ registration-paid = betalt, registreres
 registration-approved = registrert
 registration-refunded = refundert
 registration-cancelled-state = avlyst
+registration-waiting = nummer { $place } på ventelisten
+registration-offered = en plass holdes av til deg til { $until }: betal med /register
+waiting-list-join = Stå på ventelisten for å bli tilbudt en plass når en blir ledig, i den rekkefølgen dere spurte.
+button-join-waiting-list = Stå på ventelisten
+button-leave-waiting-list = Forlat listen for { $title }
+in-line = Du er nummer { $place } på ventelisten for **{ $title }**. Når en plass blir ledig, får du beskjed her, med en lenke som holder den av til deg en stund.
+pay-offered = En plass på **{ $title }** ({ $at }) holdes av til deg til { $until }. Betal avgiften på { $amount } { $currency } innen da for å ta den.
+left-line = Du har forlatt ventelisten for **{ $title }**.
+not-in-line = Den registreringen står ikke på noen venteliste lenger.
 no-registrations = Du har ingen registreringer. Registrer deg med /register.
 
 ## Verter som kobler seg selv: /link

@@ -3,3 +3,4 @@
 
 pub mod registration;
 pub mod service;
+pub mod waiting;

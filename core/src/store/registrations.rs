@@ -64,12 +64,26 @@ pub trait RegistrationStore {
         meeting_id: &str,
     ) -> Result<bool, StoreError>;
 
-    /// How many registrations hold a seat.
+    /// How many seats are held at `now` (paid, approved, or offered from the waiting list and
+    /// not run out), but `except`'s own.
     async fn seats_taken(
         &self,
         platform: PlatformKind,
         meeting_id: &str,
+        now: DateTime<Utc>,
+        except: Option<&RegistrationId>,
     ) -> Result<u32, StoreError>;
+
+    /// Registrations whose offer of a seat ran out by `now` and was not passed on yet, the
+    /// oldest first, at most `limit`.
+    async fn expired_offers(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RegistrationId>, StoreError>;
+
+    /// Where an unpaid registration stands on its session's waiting list (1 is next).
+    async fn place_in_line(&self, registration: &Registration) -> Result<u32, StoreError>;
 
     /// Stores `registration` with its `order`, unless the attendee has an open registration
     /// for the session already, which is returned instead (with its order, to be paid again).

@@ -371,3 +371,16 @@ impl Drop for Server {
 pub fn norwegian() -> tollbooth_core::lang::Lang {
     tollbooth_core::lang::Lang::parse("nb").expect("Norwegian is a language tollbooth speaks")
 }
+
+/// How tests offer seats from waiting lists: held 24 hours (the default), pay links under a
+/// local base URL, told in Discord only.
+pub fn offers() -> tollbooth_core::fee_based::service::Offers {
+    use tollbooth_core::payments::paylink::{Links, PayLinks};
+    let signer = PayLinks::new(secrecy::SecretString::from("k".repeat(32)));
+    let base = "http://127.0.0.1:8080/".parse().unwrap();
+    tollbooth_core::fee_based::service::Offers {
+        hours: 24,
+        links: Links { signer, base, pay_link_hours: 72 },
+        reach: tollbooth_core::reach::Channels::default(),
+    }
+}
