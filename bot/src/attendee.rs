@@ -158,33 +158,34 @@ fn bad(lang: Lang, bad: BadOption) -> Message {
 
 /// What `/register` decided, said to the attendee: the pay link, or why not.
 fn said(bot: &Bot, lang: Lang, decided: Registering) -> Message {
-    let private = |key: &str, args: &TextArgs| Message::private(lang.text_with(key, args));
-    match decided {
-        Registering::Off => Message::private(lang.text("registration-off")),
+    let text = match decided {
+        Registering::Off => lang.text("registration-off"),
         Registering::Unknown { named } => {
-            private("no-fee-session", &TextArgs::new().str("named", named))
+            lang.text_with("no-fee-session", &TextArgs::new().str("named", named))
         }
-        Registering::Ambiguous { named, meeting } => private(
-            "ambiguous-session",
-            &TextArgs::new().str("named", named).str("meeting", meeting),
-        ),
-        Registering::BadAttendee(why) => bad(lang, BadOption::invalid("email", why.said(lang))),
+        Registering::Ambiguous { named, meeting } => {
+            let args = TextArgs::new().str("named", named).str("meeting", meeting);
+            lang.text_with("ambiguous-session", &args)
+        }
+        Registering::BadAttendee(why) => {
+            return bad(lang, BadOption::invalid("email", why.said(lang)));
+        }
         Registering::Closed { session, why } => {
             let args = TextArgs::new().str("title", &session.title).str("why", why.said(lang));
-            private("cannot-register", &args)
+            lang.text_with("cannot-register", &args)
         }
         // The platform knows registrants by e-mail, so an address someone else registered
         // with would make their seat and join link this attendee's.
-        Registering::EmailTaken { session, email } => private(
-            "email-taken",
-            &TextArgs::new().str("title", &session.title).str("email", email),
-        ),
+        Registering::EmailTaken { session, email } => {
+            let args = TextArgs::new().str("title", &session.title).str("email", email);
+            lang.text_with("email-taken", &args)
+        }
         Registering::Already { session } => {
-            private("already-registered", &TextArgs::new().str("title", &session.title))
+            lang.text_with("already-registered", &TextArgs::new().str("title", &session.title))
         }
         Registering::Full { session, registration } => {
-            let args =
-                TextArgs::new().str("title", &session.title).str("why", Closed::Full.said(lang));
+            let why = Closed::Full.said(lang);
+            let args = TextArgs::new().str("title", &session.title).str("why", why);
             let text = format!(
                 "{} {}",
                 lang.text_with("cannot-register", &args),
@@ -192,10 +193,11 @@ fn said(bot: &Bot, lang: Lang, decided: Registering) -> Message {
             );
             let join = CreateButton::new(format!("{JOIN}{}", registration.id))
                 .label(lang.text("button-join-waiting-list"));
-            Message::private(text).buttons(vec![join])
+            return Message::private(text).buttons(vec![join]);
         }
         Registering::InLine { session, place } => {
-            private("in-line", &TextArgs::new().str("title", &session.title).num("place", place))
+            let args = TextArgs::new().str("title", &session.title).num("place", place);
+            lang.text_with("in-line", &args)
         }
         Registering::Pay { session, registration, fee, held_until } => {
             let until =
@@ -208,11 +210,15 @@ fn said(bot: &Bot, lang: Lang, decided: Registering) -> Message {
                 .str("title", &session.title)
                 .str("at", time::markup(session.starts_at))
                 .str("until", time::markup(until));
-            let key = if held_until.is_some() { "pay-offered" } else { "pay-fee" };
-            private(key, &args)
-                .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.text("pay-now"))])
+            let text = match held_until {
+                Some(_) => lang.text_with("pay-offered", &args),
+                None => lang.text_with("pay-fee", &args),
+            };
+            let pay = CreateButton::new_link(url.as_str()).label(lang.text("pay-now"));
+            return Message::private(text).buttons(vec![pay]);
         }
-    }
+    };
+    Message::private(text)
 }
 
 async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Message {
