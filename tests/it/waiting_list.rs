@@ -31,6 +31,7 @@ on_both_backends!(
     a_full_sessions_first_offer_runs_out_and_the_second_in_line_pays_and_is_admitted,
     twenty_payers_leavers_and_lapsing_offers_never_hold_more_than_the_last_two_seats,
     a_full_session_in_chat_offers_its_line_says_the_place_and_lets_one_leave,
+    a_seat_the_platform_gives_back_is_offered_in_chat_and_paid_through_its_link,
 );
 
 fn usd(s: &str) -> Money {
@@ -245,7 +246,8 @@ async fn twenty_payers_leavers_and_lapsing_offers_never_hold_more_than_the_last_
         let sweep = || fee_based::service::expire_offers(&s, &offers, Utc::now());
         let (_, left, a, b) = tokio::join!(pays, leave, sweep(), sweep());
         left.unwrap();
-        (a.unwrap(), b.unwrap());
+        a.unwrap();
+        b.unwrap();
         fee_based::service::expire_offers(&s, &offers, Utc::now()).await.unwrap();
 
         let now = Utc::now();
@@ -304,4 +306,40 @@ async fn a_full_session_in_chat_offers_its_line_says_the_place_and_lets_one_leav
     assert!(w.registrations(5002).await.contains("number 1 on the waiting list"));
     assert!(w.registrations(5003).await.contains("cancelled"));
     assert!(dms(&w.discord, 5002).is_empty(), "nothing offered: no seat was freed");
+}
+
+async fn a_seat_the_platform_gives_back_is_offered_in_chat_and_paid_through_its_link(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", Some(1)).await;
+    // Adding Ada on Zoom fails once for a while (retried in 5 s), then for good.
+    w.zoom.fail_next(1, reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    w.zoom.fail_next(1, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let ada = w.pay_link(5001, &meeting, "Ada").await;
+    assert!(w.pay_in_sandbox(&ada).await.contains("Payment received"));
+
+    // Meanwhile the session is full: Bob joins its line.
+    let full = w.register(5002, &meeting, "Bob", "bob@example.com").await;
+    assert!(content(&full).contains("the session is full"), "{full}");
+    let joined = w.ask(click(5002, "join-bob", &custom_id(&full, 0))).await;
+    assert!(content(&joined).contains("number 1 on the waiting list"), "{joined}");
+
+    // Zoom refuses Ada for good: she is refunded, and her seat is offered to Bob.
+    eventually("Bob offered the seat", || !dms(&w.discord, 5002).is_empty()).await;
+    let offer = &dms(&w.discord, 5002)[0];
+    let text = content(offer);
+    assert!(text.contains("A seat is free in **Rust for payments**"), "{text}");
+    assert!(text.contains("held for you until"), "{text}");
+    let said = w.registrations(5002).await;
+    assert!(said.contains("a seat is held for you until"), "{said}");
+    let link = common::chat::link(offer).expect("the offer's pay link");
+    // The pay page takes the payment: the seat it holds is Bob's own.
+    assert!(w.pay_in_sandbox(&link).await.contains("Payment received"));
+    eventually("Bob is Zoom's one registrant", || {
+        w.zoom.registrants(&meeting).iter().map(|r| r.email.as_str()).eq(["bob@example.com"])
+    })
+    .await;
+    eventually("Bob's join link", || dms(&w.discord, 5002).len() == 2).await;
+    assert!(content(&dms(&w.discord, 5002)[1]).contains("You are registered"));
+    let ada_told = content(&dms(&w.discord, 5001)[0]);
+    assert!(ada_told.contains("refused") && ada_told.contains("refunded"), "{ada_told}");
 }
