@@ -25,7 +25,7 @@ use tollbooth_core::store::{
 };
 
 use common::Db;
-use common::chat::{click, command, dms};
+use common::chat::{MEMBER, click, command, dms, interaction, respond};
 
 on_both_backends!(
     a_full_sessions_first_offer_runs_out_and_the_second_in_line_pays_and_is_admitted,
@@ -282,6 +282,12 @@ async fn a_full_session_in_chat_offers_its_line_says_the_place_and_lets_one_leav
     let pay_link = w.pay_link(5001, &meeting, "Ada").await;
     assert!(w.pay_in_sandbox(&pay_link).await.contains("Payment received"));
     eventually("Ada admitted", || w.zoom.registrants(&meeting).len() == 1).await;
+    // Full, it is still suggested: it takes registrations for its line.
+    let focused = json!([{"name": "session", "type": 3, "value": "rust", "focused": true}]);
+    let data = json!({"id": "55", "name": "register", "type": 1, "options": focused});
+    let asked = interaction(5002, "suggest", 4, data, "en-US", MEMBER);
+    let suggested = respond(&w.app.base, &asked).await;
+    assert_eq!(suggested["data"]["choices"][0]["value"], format!("zoom/{meeting}"), "{suggested}");
 
     for (user, name, place) in [(5002, "Bob", 1), (5003, "Cy", 2)] {
         let email = format!("{}@example.com", name.to_lowercase());
@@ -294,7 +300,7 @@ async fn a_full_session_in_chat_offers_its_line_says_the_place_and_lets_one_leav
         assert!(said.contains(&format!("You are number {place} on the waiting list")), "{said}");
     }
     // Bob cannot take Cy's place in line through her button.
-    let mine = w.ask(command(5003, "list-cy", "registrations", json!([]), common::chat::MEMBER));
+    let mine = w.ask(command(5003, "list-cy", "registrations", json!([]), MEMBER));
     let mine = mine.await;
     assert!(content(&mine).contains("number 2 on the waiting list"), "{mine}");
     let leave = custom_id(&mine, 0);

@@ -37,8 +37,8 @@ pub trait RegistrationStore {
     ) -> Result<Vec<ScheduledSession>, StoreError>;
 
     /// The sessions open for registration at `now` (with a fee, not cancelled, before their
-    /// deadline or end, with a seat left) whose title or meeting id contains `typed`, in any
-    /// case; soonest first, at most `limit`. One query: `/register` suggests them as the
+    /// deadline or end; full ones too, for their waiting list) whose title or meeting id
+    /// contains `typed`, in any case; soonest first, at most `limit`. One query: `/register` suggests them as the
     /// attendee types, within Discord's 3 seconds.
     async fn open_for_registration(
         &self,

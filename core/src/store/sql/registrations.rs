@@ -505,22 +505,25 @@ impl RegistrationStore for SqlStore {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<ScheduledSession>, StoreError> {
-        // `open_for`'s rules in SQL: registration closes at the deadline, else at the end;
-        // a seat offered from the waiting list is held like a paid one.
+        // `open_for`'s rules in SQL: registration closes at the deadline, else at the end. A
+        // full session is suggested too: it takes registrations for its waiting list.
         let sql = format!(
             "SELECT {} FROM scheduled_sessions s
              WHERE s.fee IS NOT NULL AND s.cancelled_at IS NULL
                AND COALESCE(s.deadline, s.starts_at + s.minutes * 60000) >= $1
                AND (LOWER(s.title) LIKE $2 ESCAPE '\\' OR LOWER(s.meeting_id) LIKE $2 ESCAPE '\\')
-               AND (s.capacity IS NULL OR s.capacity > (SELECT COUNT(*) FROM registrations r
-                   WHERE r.platform = s.platform AND r.meeting_id = s.meeting_id AND {}))
              ORDER BY s.starts_at, s.platform, s.meeting_id LIMIT {limit}",
             scheduled_columns!(),
-            held_where(3)
         );
         let pattern = format!("%{}%", like_escaped(&typed.trim().to_lowercase()));
-        let query = sqlx::query(AssertSqlSafe(sql)).bind(millis(now)).bind(pattern);
-        bind_held(query, now).fetch_all(&self.pool).await?.iter().map(scheduled).collect()
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(millis(now))
+            .bind(pattern)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(scheduled)
+            .collect()
     }
 
     async fn set_fee(
