@@ -2,7 +2,9 @@
 //! registrations for sessions with a fee. Everything is ephemeral: an attendee never sees
 //! another attendee's data or pay link. Without the names, `/register` opens a form that asks
 //! for them; its submission registers the same way. The `session` option suggests the
-//! sessions open for registration as the attendee types.
+//! sessions open for registration as the attendee types. A full session offers its waiting
+//! list (a button under the answer); `/registrations` says the place in line, with a button
+//! to leave it.
 
 use chrono::{Duration, Utc};
 use serenity::all::{
@@ -12,14 +14,13 @@ use serenity::all::{
 use tollbooth_core::fee_based::codes::{self, PromotionCode};
 use tollbooth_core::fee_based::refunds;
 use tollbooth_core::fee_based::registration::{
-    self, Registration, RegistrationState, ScheduledSession,
+    Closed, Registration, RegistrationId, RegistrationState,
 };
-use tollbooth_core::fee_based::service::{self, CodeApplied, NotApplied};
+use tollbooth_core::fee_based::service::{self, Asking, Left, Registering};
+use tollbooth_core::fee_based::waiting::{self, Line};
 use tollbooth_core::messages::Args as TextArgs;
-use tollbooth_core::payments::order::Order;
 use tollbooth_core::payments::payment::PaymentId;
-use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::store::{Registered, StoreError};
+use tollbooth_core::store::StoreError;
 use tollbooth_core::time;
 
 use crate::command::{Args, BadOption, form_field};
@@ -29,6 +30,14 @@ use crate::{Bot, Caller, store_failed};
 
 /// The form's custom id: `register:form:zoom/85746065432`, naming the session it registers for.
 const FORM: &str = "register:form:";
+/// The waiting list's buttons: `waiting:join:reg_…` and `waiting:leave:reg_…`, naming the
+/// registration (the server checks it is the presser's).
+const JOIN: &str = "waiting:join:";
+const LEAVE: &str = "waiting:leave:";
+/// Discord shows at most 5 buttons in a row, and 5 rows.
+const LEAVE_BUTTONS: usize = 5;
+/// Discord cuts a button's label at 80 characters.
+const BUTTON_LABEL_CHARS: usize = 80;
 /// The attendee's fields, in the form as in the command's options.
 const FIELDS: [&str; 3] = ["first_name", "last_name", "email"];
 /// Discord shows at most 25 suggestions, each named in at most 100 characters.
@@ -80,13 +89,10 @@ async fn form(
     given: [Option<&str>; 3],
     code: Option<&str>,
 ) -> CreateInteractionResponse {
-    let session = match registration_on(bot, lang).await {
-        Ok(()) => find(bot, lang, named).await,
-        Err(message) => Err(message),
-    };
-    let session = match session {
-        Ok(session) => session,
-        Err(message) => return message.respond(),
+    let session = match service::session_to_register(bot.store.as_ref(), named).await {
+        Ok(Ok(session)) => session,
+        Ok(Err(refused)) => return said(bot, lang, refused).respond(),
+        Err(e) => return store_failed(lang, &e).respond(),
     };
     let labels = [
         lang.text("register-form-first-name"),
@@ -159,9 +165,7 @@ fn complete(bot: &Bot, caller: Caller, given: Given) -> Reply {
     let bot = bot.clone();
     Reply::Later {
         ephemeral: true,
-        work: Box::pin(async move {
-            run_register(&bot, caller, &given).await.unwrap_or_else(|message| message)
-        }),
+        work: Box::pin(async move { run_register(&bot, caller, &given).await }),
     }
 }
 
@@ -185,150 +189,164 @@ fn bad(lang: Lang, bad: BadOption) -> Message {
     Message::private(bad.describe(lang))
 }
 
-/// The session an attendee names: `webex/…`, `zoom/…`, or a meeting id that only one
-/// platform has.
-async fn find(bot: &Bot, lang: Lang, named: &str) -> Result<ScheduledSession, Message> {
-    let (platform, meeting) = match named.split_once('/') {
-        Some((p, m)) if p.parse::<PlatformKind>().is_ok() => (p.parse().ok(), m),
-        _ => (None, named),
-    };
-    let mut found =
-        bot.store.scheduled_by_meeting(meeting).await.map_err(|e| store_failed(lang, &e))?;
-    found.retain(|s| platform.is_none_or(|p| s.platform == p) && s.fee.is_some());
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => {
-            let args = TextArgs::new().str("named", named);
-            Err(Message::private(lang.text_with("no-fee-session", &args)))
+/// What `/register` decided, said to the attendee: the pay link, or why not.
+fn said(bot: &Bot, lang: Lang, decided: Registering) -> Message {
+    let text = match decided {
+        Registering::Off => lang.text("registration-off"),
+        Registering::Unknown { named } => {
+            lang.text_with("no-fee-session", &TextArgs::new().str("named", named))
         }
-        _ => {
+        Registering::Ambiguous { named, meeting } => {
             let args = TextArgs::new().str("named", named).str("meeting", meeting);
-            Err(Message::private(lang.text_with("ambiguous-session", &args)))
+            lang.text_with("ambiguous-session", &args)
         }
-    }
-}
-
-fn closed_text(lang: Lang, session: &ScheduledSession, closed: registration::Closed) -> Message {
-    let args = TextArgs::new().str("title", &session.title).str("why", closed.said(lang));
-    Message::private(lang.text_with("cannot-register", &args))
-}
-
-/// The platform knows registrants by e-mail, so an address someone else registered with would
-/// make their seat and join link this attendee's.
-fn email_taken(lang: Lang, session: &ScheduledSession, email: &str) -> Message {
-    let args = TextArgs::new().str("title", &session.title).str("email", email);
-    Message::private(lang.text_with("email-taken", &args))
-}
-
-async fn registration_on(bot: &Bot, lang: Lang) -> Result<(), Message> {
-    let site = bot.store.site_settings().await.map_err(|e| store_failed(lang, &e))?;
-    if !(site.ecommerce_enabled && site.fee_based_enabled) {
-        return Err(Message::private(lang.text("registration-off")));
-    }
-    Ok(())
-}
-
-async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Result<Message, Message> {
-    let lang = caller.lang;
-    registration_on(bot, lang).await?;
-    let attendee = registration::attendee(&given.first_name, &given.last_name, &given.email)
-        .map_err(|why| bad(lang, BadOption::invalid("email", why.said(lang))))?;
-    let code = given
-        .code
-        .as_deref()
-        .map(str::parse::<PromotionCode>)
-        .transpose()
-        .map_err(|e| bad(lang, BadOption::invalid(CODE, e.said(lang))))?;
-    let session = find(bot, lang, &given.session).await?;
-    let taken = bot
-        .store
-        .seats_taken(session.platform, &session.meeting_id)
-        .await
-        .map_err(|e| store_failed(lang, &e))?;
-    let fee = session.open_for(taken, Utc::now()).map_err(|c| closed_text(lang, &session, c))?;
-    // What the attendee pays: the fee, with VAT when the site enters prices without it.
-    let charged = bot.vat.charge_for(fee.amount);
-    let order = Order::for_registration(session.key(), attendee.email.clone(), charged);
-    let new =
-        Registration::new(&session, caller.user_id, attendee, order.id.clone()).in_language(lang);
-    let registration = match bot.store.register(&new, &order).await {
-        Ok(Registered::New(r) | Registered::Existing(r)) => r,
-        Err(StoreError::EmailTaken { email, .. }) => {
-            return Err(email_taken(lang, &session, &email));
+        Registering::BadAttendee(why) => {
+            return bad(lang, BadOption::invalid("email", why.said(lang)));
         }
-        Err(e) => return Err(store_failed(lang, &e)),
-    };
-    if registration.state != RegistrationState::AwaitingPayment {
-        let args = TextArgs::new().str("title", &session.title);
-        return Ok(Message::private(lang.text_with("already-registered", &args)));
-    }
-    let at = time::markup(session.starts_at);
-    if let Some(code) = &code {
-        let applied = service::apply_code(
-            bot.store.as_ref(),
-            &registration.order_id,
-            code,
-            Utc::now(),
-            bot.reach,
-        )
-        .await
-        .map_err(|e| store_failed(lang, &e))?;
-        match applied {
-            Ok(CodeApplied::Admitted(_)) => {
-                let args =
-                    TextArgs::new().str("code", code).str("title", &session.title).str("at", at);
-                return Ok(Message::private(lang.text_with("register-code-admitted", &args)));
-            }
-            Ok(CodeApplied::ToPay(_)) => {}
-            // Registering again with the code the order has already.
-            Err(NotApplied::HasCode(applied)) if applied == *code => {}
-            Err(why) => {
-                let args = TextArgs::new().str("why", why.said(lang));
-                return Err(Message::private(lang.text_with("register-code-refused", &args)));
-            }
+        Registering::Closed { session, why } => {
+            let args = TextArgs::new().str("title", &session.title).str("why", why.said(lang));
+            lang.text_with("cannot-register", &args)
         }
-    }
-    // What the order asks for now, with any code applied here or on the pay page.
-    let order = bot
-        .store
-        .order(&registration.order_id)
-        .await
-        .map_err(|e| store_failed(lang, &e))?
-        .ok_or_else(|| {
-            store_failed(lang, &StoreError::NotFound(registration.order_id.to_string()))
-        })?;
-    let priced = service::priced(&order);
-    let token = bot
-        .pay_links
-        .sign(&registration.order_id, Utc::now() + Duration::hours(bot.pay_link_hours));
-    let url = bot.pay_url(&token, lang);
-    let currency = priced.total.currency();
-    let text = match &order.discount {
-        Some(discount) => {
+        // The platform knows registrants by e-mail, so an address someone else registered
+        // with would make their seat and join link this attendee's.
+        Registering::EmailTaken { session, email } => {
+            let args = TextArgs::new().str("title", &session.title).str("email", email);
+            lang.text_with("email-taken", &args)
+        }
+        Registering::Already { session } => {
+            lang.text_with("already-registered", &TextArgs::new().str("title", &session.title))
+        }
+        Registering::Full { session, registration } => {
+            let why = Closed::Full.said(lang);
+            let args = TextArgs::new().str("title", &session.title).str("why", why);
+            let text = format!(
+                "{} {}",
+                lang.text_with("cannot-register", &args),
+                lang.text("waiting-list-join")
+            );
+            let join = CreateButton::new(format!("{JOIN}{}", registration.id))
+                .label(lang.text("button-join-waiting-list"));
+            return Message::private(text).buttons(vec![join]);
+        }
+        Registering::InLine { session, place } => {
+            let args = TextArgs::new().str("title", &session.title).num("place", place);
+            lang.text_with("in-line", &args)
+        }
+        Registering::Pay { session, registration, priced, code, held_until } => {
+            let until =
+                held_until.unwrap_or_else(|| Utc::now() + Duration::hours(bot.pay_link_hours));
+            let token = bot.pay_links.sign(&registration.order_id, until);
+            let url = bot.pay_url(&token, lang);
             let args = TextArgs::new()
+                .str("amount", priced.total)
                 .str("total", priced.total)
                 .str("fee", priced.fee)
                 .str("discount", priced.discount)
-                .str("code", &discount.code)
-                .str("currency", currency)
+                .str("currency", priced.total.currency())
                 .str("title", &session.title)
-                .str("at", at);
-            lang.text_with("register-code-pay", &args)
+                .str("at", time::markup(session.starts_at))
+                .str("until", time::markup(until));
+            let text = match (held_until, code) {
+                (Some(_), _) => lang.text_with("pay-offered", &args),
+                (None, Some(code)) => lang.text_with("register-code-pay", &args.str("code", code)),
+                (None, None) => lang.text_with("pay-fee", &args),
+            };
+            let pay = CreateButton::new_link(url.as_str()).label(lang.text("pay-now"));
+            return Message::private(text).buttons(vec![pay]);
         }
-        None => {
+        Registering::CodeRefused(why) => {
+            lang.text_with("register-code-refused", &TextArgs::new().str("why", why.said(lang)))
+        }
+        Registering::AdmittedByCode { session, code } => {
             let args = TextArgs::new()
-                .str("amount", priced.total)
-                .str("currency", currency)
+                .str("code", code)
                 .str("title", &session.title)
-                .str("at", at);
-            lang.text_with("pay-fee", &args)
+                .str("at", time::markup(session.starts_at));
+            lang.text_with("register-code-admitted", &args)
         }
     };
-    Ok(Message::private(text)
-        .buttons(vec![CreateButton::new_link(url.as_str()).label(lang.text("pay-now"))]))
+    Message::private(text)
 }
 
-fn state_text(lang: Lang, state: RegistrationState) -> String {
+async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Message {
+    let lang = caller.lang;
+    let code = match given.code.as_deref().map(str::parse::<PromotionCode>).transpose() {
+        Ok(code) => code,
+        Err(e) => return bad(lang, BadOption::invalid(CODE, e.said(lang))),
+    };
+    let asking = Asking {
+        session: given.session.clone(),
+        first_name: given.first_name.clone(),
+        last_name: given.last_name.clone(),
+        email: given.email.clone(),
+        code,
+        discord_user_id: caller.user_id,
+        lang: caller.lang,
+    };
+    match service::register(bot.store.as_ref(), &asking, &bot.vat, bot.reach, Utc::now()).await {
+        Ok(decided) => said(bot, caller.lang, decided),
+        Err(e) => store_failed(caller.lang, &e),
+    }
+}
+
+/// Whether a pressed button is one of the waiting list's.
+pub fn is_waiting_button(custom_id: &str) -> bool {
+    custom_id.starts_with(JOIN) || custom_id.starts_with(LEAVE)
+}
+
+/// *Join the waiting list* or *Leave the list*, pressed by `caller`.
+pub fn on_button(bot: &Bot, caller: Caller, custom_id: &str) -> Reply {
+    let bot = bot.clone();
+    let custom_id = custom_id.to_owned();
+    Reply::Later {
+        ephemeral: true,
+        work: Box::pin(async move {
+            let lang = caller.lang;
+            let (join, id) = match custom_id.strip_prefix(JOIN) {
+                Some(id) => (true, id),
+                None => (false, custom_id.strip_prefix(LEAVE).unwrap_or_default()),
+            };
+            let Ok(id) = id.parse::<RegistrationId>() else {
+                return Message::private(lang.text("button-invalid"));
+            };
+            let (store, now, user) = (bot.store.as_ref(), Utc::now(), caller.user_id);
+            if join {
+                return match service::join_waiting_list(store, &id, user, now, &bot.offers).await {
+                    Ok(Some(decided)) => said(&bot, lang, decided),
+                    Ok(None) => Message::private(lang.text("not-in-line")),
+                    Err(e) => store_failed(lang, &e),
+                };
+            }
+            match service::leave_waiting_list(store, &id, user, now, &bot.offers).await {
+                Ok(Left::Done { title }) => Message::private(
+                    lang.text_with("left-line", &TextArgs::new().str("title", title)),
+                ),
+                Ok(Left::NotInLine) => Message::private(lang.text("not-in-line")),
+                Err(e) => store_failed(lang, &e),
+            }
+        }),
+    }
+}
+
+/// A registration's state as the attendee reads it: unpaid ones say where they are in line.
+async fn state_text(bot: &Bot, lang: Lang, r: &Registration) -> Result<String, StoreError> {
+    Ok(match r.state {
+        RegistrationState::AwaitingPayment => match waiting::line(r, Utc::now()) {
+            Line::Waiting => {
+                let place = bot.store.place_in_line(r).await?;
+                lang.text_with("registration-waiting", &TextArgs::new().num("place", place))
+            }
+            Line::Offered { until } => lang.text_with(
+                "registration-offered",
+                &TextArgs::new().str("until", time::markup(until)),
+            ),
+            Line::Out | Line::Lapsed => lang.text("registration-awaiting-payment"),
+        },
+        state => state_label(lang, state),
+    })
+}
+
+fn state_label(lang: Lang, state: RegistrationState) -> String {
     match state {
         RegistrationState::AwaitingPayment => lang.text("registration-awaiting-payment"),
         RegistrationState::Paid => lang.text("registration-paid"),
@@ -348,7 +366,21 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
         return Message::private(lang.text("no-registrations"));
     }
     let mut lines = Vec::new();
+    let mut leave = Vec::new();
     for (r, s) in &found {
+        let state = match state_text(bot, lang, r).await {
+            Ok(state) => state,
+            Err(e) => return store_failed(lang, &e),
+        };
+        let mut line =
+            format!("• **{}** ({}, {}): {state}", s.title, s.key(), time::markup(s.starts_at));
+        if r.state == RegistrationState::Approved {
+            line.push_str(&format!(" — {}", r.join_url.as_deref().unwrap_or(&s.join_url)));
+        }
+        if let Some(reason) = r.reason.as_deref().filter(|_| r.state == RegistrationState::Refunded)
+        {
+            line.push_str(&format!(" ({reason})"));
+        }
         // What was refunded so far, as decided: the figure every refund answer gave.
         let refunds = match r.payment_id.as_deref().map(str::parse::<PaymentId>) {
             Some(Ok(paid)) => match bot.store.refunds_of(&paid).await {
@@ -357,31 +389,21 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
             },
             _ => Vec::new(),
         };
-        lines.push({
-            let mut line = format!(
-                "• **{}** ({}, {}): {}",
-                s.title,
-                s.key(),
-                time::markup(s.starts_at),
-                state_text(lang, r.state)
-            );
-            if r.state == RegistrationState::Approved {
-                line.push_str(&format!(" — {}", r.join_url.as_deref().unwrap_or(&s.join_url)));
-            }
-            if let Some(reason) =
-                r.reason.as_deref().filter(|_| r.state == RegistrationState::Refunded)
-            {
-                line.push_str(&format!(" ({reason})"));
-            }
-            if let Some(given) = refunds::given_back(&refunds) {
-                let args = TextArgs::new().str("amount", given).str("currency", given.currency());
-                line.push_str(&format!(
-                    " — {}",
-                    lang.text_with("registrations-refunded-so-far", &args)
-                ));
-            }
-            line
-        });
+        if let Some(given) = refunds::given_back(&refunds) {
+            let args = TextArgs::new().str("amount", given).str("currency", given.currency());
+            line.push_str(&format!(
+                " — {}",
+                lang.text_with("registrations-refunded-so-far", &args)
+            ));
+        }
+        lines.push(line);
+        if waiting::line(r, Utc::now()) != Line::Out && leave.len() < LEAVE_BUTTONS {
+            let label = lang
+                .text_with("button-leave-waiting-list", &TextArgs::new().str("title", &s.title));
+            let label: String = label.chars().take(BUTTON_LABEL_CHARS).collect();
+            leave.push(CreateButton::new(format!("{LEAVE}{}", r.id)).label(label));
+        }
     }
-    Message::private(lines.join("\n"))
+    let message = Message::private(lines.join("\n"));
+    if leave.is_empty() { message } else { message.buttons(leave) }
 }

@@ -26,6 +26,7 @@ use serenity::all::{
     CommandInteraction, CreateAutocompleteResponse, CreateInteractionResponse, Interaction, Member,
     Permissions,
 };
+use tollbooth_core::fee_based::service::Offers;
 use tollbooth_core::invoicing::vat::Vat;
 use tollbooth_core::linking::Linking;
 use tollbooth_core::manifest::{self, Manifest};
@@ -63,6 +64,8 @@ pub struct Bot {
     pub partial_refunds: PartialRefunds,
     /// The site's VAT: a fee entered without VAT is charged with it.
     pub vat: Vat,
+    /// How seats freed for the waiting list are offered (leaving it frees one).
+    pub offers: Offers,
     commands: Arc<manifest::Discord>,
 }
 
@@ -88,6 +91,8 @@ pub struct Dependencies {
     pub partial_refunds: PartialRefunds,
     /// The site's VAT: a fee entered without VAT is charged with it.
     pub vat: Vat,
+    /// How seats freed for the waiting list are offered.
+    pub offers: Offers,
 }
 
 /// Who is asking, in which language, and whether Discord says they may manage the server.
@@ -124,6 +129,7 @@ impl Bot {
             reach,
             partial_refunds,
             vat,
+            offers,
         } = deps;
         Bot {
             store,
@@ -137,6 +143,7 @@ impl Bot {
             reach,
             partial_refunds,
             vat,
+            offers,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }
@@ -152,7 +159,10 @@ impl Bot {
                     &component.locale,
                     component.member.as_ref(),
                 );
-                quote::on_button(self, caller, &component).await
+                match component.data.custom_id.as_str() {
+                    id if attendee::is_waiting_button(id) => attendee::on_button(self, caller, id),
+                    _ => quote::on_button(self, caller, &component).await,
+                }
             }
             Interaction::Modal(modal) => {
                 let caller = Caller::new(modal.user.id.get(), &modal.locale, modal.member.as_ref());

@@ -17,7 +17,7 @@ use crate::reply::Message;
 use crate::{Bot, Caller, store_failed};
 
 fn refunds(bot: &Bot) -> Refunds {
-    Refunds { partial: bot.partial_refunds.clone(), reach: bot.reach }
+    Refunds { partial: bot.partial_refunds.clone(), offers: bot.offers.clone() }
 }
 
 fn bad(caller: Caller, bad: BadOption) -> Message {

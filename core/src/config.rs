@@ -39,7 +39,6 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     pub log_format: LogFormat,
     pub site: SiteConfig,
-    pub registration: RegistrationConfig,
     pub pricing: PricingConfig,
     pub webex: WebexConfig,
     pub zoom: ZoomConfig,
@@ -50,6 +49,7 @@ pub struct Config {
     pub pay_link_secret: Option<SecretString>,
     pub payments: PaymentsConfig,
     pub pay_per_use: PayPerUseConfig,
+    pub registration: RegistrationConfig,
     pub payflow: PayflowConfig,
     pub stripe: StripeConfig,
     pub paypal: PaypalConfig,
@@ -222,15 +222,6 @@ impl SiteConfig {
         let pricing = if self.prices_include_vat { Pricing::Inclusive } else { Pricing::Exclusive };
         Vat { rate: self.vat_percent, pricing }
     }
-}
-
-/// Registration for fee-based sessions, and the receipts of what is paid.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RegistrationConfig {
-    /// What comes before every invoice number (`TB-` gives `TB-000001`): up to 12 letters,
-    /// digits, `-`, `_` or `/`; none by default.
-    pub invoice_prefix: Prefix,
 }
 
 #[derive(Debug, Deserialize)]
@@ -413,6 +404,28 @@ impl Default for PayPerUseConfig {
         PayPerUseConfig { headroom_percent: 15 }
     }
 }
+
+/// Registration for sessions with a fee, and the receipts of what is paid.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationConfig {
+    /// How long a seat freed for the next person on a waiting list is held for them to pay
+    /// (default 24, at most a week: past that the line stands still).
+    #[serde(deserialize_with = "whole_number")]
+    pub offer_hours: u64,
+    /// What comes before every invoice number (`TB-` gives `TB-000001`): up to 12 letters,
+    /// digits, `-`, `_` or `/`; none by default.
+    pub invoice_prefix: Prefix,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        RegistrationConfig { offer_hours: 24, invoice_prefix: Prefix::default() }
+    }
+}
+
+/// The longest a freed seat may be held for one person.
+const MAX_OFFER_HOURS: u64 = 7 * 24;
 
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -606,7 +619,6 @@ impl Default for Config {
             admin_token: None,
             log_format: LogFormat::Text,
             site: SiteConfig::default(),
-            registration: RegistrationConfig::default(),
             pricing: PricingConfig::default(),
             webex: WebexConfig::default(),
             zoom: ZoomConfig::default(),
@@ -615,6 +627,7 @@ impl Default for Config {
             pay_link_secret: None,
             payments: PaymentsConfig::default(),
             pay_per_use: PayPerUseConfig::default(),
+            registration: RegistrationConfig::default(),
             payflow: PayflowConfig::default(),
             stripe: StripeConfig::default(),
             paypal: PaypalConfig::default(),
@@ -795,6 +808,11 @@ impl Config {
             ));
         }
         self.smtp.validate()?;
+        if !(1..=MAX_OFFER_HOURS).contains(&self.registration.offer_hours) {
+            return Err(ConfigError(format!(
+                "registration.offer_hours (TOLLBOOTH_REGISTRATION__OFFER_HOURS) must be from 1 to {MAX_OFFER_HOURS}"
+            )));
+        }
         if self.payments.methods.is_empty() {
             return Err(ConfigError(
                 "payments.methods (TOLLBOOTH_PAYMENTS__METHODS) must name at least one method"
@@ -1371,6 +1389,17 @@ mod tests {
         assert_eq!(c.pay_per_use.headroom_percent, 20);
         let err = load(&[("TOLLBOOTH_PAY_PER_USE__HEADROOM_PERCENT", "-1")]).unwrap_err();
         assert!(err.to_string().contains("headroom_percent"), "{err}");
+    }
+
+    #[test]
+    fn a_freed_seat_is_held_24_hours_unless_set_from_1_to_a_week() {
+        assert_eq!(load(&[]).unwrap().registration.offer_hours, 24);
+        let c = load(&[("TOLLBOOTH_REGISTRATION__OFFER_HOURS", "2")]).unwrap();
+        assert_eq!(c.registration.offer_hours, 2);
+        for bad in ["0", "169", "-1"] {
+            let err = load(&[("TOLLBOOTH_REGISTRATION__OFFER_HOURS", bad)]).unwrap_err();
+            assert!(err.to_string().contains("offer_hours"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ const ADA: u64 = 5001;
 const BOB: u64 = 5002;
 const CY: u64 = 5003;
 
-async fn world(db: &Db) -> World {
+pub(crate) async fn world(db: &Db) -> World {
     let switches =
         Switches { ecommerce_enabled: true, pay_per_use_enabled: false, fee_based_enabled: true };
     World::serve(db, switches, 10).await
@@ -307,7 +307,8 @@ async fn three_payers_for_two_seats_give_two_registrants_and_one_refund(db: Db) 
         }
     }
     assert_eq!(refunded.len(), 1, "exactly one payer is refunded");
-    assert_eq!(w.app.store.seats_taken(PlatformKind::Zoom, &meeting).await.unwrap(), 2);
+    let held = w.app.store.seats_taken(PlatformKind::Zoom, &meeting, Utc::now(), None).await;
+    assert_eq!(held.unwrap(), 2);
     // The full session refuses a fourth attendee before they pay.
     let late = w.register(6001, &meeting, "Di", "di@example.com").await;
     assert!(content(&late).contains("the session is full"), "{late}");

@@ -33,6 +33,7 @@ mod settlement;
 mod setup;
 mod simulate;
 mod store;
+mod waiting_list;
 mod webex_api;
 mod webhooks;
 mod zoom_api;

@@ -140,6 +140,7 @@ fn discord_deliverers(s: &store::SqlStore, discord: &DiscordEmulator) -> Deliver
         mail: None,
         webex_bot: None,
         links: crate::common::links(),
+        offers: common::offers(),
     }
 }
 
@@ -262,6 +263,7 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
         mail: None,
         webex_bot: None,
         links: crate::common::links(),
+        offers: common::offers(),
     };
     let later = now + Duration::seconds(1);
     let delivered = tollbooth_webhook::outbox::run_once(&s, &deliverers, "w", later).await;

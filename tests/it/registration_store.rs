@@ -112,7 +112,7 @@ async fn concurrent_payments_for_the_last_seats_admit_capacity_and_refund_the_re
     }
     assert_eq!(states.iter().filter(|st| **st == S::Paid).count(), 2, "{states:?}");
     assert_eq!(states.iter().filter(|st| **st == S::Refunded).count(), 3, "{states:?}");
-    assert_eq!(s.seats_taken(PlatformKind::Zoom, MEETING).await.unwrap(), 2);
+    assert_eq!(s.seats_taken(PlatformKind::Zoom, MEETING, Utc::now(), None).await.unwrap(), 2);
 
     let effects = queued(&s).await;
     let admits = effects.iter().filter(|(_, e)| matches!(e, Effect::Admit(_))).count();

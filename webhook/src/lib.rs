@@ -28,6 +28,7 @@ pub mod server;
 mod sessions;
 pub mod settlement;
 mod state;
+pub mod waiting_list;
 mod webhooks;
 pub mod workers;
 

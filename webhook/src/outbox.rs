@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serenity::all::Http;
 use tollbooth_core::config::LONGEST_GATEWAY_TIMEOUT_SECS;
+use tollbooth_core::fee_based::service::Offers;
 use tollbooth_core::fee_based::{
     self,
     registration::{RegistrationId, RegistrationState},
@@ -58,6 +59,9 @@ pub struct Deliverers {
     pub webex_bot: Option<WebexApi>,
     /// Signs the links messages carry (a registration's invoice).
     pub links: Links,
+    /// How a seat given back is offered to the waiting list (its `reach` is
+    /// [`Deliverers::channels`]).
+    pub offers: Offers,
 }
 
 impl Deliverers {
@@ -282,7 +286,7 @@ async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), S
         // Retrying cannot change a refusal: the payment cannot be honoured, so it is given back.
         Err(e) if e.is_refusal() => {
             tracing::warn!(registration = %id, error = %e, "platform refused a paid registrant; refunding");
-            fee_based::service::registrant_refused(store, &id, d.channels())
+            fee_based::service::registrant_refused(store, &id, &d.offers, Utc::now())
                 .await
                 .map_err(|e| e.to_string())
         }

@@ -95,7 +95,10 @@ async fn registration_closed(state: &AppState, order: &Order) -> Result<bool, Ap
         return Ok(false);
     }
     let Some(scheduled) = scheduled_of(state, order).await? else { return Ok(false) };
-    let taken = state.store.seats_taken(scheduled.platform, &scheduled.meeting_id).await?;
+    // A seat offered to this registration from the waiting list is its own, not in its way.
+    let own = state.store.registration_of_order(&order.id).await?.map(|r| r.id);
+    let (platform, meeting) = (scheduled.platform, &scheduled.meeting_id);
+    let taken = state.store.seats_taken(platform, meeting, Utc::now(), own.as_ref()).await?;
     Ok(scheduled.open_for(taken, Utc::now()).is_err())
 }
 

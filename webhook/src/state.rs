@@ -10,6 +10,7 @@ use serenity::all::Http;
 use tokio::sync::RwLock;
 use tollbooth_bot::{Bot, Dependencies};
 use tollbooth_core::config::{Config, DiscordMode};
+use tollbooth_core::fee_based::service::Offers;
 use tollbooth_core::linking::Linking;
 use tollbooth_core::linking::oauth::OAuthClient;
 use tollbooth_core::linking::state::States;
@@ -40,6 +41,7 @@ use crate::ingest::Ingest;
 use crate::outbox::{self, Deliverers};
 use crate::retention::Retention;
 use crate::settlement::SettlementWorker;
+use crate::waiting_list::OfferSweep;
 use crate::workers::Workers;
 
 /// Hook secrets are re-read at most this often, however many bad signatures arrive.
@@ -111,6 +113,11 @@ impl AppState {
         let mail = config.smtp.mailer().expect("smtp.* was checked when the configuration loaded");
         let webex_bot = webex_bot(&config);
         let reach = Channels { email: mail.is_some(), webex: webex_bot.is_some() };
+        let offers = Offers {
+            hours: i64::try_from(config.registration.offer_hours).unwrap_or(i64::MAX),
+            links: links.clone(),
+            reach,
+        };
         let terms = Terms {
             reach,
             links,
@@ -147,6 +154,7 @@ impl AppState {
             reach,
             partial_refunds: gateways.partial_refunds(),
             vat: config.site.vat(),
+            offers: offers.clone(),
         });
         let cashier = Cashier::new(
             store.clone(),
@@ -161,6 +169,7 @@ impl AppState {
             mail,
             webex_bot,
             links: terms.links.clone(),
+            offers: offers.clone(),
         };
         let outbox = outbox::Worker {
             store: store.clone(),
@@ -175,6 +184,7 @@ impl AppState {
             storage_probe: StorageProbe { store: store.clone(), health: health.clone() },
             retention: Retention { store: store.clone(), days: config.retention.deliveries_days },
             checkpointer: Checkpointer { store: store.clone() },
+            offer_sweep: OfferSweep { store: store.clone(), offers },
             settlement: SettlementWorker {
                 store: store.clone(),
                 platforms: platforms.clone(),

@@ -9,6 +9,7 @@ use crate::ingest;
 use crate::outbox;
 use crate::retention::Retention;
 use crate::settlement::SettlementWorker;
+use crate::waiting_list::OfferSweep;
 
 pub struct Workers {
     /// Stores verified deliveries in group commits; webhooks wait for it.
@@ -25,6 +26,8 @@ pub struct Workers {
     pub checkpointer: Checkpointer,
     /// Settles ended paid sessions against the platforms' records, and fills gaps.
     pub settlement: SettlementWorker,
+    /// Passes seats whose offer ran out to the next on the waiting list.
+    pub offer_sweep: OfferSweep,
 }
 
 impl Workers {
@@ -38,6 +41,7 @@ impl Workers {
             retention,
             checkpointer,
             settlement,
+            offer_sweep,
         } = self;
         tokio::spawn(ingest_writer.run());
         tokio::spawn(applier.run());
@@ -46,5 +50,6 @@ impl Workers {
         tokio::spawn(retention.run());
         tokio::spawn(checkpointer.run());
         tokio::spawn(settlement.run());
+        tokio::spawn(offer_sweep.run());
     }
 }

@@ -114,6 +114,10 @@ registration-joined-webex = Webex also e-mails you the link.
 registration-receipt = Receipt: registration { $id } for { $who }, { $fee } { $currency }, payment reference { $reference }.
 registration-invoice = Invoice { $number }: { $url }
 button-join = Join
+seat-offered-subject = A seat for { $title }
+seat-offered = A seat is free in **{ $title }** ({ $at }) and is held for you until { $until }. Pay the fee of { $amount } { $currency } by then to take it; after that it is offered to the next person on the waiting list.
+seat-offer-lapsed = The seat held for you in **{ $title }** was not paid for in time and has gone to the next person on the waiting list. Register again to join the end of the list.
+left-waiting-list = left the waiting list
 
 ## Promotion codes: why one is not applied
 

@@ -114,6 +114,10 @@ registration-joined-webex = Webex sender deg også lenken på e-post.
 registration-receipt = Kvittering: registrering { $id } for { $who }, { $fee } { $currency }, betalingsreferanse { $reference }.
 registration-invoice = Faktura { $number }: { $url }
 button-join = Bli med
+seat-offered-subject = En plass på { $title }
+seat-offered = En plass er ledig på **{ $title }** ({ $at }) og holdes av til deg til { $until }. Betal gebyret på { $amount } { $currency } innen da for å ta den; etter det tilbys den neste på ventelisten.
+seat-offer-lapsed = Plassen som ble holdt av til deg på **{ $title }**, ble ikke betalt i tide og har gått videre til neste på ventelisten. Registrer deg på nytt for å stille deg sist på listen.
+left-waiting-list = forlot ventelisten
 
 ## Rabattkoder: hvorfor en ikke brukes
 

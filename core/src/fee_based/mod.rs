@@ -5,3 +5,4 @@ pub mod codes;
 pub mod refunds;
 pub mod registration;
 pub mod service;
+pub mod waiting;

@@ -296,6 +296,10 @@ pub struct Registration {
     /// The attendee's language, for the messages sent to them later.
     pub lang: Lang,
     pub created_at: DateTime<Utc>,
+    /// On the session's waiting list since (the order of asking); unpaid registrations only.
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// Until when a freed seat is held for them, once it was offered.
+    pub offer_until: Option<DateTime<Utc>>,
 }
 
 impl Registration {
@@ -319,6 +323,8 @@ impl Registration {
             join_url: None,
             lang: Lang::En,
             created_at: Utc::now().trunc_subsecs(3),
+            waiting_since: None,
+            offer_until: None,
         }
     }
 

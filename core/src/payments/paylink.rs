@@ -87,7 +87,12 @@ pub struct Links {
 impl Links {
     /// `/pay/{token}?lang=…` for an order, valid for `pay_link_hours`, in the payer's language.
     pub fn pay(&self, order: &OrderId, now: DateTime<Utc>, lang: Lang) -> Url {
-        let token = self.signer.sign(order, now + chrono::Duration::hours(self.pay_link_hours));
+        self.pay_until(order, now + chrono::Duration::hours(self.pay_link_hours), lang)
+    }
+
+    /// `/pay/{token}?lang=…` for an order, valid until `until` (a seat held that long).
+    pub fn pay_until(&self, order: &OrderId, until: DateTime<Utc>, lang: Lang) -> Url {
+        let token = self.signer.sign(order, until);
         let mut url =
             self.base.join(&format!("pay/{token}")).expect("a relative path joins any base URL");
         url.query_pairs_mut().append_pair("lang", lang.code());

@@ -278,13 +278,42 @@ pub trait Tx: Send {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// How many of the session's registrations are in one of `states`.
-    async fn count_registrations_in(
+    /// The seats held at `now`: paid and approved registrations, and unpaid ones a freed seat
+    /// is offered to until after `now`; but `except`'s own.
+    async fn seats_held(
         &mut self,
         platform: PlatformKind,
         meeting_id: &str,
-        states: &[RegistrationState],
+        now: DateTime<Utc>,
+        except: Option<&RegistrationId>,
     ) -> Result<u32, StoreError>;
+
+    /// The first on the session's waiting list who was offered no seat yet, in order of asking.
+    async fn first_in_line(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<Registration>, StoreError>;
+
+    /// Puts the registration at the end of its session's waiting list, as of `since`.
+    async fn stand_in_line(
+        &mut self,
+        id: &RegistrationId,
+        since: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Holds a seat for the registration until `until`.
+    async fn offer_seat(
+        &mut self,
+        id: &RegistrationId,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Takes the registration off its session's waiting list (its offer ran out).
+    async fn leave_line(&mut self, id: &RegistrationId) -> Result<(), StoreError>;
+
+    /// Where the registration stands on its waiting list: 1 for the first of those waiting.
+    async fn place_in_line(&mut self, registration: &Registration) -> Result<u32, StoreError>;
 
     async fn set_registration_state(
         &mut self,

@@ -39,8 +39,8 @@ pub trait RegistrationStore {
     ) -> Result<Vec<ScheduledSession>, StoreError>;
 
     /// The sessions open for registration at `now` (with a fee, not cancelled, before their
-    /// deadline or end, with a seat left) whose title or meeting id contains `typed`, in any
-    /// case; soonest first, at most `limit`. One query: `/register` suggests them as the
+    /// deadline or end; full ones too, for their waiting list) whose title or meeting id
+    /// contains `typed`, in any case; soonest first, at most `limit`. One query: `/register` suggests them as the
     /// attendee types, within Discord's 3 seconds.
     async fn open_for_registration(
         &self,
@@ -66,12 +66,26 @@ pub trait RegistrationStore {
         meeting_id: &str,
     ) -> Result<bool, StoreError>;
 
-    /// How many registrations hold a seat.
+    /// How many seats are held at `now` (paid, approved, or offered from the waiting list and
+    /// not run out), but `except`'s own.
     async fn seats_taken(
         &self,
         platform: PlatformKind,
         meeting_id: &str,
+        now: DateTime<Utc>,
+        except: Option<&RegistrationId>,
     ) -> Result<u32, StoreError>;
+
+    /// Registrations whose offer of a seat ran out by `now` and was not passed on yet, the
+    /// oldest first, at most `limit`.
+    async fn expired_offers(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RegistrationId>, StoreError>;
+
+    /// Where an unpaid registration stands on its session's waiting list (1 is next).
+    async fn place_in_line(&self, registration: &Registration) -> Result<u32, StoreError>;
 
     /// Stores `registration` with its `order`, unless the attendee has an open registration
     /// for the session already, which is returned instead (with its order, to be paid again).

@@ -114,24 +114,31 @@ impl SqlStore {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        let mut conn = self.writer.acquire().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await?;
-        }
-        let mut done = migrator.run(&mut *conn).await;
+        let mut done = self.migrate_once(migrator).await;
         // PostgreSQL's migrator holds an advisory lock; SQLite's has none, so a second process
         // opening the same new file at once finds a table the first just made. Its migration
-        // rolled back, and a try after the first one finished finds everything applied.
+        // rolled back, and a try after the first one finished finds everything applied. Each
+        // try has a connection of its own: a failed one may have left its transaction open,
+        // and every later `BEGIN` on it would fail.
         let mut tries = 1;
         while done.is_err() && self.backend == Backend::Sqlite && tries < 10 {
             tokio::time::sleep(Duration::from_millis(100 * tries)).await;
             tries += 1;
-            done = migrator.run(&mut *conn).await;
+            done = self.migrate_once(migrator).await;
         }
-        conn.close_on_drop();
-        drop(conn);
         done?;
         self.normalise_emails().await
+    }
+
+    /// One run of `migrator` on a connection that is closed afterwards.
+    async fn migrate_once(&self, migrator: &sqlx::migrate::Migrator) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await?;
+        }
+        let done = migrator.run(&mut *conn).await;
+        conn.close_on_drop();
+        Ok(done?)
     }
 
     /// Brings the e-mail addresses stored before migration 0015 to [`Email`]'s normal form,

@@ -381,3 +381,13 @@ pub fn links() -> tollbooth_core::payments::paylink::Links {
         pay_link_hours: 1,
     }
 }
+
+/// How tests offer seats from waiting lists: held 24 hours (the default), pay links under a
+/// local base URL, told in Discord only.
+pub fn offers() -> tollbooth_core::fee_based::service::Offers {
+    tollbooth_core::fee_based::service::Offers {
+        hours: 24,
+        links: links(),
+        reach: tollbooth_core::reach::Channels::default(),
+    }
+}

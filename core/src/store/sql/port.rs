@@ -326,13 +326,46 @@ where
         registrations::mark_cancelled(&mut self.0, platform, meeting_id, at).await
     }
 
-    async fn count_registrations_in(
+    async fn seats_held(
         &mut self,
         platform: PlatformKind,
         meeting_id: &str,
-        states: &[RegistrationState],
+        now: DateTime<Utc>,
+        except: Option<&RegistrationId>,
     ) -> Result<u32, StoreError> {
-        registrations::count_in(&mut self.0, platform, meeting_id, states).await
+        registrations::seats_held(&mut self.0, platform, meeting_id, now, except).await
+    }
+
+    async fn first_in_line(
+        &mut self,
+        platform: PlatformKind,
+        meeting_id: &str,
+    ) -> Result<Option<Registration>, StoreError> {
+        registrations::first_in_line(&mut self.0, platform, meeting_id).await
+    }
+
+    async fn stand_in_line(
+        &mut self,
+        id: &RegistrationId,
+        since: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        registrations::stand_in_line(&mut self.0, id, since).await
+    }
+
+    async fn offer_seat(
+        &mut self,
+        id: &RegistrationId,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        registrations::offer_seat(&mut self.0, id, until).await
+    }
+
+    async fn leave_line(&mut self, id: &RegistrationId) -> Result<(), StoreError> {
+        registrations::leave_line(&mut self.0, id).await
+    }
+
+    async fn place_in_line(&mut self, registration: &Registration) -> Result<u32, StoreError> {
+        registrations::place_in_line(&mut self.0, registration).await
     }
 
     async fn set_registration_state(

@@ -32,7 +32,8 @@ macro_rules! scheduled_columns {
 macro_rules! registration_columns {
     () => {
         "id, platform, meeting_id, discord_user_id, first_name, last_name, email, order_id,
-         state, payment_id, reason, registrant_id, join_url, lang, created_at"
+         state, payment_id, reason, registrant_id, join_url, lang, created_at, waiting_since,
+         offer_until"
     };
 }
 
@@ -85,6 +86,8 @@ fn registration(row: &AnyRow) -> Result<Registration, StoreError> {
         join_url: row.try_get("join_url")?,
         lang: parsed(row, "lang")?,
         created_at: time(row, "created_at")?,
+        waiting_since: opt_time(row, "waiting_since")?,
+        offer_until: opt_time(row, "offer_until")?,
     })
 }
 
@@ -149,23 +152,135 @@ fn like_escaped(typed: &str) -> String {
     typed.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-pub(super) async fn count_in(
+/// Seats held: a state that holds one, or an unpaid registration on the waiting list with an
+/// offer running after `$now`. Its placeholders start at `$first`: the states that hold a
+/// seat, the unpaid state, then `now`; bound by [`bind_held`].
+fn held_where(first: usize) -> String {
+    let seated = RegistrationState::all_where(RegistrationState::holds_seat).len();
+    let unpaid = first + seated;
+    format!(
+        "(state IN ({}) OR (state = ${unpaid} AND waiting_since IS NOT NULL AND offer_until > ${}))",
+        list(first, seated),
+        unpaid + 1
+    )
+}
+
+fn bind_held<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    let seated = RegistrationState::all_where(RegistrationState::holds_seat);
+    bind_each(query, seated.iter().map(|s| s.as_str()))
+        .bind(RegistrationState::AwaitingPayment.as_str())
+        .bind(millis(now))
+}
+
+pub(super) async fn seats_held(
     conn: &mut AnyConnection,
     platform: PlatformKind,
     meeting_id: &str,
-    states: &[RegistrationState],
+    now: DateTime<Utc>,
+    except: Option<&RegistrationId>,
 ) -> Result<u32, StoreError> {
     let sql = format!(
         "SELECT COUNT(*) AS n FROM registrations
-         WHERE platform = $1 AND meeting_id = $2 AND state IN ({})",
-        list(3, states.len())
+         WHERE platform = $1 AND meeting_id = $2 AND id <> $3 AND {}",
+        held_where(4)
     );
-    let query = bind_each(
-        sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id),
-        states.iter().map(|s| s.as_str()),
-    );
-    let n: i64 = query.fetch_one(conn).await?.try_get("n")?;
+    let query = sqlx::query(AssertSqlSafe(sql))
+        .bind(platform.as_str())
+        .bind(meeting_id)
+        .bind(except.map_or("", RegistrationId::as_str));
+    let n: i64 = bind_held(query, now).fetch_one(conn).await?.try_get("n")?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn first_in_line(
+    conn: &mut AnyConnection,
+    platform: PlatformKind,
+    meeting_id: &str,
+) -> Result<Option<Registration>, StoreError> {
+    sqlx::query(concat!(
+        "SELECT ",
+        registration_columns!(),
+        " FROM registrations WHERE platform = $1 AND meeting_id = $2 AND state = $3
+            AND waiting_since IS NOT NULL AND offer_until IS NULL
+          ORDER BY waiting_since, id LIMIT 1"
+    ))
+    .bind(platform.as_str())
+    .bind(meeting_id)
+    .bind(RegistrationState::AwaitingPayment.as_str())
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(registration)
+    .transpose()
+}
+
+/// How many stand in line before `r`, and `r` itself: its place.
+pub(super) async fn place_in_line(
+    conn: &mut AnyConnection,
+    r: &Registration,
+) -> Result<u32, StoreError> {
+    let since = r.waiting_since.map(millis).unwrap_or_default();
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM registrations
+         WHERE platform = $1 AND meeting_id = $2 AND state = $3
+           AND waiting_since IS NOT NULL AND offer_until IS NULL
+           AND (waiting_since < $4 OR (waiting_since = $4 AND id <= $5))",
+    )
+    .bind(r.platform.as_str())
+    .bind(r.meeting_id.as_str())
+    .bind(RegistrationState::AwaitingPayment.as_str())
+    .bind(since)
+    .bind(r.id.as_str())
+    .fetch_one(conn)
+    .await?
+    .try_get("n")?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Joins the end of the line: an offer that ran out before is forgotten.
+pub(super) async fn stand_in_line(
+    conn: &mut AnyConnection,
+    id: &RegistrationId,
+    since: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE registrations SET waiting_since = $1, offer_until = NULL, updated_at = $1
+         WHERE id = $2",
+    )
+    .bind(millis(since))
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn offer_seat(
+    conn: &mut AnyConnection,
+    id: &RegistrationId,
+    until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE registrations SET offer_until = $1, updated_at = $2 WHERE id = $3")
+        .bind(millis(until))
+        .bind(millis(Utc::now()))
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn leave_line(
+    conn: &mut AnyConnection,
+    id: &RegistrationId,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE registrations SET waiting_since = NULL, updated_at = $1 WHERE id = $2")
+        .bind(millis(Utc::now()))
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub(super) async fn registrations_in(
@@ -392,23 +507,20 @@ impl RegistrationStore for SqlStore {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<ScheduledSession>, StoreError> {
-        let seated = RegistrationState::all_where(RegistrationState::holds_seat);
-        // `open_for`'s rules in SQL: registration closes at the deadline, else at the end.
+        // `open_for`'s rules in SQL: registration closes at the deadline, else at the end. A
+        // full session is suggested too: it takes registrations for its waiting list.
         let sql = format!(
             "SELECT {} FROM scheduled_sessions s
              WHERE s.fee IS NOT NULL AND s.cancelled_at IS NULL
                AND COALESCE(s.deadline, s.starts_at + s.minutes * 60000) >= $1
                AND (LOWER(s.title) LIKE $2 ESCAPE '\\' OR LOWER(s.meeting_id) LIKE $2 ESCAPE '\\')
-               AND (s.capacity IS NULL OR s.capacity > (SELECT COUNT(*) FROM registrations r
-                   WHERE r.platform = s.platform AND r.meeting_id = s.meeting_id
-                     AND r.state IN ({})))
              ORDER BY s.starts_at, s.platform, s.meeting_id LIMIT {limit}",
             scheduled_columns!(),
-            list(3, seated.len())
         );
         let pattern = format!("%{}%", like_escaped(&typed.trim().to_lowercase()));
-        let query = sqlx::query(AssertSqlSafe(sql)).bind(millis(now)).bind(pattern);
-        bind_each(query, seated.iter().map(|s| s.as_str()))
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(millis(now))
+            .bind(pattern)
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -461,10 +573,35 @@ impl RegistrationStore for SqlStore {
         &self,
         platform: PlatformKind,
         meeting_id: &str,
+        now: DateTime<Utc>,
+        except: Option<&RegistrationId>,
     ) -> Result<u32, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let seated = RegistrationState::all_where(RegistrationState::holds_seat);
-        count_in(&mut conn, platform, meeting_id, &seated).await
+        seats_held(&mut conn, platform, meeting_id, now, except).await
+    }
+
+    async fn expired_offers(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RegistrationId>, StoreError> {
+        let sql = format!(
+            "SELECT id FROM registrations
+             WHERE state = $1 AND waiting_since IS NOT NULL AND offer_until <= $2
+             ORDER BY offer_until, id LIMIT {limit}"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(RegistrationState::AwaitingPayment.as_str())
+            .bind(millis(now))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| parsed(row, "id"))
+            .collect()
+    }
+
+    async fn place_in_line(&self, registration: &Registration) -> Result<u32, StoreError> {
+        place_in_line(&mut *self.pool.acquire().await?, registration).await
     }
 
     async fn register(&self, r: &Registration, order: &Order) -> Result<Registered, StoreError> {
