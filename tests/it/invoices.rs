@@ -74,7 +74,7 @@ fn content(message: &Value) -> String {
 }
 
 /// The URL that follows `Invoice TB-…: ` (or `Faktura`) in a message.
-fn invoice_link(message: &str) -> String {
+pub(crate) fn invoice_link(message: &str) -> String {
     let at = message.find("/invoices/").expect("an invoice link");
     let start = message[..at].rfind("http").unwrap();
     message[start..].split_whitespace().next().unwrap().to_owned()
@@ -90,7 +90,7 @@ async fn payment_of(w: &World, order: &OrderId) -> Payment {
 }
 
 /// The PDF at `url` (the page's own PDF link), parsed, as text.
-async fn pdf_text(url: &str) -> String {
+pub(crate) async fn pdf_text(url: &str) -> String {
     let r = browser().get(url).send().await.unwrap();
     assert_eq!(r.status(), 200, "{url}");
     assert_eq!(r.headers()["content-type"], "application/pdf");
@@ -101,7 +101,7 @@ async fn pdf_text(url: &str) -> String {
 }
 
 /// The PDF link of an invoice page.
-fn pdf_of(page_url: &str) -> String {
+pub(crate) fn pdf_of(page_url: &str) -> String {
     let url = url::Url::parse(page_url).unwrap();
     let lang = url.query_pairs().find(|(k, _)| k == "lang").map(|(_, v)| v.into_owned());
     format!("{}://{}{}/pdf?lang={}", url.scheme(), url.authority(), url.path(), lang.unwrap())

@@ -221,6 +221,12 @@ async fn a_percentage_code_at_register_charges_the_discounted_total_at_the_gatew
     eventually("Ada's join link", || !dms(&w.discord, ADA).is_empty()).await;
     let joined = content(&dms(&w.discord, ADA)[0]);
     assert!(joined.contains("20.00 USD"), "{joined}");
+    // The invoice lists the fee and the code's discount as lines of their own.
+    let invoice = crate::invoices::invoice_link(&joined);
+    let page = text(&invoice).await;
+    assert!(page.contains("Discount (code SPRING)") && page.contains("-5.00"), "{page}");
+    let pdf = crate::invoices::pdf_text(&crate::invoices::pdf_of(&invoice)).await;
+    assert!(pdf.contains("Discount (code SPRING)") && pdf.contains("20.00 USD"), "{pdf}");
     assert_eq!(w.registration_state(ADA).await, RegistrationState::Approved);
     let mine = w.app.store.registrations_of(ADA).await.unwrap();
     let order = w.app.store.order(&mine[0].0.order_id).await.unwrap().unwrap();

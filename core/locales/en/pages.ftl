@@ -121,6 +121,7 @@ invoice-item-session = Training session: { $session }
 invoice-item-balance = Outstanding balance for earlier sessions
 invoice-item-refund = Refund on invoice { $number }
 invoice-item-refund-alone = Refund
+invoice-item-discount = Discount (code { $code })
 invoice-description = Description
 invoice-net = Net
 invoice-vat = VAT { $rate } %

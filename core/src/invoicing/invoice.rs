@@ -167,6 +167,8 @@ pub enum Item {
     Balance,
     /// Money given back on the invoice numbered `of`, when the payment had one.
     Refund { of: Option<String> },
+    /// A promotion code's discount on the line above it, shown as a negative line.
+    Discount { code: String },
 }
 
 /// One line as issued, amounts at the currency's minor unit.
@@ -251,7 +253,28 @@ pub fn issue(i: Issue) -> Invoice {
             (Kind::CreditNote, amount, Item::Refund { of })
         }
     };
-    let split = i.vat.split(amount);
+    let line = |item, split: Split| Line {
+        item,
+        net: split.net.amount(),
+        vat: split.vat.amount(),
+        gross: split.gross.amount(),
+    };
+    let lines = match (&i.movement, &i.order.discount) {
+        // The order's whole amount, taken after a code: the fee and the discount are lines of
+        // their own, each split on its own (VAT rounded per line), and add up to what was taken.
+        (Movement::Taken(taken), Some(discount)) if *taken == i.order.amount => {
+            let fee = Money::round(taken.amount() + discount.amount.amount(), taken.currency());
+            let off = i.vat.split(discount.amount);
+            let negative = Split {
+                net: Money::round(-off.net.amount(), off.net.currency()),
+                vat: Money::round(-off.vat.amount(), off.vat.currency()),
+                gross: Money::round(-off.gross.amount(), off.gross.currency()),
+            };
+            let code = Item::Discount { code: discount.code.to_string() };
+            vec![line(item, i.vat.split(fee)), line(code, negative)]
+        }
+        _ => vec![line(item, i.vat.split(amount))],
+    };
     Invoice {
         number: i.number,
         label: i.prefix.label(i.number),
@@ -266,12 +289,7 @@ pub fn issue(i: Issue) -> Invoice {
         currency: amount.currency(),
         vat_rate: i.vat.rate,
         pricing: i.vat.pricing,
-        lines: vec![Line {
-            item,
-            net: split.net.amount(),
-            vat: split.vat.amount(),
-            gross: split.gross.amount(),
-        }],
+        lines,
         reference: i.reference,
     }
 }
@@ -369,5 +387,46 @@ mod tests {
         let t = invoice.totals();
         assert_eq!((t.net, t.vat, t.gross), (usd("100.00"), usd("25.00"), usd("125.00")));
         assert_eq!(invoice.lines[0].item, Item::Registration { session: "Rust".into() });
+    }
+
+    #[test]
+    fn a_codes_discount_is_a_negative_line_of_its_own_and_the_lines_add_up_to_what_was_taken() {
+        use crate::payments::order::Discount;
+        let mut order =
+            Order::for_registration("zoom/1".into(), "ada@example.com".into(), usd("18.75"));
+        order.discount = Some(Discount {
+            code_id: crate::fee_based::codes::CodeId::random(),
+            code: "spring25".parse().unwrap(),
+            amount: usd("6.25"),
+        });
+        let mut sold = payment("18.75", "0.00");
+        sold.amount = usd("18.75");
+        let vat = Vat { rate: "25".parse().unwrap(), pricing: Pricing::Inclusive };
+        let invoice = issue(Issue {
+            number: 1,
+            prefix: &Prefix::default(),
+            seller: &Party::default(),
+            vat,
+            movement: Movement::Taken(usd("18.75")),
+            order: &order,
+            payment: &sold,
+            buyer: Party::default(),
+            session_title: Some("Rust".into()),
+            corrects: None,
+            reference: None,
+            at: Utc::now(),
+        });
+        let [fee, off] = &invoice.lines[..] else { panic!("{:?}", invoice.lines) };
+        assert_eq!(
+            (fee.net, fee.vat, fee.gross),
+            ("20.00".parse().unwrap(), "5.00".parse().unwrap(), "25.00".parse().unwrap())
+        );
+        assert_eq!(off.item, Item::Discount { code: "SPRING25".into() });
+        assert_eq!(
+            (off.net, off.vat, off.gross),
+            ("-5.00".parse().unwrap(), "-1.25".parse().unwrap(), "-6.25".parse().unwrap())
+        );
+        let t = invoice.totals();
+        assert_eq!((t.net, t.vat, t.gross), (usd("15.00"), usd("3.75"), usd("18.75")));
     }
 }

@@ -57,6 +57,9 @@ fn describe(item: &Item, lang: Lang) -> String {
             lang.text_with("invoice-item-refund", &Args::new().str("number", number))
         }
         Item::Refund { of: None } => lang.text("invoice-item-refund-alone"),
+        Item::Discount { code } => {
+            lang.text_with("invoice-item-discount", &Args::new().str("code", code))
+        }
     }
 }
 
