@@ -137,5 +137,6 @@ fn answer(
             Message::private(lang.text_with("registrations-refund-done", &args))
         }
         Ok(RefundOutcome::Refused(refusal)) => Message::private(refusal.said(lang)),
+        Ok(RefundOutcome::Released) => Message::private(lang.text("registrations-released")),
     }
 }

@@ -319,6 +319,21 @@ async fn a_hundred_percent_code_admits_without_payment_and_a_full_session_still_
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(dms(&w.discord, ADA).len(), 1, "told once");
     assert_eq!(w.zoom.registrants(&meeting).len(), 1);
+
+    // Ada cancels her free seat before the site's deadline: nothing to refund, the code's use
+    // comes back, and the seat is free for Bob's code.
+    let terms = chat::sub("cancellation", options(&[("hours", json!(1))]));
+    let set = w.ask(chat::command(BOB, "terms", "admin", terms, ADMIN)).await;
+    assert!(content(&set).contains("1"), "{set}");
+    let cancel = chat::sub("cancel", options(&[("session", json!(meeting))]));
+    let cancelled = w.ask(chat::command(ADA, "cancel-free", "registrations", cancel, MEMBER)).await;
+    assert!(content(&cancelled).contains("nothing is refunded"), "{cancelled}");
+    assert_eq!(w.registration_state(ADA).await, RegistrationState::Cancelled);
+    assert_eq!(w.uses("FREE").await, 0);
+    assert!(w.payflow.credited().is_empty());
+    assert_eq!(apply(&bobs, "FREE").await.status(), 200, "the freed seat takes Bob's code");
+    eventually("Bob admitted", || w.zoom.registrants(&meeting).len() == 2).await;
+    assert_eq!(w.uses("FREE").await, 1);
 }
 
 async fn two_attendees_racing_for_a_codes_last_use_exactly_one_gets_it(db: Db) {

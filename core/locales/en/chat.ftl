@@ -203,6 +203,7 @@ setup-not-division = `{ $text }` is not a division's id and name, such as traini
 
 registrations-none-paid = You hold no paid registration for `{ $named }`.
 registrations-cancelled = Your registration for **{ $title }** is cancelled: { $amount } { $currency } is being refunded (cancellation fee { $fee } { $currency }).
+registrations-released = Your seat for the session is cancelled. It was had without a payment, so nothing is refunded; the seat goes to the next person.
 registrations-refunded = Refunding { $amount } { $currency } of registration { $id } (request `{ $request }`); { $left } { $currency } remains refundable.
 registrations-refunded-freed = The seat is freed.
 registrations-refunded-kept = The attendee keeps their seat.

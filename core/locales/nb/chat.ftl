@@ -202,6 +202,7 @@ setup-not-division = `{ $text }` er ikke en divisjons id og navn, som opplaering
 
 registrations-none-paid = Du har ingen betalt registrering til `{ $named }`.
 registrations-cancelled = Registreringen din til **{ $title }** er avbestilt: { $amount } { $currency } blir refundert (avbestillingsgebyr { $fee } { $currency }).
+registrations-released = Plassen din på økten er avbestilt. Den var uten betaling, så ingenting refunderes; plassen går til nestemann.
 registrations-refunded = Refunderer { $amount } { $currency } av registrering { $id } (forespørsel `{ $request }`); { $left } { $currency } gjenstår å refundere.
 registrations-refunded-freed = Plassen er ledig.
 registrations-refunded-kept = Deltakeren beholder plassen.

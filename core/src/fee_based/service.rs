@@ -739,6 +739,9 @@ pub enum RefundOutcome {
     AlreadyDone(RefundRecord),
     /// Refused before anything was stored or sent.
     Refused(Refusal),
+    /// A seat had without a payment (a code covered the fee) was given up: nothing is
+    /// refunded, the code's use is given back and the seat freed.
+    Released,
 }
 
 /// The attendee `discord_user_id` cancels their registration `id` at `now`: refunded in full
@@ -752,6 +755,11 @@ pub async fn cancel_registration(
     terms: &CancellationTerms,
     now: DateTime<Utc>,
 ) -> Result<RefundOutcome, StoreError> {
+    if let Some(released) =
+        release_free_seat(store, refunds, id, discord_user_id, terms, now).await?
+    {
+        return Ok(released);
+    }
     let request: RequestId =
         format!("cancel-{id}").parse().map_err(|e| StoreError::corrupt("registrations.id", e))?;
     let asked = Asked { request, discord_user_id, now };
@@ -763,6 +771,40 @@ pub async fn cancel_registration(
         Ok((decided, AskedBy::Attendee))
     })
     .await
+}
+
+/// Cancels a seat the attendee had without a payment, under the same deadline as a paid one;
+/// `None` when the registration is not such a seat (a paid one is given back instead).
+async fn release_free_seat(
+    store: &dyn Store,
+    refunds: &Refunds,
+    id: &RegistrationId,
+    discord_user_id: u64,
+    terms: &CancellationTerms,
+    now: DateTime<Utc>,
+) -> Result<Option<RefundOutcome>, StoreError> {
+    let mut tx = store.begin().await?;
+    let Some(reg) = tx.registration(id).await? else { return Ok(None) };
+    let session = tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+    // Read again under the lock: it may have been cancelled meanwhile.
+    let reg = tx.registration(id).await?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+    if reg.payment_id.is_some() || !reg.state.holds_seat() {
+        return Ok(None);
+    }
+    if reg.discord_user_id != discord_user_id {
+        return Ok(Some(RefundOutcome::Refused(Refusal::NotAllowed)));
+    }
+    let nothing = Money::zero(session.fee.as_ref().ok_or_else(no_session)?.amount.currency());
+    if let Err(refusal) = refunds::cancel(nothing, nothing, terms, session.starts_at, now) {
+        return Ok(Some(RefundOutcome::Refused(refusal)));
+    }
+    let reason = reg.lang.text("refund-reason-cancelled");
+    tx.set_registration_state(id, RegistrationState::Cancelled, None, Some(&reason)).await?;
+    tx.give_back_code_use(&reg.order_id).await?;
+    seat_freed(tx.as_mut(), reg.platform, &reg.meeting_id, now, &refunds.offers).await?;
+    tx.commit().await?;
+    tracing::info!(registration = %id, "a seat had without a payment was cancelled");
+    Ok(Some(RefundOutcome::Released))
 }
 
 /// The session's host or a site administrator (`asker`, as the server found them) gives back
