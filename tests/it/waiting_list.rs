@@ -9,11 +9,13 @@ use tollbooth_core::fee_based;
 use tollbooth_core::payments::service::record_transition;
 
 use chrono::{Duration, SubsecRound, Utc};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use tollbooth_core::fee_based::refunds::CancellationTerms;
 use tollbooth_core::fee_based::registration::{
     Fee, Registration, RegistrationState as S, ScheduledSession,
 };
-use tollbooth_core::fee_based::service::{Asking, Left, Registering};
+use tollbooth_core::fee_based::service::{Asking, Left, RefundOutcome, Refunds, Registering};
 use tollbooth_core::fee_based::waiting::{self, Line};
 use tollbooth_core::lang::Lang;
 use tollbooth_core::money::Money;
@@ -29,7 +31,7 @@ use common::chat::{MEMBER, click, command, dms, interaction, respond, sub};
 
 on_both_backends!(
     a_full_sessions_first_offer_runs_out_and_the_second_in_line_pays_and_is_admitted,
-    twenty_payers_leavers_and_lapsing_offers_never_hold_more_than_the_last_two_seats,
+    twenty_payers_cancellers_leavers_and_lapsing_offers_never_hold_more_than_the_last_two_seats,
     a_full_session_in_chat_offers_its_line_says_the_place_and_lets_one_leave,
     a_seat_the_platform_gives_back_is_offered_in_chat_and_paid_through_its_link,
 );
@@ -196,19 +198,27 @@ async fn a_full_sessions_first_offer_runs_out_and_the_second_in_line_pays_and_is
     assert_eq!(s.seats_taken(PlatformKind::Zoom, meeting, later, None).await.unwrap(), 1);
 }
 
-async fn twenty_payers_leavers_and_lapsing_offers_never_hold_more_than_the_last_two_seats(db: Db) {
+async fn twenty_payers_cancellers_leavers_and_lapsing_offers_never_hold_more_than_the_last_two_seats(
+    db: Db,
+) {
     let s = open(&db).await;
     let offers = common::offers();
+    let refunds = Refunds { partial: Default::default(), offers: offers.clone() };
+    let terms = CancellationTerms { until_hours: Some(1), fee_percent: Decimal::ZERO };
     for run in 0..6 {
         let meeting = format!("8574606{run:04}");
-        s.save_scheduled(&session(&meeting, 3)).await.unwrap();
+        s.save_scheduled(&session(&meeting, 4)).await.unwrap();
         let base = 1000 * (run + 1);
-        // One seat is sold; the last two are fought over.
-        let Registering::Pay { registration: first, .. } = register(&s, &meeting, base).await
-        else {
-            panic!()
-        };
-        pay(&s, &first).await;
+        // Two seats are sold (the second's buyer will cancel); the last two are fought over.
+        let mut sold = Vec::new();
+        for user in [base, base + 100] {
+            let Registering::Pay { registration, .. } = register(&s, &meeting, user).await else {
+                panic!()
+            };
+            pay(&s, &registration).await;
+            sold.push(registration);
+        }
+        let [first, canceller] = &sold[..] else { panic!() };
         // Twenty with pay links, taken while seats were free.
         let mut payers = Vec::new();
         for user in base + 1..=base + 20 {
@@ -233,10 +243,10 @@ async fn twenty_payers_leavers_and_lapsing_offers_never_hold_more_than_the_last_
             line.push(r.clone());
         }
         let held = s.seats_taken(PlatformKind::Zoom, &meeting, a_day_ago, None).await.unwrap();
-        assert_eq!(held, 3, "run {run}: two offers hold the last two seats");
+        assert_eq!(held, 4, "run {run}: two offers hold the last two seats");
 
         // Everything at once: sixteen payments, the four in line paying too, one of them
-        // leaving, and two instances sweeping run-out offers.
+        // leaving, a paid attendee cancelling, and two instances sweeping run-out offers.
         let pays = futures_util::future::join_all(payers.iter().map(|r| pay(&s, r)));
         let leave = fee_based::service::leave_waiting_list(
             &s,
@@ -245,16 +255,27 @@ async fn twenty_payers_leavers_and_lapsing_offers_never_hold_more_than_the_last_
             Utc::now(),
             &offers,
         );
+        let cancel = fee_based::service::cancel_registration(
+            &s,
+            &refunds,
+            &canceller.id,
+            canceller.discord_user_id,
+            &terms,
+            Utc::now(),
+        );
         let sweep = || fee_based::service::expire_offers(&s, &offers, Utc::now());
-        let (_, left, a, b) = tokio::join!(pays, leave, sweep(), sweep());
+        let (_, left, cancelled, a, b) = tokio::join!(pays, leave, cancel, sweep(), sweep());
         left.unwrap();
+        let cancelled = cancelled.unwrap();
+        assert!(matches!(cancelled, RefundOutcome::Decided { freed: true, .. }), "{cancelled:?}");
         a.unwrap();
         b.unwrap();
         fee_based::service::expire_offers(&s, &offers, Utc::now()).await.unwrap();
 
         let now = Utc::now();
         let held = s.seats_taken(PlatformKind::Zoom, &meeting, now, None).await.unwrap();
-        assert!(held <= 3, "run {run}: {held} seats held of 3");
+        assert!(held <= 4, "run {run}: {held} seats held of 4");
+        assert_eq!(now_of(&s, canceller).await.state, S::Refunded);
         let mut paid = 1;
         let mut refunded = 0;
         for r in &payers {
@@ -264,13 +285,14 @@ async fn twenty_payers_leavers_and_lapsing_offers_never_hold_more_than_the_last_
                 _ => {}
             }
         }
-        assert!(paid <= 3, "run {run}: {paid} paid for 3 seats");
-        let ours = |k: &str| payers.iter().chain([&first]).any(|r| k.ends_with(r.id.as_str()));
+        assert!(paid <= 4, "run {run}: {paid} paid for 4 seats, the canceller's given up");
+        let ours = |k: &str| payers.iter().chain([first]).any(|r| k.ends_with(r.id.as_str()));
         let effects = queued(&s).await;
         let admitted = effects.iter().filter(|(k, _)| k.starts_with("admit:") && ours(k)).count();
         assert_eq!(admitted, paid, "run {run}: one registrant per paid seat");
         let refunds = effects.iter().filter(|(k, _)| k.starts_with("refund:")).count();
-        assert_eq!(refunds, refunded, "run {run}: every refused payer is refunded, once");
+        // The canceller's refund is one more, under its request's key.
+        assert_eq!(refunds, refunded + 1, "run {run}: every refused payer is refunded, once");
     }
 }
 
