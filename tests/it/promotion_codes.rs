@@ -227,6 +227,10 @@ async fn a_percentage_code_at_register_charges_the_discounted_total_at_the_gatew
     assert!(page.contains("Discount (code SPRING)") && page.contains("-5.00"), "{page}");
     let pdf = crate::invoices::pdf_text(&crate::invoices::pdf_of(&invoice)).await;
     assert!(pdf.contains("Discount (code SPRING)") && pdf.contains("20.00 USD"), "{pdf}");
+    if let Some(browser) = chromium() {
+        let shot = format!("invoice-discount-{}.png", db.backend);
+        crate::pay_page::save_screenshot(&browser, &invoice, &shot).await;
+    }
     assert_eq!(w.registration_state(ADA).await, RegistrationState::Approved);
     let mine = w.app.store.registrations_of(ADA).await.unwrap();
     let order = w.app.store.order(&mine[0].0.order_id).await.unwrap().unwrap();
