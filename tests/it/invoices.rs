@@ -180,6 +180,12 @@ async fn a_registration_payment_gets_invoice_1_and_each_refund_a_credit_note_ref
     assert!(credit.contains("Credit note TB-000002"), "{credit}");
     assert!(credit.contains("Refund on invoice TB-000001"), "{credit}");
     assert!(credit.contains("Corrects invoice"), "{credit}");
+    // From the invoice's link, the attendee finds every credit note of the order, and back.
+    let page = text(&page_url).await;
+    assert!(page.contains("Other documents of this order"), "{page}");
+    assert!(page.contains(r#"<a href="2?lang=en">Credit note TB-000002</a>"#), "{page}");
+    assert!(page.contains(r#"<a href="3?lang=en">Credit note TB-000003</a>"#), "{page}");
+    assert!(credit.contains(r#"<a href="1?lang=en">Invoice TB-000001</a>"#), "{credit}");
 
     // A link whose signature was changed, or a number that is not this order's, is not found.
     let (head, signature) = page_url.split_once("?").unwrap().0.rsplit_once('.').unwrap();

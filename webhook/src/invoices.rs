@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use tollbooth_core::invoicing::invoice::Invoice;
-use tollbooth_core::invoicing::{pdf, view::View};
+use tollbooth_core::invoicing::pdf;
+use tollbooth_core::invoicing::view::{self, View};
 
 use crate::i18n::{Lang, Localised};
 use crate::pages::render;
@@ -23,6 +24,9 @@ struct InvoicePage {
     view: View,
     /// The PDF's address, relative to the page.
     pdf: String,
+    /// The order's other documents (its invoice, its credit notes), as titles and addresses
+    /// relative to the page: a refund's credit note is found from the invoice's link.
+    others: Vec<(String, String)>,
 }
 
 /// The document the link names, if the link is genuine and the document is its order's.
@@ -47,7 +51,17 @@ pub async fn show(
     let lang = Lang::detect(query.lang.as_deref(), &headers);
     let invoice = find(&state, &token, &number).await?;
     let pdf = format!("{number}/pdf?lang={}", lang.code());
-    render(StatusCode::OK, &InvoicePage { lang, view: View::of(&invoice, lang), pdf })
+    let order = invoice.order.parse().map_err(ApiError::internal)?;
+    let others = state
+        .store
+        .invoices_of_order(&order)
+        .await?
+        .iter()
+        .filter(|other| other.number != invoice.number)
+        .map(|other| (view::title(other, lang), format!("{}?lang={}", other.number, lang.code())))
+        .collect();
+    let page = InvoicePage { lang, view: View::of(&invoice, lang), pdf, others };
+    render(StatusCode::OK, &page)
 }
 
 pub async fn pdf(

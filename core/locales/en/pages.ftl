@@ -132,5 +132,6 @@ invoice-prices-include-vat = Prices include VAT.
 invoice-vat-added = VAT is added to the prices.
 receipt-invoices = Invoices and credit notes
 invoice-pdf = Download as PDF
+invoice-others = Other documents of this order
 # The buyer's optional VAT id on the pay page, printed on the invoice.
 buyer-vat-id = Your VAT id (optional, printed on the invoice)

@@ -128,5 +128,6 @@ invoice-prices-include-vat = Prisene er inkludert MVA.
 invoice-vat-added = MVA kommer i tillegg til prisene.
 receipt-invoices = Fakturaer og kreditnotaer
 invoice-pdf = Last ned som PDF
+invoice-others = Andre dokumenter for denne bestillingen
 # The buyer's optional VAT id on the pay page, printed on the invoice.
 buyer-vat-id = Ditt MVA-nummer (valgfritt, skrives på fakturaen)

@@ -63,14 +63,21 @@ fn describe(item: &Item, lang: Lang) -> String {
     }
 }
 
+/// What a document is called: `Invoice TB-000001`, `Credit note TB-000002`.
+pub fn title(invoice: &Invoice, lang: Lang) -> String {
+    let number = Args::new().str("number", &invoice.label);
+    match invoice.kind {
+        Kind::Invoice => lang.text_with("invoice-title", &number),
+        Kind::CreditNote => lang.text_with("credit-note-title", &number),
+    }
+}
+
 impl View {
     pub fn of(invoice: &Invoice, lang: Lang) -> View {
-        let number = Args::new().str("number", &invoice.label);
-        let (title, total) = match invoice.kind {
-            Kind::Invoice => (lang.text_with("invoice-title", &number), lang.text("invoice-total")),
-            Kind::CreditNote => {
-                (lang.text_with("credit-note-title", &number), lang.text("invoice-refunded-total"))
-            }
+        let title = title(invoice, lang);
+        let total = match invoice.kind {
+            Kind::Invoice => lang.text("invoice-total"),
+            Kind::CreditNote => lang.text("invoice-refunded-total"),
         };
         let mut facts = vec![
             (lang.text("invoice-number"), invoice.label.clone()),
