@@ -81,6 +81,8 @@ async fn register(s: &SqlStore, meeting: &str, user: u64) -> Registering {
         code: None,
         discord_user_id: user,
         lang: Lang::En,
+        guests: Vec::new(),
+        max_seats: 10,
     };
     let (vat, reach) = (Default::default(), Default::default());
     fee_based::service::register(s, &asking, &vat, reach, Utc::now()).await.unwrap()
