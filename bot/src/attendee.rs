@@ -178,6 +178,11 @@ async fn group_form(
         Ok(Err(refused)) => return said(bot, lang, refused).respond(),
         Err(e) => return store_failed(lang, &e).respond(),
     };
+    // Refused before anyone types the attendees; the seats left are counted on submitting.
+    let asked = u32::try_from(seats).unwrap_or(u32::MAX);
+    if let Err(why) = group::check_seats(asked, bot.max_seats, None) {
+        return said(bot, lang, Registering::TooManySeats { session, why }).respond();
+    }
     let label = lang.text_with("register-form-attendees", &TextArgs::new().num("seats", seats));
     let label: String = label.chars().take(FORM_LABEL_CHARS).collect();
     let input = CreateInputText::new(InputTextStyle::Paragraph, label, ATTENDEES)
