@@ -116,7 +116,9 @@ pub async fn refund(bot: &Bot, caller: Caller, args: &Args, interaction: u64) ->
         GiveBack::Amount(amount) => {
             service::refund_registration(store, &refunds, &id, &asker, amount, request, now).await
         }
-        GiveBack::Seat(seat) => service::refund_seat(store, &refunds, &id, &asker, seat, request, now).await,
+        GiveBack::Seat(seat) => {
+            service::refund_seat(store, &refunds, &id, &asker, seat, request, now).await
+        }
     };
     answer(caller, outcome, |refund, left, freed| {
         let args = TextArgs::new()

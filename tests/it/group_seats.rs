@@ -47,9 +47,7 @@ async fn ask_seats(w: &World, user: u64, meeting: &str, seats: i64, locale: &str
 
 /// Submits the group form `custom_id` with `attendees` typed in, in `locale`.
 async fn submit(w: &World, user: u64, custom_id: &str, attendees: &str, locale: &str) -> Value {
-    let row = |id: &str, value: &str| {
-        json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]})
-    };
+    let row = |id: &str, value: &str| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]});
     let data = json!({"custom_id": custom_id, "components": [row("attendees", attendees)]});
     let token = format!("group-form-{user}-{}", rand::random::<u32>());
     w.ask(interaction(user, &token, 5, data, locale, MEMBER)).await
@@ -63,7 +61,10 @@ async fn register_group(w: &World, user: u64, meeting: &str, seats: i64, attende
     let custom_id = form["data"]["custom_id"].as_str().unwrap().to_owned();
     assert_eq!(custom_id, format!("register:group:{seats}:zoom/{meeting}"));
     let field = &form["data"]["components"][0]["components"][0];
-    assert_eq!((field["custom_id"].as_str(), field["style"].as_u64()), (Some("attendees"), Some(2)));
+    assert_eq!(
+        (field["custom_id"].as_str(), field["style"].as_u64()),
+        (Some("attendees"), Some(2))
+    );
     submit(w, user, &custom_id, attendees, "en-US").await
 }
 
@@ -114,7 +115,8 @@ async fn a_group_of_three_pays_once_and_is_admitted_as_three_registrants_with_th
     let texts: Vec<String> = dms(&w.discord, ADA).iter().map(content).collect();
     assert!(texts.iter().any(|t| t.contains("Grace Hopper")), "{texts:?}");
     let guests = w.app.store.guest_seats(&reg.id).await.unwrap();
-    let seats: Vec<(u32, &str)> = guests.iter().map(|g| (g.seat, g.attendee.email.as_str())).collect();
+    let seats: Vec<(u32, &str)> =
+        guests.iter().map(|g| (g.seat, g.attendee.email.as_str())).collect();
     assert_eq!(seats, [(2, "grace@example.com"), (3, "alan@example.com")]);
     assert!(guests.iter().all(|g| g.registrant_id.is_some() && g.join_url.is_some()));
     assert_eq!(w.state_of(ADA).await, RegistrationState::Approved);
@@ -203,10 +205,7 @@ async fn seats_over_the_site_maximum_or_the_seats_left_and_a_bad_attendee_line_a
     let id = format!("register:group:2:zoom/{meeting}");
     let typed = "Ada Lovelace <ada@example.com>\nBob bob@example.com";
     let bad = content(&submit(&w, ADA, &id, typed, "en-US").await);
-    assert!(
-        bad.contains("Line 2 (`Bob bob@example.com`): write `First Last <email>`"),
-        "{bad}"
-    );
+    assert!(bad.contains("Line 2 (`Bob bob@example.com`): write `First Last <email>`"), "{bad}");
     let bad = content(&submit(&w, ADA, &id, typed, "no").await);
     assert!(bad.contains("Linje 2 (`Bob bob@example.com`): skriv"), "{bad}");
     let twice = "Ada Lovelace <ada@example.com>\nAda Byron, ADA@example.com";

@@ -101,14 +101,11 @@ pub enum TooMany {
 impl TooMany {
     pub fn said(self, lang: Lang) -> String {
         match self {
-            TooMany::OverMax { asked, max } => lang.text_with(
-                "group-over-max",
-                &Args::new().num("asked", asked).num("max", max),
-            ),
-            TooMany::OverLeft { asked, left } => lang.text_with(
-                "group-over-left",
-                &Args::new().num("asked", asked).num("left", left),
-            ),
+            TooMany::OverMax { asked, max } => {
+                lang.text_with("group-over-max", &Args::new().num("asked", asked).num("max", max))
+            }
+            TooMany::OverLeft { asked, left } => lang
+                .text_with("group-over-left", &Args::new().num("asked", asked).num("left", left)),
         }
     }
 }
@@ -194,9 +191,10 @@ mod tests {
 
     #[test]
     fn attendee_lines_take_angle_brackets_or_a_comma_and_skip_blank_lines() {
-        let found =
-            attendees("Ada Lovelace <Ada@Example.com>\n\n  Grace Brewster Hopper, grace@example.com ")
-                .unwrap();
+        let found = attendees(
+            "Ada Lovelace <Ada@Example.com>\n\n  Grace Brewster Hopper, grace@example.com ",
+        )
+        .unwrap();
         let got: Vec<_> = found
             .iter()
             .map(|a| (a.first_name.as_str(), a.last_name.as_str(), a.email.as_str()))
@@ -246,7 +244,10 @@ mod tests {
         // 10.00 off the order: 3.33 (half-up of 3.333…) off each seat.
         assert_eq!(seat_share(fee, usd("10.00"), 3), usd("27.92"));
         let decided = seat_refund(usd("27.92"), usd("20.00")).unwrap();
-        assert_eq!((decided.amount, decided.left, decided.frees_seat), (usd("20.00"), usd("0.00"), false));
+        assert_eq!(
+            (decided.amount, decided.left, decided.frees_seat),
+            (usd("20.00"), usd("0.00"), false)
+        );
         assert_eq!(seat_refund(usd("27.92"), usd("0.00")), Err(Refusal::NotPaid));
     }
 }
