@@ -485,6 +485,11 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
         };
         let mut line =
             format!("• **{}** ({}, {}): {state}", s.title, s.key(), time::markup(s.starts_at));
+        if r.seats > 1 {
+            let seats =
+                lang.text_with("registrations-seats", &TextArgs::new().num("seats", r.seats));
+            line.push_str(&format!(" — {seats}"));
+        }
         if r.state == RegistrationState::Approved {
             line.push_str(&format!(" — {}", r.join_url.as_deref().unwrap_or(&s.join_url)));
         }

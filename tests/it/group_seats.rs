@@ -24,10 +24,13 @@ on_both_backends!(
     a_group_of_three_pays_once_and_is_admitted_as_three_registrants_with_their_own_join_links,
     one_guests_seat_refunded_alone_is_one_credit_of_its_fee_and_goes_to_the_waiting_list,
     seats_over_the_site_maximum_or_the_seats_left_and_a_bad_attendee_line_are_refused_by_name,
+    a_group_in_line_is_offered_its_seats_only_when_all_are_free_and_keeps_its_place,
 );
 
 const ADA: u64 = 7101;
 const BOB: u64 = 7102;
+const CY: u64 = 7103;
+const DAN: u64 = 7104;
 
 const THREE: &str = "Ada Lovelace <ada@example.com>\nGrace Hopper, grace@example.com\n\
                      Alan Turing <alan@example.com>";
@@ -165,6 +168,12 @@ async fn one_guests_seat_refunded_alone_is_one_credit_of_its_fee_and_goes_to_the
     .await;
     let held = w.app.store.seats_taken(PlatformKind::Zoom, &meeting, Utc::now(), None).await;
     assert_eq!(held.unwrap(), 3, "two of the group's and Bob's offer");
+    eventually("Ada told", || {
+        dms(&w.discord, ADA)
+            .iter()
+            .any(|m| content(m).contains("The host refunded 25.00 USD for seat 2 of your group"))
+    })
+    .await;
 
     // The same request refunds nothing more; the seat is not refunded twice; the payer's seat
     // (1) goes only with the whole registration; a seat the group never had is named.
@@ -176,6 +185,8 @@ async fn one_guests_seat_refunded_alone_is_one_credit_of_its_fee_and_goes_to_the
     let payer = refund_seat(&w, &reg, 1, "g-3").await;
     assert!(payer.contains("`seat` must be between 2 and 25, got 1"), "{payer}");
     assert_eq!(w.state_of(ADA).await, RegistrationState::Approved, "the group keeps two seats");
+    let mine = w.registrations(ADA).await;
+    assert!(mine.contains("— 2 seats") && mine.contains("25.00 USD refunded"), "{mine}");
     let guests = w.app.store.guest_seats(&reg.parse().unwrap()).await.unwrap();
     assert_eq!(guests.iter().map(|g| g.refunded).collect::<Vec<_>>(), [true, false]);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -218,4 +229,52 @@ async fn seats_over_the_site_maximum_or_the_seats_left_and_a_bad_attendee_line_a
     let two = "Ada Lovelace <ada@example.com>\nGrace Hopper, grace@example.com";
     let fits = content(&submit(&w, ADA, &id, two, "en-US").await);
     assert!(fits.contains("Pay the fee of 50.00 USD") && fits.contains("2 seats"), "{fits}");
+}
+
+/// Joins the waiting list with the button under a *full* answer; returns what was said.
+async fn join_line(w: &World, user: u64, full: &Value) -> String {
+    assert!(content(full).contains("the session is full"), "{full}");
+    let join = full["components"][0]["components"][0]["custom_id"].as_str().unwrap();
+    content(&w.ask(click(user, &format!("join-{user}"), join)).await)
+}
+
+/// `/registrations refund registration amount` of `user`'s registration by the host.
+async fn refund_whole(w: &World, user: u64, amount: &str) -> String {
+    let reg = w.app.store.registrations_of(user).await.unwrap()[0].0.id.to_string();
+    let opts = options(&[("registration", json!(reg)), ("amount", json!(amount))]);
+    let token = format!("refund-{user}-{}", rand::random::<u32>());
+    content(&w.ask(command(HOST_USER, &token, "registrations", sub("refund", opts), MEMBER)).await)
+}
+
+async fn a_group_in_line_is_offered_its_seats_only_when_all_are_free_and_keeps_its_place(db: Db) {
+    let w = world(&db).await;
+    let meeting = w.schedule("zoom", "25.00", Some(2)).await;
+    for (user, name) in [(ADA, "Ada"), (CY, "Cy")] {
+        let pay_link = w.pay_link(user, &meeting, name).await;
+        assert!(w.pay_in_sandbox(&pay_link).await.contains("Payment received"));
+    }
+    eventually("two admitted", || w.zoom.registrants(&meeting).len() == 2).await;
+
+    // Bob's group of two, then Dan alone, join the line.
+    let two = "Bob Builder <bob@example.com>\nWendy Builder, wendy@example.com";
+    let full = register_group(&w, BOB, &meeting, 2, two).await;
+    assert!(join_line(&w, BOB, &full).await.contains("You are number 1"));
+    let full = w.register(DAN, &meeting, "Dan", "dan@example.com").await;
+    assert!(join_line(&w, DAN, &full).await.contains("You are number 2"));
+
+    // One seat freed: the group waits for both, and Dan does not pass it in line.
+    assert!(refund_whole(&w, ADA, "25.00").await.contains("The seat is freed"));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let offered =
+        |user| dms(&w.discord, user).iter().any(|m| content(m).contains("A seat is free"));
+    assert!(!offered(BOB) && !offered(DAN), "nobody is offered one seat of two");
+    let held = w.app.store.seats_taken(PlatformKind::Zoom, &meeting, Utc::now(), None).await;
+    assert_eq!(held.unwrap(), 1);
+
+    // The second seat freed: both are offered to the group, held as two.
+    assert!(refund_whole(&w, CY, "25.00").await.contains("The seat is freed"));
+    eventually("Bob offered the seats", || offered(BOB)).await;
+    let held = w.app.store.seats_taken(PlatformKind::Zoom, &meeting, Utc::now(), None).await;
+    assert_eq!(held.unwrap(), 2, "the group's offer holds both seats");
+    assert!(!offered(DAN));
 }

@@ -25,7 +25,7 @@ use tollbooth_core::store::{
 };
 
 use common::Db;
-use common::chat::{MEMBER, click, command, dms, interaction, respond};
+use common::chat::{MEMBER, click, command, dms, interaction, respond, sub};
 
 on_both_backends!(
     a_full_sessions_first_offer_runs_out_and_the_second_in_line_pays_and_is_admitted,
@@ -365,7 +365,7 @@ async fn a_full_session_in_chat_offers_its_line_says_the_place_and_lets_one_leav
         assert!(said.contains(&format!("You are number {place} on the waiting list")), "{said}");
     }
     // Bob cannot take Cy's place in line through her button.
-    let mine = w.ask(command(5003, "list-cy", "registrations", json!([]), MEMBER));
+    let mine = w.ask(command(5003, "list-cy", "registrations", sub("list", json!([])), MEMBER));
     let mine = mine.await;
     assert!(content(&mine).contains("number 2 on the waiting list"), "{mine}");
     let leave = custom_id(&mine, 0);

@@ -198,3 +198,5 @@ group-over-left = { $asked } seats asked for, only { $left } left
 group-pay = The payment buys { $seats } seats: each attendee gets their own join link.
 refund-no-such-seat = This registration has no guest's seat { $seat } still held: seats 2 and on are a group's guests, and the payer's seat 1 goes only with the whole registration.
 refund-seat-or-amount = give either an amount or a guest's seat (2 and on), not both
+registrations-seats = { $seats } seats
+refund-told-seat = The host refunded { $amount } { $currency } for seat { $seat } of your group for **{ $title }**: that seat is freed, and the others are kept.

@@ -198,3 +198,5 @@ group-over-left = { $asked } plasser ønsket, bare { $left } igjen
 group-pay = Betalingen kjøper { $seats } plasser: hver deltaker får sin egen lenke til møtet.
 refund-no-such-seat = Denne registreringen har ingen gjesteplass { $seat } som fortsatt holdes: plass 2 og oppover er gruppens gjester, og betalerens plass 1 følger bare hele registreringen.
 refund-seat-or-amount = oppgi enten et beløp eller en gjesteplass (2 og oppover), ikke begge
+registrations-seats = { $seats } plasser
+refund-told-seat = Verten refunderte { $amount } { $currency } for plass { $seat } i gruppen din for **{ $title }**: den plassen er ledig, og de andre beholdes.

@@ -127,6 +127,11 @@ pub fn left(capacity: Option<u32>, held: u32) -> Option<u32> {
     capacity.map(|c| c.saturating_sub(held))
 }
 
+/// The seats a group was ordered with: its guests' and the payer's own.
+pub fn ordered(guests: &[GuestSeat]) -> u32 {
+    u32::try_from(guests.len()).unwrap_or(u32::MAX).saturating_add(1)
+}
+
 /// A group's fee: each seat's `charge` (its fee with VAT, rounded to the minor unit as its
 /// invoice line is), times the seats.
 pub fn fee_for(charge: Money, seats: u32) -> Money {

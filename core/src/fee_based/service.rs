@@ -556,8 +556,7 @@ pub async fn guest_admitted(
         let session = tx.scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
         let order = order_of(tx.as_mut(), &reg).await?;
         let priced = priced(&order);
-        let seats = u32::try_from(guests.len()).unwrap_or(u32::MAX).saturating_add(1);
-        let share = group::seat_share(priced.fee, priced.discount, seats);
+        let share = group::seat_share(priced.fee, priced.discount, group::ordered(&guests));
         // The guest's own registration as the notice reads it: their name and join link.
         let mut as_guest = reg.clone();
         as_guest.attendee = guest.attendee.clone();
@@ -899,8 +898,7 @@ pub async fn refund_seat(
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("order {}", reg.order_id)))?;
     let priced = priced(&order);
-    let seats = u32::try_from(guests.len()).unwrap_or(u32::MAX).saturating_add(1);
-    let share = group::seat_share(priced.fee, priced.discount, seats);
+    let share = group::seat_share(priced.fee, priced.discount, group::ordered(&guests));
     let asked = Asked { request, discord_user_id: asker.discord_user_id(), now, seat: Some(seat) };
     give_back(store, refunds, id, asked, |_, session, _, left| {
         let by = asker.may_refund(&session.host_email).ok_or(Refusal::NotAllowed)?;
@@ -1000,11 +998,12 @@ async fn give_back(
         };
         tx.set_registration_state(&reg.id, RegistrationState::Refunded, None, Some(&reason))
             .await?;
-        seat_freed(tx.as_mut(), reg.platform, &reg.meeting_id, asked.now, &refunds.offers).await?;
-    } else if asked.seat.is_some() {
+    }
+    let freed = decided.frees_seat || asked.seat.is_some();
+    if freed {
         seat_freed(tx.as_mut(), reg.platform, &reg.meeting_id, asked.now, &refunds.offers).await?;
     }
-    let notice = refund_notice(&reg, &session, &record, &decided);
+    let notice = refund_notice(&reg, &session, &record, &decided, asked.seat);
     for (key, effect) in
         reach::tell(refunds.offers.reach, &format!("refunded:{key}"), &reg.person(), &notice)
     {
@@ -1012,8 +1011,7 @@ async fn give_back(
     }
     tx.commit().await?;
     metrics::counter!("registration_refunds_total", "by" => asked_by.as_str()).increment(1);
-    tracing::info!(registration = %reg.id, payment = %paid_id, request = %asked.request, amount = %decided.amount, freed = decided.frees_seat, "registration refund decided");
-    let freed = decided.frees_seat || asked.seat.is_some();
+    tracing::info!(registration = %reg.id, payment = %paid_id, request = %asked.request, amount = %decided.amount, freed, seat = ?asked.seat, "registration refund decided");
     Ok(RefundOutcome::Decided { refund: record, left: decided.left, freed })
 }
 
@@ -1023,6 +1021,7 @@ fn refund_notice(
     session: &ScheduledSession,
     record: &RefundRecord,
     decided: &Decided,
+    seat: Option<u32>,
 ) -> Notice {
     let lang = reg.lang;
     let args = Args::new()
@@ -1031,10 +1030,11 @@ fn refund_notice(
         .str("fee", record.fee)
         .str("left", decided.left)
         .str("currency", record.amount.currency());
-    let text = match (record.asked_by, decided.frees_seat) {
-        (AskedBy::Attendee, _) => lang.text_with("refund-told-cancelled", &args),
-        (_, true) => lang.text_with("refund-told-whole", &args),
-        (_, false) => lang.text_with("refund-told-part", &args),
+    let text = match (record.asked_by, decided.frees_seat, seat) {
+        (AskedBy::Attendee, _, _) => lang.text_with("refund-told-cancelled", &args),
+        (_, _, Some(seat)) => lang.text_with("refund-told-seat", &args.num("seat", seat)),
+        (_, true, None) => lang.text_with("refund-told-whole", &args),
+        (_, false, None) => lang.text_with("refund-told-part", &args),
     };
     let subject =
         lang.text_with("registration-refund-subject", &Args::new().str("title", &session.title));
