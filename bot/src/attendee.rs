@@ -4,7 +4,8 @@
 //! for them; its submission registers the same way. The `session` option suggests the
 //! sessions open for registration as the attendee types. A full session offers its waiting
 //! list (a button under the answer); `/registrations` says the place in line, with a button
-//! to leave it.
+//! to leave it. `/register seats:N` (N > 1) opens a form with one attendee a line, the payer's
+//! seat first, and registers them as one group with one order.
 
 use chrono::{Duration, Utc};
 use serenity::all::{
@@ -12,6 +13,7 @@ use serenity::all::{
     CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
 use tollbooth_core::fee_based::codes::{self, PromotionCode};
+use tollbooth_core::fee_based::group;
 use tollbooth_core::fee_based::refunds;
 use tollbooth_core::fee_based::registration::{
     Closed, Registration, RegistrationId, RegistrationState,
@@ -20,6 +22,7 @@ use tollbooth_core::fee_based::service::{self, Asking, Left, Registering};
 use tollbooth_core::fee_based::waiting::{self, Line};
 use tollbooth_core::messages::Args as TextArgs;
 use tollbooth_core::payments::payment::PaymentId;
+use tollbooth_core::platform::control::Attendee;
 use tollbooth_core::store::StoreError;
 use tollbooth_core::time;
 
@@ -30,6 +33,12 @@ use crate::{Bot, Caller, store_failed};
 
 /// The form's custom id: `register:form:zoom/85746065432`, naming the session it registers for.
 const FORM: &str = "register:form:";
+/// A group's form: `register:group:3:zoom/85746065432`, naming the seats and the session.
+const GROUP_FORM: &str = "register:group:";
+/// The group form's field: one attendee a line.
+const ATTENDEES: &str = "attendees";
+/// Discord's longest text input: room for 25 lines of name and address.
+const ATTENDEES_CHARS: u16 = 4000;
 /// The waiting list's buttons: `waiting:join:reg_…` and `waiting:leave:reg_…`, naming the
 /// registration (the server checks it is the presser's).
 const JOIN: &str = "waiting:join:";
@@ -52,6 +61,8 @@ struct Given {
     email: String,
     /// A promotion code, as typed.
     code: Option<String>,
+    /// A group's other attendees (seats 2 and on).
+    guests: Vec<Attendee>,
 }
 
 /// The form's field for an optional promotion code, named as the command's option.
@@ -64,6 +75,20 @@ pub async fn register(bot: &Bot, caller: Caller, args: &Args) -> Reply {
     };
     let [first_name, last_name, email] = FIELDS.map(|f| args.opt_str(f));
     let code = args.opt_str(CODE);
+    match args.opt_int("seats") {
+        Some(seats) if seats < 1 => {
+            let why = caller.lang.text("group-seats-at-least-one");
+            return Reply::now(bad(caller.lang, BadOption::invalid("seats", why)).respond());
+        }
+        Some(seats) if seats > 1 => {
+            let payer = match (first_name, last_name, email) {
+                (Some(f), Some(l), Some(e)) => Some(format!("{f} {l} <{e}>")),
+                _ => None,
+            };
+            return Reply::now(group_form(bot, caller.lang, named, seats, payer, code).await);
+        }
+        _ => {}
+    }
     match (first_name, last_name, email) {
         (Some(first_name), Some(last_name), Some(email)) => complete(
             bot,
@@ -74,6 +99,7 @@ pub async fn register(bot: &Bot, caller: Caller, args: &Args) -> Reply {
                 last_name: last_name.to_owned(),
                 email: email.to_owned(),
                 code: code.map(str::to_owned),
+                guests: Vec::new(),
             },
         ),
         given => Reply::now(form(bot, caller.lang, named, [given.0, given.1, given.2], code).await),
@@ -115,33 +141,107 @@ async fn form(
             })
         })
         .collect();
-    let (min, max) = codes::CODE_CHARS;
-    let code_input =
-        CreateInputText::new(InputTextStyle::Short, lang.text("register-form-code"), CODE)
-            .required(false)
-            .min_length(u16::try_from(min).unwrap_or(u16::MAX))
-            .max_length(u16::try_from(max).unwrap_or(u16::MAX));
-    rows.push(CreateActionRow::InputText(match code {
-        Some(code) => code_input.value(code),
-        None => code_input,
-    }));
+    rows.push(code_row(lang, code));
     let title = lang.text("register-form-title");
     CreateInteractionResponse::Modal(
         CreateModal::new(format!("{FORM}{}", session.key()), title).components(rows),
     )
 }
 
-/// Whether a submitted form is the registration form.
-pub fn is_form(custom_id: &str) -> bool {
-    custom_id.starts_with(FORM)
+/// The forms' optional promotion code field, filled in with the one given.
+fn code_row(lang: Lang, code: Option<&str>) -> CreateActionRow {
+    let (min, max) = codes::CODE_CHARS;
+    let code_input =
+        CreateInputText::new(InputTextStyle::Short, lang.text("register-form-code"), CODE)
+            .required(false)
+            .min_length(u16::try_from(min).unwrap_or(u16::MAX))
+            .max_length(u16::try_from(max).unwrap_or(u16::MAX));
+    CreateActionRow::InputText(match code {
+        Some(code) => code_input.value(code),
+        None => code_input,
+    })
 }
 
-/// The submitted form: registers as `/register` with the names does.
+/// The form asking for a group's `seats` attendees, one a line (a Discord form holds at most
+/// five fields, so one paragraph rather than a field per attendee), the payer's line filled
+/// in when the command named them; for a session found first.
+async fn group_form(
+    bot: &Bot,
+    lang: Lang,
+    named: &str,
+    seats: i64,
+    payer: Option<String>,
+    code: Option<&str>,
+) -> CreateInteractionResponse {
+    let session = match service::session_to_register(bot.store.as_ref(), named).await {
+        Ok(Ok(session)) => session,
+        Ok(Err(refused)) => return said(bot, lang, refused).respond(),
+        Err(e) => return store_failed(lang, &e).respond(),
+    };
+    // Refused before anyone types the attendees; the seats left are counted on submitting.
+    let asked = u32::try_from(seats).unwrap_or(u32::MAX);
+    if let Err(why) = group::check_seats(asked, bot.max_seats, None) {
+        return said(bot, lang, Registering::TooManySeats { session, why }).respond();
+    }
+    let label = lang.text_with("register-form-attendees", &TextArgs::new().num("seats", seats));
+    let label: String = label.chars().take(FORM_LABEL_CHARS).collect();
+    let input = CreateInputText::new(InputTextStyle::Paragraph, label, ATTENDEES)
+        .placeholder(lang.text("register-form-attendees-example"))
+        .min_length(3)
+        .max_length(ATTENDEES_CHARS);
+    let rows = vec![
+        CreateActionRow::InputText(match payer {
+            Some(payer) => input.value(payer),
+            None => input,
+        }),
+        code_row(lang, code),
+    ];
+    let title = lang.text("register-form-title");
+    let id = format!("{GROUP_FORM}{seats}:{}", session.key());
+    CreateInteractionResponse::Modal(CreateModal::new(id, title).components(rows))
+}
+
+/// Discord cuts a form field's label at 45 characters.
+const FORM_LABEL_CHARS: usize = 45;
+
+/// Whether a submitted form is one of the registration forms.
+pub fn is_form(custom_id: &str) -> bool {
+    custom_id.starts_with(FORM) || custom_id.starts_with(GROUP_FORM)
+}
+
+/// The submitted form: registers as `/register` with the names does; a group's registers its
+/// attendees, the first line being the payer's seat.
 pub fn on_form(bot: &Bot, caller: Caller, modal: &ModalInteraction) -> Reply {
+    let code = Some(form_field(modal, CODE)).filter(|c| !c.is_empty());
+    if let Some(group) = modal.data.custom_id.strip_prefix(GROUP_FORM) {
+        let (seats, session) = group.split_once(':').unwrap_or_default();
+        return match group_given(caller.lang, seats, session, &form_field(modal, ATTENDEES)) {
+            Ok(given) => complete(bot, caller, Given { code, ..given }),
+            Err(said) => Reply::now(said.respond()),
+        };
+    }
     let session = modal.data.custom_id.strip_prefix(FORM).unwrap_or_default().to_owned();
     let [first_name, last_name, email] = FIELDS.map(|f| form_field(modal, f));
-    let code = Some(form_field(modal, CODE)).filter(|c| !c.is_empty());
-    complete(bot, caller, Given { session, first_name, last_name, email, code })
+    complete(bot, caller, Given { session, first_name, last_name, email, code, guests: Vec::new() })
+}
+
+/// A group's registration from its form: as many attendee lines as seats asked for, each
+/// read by [`group::attendees`]; else what is wrong, naming the line.
+fn group_given(lang: Lang, seats: &str, session: &str, typed: &str) -> Result<Given, Message> {
+    let mut attendees = group::attendees(typed).map_err(|bad| Message::private(bad.said(lang)))?;
+    if seats.parse::<usize>().ok() != Some(attendees.len()) {
+        let args = TextArgs::new().str("seats", seats).num("lines", attendees.len());
+        return Err(Message::private(lang.text_with("group-line-count", &args)));
+    }
+    let payer = attendees.remove(0);
+    Ok(Given {
+        session: session.to_owned(),
+        first_name: payer.first_name,
+        last_name: payer.last_name,
+        email: payer.email,
+        code: None,
+        guests: attendees,
+    })
 }
 
 /// The sessions open for registration whose title or id contains what the attendee typed,
@@ -203,6 +303,10 @@ fn said(bot: &Bot, lang: Lang, decided: Registering) -> Message {
         Registering::BadAttendee(why) => {
             return bad(lang, BadOption::invalid("email", why.said(lang)));
         }
+        Registering::TooManySeats { session, why } => {
+            let args = TextArgs::new().str("title", &session.title).str("why", why.said(lang));
+            lang.text_with("cannot-register", &args)
+        }
         Registering::Closed { session, why } => {
             let args = TextArgs::new().str("title", &session.title).str("why", why.said(lang));
             lang.text_with("cannot-register", &args)
@@ -246,11 +350,16 @@ fn said(bot: &Bot, lang: Lang, decided: Registering) -> Message {
                 .str("title", &session.title)
                 .str("at", time::markup(session.starts_at))
                 .str("until", time::markup(until));
-            let text = match (held_until, code) {
+            let seats = registration.seats;
+            let mut text = match (held_until, code) {
                 (Some(_), _) => lang.text_with("pay-offered", &args),
                 (None, Some(code)) => lang.text_with("register-code-pay", &args.str("code", code)),
                 (None, None) => lang.text_with("pay-fee", &args),
             };
+            if seats > 1 {
+                text.push(' ');
+                text.push_str(&lang.text_with("group-pay", &TextArgs::new().num("seats", seats)));
+            }
             let pay = CreateButton::new_link(url.as_str()).label(lang.text("pay-now"));
             return Message::private(text).buttons(vec![pay]);
         }
@@ -282,6 +391,8 @@ async fn run_register(bot: &Bot, caller: Caller, given: &Given) -> Message {
         code,
         discord_user_id: caller.user_id,
         lang: caller.lang,
+        guests: given.guests.clone(),
+        max_seats: bot.max_seats,
     };
     match service::register(bot.store.as_ref(), &asking, &bot.vat, bot.reach, Utc::now()).await {
         Ok(decided) => said(bot, caller.lang, decided),
@@ -374,6 +485,11 @@ async fn list(bot: &Bot, caller: Caller) -> Message {
         };
         let mut line =
             format!("• **{}** ({}, {}): {state}", s.title, s.key(), time::markup(s.starts_at));
+        if r.seats > 1 {
+            let seats =
+                lang.text_with("registrations-seats", &TextArgs::new().num("seats", r.seats));
+            line.push_str(&format!(" — {seats}"));
+        }
         if r.state == RegistrationState::Approved {
             line.push_str(&format!(" — {}", r.join_url.as_deref().unwrap_or(&s.join_url)));
         }

@@ -66,6 +66,8 @@ pub struct Bot {
     pub vat: Vat,
     /// How seats freed for the waiting list are offered (leaving it frees one).
     pub offers: Offers,
+    /// The most seats one `/register seats:N` takes.
+    pub max_seats: u32,
     commands: Arc<manifest::Discord>,
 }
 
@@ -93,6 +95,8 @@ pub struct Dependencies {
     pub vat: Vat,
     /// How seats freed for the waiting list are offered.
     pub offers: Offers,
+    /// The most seats one `/register seats:N` takes (`registration.max_seats`).
+    pub max_seats: u32,
 }
 
 /// Who is asking, in which language, and whether Discord says they may manage the server.
@@ -130,6 +134,7 @@ impl Bot {
             partial_refunds,
             vat,
             offers,
+            max_seats,
         } = deps;
         Bot {
             store,
@@ -144,6 +149,7 @@ impl Bot {
             partial_refunds,
             vat,
             offers,
+            max_seats,
             commands: Arc::new(Manifest::built_in().discord),
         }
     }

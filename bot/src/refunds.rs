@@ -1,6 +1,7 @@
 //! `/registrations cancel session` (an attendee cancels their paid registration) and
-//! `/registrations refund registration amount [request]` (the session's host or a site
-//! administrator gives back part or all of a registration's payment). The decisions, and the
+//! `/registrations refund registration amount|seat [request]` (the session's host or a site
+//! administrator gives back part or all of a registration's payment, or one guest's seat of a
+//! group alone). The decisions, and the
 //! permission check, are `fee_based::service`'s; this parses and renders.
 
 use chrono::Utc;
@@ -63,6 +64,14 @@ pub async fn cancel(bot: &Bot, caller: Caller, args: &Args) -> Message {
     })
 }
 
+/// What a host's refund gives back.
+enum GiveBack<'a> {
+    /// An amount, as typed.
+    Amount(&'a str),
+    /// One guest's seat of a group, alone: its share.
+    Seat(u32),
+}
+
 /// The host or an administrator refunds `amount` of a registration, once per request id: the
 /// one given, or this interaction's, so that Discord delivering it twice refunds once.
 pub async fn refund(bot: &Bot, caller: Caller, args: &Args, interaction: u64) -> Message {
@@ -76,9 +85,20 @@ pub async fn refund(bot: &Bot, caller: Caller, args: &Args, interaction: u64) ->
                 interaction.to_string().parse().map_err(|e| BadOption::invalid("request", e))?
             }
         };
-        Ok::<_, BadOption>((id, args.str("amount")?, request))
+        // What to give back: an amount as typed, or one guest's seat's share.
+        let what = match (args.opt_int("seat"), args.opt_str("amount")) {
+            (Some(_), Some(_)) => {
+                return Err(BadOption::invalid("seat", lang.text("refund-seat-or-amount")));
+            }
+            (Some(seat), None) => GiveBack::Seat(
+                u32::try_from(seat)
+                    .map_err(|_| BadOption::invalid("seat", lang.text("refund-seat-or-amount")))?,
+            ),
+            (None, _) => GiveBack::Amount(args.str("amount")?),
+        };
+        Ok::<_, BadOption>((id, what, request))
     })();
-    let (id, amount, request) = match parsed {
+    let (id, what, request) = match parsed {
         Ok(parsed) => parsed,
         Err(b) => return bad(caller, b),
     };
@@ -91,16 +111,15 @@ pub async fn refund(bot: &Bot, caller: Caller, args: &Args, interaction: u64) ->
             Err(e) => return store_failed(lang, &e),
         }
     };
-    let outcome = service::refund_registration(
-        bot.store.as_ref(),
-        &refunds(bot),
-        &id,
-        &asker,
-        amount,
-        request,
-        Utc::now(),
-    )
-    .await;
+    let (store, refunds, now) = (bot.store.as_ref(), refunds(bot), Utc::now());
+    let outcome = match what {
+        GiveBack::Amount(amount) => {
+            service::refund_registration(store, &refunds, &id, &asker, amount, request, now).await
+        }
+        GiveBack::Seat(seat) => {
+            service::refund_seat(store, &refunds, &id, &asker, seat, request, now).await
+        }
+    };
     answer(caller, outcome, |refund, left, freed| {
         let args = TextArgs::new()
             .str("amount", refund.amount)

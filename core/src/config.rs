@@ -416,13 +416,20 @@ pub struct RegistrationConfig {
     /// What comes before every invoice number (`TB-` gives `TB-000001`): up to 12 letters,
     /// digits, `-`, `_` or `/`; none by default.
     pub invoice_prefix: Prefix,
+    /// The most seats one `/register seats:N` takes (default 10, at most 25: Discord's modal
+    /// field holds one attendee a line, and the platforms add registrants one call each).
+    #[serde(deserialize_with = "whole_number")]
+    pub max_seats: u64,
 }
 
 impl Default for RegistrationConfig {
     fn default() -> Self {
-        RegistrationConfig { offer_hours: 24, invoice_prefix: Prefix::default() }
+        RegistrationConfig { offer_hours: 24, invoice_prefix: Prefix::default(), max_seats: 10 }
     }
 }
+
+/// The most seats a site may let one registration take.
+const MOST_SEATS: u64 = 25;
 
 /// The longest a freed seat may be held for one person.
 const MAX_OFFER_HOURS: u64 = 7 * 24;
@@ -811,6 +818,11 @@ impl Config {
         if !(1..=MAX_OFFER_HOURS).contains(&self.registration.offer_hours) {
             return Err(ConfigError(format!(
                 "registration.offer_hours (TOLLBOOTH_REGISTRATION__OFFER_HOURS) must be from 1 to {MAX_OFFER_HOURS}"
+            )));
+        }
+        if !(1..=MOST_SEATS).contains(&self.registration.max_seats) {
+            return Err(ConfigError(format!(
+                "registration.max_seats (TOLLBOOTH_REGISTRATION__MAX_SEATS) must be from 1 to {MOST_SEATS}"
             )));
         }
         if self.payments.methods.is_empty() {
@@ -1389,6 +1401,17 @@ mod tests {
         assert_eq!(c.pay_per_use.headroom_percent, 20);
         let err = load(&[("TOLLBOOTH_PAY_PER_USE__HEADROOM_PERCENT", "-1")]).unwrap_err();
         assert!(err.to_string().contains("headroom_percent"), "{err}");
+    }
+
+    #[test]
+    fn one_registration_takes_at_most_10_seats_unless_set_from_1_to_25() {
+        assert_eq!(load(&[]).unwrap().registration.max_seats, 10);
+        let c = load(&[("TOLLBOOTH_REGISTRATION__MAX_SEATS", "3")]).unwrap();
+        assert_eq!(c.registration.max_seats, 3);
+        for bad in ["0", "26", "-1", "2.5"] {
+            let err = load(&[("TOLLBOOTH_REGISTRATION__MAX_SEATS", bad)]).unwrap_err();
+            assert!(err.to_string().contains("max_seats"), "{bad}: {err}");
+        }
     }
 
     #[test]

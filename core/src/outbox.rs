@@ -69,6 +69,9 @@ pub struct Admit {
     pub first_name: String,
     pub last_name: String,
     pub email: String,
+    /// A group's guest seat (2 and on) this admits; none for the registration's own attendee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat: Option<u32>,
 }
 
 /// Gives back everything a payment took that is not refunded yet.

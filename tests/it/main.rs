@@ -12,6 +12,7 @@ mod discord;
 mod discord_gateway;
 mod fee_based;
 mod gateways;
+mod group_seats;
 mod hardening;
 mod hook_check;
 mod invoices;

@@ -250,6 +250,7 @@ async fn an_admit_for_a_registration_refunded_meanwhile_calls_no_platform(db: Db
         first_name: "Ada".into(),
         last_name: "Lovelace".into(),
         email: "ada@example.com".into(),
+        seat: None,
     };
     s.enqueue(&format!("admit:{}", r.id), &Effect::Admit(admit)).await.unwrap();
     let deliverers = Deliverers {

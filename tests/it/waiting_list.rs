@@ -32,6 +32,7 @@ use common::chat::{MEMBER, click, command, dms, interaction, respond, sub};
 on_both_backends!(
     a_full_sessions_first_offer_runs_out_and_the_second_in_line_pays_and_is_admitted,
     twenty_payers_cancellers_leavers_and_lapsing_offers_never_hold_more_than_the_last_two_seats,
+    groups_and_singles_paying_at_once_for_the_last_three_seats_never_hold_more,
     a_full_session_in_chat_offers_its_line_says_the_place_and_lets_one_leave,
     a_seat_the_platform_gives_back_is_offered_in_chat_and_paid_through_its_link,
 );
@@ -75,6 +76,18 @@ async fn open(db: &Db) -> SqlStore {
 
 /// `/register` by Discord user `user` for `meeting`, through the service.
 async fn register(s: &SqlStore, meeting: &str, user: u64) -> Registering {
+    register_seats(s, meeting, user, 1).await
+}
+
+/// `/register seats:N` by Discord user `user` for `meeting`, with `seats - 1` guests.
+async fn register_seats(s: &SqlStore, meeting: &str, user: u64, seats: u32) -> Registering {
+    let guests = (2..=seats)
+        .map(|seat| tollbooth_core::platform::control::Attendee {
+            first_name: "Guest".into(),
+            last_name: format!("Seat{seat}"),
+            email: format!("g{user}-{seat}@example.com"),
+        })
+        .collect();
     let asking = Asking {
         session: format!("zoom/{meeting}"),
         first_name: "A".into(),
@@ -83,6 +96,8 @@ async fn register(s: &SqlStore, meeting: &str, user: u64) -> Registering {
         code: None,
         discord_user_id: user,
         lang: Lang::En,
+        guests,
+        max_seats: 10,
     };
     let (vat, reach) = (Default::default(), Default::default());
     fee_based::service::register(s, &asking, &vat, reach, Utc::now()).await.unwrap()
@@ -293,6 +308,54 @@ async fn twenty_payers_cancellers_leavers_and_lapsing_offers_never_hold_more_tha
         let refunds = effects.iter().filter(|(k, _)| k.starts_with("refund:")).count();
         // The canceller's refund is one more, under its request's key.
         assert_eq!(refunds, refunded + 1, "run {run}: every refused payer is refunded, once");
+    }
+}
+
+/// Groups of two and singles hold pay links for the last three seats and all pay at once:
+/// a group takes both its seats or is refunded whole, and no more seats are held than the
+/// session has.
+async fn groups_and_singles_paying_at_once_for_the_last_three_seats_never_hold_more(db: Db) {
+    let s = open(&db).await;
+    for run in 0..6 {
+        let meeting = format!("8574607{run:04}");
+        s.save_scheduled(&session(&meeting, 4)).await.unwrap();
+        let base = 1000 * (run + 1);
+        let Registering::Pay { registration: first, .. } = register(&s, &meeting, base).await
+        else {
+            panic!()
+        };
+        pay(&s, &first).await;
+        let mut payers = Vec::new();
+        for user in base + 1..=base + 12 {
+            let seats = if user % 2 == 0 { 2 } else { 1 };
+            let Registering::Pay { registration, .. } =
+                register_seats(&s, &meeting, user, seats).await
+            else {
+                panic!()
+            };
+            assert_eq!(registration.seats, seats);
+            payers.push(registration);
+        }
+        futures_util::future::join_all(payers.iter().map(|r| pay(&s, r))).await;
+
+        let held = s.seats_taken(PlatformKind::Zoom, &meeting, Utc::now(), None).await.unwrap();
+        assert!(held <= 4, "run {run}: {held} seats held of 4");
+        let (mut seated, mut refunded) = (1, 0);
+        for r in &payers {
+            match now_of(&s, r).await.state {
+                S::Paid => seated += r.seats,
+                S::Refunded => refunded += 1,
+                other => panic!("run {run}: {other:?}"),
+            }
+        }
+        assert_eq!(seated, held, "run {run}: the seats held are the seats paid for");
+        assert!(held >= 3, "run {run}: the last seats are sold to someone");
+        let ours = |k: &str| payers.iter().chain([&first]).any(|r| k.contains(r.id.as_str()));
+        let effects = queued(&s).await;
+        let admitted = effects.iter().filter(|(k, _)| k.starts_with("admit:") && ours(k)).count();
+        assert_eq!(admitted, seated as usize, "run {run}: one registrant per seat paid for");
+        let refunds = effects.iter().filter(|(k, _)| k.starts_with("refund:")).count();
+        assert_eq!(refunds, refunded, "run {run}: every group or single refused is refunded once");
     }
 }
 

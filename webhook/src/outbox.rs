@@ -267,7 +267,17 @@ async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), S
     let id: RegistrationId = admit.registration.parse()?;
     // Refunded meanwhile (the session was cancelled, its meeting deleted): nobody to add.
     let current = store.registration(&id).await.map_err(|e| e.to_string())?;
-    if current.is_none_or(|r| r.state != RegistrationState::Paid) {
+    // A guest's seat is added while the group holds its seats (the payer's own seat may be
+    // approved first), unless it was refunded alone meanwhile.
+    let wanted = match admit.seat {
+        None => current.is_some_and(|r| r.state == RegistrationState::Paid),
+        Some(seat) => {
+            let guests = store.guest_seats(&id).await.map_err(|e| e.to_string())?;
+            current.is_some_and(|r| r.state.holds_seat())
+                && guests.iter().any(|g| g.seat == seat && !g.refunded)
+        }
+    };
+    if !wanted {
         return Ok(());
     }
     let attendee = Attendee {
@@ -278,11 +288,25 @@ async fn admit(d: &Deliverers, store: &dyn Store, admit: &Admit) -> Result<(), S
     let control = d.platforms.get(admit.platform)?;
     let meeting = HostedMeeting { id: &admit.meeting_id, host_email: &admit.host_email };
     match control.admit(meeting, &attendee).await {
-        Ok(registrant) => {
-            fee_based::service::registrant_admitted(store, &id, &registrant, d.channels(), &d.links)
-                .await
-                .map_err(|e| e.to_string())
-        }
+        Ok(registrant) => match admit.seat {
+            Some(seat) => {
+                fee_based::service::guest_admitted(store, &id, seat, &registrant, d.channels())
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            None => fee_based::service::registrant_admitted(
+                store,
+                &id,
+                &registrant,
+                d.channels(),
+                &d.links,
+            )
+            .await
+            .map_err(|e| e.to_string()),
+        },
+        // A guest the platform refuses is not refunded by itself: it stays failing, for
+        // the host to refund that seat (`/registrations refund seat:`).
+        Err(e) if e.is_refusal() && admit.seat.is_some() => Err(e.to_string()),
         // Retrying cannot change a refusal: the payment cannot be honoured, so it is given back.
         Err(e) if e.is_refusal() => {
             tracing::warn!(registration = %id, error = %e, "platform refused a paid registrant; refunding");

@@ -155,6 +155,7 @@ impl AppState {
             partial_refunds: gateways.partial_refunds(),
             vat: config.site.vat(),
             offers: offers.clone(),
+            max_seats: u32::try_from(config.registration.max_seats).unwrap_or(u32::MAX),
         });
         let cashier = Cashier::new(
             store.clone(),

@@ -183,3 +183,20 @@ refund-reason-refunded = refunded by the host
 refund-told-cancelled = Your registration for **{ $title }** is cancelled. { $amount } { $currency } is being refunded; a cancellation fee of { $fee } { $currency } was kept.
 refund-told-whole = The host refunded { $amount } { $currency } of your registration fee for **{ $title }**; your registration is cancelled.
 refund-told-part = The host refunded { $amount } { $currency } of your registration fee for **{ $title }**; you keep your seat.
+
+## Group seats: one payer, several seats.
+register-form-attendees = Attendees ({ $seats }), one a line, you first
+register-form-attendees-example = Ada Lovelace <ada@example.com>
+    Grace Hopper, grace@example.com
+group-seats-at-least-one = must be at least 1
+group-bad-line = Line { $line } (`{ $typed }`): { $why }.
+group-line-form = write `First Last <email>` or `First Last, email`
+group-line-repeated = this e-mail address is on an earlier line
+group-line-count = You asked for { $seats } seats but gave { $lines } attendees: give one a line, yours first.
+group-over-max = { $asked } seats is more than the { $max } one registration may take
+group-over-left = { $asked } seats asked for, only { $left } left
+group-pay = The payment buys { $seats } seats: each attendee gets their own join link.
+refund-no-such-seat = This registration has no guest's seat { $seat } still held: seats 2 and on are a group's guests, and the payer's seat 1 goes only with the whole registration.
+refund-seat-or-amount = give either an amount or a guest's seat (2 and on), not both
+registrations-seats = { $seats } seats
+refund-told-seat = The host refunded { $amount } { $currency } for seat { $seat } of your group for **{ $title }**: that seat is freed, and the others are kept.

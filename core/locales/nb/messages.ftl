@@ -183,3 +183,20 @@ refund-reason-refunded = refundert av verten
 refund-told-cancelled = Registreringen din til **{ $title }** er avbestilt. { $amount } { $currency } blir refundert; et avbestillingsgebyr på { $fee } { $currency } ble holdt tilbake.
 refund-told-whole = Verten refunderte { $amount } { $currency } av registreringsgebyret ditt for **{ $title }**; registreringen din er avbestilt.
 refund-told-part = Verten refunderte { $amount } { $currency } av registreringsgebyret ditt for **{ $title }**; du beholder plassen din.
+
+## Gruppeplasser: én betaler, flere plasser.
+register-form-attendees = Deltakere ({ $seats }), én per linje, deg først
+register-form-attendees-example = Ada Lovelace <ada@example.com>
+    Grace Hopper, grace@example.com
+group-seats-at-least-one = må være minst 1
+group-bad-line = Linje { $line } (`{ $typed }`): { $why }.
+group-line-form = skriv `Fornavn Etternavn <epost>` eller `Fornavn Etternavn, epost`
+group-line-repeated = denne e-postadressen står på en tidligere linje
+group-line-count = Du ba om { $seats } plasser, men oppga { $lines } deltakere: oppgi én per linje, deg først.
+group-over-max = { $asked } plasser er flere enn de { $max } én registrering kan ta
+group-over-left = { $asked } plasser ønsket, bare { $left } igjen
+group-pay = Betalingen kjøper { $seats } plasser: hver deltaker får sin egen lenke til møtet.
+refund-no-such-seat = Denne registreringen har ingen gjesteplass { $seat } som fortsatt holdes: plass 2 og oppover er gruppens gjester, og betalerens plass 1 følger bare hele registreringen.
+refund-seat-or-amount = oppgi enten et beløp eller en gjesteplass (2 og oppover), ikke begge
+registrations-seats = { $seats } plasser
+refund-told-seat = Verten refunderte { $amount } { $currency } for plass { $seat } i gruppen din for **{ $title }**: den plassen er ledig, og de andre beholdes.

@@ -2,6 +2,7 @@
 //! approved registrants on the platform.
 
 pub mod codes;
+pub mod group;
 pub mod refunds;
 pub mod registration;
 pub mod service;

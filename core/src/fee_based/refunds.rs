@@ -179,6 +179,9 @@ pub enum Refusal {
     BadAmount { asked: String, currency: Currency },
     /// The payment's gateway gives back only whole payments.
     NotPartial { gateway: String },
+    /// The registration has no guest's seat of this number still held (seat 1 is the payer's,
+    /// which goes with the whole registration).
+    NoSuchSeat(u32),
 }
 
 impl Refusal {
@@ -204,6 +207,9 @@ impl Refusal {
             ),
             Refusal::NotPartial { gateway } => {
                 lang.text_with("refund-not-partial", &Args::new().str("gateway", gateway.as_str()))
+            }
+            Refusal::NoSuchSeat(seat) => {
+                lang.text_with("refund-no-such-seat", &Args::new().num("seat", *seat))
             }
         }
     }

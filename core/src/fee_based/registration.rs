@@ -108,6 +108,17 @@ impl ScheduledSession {
 
     /// The fee, when a seat can be sold at `now` with `taken` seats already paid for.
     pub fn open_for(&self, taken: u32, now: DateTime<Utc>) -> Result<&Fee, Closed> {
+        self.open_for_seats(taken, 1, now)
+    }
+
+    /// The fee, when `seats` more can be sold at `now` with `taken` already held: a group
+    /// fits whole or not at all.
+    pub fn open_for_seats(
+        &self,
+        taken: u32,
+        seats: u32,
+        now: DateTime<Utc>,
+    ) -> Result<&Fee, Closed> {
         let fee = self.fee.as_ref().ok_or(Closed::NoFee)?;
         if self.cancelled_at.is_some() {
             return Err(Closed::Cancelled);
@@ -115,7 +126,7 @@ impl ScheduledSession {
         if now > fee.deadline.unwrap_or_else(|| self.ends_at()) {
             return Err(Closed::DeadlinePassed);
         }
-        if fee.capacity.is_some_and(|capacity| taken >= capacity) {
+        if fee.capacity.is_some_and(|capacity| taken.saturating_add(seats) > capacity) {
             return Err(Closed::Full);
         }
         Ok(fee)
@@ -300,6 +311,8 @@ pub struct Registration {
     pub waiting_since: Option<DateTime<Utc>>,
     /// Until when a freed seat is held for them, once it was offered.
     pub offer_until: Option<DateTime<Utc>>,
+    /// The seats it holds (or asks for): 1, or a group's seats less those refunded alone.
+    pub seats: u32,
 }
 
 impl Registration {
@@ -325,7 +338,14 @@ impl Registration {
             created_at: Utc::now().trunc_subsecs(3),
             waiting_since: None,
             offer_until: None,
+            seats: 1,
         }
+    }
+
+    /// The same registration, for a group of `seats`.
+    pub fn with_seats(mut self, seats: u32) -> Registration {
+        self.seats = seats;
+        self
     }
 
     /// Whether `payment` of this registration is being given back, and why: what the payer
@@ -395,7 +415,7 @@ pub fn on_paid(
 ) -> OnPaid {
     match registration.state {
         RegistrationState::AwaitingPayment | RegistrationState::Cancelled => {
-            match session.open_for(taken, now) {
+            match session.open_for_seats(taken, registration.seats, now) {
                 Ok(_) => OnPaid::Admit,
                 Err(closed) => OnPaid::Refuse(closed),
             }
@@ -433,6 +453,7 @@ pub fn effects(
                 first_name: registration.attendee.first_name.clone(),
                 last_name: registration.attendee.last_name.clone(),
                 email: registration.attendee.email.clone(),
+                seat: None,
             }),
         )],
         OnPaid::Refuse(closed) => {
@@ -605,6 +626,10 @@ mod tests {
         let mut r = registration(&s);
         assert_eq!(on_paid(&r, "p1", &s, 0, now), OnPaid::Admit);
         assert_eq!(on_paid(&r, "p1", &s, 1, now), OnPaid::Refuse(Closed::Full));
+        let group = registration(&session(Some(3))).with_seats(3);
+        assert_eq!(on_paid(&group, "p1", &session(Some(3)), 0, now), OnPaid::Admit);
+        let refused = on_paid(&group, "p1", &session(Some(3)), 1, now);
+        assert_eq!(refused, OnPaid::Refuse(Closed::Full), "a group fits whole or not at all");
         r.state = RegistrationState::Paid;
         r.payment_id = Some("p1".into());
         assert_eq!(on_paid(&r, "p1", &s, 1, now), OnPaid::Nothing);

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::fee_based::codes::{self, ForSession, Priced, PromotionCode, Refused};
+use crate::fee_based::group::{self, TooMany};
 use crate::fee_based::refunds::{
     self, AskedBy, Asker, CancellationTerms, Decided, RefundRecord, Refusal,
 };
@@ -26,7 +27,7 @@ use crate::payments::paylink::Links;
 use crate::payments::payment::{Payment, PaymentId, RefundPart, RequestId, State};
 use crate::payments::service::WhenPaid;
 use crate::platform::PlatformKind;
-use crate::platform::control::Registrant;
+use crate::platform::control::{Attendee, Registrant};
 use crate::reach::{self, Channels, Notice};
 use crate::store::{Registered, Store, StoreError, Tx};
 
@@ -42,6 +43,10 @@ pub struct Asking {
     pub code: Option<PromotionCode>,
     pub discord_user_id: u64,
     pub lang: Lang,
+    /// The attendees of a group's other seats (2 and on), as typed; none for one seat.
+    pub guests: Vec<Attendee>,
+    /// The most seats the site lets one registration take (`registration.max_seats`).
+    pub max_seats: u32,
 }
 
 /// What `/register` decided, for the handler to say.
@@ -59,6 +64,11 @@ pub enum Registering {
         meeting: String,
     },
     BadAttendee(BadAttendee),
+    /// A group asked for more seats than the site or the session allows.
+    TooManySeats {
+        session: ScheduledSession,
+        why: TooMany,
+    },
     /// No seat can be sold (no fee, cancelled, past the deadline, full).
     Closed {
         session: ScheduledSession,
@@ -155,7 +165,19 @@ pub async fn register(
             Ok(attendee) => attendee,
             Err(bad) => return Ok(Registering::BadAttendee(bad)),
         };
+    let mut guests = Vec::with_capacity(asking.guests.len());
+    for g in &asking.guests {
+        match registration::attendee(&g.first_name, &g.last_name, &g.email) {
+            Ok(guest) => guests.push(guest),
+            Err(bad) => return Ok(Registering::BadAttendee(bad)),
+        }
+    }
+    let seats = u32::try_from(guests.len()).unwrap_or(u32::MAX).saturating_add(1);
     let taken = store.seats_taken(session.platform, &session.meeting_id, now, None).await?;
+    let capacity = session.fee.as_ref().and_then(|f| f.capacity);
+    if let Err(why) = group::check_seats(seats, asking.max_seats, group::left(capacity, taken)) {
+        return Ok(Registering::TooManySeats { session, why });
+    }
     let open = match session.open_for(taken, now) {
         Ok(_) => true,
         // A full session still takes registrations, for its waiting list.
@@ -165,11 +187,14 @@ pub async fn register(
     let Some(fee) = session.fee.as_ref().map(|f| f.amount) else {
         return Ok(Registering::Closed { session, why: Closed::NoFee });
     };
-    // What the attendee pays: the fee, with VAT when the site enters prices without it.
-    let order = Order::for_registration(session.key(), attendee.email.clone(), vat.charge_for(fee));
+    // What the attendee pays: each seat's fee, with VAT when the site enters prices without
+    // it, rounded per seat as the invoice's lines are.
+    let charge = group::fee_for(vat.charge_for(fee), seats);
+    let order = Order::for_registration(session.key(), attendee.email.clone(), charge);
     let new = Registration::new(&session, asking.discord_user_id, attendee, order.id.clone())
-        .in_language(asking.lang);
-    let registration = match store.register(&new, &order).await {
+        .in_language(asking.lang)
+        .with_seats(seats);
+    let registration = match store.register_group(&new, &order, &guests).await {
         Ok(Registered::New(r) | Registered::Existing(r)) => r,
         Err(StoreError::EmailTaken { email, .. }) => {
             return Ok(Registering::EmailTaken { session, email });
@@ -238,6 +263,10 @@ pub async fn seat_freed(
     let mut offered = 0;
     while session.open_for(held, now).is_ok() {
         let Some(next) = tx.first_in_line(platform, meeting_id).await? else { break };
+        // A group next in line waits until all its seats are free: the line keeps its order.
+        if session.open_for_seats(held, next.seats, now).is_err() {
+            break;
+        }
         let until = waiting::offer_until(&session, now, offers.hours);
         tx.offer_seat(&next.id, until).await?;
         let pay = offers.links.pay_until(&next.order_id, until, next.lang);
@@ -250,7 +279,7 @@ pub async fn seat_freed(
         }
         tracing::info!(registration = %next.id, %until, "seat offered from the waiting list");
         metrics::counter!("waiting_list_offers_total").increment(1);
-        (held, offered) = (held + 1, offered + 1);
+        (held, offered) = (held + next.seats, offered + next.seats);
     }
     Ok(offered)
 }
@@ -418,8 +447,26 @@ impl WhenPaid for SeatOnPayment {
         for (key, effect) in registration::effects(&decision, &reg, &session, paid, self.reach) {
             tx.enqueue(&key, &effect).await?;
         }
+        if decision == OnPaid::Admit {
+            admit_guests(tx, &reg, &session).await?;
+        }
         Ok(())
     }
+}
+
+/// A group's payment (or code) bought its seats: each guest is added to the platform too.
+async fn admit_guests(
+    tx: &mut dyn Tx,
+    reg: &Registration,
+    session: &ScheduledSession,
+) -> Result<(), StoreError> {
+    if reg.seats > 1 {
+        let guests = tx.guest_seats(&reg.id).await?;
+        for (key, effect) in group::admits(reg, session, &guests) {
+            tx.enqueue(&key, &effect).await?;
+        }
+    }
+    Ok(())
 }
 
 fn no_session() -> StoreError {
@@ -478,6 +525,49 @@ pub async fn registrant_admitted(
         }
         for (key, effect) in reach::tell(channels, &format!("joined:{id}"), &reg.person(), &notice)
         {
+            tx.enqueue(&key, &effect).await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// The platform added a group's guest at `seat` (2 and on): the registrant is kept on the
+/// seat, and the guest's join link is told once, by e-mail to the guest and in chat to the
+/// payer (who has the Discord member; the guest may have none). A seat refunded meanwhile,
+/// or a registration no longer holding its seats, only keeps the registrant's id.
+pub async fn guest_admitted(
+    store: &dyn Store,
+    id: &RegistrationId,
+    seat: u32,
+    registrant: &Registrant,
+    channels: Channels,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let reg = tx
+        .registration(id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
+    tx.set_guest_registrant(id, seat, registrant).await?;
+    let guests = tx.guest_seats(id).await?;
+    let Some(guest) = guests.iter().find(|g| g.seat == seat && !g.refunded) else {
+        return tx.commit().await;
+    };
+    if reg.state.holds_seat() {
+        let session = tx.scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+        let order = order_of(tx.as_mut(), &reg).await?;
+        let priced = priced(&order);
+        let share = group::seat_share(priced.fee, priced.discount, group::ordered(&guests));
+        // The guest's own registration as the notice reads it: their name and join link.
+        let mut as_guest = reg.clone();
+        as_guest.attendee = guest.attendee.clone();
+        as_guest.join_url.clone_from(&registrant.join_url);
+        let reference = match reg.payment_id.as_deref().map(str::parse::<PaymentId>) {
+            Some(Ok(paid)) => tx.payment(&paid).await?.and_then(|p| p.reference),
+            _ => None,
+        };
+        let notice = registration::joined_notice(&as_guest, &session, &share, reference.as_deref());
+        let to = reach::Person { email: guest.attendee.email.parse().ok(), ..reg.person() };
+        for (key, effect) in reach::tell(channels, &format!("joined:{id}:{seat}"), &to, &notice) {
             tx.enqueue(&key, &effect).await?;
         }
     }
@@ -716,6 +806,7 @@ pub async fn apply_code(
     for (key, effect) in registration::effects(&OnPaid::Admit, &reg, &scheduled, "", channels) {
         tx.enqueue(&key, &effect).await?;
     }
+    admit_guests(tx.as_mut(), &reg, &scheduled).await?;
     tx.commit().await?;
     metrics::counter!("registration_payments_total", "outcome" => "admitted_free").increment(1);
     tracing::info!(registration = %reg.id, code = %found.code, "admitted without payment by a code");
@@ -762,7 +853,7 @@ pub async fn cancel_registration(
     }
     let request: RequestId =
         format!("cancel-{id}").parse().map_err(|e| StoreError::corrupt("registrations.id", e))?;
-    let asked = Asked { request, discord_user_id, now };
+    let asked = Asked { request, discord_user_id, now, seat: None };
     give_back(store, refunds, id, asked, |reg, session, paid, left| {
         if reg.discord_user_id != discord_user_id {
             return Err(Refusal::NotAllowed);
@@ -819,7 +910,7 @@ pub async fn refund_registration(
     request: RequestId,
     now: DateTime<Utc>,
 ) -> Result<RefundOutcome, StoreError> {
-    let asked = Asked { request, discord_user_id: asker.discord_user_id(), now };
+    let asked = Asked { request, discord_user_id: asker.discord_user_id(), now, seat: None };
     give_back(store, refunds, id, asked, |_, session, _, left| {
         let by = asker.may_refund(&session.host_email).ok_or(Refusal::NotAllowed)?;
         Ok((refunds::refund(amount, left)?, by))
@@ -827,11 +918,43 @@ pub async fn refund_registration(
     .await
 }
 
-/// Who asked for a refund, under which request, and when.
+/// The session's host or a site administrator refunds one guest's `seat` (2 and on) of group
+/// registration `id` alone, once per `request`: the seat's share of what the group paid
+/// (D-232), freed for the waiting list; the rest of the group keeps its seats.
+pub async fn refund_seat(
+    store: &dyn Store,
+    refunds: &Refunds,
+    id: &RegistrationId,
+    asker: &Asker,
+    seat: u32,
+    request: RequestId,
+    now: DateTime<Utc>,
+) -> Result<RefundOutcome, StoreError> {
+    // What a seat's share is does not change once the order is paid: read before the lock.
+    let Some(reg) = store.registration(id).await? else {
+        return Ok(RefundOutcome::Refused(Refusal::NoRegistration(id.to_string())));
+    };
+    let guests = store.guest_seats(id).await?;
+    let order = store
+        .order(&reg.order_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("order {}", reg.order_id)))?;
+    let priced = priced(&order);
+    let share = group::seat_share(priced.fee, priced.discount, group::ordered(&guests));
+    let asked = Asked { request, discord_user_id: asker.discord_user_id(), now, seat: Some(seat) };
+    give_back(store, refunds, id, asked, |_, session, _, left| {
+        let by = asker.may_refund(&session.host_email).ok_or(Refusal::NotAllowed)?;
+        Ok((group::seat_refund(share, left)?, by))
+    })
+    .await
+}
+
+/// Who asked for a refund, under which request, and when; `seat` for one guest's seat alone.
 struct Asked {
     request: RequestId,
     discord_user_id: u64,
     now: DateTime<Utc>,
+    seat: Option<u32>,
 }
 
 /// One refund of a registration's payment, in one transaction under the session's lock (so
@@ -883,6 +1006,12 @@ async fn give_back(
         Ok(decision) => decision,
         Err(refusal) => return Ok(RefundOutcome::Refused(refusal)),
     };
+    // One guest's seat alone: freed here, or refused before anything is stored.
+    if let Some(seat) = asked.seat
+        && !tx.free_guest_seat(&reg.id, seat, asked.now).await?
+    {
+        return Ok(RefundOutcome::Refused(Refusal::NoSuchSeat(seat)));
+    }
     let record = RefundRecord {
         payment: paid_id.clone(),
         request: asked.request.clone(),
@@ -911,9 +1040,12 @@ async fn give_back(
         };
         tx.set_registration_state(&reg.id, RegistrationState::Refunded, None, Some(&reason))
             .await?;
+    }
+    let freed = decided.frees_seat || asked.seat.is_some();
+    if freed {
         seat_freed(tx.as_mut(), reg.platform, &reg.meeting_id, asked.now, &refunds.offers).await?;
     }
-    let notice = refund_notice(&reg, &session, &record, &decided);
+    let notice = refund_notice(&reg, &session, &record, &decided, asked.seat);
     for (key, effect) in
         reach::tell(refunds.offers.reach, &format!("refunded:{key}"), &reg.person(), &notice)
     {
@@ -921,8 +1053,8 @@ async fn give_back(
     }
     tx.commit().await?;
     metrics::counter!("registration_refunds_total", "by" => asked_by.as_str()).increment(1);
-    tracing::info!(registration = %reg.id, payment = %paid_id, request = %asked.request, amount = %decided.amount, freed = decided.frees_seat, "registration refund decided");
-    Ok(RefundOutcome::Decided { refund: record, left: decided.left, freed: decided.frees_seat })
+    tracing::info!(registration = %reg.id, payment = %paid_id, request = %asked.request, amount = %decided.amount, freed, seat = ?asked.seat, "registration refund decided");
+    Ok(RefundOutcome::Decided { refund: record, left: decided.left, freed })
 }
 
 /// What the attendee is told of a refund decided for them.
@@ -931,6 +1063,7 @@ fn refund_notice(
     session: &ScheduledSession,
     record: &RefundRecord,
     decided: &Decided,
+    seat: Option<u32>,
 ) -> Notice {
     let lang = reg.lang;
     let args = Args::new()
@@ -939,10 +1072,11 @@ fn refund_notice(
         .str("fee", record.fee)
         .str("left", decided.left)
         .str("currency", record.amount.currency());
-    let text = match (record.asked_by, decided.frees_seat) {
-        (AskedBy::Attendee, _) => lang.text_with("refund-told-cancelled", &args),
-        (_, true) => lang.text_with("refund-told-whole", &args),
-        (_, false) => lang.text_with("refund-told-part", &args),
+    let text = match (record.asked_by, decided.frees_seat, seat) {
+        (AskedBy::Attendee, _, _) => lang.text_with("refund-told-cancelled", &args),
+        (_, _, Some(seat)) => lang.text_with("refund-told-seat", &args.num("seat", seat)),
+        (_, true, None) => lang.text_with("refund-told-whole", &args),
+        (_, false, None) => lang.text_with("refund-told-part", &args),
     };
     let subject =
         lang.text_with("registration-refund-subject", &Args::new().str("title", &session.title));

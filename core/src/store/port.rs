@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use super::StoreError;
 use crate::email::Email;
 use crate::fee_based::codes::{Code, CodeId, PromotionCode};
+use crate::fee_based::group::GuestSeat;
 use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
@@ -331,6 +332,26 @@ pub trait Tx: Send {
         registrant: &Registrant,
         state: RegistrationState,
     ) -> Result<(), StoreError>;
+
+    /// A group registration's guests' seats, by seat number.
+    async fn guest_seats(&mut self, id: &RegistrationId) -> Result<Vec<GuestSeat>, StoreError>;
+
+    /// Keeps the platform's registrant on a guest's seat.
+    async fn set_guest_registrant(
+        &mut self,
+        id: &RegistrationId,
+        seat: u32,
+        registrant: &Registrant,
+    ) -> Result<(), StoreError>;
+
+    /// Frees a guest's seat refunded alone at `at`: the registration holds one seat less.
+    /// False when the registration has no such seat, or it was freed already.
+    async fn free_guest_seat(
+        &mut self,
+        id: &RegistrationId,
+        seat: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     // Promotion codes.
 

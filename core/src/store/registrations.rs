@@ -6,11 +6,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::fee_based::group::GuestSeat;
 use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{Fee, Registration, RegistrationId, ScheduledSession};
 use crate::payments::order::{Order, OrderId};
 use crate::payments::payment::PaymentId;
 use crate::platform::PlatformKind;
+use crate::platform::control::Attendee;
 
 /// What `/register` found or made.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,7 +97,21 @@ pub trait RegistrationStore {
         &self,
         registration: &Registration,
         order: &Order,
+    ) -> Result<Registered, StoreError> {
+        self.register_group(registration, order, &[]).await
+    }
+
+    /// As [`Self::register`], for a group: `guests` take seats 2 and on, stored with the
+    /// registration (whose `seats` counts them and its own).
+    async fn register_group(
+        &self,
+        registration: &Registration,
+        order: &Order,
+        guests: &[Attendee],
     ) -> Result<Registered, StoreError>;
+
+    /// A group registration's guests' seats (none for one seat), by seat number.
+    async fn guest_seats(&self, id: &RegistrationId) -> Result<Vec<GuestSeat>, StoreError>;
 
     async fn registration(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError>;
 

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::email::Email;
 use crate::fee_based::codes::{Code, CodeId, PromotionCode};
+use crate::fee_based::group::GuestSeat;
 use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     Registration, RegistrationId, RegistrationState, ScheduledSession,
@@ -385,6 +386,28 @@ where
         state: RegistrationState,
     ) -> Result<(), StoreError> {
         registrations::set_registrant(&mut self.0, id, registrant, state).await
+    }
+
+    async fn guest_seats(&mut self, id: &RegistrationId) -> Result<Vec<GuestSeat>, StoreError> {
+        registrations::guest_seats(&mut *self.0, id).await
+    }
+
+    async fn set_guest_registrant(
+        &mut self,
+        id: &RegistrationId,
+        seat: u32,
+        registrant: &Registrant,
+    ) -> Result<(), StoreError> {
+        registrations::set_guest_registrant(&mut self.0, id, seat, registrant).await
+    }
+
+    async fn free_guest_seat(
+        &mut self,
+        id: &RegistrationId,
+        seat: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        registrations::free_guest_seat(&mut self.0, id, seat, at).await
     }
 
     async fn live_code(&mut self, code: &PromotionCode) -> Result<Option<Code>, StoreError> {

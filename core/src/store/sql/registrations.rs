@@ -8,6 +8,7 @@ use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 use super::payments::{amount, corrupt, insert_order, time};
 use super::{Constraint, SqlStore, bind_each, list, millis, opt_time, parsed};
+use crate::fee_based::group::GuestSeat;
 use crate::fee_based::refunds::RefundRecord;
 use crate::fee_based::registration::{
     self, Fee, Registration, RegistrationId, RegistrationState, ScheduledSession,
@@ -33,7 +34,7 @@ macro_rules! registration_columns {
     () => {
         "id, platform, meeting_id, discord_user_id, first_name, last_name, email, order_id,
          state, payment_id, reason, registrant_id, join_url, lang, created_at, waiting_since,
-         offer_until"
+         offer_until, seats"
     };
 }
 
@@ -88,7 +89,94 @@ fn registration(row: &AnyRow) -> Result<Registration, StoreError> {
         created_at: time(row, "created_at")?,
         waiting_since: opt_time(row, "waiting_since")?,
         offer_until: opt_time(row, "offer_until")?,
+        seats: count(row, "seats")?,
     })
+}
+
+fn count(row: &AnyRow, column: &'static str) -> Result<u32, StoreError> {
+    let n: i64 = row.try_get(column)?;
+    u32::try_from(n).map_err(|e| corrupt(column, e))
+}
+
+fn guest(row: &AnyRow) -> Result<GuestSeat, StoreError> {
+    Ok(GuestSeat {
+        seat: count(row, "seat")?,
+        attendee: Attendee {
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            email: row.try_get("email")?,
+        },
+        registrant_id: row.try_get("registrant_id")?,
+        join_url: row.try_get("join_url")?,
+        refunded: opt_time(row, "refunded_at")?.is_some(),
+    })
+}
+
+/// A group registration's guests' seats, by seat number.
+pub(super) async fn guest_seats<'c, E>(
+    conn: E,
+    id: &RegistrationId,
+) -> Result<Vec<GuestSeat>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    sqlx::query(
+        "SELECT seat, first_name, last_name, email, registrant_id, join_url, refunded_at
+         FROM registration_guests WHERE registration_id = $1 ORDER BY seat",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(guest)
+    .collect()
+}
+
+pub(super) async fn set_guest_registrant(
+    conn: &mut AnyConnection,
+    id: &RegistrationId,
+    seat: u32,
+    registrant: &Registrant,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE registration_guests SET registrant_id = $1, join_url = $2
+         WHERE registration_id = $3 AND seat = $4",
+    )
+    .bind(registrant.id.as_str())
+    .bind(registrant.join_url.clone())
+    .bind(id.as_str())
+    .bind(i64::from(seat))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Frees a guest's seat that is not refunded yet: the seat is marked and the registration
+/// holds one seat less, in the caller's transaction. False when there is no such seat.
+pub(super) async fn free_guest_seat(
+    conn: &mut AnyConnection,
+    id: &RegistrationId,
+    seat: u32,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let marked = sqlx::query(
+        "UPDATE registration_guests SET refunded_at = $1
+         WHERE registration_id = $2 AND seat = $3 AND refunded_at IS NULL",
+    )
+    .bind(millis(at))
+    .bind(id.as_str())
+    .bind(i64::from(seat))
+    .execute(&mut *conn)
+    .await?;
+    if marked.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE registrations SET seats = seats - 1, updated_at = $1 WHERE id = $2")
+        .bind(millis(at))
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(true)
 }
 
 pub(super) async fn load_scheduled<'c, E>(
@@ -183,7 +271,7 @@ pub(super) async fn seats_held(
     except: Option<&RegistrationId>,
 ) -> Result<u32, StoreError> {
     let sql = format!(
-        "SELECT COUNT(*) AS n FROM registrations
+        "SELECT COALESCE(SUM(seats), 0) AS n FROM registrations
          WHERE platform = $1 AND meeting_id = $2 AND id <> $3 AND {}",
         held_where(4)
     );
@@ -604,7 +692,12 @@ impl RegistrationStore for SqlStore {
         place_in_line(&mut *self.pool.acquire().await?, registration).await
     }
 
-    async fn register(&self, r: &Registration, order: &Order) -> Result<Registered, StoreError> {
+    async fn register_group(
+        &self,
+        r: &Registration,
+        order: &Order,
+        guests: &[Attendee],
+    ) -> Result<Registered, StoreError> {
         if let Some(open) = self.open_registration(r).await? {
             return Ok(Registered::Existing(open));
         }
@@ -613,8 +706,8 @@ impl RegistrationStore for SqlStore {
         let now = millis(r.created_at);
         let inserted = sqlx::query(
             "INSERT INTO registrations (id, platform, meeting_id, discord_user_id, first_name,
-                 last_name, email, order_id, state, lang, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                 last_name, email, order_id, state, lang, created_at, updated_at, seats)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
         )
         .bind(r.id.as_str())
         .bind(r.platform.as_str())
@@ -627,10 +720,25 @@ impl RegistrationStore for SqlStore {
         .bind(r.state.as_str())
         .bind(r.lang.code())
         .bind(now)
+        .bind(i64::from(r.seats))
         .execute(&mut *tx)
         .await;
         match inserted {
             Ok(_) => {
+                // Seat 1 is the registration's own attendee; the guests' follow it.
+                for (seat, g) in (2_i64..).zip(guests) {
+                    sqlx::query(
+                        "INSERT INTO registration_guests (registration_id, seat, first_name,
+                             last_name, email) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(r.id.as_str())
+                    .bind(seat)
+                    .bind(g.first_name.as_str())
+                    .bind(g.last_name.as_str())
+                    .bind(g.email.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(Registered::New(r.clone()))
             }
@@ -664,6 +772,10 @@ impl RegistrationStore for SqlStore {
         order: &OrderId,
     ) -> Result<Option<Registration>, StoreError> {
         registration_by_order(&mut *self.pool.acquire().await?, order).await
+    }
+
+    async fn guest_seats(&self, id: &RegistrationId) -> Result<Vec<GuestSeat>, StoreError> {
+        guest_seats(&self.pool, id).await
     }
 
     async fn refunds_of(&self, payment: &PaymentId) -> Result<Vec<RefundRecord>, StoreError> {
