@@ -117,6 +117,11 @@ async fn a_group_of_three_pays_once_and_is_admitted_as_three_registrants_with_th
     assert_eq!(told, links);
     let texts: Vec<String> = dms(&w.discord, ADA).iter().map(content).collect();
     assert!(texts.iter().any(|t| t.contains("Grace Hopper")), "{texts:?}");
+    // The payer's receipt links one invoice for the three seats.
+    let receipt = texts.iter().find(|t| t.contains("/invoices/")).expect("the invoice's link");
+    let invoice = crate::common::pay::text(&crate::invoices::invoice_link(receipt)).await;
+    assert!(invoice.contains("Registration fees: Rust for payments, 3 seats"), "{invoice}");
+    assert!(invoice.contains("75.00 USD"), "{invoice}");
     let guests = w.app.store.guest_seats(&reg.id).await.unwrap();
     let seats: Vec<(u32, &str)> =
         guests.iter().map(|g| (g.seat, g.attendee.email.as_str())).collect();

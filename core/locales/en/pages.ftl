@@ -121,6 +121,10 @@ invoice-item-session = Training session: { $session }
 invoice-item-balance = Outstanding balance for earlier sessions
 invoice-item-refund = Refund on invoice { $number }
 invoice-item-refund-alone = Refund
+invoice-item-seats = Registration fees: { $session }, { $seats ->
+    [one] one seat
+   *[other] { $seats } seats
+}
 invoice-item-discount = Discount (code { $code })
 invoice-description = Description
 invoice-net = Net

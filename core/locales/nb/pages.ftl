@@ -117,6 +117,10 @@ invoice-item-session = Opplæringsøkt: { $session }
 invoice-item-balance = Utestående saldo for tidligere økter
 invoice-item-refund = Tilbakebetaling på faktura { $number }
 invoice-item-refund-alone = Tilbakebetaling
+invoice-item-seats = Registreringsgebyr: { $session }, { $seats ->
+    [one] én plass
+   *[other] { $seats } plasser
+}
 invoice-item-discount = Rabatt (kode { $code })
 invoice-description = Beskrivelse
 invoice-net = Netto

@@ -169,6 +169,8 @@ pub enum Item {
     Refund { of: Option<String> },
     /// A promotion code's discount on the line above it, shown as a negative line.
     Discount { code: String },
+    /// A group's registration fees: `seats` seats of one session, VAT split per seat.
+    Seats { session: String, seats: u32 },
 }
 
 /// One line as issued, amounts at the currency's minor unit.
@@ -238,6 +240,8 @@ pub struct Issue<'a> {
     pub buyer: Party,
     /// The title of the session a registration is for, when it is one.
     pub session_title: Option<String>,
+    /// The seats a registration bought (1 for anything else).
+    pub seats: u32,
     pub corrects: Option<Corrects>,
     pub reference: Option<String>,
     pub at: DateTime<Utc>,
@@ -259,19 +263,37 @@ pub fn issue(i: Issue) -> Invoice {
         vat: split.vat.amount(),
         gross: split.gross.amount(),
     };
-    let lines = match (&i.movement, &i.order.discount) {
-        // The order's whole amount, taken after a code: the fee and the discount are lines of
-        // their own, each split on its own (VAT rounded per line), and add up to what was taken.
-        (Movement::Taken(taken), Some(discount)) if *taken == i.order.amount => {
-            let fee = Money::round(taken.amount() + discount.amount.amount(), taken.currency());
-            let off = i.vat.split(discount.amount);
-            let negative = Split {
-                net: Money::round(-off.net.amount(), off.net.currency()),
-                vat: Money::round(-off.vat.amount(), off.vat.currency()),
-                gross: Money::round(-off.gross.amount(), off.gross.currency()),
-            };
-            let code = Item::Discount { code: discount.code.to_string() };
-            vec![line(item, i.vat.split(fee)), line(code, negative)]
+    let whole_order = matches!(i.movement, Movement::Taken(taken) if taken == i.order.amount);
+    let lines = match (&i.order.discount, &item) {
+        // The order's whole amount: the fees (a group's split per seat, as each seat was
+        // charged) and a code's discount are lines of their own, each split on its own (VAT
+        // rounded per line), adding up to what was taken.
+        (discount, Item::Registration { session }) if whole_order => {
+            let off = discount.as_ref().map(|d| d.amount);
+            let fee = off.map_or(amount, |off| {
+                Money::round(amount.amount() + off.amount(), amount.currency())
+            });
+            let mut lines = vec![match per_seat(fee, i.seats) {
+                Some(seat) => {
+                    let times =
+                        |m: Money| Money::round(m.amount() * Decimal::from(i.seats), m.currency());
+                    let one = i.vat.split(seat);
+                    let all = Split { net: times(one.net), vat: times(one.vat), gross: fee };
+                    line(Item::Seats { session: session.clone(), seats: i.seats }, all)
+                }
+                None => line(item.clone(), i.vat.split(fee)),
+            }];
+            if let (Some(discount), Some(off)) = (discount, off) {
+                let off = i.vat.split(off);
+                let negative = |m: Money| Money::round(-m.amount(), m.currency());
+                let split = Split {
+                    net: negative(off.net),
+                    vat: negative(off.vat),
+                    gross: negative(off.gross),
+                };
+                lines.push(line(Item::Discount { code: discount.code.to_string() }, split));
+            }
+            lines
         }
         _ => vec![line(item, i.vat.split(amount))],
     };
@@ -292,6 +314,16 @@ pub fn issue(i: Issue) -> Invoice {
         lines,
         reference: i.reference,
     }
+}
+
+/// One seat's share of a group's `fee`, when there are several and they share it exactly
+/// (each seat was charged the same).
+fn per_seat(fee: Money, seats: u32) -> Option<Money> {
+    if seats < 2 {
+        return None;
+    }
+    let seat = Money::round(fee.amount() / Decimal::from(seats), fee.currency());
+    (seat.amount() * Decimal::from(seats) == fee.amount()).then_some(seat)
 }
 
 fn bought(order: &Order, title: Option<String>) -> Item {
@@ -379,6 +411,7 @@ mod tests {
             payment: &sold,
             buyer: Party::default(),
             session_title: Some("Rust".into()),
+            seats: 1,
             corrects: None,
             reference: Some("S1".into()),
             at: Utc::now(),
@@ -412,6 +445,7 @@ mod tests {
             payment: &sold,
             buyer: Party::default(),
             session_title: Some("Rust".into()),
+            seats: 1,
             corrects: None,
             reference: None,
             at: Utc::now(),
@@ -428,5 +462,33 @@ mod tests {
         );
         let t = invoice.totals();
         assert_eq!((t.net, t.vat, t.gross), (usd("15.00"), usd("3.75"), usd("18.75")));
+    }
+
+    #[test]
+    fn a_groups_fees_are_one_line_whose_vat_is_rounded_per_seat() {
+        let order =
+            Order::for_registration("zoom/1".into(), "ada@example.com".into(), usd("30.03"));
+        let sold = payment("30.03", "0.00");
+        let vat = Vat { rate: "25".parse().unwrap(), pricing: Pricing::Inclusive };
+        let invoice = issue(Issue {
+            number: 2,
+            prefix: &Prefix::default(),
+            seller: &Party::default(),
+            vat,
+            movement: Movement::Taken(usd("30.03")),
+            order: &order,
+            payment: &sold,
+            buyer: Party::default(),
+            session_title: Some("Rust".into()),
+            seats: 3,
+            corrects: None,
+            reference: None,
+            at: Utc::now(),
+        });
+        assert_eq!(invoice.lines.len(), 1);
+        assert_eq!(invoice.lines[0].item, Item::Seats { session: "Rust".into(), seats: 3 });
+        // 2.002 of VAT in each seat of 10.01 is 2.00; the total's 6.006 would have been 6.01.
+        let t = invoice.totals();
+        assert_eq!((t.net, t.vat, t.gross), (usd("24.03"), usd("6.00"), usd("30.03")));
     }
 }

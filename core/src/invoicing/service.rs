@@ -77,6 +77,7 @@ impl WhenPaid for IssueOnMovement {
             payment: next,
             buyer,
             session_title,
+            seats: registration.as_ref().map_or(1, |r| r.seats),
             corrects,
             reference,
             at: now,

@@ -57,6 +57,10 @@ fn describe(item: &Item, lang: Lang) -> String {
             lang.text_with("invoice-item-refund", &Args::new().str("number", number))
         }
         Item::Refund { of: None } => lang.text("invoice-item-refund-alone"),
+        Item::Seats { session, seats } => {
+            let args = Args::new().str("session", session).num("seats", *seats);
+            lang.text_with("invoice-item-seats", &args)
+        }
         Item::Discount { code } => {
             lang.text_with("invoice-item-discount", &Args::new().str("code", code))
         }
