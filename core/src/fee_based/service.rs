@@ -416,25 +416,13 @@ impl WhenPaid for SeatOnPayment {
         let Some(reg) = tx.registration_by_order(&payment.order_id).await? else {
             return Ok(());
         };
-        let session =
-            tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
-        // The payer's own offer, if any, is the seat they take, not one in their way.
-        let taken = tx.seats_held(reg.platform, &reg.meeting_id, now, Some(&reg.id)).await?;
         let paid = payment.id.as_str();
-        let decision = registration::on_paid(&reg, paid, &session, taken, now);
-        match &decision {
-            OnPaid::Admit => {
-                tx.set_registration_state(&reg.id, RegistrationState::Paid, Some(paid), None)
-                    .await?;
-            }
-            OnPaid::Refuse(closed) => {
-                let state = RegistrationState::Refunded;
-                tx.set_registration_state(&reg.id, state, Some(paid), Some(&closed.reason()))
-                    .await?;
-                // The payment bought nothing: the code's use is free for someone else.
-                tx.give_back_code_use(&reg.order_id).await?;
-            }
-            OnPaid::RefundSecond | OnPaid::Nothing => {}
+        let (session, decision) = take_seat(tx, &reg, Some(paid), now, self.reach).await?;
+        if let OnPaid::Refuse(closed) = &decision {
+            let state = RegistrationState::Refunded;
+            tx.set_registration_state(&reg.id, state, Some(paid), Some(&closed.reason())).await?;
+            // The payment bought nothing: the code's use is free for someone else.
+            tx.give_back_code_use(&reg.order_id).await?;
         }
         let outcome = match &decision {
             OnPaid::Admit => "admitted",
@@ -444,14 +432,39 @@ impl WhenPaid for SeatOnPayment {
         };
         metrics::counter!("registration_payments_total", "outcome" => outcome).increment(1);
         tracing::info!(registration = %reg.id, payment = paid, ?decision, "registration paid");
-        for (key, effect) in registration::effects(&decision, &reg, &session, paid, self.reach) {
-            tx.enqueue(&key, &effect).await?;
-        }
-        if decision == OnPaid::Admit {
-            admit_guests(tx, &reg, &session).await?;
+        if decision != OnPaid::Admit {
+            for (key, effect) in registration::effects(&decision, &reg, &session, paid, self.reach)
+            {
+                tx.enqueue(&key, &effect).await?;
+            }
         }
         Ok(())
     }
+}
+
+/// Decides, under the session's lock, the seat that `paid` (or, with `None`, a code that
+/// covered the whole fee) buys for `reg`; on `Admit` the registration is paid and it and its
+/// guests are queued for the platform. The caller does what any other decision asks.
+async fn take_seat(
+    tx: &mut dyn Tx,
+    reg: &Registration,
+    paid: Option<&str>,
+    now: DateTime<Utc>,
+    reach: Channels,
+) -> Result<(ScheduledSession, OnPaid), StoreError> {
+    let session = tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
+    // The payer's own offer, if any, is the seat they take, not one in their way.
+    let taken = tx.seats_held(reg.platform, &reg.meeting_id, now, Some(&reg.id)).await?;
+    let payment = paid.unwrap_or_default();
+    let decision = registration::on_paid(reg, payment, &session, taken, now);
+    if decision == OnPaid::Admit {
+        tx.set_registration_state(&reg.id, RegistrationState::Paid, paid, None).await?;
+        for (key, effect) in registration::effects(&decision, reg, &session, payment, reach) {
+            tx.enqueue(&key, &effect).await?;
+        }
+        admit_guests(tx, reg, &session).await?;
+    }
+    Ok((session, decision))
 }
 
 /// A group's payment (or code) bought its seats: each guest is added to the platform too.
@@ -794,19 +807,11 @@ pub async fn apply_code(
         tracing::info!(order = %order_id, code = %found.code, "promotion code applied");
         return Ok(Ok(CodeApplied::ToPay(priced)));
     }
-    let scheduled =
-        tx.lock_scheduled(reg.platform, &reg.meeting_id).await?.ok_or_else(no_session)?;
-    let taken = tx.seats_held(reg.platform, &reg.meeting_id, now, Some(&reg.id)).await?;
-    match registration::on_paid(&reg, "", &scheduled, taken, now) {
+    match take_seat(tx.as_mut(), &reg, None, now, channels).await?.1 {
         OnPaid::Admit => {}
         OnPaid::Refuse(closed) => return Ok(Err(NotApplied::Closed(closed))),
         OnPaid::RefundSecond | OnPaid::Nothing => return Ok(Err(NotApplied::NotOpen)),
     }
-    tx.set_registration_state(&reg.id, RegistrationState::Paid, None, None).await?;
-    for (key, effect) in registration::effects(&OnPaid::Admit, &reg, &scheduled, "", channels) {
-        tx.enqueue(&key, &effect).await?;
-    }
-    admit_guests(tx.as_mut(), &reg, &scheduled).await?;
     tx.commit().await?;
     metrics::counter!("registration_payments_total", "outcome" => "admitted_free").increment(1);
     tracing::info!(registration = %reg.id, code = %found.code, "admitted without payment by a code");

@@ -422,6 +422,25 @@ mod tests {
         assert_eq!(invoice.lines[0].item, Item::Registration { session: "Rust".into() });
     }
 
+    /// The invoice of `sold` taking the whole of `order`, for `seats` seats of "Rust".
+    fn sale(order: &Order, sold: &Payment, vat: Vat, seats: u32) -> Invoice {
+        issue(Issue {
+            number: 1,
+            prefix: &Prefix::default(),
+            seller: &Party::default(),
+            vat,
+            movement: Movement::Taken(order.amount),
+            order,
+            payment: sold,
+            buyer: Party::default(),
+            session_title: Some("Rust".into()),
+            seats,
+            corrects: None,
+            reference: None,
+            at: Utc::now(),
+        })
+    }
+
     #[test]
     fn a_codes_discount_is_a_negative_line_of_its_own_and_the_lines_add_up_to_what_was_taken() {
         use crate::payments::order::Discount;
@@ -435,21 +454,7 @@ mod tests {
         let mut sold = payment("18.75", "0.00");
         sold.amount = usd("18.75");
         let vat = Vat { rate: "25".parse().unwrap(), pricing: Pricing::Inclusive };
-        let invoice = issue(Issue {
-            number: 1,
-            prefix: &Prefix::default(),
-            seller: &Party::default(),
-            vat,
-            movement: Movement::Taken(usd("18.75")),
-            order: &order,
-            payment: &sold,
-            buyer: Party::default(),
-            session_title: Some("Rust".into()),
-            seats: 1,
-            corrects: None,
-            reference: None,
-            at: Utc::now(),
-        });
+        let invoice = sale(&order, &sold, vat, 1);
         let [fee, off] = &invoice.lines[..] else { panic!("{:?}", invoice.lines) };
         assert_eq!(
             (fee.net, fee.vat, fee.gross),
@@ -470,21 +475,7 @@ mod tests {
             Order::for_registration("zoom/1".into(), "ada@example.com".into(), usd("30.03"));
         let sold = payment("30.03", "0.00");
         let vat = Vat { rate: "25".parse().unwrap(), pricing: Pricing::Inclusive };
-        let invoice = issue(Issue {
-            number: 2,
-            prefix: &Prefix::default(),
-            seller: &Party::default(),
-            vat,
-            movement: Movement::Taken(usd("30.03")),
-            order: &order,
-            payment: &sold,
-            buyer: Party::default(),
-            session_title: Some("Rust".into()),
-            seats: 3,
-            corrects: None,
-            reference: None,
-            at: Utc::now(),
-        });
+        let invoice = sale(&order, &sold, vat, 3);
         assert_eq!(invoice.lines.len(), 1);
         assert_eq!(invoice.lines[0].item, Item::Seats { session: "Rust".into(), seats: 3 });
         // 2.002 of VAT in each seat of 10.01 is 2.00; the total's 6.006 would have been 6.01.
