@@ -227,39 +227,24 @@ fn signed_by_any<M: Mac + KeyInit>(
 }
 
 /// SHA-256 of the canonical JSON of `value` (object keys sorted at every level), in hex.
-fn digest(value: &serde_json::Value) -> String {
-    fn write(v: &serde_json::Value, out: &mut Vec<u8>) {
-        match v {
-            serde_json::Value::Object(map) => {
-                let mut keys: Vec<_> = map.keys().collect();
-                keys.sort();
-                out.push(b'{');
-                for (i, k) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend(serde_json::to_vec(k).unwrap_or_default());
-                    out.push(b':');
-                    write(&map[k], out);
-                }
-                out.push(b'}');
-            }
-            serde_json::Value::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write(item, out);
-                }
-                out.push(b']');
-            }
-            scalar => out.extend(serde_json::to_vec(scalar).unwrap_or_default()),
+///
+/// Written straight into the hash, without a copy of the delivery: `serde_json::Value` keeps
+/// an object's keys sorted (its map is a `BTreeMap`), and the structs hashed here declare
+/// their fields in sorted order.
+fn digest(value: &impl Serialize) -> String {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    let mut canonical = Vec::new();
-    write(value, &mut canonical);
-    hex::encode(Sha256::digest(&canonical))
+    let mut hashing = Hashing(Sha256::new());
+    serde_json::to_writer(&mut hashing, value).expect("JSON values and strings serialise");
+    hex::encode(hashing.0.finalize())
 }
 
 /// The longest id kept (meeting, participant, device, meeting number), in bytes. Neither
@@ -327,6 +312,26 @@ fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, Malfo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Digests are stored to recognise a retried delivery: one computed otherwise after an
+    /// upgrade would take a retry of a delivery stored before it for a new one.
+    #[test]
+    fn digests_are_those_stored_by_earlier_versions() {
+        let webex = br#"{"id":"h","resource":"meetingParticipants","event":"joined","data":{"meetingId":"M1","id":"P1","devices":[{"correlationId":"d1","deviceType":"webex","joinedTime":"2026-11-25T10:00:00Z","leftTime":null}],"z":{"b":1,"a":[2,"\u00e9\""]}}}"#;
+        let zoom = br#"{"event":"meeting.participant_joined","event_ts":1,"payload":{"account_id":"a","object":{"uuid":"U1","participant":{"user_id":"u","participant_uuid":"P1","join_time":"2026-11-25T10:00:00Z"}}}}"#;
+        // As computed by the digest that built a `serde_json::Value` and sorted its keys.
+        let golden = [
+            "d0c6c6ba42aa0285cba0848e86ad6ace6e119977cfad3add33beeb2c58b9fc31",
+            "d61d1ca7bb1297897f676687a40efc82d86e70d2e6485c987fd4199ed441e104",
+        ];
+        for (platform, body) in [(PlatformKind::Webex, &webex[..]), (PlatformKind::Zoom, &zoom[..])]
+        {
+            match platform.adapter().parse(body).unwrap() {
+                Inbound::Session { digest, .. } => assert_eq!(digest, golden[platform as usize]),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn digests_ignore_key_order() {

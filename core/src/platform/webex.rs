@@ -80,9 +80,11 @@ impl Platform for Webex {
             serde_json::from_slice(body).map_err(|e| Malformed(e.to_string()))?;
         let what = format!("{}:{}", envelope.resource, envelope.event);
         // Webex deliveries carry no event id: what the event says identifies it.
-        let digest = digest(&serde_json::json!({
-            "resource": envelope.resource, "event": envelope.event, "data": envelope.data,
-        }));
+        let digest = digest(&Identity {
+            data: &envelope.data,
+            event: &envelope.event,
+            resource: &envelope.resource,
+        });
         let data = envelope.data;
         match (envelope.resource.as_str(), envelope.event.as_str()) {
             ("meetings", "started") => {
@@ -115,6 +117,14 @@ impl Platform for Webex {
             _ => Ok(Inbound::Ignored { what }),
         }
     }
+}
+
+/// What identifies a Webex event, its fields in sorted order (see [`digest`]).
+#[derive(serde::Serialize)]
+struct Identity<'a> {
+    data: &'a serde_json::Value,
+    event: &'a str,
+    resource: &'a str,
 }
 
 fn read<T: serde::de::DeserializeOwned>(

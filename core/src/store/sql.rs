@@ -247,6 +247,10 @@ async fn connect_pool(
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(deadline.min(Duration::from_secs(5)))
+        // sqlx pings a pooled connection before handing it out. A SQLite connection is a
+        // file in this process that cannot go stale, and the ping was one more round trip to
+        // its worker thread before every statement (every commit of the ingest writer).
+        .test_before_acquire(backend == Backend::Postgres)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 let settings = match backend {
