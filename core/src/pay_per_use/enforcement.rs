@@ -67,12 +67,21 @@ pub fn offered_plan() -> SessionPlan {
 pub struct StartFacts {
     /// E-commerce and its pay-per-use feature are both on.
     pub pay_per_use: bool,
-    /// The site exempted the host or the host's division.
+    /// The site exempted the host or the host's division (not looked up when pay-per-use is
+    /// off).
     pub exempt: bool,
-    /// What the host still owes from earlier sessions, if anything.
+    /// What the host still owes from earlier sessions, if anything (not looked up when the
+    /// start is [`free_regardless`]).
     pub outstanding: Option<Money>,
-    /// The host's oldest authorised order not yet used for a start.
+    /// The host's oldest authorised order not yet used for a start (not looked up when the
+    /// start is [`free_regardless`]).
     pub authorisation: Option<OrderId>,
+}
+
+/// Whether a start is free whatever the host owes or has paid: pay-per-use is off, or the
+/// host is exempt.
+pub fn free_regardless(pay_per_use: bool, exempt: bool) -> bool {
+    !pay_per_use || exempt
 }
 
 /// Why a start was stopped.
@@ -130,7 +139,7 @@ impl StartDecision {
 
 /// An outstanding balance blocks even a paid start: the host settles it first.
 pub fn decide(facts: StartFacts) -> StartDecision {
-    if !facts.pay_per_use || facts.exempt {
+    if free_regardless(facts.pay_per_use, facts.exempt) {
         return StartDecision::Free;
     }
     if let Some(owed) = facts.outstanding.filter(|m| !m.amount().is_zero()) {
