@@ -39,7 +39,7 @@ use tollbooth_core::platform::PlatformKind;
 const SECRET: &str = "bench-secret";
 const ADMIN: &str = "bench-admin";
 /// The stages `webhook_stage_seconds` times, in the order a delivery passes them.
-const STAGES: [&str; 4] = ["verify", "store", "commit", "apply"];
+const STAGES: [&str; 5] = ["verify", "store", "hold", "commit", "apply"];
 
 struct Target {
     name: &'static str,
@@ -226,19 +226,24 @@ fn report(rows: &[Row], sessions: &str) {
             row.lag.map_or("-".to_owned(), |l| format!("{:.0}", l.as_secs_f64() * 1000.0)),
         );
     }
-    println!("\nmean time per stage, ms (webhook_stage_seconds; apply is per applied batch)\n");
     println!(
-        "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}",
-        "target", "conc", "verify", "store", "commit", "apply"
+        "\nmean time per stage, ms (webhook_stage_seconds; store = hold + commit, as a delivery \
+         waits; hold = a batch waiting for the applier, counted every 50 ms; apply is per \
+         applied batch)\n"
+    );
+    println!(
+        "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}",
+        "target", "conc", "verify", "store", "hold", "commit", "apply"
     );
     for row in rows.iter().filter(|r| !r.stages.is_empty()) {
         let stage = |s: &str| row.stages.get(s).map_or("-".to_owned(), |ms| format!("{ms:.3}"));
         println!(
-            "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}",
+            "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}",
             row.target,
             row.concurrency,
             stage("verify"),
             stage("store"),
+            stage("hold"),
             stage("commit"),
             stage("apply")
         );

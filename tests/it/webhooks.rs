@@ -25,6 +25,8 @@ on_both_backends!(
     sessions_are_priced_with_the_prices_in_force_when_they_started,
     a_database_that_goes_away_answers_503,
     secrets_of_registered_hooks_verify_deliveries,
+    past_the_backlog_a_delivery_is_acknowledged_once_the_applier_catches_up,
+    past_the_backlog_a_delivery_held_too_long_is_stored_all_the_same,
 );
 
 fn webex_meeting(event: &str, id: &str, start: &str, end: &str) -> Vec<u8> {
@@ -398,4 +400,70 @@ async fn secrets_of_registered_hooks_verify_deliveries(db: Db) {
     let secret = secrecy::SecretString::from("registered-secret".to_owned());
     app.store.put_webhook_secret("webex", "hook-1", &secret).await.unwrap();
     assert_eq!(send().await.status(), 200, "read again after a bad signature");
+}
+
+/// Ingest with the backlog bounded at `most` and no applier running: stored deliveries stay
+/// unapplied until the test applies them.
+async fn ingest_without_applier(
+    db: &Db,
+    most: u64,
+    longest_hold: std::time::Duration,
+) -> (std::sync::Arc<dyn tollbooth_core::store::Store>, tollbooth_webhook::ingest::Ingest) {
+    use tollbooth_webhook::health::Health;
+    use tollbooth_webhook::ingest::{Backlog, Ingest};
+    let store: std::sync::Arc<dyn tollbooth_core::store::Store> =
+        std::sync::Arc::new(tollbooth_core::store::open(&db.url).await.unwrap());
+    let (ingest, writer) =
+        Ingest::with_backlog(store.clone(), Health::default(), Backlog { most, longest_hold });
+    tokio::spawn(writer.run());
+    (store, ingest)
+}
+
+fn stored_delivery(i: usize) -> tollbooth_core::store::NewDelivery {
+    tollbooth_core::store::NewDelivery {
+        platform: PlatformKind::Webex,
+        digest: format!("backlog-{i}"),
+        meeting_id: "m_backlog".into(),
+        body: "{}".into(),
+        received_at: Utc::now(),
+    }
+}
+
+async fn past_the_backlog_a_delivery_is_acknowledged_once_the_applier_catches_up(db: Db) {
+    let hour = std::time::Duration::from_secs(3600);
+    let (store, ingest) = ingest_without_applier(&db, 3, hour).await;
+    for i in 0..4 {
+        // One at a time, each counted afresh: within bounds until the fourth is stored.
+        ingest.submit(stored_delivery(i)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    }
+    let held = tokio::spawn({
+        let ingest = ingest.clone();
+        async move { ingest.submit(stored_delivery(4)).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!held.is_finished(), "four wait to be applied, more than three: the fifth is held");
+    assert_eq!(store.unapplied_deliveries(100).await.unwrap(), 4, "and not stored yet");
+
+    // The applier's part, done by hand: these bodies cannot be read, so they are set aside.
+    for id in store.pending_deliveries(100).await.unwrap() {
+        store.quarantine_delivery(id, "applied by the test").await.unwrap();
+    }
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), held).await;
+    assert_eq!(answer.expect("acknowledged once the backlog is gone").unwrap(), Ok(()));
+    assert_eq!(store.unapplied_deliveries(100).await.unwrap(), 1, "the fifth, stored");
+}
+
+async fn past_the_backlog_a_delivery_held_too_long_is_stored_all_the_same(db: Db) {
+    let (store, ingest) =
+        ingest_without_applier(&db, 1, std::time::Duration::from_millis(200)).await;
+    for i in 0..6 {
+        ingest.submit(stored_delivery(i)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    }
+    assert_eq!(
+        store.unapplied_deliveries(100).await.unwrap(),
+        6,
+        "a stalled applier slows acknowledgements down and turns nothing away"
+    );
 }

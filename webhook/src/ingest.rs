@@ -7,13 +7,19 @@
 //! meanwhile. On PostgreSQL several batches may be committing at once, since each commit
 //! waits for the server's disk; SQLite has one writer at a time whatever we do.
 //!
+//! Acknowledging faster than deliveries can be applied would only grow the backlog, and with
+//! it the time until what was acknowledged is metered (the session API, `/session status`):
+//! while more than [`Backlog::most`] wait to be applied, each batch waits for the applier
+//! before it is committed, at most [`Backlog::longest_hold`]. Then it is stored all the same:
+//! a slow applier slows acknowledgements down and never turns deliveries away.
+//!
 //! A commit has the store's deadline: past it, or in an outage, every request of the batch is
 //! answered 503 so that the platforms retry. A batch refused for its data (which validation at
 //! the door should have caught) is stored again one delivery at a time, so that only the bad
 //! one fails and the good ones beside it are kept.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tollbooth_core::store::{Backend, NewDelivery, Store, StoreError, within};
@@ -25,6 +31,26 @@ use crate::metrics::{Stage, stage};
 const MAX_BATCH: usize = 512;
 /// Batches committing at once on PostgreSQL (within its connection pool of 16).
 const POSTGRES_COMMITS_IN_FLIGHT: usize = 6;
+
+/// How far acknowledgements may run ahead of the applier (see the module's notes).
+#[derive(Clone, Copy, Debug)]
+pub struct Backlog {
+    /// Deliveries stored but not applied past which batches wait: about a quarter of a
+    /// second of the applier's work on PostgreSQL under full load on two cores.
+    pub most: u64,
+    /// The longest one batch waits.
+    pub longest_hold: Duration,
+}
+
+impl Default for Backlog {
+    fn default() -> Self {
+        Backlog { most: 2_000, longest_hold: Duration::from_secs(1) }
+    }
+}
+
+/// How often the backlog is counted while it is within bounds, and then while it is not.
+const COUNT_EVERY: Duration = Duration::from_millis(50);
+const RECOUNT_EVERY: Duration = Duration::from_millis(10);
 
 #[derive(Clone)]
 pub struct Ingest {
@@ -54,15 +80,25 @@ pub struct Writer {
     receiver: mpsc::Receiver<Job>,
     stored: Arc<Notify>,
     health: Health,
+    backlog: Backlog,
 }
 
 impl Ingest {
     /// The handle handlers submit through, and the writer that must be running for them to
     /// be answered.
     pub fn new(store: Arc<dyn Store>, health: Health) -> (Ingest, Writer) {
+        Ingest::with_backlog(store, health, Backlog::default())
+    }
+
+    /// As [`Ingest::new`], with other bounds on the backlog.
+    pub fn with_backlog(
+        store: Arc<dyn Store>,
+        health: Health,
+        backlog: Backlog,
+    ) -> (Ingest, Writer) {
         let (jobs, receiver) = mpsc::channel(MAX_BATCH * 8);
         let stored = Arc::new(Notify::new());
-        let writer = Writer { store, receiver, stored: stored.clone(), health };
+        let writer = Writer { store, receiver, stored: stored.clone(), health, backlog };
         (Ingest { jobs, stored }, writer)
     }
 
@@ -78,8 +114,8 @@ impl Writer {
     /// Runs until every [`Ingest`] handle is gone.
     #[tracing::instrument(name = "ingest_writer", skip_all)]
     pub async fn run(self) {
-        let Writer { store, mut receiver, stored, health } = self;
-        write(store, &mut receiver, stored, health).await;
+        let Writer { store, mut receiver, stored, health, backlog } = self;
+        write(store, &mut receiver, stored, health, backlog).await;
     }
 }
 
@@ -88,7 +124,9 @@ async fn write(
     receiver: &mut mpsc::Receiver<Job>,
     stored: Arc<Notify>,
     health: Health,
+    backlog: Backlog,
 ) {
+    let mut counted: Option<Instant> = None;
     let in_flight = Arc::new(Semaphore::new(match store.backend() {
         Backend::Sqlite => 1,
         Backend::Postgres => POSTGRES_COMMITS_IN_FLIGHT,
@@ -101,12 +139,32 @@ async fn write(
         if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
             return;
         }
+        if counted.is_none_or(|at| at.elapsed() >= COUNT_EVERY) {
+            wait_for_the_applier(store.as_ref(), backlog).await;
+            counted = Some(Instant::now());
+        }
         let (store, stored, health) = (store.clone(), stored.clone(), health.clone());
         tokio::spawn(async move {
             commit(store.as_ref(), batch, &stored, &health).await;
             drop(permit);
         });
     }
+}
+
+/// Returns once the backlog is within bounds, or after `backlog.longest_hold`. A backlog that
+/// cannot be counted holds nothing: the commit will meet the same outage and say so.
+async fn wait_for_the_applier(store: &dyn Store, backlog: Backlog) {
+    let started = Instant::now();
+    while started.elapsed() < backlog.longest_hold {
+        match within(store.deadline(), store.unapplied_deliveries(backlog.most + 1)).await {
+            Ok(waiting) if waiting > backlog.most => {
+                metrics::counter!("webhook_backlog_holds_total").increment(1);
+                tokio::time::sleep(RECOUNT_EVERY).await;
+            }
+            _ => break,
+        }
+    }
+    stage(Stage::Hold, started);
 }
 
 /// How long a failed commit keeps `/readyz` at 503 (see [`Health::report_for`]).
@@ -116,7 +174,7 @@ const FAILURE_SHOWS_FOR: Duration = Duration::from_secs(10);
 async fn commit(store: &dyn Store, batch: Vec<Job>, stored: &Notify, health: &Health) {
     let (deliveries, answers): (Vec<NewDelivery>, Vec<_>) =
         batch.into_iter().map(|job| (job.delivery, job.done)).unzip();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let outcome = store_within_deadline(store, &deliveries).await;
     stage(Stage::Commit, started);
     let outage = match &outcome {

@@ -31,6 +31,8 @@ pub enum Stage {
     Verify,
     /// From handing the delivery to the ingest writer until its commit answered.
     Store,
+    /// A batch waiting for the applier to catch up before its commit (see `ingest`).
+    Hold,
     /// One group commit.
     Commit,
     /// One applier pass that applied something.
@@ -42,6 +44,7 @@ pub fn stage(stage: Stage, started: Instant) {
     let name = match stage {
         Stage::Verify => "verify",
         Stage::Store => "store",
+        Stage::Hold => "hold",
         Stage::Commit => "commit",
         Stage::Apply => "apply",
     };

@@ -70,6 +70,9 @@ pub trait SessionStore {
     /// The ids of up to `limit` deliveries not applied yet, oldest first.
     async fn pending_deliveries(&self, limit: usize) -> Result<Vec<i64>, StoreError>;
 
+    /// How many deliveries are not applied yet, counted up to `up_to`.
+    async fn unapplied_deliveries(&self, up_to: u64) -> Result<u64, StoreError>;
+
     /// Sets a pending delivery aside with why, so that the deliveries after it go on; `false`
     /// when it was no longer pending.
     async fn quarantine_delivery(&self, id: i64, why: &str) -> Result<bool, StoreError>;
