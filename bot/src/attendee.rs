@@ -16,7 +16,7 @@ use tollbooth_core::fee_based::codes::{self, PromotionCode};
 use tollbooth_core::fee_based::group;
 use tollbooth_core::fee_based::refunds;
 use tollbooth_core::fee_based::registration::{
-    Closed, Registration, RegistrationId, RegistrationState,
+    Closed, Registration, RegistrationId, RegistrationState, ScheduledSession,
 };
 use tollbooth_core::fee_based::service::{self, Asking, Left, Registering};
 use tollbooth_core::fee_based::waiting::{self, Line};
@@ -106,6 +106,19 @@ pub async fn register(bot: &Bot, caller: Caller, args: &Args) -> Reply {
     }
 }
 
+/// The session a form registers for, or the answer that says why there is none.
+async fn session_to_register(
+    bot: &Bot,
+    lang: Lang,
+    named: &str,
+) -> Result<ScheduledSession, CreateInteractionResponse> {
+    match service::session_to_register(bot.store.as_ref(), named).await {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err(refused)) => Err(said(bot, lang, refused).respond()),
+        Err(e) => Err(store_failed(lang, &e).respond()),
+    }
+}
+
 /// The form asking for the attendee's names, filled in with what they gave; for a session
 /// found first, so that a wrong one is said before anything is typed.
 async fn form(
@@ -115,10 +128,9 @@ async fn form(
     given: [Option<&str>; 3],
     code: Option<&str>,
 ) -> CreateInteractionResponse {
-    let session = match service::session_to_register(bot.store.as_ref(), named).await {
-        Ok(Ok(session)) => session,
-        Ok(Err(refused)) => return said(bot, lang, refused).respond(),
-        Err(e) => return store_failed(lang, &e).respond(),
+    let session = match session_to_register(bot, lang, named).await {
+        Ok(session) => session,
+        Err(answer) => return answer,
     };
     let labels = [
         lang.text("register-form-first-name"),
@@ -173,10 +185,9 @@ async fn group_form(
     payer: Option<String>,
     code: Option<&str>,
 ) -> CreateInteractionResponse {
-    let session = match service::session_to_register(bot.store.as_ref(), named).await {
-        Ok(Ok(session)) => session,
-        Ok(Err(refused)) => return said(bot, lang, refused).respond(),
-        Err(e) => return store_failed(lang, &e).respond(),
+    let session = match session_to_register(bot, lang, named).await {
+        Ok(session) => session,
+        Err(answer) => return answer,
     };
     // Refused before anyone types the attendees; the seats left are counted on submitting.
     let asked = u32::try_from(seats).unwrap_or(u32::MAX);

@@ -458,7 +458,11 @@ async fn past_the_backlog_a_delivery_held_too_long_is_stored_all_the_same(db: Db
     let (store, ingest) =
         ingest_without_applier(&db, 1, std::time::Duration::from_millis(200)).await;
     for i in 0..6 {
-        ingest.submit(stored_delivery(i)).await.unwrap();
+        let stored = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            ingest.submit(stored_delivery(i)),
+        );
+        stored.await.expect("held at most 200 ms, then stored").unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(60)).await;
     }
     assert_eq!(

@@ -321,13 +321,20 @@ mod tests {
         let zoom = br#"{"event":"meeting.participant_joined","event_ts":1,"payload":{"account_id":"a","object":{"uuid":"U1","participant":{"user_id":"u","participant_uuid":"P1","join_time":"2026-11-25T10:00:00Z"}}}}"#;
         // As computed by the digest that built a `serde_json::Value` and sorted its keys.
         let golden = [
-            "d0c6c6ba42aa0285cba0848e86ad6ace6e119977cfad3add33beeb2c58b9fc31",
-            "d61d1ca7bb1297897f676687a40efc82d86e70d2e6485c987fd4199ed441e104",
+            (
+                PlatformKind::Webex,
+                &webex[..],
+                "d0c6c6ba42aa0285cba0848e86ad6ace6e119977cfad3add33beeb2c58b9fc31",
+            ),
+            (
+                PlatformKind::Zoom,
+                &zoom[..],
+                "d61d1ca7bb1297897f676687a40efc82d86e70d2e6485c987fd4199ed441e104",
+            ),
         ];
-        for (platform, body) in [(PlatformKind::Webex, &webex[..]), (PlatformKind::Zoom, &zoom[..])]
-        {
+        for (platform, body, stored) in golden {
             match platform.adapter().parse(body).unwrap() {
-                Inbound::Session { digest, .. } => assert_eq!(digest, golden[platform as usize]),
+                Inbound::Session { digest, .. } => assert_eq!(digest, stored, "{platform}"),
                 other => panic!("{other:?}"),
             }
         }
