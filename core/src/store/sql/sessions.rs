@@ -179,15 +179,19 @@ impl SessionStore for SqlStore {
         meeting_id: &str,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let pending: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM deliveries
-             WHERE platform = $1 AND meeting_id = $2 AND processed_at IS NULL",
-        )
-        .bind(platform.as_str())
-        .bind(meeting_id)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
+        // Through the pending deliveries alone (D-245), fenced off in a materialised CTE: left
+        // to themselves, both planners take the digest's unique index for `platform = $1` and
+        // walk every delivery ever kept for the platform (SQLite 0.1 s, PostgreSQL 34 ms for a
+        // session API answer after 200,000 deliveries).
+        let pending_sql = "WITH pending AS MATERIALIZED (
+                SELECT platform, meeting_id FROM deliveries WHERE processed_at IS NULL)
+            SELECT COUNT(*) AS n FROM pending WHERE platform = $1 AND meeting_id = $2";
+        let pending: i64 = sqlx::query(pending_sql)
+            .bind(platform.as_str())
+            .bind(meeting_id)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
         let session = load_session(&mut *conn, platform, meeting_id).await?;
         let Some(session) = session.or_else(|| {
             // Received but not yet applied: the session exists, its details are on their way.
