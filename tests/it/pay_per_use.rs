@@ -19,9 +19,11 @@ use tollbooth_core::money::Money;
 use tollbooth_core::pay_per_use::enforcement::Exemption;
 use tollbooth_core::payments::order::Order;
 use tollbooth_core::payments::payment::State;
+use tollbooth_core::platform::PlatformKind;
 use tollbooth_core::site::{Division, Host};
 use tollbooth_core::store::{
-    OutboxStore, PayPerUseStore, PaymentStore, PriceSource, SiteStore, Switches,
+    NewDelivery, OutboxStore, PayPerUseStore, PaymentStore, PriceSource, SessionStore, SiteStore,
+    Switches,
 };
 
 use common::app::browser;
@@ -41,6 +43,7 @@ on_both_backends!(
     a_capture_whose_answer_was_lost_is_retried_by_the_worker_and_charges_once,
     a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_norwegian,
     starts_heard_after_their_end_are_billed_or_told_but_never_ended,
+    an_unpaid_meeting_that_started_and_ended_in_one_batch_is_blocked_and_never_settled,
     payments_the_host_does_not_owe_are_given_back,
     a_capture_refused_for_good_becomes_the_hosts_balance,
     the_session_api_and_status_show_how_a_session_is_paid,
@@ -528,6 +531,33 @@ async fn starts_heard_after_their_end_are_billed_or_told_but_never_ended(db: Db)
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(w.webex.state().ended_meetings.is_empty(), "nothing was ended");
     assert_eq!(w.payflow.charges(), 1);
+}
+
+/// The applier decides on the sessions as its own transaction left them: a start it blocks is
+/// seen as blocked by the end decided after it in the same pass.
+async fn an_unpaid_meeting_that_started_and_ended_in_one_batch_is_blocked_and_never_settled(
+    db: Db,
+) {
+    let w = world(&db).await;
+    let meeting = format!("{MEETING}_I_8");
+    let delivery = |event: &str, end: &str| NewDelivery {
+        platform: PlatformKind::Webex,
+        digest: format!("{event}-{meeting}"),
+        meeting_id: meeting.clone(),
+        body: String::from_utf8(webex_meeting(event, &meeting, "2026-11-25T10:00:00Z", end))
+            .unwrap(),
+        received_at: chrono::Utc::now(),
+    };
+    // One commit: the applier reads both in one batch.
+    let both = [delivery("started", ""), delivery("ended", "2026-11-25T10:20:00Z")];
+    assert_eq!(w.app.store.store_deliveries(&both).await.unwrap(), 2);
+    let v = w.sender.settled_session("webex", &meeting).await;
+    assert_eq!(v["blocked_reason"], "started without a paid authorisation", "{v}");
+    assert!(v["settlement"].is_null(), "a blocked session is not settled: {v}");
+    w.delivered(&format!("blocked:webex:{meeting}")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(w.webex.state().ended_meetings.is_empty(), "nothing was ended");
+    assert_eq!(w.payflow.charges(), 0);
 }
 
 async fn payments_the_host_does_not_owe_are_given_back(db: Db) {

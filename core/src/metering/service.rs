@@ -3,11 +3,12 @@
 //! hands the sessions that started and ended to each [`WhenApplied`], so that a decision and
 //! the effects it queues are stored with the events or not at all.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::metering::session::Session;
 use crate::platform::PlatformKind;
 use crate::store::{StoreError, Tx};
 
@@ -18,6 +19,9 @@ pub type SessionKey = (PlatformKind, String);
 /// about after they had ended (late data, or a Zoom meeting re-joined).
 #[derive(Clone, Debug, Default)]
 pub struct Applied {
+    /// Every session the batch touched, as the transaction now holds it: what a feature
+    /// decides on, without reading back what was just written.
+    pub sessions: HashMap<SessionKey, Session>,
     pub started: HashSet<SessionKey>,
     pub ended: HashSet<SessionKey>,
     pub after_end: HashSet<SessionKey>,

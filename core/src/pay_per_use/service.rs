@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use crate::email::Email;
 use crate::messages::Args;
 use crate::metering::service::{Applied, WhenApplied};
+use crate::metering::session::Session;
 use crate::money::Money;
 use crate::outbox::{ChatMessage, Effect, Link, Recipient, Refund};
 use crate::pay_per_use::billing;
@@ -41,15 +42,23 @@ impl WhenApplied for StartsAndEnds<'_> {
         applied: &Applied,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        // The sessions as the transaction holds them, a start's block recorded in them too.
+        let mut sessions = applied.sessions.clone();
         let mut ended = applied.ended.clone();
-        for (platform, meeting_id) in &applied.started {
-            if decide_start(tx, self.terms, *platform, meeting_id, now).await? {
-                ended.insert((*platform, meeting_id.clone()));
+        // Read once for the whole batch: each read is a round trip inside the applier's
+        // transaction, which on SQLite holds up every delivery coming in.
+        let pay_per_use = !applied.started.is_empty() && tx.pay_per_use_on().await?;
+        for key in &applied.started {
+            let Some(session) = sessions.get_mut(key) else { continue };
+            if decide_start(tx, self.terms, session, pay_per_use, now).await? {
+                ended.insert(key.clone());
             }
         }
         let settings = &self.terms.settlement;
-        for (platform, meeting_id) in &ended {
-            settlement::service::ended(tx, settings, *platform, meeting_id, now).await?;
+        for key in &ended {
+            if let Some(session) = sessions.get(key) {
+                settlement::service::ended(tx, settings, session, now).await?;
+            }
         }
         for (platform, meeting_id) in &applied.after_end {
             settlement::service::late(tx, settings, *platform, meeting_id, now).await?;
@@ -59,16 +68,17 @@ impl WhenApplied for StartsAndEnds<'_> {
 }
 
 /// Decides a start not decided yet: free, paid by the host's oldest unused authorisation, or
-/// blocked (the meeting ended, the host told, with an order to pay). True when it was paid
-/// for but had ended already (its `ended` came first), so that it is handed over now.
+/// blocked (the meeting ended, the host told, with an order to pay; `session` notes the
+/// block). True when it was paid for but had ended already (its `ended` came first), so that
+/// it is handed over now.
 async fn decide_start(
     tx: &mut dyn Tx,
     terms: &Terms,
-    platform: PlatformKind,
-    meeting_id: &str,
+    session: &mut Session,
+    pay_per_use: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let Some(session) = tx.session(platform, meeting_id).await? else { return Ok(false) };
+    let (platform, meeting_id) = (session.platform, session.meeting_id.as_str());
     if tx.start_decided(platform, meeting_id).await? {
         return Ok(false);
     }
@@ -80,7 +90,7 @@ async fn decide_start(
     };
     let running = !session.times.has_ended();
     let number = session.meeting_number.as_deref();
-    let facts = start_facts(tx, &host, platform, meeting_id, number).await?;
+    let facts = start_facts(tx, pay_per_use, &host, platform, meeting_id, number).await?;
     let decision = enforcement::decide(facts);
     let mut blocked_reason = None;
     match &decision {
@@ -109,12 +119,17 @@ async fn decide_start(
         }
     }
     tx.record_start_decision(platform, meeting_id, &decision, blocked_reason.as_deref()).await?;
+    if let Some(reason) = blocked_reason {
+        session.blocked = true;
+        session.blocked_reason = Some(reason);
+    }
     Ok(matches!(decision, StartDecision::Paid(_)) && !running)
 }
 
 /// What a start of `meeting_id` by `host` is decided on.
 async fn start_facts(
     tx: &mut dyn Tx,
+    pay_per_use: bool,
     host: &Email,
     platform: PlatformKind,
     meeting_id: &str,
@@ -122,7 +137,6 @@ async fn start_facts(
 ) -> Result<StartFacts, StoreError> {
     // Only what can change the decision is read: each read is a round trip inside the
     // applier's transaction, which on SQLite holds up every delivery coming in.
-    let pay_per_use = tx.pay_per_use_on().await?;
     let exempt = pay_per_use && tx.exempt(host).await?;
     if enforcement::free_regardless(pay_per_use, exempt) {
         return Ok(StartFacts { pay_per_use, exempt, outstanding: None, authorisation: None });
@@ -211,7 +225,8 @@ pub async fn start_is_paid(
 ) -> Result<bool, StoreError> {
     let mut tx = store.read().await?;
     let number = (platform == PlatformKind::Zoom).then_some(meeting_id);
-    let facts = start_facts(tx.as_mut(), host, platform, meeting_id, number).await?;
+    let pay_per_use = tx.pay_per_use_on().await?;
+    let facts = start_facts(tx.as_mut(), pay_per_use, host, platform, meeting_id, number).await?;
     Ok(!matches!(enforcement::decide(facts), StartDecision::Blocked(_)))
 }
 

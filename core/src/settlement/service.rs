@@ -23,7 +23,7 @@ use super::rule::{self, Reconciled};
 use super::{AdjustmentKind, AdjustmentReason, AdjustmentRecord, Settings, Settlement, Stage};
 use crate::email::Email;
 use crate::messages::Args;
-use crate::metering::session::Bill;
+use crate::metering::session::{Bill, Session};
 use crate::metering::{self, Connection, Usage};
 use crate::outbox::{Capture, Effect, Link, PartialRefund};
 use crate::pay_per_use::billing::{self, Charge};
@@ -53,11 +53,10 @@ const PER_PASS: usize = 20;
 pub async fn ended(
     tx: &mut dyn Tx,
     settings: &Settings,
-    platform: PlatformKind,
-    meeting_id: &str,
+    session: &Session,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Some(session) = tx.session(platform, meeting_id).await? else { return Ok(()) };
+    let (platform, meeting_id) = (session.platform, session.meeting_id.as_str());
     // Ended by tollbooth before it could run: nothing was used that anyone pays for.
     if session.blocked {
         return Ok(());

@@ -340,9 +340,9 @@ async fn finish(tx: Transaction<'_, Any>, applied: usize) -> Result<usize, Store
 struct Batch {
     ids: Vec<i64>,
     unreadable: Vec<(i64, String)>,
-    sessions: HashMap<SessionKey, Session>,
     connections: HashMap<ConnectionKey, Connection>,
-    /// Sessions this batch says started, and ended, for the features to decide on.
+    /// The sessions this batch touches, merged, and those it says started and ended, for the
+    /// features to decide on.
     applied: Applied,
 }
 
@@ -366,7 +366,6 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
     let mut batch = Batch {
         ids: Vec::with_capacity(rows.len()),
         unreadable: Vec::new(),
-        sessions: HashMap::new(),
         connections: HashMap::new(),
         applied: Applied::default(),
     };
@@ -397,26 +396,30 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
     }
     let keys: Vec<&SessionKey> = participants.keys().collect();
     for chunk in keys.chunks(256) {
-        load_sessions(&mut *conn, chunk, &mut batch.sessions).await?;
+        load_sessions(&mut *conn, chunk, &mut batch.applied.sessions).await?;
     }
-    for (key, mut names) in participants {
-        match batch.sessions.get(&key) {
+    let mut wanted: Vec<(&SessionKey, &str)> = Vec::new();
+    for (key, names) in &mut participants {
+        match batch.applied.sessions.get(key) {
             Some(stored) if stored.times.has_ended() => {
                 _ = batch.applied.after_end.insert(key.clone())
             }
             Some(_) => {}
-            None => _ = batch.sessions.insert(key.clone(), Session::new(key.0, key.1.clone())),
+            None => {
+                _ = batch.applied.sessions.insert(key.clone(), Session::new(key.0, key.1.clone()))
+            }
         }
         names.sort();
         names.dedup();
-        for chunk in names.chunks(512) {
-            load_connections(&mut *conn, &key, chunk, &mut batch.connections).await?;
-        }
+        wanted.extend(names.iter().map(|name| (&*key, name.as_str())));
+    }
+    for chunk in wanted.chunks(512) {
+        load_connections(&mut *conn, chunk, &mut batch.connections).await?;
     }
     for ((platform, meeting_id), observations, received_at) in readings {
         let key = (platform, meeting_id);
         for observation in &observations {
-            if let Some(session) = batch.sessions.get_mut(&key) {
+            if let Some(session) = batch.applied.sessions.get_mut(&key) {
                 session.observe(observation, received_at);
             }
             match observation {
@@ -445,7 +448,7 @@ async fn write_batch(
     if !mark_processed(&mut *conn, &batch.ids, now).await? {
         return Ok(0);
     }
-    let sessions: Vec<&Session> = batch.sessions.values().collect();
+    let sessions: Vec<&Session> = batch.applied.sessions.values().collect();
     for chunk in sized_chunks(&sessions, 512) {
         save_sessions(&mut *conn, chunk, now).await?;
     }
@@ -558,28 +561,34 @@ async fn save_sessions(
     Ok(())
 }
 
+/// The stored connections of the participants among `wanted` (a session and a participant
+/// each), in one statement for the whole batch, as [`load_sessions`] reads its sessions: a
+/// statement a session was most of the applier's round trips on PostgreSQL.
 async fn load_connections(
     conn: &mut AnyConnection,
-    (platform, meeting_id): &SessionKey,
-    participants: &[String],
+    wanted: &[(&SessionKey, &str)],
     into: &mut HashMap<ConnectionKey, Connection>,
 ) -> Result<(), StoreError> {
-    let mut params = Params::of(backend_of(conn));
-    let (platform_is, meeting_is) = (params.one(), params.one());
-    let wanted = params.rows(1, participants.len().next_power_of_two());
+    let keys = Params::of(backend_of(conn)).rows(wanted.len().next_power_of_two(), 3);
     let sql = format!(
-        "SELECT participant, device, joined_at, left_at, computer, telephone_audio
-         FROM connections
-         WHERE platform = {platform_is} AND meeting_id = {meeting_is} AND participant IN {wanted}"
+        "SELECT c.platform, c.meeting_id, c.participant, c.device, c.joined_at, c.left_at,
+             c.computer, c.telephone_audio
+         FROM (VALUES {keys}) AS k
+         JOIN connections c ON c.platform = k.column1 AND c.meeting_id = k.column2
+             AND c.participant = k.column3"
     );
-    let mut query =
-        sqlx::query(AssertSqlSafe(sql)).bind(platform.as_str()).bind(meeting_id.as_str());
-    for p in padded(participants) {
-        query = query.bind(p.as_str());
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for ((platform, meeting_id), participant) in padded(wanted) {
+        query = query.bind(platform.as_str()).bind(meeting_id.as_str()).bind(*participant);
     }
+    // A padded key repeats the last one, whose rows come twice: the map keeps one.
     for row in query.fetch_all(&mut *conn).await? {
-        let key =
-            (*platform, meeting_id.clone(), row.try_get("participant")?, row.try_get("device")?);
+        let key = (
+            parsed(&row, "platform")?,
+            row.try_get("meeting_id")?,
+            row.try_get("participant")?,
+            row.try_get("device")?,
+        );
         into.insert(key, connection(&row)?);
     }
     Ok(())
