@@ -63,16 +63,9 @@ impl SessionStore for SqlStore {
                     .bind(APPLY_LOCK)
                     .execute(&mut *tx)
                     .await?;
-                // Plan the batch's reads for their values. A prepared statement's generic plan
-                // compares each row with every bound value of an `IN` list (only a list of
-                // constants is hashed), and before the first ANALYZE it expects a session to
-                // have a handful of connections: reading 512 participants of a session of
-                // 60,000 connections took over a second, planned for its values 30 ms. The
-                // writes keep their cached plans: planning a 2,048-value upsert on every pass
-                // cost more than it saved.
-                plan_for_values(&mut tx, true).await?;
+                // The batch's reads are joins of `VALUES` keys on primary keys, which a cached
+                // generic plan serves as well as one made for the values (D-250).
                 let Some(batch) = read_batch(&mut tx, which).await? else { return Ok(0) };
-                plan_for_values(&mut tx, false).await?;
                 let applied = write_batch(&mut tx, &batch, after).await?;
                 finish(tx, applied).await?
             }
@@ -313,16 +306,6 @@ pub(super) async fn load_connections_of(
             })
         })
         .collect()
-}
-
-/// Whether PostgreSQL plans the rest of this transaction's statements for their values
-/// rather than reusing generic plans (see the applier's read).
-async fn plan_for_values(tx: &mut AnyConnection, custom: bool) -> Result<(), StoreError> {
-    let mode = if custom { "force_custom_plan" } else { "auto" };
-    sqlx::query(AssertSqlSafe(format!("SET LOCAL plan_cache_mode = {mode}")))
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
 }
 
 /// Commits what a batch wrote, or rolls back the guard's partial marking when another applier
