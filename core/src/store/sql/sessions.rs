@@ -201,6 +201,14 @@ impl SessionStore for SqlStore {
     }
 }
 
+/// What [`session`] reads, from `sessions s`.
+macro_rules! session_columns {
+    () => {
+        "s.platform, s.meeting_id, s.host_email, s.meeting_number, s.started_at, s.ended_at,
+         s.ended_received_at, s.blocked, s.blocked_reason"
+    };
+}
+
 pub(super) async fn load_session<'c, E>(
     executor: E,
     platform: PlatformKind,
@@ -209,12 +217,11 @@ pub(super) async fn load_session<'c, E>(
 where
     E: sqlx::Executor<'c, Database = Any>,
 {
-    let row = sqlx::query(
-        "SELECT platform, meeting_id, host_email, meeting_number, started_at, ended_at,
-             ended_received_at, blocked, blocked_reason
-         FROM sessions
-         WHERE platform = $1 AND meeting_id = $2",
-    )
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM sessions s WHERE s.platform = $1 AND s.meeting_id = $2"
+    ))
     .bind(platform.as_str())
     .bind(meeting_id)
     .fetch_optional(executor)
@@ -232,10 +239,13 @@ async fn load_sessions(
 ) -> Result<(), StoreError> {
     let wanted = Params::of(backend_of(conn)).rows(keys.len().next_power_of_two(), 2);
     let sql = format!(
-        "SELECT s.platform, s.meeting_id, s.host_email, s.meeting_number, s.started_at,
-             s.ended_at, s.ended_received_at, s.blocked, s.blocked_reason
-         FROM (VALUES {wanted}) AS k
-         JOIN sessions s ON s.platform = k.column1 AND s.meeting_id = k.column2"
+        concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM (VALUES {wanted}) AS k
+             JOIN sessions s ON s.platform = k.column1 AND s.meeting_id = k.column2"
+        ),
+        wanted = wanted
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for (platform, meeting_id) in padded(keys) {
