@@ -287,12 +287,16 @@ async fn metering_lag(url: &str) -> Duration {
 /// after `since`).
 async fn all_applied(url: &str, since: Instant) {
     let mut db = sqlx::AnyConnection::connect(url).await.expect("read the bench database");
+    // A `BENCH_SERVER` from before migration 0028 marks applied deliveries instead.
+    let queued: Option<i64> =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pending_deliveries").fetch_one(&mut db).await.ok();
+    let count = match queued {
+        Some(_) => "SELECT COUNT(*) FROM pending_deliveries",
+        None => "SELECT COUNT(*) FROM deliveries WHERE processed_at IS NULL",
+    };
     loop {
         let pending: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE processed_at IS NULL")
-                .fetch_one(&mut db)
-                .await
-                .expect("count pending deliveries");
+            sqlx::query_scalar(count).fetch_one(&mut db).await.expect("count pending deliveries");
         if pending == 0 || since.elapsed() > Duration::from_secs(120) {
             return;
         }

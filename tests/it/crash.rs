@@ -92,7 +92,7 @@ async fn send_all_at_once(sender: &Sender, deliveries: &[Vec<u8>]) -> Vec<u16> {
 }
 
 async fn pending_deliveries(url: &str) -> i64 {
-    let query = "SELECT COUNT(*) FROM deliveries WHERE processed_at IS NULL";
+    let query = "SELECT COUNT(*) FROM pending_deliveries";
     if url.starts_with("sqlite") {
         let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
         sqlx::query_scalar(query).fetch_one(&mut c).await.unwrap()

@@ -34,11 +34,21 @@ impl SessionStore for SqlStore {
         // stores nothing), so that a connection prepares at most one statement per size and
         // then finds it in its cache: one round trip on PostgreSQL instead of two.
         let rows = deliveries.len().next_power_of_two();
-        let sql = format!(
+        let insert = format!(
             "INSERT INTO deliveries (platform, digest, meeting_id, body, received_at) VALUES {}
              ON CONFLICT (platform, digest) DO NOTHING",
             Params::of(self.backend).rows(rows, 5)
         );
+        // Each delivery stored is queued to be applied in the same statement (SQLite, which
+        // has no `INSERT` in `WITH`, by a trigger: migration 0028).
+        let sql = match self.backend {
+            Backend::Postgres => format!(
+                "WITH stored AS ({insert} RETURNING id, platform, meeting_id)
+                 INSERT INTO pending_deliveries (id, platform, meeting_id)
+                 SELECT id, platform, meeting_id FROM stored"
+            ),
+            Backend::Sqlite => insert,
+        };
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for d in padded(deliveries) {
             query = query
@@ -86,19 +96,17 @@ impl SessionStore for SqlStore {
     }
 
     async fn pending_deliveries(&self, limit: usize) -> Result<Vec<i64>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id FROM deliveries WHERE processed_at IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT id FROM pending_deliveries ORDER BY id LIMIT $1")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
     }
 
     async fn unapplied_deliveries(&self, up_to: u64) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM (
-                 SELECT 1 FROM deliveries WHERE processed_at IS NULL LIMIT $1) AS waiting",
+                 SELECT 1 FROM pending_deliveries LIMIT $1) AS waiting",
         )
         .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
         .fetch_one(&self.pool)
@@ -108,16 +116,13 @@ impl SessionStore for SqlStore {
     }
 
     async fn quarantine_delivery(&self, id: i64, why: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE deliveries SET processed_at = $1, error = $2
-             WHERE id = $3 AND processed_at IS NULL",
-        )
-        .bind(millis(Utc::now()))
-        .bind(storable_text(why))
-        .bind(id)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut tx = self.write().await?;
+        if !take_pending(&mut tx, &[id]).await? {
+            return Ok(false);
+        }
+        set_aside(&mut tx, id, why, millis(Utc::now())).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn quarantined_deliveries(
@@ -154,10 +159,14 @@ impl SessionStore for SqlStore {
         before: DateTime<Utc>,
         limit: usize,
     ) -> Result<u64, StoreError> {
+        // Kept for their retention from when they were received: an applied delivery has no
+        // time of its own since D-252, and one is applied within a second of it.
         let done = sqlx::query(
             "DELETE FROM deliveries WHERE id IN (
-                 SELECT id FROM deliveries
-                 WHERE processed_at < $1 AND error IS NULL ORDER BY id LIMIT $2)",
+                 SELECT d.id FROM deliveries d
+                 WHERE d.received_at < $1 AND d.error IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM pending_deliveries p WHERE p.id = d.id)
+                 ORDER BY d.id LIMIT $2)",
         )
         .bind(millis(before))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -172,13 +181,10 @@ impl SessionStore for SqlStore {
         meeting_id: &str,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        // Through the pending deliveries alone (D-245), fenced off in a materialised CTE: left
-        // to themselves, both planners take the digest's unique index for `platform = $1` and
-        // walk every delivery ever kept for the platform (SQLite 0.1 s, PostgreSQL 34 ms for a
-        // session API answer after 200,000 deliveries).
-        let pending_sql = "WITH pending AS MATERIALIZED (
-                SELECT platform, meeting_id FROM deliveries WHERE processed_at IS NULL)
-            SELECT COUNT(*) AS n FROM pending WHERE platform = $1 AND meeting_id = $2";
+        // The queue is short (the ingest writer keeps it to about 2,000, D-244): a walk of it
+        // costs less than an index each stored and applied delivery would write to.
+        let pending_sql = "SELECT COUNT(*) AS n FROM pending_deliveries
+            WHERE platform = $1 AND meeting_id = $2";
         let pending: i64 = sqlx::query(pending_sql)
             .bind(platform.as_str())
             .bind(meeting_id)
@@ -340,15 +346,17 @@ struct Batch {
 }
 
 async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<Batch>, StoreError> {
+    // The ids are taken first, then looked up one by one: as a join of the two tables,
+    // PostgreSQL's plan walked the key of every delivery kept up to the first pending one.
     let query = match which {
         Pending::Oldest(limit) => sqlx::query(
             "SELECT id, platform, body, received_at FROM deliveries
-             WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+             WHERE id IN (SELECT id FROM pending_deliveries ORDER BY id LIMIT $1) ORDER BY id",
         )
         .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
         Pending::One(id) => sqlx::query(
             "SELECT id, platform, body, received_at FROM deliveries
-             WHERE processed_at IS NULL AND id = $1",
+             WHERE id IN (SELECT id FROM pending_deliveries WHERE id = $1)",
         )
         .bind(id),
     };
@@ -438,7 +446,7 @@ async fn write_batch(
     after: &dyn WhenApplied,
 ) -> Result<usize, StoreError> {
     let now = millis(Utc::now());
-    if !mark_processed(&mut *conn, &batch.ids, now).await? {
+    if !take_pending(&mut *conn, &batch.ids).await? {
         return Ok(0);
     }
     let sessions: Vec<&Session> = batch.applied.sessions.values().collect();
@@ -453,11 +461,7 @@ async fn write_batch(
     for (id, why) in &batch.unreadable {
         tracing::warn!(delivery = id, error = %why, "stored delivery cannot be read; quarantined");
         metrics::counter!("webhook_deliveries_quarantined_total").increment(1);
-        sqlx::query("UPDATE deliveries SET error = $1 WHERE id = $2")
-            .bind(storable_text(why))
-            .bind(*id)
-            .execute(&mut *conn)
-            .await?;
+        set_aside(&mut *conn, *id, why, now).await?;
     }
     Ok(batch.ids.len())
 }
@@ -625,25 +629,34 @@ fn connection(row: &AnyRow) -> Result<Connection, StoreError> {
     })
 }
 
-/// Marks exactly the deliveries of the batch, and only if none was processed meanwhile (ids
-/// are not committed in order on PostgreSQL, so a range could take in one never read).
-async fn mark_processed(
-    conn: &mut AnyConnection,
-    ids: &[i64],
-    now: i64,
-) -> Result<bool, StoreError> {
-    let mut params = Params::of(backend_of(conn));
-    let at = params.one();
-    let marked = params.rows(1, ids.len().next_power_of_two());
-    let sql = format!(
-        "UPDATE deliveries SET processed_at = {at} WHERE processed_at IS NULL AND id IN {marked}"
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now);
+/// Takes exactly the given deliveries off the queue of pending ones, and only if none was
+/// taken meanwhile (ids are not committed in order on PostgreSQL, so a range could take in one
+/// never read).
+async fn take_pending(conn: &mut AnyConnection, ids: &[i64]) -> Result<bool, StoreError> {
+    let marked = Params::of(backend_of(conn)).rows(1, ids.len().next_power_of_two());
+    let sql = format!("DELETE FROM pending_deliveries WHERE id IN {marked}");
+    let mut query = sqlx::query(AssertSqlSafe(sql));
     for id in padded(ids) {
         query = query.bind(*id);
     }
-    let marked = query.execute(&mut *conn).await?.rows_affected();
-    Ok(marked == ids.len() as u64)
+    let taken = query.execute(&mut *conn).await?.rows_affected();
+    Ok(taken == ids.len() as u64)
+}
+
+/// Keeps a delivery that cannot be applied, with why, for `GET /api/v1/quarantine`.
+async fn set_aside(
+    conn: &mut AnyConnection,
+    id: i64,
+    why: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE deliveries SET processed_at = $1, error = $2 WHERE id = $3")
+        .bind(now)
+        .bind(storable_text(why))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
