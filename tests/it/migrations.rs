@@ -12,11 +12,14 @@ use tollbooth_core::money::Money;
 use tollbooth_core::payments::order::{Binding, OrderId, Purchase};
 use tollbooth_core::payments::payment::State;
 use tollbooth_core::platform::PlatformKind;
-use tollbooth_core::store::PaymentStore;
+use tollbooth_core::store::{NewDelivery, PaymentStore, SessionStore};
 
 use common::Db;
 
-on_both_backends!(migration_0008_keeps_every_order_payment_and_session_and_their_keys);
+on_both_backends!(
+    migration_0008_keeps_every_order_payment_and_session_and_their_keys,
+    migration_0028_queues_exactly_the_deliveries_not_applied_yet,
+);
 
 /// The tables 0008 and later migrations rebuild or alter (SQLite's 0016 rebuilds
 /// `connections`), and those that refer to them, with their columns as of 0007 and the column
@@ -284,4 +287,45 @@ async fn migration_0008_keeps_every_order_payment_and_session_and_their_keys(db:
             sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
         assert_eq!(ok, "ok");
     }
+}
+
+/// 0028 moves the deliveries not yet applied from a mark in `deliveries` to a queue of their
+/// own: the one pending before is queued, the applied and the quarantined ones are not, and a
+/// delivery stored afterwards is queued by the statement that stores it.
+async fn migration_0028_queues_exactly_the_deliveries_not_applied_yet(db: Db) {
+    let dir = format!("{}/migrations/{}", env!("CARGO_MANIFEST_DIR"), db.backend);
+    let migrator = Migrator::new(std::path::Path::new(&dir)).await.expect("read migrations");
+    let pool = pool(&db).await;
+    migrator.run_to(27, &pool).await.expect("migrate to 0027");
+    // Not applied, applied, and set aside.
+    let marks = [("NULL", "NULL"), ("1764066602000", "NULL"), ("1764066603000", "'unreadable'")];
+    for (n, (processed_at, error)) in marks.iter().enumerate() {
+        let row = format!(
+            "INSERT INTO deliveries (platform, digest, meeting_id, body, received_at,
+                 processed_at, error)
+             VALUES ('webex', 'digest-{n}', 'm-{n}', '{{}}', 1764066600000, {processed_at}, {error})"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(row)).execute(&pool).await.expect("a delivery");
+    }
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM deliveries ORDER BY id").fetch_all(&pool).await.unwrap();
+    pool.close().await;
+
+    let store = tollbooth_core::store::open(&db.url).await.expect("migrate from 0027");
+    assert_eq!(store.pending_deliveries(10).await.unwrap(), [ids[0]], "only the one not applied");
+    assert_eq!(store.unapplied_deliveries(10).await.unwrap(), 1);
+    let kept = store.quarantined_deliveries(10).await.unwrap();
+    assert_eq!(kept.iter().map(|q| q.id).collect::<Vec<_>>(), [ids[2]], "still set aside");
+    let session = store.session(PlatformKind::Webex, "m-0").await.unwrap().unwrap();
+    assert_eq!(session.pending_deliveries, 1, "the session API counts it");
+
+    let later = NewDelivery {
+        platform: PlatformKind::Webex,
+        digest: "digest-4".into(),
+        meeting_id: "m-4".into(),
+        body: "{}".into(),
+        received_at: chrono::Utc::now(),
+    };
+    assert_eq!(store.store_deliveries(&[later.clone(), later]).await.unwrap(), 1);
+    assert_eq!(store.pending_deliveries(10).await.unwrap().len(), 2, "queued once when stored");
 }

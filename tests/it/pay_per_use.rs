@@ -44,6 +44,7 @@ on_both_backends!(
     a_host_whose_discord_speaks_norwegian_is_told_and_given_receipts_in_norwegian,
     starts_heard_after_their_end_are_billed_or_told_but_never_ended,
     an_unpaid_meeting_that_started_and_ended_in_one_batch_is_blocked_and_never_settled,
+    paid_meetings_that_end_in_one_batch_are_each_settled_with_the_order_that_paid_for_them,
     payments_the_host_does_not_owe_are_given_back,
     a_capture_refused_for_good_becomes_the_hosts_balance,
     the_session_api_and_status_show_how_a_session_is_paid,
@@ -558,6 +559,65 @@ async fn an_unpaid_meeting_that_started_and_ended_in_one_batch_is_blocked_and_ne
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(w.webex.state().ended_meetings.is_empty(), "nothing was ended");
     assert_eq!(w.payflow.charges(), 0);
+}
+
+/// The applier reads the decided starts, paid starts and settlements of every session in a
+/// batch at once: each session is still settled with the order that paid for its own start,
+/// and each order captured once, for its own session's usage.
+async fn paid_meetings_that_end_in_one_batch_are_each_settled_with_the_order_that_paid_for_them(
+    db: Db,
+) {
+    let w = world(&db).await;
+    let orders = [w.paid_order().await, w.paid_order().await];
+    // One computer for 10 minutes, and two for 20: 1.20 and 4.80 USD at the orders' 0.12.
+    let meetings =
+        [(format!("{MEETING}_I_11"), 1, "10:10"), (format!("{MEETING}_I_12"), 2, "10:20")];
+    let mut batch = Vec::new();
+    for (meeting, computers, end) in &meetings {
+        let (start, end) = ("2026-11-25T10:00:00Z", format!("2026-11-25T{end}:00Z"));
+        let mut bodies = vec![webex_meeting("started", meeting, start, "")];
+        for n in 0..*computers {
+            bodies.push(webex_computer(meeting, &format!("c{n}"), start, &end));
+        }
+        bodies.push(webex_meeting("ended", meeting, start, &end));
+        for (n, body) in bodies.into_iter().enumerate() {
+            batch.push(NewDelivery {
+                platform: PlatformKind::Webex,
+                digest: format!("{meeting}-{n}"),
+                meeting_id: meeting.clone(),
+                body: String::from_utf8(body).unwrap(),
+                received_at: chrono::Utc::now(),
+            });
+        }
+    }
+    // One commit: the applier reads all of them in one batch.
+    assert_eq!(w.app.store.store_deliveries(&batch).await.unwrap(), 7);
+    let mut paid_by = Vec::new();
+    for (meeting, _, _) in &meetings {
+        let v = w.sender.settled_session("webex", meeting).await;
+        assert_eq!(v["payment"]["decision"], "paid", "{v}");
+        paid_by.push(v["payment"]["order"].as_str().unwrap().to_owned());
+    }
+    let mut sorted = paid_by.clone();
+    sorted.sort();
+    let mut expected: Vec<String> = orders.iter().map(|o| o.id.to_string()).collect();
+    expected.sort();
+    assert_eq!(sorted, expected, "each start paid by an order of its own");
+    for order in &paid_by {
+        w.delivered(&format!("capture:{order}")).await;
+    }
+    for ((meeting, _, _), total) in meetings.iter().zip(["1.20", "4.80"]) {
+        let v = w.sender.settled_session("webex", meeting).await;
+        assert_eq!(v["settlement"]["state"], "settled", "{v}");
+        assert_eq!(v["cost"]["total"], total, "{v}");
+        let payment = &v["payment"];
+        assert_eq!(
+            (payment["state"].as_str(), payment["captured"].as_str()),
+            (Some("captured"), Some(total)),
+            "{v}"
+        );
+    }
+    assert_eq!(w.payflow.charges(), 2, "each order captured once");
 }
 
 async fn payments_the_host_does_not_owe_are_given_back(db: Db) {

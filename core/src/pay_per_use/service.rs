@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::email::Email;
 use crate::messages::Args;
-use crate::metering::service::{Applied, WhenApplied};
+use crate::metering::service::{Applied, SessionKey, WhenApplied};
 use crate::metering::session::Session;
 use crate::money::Money;
 use crate::outbox::{ChatMessage, Effect, Link, Recipient, Refund};
@@ -48,17 +48,25 @@ impl WhenApplied for StartsAndEnds<'_> {
         // Read once for the whole batch: each read is a round trip inside the applier's
         // transaction, which on SQLite holds up every delivery coming in.
         let pay_per_use = !applied.started.is_empty() && tx.pay_per_use_on().await?;
-        for key in &applied.started {
+        // What is read for each session is read for all of them at once, for the same reason.
+        let started: Vec<&SessionKey> = applied.started.iter().collect();
+        let decided = tx.decided_starts(&started).await?;
+        for key in started.into_iter().filter(|key| !decided.contains(*key)) {
             let Some(session) = sessions.get_mut(key) else { continue };
             if decide_start(tx, self.terms, session, pay_per_use, now).await? {
                 ended.insert(key.clone());
             }
         }
+        let ended: Vec<&Session> = ended.iter().filter_map(|key| sessions.get(key)).collect();
+        let keys: Vec<SessionKey> =
+            ended.iter().map(|s| (s.platform, s.meeting_id.clone())).collect();
+        let keys: Vec<&SessionKey> = keys.iter().collect();
+        let mut paid = tx.uncharged_paid_starts(&keys).await?;
+        let mut settled = tx.settlements(&keys).await?;
         let settings = &self.terms.settlement;
-        for key in &ended {
-            if let Some(session) = sessions.get(key) {
-                settlement::service::ended(tx, settings, session, now).await?;
-            }
+        for (session, key) in ended.into_iter().zip(keys) {
+            let (paid, settled) = (paid.remove(key), settled.remove(key));
+            settlement::service::ended(tx, settings, session, paid, settled, now).await?;
         }
         for (platform, meeting_id) in &applied.after_end {
             settlement::service::late(tx, settings, *platform, meeting_id, now).await?;
@@ -67,7 +75,7 @@ impl WhenApplied for StartsAndEnds<'_> {
     }
 }
 
-/// Decides a start not decided yet: free, paid by the host's oldest unused authorisation, or
+/// Decides a start that `decided_starts` did not find decided: free, paid by the host's oldest unused authorisation, or
 /// blocked (the meeting ended, the host told, with an order to pay; `session` notes the
 /// block). True when it was paid for but had ended already (its `ended` came first), so that
 /// it is handed over now.
@@ -79,9 +87,6 @@ async fn decide_start(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let (platform, meeting_id) = (session.platform, session.meeting_id.as_str());
-    if tx.start_decided(platform, meeting_id).await? {
-        return Ok(false);
-    }
     // Without a host there is nobody to hold to pay; a later delivery may name them.
     let Some(reported) = session.host_email.as_deref() else { return Ok(false) };
     let Ok(host) = reported.parse::<Email>() else {

@@ -49,11 +49,15 @@ const PER_PASS: usize = 20;
 
 /// In the transaction that applied a session's `ended`: the session waits for the platform's
 /// record, `settings.delay` from its end, with the order that paid for its start if one did
-/// (found now, a start heard after the end sends a settled free session back to waiting).
+/// (`paid`, read in this transaction; a start heard after the end sends a settled free session
+/// back to waiting). `settled` is the session's settlement as this transaction holds it
+/// ([`Tx::settlements`]), if it has one.
 pub async fn ended(
     tx: &mut dyn Tx,
     settings: &Settings,
     session: &Session,
+    paid: Option<PaidStart>,
+    settled: Option<Settlement>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let (platform, meeting_id) = (session.platform, session.meeting_id.as_str());
@@ -61,7 +65,6 @@ pub async fn ended(
     if session.blocked {
         return Ok(());
     }
-    let paid = tx.uncharged_paid_start(platform, meeting_id).await?;
     let ended_at = session.times.ended_received_at.unwrap_or(now);
     let delay = if settings.asks.platform(platform) { settings.delay } else { Duration::ZERO };
     let waiting = Settlement {
@@ -81,7 +84,7 @@ pub async fn ended(
         flagged: false,
         note: None,
     };
-    let opened = match tx.settlement(platform, meeting_id).await? {
+    let opened = match settled {
         None => tx.open_settlement(&waiting).await?,
         // A start heard after a free session's end brings its order: settled again, to charge.
         Some(free) if free.order.is_none() && waiting.order.is_some() => {

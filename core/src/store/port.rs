@@ -5,6 +5,8 @@
 //! and its effects are kept together or not at all. Each method is one typed read or write:
 //! the rules are the workflows', in the feature services.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -18,6 +20,7 @@ use crate::fee_based::registration::{
 };
 use crate::invoicing::invoice::{Corrects, Invoice, VatId};
 use crate::metering::Connection;
+use crate::metering::service::SessionKey;
 use crate::metering::session::Session;
 use crate::money::Money;
 use crate::outbox::{Effect, Recipient};
@@ -132,12 +135,12 @@ pub trait Tx: Send {
         meeting_id: &str,
     ) -> Result<Vec<Connection>, StoreError>;
 
-    /// Whether the session's start was decided already (a replayed `started` decides nothing).
-    async fn start_decided(
+    /// Those of `sessions` whose start was decided already (a replayed `started` decides
+    /// nothing).
+    async fn decided_starts(
         &mut self,
-        platform: PlatformKind,
-        meeting_id: &str,
-    ) -> Result<bool, StoreError>;
+        sessions: &[&SessionKey],
+    ) -> Result<HashSet<SessionKey>, StoreError>;
 
     async fn record_start_decision(
         &mut self,
@@ -157,12 +160,21 @@ pub trait Tx: Send {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// The orders that paid for the starts of `sessions` and were not charged yet.
+    async fn uncharged_paid_starts(
+        &mut self,
+        sessions: &[&SessionKey],
+    ) -> Result<HashMap<SessionKey, PaidStart>, StoreError>;
+
     /// The order that paid for the session's start, if it was not charged yet.
     async fn uncharged_paid_start(
         &mut self,
         platform: PlatformKind,
         meeting_id: &str,
-    ) -> Result<Option<PaidStart>, StoreError>;
+    ) -> Result<Option<PaidStart>, StoreError> {
+        let key = (platform, meeting_id.to_owned());
+        Ok(self.uncharged_paid_starts(&[&key]).await?.remove(&key))
+    }
 
     async fn insert_charge(
         &mut self,
@@ -208,13 +220,22 @@ pub trait Tx: Send {
     /// Opens a session's settlement; `false` when it had one.
     async fn open_settlement(&mut self, settlement: &Settlement) -> Result<bool, StoreError>;
 
-    /// A session's settlement, held for this transaction: nothing else writes it until the
-    /// transaction ends.
+    /// The settlements of `sessions`, held for this transaction: nothing else writes them
+    /// until the transaction ends.
+    async fn settlements(
+        &mut self,
+        sessions: &[&SessionKey],
+    ) -> Result<HashMap<SessionKey, Settlement>, StoreError>;
+
+    /// A session's settlement, held for this transaction.
     async fn settlement(
         &mut self,
         platform: PlatformKind,
         meeting_id: &str,
-    ) -> Result<Option<Settlement>, StoreError>;
+    ) -> Result<Option<Settlement>, StoreError> {
+        let key = (platform, meeting_id.to_owned());
+        Ok(self.settlements(&[&key]).await?.remove(&key))
+    }
 
     async fn save_settlement(&mut self, settlement: &Settlement) -> Result<(), StoreError>;
 

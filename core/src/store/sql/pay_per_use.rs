@@ -2,15 +2,19 @@
 //! (`pay_per_use::service`) make on the transactional port. Nothing here decides: the
 //! states a query looks for are bound as values by its caller.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::payments::{amount, corrupt, order, payment, time};
+use super::sessions::rows_for_sessions;
 use super::site::prices;
 use super::{Constraint, SqlStore, bind_each, flag, list, millis, parsed, refused};
 use crate::email::Email;
+use crate::metering::service::SessionKey;
 use crate::money::{Currency, Money};
 use crate::outbox::Recipient;
 use crate::pay_per_use::billing::{self, Charge, Month, SessionPayment, Spend};
@@ -171,21 +175,19 @@ pub(super) async fn host_recipient(
     .transpose()
 }
 
-pub(super) async fn start_decided(
+pub(super) async fn decided_starts(
     conn: &mut AnyConnection,
-    platform: PlatformKind,
-    meeting_id: &str,
-) -> Result<bool, StoreError> {
-    let decision: Option<String> =
-        sqlx::query("SELECT start_decision FROM sessions WHERE platform = $1 AND meeting_id = $2")
-            .bind(platform.as_str())
-            .bind(meeting_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get("start_decision"))
-            .transpose()?
-            .flatten();
-    Ok(decision.is_some())
+    sessions: &[&SessionKey],
+) -> Result<HashSet<SessionKey>, StoreError> {
+    let rows = rows_for_sessions(conn, sessions, |wanted| {
+        format!(
+            "SELECT s.platform, s.meeting_id FROM (VALUES {wanted}) AS k
+             JOIN sessions s ON s.platform = k.column1 AND s.meeting_id = k.column2
+             WHERE s.start_decision IS NOT NULL"
+        )
+    })
+    .await?;
+    rows.iter().map(|r| Ok((parsed(r, "platform")?, r.try_get("meeting_id")?))).collect()
 }
 
 pub(super) async fn record_start_decision(
@@ -231,29 +233,31 @@ pub(super) async fn record_paid_start(
     Ok(())
 }
 
-pub(super) async fn uncharged_paid_start(
+pub(super) async fn uncharged_paid_starts(
     conn: &mut AnyConnection,
-    platform: PlatformKind,
-    meeting_id: &str,
-) -> Result<Option<PaidStart>, StoreError> {
-    let row = sqlx::query(
-        "SELECT s.order_id, s.host_email, o.currency, o.person_minute, o.teleconference_minute
-         FROM paid_starts s JOIN orders o ON o.id = s.order_id
-         WHERE s.platform = $1 AND s.meeting_id = $2
-           AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.order_id = s.order_id)",
-    )
-    .bind(platform.as_str())
-    .bind(meeting_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok(PaidStart {
-            order: parsed(&r, "order_id")?,
-            host: parsed(&r, "host_email")?,
-            prices: prices(&r)?,
-        })
+    sessions: &[&SessionKey],
+) -> Result<HashMap<SessionKey, PaidStart>, StoreError> {
+    let rows = rows_for_sessions(conn, sessions, |wanted| {
+        format!(
+            "SELECT s.platform, s.meeting_id, s.order_id, s.host_email, o.currency,
+                    o.person_minute, o.teleconference_minute
+             FROM (VALUES {wanted}) AS k
+             JOIN paid_starts s ON s.platform = k.column1 AND s.meeting_id = k.column2
+             JOIN orders o ON o.id = s.order_id
+             WHERE NOT EXISTS (SELECT 1 FROM charges c WHERE c.order_id = s.order_id)"
+        )
     })
-    .transpose()
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let paid = PaidStart {
+                order: parsed(r, "order_id")?,
+                host: parsed(r, "host_email")?,
+                prices: prices(r)?,
+            };
+            Ok(((parsed(r, "platform")?, r.try_get("meeting_id")?), paid))
+        })
+        .collect()
 }
 
 pub(super) async fn charge_of_payment(

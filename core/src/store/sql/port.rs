@@ -3,6 +3,7 @@
 //! committed through [`Begun`]) or a connection inside one the store holds (applying
 //! deliveries).
 
+use std::collections::{HashMap, HashSet};
 use std::ops::DerefMut;
 
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ use crate::fee_based::registration::{
 };
 use crate::invoicing::invoice::{Corrects, Invoice, VatId};
 use crate::metering::Connection;
+use crate::metering::service::SessionKey;
 use crate::metering::session::Session;
 use crate::money::Money;
 use crate::outbox::{Effect, Recipient};
@@ -149,12 +151,11 @@ where
         sessions::load_connections_of(&mut self.0, platform, meeting_id).await
     }
 
-    async fn start_decided(
+    async fn decided_starts(
         &mut self,
-        platform: PlatformKind,
-        meeting_id: &str,
-    ) -> Result<bool, StoreError> {
-        pay_per_use::start_decided(&mut self.0, platform, meeting_id).await
+        sessions: &[&SessionKey],
+    ) -> Result<HashSet<SessionKey>, StoreError> {
+        pay_per_use::decided_starts(&mut self.0, sessions).await
     }
 
     async fn record_start_decision(
@@ -185,12 +186,11 @@ where
         pay_per_use::record_paid_start(&mut self.0, order, platform, meeting_id, host, at).await
     }
 
-    async fn uncharged_paid_start(
+    async fn uncharged_paid_starts(
         &mut self,
-        platform: PlatformKind,
-        meeting_id: &str,
-    ) -> Result<Option<PaidStart>, StoreError> {
-        pay_per_use::uncharged_paid_start(&mut self.0, platform, meeting_id).await
+        sessions: &[&SessionKey],
+    ) -> Result<HashMap<SessionKey, PaidStart>, StoreError> {
+        pay_per_use::uncharged_paid_starts(&mut self.0, sessions).await
     }
 
     async fn insert_charge(
@@ -244,12 +244,11 @@ where
         settlement::open_settlement(&mut self.0, s).await
     }
 
-    async fn settlement(
+    async fn settlements(
         &mut self,
-        platform: PlatformKind,
-        meeting_id: &str,
-    ) -> Result<Option<Settlement>, StoreError> {
-        settlement::lock_settlement(&mut self.0, platform, meeting_id).await
+        sessions: &[&SessionKey],
+    ) -> Result<HashMap<SessionKey, Settlement>, StoreError> {
+        settlement::lock_settlements(&mut self.0, sessions).await
     }
 
     async fn save_settlement(&mut self, s: &Settlement) -> Result<(), StoreError> {

@@ -235,33 +235,27 @@ where
     row.as_ref().map(session).transpose()
 }
 
-/// The stored sessions among `keys`, in one statement: the applier reads every session its
-/// batch touches, and a statement each was the largest part of its round trips. (A join, since
+/// The rows `sql` gives for the sessions `keys`, where `sql` is built around `(VALUES …) AS
+/// k`, the keys' platform as `k.column1` and meeting as `k.column2`: a batch reads every
+/// session it touches in a few statements rather than one each, which were most of its round
+/// trips. One statement per power-of-two share of the keys, at most 512 each. (A join, since
 /// SQLite scans the whole table for `(platform, meeting_id) IN (VALUES …)`.)
-async fn load_sessions(
+pub(super) async fn rows_for_sessions(
     conn: &mut AnyConnection,
     keys: &[&SessionKey],
-    into: &mut HashMap<SessionKey, Session>,
-) -> Result<(), StoreError> {
-    let wanted = Params::of(backend_of(conn)).rows(keys.len().next_power_of_two(), 2);
-    let sql = format!(
-        concat!(
-            "SELECT ",
-            session_columns!(),
-            " FROM (VALUES {wanted}) AS k
-             JOIN sessions s ON s.platform = k.column1 AND s.meeting_id = k.column2"
-        ),
-        wanted = wanted
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for (platform, meeting_id) in padded(keys) {
-        query = query.bind(platform.as_str()).bind(meeting_id.as_str());
+    sql: impl Fn(&str) -> String,
+) -> Result<Vec<AnyRow>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in sized_chunks(keys, 512) {
+        let values = Params::of(backend_of(conn)).rows(chunk.len(), 2);
+        let sql = sql(&values);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (platform, meeting_id) in chunk {
+            query = query.bind(platform.as_str()).bind(meeting_id.as_str());
+        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
     }
-    for row in query.fetch_all(&mut *conn).await? {
-        let loaded = session(&row)?;
-        into.insert((loaded.platform, loaded.meeting_id.clone()), loaded);
-    }
-    Ok(())
+    Ok(rows)
 }
 
 fn session(row: &AnyRow) -> Result<Session, StoreError> {
@@ -396,8 +390,21 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
         }
     }
     let keys: Vec<&SessionKey> = participants.keys().collect();
-    for chunk in keys.chunks(256) {
-        load_sessions(&mut *conn, chunk, &mut batch.applied.sessions).await?;
+    for row in rows_for_sessions(&mut *conn, &keys, |wanted| {
+        format!(
+            concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM (VALUES {wanted}) AS k
+                 JOIN sessions s ON s.platform = k.column1 AND s.meeting_id = k.column2"
+            ),
+            wanted = wanted
+        )
+    })
+    .await?
+    {
+        let loaded = session(&row)?;
+        batch.applied.sessions.insert((loaded.platform, loaded.meeting_id.clone()), loaded);
     }
     let mut wanted: Vec<(&SessionKey, &str)> = Vec::new();
     for (key, names) in &mut participants {
@@ -559,7 +566,7 @@ async fn save_sessions(
 }
 
 /// The stored connections of the participants among `wanted` (a session and a participant
-/// each), in one statement for the whole batch, as [`load_sessions`] reads its sessions: a
+/// each), in one statement for the whole batch, as [`rows_for_sessions`] reads sessions: a
 /// statement a session was most of the applier's round trips on PostgreSQL.
 async fn load_connections(
     conn: &mut AnyConnection,

@@ -1,15 +1,19 @@
 //! Settlements and adjustments in SQL: the port's reads and writes inside a settlement step,
 //! and the store's reads for the worker, the session API and reconciliation.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, Row};
 
 use super::pay_per_use::{charge, charge_columns};
 use super::payments::{amount, corrupt, time};
+use super::sessions::rows_for_sessions;
 use super::{SqlStore, backend_of, flag, millis, opt_time, parsed};
 use crate::metering::Usage;
+use crate::metering::service::SessionKey;
 use crate::money::Currency;
 use crate::pay_per_use::billing::Charge;
 use crate::platform::PlatformKind;
@@ -99,46 +103,50 @@ pub(super) async fn load_settlement(
     platform: PlatformKind,
     meeting_id: &str,
 ) -> Result<Option<Settlement>, StoreError> {
-    read_settlement(conn, platform, meeting_id, "").await
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        settlement_columns!(),
+        " FROM settlements s WHERE s.platform = $1 AND s.meeting_id = $2"
+    ))
+    .bind(platform.as_str())
+    .bind(meeting_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(settlement).transpose()
 }
 
-/// A settlement read by a step that will write it: on PostgreSQL its row stays locked until
-/// the step commits, so that the applier marking late data for the same session waits and then
-/// marks the settled row, instead of writing between the step's read of the connections and
-/// its commit (where the step's own write would then undo the mark). SQLite's transactions
-/// take the write lock up front and need nothing more.
-pub(super) async fn lock_settlement(
+/// The settlements of `sessions`, read by a step that will write them: on PostgreSQL their rows
+/// stay locked until the step commits, so that the applier marking late data for the same
+/// session waits and then marks the settled row, instead of writing between the step's read of
+/// the connections and its commit (where the step's own write would then undo the mark).
+/// SQLite's transactions take the write lock up front and need nothing more.
+pub(super) async fn lock_settlements(
     conn: &mut AnyConnection,
-    platform: PlatformKind,
-    meeting_id: &str,
-) -> Result<Option<Settlement>, StoreError> {
+    sessions: &[&SessionKey],
+) -> Result<HashMap<SessionKey, Settlement>, StoreError> {
     let lock = match backend_of(conn) {
-        Backend::Postgres => " FOR UPDATE",
+        Backend::Postgres => " FOR UPDATE OF s",
         Backend::Sqlite => "",
     };
-    read_settlement(conn, platform, meeting_id, lock).await
-}
-
-async fn read_settlement(
-    conn: &mut AnyConnection,
-    platform: PlatformKind,
-    meeting_id: &str,
-    lock: &str,
-) -> Result<Option<Settlement>, StoreError> {
-    let sql = format!(
-        concat!(
-            "SELECT ",
-            settlement_columns!(),
-            " FROM settlements s WHERE s.platform = $1 AND s.meeting_id = $2{}"
-        ),
-        lock
-    );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(platform.as_str())
-        .bind(meeting_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(settlement).transpose()
+    let rows = rows_for_sessions(conn, sessions, |wanted| {
+        format!(
+            concat!(
+                "SELECT ",
+                settlement_columns!(),
+                " FROM (VALUES {wanted}) AS k
+                 JOIN settlements s ON s.platform = k.column1 AND s.meeting_id = k.column2{lock}"
+            ),
+            wanted = wanted,
+            lock = lock
+        )
+    })
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let s = settlement(r)?;
+            Ok(((s.platform, s.meeting_id.clone()), s))
+        })
+        .collect()
 }
 
 pub(super) async fn save_settlement(
@@ -177,7 +185,7 @@ pub(super) async fn save_settlement(
 /// Deliveries for a session that had ended: it is looked at again `due_at` (pushed on by each
 /// of them, so that a re-joined meeting is checked once it went quiet). A waiting one is
 /// marked too: on PostgreSQL this holds its row, so that a settling step waits for these
-/// deliveries to commit and then reads them (see `lock_settlement`).
+/// deliveries to commit and then reads them (see `lock_settlements`).
 pub(super) async fn late_data(
     conn: &mut AnyConnection,
     platform: PlatformKind,
