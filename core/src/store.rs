@@ -265,8 +265,9 @@ pub trait Store:
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
 
     /// Moves what SQLite's write-ahead log holds into the database file, as far as it can
-    /// without waiting for readers or the writer; nothing on PostgreSQL. Run beside the writer
-    /// (`serve`'s checkpointer), so that no commit waits for it.
+    /// without waiting for readers or the writer; on PostgreSQL, vacuums the queue of pending
+    /// deliveries. Run beside the writer (`serve`'s checkpointer), so that no commit waits for
+    /// it.
     async fn checkpoint(&self) -> Result<(), StoreError>;
 
     /// Succeeds when the database answers a query.
