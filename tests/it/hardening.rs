@@ -351,6 +351,36 @@ async fn a_stalled_or_reset_database_answers_503_then_recovers_without_a_restart
     assert_eq!(s.settled_session("webex", "m_stall").await["usage"]["connections"], 2);
 }
 
+/// Every delivery leaves a dead row in PostgreSQL's queue of pending ones, which the session
+/// API's count and the applier's read walk until a vacuum: `serve` vacuums it itself, whatever
+/// autovacuum is set to (this project's test server runs with it off).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_s_queue_of_pending_deliveries_is_vacuumed_once_they_are_applied() {
+    use sqlx::Connection;
+    let Some(db) = Db::postgres().await else { return };
+    let app = App::start(&db, &[]).await;
+    let s = Sender::new(&app.base);
+    s.webex(&started("m_vac", "host@example.com")).await;
+    for n in 0..20 {
+        let participant = format!("p{n}");
+        s.webex(&joined("m_vac", &participant, "c1", "2026-11-25T10:01:00Z")).await;
+    }
+    s.settled_session("webex", "m_vac").await;
+    eventually(Duration::from_secs(10), "the queue vacuumed of its dead rows", || {
+        let url = db.url.clone();
+        async move {
+            // A connection each look, so that it sees the counters as they are now.
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let stats = "SELECT vacuum_count, n_dead_tup FROM pg_stat_user_tables
+                         WHERE relname = 'pending_deliveries'";
+            let (vacuums, dead): (i64, i64) =
+                sqlx::query_as(stats).fetch_one(&mut conn).await.unwrap();
+            vacuums > 0 && dead == 0
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_postgres_database_answers_503_and_readiness_says_so() {
     use sqlx::Connection;
