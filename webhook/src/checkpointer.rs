@@ -36,7 +36,7 @@ impl Checkpointer {
                 // Said once per run of failures; the writer's own threshold still bounds the log.
                 Err(e) if !failing => {
                     failing = true;
-                    tracing::warn!(error = %e, "checkpointing the write-ahead log or vacuuming the queue failed");
+                    tracing::warn!(error = %e, "checkpointing the log or vacuuming the queue failed");
                 }
                 Err(_) => {}
             }

@@ -75,10 +75,10 @@ impl WhenApplied for StartsAndEnds<'_> {
     }
 }
 
-/// Decides a start that `decided_starts` did not find decided: free, paid by the host's oldest unused authorisation, or
-/// blocked (the meeting ended, the host told, with an order to pay; `session` notes the
-/// block). True when it was paid for but had ended already (its `ended` came first), so that
-/// it is handed over now.
+/// Decides a start that `decided_starts` did not find decided: free, paid by the host's
+/// oldest unused authorisation, or blocked (the meeting ended, the host told, with an order to
+/// pay; `session` notes the block). True when it was paid for but had ended already (its
+/// `ended` came first), so that it is handed over now.
 async fn decide_start(
     tx: &mut dyn Tx,
     terms: &Terms,
