@@ -83,6 +83,18 @@ pub(crate) fn webex_meeting(event: &str, id: &str, start: &str, end: &str) -> Ve
     .into_bytes()
 }
 
+/// A Webex delivery for `meeting` as the receiver stores it, for tests that commit several in
+/// one batch.
+fn stored(meeting: &str, digest: String, body: Vec<u8>) -> NewDelivery {
+    NewDelivery {
+        platform: PlatformKind::Webex,
+        digest,
+        meeting_id: meeting.to_owned(),
+        body: String::from_utf8(body).unwrap(),
+        received_at: chrono::Utc::now(),
+    }
+}
+
 /// One computer connected from `join` to `left`.
 pub(crate) fn webex_computer(meeting: &str, who: &str, join: &str, left: &str) -> Vec<u8> {
     json!({"id": "hook", "resource": "meetingParticipants", "event": "left",
@@ -541,13 +553,9 @@ async fn an_unpaid_meeting_that_started_and_ended_in_one_batch_is_blocked_and_ne
 ) {
     let w = world(&db).await;
     let meeting = format!("{MEETING}_I_8");
-    let delivery = |event: &str, end: &str| NewDelivery {
-        platform: PlatformKind::Webex,
-        digest: format!("{event}-{meeting}"),
-        meeting_id: meeting.clone(),
-        body: String::from_utf8(webex_meeting(event, &meeting, "2026-11-25T10:00:00Z", end))
-            .unwrap(),
-        received_at: chrono::Utc::now(),
+    let delivery = |event: &str, end: &str| {
+        let body = webex_meeting(event, &meeting, "2026-11-25T10:00:00Z", end);
+        stored(&meeting, format!("{event}-{meeting}"), body)
     };
     // One commit: the applier reads both in one batch.
     let both = [delivery("started", ""), delivery("ended", "2026-11-25T10:20:00Z")];
@@ -581,13 +589,7 @@ async fn paid_meetings_that_end_in_one_batch_are_each_settled_with_the_order_tha
         }
         bodies.push(webex_meeting("ended", meeting, start, &end));
         for (n, body) in bodies.into_iter().enumerate() {
-            batch.push(NewDelivery {
-                platform: PlatformKind::Webex,
-                digest: format!("{meeting}-{n}"),
-                meeting_id: meeting.clone(),
-                body: String::from_utf8(body).unwrap(),
-                received_at: chrono::Utc::now(),
-            });
+            batch.push(stored(meeting, format!("{meeting}-{n}"), body));
         }
     }
     // One commit: the applier reads all of them in one batch.

@@ -57,16 +57,14 @@ impl WhenApplied for StartsAndEnds<'_> {
                 ended.insert(key.clone());
             }
         }
-        let ended: Vec<&Session> = ended.iter().filter_map(|key| sessions.get(key)).collect();
-        let keys: Vec<SessionKey> =
-            ended.iter().map(|s| (s.platform, s.meeting_id.clone())).collect();
-        let keys: Vec<&SessionKey> = keys.iter().collect();
-        let mut paid = tx.uncharged_paid_starts(&keys).await?;
-        let mut settled = tx.settlements(&keys).await?;
+        let ending: Vec<&SessionKey> =
+            ended.iter().filter(|key| sessions.contains_key(*key)).collect();
+        let mut paid = tx.uncharged_paid_starts(&ending).await?;
+        let mut settled = tx.settlements(&ending).await?;
         let settings = &self.terms.settlement;
-        for (session, key) in ended.into_iter().zip(keys) {
+        for key in ending {
             let (paid, settled) = (paid.remove(key), settled.remove(key));
-            settlement::service::ended(tx, settings, session, paid, settled, now).await?;
+            settlement::service::ended(tx, settings, &sessions[key], paid, settled, now).await?;
         }
         for (platform, meeting_id) in &applied.after_end {
             settlement::service::late(tx, settings, *platform, meeting_id, now).await?;
