@@ -33,7 +33,7 @@ pub use linking::{LinkingStore, SelfLink};
 pub use outbox::{OutboxStore, QuarantinedEffect};
 pub use pay_per_use::PayPerUseStore;
 pub use payments::{CallbackRecord, PaymentStore, StepState, Transition};
-pub use port::{Begun, PaidStart, Tx};
+pub use port::{Begun, DecidedStart, PaidStart, Tx};
 pub use promotion_codes::PromotionCodeStore;
 pub use registrations::{Registered, RegistrationStore};
 pub use sessions::{NewDelivery, Pending, QuarantinedDelivery, SessionRecord, SessionStore};

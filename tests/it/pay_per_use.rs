@@ -45,6 +45,7 @@ on_both_backends!(
     starts_heard_after_their_end_are_billed_or_told_but_never_ended,
     an_unpaid_meeting_that_started_and_ended_in_one_batch_is_blocked_and_never_settled,
     paid_meetings_that_end_in_one_batch_are_each_settled_with_the_order_that_paid_for_them,
+    starts_decided_in_one_batch_each_keep_their_own_decision,
     payments_the_host_does_not_owe_are_given_back,
     a_capture_refused_for_good_becomes_the_hosts_balance,
     the_session_api_and_status_show_how_a_session_is_paid,
@@ -620,6 +621,47 @@ async fn paid_meetings_that_end_in_one_batch_are_each_settled_with_the_order_tha
         );
     }
     assert_eq!(w.payflow.charges(), 2, "each order captured once");
+}
+
+/// The applier records the decisions on a batch's starts in one write: with one paid order
+/// for two starts, one session keeps "paid" and runs, the other keeps "blocked" with why and
+/// is ended, whichever of them the applier decided first.
+async fn starts_decided_in_one_batch_each_keep_their_own_decision(db: Db) {
+    let w = world(&db).await;
+    let order = w.paid_order().await;
+    let meetings = [format!("{MEETING}_I_13"), format!("{MEETING}_I_14")];
+    let batch: Vec<NewDelivery> = meetings
+        .iter()
+        .map(|m| {
+            let started = webex_meeting("started", m, "2026-11-25T10:00:00Z", "");
+            stored(m, format!("{m}-started"), started)
+        })
+        .collect();
+    // One commit: the applier decides both starts in one pass.
+    assert_eq!(w.app.store.store_deliveries(&batch).await.unwrap(), 2);
+    let mut outcomes = Vec::new();
+    for meeting in &meetings {
+        let v = w.sender.settled_session("webex", meeting).await;
+        let decision = v["payment"]["decision"].as_str().map(str::to_owned);
+        outcomes.push((
+            decision,
+            v["state"].clone(),
+            v["blocked_reason"].clone(),
+            v["payment"]["order"].clone(),
+        ));
+    }
+    let paid = outcomes.iter().position(|o| o.0.as_deref() == Some("paid"));
+    let Some(paid) = paid else { panic!("one start is paid: {outcomes:?}") };
+    let blocked = 1 - paid;
+    assert_eq!(outcomes[paid].1, "running", "{outcomes:?}");
+    assert!(outcomes[paid].2.is_null(), "the paid start is not blocked: {outcomes:?}");
+    assert_eq!(outcomes[paid].3, order.id.to_string(), "{outcomes:?}");
+    assert_eq!(outcomes[blocked].0.as_deref(), Some("blocked"), "{outcomes:?}");
+    assert_eq!(outcomes[blocked].1, "blocked", "{outcomes:?}");
+    assert_eq!(outcomes[blocked].2, "started without a paid authorisation", "{outcomes:?}");
+    w.delivered(&format!("end:webex:{}", meetings[blocked])).await;
+    w.delivered(&format!("blocked:webex:{}", meetings[blocked])).await;
+    assert_eq!(w.webex.state().ended_meetings, std::slice::from_ref(&meetings[blocked]));
 }
 
 async fn payments_the_host_does_not_owe_are_given_back(db: Db) {

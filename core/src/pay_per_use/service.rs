@@ -25,7 +25,7 @@ use crate::platform::PlatformKind;
 use crate::pricing::Estimate;
 use crate::reach;
 use crate::settlement;
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{DecidedStart, Store, StoreError, Tx};
 
 /// Decides the starts that a batch of deliveries reported, with the site's `terms`, and hands
 /// the paid sessions that ended over to settlement. Starts first: a session that started and
@@ -51,21 +51,29 @@ impl WhenApplied for StartsAndEnds<'_> {
         // What is read for each session is read for all of them at once, for the same reason.
         let started: Vec<&SessionKey> = applied.started.iter().collect();
         let decided = tx.decided_starts(&started).await?;
+        let mut decisions = Vec::new();
         for key in started.into_iter().filter(|key| !decided.contains(*key)) {
             let Some(session) = sessions.get_mut(key) else { continue };
-            if decide_start(tx, self.terms, session, pay_per_use, now).await? {
+            let Some(start) = decide_start(tx, self.terms, session, pay_per_use, now).await? else {
+                continue;
+            };
+            // Paid for, but its `ended` came first: handed over now.
+            if matches!(start.decision, StartDecision::Paid(_)) && session.times.has_ended() {
                 ended.insert(key.clone());
             }
+            decisions.push(start);
         }
+        tx.record_start_decisions(&decisions).await?;
         let ending: Vec<&SessionKey> =
             ended.iter().filter(|key| sessions.contains_key(*key)).collect();
         let mut paid = tx.uncharged_paid_starts(&ending).await?;
         let mut settled = tx.settlements(&ending).await?;
         let settings = &self.terms.settlement;
-        for key in ending {
-            let (paid, settled) = (paid.remove(key), settled.remove(key));
-            settlement::service::ended(tx, settings, &sessions[key], paid, settled, now).await?;
-        }
+        let ending = ending
+            .into_iter()
+            .map(|key| (&sessions[key], paid.remove(key), settled.remove(key)))
+            .collect();
+        settlement::service::ended(tx, settings, ending, now).await?;
         for (platform, meeting_id) in &applied.after_end {
             settlement::service::late(tx, settings, *platform, meeting_id, now).await?;
         }
@@ -75,21 +83,21 @@ impl WhenApplied for StartsAndEnds<'_> {
 
 /// Decides a start that `decided_starts` did not find decided: free, paid by the host's
 /// oldest unused authorisation, or blocked (the meeting ended, the host told, with an order to
-/// pay; `session` notes the block). True when it was paid for but had ended already (its
-/// `ended` came first), so that it is handed over now.
+/// pay; `session` notes the block). The caller records what was decided for the whole batch;
+/// `None` when nothing could be (no host to hold to pay yet).
 async fn decide_start(
     tx: &mut dyn Tx,
     terms: &Terms,
     session: &mut Session,
     pay_per_use: bool,
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<DecidedStart>, StoreError> {
     let (platform, meeting_id) = (session.platform, session.meeting_id.as_str());
     // Without a host there is nobody to hold to pay; a later delivery may name them.
-    let Some(reported) = session.host_email.as_deref() else { return Ok(false) };
+    let Some(reported) = session.host_email.as_deref() else { return Ok(None) };
     let Ok(host) = reported.parse::<Email>() else {
         tracing::warn!(%platform, meeting_id, host = reported, "host is not an e-mail address; start not decided");
-        return Ok(false);
+        return Ok(None);
     };
     let running = !session.times.has_ended();
     let number = session.meeting_number.as_deref();
@@ -121,12 +129,12 @@ async fn decide_start(
             blocked_reason = Some(block.reason());
         }
     }
-    tx.record_start_decision(platform, meeting_id, &decision, blocked_reason.as_deref()).await?;
-    if let Some(reason) = blocked_reason {
+    if let Some(reason) = &blocked_reason {
         session.blocked = true;
-        session.blocked_reason = Some(reason);
+        session.blocked_reason = Some(reason.clone());
     }
-    Ok(matches!(decision, StartDecision::Paid(_)) && !running)
+    let session = (platform, meeting_id.to_owned());
+    Ok(Some(DecidedStart { session, decision, blocked_reason }))
 }
 
 /// What a start of `meeting_id` by `host` is decided on.

@@ -47,29 +47,65 @@ const HOLD: Duration = Duration::from_secs(60);
 /// Settlements looked at per pass.
 const PER_PASS: usize = 20;
 
-/// In the transaction that applied a session's `ended`: the session waits for the platform's
+/// In the transaction that applied sessions' `ended`: each session waits for the platform's
 /// record, `settings.delay` from its end, with the order that paid for its start if one did
-/// (`paid`, read in this transaction; a start heard after the end sends a settled free session
-/// back to waiting). `settled` is the session's settlement as this transaction holds it
-/// ([`Tx::settlements`]), if it has one.
+/// (its [`PaidStart`], read in this transaction; a start heard after the end sends a settled
+/// free session back to waiting). Each comes with its settlement as this transaction holds it
+/// ([`Tx::settlements`]), if it has one. The new settlements are opened in one write.
 pub async fn ended(
     tx: &mut dyn Tx,
     settings: &Settings,
-    session: &Session,
-    paid: Option<PaidStart>,
-    settled: Option<Settlement>,
+    sessions: Vec<(&Session, Option<PaidStart>, Option<Settlement>)>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let (platform, meeting_id) = (session.platform, session.meeting_id.as_str());
-    // Ended by tollbooth before it could run: nothing was used that anyone pays for.
-    if session.blocked {
-        return Ok(());
+    let mut opening = Vec::new();
+    for (session, paid, settled) in sessions {
+        // Ended by tollbooth before it could run: nothing was used that anyone pays for.
+        if session.blocked {
+            continue;
+        }
+        let waiting = waiting(settings, session, paid, now);
+        match settled {
+            None => opening.push(waiting),
+            // A start heard after a free session's end brings its order: settled again, to
+            // charge.
+            Some(free) if free.order.is_none() && waiting.order.is_some() => {
+                let again = Settlement {
+                    order: waiting.order.clone(),
+                    stage: Stage::Waiting,
+                    due_at: waiting.due_at,
+                    attempts: 0,
+                    ..free
+                };
+                tx.save_settlement(&again).await?;
+                log_waiting(&again);
+            }
+            Some(_) => {}
+        }
     }
+    let opened = tx.open_settlements(&opening).await?;
+    for waiting in &opening {
+        if opened.contains(&(waiting.platform, waiting.meeting_id.clone())) {
+            log_waiting(waiting);
+        }
+    }
+    Ok(())
+}
+
+/// The settlement of an ended `session`: waiting for the platform's record, `settings.delay`
+/// from the end, with the order that paid for its start if one did.
+fn waiting(
+    settings: &Settings,
+    session: &Session,
+    paid: Option<PaidStart>,
+    now: DateTime<Utc>,
+) -> Settlement {
+    let platform = session.platform;
     let ended_at = session.times.ended_received_at.unwrap_or(now);
     let delay = if settings.asks.platform(platform) { settings.delay } else { Duration::ZERO };
-    let waiting = Settlement {
+    Settlement {
         platform,
-        meeting_id: meeting_id.to_owned(),
+        meeting_id: session.meeting_id.clone(),
         order: paid.map(|p| p.order),
         stage: Stage::Waiting,
         source: None,
@@ -83,27 +119,12 @@ pub async fn ended(
         reported: None,
         flagged: false,
         note: None,
-    };
-    let opened = match settled {
-        None => tx.open_settlement(&waiting).await?,
-        // A start heard after a free session's end brings its order: settled again, to charge.
-        Some(free) if free.order.is_none() && waiting.order.is_some() => {
-            let again = Settlement {
-                order: waiting.order.clone(),
-                stage: Stage::Waiting,
-                due_at: waiting.due_at,
-                attempts: 0,
-                ..free
-            };
-            tx.save_settlement(&again).await?;
-            true
-        }
-        Some(_) => false,
-    };
-    if opened {
-        tracing::info!(%platform, meeting_id, due_at = %waiting.due_at, paid = waiting.order.is_some(), "session ended; waiting for the platform's record");
     }
-    Ok(())
+}
+
+fn log_waiting(s: &Settlement) {
+    let (platform, meeting_id) = (s.platform, s.meeting_id.as_str());
+    tracing::info!(%platform, meeting_id, due_at = %s.due_at, paid = s.order.is_some(), "session ended; waiting for the platform's record");
 }
 
 /// In the transaction that applied deliveries for a session that had ended: one waiting or

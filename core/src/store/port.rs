@@ -35,6 +35,15 @@ use crate::settlement::rule::Metered;
 use crate::settlement::{AdjustmentRecord, Settlement};
 use crate::site::DivisionId;
 
+/// What was decided on a session's start, as recorded with the session.
+#[derive(Clone, Debug)]
+pub struct DecidedStart {
+    pub session: SessionKey,
+    pub decision: StartDecision,
+    /// Why tollbooth stopped the session, when the decision blocked it (English).
+    pub blocked_reason: Option<String>,
+}
+
 /// An order that paid for a session's start and was not charged yet.
 #[derive(Clone, Debug)]
 pub struct PaidStart {
@@ -142,13 +151,8 @@ pub trait Tx: Send {
         sessions: &[&SessionKey],
     ) -> Result<HashSet<SessionKey>, StoreError>;
 
-    async fn record_start_decision(
-        &mut self,
-        platform: PlatformKind,
-        meeting_id: &str,
-        decision: &StartDecision,
-        blocked_reason: Option<&str>,
-    ) -> Result<(), StoreError>;
+    /// Records the decisions on starts, for a whole batch in one write.
+    async fn record_start_decisions(&mut self, decided: &[DecidedStart]) -> Result<(), StoreError>;
 
     /// Records that `order` paid for this start, so that it pays for no other.
     async fn record_paid_start(
@@ -217,8 +221,12 @@ pub trait Tx: Send {
         meeting_id: &str,
     ) -> Result<Vec<Metered>, StoreError>;
 
-    /// Opens a session's settlement; `false` when it had one.
-    async fn open_settlement(&mut self, settlement: &Settlement) -> Result<bool, StoreError>;
+    /// Opens the settlements of sessions that have none, for a whole batch in one write;
+    /// returns the sessions whose settlement it opened.
+    async fn open_settlements(
+        &mut self,
+        settlements: &[Settlement],
+    ) -> Result<HashSet<SessionKey>, StoreError>;
 
     /// The settlements of `sessions`, held for this transaction: nothing else writes them
     /// until the transaction ends.

@@ -10,21 +10,21 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::payments::{amount, corrupt, order, payment, time};
-use super::sessions::rows_for_sessions;
+use super::sessions::{Params, rows_for_sessions, sized_chunks};
 use super::site::prices;
-use super::{Constraint, SqlStore, bind_each, flag, list, millis, parsed, refused};
+use super::{Constraint, SqlStore, backend_of, bind_each, flag, list, millis, parsed, refused};
 use crate::email::Email;
 use crate::metering::service::SessionKey;
 use crate::money::{Currency, Money};
 use crate::outbox::Recipient;
 use crate::pay_per_use::billing::{self, Charge, Month, SessionPayment, Spend};
-use crate::pay_per_use::enforcement::{Exemption, StartDecision};
+use crate::pay_per_use::enforcement::Exemption;
 use crate::payments::order::{Order, OrderId};
 use crate::payments::payment::{PaymentId, State};
 use crate::platform::PlatformKind;
 use crate::pricing::{Cost, CostLine};
 use crate::site::DivisionId;
-use crate::store::{PaidStart, PayPerUseStore, StoreError};
+use crate::store::{DecidedStart, PaidStart, PayPerUseStore, StoreError};
 
 /// The columns a [`Charge`] is read from; its reference is its payment's capture's, known
 /// only once the capture went through (`charges.payment_reference`, the authorisation's,
@@ -190,24 +190,33 @@ pub(super) async fn decided_starts(
     rows.iter().map(|r| Ok((parsed(r, "platform")?, r.try_get("meeting_id")?))).collect()
 }
 
-pub(super) async fn record_start_decision(
+/// Records each start's decision on its session, a statement per power-of-two share of them
+/// (as [`rows_for_sessions`] reads) rather than one each: they were one of the applier's two
+/// writes made a session at a time. Both databases name the columns of `VALUES` column1….
+pub(super) async fn record_start_decisions(
     conn: &mut AnyConnection,
-    platform: PlatformKind,
-    meeting_id: &str,
-    decision: &StartDecision,
-    blocked_reason: Option<&str>,
+    decided: &[DecidedStart],
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE sessions SET start_decision = $1, blocked = $2, blocked_reason = $3
-         WHERE platform = $4 AND meeting_id = $5",
-    )
-    .bind(decision.as_str())
-    .bind(blocked_reason.is_some())
-    .bind(blocked_reason.map(str::to_owned))
-    .bind(platform.as_str())
-    .bind(meeting_id)
-    .execute(&mut *conn)
-    .await?;
+    for chunk in sized_chunks(decided, 512) {
+        let values = Params::of(backend_of(conn)).rows(chunk.len(), 5);
+        let sql = format!(
+            "UPDATE sessions SET start_decision = k.column3, blocked = k.column4,
+                 blocked_reason = k.column5
+             FROM (VALUES {values}) AS k
+             WHERE sessions.platform = k.column1 AND sessions.meeting_id = k.column2"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for d in chunk {
+            let (platform, meeting_id) = &d.session;
+            query = query
+                .bind(platform.as_str())
+                .bind(meeting_id.as_str())
+                .bind(d.decision.as_str())
+                .bind(d.blocked_reason.is_some())
+                .bind(d.blocked_reason.as_deref());
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

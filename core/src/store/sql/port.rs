@@ -28,7 +28,6 @@ use crate::metering::session::Session;
 use crate::money::Money;
 use crate::outbox::{Effect, Recipient};
 use crate::pay_per_use::billing::Charge;
-use crate::pay_per_use::enforcement::StartDecision;
 use crate::payments::order::{Discount, Order, OrderId};
 use crate::payments::payment::{Event, Payment, PaymentId, State};
 use crate::platform::PlatformKind;
@@ -37,7 +36,7 @@ use crate::pricing::{Cost, Prices};
 use crate::settlement::rule::Metered;
 use crate::settlement::{AdjustmentRecord, Settlement};
 use crate::site::DivisionId;
-use crate::store::{Begun, PaidStart, StoreError, Tx};
+use crate::store::{Begun, DecidedStart, PaidStart, StoreError, Tx};
 
 #[async_trait]
 impl<C> Tx for SqlTx<C>
@@ -158,21 +157,8 @@ where
         pay_per_use::decided_starts(&mut self.0, sessions).await
     }
 
-    async fn record_start_decision(
-        &mut self,
-        platform: PlatformKind,
-        meeting_id: &str,
-        decision: &StartDecision,
-        blocked_reason: Option<&str>,
-    ) -> Result<(), StoreError> {
-        pay_per_use::record_start_decision(
-            &mut self.0,
-            platform,
-            meeting_id,
-            decision,
-            blocked_reason,
-        )
-        .await
+    async fn record_start_decisions(&mut self, decided: &[DecidedStart]) -> Result<(), StoreError> {
+        pay_per_use::record_start_decisions(&mut self.0, decided).await
     }
 
     async fn record_paid_start(
@@ -240,8 +226,11 @@ where
         settlement::metered(&mut self.0, platform, meeting_id).await
     }
 
-    async fn open_settlement(&mut self, s: &Settlement) -> Result<bool, StoreError> {
-        settlement::open_settlement(&mut self.0, s).await
+    async fn open_settlements(
+        &mut self,
+        settlements: &[Settlement],
+    ) -> Result<HashSet<SessionKey>, StoreError> {
+        settlement::open_settlements(&mut self.0, settlements).await
     }
 
     async fn settlements(

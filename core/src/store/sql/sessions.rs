@@ -477,7 +477,7 @@ async fn write_batch(
 /// `items` in chunks whose sizes are powers of two, largest first (at most `most`, itself a
 /// power of two): a statement per size, which each connection prepares once and then finds in
 /// its statement cache, instead of a new statement for every batch's count.
-fn sized_chunks<T>(items: &[T], most: usize) -> impl Iterator<Item = &[T]> {
+pub(super) fn sized_chunks<T>(items: &[T], most: usize) -> impl Iterator<Item = &[T]> {
     let mut rest = items;
     std::iter::from_fn(move || {
         if rest.is_empty() {
@@ -503,13 +503,13 @@ fn padded<T>(values: &[T]) -> impl Iterator<Item = &T> {
 /// parameter's name up, and SQLite finds a name by walking the list of all of a statement's
 /// names, so that numbered names cost time in the square of their count (the top entry of a
 /// profile at 10,000 deliveries/s) while a plain `?` has no name to look for.
-struct Params {
+pub(super) struct Params {
     backend: Backend,
     next: usize,
 }
 
 impl Params {
-    fn of(backend: Backend) -> Params {
+    pub(super) fn of(backend: Backend) -> Params {
         Params { backend, next: 1 }
     }
 
@@ -522,7 +522,7 @@ impl Params {
     }
 
     /// `(…),(…)`: `rows` groups of `columns` placeholders.
-    fn rows(&mut self, rows: usize, columns: usize) -> String {
+    pub(super) fn rows(&mut self, rows: usize, columns: usize) -> String {
         (0..rows)
             .map(|_| {
                 format!("({})", (0..columns).map(|_| self.one()).collect::<Vec<_>>().join(","))

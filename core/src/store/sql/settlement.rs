@@ -1,16 +1,16 @@
 //! Settlements and adjustments in SQL: the port's reads and writes inside a settlement step,
 //! and the store's reads for the worker, the session API and reconciliation.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::pay_per_use::{charge, charge_columns};
 use super::payments::{amount, corrupt, time};
-use super::sessions::rows_for_sessions;
+use super::sessions::{Params, rows_for_sessions, sized_chunks};
 use super::{SqlStore, backend_of, flag, millis, opt_time, parsed};
 use crate::metering::Usage;
 use crate::metering::service::SessionKey;
@@ -75,27 +75,42 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Opens a settlement unless the session has one; `false` when it had.
-pub(super) async fn open_settlement(
+/// Opens the settlements of the sessions that have none, a statement per power-of-two share
+/// of them rather than one each; returns the sessions whose settlement it opened.
+pub(super) async fn open_settlements(
     conn: &mut AnyConnection,
-    s: &Settlement,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO settlements (platform, meeting_id, order_id, stage, ended_at, due_at,
-             attempts, late_data, flagged, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, $7)
-         ON CONFLICT (platform, meeting_id) DO NOTHING",
-    )
-    .bind(s.platform.as_str())
-    .bind(s.meeting_id.as_str())
-    .bind(s.order.as_ref().map(|o| o.as_str().to_owned()))
-    .bind(s.stage.as_str())
-    .bind(millis(s.ended_at))
-    .bind(millis(s.due_at))
-    .bind(millis(Utc::now()))
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    settlements: &[Settlement],
+) -> Result<HashSet<SessionKey>, StoreError> {
+    let now = millis(Utc::now());
+    let mut opened = HashSet::new();
+    for chunk in sized_chunks(settlements, 512) {
+        let values = Params::of(backend_of(conn)).rows(chunk.len(), 10);
+        let sql = format!(
+            "INSERT INTO settlements (platform, meeting_id, order_id, stage, ended_at, due_at,
+                 attempts, late_data, flagged, updated_at)
+             VALUES {values}
+             ON CONFLICT (platform, meeting_id) DO NOTHING
+             RETURNING platform, meeting_id"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for s in chunk {
+            query = query
+                .bind(s.platform.as_str())
+                .bind(s.meeting_id.as_str())
+                .bind(s.order.as_ref().map(|o| o.as_str().to_owned()))
+                .bind(s.stage.as_str())
+                .bind(millis(s.ended_at))
+                .bind(millis(s.due_at))
+                .bind(i64::from(s.attempts))
+                .bind(i64::from(s.late_data))
+                .bind(i64::from(s.flagged))
+                .bind(now);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            opened.insert((parsed(&row, "platform")?, row.try_get("meeting_id")?));
+        }
+    }
+    Ok(opened)
 }
 
 pub(super) async fn load_settlement(
