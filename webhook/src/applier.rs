@@ -18,10 +18,12 @@ use tollbooth_core::store::{Pending, Store, StoreError, within};
 use crate::health::Health;
 use crate::metrics::{Stage, stage};
 
-const BATCH: usize = 500;
+/// Most deliveries applied in one pass: what gathers in [`GATHER`] at full load, so that a busy
+/// applier makes few large passes, whose cost is mostly per pass (D-257).
+const BATCH: usize = 2000;
 /// How long a busy applier lets deliveries gather before its next pass: well inside the
 /// promise that what is acknowledged is metered within a second.
-const GATHER: Duration = Duration::from_millis(25);
+const GATHER: Duration = Duration::from_millis(60);
 /// Also look without being woken: deliveries stored by another instance, or before a restart.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// A pass writes a whole batch and its decisions: several statements, each within the

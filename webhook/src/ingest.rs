@@ -38,7 +38,8 @@ const POSTGRES_COMMITS_IN_FLIGHT: usize = 2;
 #[derive(Clone, Copy, Debug)]
 pub struct Backlog {
     /// Deliveries stored but not applied past which batches wait: about a quarter of a
-    /// second of the applier's work on PostgreSQL under full load on two cores.
+    /// second of the applier's work on PostgreSQL under full load on two cores, and room for
+    /// what gathers between two of its passes (D-257).
     pub most: u64,
     /// The longest one batch waits.
     pub longest_hold: Duration,
@@ -46,7 +47,7 @@ pub struct Backlog {
 
 impl Default for Backlog {
     fn default() -> Self {
-        Backlog { most: 2_000, longest_hold: Duration::from_secs(1) }
+        Backlog { most: 4_000, longest_hold: Duration::from_secs(1) }
     }
 }
 
