@@ -229,7 +229,7 @@ fn report(rows: &[Row], sessions: &str) {
     println!(
         "\nmean time per stage, ms (webhook_stage_seconds; store = from handing a delivery to \
          the writer until its commit answered; hold = counting the backlog, every 50 ms, and \
-         waiting while over 2,000 wait to be applied; apply is per applied batch)\n"
+         waiting while over 4,000 wait to be applied; apply is per applied batch)\n"
     );
     println!(
         "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}",

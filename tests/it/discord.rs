@@ -476,6 +476,7 @@ async fn a_host_sees_only_the_sessions_the_platform_says_they_host(db: Db) {
         meeting_id: "m_I_1".into(),
         body: started.to_string(),
         received_at: chrono::Utc::now(),
+        observations: None,
     };
     store.store_deliveries(&[delivery]).await.unwrap();
     let state = &bot.app.state;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::{Value, json};
 use tollbooth_core::outbox::{ChatMessage, Effect};
-use tollbooth_core::platform::PlatformKind;
+use tollbooth_core::platform::{Inbound, PlatformKind};
 use tollbooth_core::store::{NewDelivery, OutboxStore, SessionStore};
 
 use common::proxy::{Mode, Proxy};
@@ -18,6 +18,7 @@ use common::{ADMIN_TOKEN, App, Db, Sender};
 on_both_backends!(
     deliveries_a_database_cannot_hold_are_refused_alone_and_metering_goes_on,
     a_stored_delivery_that_cannot_be_applied_is_quarantined_and_the_others_are_applied,
+    a_delivery_is_applied_as_it_was_parsed_where_it_was_received,
     an_effect_that_no_longer_reads_is_quarantined_and_the_next_is_claimed,
     applied_deliveries_are_pruned_and_quarantined_ones_kept,
     a_group_commit_the_database_refuses_is_stored_again_one_by_one,
@@ -205,6 +206,7 @@ async fn a_stored_delivery_that_cannot_be_applied_is_quarantined_and_the_others_
             meeting_id: "m_poison".into(),
             body: poison,
             received_at: Utc::now(),
+            observations: None,
         }])
         .await
         .unwrap();
@@ -239,6 +241,47 @@ async fn a_stored_delivery_that_cannot_be_applied_is_quarantined_and_the_others_
     assert!(metrics.contains("webhook_deliveries_quarantined_total"), "counted");
     let r = reqwest::get(format!("{}/api/v1/quarantine", app.base)).await.unwrap();
     assert_eq!(r.status(), 401, "the list is for administrators");
+}
+
+/// A delivery is parsed once, where it is received: the applier applies what was parsed
+/// then, and reads a body back only for a delivery this process did not parse (another
+/// instance's, or one stored before a restart). Each is stored here with a body that no
+/// longer reads, so only the first, which brings what it was parsed into, can be applied.
+async fn a_delivery_is_applied_as_it_was_parsed_where_it_was_received(db: Db) {
+    let app = App::start(&db, &[]).await;
+    let body = joined("m_parsed", "p1", "c1", "2026-11-25T10:01:00Z");
+    let Ok(Inbound::Session { meeting_id, digest, observations }) =
+        PlatformKind::Webex.adapter().parse(&body)
+    else {
+        panic!("the delivery reads");
+    };
+    let unreadable = |meeting_id: &str, digest: &str| NewDelivery {
+        platform: PlatformKind::Webex,
+        digest: digest.into(),
+        meeting_id: meeting_id.into(),
+        body: "no longer JSON".into(),
+        received_at: Utc::now(),
+        observations: None,
+    };
+    let parsed =
+        NewDelivery { observations: Some(observations.into()), ..unreadable(&meeting_id, &digest) };
+    app.store.store_deliveries(&[parsed, unreadable("m_unparsed", "unparsed")]).await.unwrap();
+    let s = Sender::new(&app.base);
+    let v = s.settled_session("webex", "m_parsed").await;
+    assert_eq!(v["usage"]["connections"], 1, "applied as parsed: {v}");
+    let base = app.base.clone();
+    eventually(Duration::from_secs(20), "the unparsed delivery quarantined", || {
+        let base = base.clone();
+        async move {
+            let (_, q) = admin_get(&base, "/api/v1/quarantine").await;
+            q["deliveries"].as_array().is_some_and(|d| !d.is_empty())
+        }
+    })
+    .await;
+    let (_, q) = admin_get(&app.base, "/api/v1/quarantine").await;
+    let set_aside: Vec<&Value> = q["deliveries"].as_array().unwrap().iter().collect();
+    assert_eq!(set_aside.len(), 1, "{q}");
+    assert_eq!(set_aside[0]["meeting_id"], "m_unparsed", "its body was read: {q}");
 }
 
 async fn an_effect_that_no_longer_reads_is_quarantined_and_the_next_is_claimed(db: Db) {
@@ -281,6 +324,7 @@ async fn applied_deliveries_are_pruned_and_quarantined_ones_kept(db: Db) {
             meeting_id: "m_old".into(),
             body: "{\"resource\":\"meetings\",\"event\":\"started\",\"data\":{}}".into(),
             received_at: Utc::now(),
+            observations: None,
         }])
         .await
         .unwrap();
@@ -545,6 +589,7 @@ async fn a_group_commit_the_database_refuses_is_stored_again_one_by_one(db: Db) 
         meeting_id: if i == 25 { "m\0bad".into() } else { "m_fine".into() },
         body: "{}".into(),
         received_at: Utc::now(),
+        observations: None,
     };
     let outcomes =
         futures_util::future::join_all((0..50).map(|i| ingest.submit(delivery(i)))).await;

@@ -325,6 +325,7 @@ async fn migration_0028_queues_exactly_the_deliveries_not_applied_yet(db: Db) {
         meeting_id: "m-4".into(),
         body: "{}".into(),
         received_at: chrono::Utc::now(),
+        observations: None,
     };
     assert_eq!(store.store_deliveries(&[later.clone(), later]).await.unwrap(), 1);
     assert_eq!(store.pending_deliveries(10).await.unwrap().len(), 2, "queued once when stored");

@@ -93,6 +93,7 @@ fn stored(meeting: &str, digest: String, body: Vec<u8>) -> NewDelivery {
         meeting_id: meeting.to_owned(),
         body: String::from_utf8(body).unwrap(),
         received_at: chrono::Utc::now(),
+        observations: None,
     }
 }
 

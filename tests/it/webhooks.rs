@@ -426,6 +426,7 @@ fn stored_delivery(i: usize) -> tollbooth_core::store::NewDelivery {
         meeting_id: "m_backlog".into(),
         body: "{}".into(),
         received_at: Utc::now(),
+        observations: None,
     }
 }
 

@@ -61,12 +61,15 @@ async fn receive(
         Refused::Malformed(why) => ApiError::BadRequest(why.to_string()),
     })?;
     match inbound {
-        Inbound::Session { meeting_id, digest, .. } => {
+        Inbound::Session { meeting_id, digest, observations } => {
             // Kept as received: the bytes move into the string without a copy.
             let body = String::from_utf8(Vec::from(body))
                 .map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
+            // What the body says goes along, so that it is parsed this once.
+            let observations = Some(observations.into());
+            let received_at = Utc::now();
             let delivery =
-                NewDelivery { platform, digest, meeting_id, body, received_at: Utc::now() };
+                NewDelivery { platform, digest, meeting_id, body, received_at, observations };
             stage(Stage::Verify, started);
             let verified = Instant::now();
             state.ingest.submit(delivery).await?;

@@ -199,7 +199,8 @@ impl Settler<'_> {
                 }
             };
             let body = platform.ended_delivery(&meeting_id, at);
-            let Ok(Inbound::Session { digest, .. }) = platform.adapter().parse(body.as_bytes())
+            let Ok(Inbound::Session { digest, observations, .. }) =
+                platform.adapter().parse(body.as_bytes())
             else {
                 return Err(StoreError::Invalid(format!(
                     "the {platform} ended delivery for {meeting_id} does not read"
@@ -211,6 +212,7 @@ impl Settler<'_> {
                 meeting_id: meeting_id.clone(),
                 body,
                 received_at: now,
+                observations: Some(observations.into()),
             };
             self.store.store_deliveries(&[delivery]).await?;
             tracing::warn!(%platform, meeting_id, "session had ended without an ended delivery; ended it from the platform's answer");

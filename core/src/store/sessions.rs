@@ -1,5 +1,7 @@
 //! Webhook deliveries as received, and the sessions and connections made from them.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -7,7 +9,7 @@ use super::StoreError;
 use crate::metering::Connection;
 use crate::metering::service::WhenApplied;
 use crate::metering::session::Session;
-use crate::platform::PlatformKind;
+use crate::platform::{Observation, PlatformKind};
 
 /// A verified delivery, to be stored before it is acknowledged.
 #[derive(Clone, Debug)]
@@ -19,6 +21,10 @@ pub struct NewDelivery {
     /// The raw body, kept so that processing works from exactly what was received.
     pub body: String,
     pub received_at: DateTime<Utc>,
+    /// What the body was parsed into where it was received, when it was: the applier then
+    /// applies that, instead of reading the body back and parsing it again. A delivery
+    /// without it is parsed from its stored body.
+    pub observations: Option<Arc<[Observation]>>,
 }
 
 /// Which stored deliveries to apply.

@@ -33,6 +33,7 @@ mod settlement;
 mod site;
 mod webhook_secrets;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -56,6 +57,9 @@ pub struct SqlStore {
     writer: AnyPool,
     backend: Backend,
     deadline: Duration,
+    /// Deliveries this process stored, as they were parsed where they were received, until
+    /// the applier takes them (see `sessions.rs`).
+    parsed: Arc<sessions::Parsed>,
 }
 
 /// How long one database call may take before it counts as an outage, when not configured
@@ -104,7 +108,7 @@ impl SqlStore {
                 (pool.clone(), pool)
             }
         };
-        Ok(SqlStore { pool, writer, backend, deadline })
+        Ok(SqlStore { pool, writer, backend, deadline, parsed: Default::default() })
     }
 
     /// Applies the migrations on a connection of their own, without the statement deadline

@@ -1,6 +1,8 @@
 //! [`SessionStore`] in SQL.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -58,7 +60,9 @@ impl SessionStore for SqlStore {
                 .bind(d.body.as_str())
                 .bind(millis(d.received_at));
         }
-        Ok(query.execute(&self.writer).await?.rows_affected())
+        let stored = query.execute(&self.writer).await?.rows_affected();
+        self.parsed.keep(deliveries);
+        Ok(stored)
     }
 
     async fn apply_deliveries(
@@ -75,7 +79,9 @@ impl SessionStore for SqlStore {
                     .await?;
                 // The batch's reads are joins of `VALUES` keys on primary keys, which a cached
                 // generic plan serves as well as one made for the values (D-250).
-                let Some(batch) = read_batch(&mut tx, which).await? else { return Ok(0) };
+                let Some(batch) = read_batch(&mut tx, which, &self.parsed).await? else {
+                    return Ok(0);
+                };
                 let applied = write_batch(&mut tx, &batch, after).await?;
                 finish(tx, applied).await?
             }
@@ -85,7 +91,9 @@ impl SessionStore for SqlStore {
                 // sessions and connections, and the write checks that no other applier took
                 // these deliveries meanwhile.
                 let mut reader = self.pool.acquire().await?;
-                let Some(batch) = read_batch(&mut reader, which).await? else { return Ok(0) };
+                let Some(batch) = read_batch(&mut reader, which, &self.parsed).await? else {
+                    return Ok(0);
+                };
                 drop(reader);
                 let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
                 let applied = write_batch(&mut tx, &batch, after).await?;
@@ -340,17 +348,23 @@ struct Batch {
     applied: Applied,
 }
 
-async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<Batch>, StoreError> {
+async fn read_batch(
+    conn: &mut AnyConnection,
+    which: Pending,
+    kept: &Parsed,
+) -> Result<Option<Batch>, StoreError> {
     // The ids are taken first, then looked up one by one: as a join of the two tables,
     // PostgreSQL's plan walked the key of every delivery kept up to the first pending one.
+    // Only their digests are read: a delivery this process stored is applied as it was
+    // parsed when it was received, and only the others' bodies are read and parsed.
     let query = match which {
         Pending::Oldest(limit) => sqlx::query(
-            "SELECT id, platform, body, received_at FROM deliveries
+            "SELECT id, platform, digest, received_at FROM deliveries
              WHERE id IN (SELECT id FROM pending_deliveries ORDER BY id LIMIT $1) ORDER BY id",
         )
         .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
         Pending::One(id) => sqlx::query(
-            "SELECT id, platform, body, received_at FROM deliveries
+            "SELECT id, platform, digest, received_at FROM deliveries
              WHERE id IN (SELECT id FROM pending_deliveries WHERE id = $1)",
         )
         .bind(id),
@@ -365,26 +379,38 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
         connections: HashMap::new(),
         applied: Applied::default(),
     };
-    let mut readings = Vec::with_capacity(rows.len());
+    let mut stored = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get("id")?;
         batch.ids.push(id);
-        let platform: PlatformKind = parsed(row, "platform")?;
-        let body: String = row.try_get("body")?;
-        let received_at = opt_time(row, "received_at")?.unwrap_or_else(Utc::now);
-        match platform.adapter().parse(body.as_bytes()) {
-            Ok(Inbound::Session { meeting_id, observations, .. }) => {
-                readings.push(((platform, meeting_id), observations, received_at));
+        let key = (parsed(row, "platform")?, row.try_get::<String, _>("digest")?);
+        stored.push((id, key, opt_time(row, "received_at")?.unwrap_or_else(Utc::now)));
+    }
+    let mut found = kept.take(stored.iter().map(|(_, key, _)| key));
+    let unparsed: Vec<i64> =
+        stored.iter().zip(&found).filter(|(_, f)| f.is_none()).map(|((id, ..), _)| *id).collect();
+    if !unparsed.is_empty() {
+        metrics::counter!("webhook_delivery_bodies_read_total").increment(unparsed.len() as u64);
+        let mut read = read_bodies(conn, &unparsed, &mut batch.unreadable).await?;
+        for ((id, ..), f) in stored.iter().zip(&mut found) {
+            if f.is_none() {
+                *f = read.remove(id);
             }
-            Ok(_) => {}
-            Err(e) => batch.unreadable.push((id, e.to_string())),
         }
     }
+    // In the order they were stored, as the applier always took them.
+    let readings: Vec<_> = stored
+        .into_iter()
+        .zip(found)
+        .filter_map(|((_, (platform, _), received_at), f)| {
+            f.map(|(meeting_id, observations)| ((platform, meeting_id), observations, received_at))
+        })
+        .collect();
     // What the database already knows about the sessions and devices this batch touches.
     let mut participants: HashMap<SessionKey, Vec<String>> = HashMap::new();
     for (key, observations, _) in &readings {
         let names = participants.entry(key.clone()).or_default();
-        for o in observations {
+        for o in observations.iter() {
             if let Observation::Connected { participant, .. } = o {
                 names.push(participant.clone());
             }
@@ -427,7 +453,7 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
     }
     for ((platform, meeting_id), observations, received_at) in readings {
         let key = (platform, meeting_id);
-        for observation in &observations {
+        for observation in observations.iter() {
             if let Some(session) = batch.applied.sessions.get_mut(&key) {
                 session.observe(observation, received_at);
             }
@@ -443,6 +469,95 @@ async fn read_batch(conn: &mut AnyConnection, which: Pending) -> Result<Option<B
         }
     }
     Ok(Some(batch))
+}
+
+/// Reads and parses the stored bodies of `unparsed`, a statement per power-of-two share of
+/// them: each delivery's meeting and what it says, by id. One that does not parse is to be
+/// set aside with why.
+async fn read_bodies(
+    conn: &mut AnyConnection,
+    unparsed: &[i64],
+    unreadable: &mut Vec<(i64, String)>,
+) -> Result<HashMap<i64, (String, Arc<[Observation]>)>, StoreError> {
+    let mut read = HashMap::with_capacity(unparsed.len());
+    for chunk in sized_chunks(unparsed, 512) {
+        let ids = Params::of(backend_of(conn)).rows(1, chunk.len());
+        let sql = format!("SELECT id, platform, body FROM deliveries WHERE id IN {ids}");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let id: i64 = row.try_get("id")?;
+            let platform: PlatformKind = parsed(&row, "platform")?;
+            let body: String = row.try_get("body")?;
+            match platform.adapter().parse(body.as_bytes()) {
+                Ok(Inbound::Session { meeting_id, observations, .. }) => {
+                    read.insert(id, (meeting_id, observations.into()));
+                }
+                Ok(_) => {}
+                Err(e) => unreadable.push((id, e.to_string())),
+            }
+        }
+    }
+    Ok(read)
+}
+
+/// Deliveries this process stored, as they were parsed where they were received, by their
+/// digest, until the applier takes them: each is parsed once, and its body is not read back.
+/// Only a shortcut: the queue of pending deliveries says what is applied, and one not kept
+/// here (stored by another instance or before a restart, or past the bound) is read and
+/// parsed from the database. A digest names what an event says, so a duplicate kept here
+/// says what the stored delivery does.
+#[derive(Default)]
+pub(super) struct Parsed(Mutex<HashMap<(PlatformKind, String), KeptDelivery>>);
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner).len();
+        f.debug_struct("Parsed").field("kept", &kept).finish()
+    }
+}
+
+struct KeptDelivery {
+    meeting_id: String,
+    observations: Arc<[Observation]>,
+    kept_at: Instant,
+}
+
+impl Parsed {
+    /// At most this many are kept: ten times the backlog past which acknowledgements wait.
+    const MOST: usize = 40_000;
+    /// One kept this long was applied by another instance, or was a duplicate: forgotten.
+    const LONGEST: Duration = Duration::from_secs(60);
+
+    /// Keeps what `stored` (just committed) were parsed into; the first kept of a digest
+    /// stays.
+    fn keep(&self, stored: &[NewDelivery]) {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for d in stored {
+            let Some(observations) = &d.observations else { continue };
+            if kept.len() >= Self::MOST {
+                return;
+            }
+            kept.entry((d.platform, d.digest.clone())).or_insert_with(|| KeptDelivery {
+                meeting_id: d.meeting_id.clone(),
+                observations: observations.clone(),
+                kept_at: Instant::now(),
+            });
+        }
+    }
+
+    /// Takes what the deliveries of these keys were parsed into, where kept: each one's
+    /// meeting and what it says. Forgets those kept too long first.
+    fn take<'k>(
+        &self,
+        keys: impl Iterator<Item = &'k (PlatformKind, String)>,
+    ) -> Vec<Option<(String, Arc<[Observation]>)>> {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.retain(|_, d| d.kept_at.elapsed() < Self::LONGEST);
+        keys.map(|key| kept.remove(key).map(|d| (d.meeting_id, d.observations))).collect()
+    }
 }
 
 /// Writes a merged batch and lets `after` decide on what it started and ended, in the
