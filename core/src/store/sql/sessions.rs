@@ -189,9 +189,9 @@ impl SessionStore for SqlStore {
         meeting_id: &str,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        // The queue is short (the ingest writer keeps it to about 4,000, D-244 and D-257, and its dead
-        // rows are vacuumed every second on PostgreSQL, D-254): a walk of it costs less than
-        // an index each stored and applied delivery would write to.
+        // The queue is short (the ingest writer keeps it to about 4,000, D-244 and D-257, and
+        // its dead rows are vacuumed every second on PostgreSQL, D-254): a walk of it costs
+        // less than an index each stored and applied delivery would write to.
         let pending_sql = "SELECT COUNT(*) AS n FROM pending_deliveries
             WHERE platform = $1 AND meeting_id = $2";
         let pending: i64 = sqlx::query(pending_sql)
