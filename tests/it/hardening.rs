@@ -58,6 +58,19 @@ async fn admin_get(base: &str, path: &str) -> (u16, Value) {
 }
 
 /// Polls `check` every 100 ms until it holds, for at most `within`.
+/// The quarantine list (`GET /api/v1/quarantine`) once it holds at least `deliveries`
+/// deliveries (within 20 s).
+async fn quarantined(base: &str, deliveries: usize) -> Value {
+    eventually(Duration::from_secs(20), "deliveries quarantined", || async move {
+        let (_, q) = admin_get(base, "/api/v1/quarantine").await;
+        q["deliveries"].as_array().is_some_and(|d| d.len() >= deliveries)
+    })
+    .await;
+    let (status, q) = admin_get(base, "/api/v1/quarantine").await;
+    assert_eq!(status, 200);
+    q
+}
+
 async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
@@ -217,17 +230,8 @@ async fn a_stored_delivery_that_cannot_be_applied_is_quarantined_and_the_others_
 
     let fine = s.settled_session("webex", "m_fine").await;
     assert_eq!(fine["usage"]["connections"], 1, "the meeting after the bad ones is metered");
-    let base = app.base.clone();
-    eventually(Duration::from_secs(20), "both bad deliveries quarantined", || {
-        let base = base.clone();
-        async move {
-            let (_, q) = admin_get(&base, "/api/v1/quarantine").await;
-            q["deliveries"].as_array().is_some_and(|d| d.len() == 2)
-        }
-    })
-    .await;
-    let (status, q) = admin_get(&app.base, "/api/v1/quarantine").await;
-    assert_eq!(status, 200);
+    let q = quarantined(&app.base, 2).await;
+    assert_eq!(q["deliveries"].as_array().unwrap().len(), 2, "{q}");
     let by_meeting = |m: &str| {
         q["deliveries"].as_array().unwrap().iter().find(|d| d["meeting_id"] == m).cloned().unwrap()
     };
@@ -269,16 +273,7 @@ async fn a_delivery_is_applied_as_it_was_parsed_where_it_was_received(db: Db) {
     let s = Sender::new(&app.base);
     let v = s.settled_session("webex", "m_parsed").await;
     assert_eq!(v["usage"]["connections"], 1, "applied as parsed: {v}");
-    let base = app.base.clone();
-    eventually(Duration::from_secs(20), "the unparsed delivery quarantined", || {
-        let base = base.clone();
-        async move {
-            let (_, q) = admin_get(&base, "/api/v1/quarantine").await;
-            q["deliveries"].as_array().is_some_and(|d| !d.is_empty())
-        }
-    })
-    .await;
-    let (_, q) = admin_get(&app.base, "/api/v1/quarantine").await;
+    let q = quarantined(&app.base, 1).await;
     let set_aside: Vec<&Value> = q["deliveries"].as_array().unwrap().iter().collect();
     assert_eq!(set_aside.len(), 1, "{q}");
     assert_eq!(set_aside[0]["meeting_id"], "m_unparsed", "its body was read: {q}");

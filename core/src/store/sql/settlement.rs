@@ -118,16 +118,8 @@ pub(super) async fn load_settlement(
     platform: PlatformKind,
     meeting_id: &str,
 ) -> Result<Option<Settlement>, StoreError> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        settlement_columns!(),
-        " FROM settlements s WHERE s.platform = $1 AND s.meeting_id = $2"
-    ))
-    .bind(platform.as_str())
-    .bind(meeting_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(settlement).transpose()
+    let key = (platform, meeting_id.to_owned());
+    Ok(settlements_of(conn, &[&key], "").await?.remove(&key))
 }
 
 /// The settlements of `sessions`, read by a step that will write them: on PostgreSQL their rows
@@ -143,6 +135,15 @@ pub(super) async fn lock_settlements(
         Backend::Postgres => " FOR UPDATE OF s",
         Backend::Sqlite => "",
     };
+    settlements_of(conn, sessions, lock).await
+}
+
+/// The settlements of `sessions`, `lock` added to the statement.
+async fn settlements_of(
+    conn: &mut AnyConnection,
+    sessions: &[&SessionKey],
+    lock: &str,
+) -> Result<HashMap<SessionKey, Settlement>, StoreError> {
     let rows = rows_for_sessions(conn, sessions, |wanted| {
         format!(
             concat!(
