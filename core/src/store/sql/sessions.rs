@@ -60,9 +60,11 @@ impl SessionStore for SqlStore {
                 .bind(d.body.as_str())
                 .bind(millis(d.received_at));
         }
-        let stored = query.execute(&self.writer).await?.rows_affected();
+        // Kept before the commit, so that an applier pass that sees them committed finds them.
+        // One whose commit fails is harmless: what it says is what its digest names, and it
+        // is used only for a delivery the queue holds, such as the platform's retry of it.
         self.parsed.keep(deliveries);
-        Ok(stored)
+        Ok(query.execute(&self.writer).await?.rows_affected())
     }
 
     async fn apply_deliveries(
@@ -531,7 +533,7 @@ impl Parsed {
     /// One kept this long was applied by another instance, or was a duplicate: forgotten.
     const LONGEST: Duration = Duration::from_secs(60);
 
-    /// Keeps what `stored` (just committed) were parsed into; the first kept of a digest
+    /// Keeps what `stored` (being stored) were parsed into; the first kept of a digest
     /// stays.
     fn keep(&self, stored: &[NewDelivery]) {
         let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
