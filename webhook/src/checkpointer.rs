@@ -1,17 +1,18 @@
 //! Moves what SQLite's write-ahead log holds into the database file, beside the writer rather
-//! than in its way. SQLite would otherwise do it inside whichever commit found the log long
-//! enough, and that commit (and every delivery waiting on it) would wait for the file's fsync.
-//! Here a read connection checkpoints what it can without waiting for anyone, a few times a
-//! second; the log stays short and the writer only appends. On PostgreSQL it vacuums the queue
-//! of pending deliveries once a second instead, which autovacuum may leave for minutes.
+//! than in its way. Here a read connection checkpoints what it can without waiting for anyone,
+//! a few times a second: it copies the pages and flushes both files, so the writer only
+//! appends. What it cannot do while commits go on is start the log over: only a commit that
+//! finds the log past its threshold does (D-260), and it then has little left to copy and
+//! flush. On PostgreSQL it vacuums the queue of pending deliveries once a second instead, which
+//! autovacuum may leave for minutes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tollbooth_core::store::{Backend, Store, within};
 
-/// How often the log is checkpointed: short enough that the writer's own threshold (a safety
-/// net for processes that run no checkpointer) is never reached under load.
+/// How often the log is checkpointed: what commits wrote since is what a crash of the machine
+/// (not of the process) can lose, and what the writer's own checkpoint may have to flush.
 const EVERY: Duration = Duration::from_millis(250);
 /// How often PostgreSQL's queue is vacuumed: at 10,000 deliveries a second it then holds at
 /// most about a megabyte of dead rows.
