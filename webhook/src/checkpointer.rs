@@ -1,6 +1,6 @@
 //! Moves what SQLite's write-ahead log holds into the database file, beside the writer rather
 //! than in its way. Here a read connection checkpoints what it can without waiting for anyone,
-//! a few times a second: it copies the pages and flushes both files, so the writer only
+//! a few times a second: it copies the pages and flushes both files, so the writer mostly
 //! appends. What it cannot do while commits go on is start the log over: only a commit that
 //! finds the log past its threshold does (D-260), and it then has little left to copy and
 //! flush. On PostgreSQL it vacuums the queue of pending deliveries once a second instead, which
