@@ -263,8 +263,9 @@ async fn connect_pool(
                     // A commit checkpoints the log itself once it holds 100,000 pages (about
                     // 400 MB), stalling every delivery waiting on it for two flushes; under
                     // sustained writes only that starts the log over, so the threshold sets
-                    // how often it happens: at full load every 2–3 s, not 4–6 times a second
-                    // as at 10,000 (D-260). `serve` copies pages beside the writer meanwhile.
+                    // how often it happens: at full load about every 2 s, not 4–6 times a
+                    // second as at 10,000 (D-260). `serve` copies pages beside the writer
+                    // meanwhile.
                     Backend::Sqlite => vec![
                         "PRAGMA journal_mode = WAL".to_owned(),
                         "PRAGMA synchronous = NORMAL".to_owned(),
