@@ -57,7 +57,6 @@ async fn admin_get(base: &str, path: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-/// Polls `check` every 100 ms until it holds, for at most `within`.
 /// The quarantine list (`GET /api/v1/quarantine`) once it holds at least `deliveries`
 /// deliveries (within 20 s).
 async fn quarantined(base: &str, deliveries: usize) -> Value {
@@ -71,6 +70,7 @@ async fn quarantined(base: &str, deliveries: usize) -> Value {
     q
 }
 
+/// Polls `check` every 100 ms until it holds, for at most `within`.
 async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
