@@ -1,14 +1,14 @@
 //! Ingest benchmark: signed webhook deliveries through the real server on SQLite and on
 //! PostgreSQL, next to a bare axum handler that answers 200, all driven by the same load
 //! generator (`tollbooth simulate --no-verify`, a separate process) in the same run, at each
-//! number of deliveries in flight.
+//! number of deliveries in flight, in rounds in which the targets take turns.
 //!
-//! Per target it prints deliveries/s, latency, the ratio to the bare handler at the same
-//! concurrency, the CPU the server and the load generator used (from `/proc`, in per cent of
-//! one core; the machine's cores are shared by both), the metering lag (from the last
-//! acknowledgement until every delivery is applied, read from the database), and the mean time
-//! of each ingest stage from the server's `/metrics`.
-//!
+//! Per target it prints its median round: deliveries/s (and the range of all rounds), latency,
+//! the ratio to the bare handler's median at the same concurrency, the CPU the server and the
+//! load generator used (from `/proc`, in per cent of one core; the machine's cores are shared
+//! by both), the metering lag (from the last acknowledgement until every delivery is applied,
+//! read from the database), and the mean time of each ingest stage from the server's
+//! `/metrics`.
 //!
 //! Then, per tollbooth target, two very large sessions: a join storm (by default 10,000
 //! participants in one meeting), timed from its last acknowledgement until the session API
@@ -19,9 +19,9 @@
 //! `cargo bench --bench ingest` (PostgreSQL from `TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/test`). Knobs: `BENCH_SESSIONS` (default 400, about
 //! 52 deliveries each), `BENCH_CONCURRENCY` (default `32,128`; a comma-separated list),
-//! `BENCH_STORM` and `BENCH_BILLED` (participants of the two large sessions; 0 skips one),
-//! `BENCH_SERVER` (another `tollbooth` binary to serve, such as an earlier commit's, to
-//! compare with the same load generator on the same machine state).
+//! `BENCH_ROUNDS` (default 3), `BENCH_STORM` and `BENCH_BILLED` (participants of the two large
+//! sessions; 0 skips one), `BENCH_SERVER` (another `tollbooth` binary to serve, such as an
+//! earlier commit's, to compare with the same load generator on the same machine state).
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -110,17 +110,27 @@ fn main() {
         }
     }
 
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .map_or(3, |n| n.parse().expect("BENCH_ROUNDS is a number of rounds"))
+        .max(1);
+    let base_of = |target: &Target| target.server.as_ref().map_or(bare.clone(), |s| s.base.clone());
+
     // Each run sends new sessions (its own seed): a repeated run would only send duplicates.
+    // The targets take turns round by round, so that a slow spell of the machine falls on
+    // every target alike rather than on the one measured during it.
     let mut seed = 0;
     let mut rows = Vec::new();
     for &concurrency in &concurrencies {
         for target in &targets {
-            let base = target.server.as_ref().map_or(bare.as_str(), |s| s.base.as_str());
             seed += 1;
-            load(base, &sessions, concurrency, seed); // warms connections and caches
-            seed += 1;
-            let row = runtime.block_on(measure(target, base, &sessions, concurrency, seed));
-            rows.push(row);
+            load(&base_of(target), &sessions, concurrency, seed); // warms connections and caches
+        }
+        for _ in 0..rounds {
+            for target in &targets {
+                seed += 1;
+                let base = base_of(target);
+                rows.push(runtime.block_on(measure(target, &base, &sessions, concurrency, seed)));
+            }
         }
     }
     let mut large = Vec::new();
@@ -146,7 +156,7 @@ fn main() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    report(&rows, &sessions);
+    report(&median_rows(&rows), &sessions, rounds);
     report_large(&large, &memory);
 }
 
@@ -187,16 +197,44 @@ async fn measure(target: &Target, base: &str, sessions: &str, concurrency: u32, 
     }
 }
 
-fn report(rows: &[Row], sessions: &str) {
+fn rate(row: &Row) -> f64 {
+    row.load["per_second"].as_f64().unwrap_or(0.0)
+}
+
+/// Per target and concurrency, its median round (by deliveries/s; of an even number, the
+/// lower middle one), with the lowest and highest rate of all its rounds.
+fn median_rows(rows: &[Row]) -> Vec<(&Row, f64, f64)> {
+    let mut medians = Vec::new();
+    for row in rows {
+        if medians.iter().any(|(m, ..): &(&Row, f64, f64)| {
+            m.target == row.target && m.concurrency == row.concurrency
+        }) {
+            continue;
+        }
+        let mut same: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.target == row.target && r.concurrency == row.concurrency)
+            .collect();
+        same.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+        let (low, high) = (rate(same[0]), rate(same[same.len() - 1]));
+        medians.push((same[(same.len() - 1) / 2], low, high));
+    }
+    medians
+}
+
+fn report(medians: &[(&Row, f64, f64)], sessions: &str, rounds: usize) {
     println!(
-        "\ningest benchmark: {sessions} sessions × ~52 signed deliveries per run; server and \
+        "\ningest benchmark: {sessions} sessions × ~52 signed deliveries per run, {rounds} \
+         rounds with the targets taking turns; each line is a target's median round, the \
+         ratio is its rate over the bare handler's median at the same concurrency; server and \
          load generator share the machine's cores; CPU in per cent of one core\n"
     );
     println!(
-        "{:<26}{:>6}{:>10}{:>9}{:>9}{:>9}{:>8}{:>10}{:>10}{:>10}",
+        "{:<26}{:>6}{:>10}{:>16}{:>9}{:>9}{:>9}{:>8}{:>10}{:>10}{:>10}",
         "target",
         "conc",
         "events/s",
+        "rounds' range",
         "p50 ms",
         "p99 ms",
         "max ms",
@@ -205,18 +243,18 @@ fn report(rows: &[Row], sessions: &str) {
         "gen CPU",
         "lag ms"
     );
-    for row in rows {
-        let rate = |r: &Row| r.load["per_second"].as_f64().unwrap_or(0.0);
-        let bare = rows
+    for &(row, low, high) in medians {
+        let bare = medians
             .iter()
-            .find(|r| r.concurrency == row.concurrency && r.target.starts_with("bare"))
-            .map_or(1.0, rate);
+            .find(|(r, ..)| r.concurrency == row.concurrency && r.target.starts_with("bare"))
+            .map_or(1.0, |(r, ..)| rate(r));
         let lat = |q: &str| row.load["latency_ms"][q].as_f64().unwrap_or(0.0);
         println!(
-            "{:<26}{:>6}{:>10.0}{:>9.2}{:>9.2}{:>9.2}{:>8.2}{:>9.0}%{:>9.0}%{:>10}",
+            "{:<26}{:>6}{:>10.0}{:>16}{:>9.2}{:>9.2}{:>9.2}{:>8.2}{:>9.0}%{:>9.0}%{:>10}",
             row.target,
             row.concurrency,
             rate(row),
+            format!("{low:.0}–{high:.0}"),
             lat("p50"),
             lat("p99"),
             lat("max"),
@@ -235,7 +273,7 @@ fn report(rows: &[Row], sessions: &str) {
         "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}",
         "target", "conc", "verify", "store", "hold", "commit", "apply"
     );
-    for row in rows.iter().filter(|r| !r.stages.is_empty()) {
+    for (row, ..) in medians.iter().filter(|(r, ..)| !r.stages.is_empty()) {
         let stage = |s: &str| row.stages.get(s).map_or("-".to_owned(), |ms| format!("{ms:.3}"));
         println!(
             "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}",
