@@ -4,11 +4,11 @@
 //! number of deliveries in flight, in rounds in which the targets take turns.
 //!
 //! Per target it prints its median round: deliveries/s (and the range of all rounds), latency,
-//! the ratio to the bare handler's median at the same concurrency, the CPU the server and the
-//! load generator used (from `/proc`, in per cent of one core; the machine's cores are shared
-//! by both), the metering lag (from the last acknowledgement until every delivery is applied,
-//! read from the database), and the mean time of each ingest stage from the server's
-//! `/metrics`.
+//! the ratio to the bare handler's median at the same concurrency, the CPU the server, a local
+//! PostgreSQL and the load generator used (from `/proc`, in per cent of one core; the
+//! machine's cores are shared by all), the metering lag (from the last acknowledgement until
+//! every delivery is applied, read from the database), and the mean time of each ingest stage
+//! from the server's `/metrics`.
 //!
 //! Then, per tollbooth target, two very large sessions: a join storm (by default 10,000
 //! participants in one meeting), timed from its last acknowledgement until the session API
@@ -61,6 +61,8 @@ struct Row {
     concurrency: u32,
     load: Value,
     server_cpu: f64,
+    /// PostgreSQL's processes, when it serves the target from this machine.
+    database_cpu: Option<f64>,
     load_cpu: f64,
     lag: Option<Duration>,
     stages: BTreeMap<&'static str, f64>,
@@ -165,12 +167,16 @@ fn main() {
 async fn measure(target: &Target, base: &str, sessions: &str, concurrency: u32, seed: u32) -> Row {
     let pid = target.server.as_ref().map_or(std::process::id(), |s| s.child.id());
     let stages_before = stage_totals(target, base).await;
-    let (server_before, children_before) = (cpu_ticks(pid), children_ticks());
+    let on_postgres = target.database.as_ref().is_some_and(|url| url.starts_with("postgres"));
+    let database_ticks = || if on_postgres { postgres_ticks() } else { 0 };
+    let (server_before, children_before, database_before) =
+        (cpu_ticks(pid), children_ticks(), database_ticks());
     let started = Instant::now();
     let result = load(base, sessions, concurrency, seed);
     let elapsed = started.elapsed().as_secs_f64();
     let server_ticks = cpu_ticks(pid) - server_before;
     let load_ticks = children_ticks() - children_before;
+    let database_ticks = database_ticks().saturating_sub(database_before);
     let lag = match &target.database {
         Some(url) => Some(metering_lag(url).await),
         None => None,
@@ -191,6 +197,7 @@ async fn measure(target: &Target, base: &str, sessions: &str, concurrency: u32, 
         load: result,
         // The bare handler runs in this process, beside nothing else.
         server_cpu: per_cent(server_ticks),
+        database_cpu: (database_ticks > 0).then(|| per_cent(database_ticks)),
         load_cpu: per_cent(load_ticks),
         lag,
         stages,
@@ -227,10 +234,11 @@ fn report(medians: &[(&Row, f64, f64)], sessions: &str, rounds: usize) {
         "\ningest benchmark: {sessions} sessions × ~52 signed deliveries per run, {rounds} \
          rounds with the targets taking turns; each line is a target's median round, the \
          ratio is its rate over the bare handler's median at the same concurrency; server and \
-         load generator share the machine's cores; CPU in per cent of one core\n"
+         load generator share the machine's cores; CPU in per cent of one core (db: \
+         PostgreSQL's processes; SQLite is inside the server)\n"
     );
     println!(
-        "{:<26}{:>6}{:>10}{:>16}{:>9}{:>9}{:>9}{:>8}{:>10}{:>10}{:>10}",
+        "{:<26}{:>6}{:>10}{:>16}{:>9}{:>9}{:>9}{:>8}{:>10}{:>10}{:>10}{:>10}",
         "target",
         "conc",
         "events/s",
@@ -240,6 +248,7 @@ fn report(medians: &[(&Row, f64, f64)], sessions: &str, rounds: usize) {
         "max ms",
         "ratio",
         "srv CPU",
+        "db CPU",
         "gen CPU",
         "lag ms"
     );
@@ -250,7 +259,7 @@ fn report(medians: &[(&Row, f64, f64)], sessions: &str, rounds: usize) {
             .map_or(1.0, |(r, ..)| rate(r));
         let lat = |q: &str| row.load["latency_ms"][q].as_f64().unwrap_or(0.0);
         println!(
-            "{:<26}{:>6}{:>10.0}{:>16}{:>9.2}{:>9.2}{:>9.2}{:>8.2}{:>9.0}%{:>9.0}%{:>10}",
+            "{:<26}{:>6}{:>10.0}{:>16}{:>9.2}{:>9.2}{:>9.2}{:>8.2}{:>9.0}%{:>10}{:>9.0}%{:>10}",
             row.target,
             row.concurrency,
             rate(row),
@@ -260,6 +269,7 @@ fn report(medians: &[(&Row, f64, f64)], sessions: &str, rounds: usize) {
             lat("max"),
             rate(row) / bare,
             row.server_cpu,
+            row.database_cpu.map_or("-".to_owned(), |c| format!("{c:.0}%")),
             row.load_cpu,
             row.lag.map_or("-".to_owned(), |l| format!("{:.0}", l.as_secs_f64() * 1000.0)),
         );
@@ -481,6 +491,21 @@ async fn stage_totals(target: &Target, base: &str) -> BTreeMap<String, (f64, f64
         }
     }
     totals
+}
+
+/// CPU time of every process of this machine named `postgres` (the server and its
+/// backends), in clock ticks; 0 where PostgreSQL runs elsewhere.
+fn postgres_ticks() -> u64 {
+    let Ok(processes) = std::fs::read_dir("/proc") else { return 0 };
+    processes
+        .flatten()
+        .filter(|p| p.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .map(|p| p.path().join("stat"))
+        .filter(|stat| {
+            std::fs::read_to_string(stat).is_ok_and(|line| line.contains(" (postgres) "))
+        })
+        .map(|stat| stat_fields(&stat.to_string_lossy(), 14, 15))
+        .sum()
 }
 
 /// User and system CPU time of a process so far, in clock ticks (`/proc/{pid}/stat`).
