@@ -240,6 +240,10 @@ impl SqlStore {
 /// through the write-ahead log.
 const MAP_DATABASE: &str = "PRAGMA mmap_size = 268435456";
 
+/// A PostgreSQL connection idle this long is pinged before it is used again (HikariCP's
+/// `aliveBypassWindowMs` is 500 ms).
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// A pool of up to `max_connections` with tollbooth's settings on each new connection.
 async fn connect_pool(
     url: &str,
@@ -251,10 +255,20 @@ async fn connect_pool(
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(deadline.min(Duration::from_secs(5)))
-        // sqlx pings a pooled connection before handing it out. A SQLite connection is a
-        // file in this process that cannot go stale, and the ping was one more round trip to
-        // its worker thread before every statement (every commit of the ingest writer).
-        .test_before_acquire(backend == Backend::Postgres)
+        // sqlx would ping every pooled connection before handing it out. A SQLite connection
+        // is a file in this process that cannot go stale; a PostgreSQL one can, once it has
+        // sat idle (a restarted server, a dropped network), but one given back moments ago was
+        // pinged then. Each ping is one more round trip before every statement, every commit
+        // of the ingest writer among them.
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if backend == Backend::Postgres && meta.idle_for >= PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 let settings = match backend {
