@@ -390,6 +390,31 @@ async fn a_stalled_or_reset_database_answers_503_then_recovers_without_a_restart
     assert_eq!(s.settled_session("webex", "m_stall").await["usage"]["connections"], 2);
 }
 
+/// A PostgreSQL connection used within the last second is not pinged before its next statement
+/// (D-261); one idle for longer is, so that connections the database server dropped meanwhile
+/// (a restart, say) are replaced before a statement needs one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_dropped_while_idle_are_replaced_before_the_next_statement() {
+    use sqlx::Connection;
+    use tollbooth_core::store::Store;
+    let Some(db) = Db::postgres().await else { return };
+    let store = tollbooth_core::store::SqlStore::connect(&db.url).await.unwrap();
+    store.ping().await.unwrap();
+
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let dropped: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!dropped.is_empty() && dropped.iter().all(|d| *d), "the store's connections ended");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    store.ping().await.expect("a new connection in place of the dropped one");
+}
+
 /// Every delivery leaves a dead row in PostgreSQL's queue of pending ones, which the session
 /// API's count and the applier's read walk until a vacuum: `serve` vacuums it itself, whatever
 /// autovacuum is set to (this project's test server runs with it off).
