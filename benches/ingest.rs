@@ -121,19 +121,28 @@ fn main() {
     // The targets take turns round by round, so that a slow spell of the machine falls on
     // every target alike rather than on the one measured during it.
     let mut seed = 0;
-    let mut rows = Vec::new();
+    // Per concurrency, per target: its rounds.
+    let mut measured: Vec<Vec<Row>> = Vec::new();
     for &concurrency in &concurrencies {
         for target in &targets {
             seed += 1;
             load(&base_of(target), &sessions, concurrency, seed); // warms connections and caches
         }
+        let mut rounds_of: Vec<Vec<Row>> = targets.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds {
-            for target in &targets {
+            for (target, its_rounds) in targets.iter().zip(&mut rounds_of) {
                 seed += 1;
                 let base = base_of(target);
-                rows.push(runtime.block_on(measure(target, &base, &sessions, concurrency, seed)));
+                its_rounds.push(runtime.block_on(measure(
+                    target,
+                    &base,
+                    &sessions,
+                    concurrency,
+                    seed,
+                )));
             }
         }
+        measured.extend(rounds_of);
     }
     let mut large = Vec::new();
     for (knob, default) in [("BENCH_STORM", 10_000), ("BENCH_BILLED", 50_000)] {
@@ -158,7 +167,8 @@ fn main() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    report(&median_rows(&rows), &sessions, rounds);
+    let medians: Vec<Median> = measured.iter_mut().map(|rounds| Median::of(rounds)).collect();
+    report(&medians, &sessions, rounds);
     report_large(&large, &memory);
 }
 
@@ -208,28 +218,24 @@ fn rate(row: &Row) -> f64 {
     row.load["per_second"].as_f64().unwrap_or(0.0)
 }
 
-/// Per target and concurrency, its median round (by deliveries/s; of an even number, the
-/// lower middle one), with the lowest and highest rate of all its rounds.
-fn median_rows(rows: &[Row]) -> Vec<(&Row, f64, f64)> {
-    let mut medians = Vec::new();
-    for row in rows {
-        if medians.iter().any(|(m, ..): &(&Row, f64, f64)| {
-            m.target == row.target && m.concurrency == row.concurrency
-        }) {
-            continue;
-        }
-        let mut same: Vec<&Row> = rows
-            .iter()
-            .filter(|r| r.target == row.target && r.concurrency == row.concurrency)
-            .collect();
-        same.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
-        let (low, high) = (rate(same[0]), rate(same[same.len() - 1]));
-        medians.push((same[(same.len() - 1) / 2], low, high));
-    }
-    medians
+/// One target's rounds at one concurrency, as reported.
+struct Median<'r> {
+    /// The median round by deliveries/s (of an even number, the lower middle one).
+    row: &'r Row,
+    /// The lowest and highest rate of all the rounds.
+    low: f64,
+    high: f64,
 }
 
-fn report(medians: &[(&Row, f64, f64)], sessions: &str, rounds: usize) {
+impl<'r> Median<'r> {
+    fn of(rounds: &'r mut [Row]) -> Median<'r> {
+        rounds.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+        let (low, high) = (rate(&rounds[0]), rate(&rounds[rounds.len() - 1]));
+        Median { row: &rounds[(rounds.len() - 1) / 2], low, high }
+    }
+}
+
+fn report(medians: &[Median], sessions: &str, rounds: usize) {
     println!(
         "\ningest benchmark: {sessions} sessions × ~52 signed deliveries per run, {rounds} \
          rounds with the targets taking turns; each line is a target's median round, the \
@@ -252,11 +258,11 @@ fn report(medians: &[(&Row, f64, f64)], sessions: &str, rounds: usize) {
         "gen CPU",
         "lag ms"
     );
-    for &(row, low, high) in medians {
+    for &Median { row, low, high } in medians {
         let bare = medians
             .iter()
-            .find(|(r, ..)| r.concurrency == row.concurrency && r.target.starts_with("bare"))
-            .map_or(1.0, |(r, ..)| rate(r));
+            .find(|m| m.row.concurrency == row.concurrency && m.row.target.starts_with("bare"))
+            .map_or(1.0, |m| rate(m.row));
         let lat = |q: &str| row.load["latency_ms"][q].as_f64().unwrap_or(0.0);
         println!(
             "{:<26}{:>6}{:>10.0}{:>16}{:>9.2}{:>9.2}{:>9.2}{:>8.2}{:>9.0}%{:>10}{:>9.0}%{:>10}",
@@ -283,7 +289,7 @@ fn report(medians: &[(&Row, f64, f64)], sessions: &str, rounds: usize) {
         "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}",
         "target", "conc", "verify", "store", "hold", "commit", "apply"
     );
-    for (row, ..) in medians.iter().filter(|(r, ..)| !r.stages.is_empty()) {
+    for row in medians.iter().map(|m| m.row).filter(|r| !r.stages.is_empty()) {
         let stage = |s: &str| row.stages.get(s).map_or("-".to_owned(), |ms| format!("{ms:.3}"));
         println!(
             "{:<26}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}",
@@ -500,29 +506,31 @@ fn postgres_ticks() -> u64 {
     processes
         .flatten()
         .filter(|p| p.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
-        .map(|p| p.path().join("stat"))
-        .filter(|stat| {
-            std::fs::read_to_string(stat).is_ok_and(|line| line.contains(" (postgres) "))
-        })
-        .map(|stat| stat_fields(&stat.to_string_lossy(), 14, 15))
+        .filter_map(|p| std::fs::read_to_string(p.path().join("stat")).ok())
+        .filter(|stat| stat.contains(" (postgres) "))
+        .map(|stat| stat_fields(&stat, 14, 15))
         .sum()
 }
 
 /// User and system CPU time of a process so far, in clock ticks (`/proc/{pid}/stat`).
 fn cpu_ticks(pid: u32) -> u64 {
-    stat_fields(&format!("/proc/{pid}/stat"), 14, 15)
+    stat_fields(&read_stat(&format!("/proc/{pid}/stat")), 14, 15)
 }
 
 /// CPU time of this process's children that have ended and been waited for (the load
 /// generator's runs), in clock ticks.
 fn children_ticks() -> u64 {
-    stat_fields("/proc/self/stat", 16, 17)
+    stat_fields(&read_stat("/proc/self/stat"), 16, 17)
+}
+
+/// A `/proc/*/stat` line; empty if the process is gone.
+fn read_stat(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// The sum of fields `a` and `b` (numbered from 1, as in `man 5 proc`) of a `/proc/*/stat`
 /// line.
-fn stat_fields(path: &str, a: usize, b: usize) -> u64 {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
+fn stat_fields(stat: &str, a: usize, b: usize) -> u64 {
     // The command (field 2) is in parentheses and may hold spaces; field 3 follows it.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
